@@ -1,0 +1,84 @@
+"""The root ``newsletter`` command and the helpers every command shares."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from newsletter import __version__
+from newsletter.config import Settings, load_settings
+from newsletter.errors import NewsletterError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What the root command hands to subcommands: settings are loaded lazily, once."""
+
+    def __init__(self, env_file: str | None, verbosity: int) -> None:
+        self.env_file = env_file
+        self.verbosity = verbosity
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.env_file)
+        return self._settings
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a one-line reason to stderr and exit non-zero."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn every ``NewsletterError`` into a one-line message and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NewsletterError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def configure_logging(verbosity: int, log_file: str | None = None) -> None:
+    level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=level, format="%(message)s", handlers=handlers, force=True)
+    for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsletter")
+@click.option(
+    "--env-file",
+    default=".env",
+    show_default=True,
+    help="Read NEWSLETTER_* settings from this file (missing file: ignored).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail (repeat for debug output).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.pass_context
+def main(ctx: click.Context, env_file: str, verbose: int, quiet: bool) -> None:
+    """A daily research-paper digest: collect, rank per subscriber, render, send."""
+    verbosity = -1 if quiet else verbose
+    ctx.obj = Context(env_file, verbosity)
+    configure_logging(verbosity)
+
+
+pass_context = click.make_pass_decorator(Context)

@@ -1,0 +1,225 @@
+"""Settings: built once in the CLI (``load_settings``) and passed down as a value.
+
+Every field is read from ``NEWSLETTER_<NAME>`` in the environment or in ``.env``.
+Tests build ``Settings(field=value, ...)`` directly with ``_env_file=None``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Mapping
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newsletter.errors import SettingsError
+
+ENV_PREFIX = "NEWSLETTER_"
+SOURCE_NAMES = ("hf_daily", "arxiv_rss", "arxiv_api", "sample")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+        frozen=True,
+    )
+
+    # Storage
+    database_url: str = "sqlite:///subscribers/newsletter.db"
+
+    # Delivery
+    delivery: Literal["maildir", "smtp"] = "maildir"
+    outbox_dir: Path = Path("outbox")
+    smtp_host: str = "localhost"
+    smtp_port: int | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_concurrency: int = Field(default=4, ge=1, le=64)
+    send_rate_per_second: float = Field(default=0.0, ge=0)
+    send_rate_per_hour: int = Field(default=0, ge=0)
+    message_timeout: float = Field(default=120.0, gt=0)
+    unknown_policy: Literal["skip", "resend"] = "skip"
+    give_up_after_hours: float = Field(default=72.0, gt=0)
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key_path: Path | None = None
+    verp: bool = False
+
+    # Identity and links
+    from_address: str = Field(
+        default="Daily Papers <papers@example.org>",
+        validation_alias=AliasChoices(f"{ENV_PREFIX}FROM", "from_address"),
+    )
+    reply_address: str | None = None
+    list_name: str = "Daily Papers"
+    postal_address: str = ""
+    base_url: str = "http://localhost:8000"
+    secret_key: SecretStr | None = None
+    previous_secret_keys: str = ""
+    timezone: str = "UTC"
+
+    # Sources
+    sources: str = "hf_daily,arxiv_rss:cs.LG+cs.CL"
+    hf_daily_url: str = "https://huggingface.co/api/daily_papers"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    http_timeout: float = Field(default=20.0, gt=0)
+    http_retries: int = Field(default=3, ge=0, le=10)
+    user_agent: str = "newsletter/0.1 (daily paper digest; +https://github.com/)"
+    sample_path: Path | None = None
+
+    # Ranking
+    max_per_topic: int = Field(default=5, ge=1, le=50)
+    also_today: int = Field(default=5, ge=0, le=50)
+    relevance_floor: float = Field(default=0.15, ge=0)
+
+    # Rendering and archive
+    templates_dir: Path | None = None
+    archive_dir: Path = Path("archive")
+
+    # Reply mailbox (IMAP)
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_security: Literal["none", "starttls", "tls"] = "tls"
+    imap_folder: str = "INBOX"
+    bounce_score_threshold: float = Field(default=5.0, gt=0)
+
+    # Operations
+    schedule: Literal["daily", "weekdays", "weekly"] = "daily"
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    run_timeout: float = Field(default=3600.0, gt=0)
+    lock_ttl: float = Field(default=6 * 3600.0, gt=0)
+    alert_email: str | None = None
+    alert_failure_threshold: float = Field(default=0.05, ge=0, le=1)
+    log_file: Path | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _valid_from(cls, value: str) -> str:
+        name, addr = parseaddr(value)
+        if "@" not in addr or "\r" in value or "\n" in value:
+            raise ValueError(f"not an email address: {value!r}")
+        Address(display_name=name, addr_spec=addr)
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError(f"must be sqlite:///PATH or postgresql://..., got {value!r}")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _valid_sources(cls, value: str) -> str:
+        parse_sources(value)
+        return value
+
+    @property
+    def sender_address(self) -> str:
+        return parseaddr(self.from_address)[1]
+
+    @property
+    def smtp_port_effective(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
+
+    @property
+    def source_specs(self) -> list[SourceSpec]:
+        return parse_sources(self.sources)
+
+
+class SourceSpec:
+    """One entry of ``SOURCES``: ``name`` or ``name:argument``."""
+
+    __slots__ = ("argument", "name")
+
+    def __init__(self, name: str, argument: str = "") -> None:
+        self.name = name
+        self.argument = argument
+
+    def __repr__(self) -> str:
+        return f"{self.name}:{self.argument}" if self.argument else self.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SourceSpec) and (self.name, self.argument) == (
+            other.name,
+            other.argument,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.argument))
+
+
+def parse_sources(value: str) -> list[SourceSpec]:
+    """Split ``hf_daily,arxiv_rss:cs.LG+cs.CL,arxiv_api:all:"test-time adaptation"``.
+
+    Commas inside double quotes do not split.
+    """
+    specs: list[SourceSpec] = []
+    for raw in re.findall(r'(?:[^,"]|"[^"]*")+', value):
+        item = raw.strip()
+        if not item:
+            continue
+        name, _, argument = item.partition(":")
+        name = name.strip()
+        if name not in SOURCE_NAMES:
+            raise ValueError(f"unknown source {name!r} (known: {', '.join(SOURCE_NAMES)})")
+        if name in ("arxiv_rss", "arxiv_api") and not argument.strip():
+            raise ValueError(f"source {name} needs an argument, e.g. {name}:cs.LG")
+        specs.append(SourceSpec(name, argument.strip()))
+    if not specs:
+        raise ValueError("no sources configured")
+    return specs
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build Settings from the environment and ``.env``; a bad value is a ``SettingsError``."""
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        name = field if field.startswith(ENV_PREFIX) else ENV_PREFIX + _env_name(field)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(name, message) from None
+
+
+def _env_name(field: str) -> str:
+    return "FROM" if field == "from_address" else field.upper()
+
+
+def settings_env_names(settings_cls: type[Settings] = Settings) -> Mapping[str, str]:
+    """Field name -> environment variable name, for docs and ``.env.example`` checks."""
+    return {name: ENV_PREFIX + _env_name(name) for name in settings_cls.model_fields}

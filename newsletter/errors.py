@@ -1,0 +1,76 @@
+"""The exception tree. Each exception carries the object it is about.
+
+    NewsletterError                  base of everything this package raises on purpose
+    ├── SettingsError                a bad setting (.setting: its NEWSLETTER_ name)
+    ├── SourceError                  a source failed (.source: its name)
+    │   └── ParseError               the response could not be parsed (.source)
+    ├── StoreError                   the database refused or is unreachable
+    │   └── LockedError              another run holds the lock (.holder)
+    ├── TemplateError                a template is broken (.path, .line)
+    ├── TokenError                   a signed token is invalid (.reason: "invalid" | "expired")
+    ├── DeliveryError                sending failed (.recipient)
+    └── NotFoundError                a named object does not exist (.what)
+
+The CLI catches ``NewsletterError`` and prints ``str(error)`` as the one-line reason.
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Base class: ``str(error)`` is a one-line message for the operator."""
+
+
+class SettingsError(NewsletterError):
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        super().__init__(f"setting {setting}: {message}")
+
+
+class SourceError(NewsletterError):
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"source {source}: {message}")
+
+
+class ParseError(SourceError):
+    pass
+
+
+class StoreError(NewsletterError):
+    pass
+
+
+class LockedError(StoreError):
+    def __init__(self, name: str, holder: str, since: str = "") -> None:
+        self.name = name
+        self.holder = holder
+        self.since = since
+        when = f" since {since}" if since else ""
+        super().__init__(f"another run holds the {name!r} lock ({holder}{when}); not starting")
+
+
+class TemplateError(NewsletterError):
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"template {where}: {message}")
+
+
+class TokenError(NewsletterError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"token {reason}")
+
+
+class DeliveryError(NewsletterError):
+    def __init__(self, recipient: str, message: str) -> None:
+        self.recipient = recipient
+        super().__init__(f"delivery to {recipient}: {message}")
+
+
+class NotFoundError(NewsletterError):
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"not found: {what}")

@@ -1,0 +1,203 @@
+"""Plain value types that flow through the pipeline. No I/O here.
+
+Data flows one way:
+``list[Paper]`` -> ``Edition`` -> (``Subscriber``, ``tuple[Section, ...]``) -> ``Message``
+-> ledger row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed", "bounced"]
+SUBSCRIBER_STATUSES: tuple[SubscriberStatus, ...] = (
+    "pending",
+    "active",
+    "paused",
+    "unsubscribed",
+    "bounced",
+)
+Frequency = Literal["daily", "weekly"]
+LedgerState = Literal["pending", "sending", "sent", "deferred", "failed", "unknown"]
+LEDGER_STATES: tuple[LedgerState, ...] = (
+    "pending",
+    "sending",
+    "sent",
+    "deferred",
+    "failed",
+    "unknown",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper, normalised from any source.
+
+    ``arxiv_id`` carries no version suffix ("2403.15527", "hep-th/9901001").
+    Text fields hold the source's text (untrusted: escape before HTML, never
+    put raw into a header).
+    """
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    published: dt.datetime | None = None
+    upvotes: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    github_repo: str | None = None
+    project_page: str | None = None
+    comment: str | None = None
+    announce_type: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def primary_category(self) -> str | None:
+        return self.categories[0] if self.categories else None
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def hf_url(self) -> str | None:
+        return f"https://huggingface.co/papers/{self.arxiv_id}" if "hf_daily" in self.sources else None
+
+    def merge(self, other: Paper) -> Paper:
+        """Combine two records of the same paper, keeping the richer field of each."""
+
+        def pick_text(a: str, b: str) -> str:
+            return a if len(a) >= len(b) else b
+
+        return replace(
+            self,
+            title=pick_text(self.title, other.title),
+            abstract=pick_text(self.abstract, other.abstract),
+            authors=self.authors if len(self.authors) >= len(other.authors) else other.authors,
+            categories=tuple(dict.fromkeys(self.categories + other.categories)),
+            published=self.published or other.published,
+            upvotes=self.upvotes if self.upvotes is not None else other.upvotes,
+            ai_summary=self.ai_summary or other.ai_summary,
+            ai_keywords=self.ai_keywords or other.ai_keywords,
+            github_repo=self.github_repo or other.github_repo,
+            project_page=self.project_page or other.project_page,
+            comment=self.comment or other.comment,
+            announce_type=self.announce_type or other.announce_type,
+            sources=tuple(dict.fromkeys(self.sources + other.sources)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Paper:
+        published = data.get("published")
+        return cls(
+            arxiv_id=str(data["arxiv_id"]),
+            title=str(data["title"]),
+            abstract=str(data.get("abstract", "")),
+            authors=tuple(data.get("authors", ())),
+            categories=tuple(data.get("categories", ())),
+            published=dt.datetime.fromisoformat(published) if published else None,
+            upvotes=data.get("upvotes"),
+            ai_summary=data.get("ai_summary"),
+            ai_keywords=tuple(data.get("ai_keywords", ())),
+            github_repo=data.get("github_repo"),
+            project_page=data.get("project_page"),
+            comment=data.get("comment"),
+            announce_type=data.get("announce_type"),
+            sources=tuple(data.get("sources", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """The frozen set of papers for one date: every subscriber gets this content."""
+
+    id: int
+    date: dt.date
+    papers: tuple[Paper, ...]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a subscriber said about their interests."""
+
+    topics: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.topics or self.categories or self.authors)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str = ""
+    profile: Profile = field(default_factory=Profile)
+    status: SubscriberStatus = "active"
+    frequency: Frequency = "daily"
+    paused_until: dt.date | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.profile.topics
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """One "more like this" (+1) or "less like this" (-1) signal."""
+
+    subscriber_id: int
+    paper: Paper
+    signal: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RankedItem:
+    paper: Paper
+    score: float
+    topic: str | None = None
+    matched_terms: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One block of the email: a topic's papers, best first, or "also today"."""
+
+    title: str
+    items: tuple[RankedItem, ...]
+    topic: str | None = None
+    empty_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One rendered email, ready to send: ``data`` is the exact RFC 5322 bytes (CRLF)."""
+
+    subscriber_id: int
+    to: str
+    sender: str
+    message_id: str
+    subject: str
+    data: bytes
+    html: str = ""
+    text: str = ""

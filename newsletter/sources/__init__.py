@@ -1,0 +1,1 @@
+"""One module per source: ``parse(raw) -> list[Paper]`` (pure) and ``fetch(client, ...)`` (I/O)."""
