@@ -1,0 +1,221 @@
+"""Tables (SQLAlchemy Core) and the append-only list of migrations.
+
+One code path serves SQLite and PostgreSQL. A migration is a named function
+that runs once; applied names are recorded in ``migrations``. Never edit a
+migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC time")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+migrations_table = Table(
+    "migrations",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("topics", JSON, nullable=False, default=list),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("exclude", JSON, nullable=False, default=list),
+    Column("status", String(20), nullable=False, default="active"),
+    Column("frequency", String(10), nullable=False, default="daily"),
+    Column("paused_until", Date, nullable=True),
+    Column("bounce_score", Float, nullable=False, default=0.0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("unsubscribed_at", UTCDateTime, nullable=True),
+)
+
+# Every paper ever frozen into an edition, by arXiv id (feedback refers to these).
+papers = Table(
+    "papers",
+    metadata,
+    Column("arxiv_id", String(40), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("date", Date, nullable=False, unique=True),
+    Column("papers", JSON, nullable=False),
+    Column("sources", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per (edition, subscriber): the send ledger.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("edition_id", Integer, ForeignKey("editions.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("state", String(10), nullable=False, default="pending"),
+    Column("message_id", String(300), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("claimed_by", String(200), nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_code", Integer, nullable=True),
+    Column("last_text", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("edition_id", "subscriber_id", name="uq_ledger_edition_subscriber"),
+    Index("ix_ledger_edition_state", "edition_id", "state"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("arxiv_id", String(40), nullable=False),
+    Column("signal", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("subscriber_id", "arxiv_id", name="uq_feedback_subscriber_paper"),
+)
+
+# Named locks: a row exists while a holder owns it (database-level, so it holds across machines).
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("command", String(50), nullable=False),
+    Column("edition_date", Date, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("counts", JSON, nullable=True),
+)
+
+source_health = Table(
+    "source_health",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_count", Integer, nullable=True),
+    Column("ok", Boolean, nullable=False, default=False),
+)
+
+# Reply-mailbox and bounce events (inbox); one row per processed message.
+inbox_events = Table(
+    "inbox_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_key", String(400), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("subscriber_id", Integer, nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+INITIAL_TABLES = (
+    subscribers,
+    papers,
+    editions,
+    ledger,
+    feedback,
+    locks,
+    runs,
+    source_health,
+    inbox_events,
+)
+
+
+def m001_initial(conn: Connection) -> None:
+    metadata.create_all(conn, tables=list(INITIAL_TABLES))
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("m001_initial", m001_initial),
+]
+
+
+def pending_migrations(conn: Connection) -> list[str]:
+    if not inspect(conn).has_table("migrations"):
+        return [name for name, _ in MIGRATIONS]
+    applied = set(conn.execute(select(migrations_table.c.name)).scalars())
+    return [name for name, _ in MIGRATIONS if name not in applied]
+
+
+def upgrade(conn: Connection, now: dt.datetime) -> list[str]:
+    """Apply every pending migration in order; return the names applied."""
+    metadata.create_all(conn, tables=[migrations_table])
+    todo = set(pending_migrations(conn))
+    done: list[str] = []
+    for name, migrate in MIGRATIONS:
+        if name in todo:
+            migrate(conn)
+            conn.execute(migrations_table.insert().values(name=name, applied_at=now))
+            done.append(name)
+    return done
