@@ -69,7 +69,9 @@ class Paper:
 
     @property
     def hf_url(self) -> str | None:
-        return f"https://huggingface.co/papers/{self.arxiv_id}" if "hf_daily" in self.sources else None
+        return (
+            f"https://huggingface.co/papers/{self.arxiv_id}" if "hf_daily" in self.sources else None
+        )
 
     def merge(self, other: Paper) -> Paper:
         """Combine two records of the same paper, keeping the richer field of each."""
