@@ -9,6 +9,7 @@
     ├── TemplateError                a template is broken (.path, .line)
     ├── TokenError                   a signed token is invalid (.reason: "invalid" | "expired")
     ├── DeliveryError                sending failed (.recipient)
+    ├── InputError                   bad operator or subscriber input (.field, .value)
     └── NotFoundError                a named object does not exist (.what)
 
 The CLI catches ``NewsletterError`` and prints ``str(error)`` as the one-line reason.
@@ -68,6 +69,13 @@ class DeliveryError(NewsletterError):
     def __init__(self, recipient: str, message: str) -> None:
         self.recipient = recipient
         super().__init__(f"delivery to {recipient}: {message}")
+
+
+class InputError(NewsletterError):
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {message}")
 
 
 class NotFoundError(NewsletterError):

@@ -7,11 +7,16 @@ failure, so CI cannot go green by skipping).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from newsletter.store.db import Store
 
 FIXTURES_ENV = "NEWSLETTER_FIXTURES"
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
@@ -65,3 +70,71 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped and exitstatus == 0:
         reporter.write_line(f"CI: {len(skipped)} test(s) skipped; failing the run", red=True)
         session.exitstatus = 1
+
+
+# --- databases -------------------------------------------------------------------------
+
+PG_URL_ENV = "NEWSLETTER_TEST_POSTGRES"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
+
+
+def postgres_url() -> str:
+    return os.environ.get(PG_URL_ENV, DEFAULT_PG_URL)
+
+
+def _postgres_reachable(url: str) -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
+        ):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new, empty schema (dropped afterwards)."""
+    import psycopg
+
+    base = postgres_url()
+    problem = _postgres_reachable(base)
+    need(problem is None, f"PostgreSQL not reachable at {base}: {problem}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Runs the test once on SQLite (a file in tmp_path) and once on a real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        with fresh_postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    opened = Store.open(database_url, now=_now())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'test.db'}", now=_now())
+    yield opened
+    opened.close()

@@ -1,0 +1,93 @@
+"""Run history and source health, for ``newsletter status`` and alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from newsletter.store.schema import runs, source_health
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    command: str
+    edition_date: dt.date | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    outcome: str | None
+    summary: str | None
+    counts: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    source: str
+    ok: bool
+    last_attempt_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_error: str | None
+    last_count: int | None
+
+
+def start(conn: Connection, command: str, edition_date: dt.date | None, now: dt.datetime) -> int:
+    result = conn.execute(
+        insert(runs).values(command=command, edition_date=edition_date, started_at=now)
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def finish(
+    conn: Connection,
+    run_id: int,
+    *,
+    outcome: str,
+    summary: str,
+    counts: dict[str, Any] | None,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(finished_at=now, outcome=outcome, summary=summary, counts=counts)
+    )
+
+
+def recent(conn: Connection, limit: int = 10) -> list[RunRecord]:
+    query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+    return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]
+
+
+def record_sources(
+    conn: Connection, reports: Iterable[tuple[str, bool, int, str]], now: dt.datetime
+) -> None:
+    """Upsert (source, ok, count, error) for each source tried in a run."""
+    for source, ok, count, error in reports:
+        exists = conn.execute(
+            select(source_health.c.source).where(source_health.c.source == source)
+        ).first()
+        values: dict[str, Any] = {
+            "last_attempt_at": now,
+            "ok": ok,
+            "last_count": count,
+            "last_error": None if ok else error,
+        }
+        if ok:
+            values["last_success_at"] = now
+        if exists:
+            conn.execute(
+                update(source_health).where(source_health.c.source == source).values(**values)
+            )
+        else:
+            conn.execute(insert(source_health).values(source=source, **values))
+
+
+def sources(conn: Connection) -> list[SourceHealth]:
+    query = select(source_health).order_by(source_health.c.source)
+    return [SourceHealth(**dict(row)) for row in conn.execute(query).mappings()]

@@ -1,0 +1,253 @@
+"""Subscribers: create, read, change, and who gets today's email."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
+
+from newsletter.errors import InputError, NotFoundError
+from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, SubscriberStatus
+from newsletter.store.schema import feedback, ledger, subscribers
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+MAX_TOPICS = 20
+NO_INTERESTS = Profile()
+MAX_TOPIC_LENGTH = 100
+
+
+def normalize_email(email: str) -> str:
+    """Trim, lower-case the domain, and reject anything that is not a plain address."""
+    value = email.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise InputError("email", email, f"not a valid email address: {email[:80]!r}")
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]:
+    """Strip, collapse whitespace, drop empties and duplicates (case-insensitive), cap counts."""
+    seen: dict[str, str] = {}
+    for raw in values:
+        term = " ".join(str(raw).split())
+        if not term:
+            continue
+        if len(term) > MAX_TOPIC_LENGTH:
+            raise InputError(
+                field, raw, f"longer than {MAX_TOPIC_LENGTH} characters: {term[:40]!r}…"
+            )
+        seen.setdefault(term.casefold(), term)
+    if len(seen) > MAX_TOPICS:
+        raise InputError(field, len(seen), f"at most {MAX_TOPICS} allowed, got {len(seen)}")
+    return tuple(seen.values())
+
+
+def clean_profile(profile: Profile) -> Profile:
+    return Profile(
+        topics=clean_terms(profile.topics, "topics"),
+        categories=clean_terms(profile.categories, "categories"),
+        authors=clean_terms(profile.authors, "authors"),
+        exclude=clean_terms(profile.exclude, "exclude"),
+    )
+
+
+def _row_to_subscriber(row: RowMapping) -> Subscriber:
+    return Subscriber(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        profile=Profile(
+            topics=tuple(row["topics"] or ()),
+            categories=tuple(row["categories"] or ()),
+            authors=tuple(row["authors"] or ()),
+            exclude=tuple(row["exclude"] or ()),
+        ),
+        status=row["status"],
+        frequency=row["frequency"],
+        paused_until=row["paused_until"],
+        created_at=row["created_at"],
+    )
+
+
+def _profile_values(profile: Profile) -> dict[str, Any]:
+    profile = clean_profile(profile)
+    return {
+        "topics": list(profile.topics),
+        "categories": list(profile.categories),
+        "authors": list(profile.authors),
+        "exclude": list(profile.exclude),
+    }
+
+
+def add(
+    conn: Connection,
+    email: str,
+    *,
+    now: dt.datetime,
+    name: str = "",
+    profile: Profile = NO_INTERESTS,
+    status: SubscriberStatus = "active",
+) -> Subscriber:
+    """Insert a new subscriber; an address that exists already is an ``InputError``."""
+    address = normalize_email(email)
+    if get_by_email(conn, address) is not None:
+        raise InputError("email", address, f"{address} is already on the list")
+    if status not in SUBSCRIBER_STATUSES:
+        raise InputError("status", status, f"unknown status {status!r}")
+    values = {
+        "email": address,
+        "name": " ".join(name.split())[:200],
+        "status": status,
+        "frequency": "daily",
+        "bounce_score": 0.0,
+        "created_at": now,
+        "updated_at": now,
+        "confirmed_at": now if status == "active" else None,
+        **_profile_values(profile),
+    }
+    new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key
+    assert new_id is not None
+    return get(conn, int(new_id[0]))
+
+
+def get(conn: Connection, subscriber_id: int) -> Subscriber:
+    row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).mappings()
+    found = row.first()
+    if found is None:
+        raise NotFoundError(f"subscriber #{subscriber_id}")
+    return _row_to_subscriber(found)
+
+
+def get_by_email(conn: Connection, email: str) -> Subscriber | None:
+    address = normalize_email(email)
+    query = select(subscribers).where(func.lower(subscribers.c.email) == address.lower())
+    found = conn.execute(query).mappings().first()
+    return _row_to_subscriber(found) if found else None
+
+
+def require_by_email(conn: Connection, email: str) -> Subscriber:
+    found = get_by_email(conn, email)
+    if found is None:
+        raise NotFoundError(f"subscriber {normalize_email(email)}")
+    return found
+
+
+def get_many(conn: Connection, ids: Sequence[int]) -> dict[int, Subscriber]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(subscribers).where(subscribers.c.id.in_(list(ids)))).mappings()
+    return {row["id"]: _row_to_subscriber(row) for row in rows}
+
+
+def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
+    query = select(subscribers).order_by(subscribers.c.id)
+    if status:
+        query = query.where(subscribers.c.status == status)
+    return [_row_to_subscriber(row) for row in conn.execute(query).mappings()]
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+    ).all()
+    found = {status: int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in SUBSCRIBER_STATUSES}
+
+
+def sendable_condition(on: dt.date, *, weekly_due: bool = False) -> Any:
+    """SQL condition: who gets an email on date ``on`` (checked at claim and at send time)."""
+    active = subscribers.c.status == "active"
+    pause_over = and_(
+        subscribers.c.status == "paused",
+        subscribers.c.paused_until.is_not(None),
+        subscribers.c.paused_until <= on,
+    )
+    frequency = (
+        subscribers.c.frequency.in_(["daily", "weekly"])
+        if weekly_due
+        else subscribers.c.frequency == "daily"
+    )
+    return and_(or_(active, pause_over), frequency)
+
+
+def sendable_ids(conn: Connection, on: dt.date, *, weekly_due: bool = False) -> list[int]:
+    query = (
+        select(subscribers.c.id)
+        .where(sendable_condition(on, weekly_due=weekly_due))
+        .order_by(subscribers.c.id)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
+    if subscriber.status == "active":
+        return True
+    return (
+        subscriber.status == "paused"
+        and subscriber.paused_until is not None
+        and subscriber.paused_until <= on
+    )
+
+
+def set_status(
+    conn: Connection, subscriber_id: int, status: SubscriberStatus, *, now: dt.datetime
+) -> None:
+    if status not in SUBSCRIBER_STATUSES:
+        raise InputError("status", status, f"unknown status {status!r}")
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == "active":
+        values["confirmed_at"] = now
+        values["paused_until"] = None
+    if status == "unsubscribed":
+        values["unsubscribed_at"] = now
+    _update(conn, subscriber_id, values)
+
+
+def set_profile(
+    conn: Connection, subscriber_id: int, profile: Profile, *, now: dt.datetime
+) -> None:
+    _update(conn, subscriber_id, {**_profile_values(profile), "updated_at": now})
+
+
+def update_fields(conn: Connection, subscriber_id: int, *, now: dt.datetime, **values: Any) -> None:
+    """Change plain columns (name, frequency, paused_until, status, bounce_score)."""
+    allowed = {"name", "frequency", "paused_until", "status", "bounce_score"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    _update(conn, subscriber_id, {**values, "updated_at": now})
+
+
+def _update(conn: Connection, subscriber_id: int, values: dict[str, Any]) -> None:
+    result = conn.execute(
+        update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
+    )
+    if result.rowcount == 0:
+        raise NotFoundError(f"subscriber #{subscriber_id}")
+
+
+def remove(conn: Connection, email: str) -> Subscriber:
+    """Delete a subscriber and their ledger and feedback rows (the operator asked to forget them)."""
+    subscriber = require_by_email(conn, email)
+    conn.execute(delete(ledger).where(ledger.c.subscriber_id == subscriber.id))
+    conn.execute(delete(feedback).where(feedback.c.subscriber_id == subscriber.id))
+    conn.execute(delete(subscribers).where(subscribers.c.id == subscriber.id))
+    return subscriber
+
+
+def add_bounce(conn: Connection, subscriber_id: int, score: float, *, now: dt.datetime) -> float:
+    """Add to the bounce score and return the new total."""
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(bounce_score=subscribers.c.bounce_score + score, updated_at=now)
+    )
+    total = conn.execute(
+        select(subscribers.c.bounce_score).where(subscribers.c.id == subscriber_id)
+    ).scalar_one()
+    return float(total)
