@@ -5,6 +5,8 @@ Each command group lives in its own module and registers itself on ``main``.
 
 from __future__ import annotations
 
+# Each module below registers its commands on ``main`` when imported.
+from newsletter.cli import subscribers as _subscribers  # noqa: F401
 from newsletter.cli.base import main
 
 __all__ = ["main"]
