@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import main
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--env-file", "missing.env", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_add_list_topics_remove_roundtrip() -> None:
+    code, out, _ = invoke(
+        "subscribers",
+        "add",
+        "ada@example.org",
+        "--name",
+        "Ada",
+        "--topic",
+        "test-time adaptation",
+        "--category",
+        "cs.LG",
+        "--exclude",
+        "survey",
+    )
+    assert code == 0
+    assert (
+        out
+        == "added ada@example.org (active; topics: test-time adaptation | categories: cs.LG | exclude: survey)\n"
+    )
+
+    code, out, _ = invoke(
+        "subscribers",
+        "topics",
+        "ada@example.org",
+        "--topic",
+        "LoRA",
+        "--remove",
+        "test-time adaptation",
+    )
+    assert code == 0
+    assert out == "ada@example.org: topics: LoRA | categories: cs.LG | exclude: survey\n"
+
+    code, out, _ = invoke("subscribers", "list", "--json")
+    listed = json.loads(out)
+    assert [(s["email"], s["topics"], s["status"]) for s in listed] == [
+        ("ada@example.org", ["LoRA"], "active")
+    ]
+
+    assert invoke("subscribers", "remove", "ada@example.org")[:2] == (
+        0,
+        "removed ada@example.org\n",
+    )
+    assert invoke("subscribers", "list")[1] == "no subscribers\n"
+    # The database was created at the documented default location.
+    assert Path("subscribers/newsletter.db").is_file()
+
+
+def test_duplicate_and_bad_address_are_one_line_errors() -> None:
+    assert invoke("subscribers", "add", "a@example.org")[0] == 0
+    code, out, err = invoke("subscribers", "add", "a@example.org")
+    assert (code, out, err) == (1, "", "error: email: a@example.org is already on the list\n")
+    code, _, err = invoke("subscribers", "add", "a@example.org\r\nBcc: x@evil.test")
+    assert code == 1
+    assert err.startswith("error: email: not a valid email address")
+    assert err.count("\n") == 1
+
+
+def test_import_checks_every_row_first_and_export_roundtrips(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,name,topics\nok@example.org,Ok,a;b\nnot-an-address,X,c\n")
+    code, _, err = invoke("subscribers", "import", str(bad))
+    assert code == 1
+    assert "bad.csv, line 3" in err
+    assert invoke("subscribers", "list")[1] == "no subscribers\n"  # nothing half-imported
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "Email,Name,Topics\nok@example.org,Ok,LoRA; robot manipulation ;\nb@example.org,,\n"
+    )
+    code, out, _ = invoke("subscribers", "import", str(good))
+    assert (code, out) == (0, f"imported 2 subscribers from {good} (0 already on the list)\n")
+    code, out, _ = invoke("subscribers", "import", str(good))
+    assert out.endswith("(2 already on the list)\n")
+
+    code, out, _ = invoke("subscribers", "export")
+    assert out.splitlines() == [
+        "email,name,topics,status",
+        "ok@example.org,Ok,LoRA;robot manipulation,active",
+        "b@example.org,,,active",
+    ]
+
+
+def test_bad_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SMTP_PORT", "not-a-port")
+    code, _, err = invoke("subscribers", "list")
+    assert code == 1
+    assert err.startswith("error: setting NEWSLETTER_SMTP_PORT:")
+    assert err.count("\n") == 1
+    monkeypatch.setenv("NEWSLETTER_SMTP_PORT", "25")
+    monkeypatch.setenv("NEWSLETTER_FROM", "nobody")
+    assert invoke("subscribers", "list")[2].startswith("error: setting NEWSLETTER_FROM:")
+
+
+def test_every_command_has_help() -> None:
+    for args in (["--help"], ["subscribers", "--help"], ["subscribers", "add", "--help"]):
+        code, out, _ = invoke(*args)
+        assert code == 0
+        assert "Usage:" in out
