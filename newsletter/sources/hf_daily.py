@@ -1,0 +1,120 @@
+"""Hugging Face Daily Papers: ``GET {hf_daily_url}?date=YYYY-MM-DD`` -> JSON list.
+
+Each item is ``{"paper": {"id", "title", "summary", "authors": [{"name"}], "upvotes",
+"publishedAt", "ai_summary"?, "ai_keywords"?, "githubRepo"?, "projectPage"?, ...}, ...}``.
+Optional fields come and go between API versions; only id and title are required.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from newsletter.config import Settings
+from newsletter.errors import ParseError
+from newsletter.models import Paper
+from newsletter.sources import http
+from newsletter.sources.normalize import arxiv_id, collapse, one_line, utc
+
+logger = logging.getLogger(__name__)
+
+NAME = "hf_daily"
+
+
+def parse(raw: bytes | str) -> list[Paper]:
+    return parse_items(raw, source=NAME)
+
+
+def parse_items(raw: bytes | str, *, source: str) -> list[Paper]:
+    """Papers from a Daily Papers response, tagged ``sources=(source,)``."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ParseError(source, f"not JSON: {one_line(exc)}") from None
+    if not isinstance(data, list):
+        raise ParseError(source, f"expected a JSON list of papers, got {type(data).__name__}")
+    papers: list[Paper] = []
+    for index, item in enumerate(data):
+        paper = _paper(item, source)
+        if paper is None:
+            logger.warning("%s: skipped item %d: no usable paper id and title", source, index)
+            continue
+        papers.append(paper)
+    if data and not papers:
+        raise ParseError(source, f"none of the {len(data)} items has a paper id and title")
+    return papers
+
+
+def _paper(item: Any, source: str) -> Paper | None:
+    if not isinstance(item, dict):
+        return None
+    paper = item.get("paper")
+    if not isinstance(paper, dict):
+        return None
+    ident = arxiv_id(_text(paper.get("id")))
+    title = collapse(_text(paper.get("title")) or _text(item.get("title")))
+    if ident is None or not title:
+        return None
+    published = _text(paper.get("publishedAt")) or _text(item.get("publishedAt"))
+    upvotes = paper.get("upvotes")
+    return Paper(
+        arxiv_id=ident,
+        title=title,
+        abstract=collapse(_text(paper.get("summary")) or _text(item.get("summary"))),
+        authors=tuple(
+            collapse(a["name"])
+            for a in _list(paper.get("authors"))
+            if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip()
+        ),
+        published=_published(published, source),
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        ai_summary=collapse(_text(paper.get("ai_summary"))) or None,
+        ai_keywords=tuple(
+            collapse(k) for k in _list(paper.get("ai_keywords")) if isinstance(k, str) and k.strip()
+        ),
+        github_repo=_url(paper.get("githubRepo")),
+        project_page=_url(paper.get("projectPage")),
+        sources=(source,),
+    )
+
+
+def _published(text: str, source: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return utc(text, source=source)
+    except ParseError as exc:
+        logger.warning("%s: %s; keeping the paper without a date", source, exc)
+        return None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _url(value: object) -> str | None:
+    """Only absolute http(s) links: a ``javascript:`` link must never reach an email."""
+    text = _text(value).strip()
+    return text if text.startswith(("https://", "http://")) and " " not in text else None
+
+
+async def fetch(
+    client: httpx.AsyncClient, settings: Settings, spec_argument: str, date: dt.date
+) -> bytes:
+    return await http.get(
+        client,
+        settings.hf_daily_url,
+        params={"date": date.isoformat()},
+        source=f"{NAME}:{spec_argument}" if spec_argument else NAME,
+        retries=settings.http_retries,
+        timeout=settings.http_timeout,
+        user_agent=settings.user_agent,
+    )

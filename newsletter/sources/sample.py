@@ -1,0 +1,43 @@
+"""The bundled demo day: ``newsletter/data/sample_day.json`` in the Daily Papers JSON shape.
+
+No network. ``settings.sample_path`` points at another file of the same shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+
+import httpx
+
+from newsletter.config import Settings
+from newsletter.errors import SourceError
+from newsletter.models import Paper
+from newsletter.sources.hf_daily import parse_items
+
+NAME = "sample"
+SAMPLE_DATE = dt.date(2026, 11, 26)
+
+
+def parse(raw: bytes | str) -> list[Paper]:
+    return parse_items(raw, source=NAME)
+
+
+def read(path: Path | None = None) -> bytes:
+    """The sample file's bytes: ``path`` if given, else the copy bundled with the package."""
+    try:
+        if path is not None:
+            return path.read_bytes()
+        return resources.files("newsletter").joinpath("data", "sample_day.json").read_bytes()
+    except OSError as exc:
+        where = str(path) if path is not None else "bundled sample_day.json"
+        raise SourceError(NAME, f"cannot read {where}: {exc.strerror or exc}") from None
+
+
+async def fetch(
+    client: httpx.AsyncClient, settings: Settings, spec_argument: str, date: dt.date
+) -> bytes:
+    """Always the same day (``SAMPLE_DATE``), whatever ``date`` is asked for."""
+    return await asyncio.to_thread(read, settings.sample_path)
