@@ -1,0 +1,217 @@
+"""Sparse features of one edition: BM25F term weights and unit TF-IDF vectors.
+
+Rows are papers, columns are terms (stemmed unigrams and bigrams) of the edition.
+Three text fields: title, abstract, and the names of the paper's arXiv categories.
+Each field's term frequency is length-normalised and weighted (title above abstract),
+summed, and saturated BM25-style to ``tf / (tf + k1)`` in ``[0, 1)``. A topic's score
+against a paper is the idf-weighted mean of these saturations over the topic's terms
+(see ``Corpus.query_matrix``), so it lies in ``[0, 1)``: the share of the topic that
+the paper matches, and how strongly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from newsletter.models import Paper
+from newsletter.rank.taxonomy import category_name
+from newsletter.rank.text import terms, unique_terms
+
+FIELDS = ("title", "abstract", "category")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """BM25F parameters. ``category`` weights the category-name field."""
+
+    title: float = 2.5
+    abstract: float = 1.0
+    category: float = 1.5
+    b_title: float = 0.3
+    b_abstract: float = 0.75
+    k1: float = 1.2
+
+
+def category_text(paper: Paper) -> str:
+    return " . ".join(name for code in paper.categories if (name := category_name(code)))
+
+
+def _field_texts(paper: Paper) -> tuple[str, str, str]:
+    return paper.title, paper.abstract, category_text(paper)
+
+
+def _count_matrix(
+    docs: Iterable[list[str]], vocab: dict[str, int], n_docs: int, grow: bool
+) -> sp.csr_matrix:
+    rows: list[int] = []
+    cols: list[int] = []
+    for row, doc_terms in enumerate(docs):
+        for term in doc_terms:
+            col = vocab.get(term)
+            if col is None:
+                if not grow:
+                    continue
+                col = vocab[term] = len(vocab)
+            rows.append(row)
+            cols.append(col)
+    data = np.ones(len(rows), dtype=np.float64)
+    matrix = sp.coo_matrix((data, (rows, cols)), shape=(n_docs, max(len(vocab), 1)))
+    return matrix.tocsr()  # duplicates are summed: counts
+
+
+def _resize(matrix: sp.csr_matrix, n_cols: int) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(matrix)
+    matrix.resize((matrix.shape[0], n_cols))
+    return matrix
+
+
+def _length_norm(counts: sp.csr_matrix, b: float) -> np.ndarray:
+    lengths = np.asarray(counts.sum(axis=1)).ravel()
+    mean = lengths.mean() if lengths.size and lengths.mean() > 0 else 1.0
+    return np.asarray(1.0 - b + b * lengths / mean)
+
+
+def _l2_rows(matrix: sp.csr_matrix, norms: np.ndarray | None = None) -> sp.csr_matrix:
+    if norms is None:
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(inverse) @ matrix)
+
+
+class Corpus:
+    """The term space of one edition, built once and shared by every subscriber."""
+
+    def __init__(self, papers: Sequence[Paper], weights: Weights | None = None) -> None:
+        self.weights = weights or Weights()
+        self.n_papers = len(papers)
+        self.vocab: dict[str, int] = {}
+        fields = [_field_texts(p) for p in papers]
+        title_terms = [terms(f[0]) for f in fields]
+        abstract_terms = [terms(f[1]) for f in fields]
+        category_terms = [terms(f[2]) for f in fields]
+        n = self.n_papers
+        title = _count_matrix(title_terms, self.vocab, n, grow=True)
+        abstract = _count_matrix(abstract_terms, self.vocab, n, grow=True)
+        category = _count_matrix(category_terms, self.vocab, n, grow=True)
+        n_terms = max(len(self.vocab), 1)
+        self.title_tf = _resize(title, n_terms)
+        self.abstract_tf = _resize(abstract, n_terms)
+        self.category_tf = _resize(category, n_terms)
+        self.text_tf = sp.csr_matrix(self.title_tf + self.abstract_tf)
+
+        w = self.weights
+        combined = (
+            sp.diags(w.title / _length_norm(self.title_tf, w.b_title)) @ self.title_tf
+            + sp.diags(w.abstract / _length_norm(self.abstract_tf, w.b_abstract)) @ self.abstract_tf
+            + w.category * self.category_tf
+        )
+        saturated = sp.csr_matrix(combined)
+        saturated.data = saturated.data / (saturated.data + w.k1)
+        self.saturated: sp.csr_matrix = saturated
+
+        df = np.bincount(
+            sp.csr_matrix(self.title_tf + self.abstract_tf + self.category_tf).indices,
+            minlength=n_terms,
+        )
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        self.idf_unseen = math.log1p((n + 0.5) / 0.5)
+
+        # Unit TF-IDF rows (title counted twice): the space for similarity and feedback.
+        tfidf = sp.csr_matrix(2.0 * self.title_tf + self.abstract_tf)
+        tfidf.data = 1.0 + np.log(tfidf.data)
+        self.unit: sp.csr_matrix = _l2_rows(sp.csr_matrix(tfidf @ sp.diags(self.idf)))
+
+    # Queries ------------------------------------------------------------------
+
+    def query_matrix(self, phrases: Sequence[str]) -> sp.csr_matrix:
+        """One row per phrase: each term weighted by idf, divided by the total weight.
+
+        Terms absent from the edition still count in the total (at the highest idf), so
+        a paper that matches half of a topic scores about half.
+        """
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for row, phrase in enumerate(phrases):
+            found: list[tuple[int, float]] = []
+            total = 0.0
+            for term in unique_terms(phrase):
+                col = self.vocab.get(term)
+                weight = float(self.idf[col]) if col is not None else self.idf_unseen
+                total += weight
+                if col is not None:
+                    found.append((col, weight))
+            for col, weight in found:
+                rows.append(row)
+                cols.append(col)
+                vals.append(weight / total)
+        shape = (len(phrases), max(len(self.vocab), 1))
+        return sp.csr_matrix((vals, (rows, cols)), shape=shape)
+
+    def topic_scores(self, phrases: Sequence[str]) -> np.ndarray:
+        """Dense ``(len(phrases), n_papers)`` float32 relevance in ``[0, 1)``."""
+        if not phrases or self.n_papers == 0:
+            return np.zeros((len(phrases), self.n_papers), dtype=np.float32)
+        product = self.query_matrix(phrases) @ self.saturated.T
+        return np.asarray(product.toarray(), dtype=np.float32)
+
+    def has_phrase(self, phrases: Sequence[str]) -> sp.csr_matrix:
+        """Boolean ``(len(phrases), n_papers)``: the phrase occurs in title or abstract.
+
+        A one-word phrase needs that word; a longer phrase needs every adjacent pair
+        (its bigrams) to occur.
+        """
+        rows: list[int] = []
+        cols: list[int] = []
+        needed: list[int] = []
+        for row, phrase in enumerate(phrases):
+            phrase_terms = unique_terms(phrase)
+            bigrams = [t for t in phrase_terms if " " in t] or phrase_terms
+            if any(t not in self.vocab for t in bigrams):
+                bigrams = []
+            needed.append(len(bigrams))
+            for term in bigrams:
+                rows.append(row)
+                cols.append(self.vocab[term])
+        shape = (len(phrases), max(len(self.vocab), 1))
+        selector = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+        present = sp.csr_matrix(self.text_tf > 0, dtype=np.float64)
+        hits = np.asarray((selector @ present.T).toarray())
+        need = np.asarray(needed, dtype=np.float64)[:, None]
+        return sp.csr_matrix((hits >= need) & (need > 0))
+
+    def vectorise(self, papers: Sequence[Paper]) -> sp.csr_matrix:
+        """Unit TF-IDF rows of papers outside the edition (feedback), in this term space.
+
+        Terms the edition lacks cannot match any paper of it, but still count in the
+        length of the vector (at the highest idf), so the cosine stays honest.
+        """
+        n_terms = max(len(self.vocab), 1)
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        norms = np.zeros(len(papers))
+        for row, paper in enumerate(papers):
+            counts: dict[str, float] = {}
+            for term in terms(paper.title):
+                counts[term] = counts.get(term, 0.0) + 2.0
+            for term in terms(paper.abstract):
+                counts[term] = counts.get(term, 0.0) + 1.0
+            square = 0.0
+            for term, count in counts.items():
+                col = self.vocab.get(term)
+                idf = float(self.idf[col]) if col is not None else self.idf_unseen
+                value = (1.0 + math.log(count)) * idf
+                square += value * value
+                if col is not None:
+                    rows.append(row)
+                    cols.append(col)
+                    vals.append(value)
+            norms[row] = math.sqrt(square)
+        matrix = sp.csr_matrix((vals, (rows, cols)), shape=(len(papers), n_terms))
+        return _l2_rows(matrix, norms)

@@ -1,0 +1,210 @@
+"""Assembling one subscriber's sections from the chunk's vectorised picks.
+
+Order of sections: followed authors, then one per topic (in the order the subscriber
+wrote them), then one per followed arXiv category, then "Also today". A paper appears
+once per email: a followed author's paper goes to the authors section; otherwise a
+paper goes to the topic it matches best (if it clears the floor and makes that topic's
+top ``max_per_topic``), else to a followed category, else it may be in "Also today".
+Excluded papers appear nowhere. A profile with no topics, categories or authors gets
+one "Top papers today" section. Result objects are immutable and shared between
+subscribers whenever they are equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from newsletter.models import Feedback, Paper, Profile, RankedItem, Section
+from newsletter.rank.explain import (
+    PaperTerms,
+    explain_authors,
+    explain_category,
+    explain_popular,
+    explain_topic,
+)
+from newsletter.rank.taxonomy import category_title
+from newsletter.rank.text import author_key, normalise
+
+ALSO_TODAY = "Also today"
+TOP_TODAY = "Top papers today"
+AUTHORS = "Followed authors"
+
+
+def topic_key(topic: str) -> str:
+    return " ".join(normalise(topic).split())
+
+
+@dataclass(slots=True)
+class Request:
+    """One distinct (profile, feedback) to rank, with its parts normalised once."""
+
+    profile: Profile
+    feedback: tuple[Feedback, ...]
+    topics: list[tuple[str, str]]
+    exclude_keys: list[str]
+    author_keys: tuple[str, ...]
+    excluded: frozenset[int] = frozenset()
+    authored: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, profile: Profile, feedback: tuple[Feedback, ...]) -> Request:
+        topics: dict[str, str] = {}
+        for topic in profile.topics:
+            written = " ".join(topic.split())
+            if written:
+                topics.setdefault(topic_key(written), written)
+        return cls(
+            profile=profile,
+            feedback=feedback,
+            topics=[(written, key) for key, written in topics.items()],
+            exclude_keys=[k for k in dict.fromkeys(topic_key(x) for x in profile.exclude) if k],
+            author_keys=tuple(
+                k for k in dict.fromkeys(author_key(a) for a in profile.authors) if k
+            ),
+        )
+
+
+class Assembler:
+    def __init__(
+        self,
+        papers: Sequence[Paper],
+        global_score: np.ndarray,
+        max_per_topic: int,
+        also_today: int,
+    ) -> None:
+        self.papers = papers
+        self.global_score = global_score
+        self.max_per_topic = max_per_topic
+        self.also_today = also_today
+        self.global_order: list[int] = np.argsort(-global_score, kind="stable").tolist()
+        self.by_category: dict[str, list[int]] = {}
+        self.by_author: dict[str, list[tuple[int, str]]] = {}
+        for p in self.global_order:
+            for code in dict.fromkeys(papers[p].categories):
+                self.by_category.setdefault(code, []).append(p)
+            for name in papers[p].authors:
+                self.by_author.setdefault(author_key(name), []).append((p, name))
+        self._terms: dict[int, PaperTerms] = {}
+        self._explained: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
+        self._items: dict[tuple[object, ...], RankedItem] = {}
+        self._authored: dict[tuple[str, ...], dict[int, tuple[str, ...]]] = {}
+
+    def authored(self, keys: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
+        """Paper index -> the followed authors' names as the paper writes them."""
+        found = self._authored.get(keys)
+        if found is None:
+            merged: dict[int, list[str]] = {}
+            for key in keys:
+                for p, name in self.by_author.get(key, []):
+                    merged.setdefault(p, []).append(name)
+            found = self._authored[keys] = {p: tuple(n) for p, n in merged.items()}
+        return found
+
+    def _item(self, cache_key: str, p: int, score: float, make: object) -> RankedItem:
+        score = round(score, 4)
+        item = self._items.get((cache_key, p, score))
+        if item is None:
+            matched, reason = make() if callable(make) else ((), str(make))
+            item = RankedItem(self.papers[p], score, None, matched, reason)
+            self._items[(cache_key, p, score)] = item
+        return item
+
+    def _topic_item(self, written: str, key: str, p: int, score: float) -> RankedItem:
+        def make() -> tuple[tuple[str, ...], str]:
+            found = self._explained.get((key, p))
+            if found is None:
+                terms = self._terms.get(p) or self._terms.setdefault(p, PaperTerms(self.papers[p]))
+                found = self._explained[(key, p)] = explain_topic(written, terms)
+            return found
+
+        score = round(score, 4)
+        cache = ("topic", key, written, p, score)
+        item = self._items.get(cache)
+        if item is None:
+            matched, reason = make()
+            item = RankedItem(self.papers[p], score, written, matched, reason)
+            self._items[cache] = item
+        return item
+
+    def _walk(self, candidates: Iterable[int], skip: set[int], limit: int) -> list[int]:
+        chosen: list[int] = []
+        if limit <= 0:
+            return chosen
+        for p in candidates:
+            if p not in skip:
+                chosen.append(p)
+                skip.add(p)
+                if len(chosen) >= limit:
+                    break
+        return chosen
+
+    def sections(
+        self,
+        request: Request,
+        picks: list[list[tuple[int, float]]],
+        shift: np.ndarray | None,
+    ) -> tuple[Section, ...]:
+        score = self.global_score if shift is None else self.global_score + shift
+        if shift is None:
+            order: Sequence[int] = self.global_order
+        else:
+            order = np.argsort(-score, kind="stable").tolist()
+        skip = set(request.excluded)
+        profile = request.profile
+        if profile.is_empty:
+            top = self._walk(order, skip, self.max_per_topic + self.also_today)
+            items = tuple(self._popular_item(p, float(score[p])) for p in top)
+            return (Section(TOP_TODAY, items, None, "" if items else "No papers today."),)
+
+        out: list[Section] = []
+        if request.author_keys:
+            mine = [p for p in order if p in request.authored]
+            chosen = self._walk(mine, skip, self.max_per_topic)
+            items = tuple(
+                RankedItem(
+                    self.papers[p],
+                    round(float(score[p]), 4),
+                    None,
+                    request.authored[p],
+                    explain_authors(list(request.authored[p])),
+                )
+                for p in chosen
+            )
+            out.append(
+                Section(
+                    AUTHORS,
+                    items,
+                    None,
+                    "" if items else "Nothing from your followed authors today.",
+                )
+            )
+        else:
+            chosen = []
+        topic_sections: list[Section] = []
+        for (written, key), topic_picks in zip(request.topics, picks, strict=True):
+            items = tuple(self._topic_item(written, key, p, v) for p, v in topic_picks)
+            skip.update(p for p, _ in topic_picks)
+            note = "" if items else f"Nothing on {written} today."
+            topic_sections.append(Section(written, items, written, note))
+        out.extend(topic_sections)
+        for code in dict.fromkeys(profile.categories):
+            title = category_title(code)
+            members = self.by_category.get(code, [])
+            if shift is not None:
+                members = sorted(members, key=lambda p: -float(score[p]))
+            chosen = self._walk(members, skip, self.max_per_topic)
+            reason = explain_category(title)
+            items = tuple(self._item(f"cat:{code}", p, float(score[p]), reason) for p in chosen)
+            out.append(Section(title, items, None, "" if items else f"Nothing in {title} today."))
+        extra = self._walk(order, skip, self.also_today)
+        if extra:
+            out.append(
+                Section(ALSO_TODAY, tuple(self._popular_item(p, float(score[p])) for p in extra))
+            )
+        return tuple(out)
+
+    def _popular_item(self, p: int, score: float) -> RankedItem:
+        return self._item("popular", p, score, explain_popular(self.papers[p]))

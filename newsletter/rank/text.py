@@ -1,0 +1,197 @@
+"""Text to terms: tokens, light stemming (Snowball English), stopwords, bigrams.
+
+A *term* is a stemmed unigram (``"adapt"``) or two adjacent stemmed tokens joined
+by a space (``"time adapt"``). Bigrams never bridge a stopword, so a bigram match
+means the two words stood next to each other: that is the phrase match.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+STOPWORDS = frozenset(
+    (
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+    )
+)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def normalise(text: str) -> str:
+    """Lower-case, fold accents (``Schrödinger`` -> ``schrodinger``), NFKC."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", folded).lower()
+
+
+def _keep(token: str) -> bool:
+    return token not in STOPWORDS and (len(token) > 1 or token.isdigit())
+
+
+def stems(text: str) -> list[str | None]:
+    """Stemmed tokens in order; ``None`` marks a dropped stopword (a phrase break)."""
+    return [stem(tok) if _keep(tok) else None for tok in _TOKEN.findall(normalise(text))]
+
+
+def terms(text: str) -> list[str]:
+    """Every unigram and bigram term of ``text``, with repeats (for term frequencies)."""
+    seq = stems(text)
+    out = [s for s in seq if s is not None]
+    out.extend(f"{a} {b}" for a, b in itertools.pairwise(seq) if a and b)
+    return out
+
+
+def unique_terms(text: str) -> list[str]:
+    """The distinct terms of ``text`` in first-seen order (for queries)."""
+    return list(dict.fromkeys(terms(text)))
+
+
+def surface_words(phrase: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The words of a topic as written, each with the stems it stands for.
+
+    ``"test-time adaptation"`` -> ``[("test-time", ("test", "time")), ("adaptation", ("adapt",))]``;
+    words that are only stopwords or punctuation are left out.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for word in phrase.split():
+        word_stems = tuple(s for s in stems(word) if s is not None)
+        cleaned = word.strip(".,;:!?\"'()[]{}“”‘’")
+        if word_stems and cleaned:
+            out.append((cleaned, word_stems))
+    return out
+
+
+def author_key(name: str) -> str:
+    """A name compared without case, accents, dots or extra spaces."""
+    return " ".join(_TOKEN.findall(normalise(name)))
