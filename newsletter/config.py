@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     imap_security: Literal["none", "starttls", "tls"] = "tls"
     imap_folder: str = "INBOX"
     bounce_score_threshold: float = Field(default=5.0, gt=0)
+    bounce_soft_score: float = Field(default=1.0, ge=0)
+    bounce_hard_score: float = Field(default=5.0, ge=0)
+    bounce_reset_days: int = Field(default=30, ge=1)
+    imap_quarantine_folder: str = "Newsletter-Malformed"
+
+    # Web app (newsletter serve)
+    subscribe_limit_per_ip: int = Field(default=10, ge=0)
+    subscribe_limit_per_address: int = Field(default=3, ge=0)
 
     # Operations
     schedule: Literal["daily", "weekdays", "weekly"] = "daily"

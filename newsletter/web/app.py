@@ -1,0 +1,94 @@
+"""``create_app(settings, store, signer)``: the Starlette app behind ``newsletter serve``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+from newsletter.config import Settings
+from newsletter.links import Links, reply_address_for
+from newsletter.store.db import Store
+from newsletter.tokens import Signer
+from newsletter.web import feedback, health, manage, subscribe
+from newsletter.web.archive import ArchiveFiles
+from newsletter.web.context import WebContext, ctx, template_environment
+from newsletter.web.middleware import AccessLogMiddleware
+from newsletter.web.ratelimit import RateLimiter
+from newsletter.web.sending import Send, transport_sender
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    signer: Signer,
+    *,
+    send: Send | None = None,
+    clock: Callable[[], dt.datetime] = _utc_now,
+) -> Starlette:
+    links = Links(
+        base_url=settings.base_url,
+        signer=signer,
+        reply_address=reply_address_for(settings.from_address, settings.reply_address),
+    )
+    web = WebContext(
+        settings=settings,
+        store=store,
+        signer=signer,
+        links=links,
+        send=send or transport_sender(settings),
+        clock=clock,
+        env=template_environment(settings),
+        ip_limiter=RateLimiter(settings.subscribe_limit_per_ip, 3600),
+        address_limiter=RateLimiter(settings.subscribe_limit_per_address, 24 * 3600),
+    )
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/subscribe", status_code=303)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        title = "Not found" if status == 404 else "Request not accepted"
+        return ctx(request).message_page(title, "There is nothing here.", status)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("web: unhandled error on %s", request.method)
+        return ctx(request).message_page(
+            "Something went wrong", "Nothing was changed. Please try again later.", 500
+        )
+
+    routes = [
+        Route("/", home),
+        Route("/health", health.health),
+        Route("/subscribe", subscribe.form, methods=["GET"]),
+        Route("/subscribe", subscribe.submit, methods=["POST"]),
+        Route("/confirm/{token}", manage.confirm_page, methods=["GET"]),
+        Route("/confirm/{token}", manage.confirm, methods=["POST"]),
+        Route("/unsubscribe/{token}", manage.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", manage.unsubscribe, methods=["POST"]),
+        Route("/preferences/{token}", manage.preferences_page, methods=["GET"]),
+        Route("/preferences/{token}", manage.preferences, methods=["POST"]),
+        Route("/feedback/{token}", feedback.feedback_page, methods=["GET"]),
+        Route("/feedback/{token}", feedback.feedback, methods=["POST"]),
+        Mount("/archive", app=ArchiveFiles(settings.archive_dir), name="archive"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(AccessLogMiddleware)],
+        exception_handlers={HTTPException: not_found, 500: server_error},
+    )
+    app.state.ctx = web
+    return app

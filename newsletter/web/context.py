@@ -1,0 +1,96 @@
+"""What every route needs, built once by ``create_app``: settings, store, signer, pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from newsletter.config import Settings
+from newsletter.errors import NotFoundError, TokenError
+from newsletter.links import Links
+from newsletter.store.db import Store
+from newsletter.tokens import Signer
+from newsletter.web.ratelimit import RateLimiter
+from newsletter.web.sending import Send
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+# Pages that carry a token in their URL: never cached, never leaked through Referer.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def template_environment(settings: Settings) -> jinja2.Environment:
+    """``TEMPLATES_DIR/web`` overrides single pages; the bundled pages fill the rest."""
+    folders = [DEFAULT_TEMPLATES / "web"]
+    if settings.templates_dir is not None:
+        folders.insert(0, settings.templates_dir / "web")
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    store: Store
+    signer: Signer
+    links: Links
+    send: Send
+    clock: Callable[[], dt.datetime]
+    env: jinja2.Environment
+    ip_limiter: RateLimiter
+    address_limiter: RateLimiter
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def page(
+        self, name: str, status_code: int = 200, *, cache: bool = False, **context: Any
+    ) -> HTMLResponse:
+        html = self.env.get_template(name).render(list_name=self.settings.list_name, **context)
+        headers = None if cache else NO_STORE
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+
+    def message_page(
+        self, title: str, text: str, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        return self.page("message.html", status_code, title=title, text=text, **context)
+
+    def link_error(self, error: TokenError | NotFoundError) -> HTMLResponse:
+        """One generic page for every bad link: it says nothing about why."""
+        log.info("rejected link: %s", error)
+        status = 404 if isinstance(error, NotFoundError) else 400
+        return self.message_page(
+            "This link does not work",
+            "The link is invalid, incomplete or has expired. Nothing was changed. "
+            "Use the links in your most recent email, or subscribe again.",
+            status,
+        )
+
+
+def ctx(request: Request) -> WebContext:
+    context: WebContext = request.app.state.ctx
+    return context
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (uvicorn rewrites it from X-Forwarded-For with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def subscriber_id_from(signer: Signer, purpose: str, token: str, now: dt.datetime) -> int:
+    """Verify a token whose value is a subscriber id; any problem is a ``TokenError``."""
+    value = signer.verify(purpose, token, now=now.timestamp())
+    if not value.isdigit():
+        raise TokenError("invalid")
+    return int(value)

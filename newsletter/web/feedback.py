@@ -1,0 +1,71 @@
+""" "More / less like this": GET shows a page with a button, POST records the signal.
+
+A GET alone records nothing, because mail scanners and link previewers fetch every link in
+an email. Token purpose "feedback", value ``SID:ARXIV_ID:+1`` or ``SID:ARXIV_ID:-1``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from newsletter.errors import NotFoundError, TokenError
+from newsletter.store import editions, subscribers
+from newsletter.web.context import ctx
+
+log = logging.getLogger(__name__)
+
+
+def parse_value(value: str) -> tuple[int, str, int]:
+    """``"42:2403.15527:+1"`` -> ``(42, "2403.15527", 1)``; anything else is a ``TokenError``."""
+    sid, _, rest = value.partition(":")
+    arxiv_id, _, signal = rest.rpartition(":")
+    if not sid.isdigit() or not arxiv_id or signal not in ("+1", "-1"):
+        raise TokenError("invalid")
+    return int(sid), arxiv_id, int(signal)
+
+
+def _verify(request: Request) -> tuple[int, str, int]:
+    web = ctx(request)
+    value = web.signer.verify("feedback", request.path_params["token"], now=web.clock().timestamp())
+    return parse_value(value)
+
+
+async def feedback_page(request: Request) -> Response:
+    web = ctx(request)
+    try:
+        sid, arxiv_id, signal = _verify(request)
+        with web.store.begin() as conn:
+            subscribers.get(conn, sid)
+            paper = editions.known_papers(conn, [arxiv_id]).get(arxiv_id)
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    return web.page(
+        "feedback.html",
+        more=signal > 0,
+        arxiv_id=arxiv_id,
+        title=paper.title if paper else arxiv_id,
+    )
+
+
+async def feedback(request: Request) -> Response:
+    web = ctx(request)
+    now = web.clock()
+    try:
+        sid, arxiv_id, signal = _verify(request)
+        store_feedback: Any = importlib.import_module("newsletter.store.feedback")
+        with web.store.begin() as conn:
+            subscribers.get(conn, sid)
+            store_feedback.record(conn, sid, arxiv_id, signal, now=now)
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    log.info("feedback: subscriber #%s %+d on %s", sid, signal, arxiv_id)
+    return web.message_page(
+        "Thank you",
+        "Noted: future emails will show you "
+        + ("more papers like this one." if signal > 0 else "fewer papers like this one."),
+    )

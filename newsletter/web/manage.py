@@ -1,0 +1,200 @@
+"""Confirm, unsubscribe and preferences: the links every email carries.
+
+GET never changes anything (mail scanners prefetch links); it shows a page whose button
+POSTs back to the same URL. The RFC 8058 one-click POST to /unsubscribe/{token} needs no
+cookie and no CSRF field: the signed token is the proof.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from newsletter.errors import InputError, NotFoundError, TokenError
+from newsletter.models import Subscriber
+from newsletter.store import subscribers
+from newsletter.web import csrf
+from newsletter.web.context import WebContext, ctx, subscriber_id_from
+from newsletter.web.forms import field, pause_date, split_terms
+
+log = logging.getLogger(__name__)
+
+
+def _subscriber(web: WebContext, purpose: str, token: str) -> Subscriber:
+    sid = subscriber_id_from(web.signer, purpose, token, web.clock())
+    with web.store.begin() as conn:
+        return subscribers.get(conn, sid)
+
+
+# --- confirm ------------------------------------------------------------------------
+
+
+async def confirm_page(request: Request) -> Response:
+    web = ctx(request)
+    try:
+        subscriber = _subscriber(web, "confirm", request.path_params["token"])
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    if subscriber.status in ("active", "paused"):
+        return _confirmed_page(web, subscriber)
+    return web.page("confirm.html", email=subscriber.email)
+
+
+async def confirm(request: Request) -> Response:
+    web = ctx(request)
+    now = web.clock()
+    try:
+        subscriber = _subscriber(web, "confirm", request.path_params["token"])
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    if subscriber.status not in ("active", "paused"):
+        with web.store.begin() as conn:
+            subscribers.set_status(conn, subscriber.id, "active", now=now)
+            subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
+        log.info("confirm: subscriber #%s is active", subscriber.id)
+    return _confirmed_page(web, subscriber)
+
+
+def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
+    return web.message_page(
+        "You are subscribed",
+        f"{subscriber.email} will receive {web.settings.list_name}.",
+        link=web.links.preferences(subscriber.id),
+        link_text="Choose your topics",
+    )
+
+
+# --- unsubscribe --------------------------------------------------------------------
+
+
+async def unsubscribe_page(request: Request) -> Response:
+    web = ctx(request)
+    try:
+        subscriber = _subscriber(web, "unsubscribe", request.path_params["token"])
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    if subscriber.status == "unsubscribed":
+        return _unsubscribed_page(web)
+    return web.page("unsubscribe.html", email=subscriber.email)
+
+
+async def unsubscribe(request: Request) -> Response:
+    """Both the page's button and RFC 8058 one-click: 200, no redirect, repeatable."""
+    web = ctx(request)
+    now = web.clock()
+    try:
+        sid = subscriber_id_from(web.signer, "unsubscribe", request.path_params["token"], now)
+    except TokenError as exc:
+        return web.link_error(exc)
+    with web.store.begin() as conn:
+        try:
+            current = subscribers.get(conn, sid)
+        except NotFoundError:
+            current = None  # the operator removed them: they are not subscribed, as asked
+        if current is not None and current.status != "unsubscribed":
+            subscribers.set_status(conn, sid, "unsubscribed", now=now)
+            log.info("unsubscribe: subscriber #%s", sid)
+    return _unsubscribed_page(web)
+
+
+def _unsubscribed_page(web: WebContext) -> Response:
+    return web.message_page(
+        "You are unsubscribed",
+        f"You will not receive {web.settings.list_name} any more.",
+    )
+
+
+# --- preferences --------------------------------------------------------------------
+
+
+async def preferences_page(request: Request) -> Response:
+    web = ctx(request)
+    try:
+        subscriber = _subscriber(web, "preferences", request.path_params["token"])
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    return _preferences(web, subscriber, None, None)
+
+
+def _preferences(
+    web: WebContext,
+    subscriber: Subscriber,
+    notice: str | None,
+    error: str | None,
+    status_code: int = 200,
+) -> Response:
+    today = web.clock().date()
+    return web.page(
+        "preferences.html",
+        status_code,
+        subscriber=subscriber,
+        topics="\n".join(subscriber.topics),
+        notice=notice,
+        error=error,
+        today=today.isoformat(),
+        csrf=csrf.issue(web.signer, f"preferences:{subscriber.id}", web.clock()),
+        unsubscribe_url=web.links.unsubscribe(subscriber.id),
+    )
+
+
+async def preferences(request: Request) -> Response:
+    web = ctx(request)
+    now = web.clock()
+    try:
+        subscriber = _subscriber(web, "preferences", request.path_params["token"])
+    except (TokenError, NotFoundError) as exc:
+        return web.link_error(exc)
+    data = await request.form()
+    if not csrf.valid(web.signer, f"preferences:{subscriber.id}", data.get(csrf.FIELD), now):
+        return _preferences(
+            web,
+            subscriber,
+            None,
+            "The form had expired. Nothing was changed; please try again.",
+            400,
+        )
+    action = data.get("action")
+    try:
+        notice = _apply(web, subscriber, str(action), data)
+    except InputError as exc:
+        return _preferences(web, subscriber, None, str(exc), 400)
+    with web.store.begin() as conn:
+        subscriber = subscribers.get(conn, subscriber.id)
+    return _preferences(web, subscriber, notice, None)
+
+
+def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -> str:
+    now = web.clock()
+    sid = subscriber.id
+    with web.store.begin() as conn:
+        if action == "save":
+            topics = subscribers.clean_terms(split_terms(field(data, "topics")))
+            frequency = field(data, "frequency") or subscriber.frequency
+            if frequency not in ("daily", "weekly"):
+                raise InputError("frequency", frequency, "choose daily or weekly")
+            profile = replace(subscriber.profile, topics=topics)
+            subscribers.set_profile(conn, sid, profile, now=now)
+            subscribers.update_fields(conn, sid, now=now, frequency=frequency)
+            log.info("preferences: subscriber #%s saved %d topics", sid, len(topics))
+            return "Your preferences are saved."
+        if action == "pause":
+            if subscriber.status not in ("active", "paused"):
+                raise InputError(
+                    "status", subscriber.status, "only an active subscription can be paused"
+                )
+            until = pause_date(field(data, "paused_until"), now.date())
+            subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+            log.info("preferences: subscriber #%s paused", sid)
+            return f"Paused: the next email comes on {until.isoformat()}."
+        if action == "resume":
+            if subscriber.status not in ("active", "paused"):
+                raise InputError(
+                    "status", subscriber.status, "only a paused subscription can be resumed"
+                )
+            subscribers.set_status(conn, sid, "active", now=now)
+            log.info("preferences: subscriber #%s resumed", sid)
+            return "Resumed: you will get the next email."
+    raise InputError("action", action[:40], "unknown action")

@@ -1,0 +1,112 @@
+"""Short plain-text emails the web app and the reply mailbox send (confirmations, replies).
+
+Pure: builds a ``Message`` from fixed subjects and our own text. Subscriber text only ever
+reaches the body; headers carry the normalised address and fixed strings (no CR/LF injection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from newsletter.config import Settings
+from newsletter.links import Links
+from newsletter.models import Message, Subscriber
+
+
+def compose(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    subscriber_id: int,
+    now: dt.datetime,
+    auto_submitted: str = "auto-generated",
+    in_reply_to: str | None = None,
+) -> Message:
+    """One text/plain message; ``to`` must be a normalised address, ``subject`` our own text."""
+    if any(c in to + subject for c in "\r\n"):
+        raise ValueError("line break in a header value")
+    sender = parseaddr(settings.from_address)[1]
+    domain = sender.rpartition("@")[2] or "localhost"
+    message_id = make_msgid(domain=domain)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = settings.from_address
+    msg["To"] = Address(addr_spec=to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = auto_submitted
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    if settings.reply_address:
+        msg["Reply-To"] = settings.reply_address
+    msg.set_content(body, cte="quoted-printable")
+    return Message(
+        subscriber_id=subscriber_id,
+        to=to,
+        sender=sender,
+        message_id=message_id,
+        subject=subject,
+        data=msg.as_bytes(),
+        text=body,
+    )
+
+
+def confirmation(
+    settings: Settings, links: Links, subscriber: Subscriber, *, now: dt.datetime
+) -> Message:
+    """The double opt-in email: a confirmation link, and a reply address that also confirms."""
+    topics = ", ".join(subscriber.topics) or "(none yet: you can add them after confirming)"
+    body = (
+        f"Someone, hopefully you, asked to subscribe {subscriber.email} to {settings.list_name}.\n"
+        "\n"
+        "To confirm, open this link and press the button:\n"
+        f"{links.confirm(subscriber.id)}\n"
+        "\n"
+        'Or reply to this address with the subject "confirm":\n'
+        f"{links.command_address('confirm', subscriber.id)}\n"
+        "\n"
+        f"Topics: {topics}\n"
+        "\n"
+        "If you did not ask for this, ignore this email: nothing will be sent to you.\n"
+        "The link expires in 7 days.\n"
+    )
+    return compose(
+        settings,
+        to=subscriber.email,
+        subject=f"Confirm your subscription to {_one_line(settings.list_name)}",
+        body=body,
+        subscriber_id=subscriber.id,
+        now=now,
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def already_subscribed(
+    settings: Settings, links: Links, subscriber: Subscriber, *, now: dt.datetime
+) -> Message:
+    """Answer to a repeated sign-up: nothing changes, here are the management links."""
+    body = (
+        f"Someone asked to subscribe {subscriber.email} to {settings.list_name}, "
+        "and this address is already subscribed. Nothing was changed.\n"
+        "\n"
+        f"Change your topics or pause: {links.preferences(subscriber.id)}\n"
+        f"Unsubscribe: {links.unsubscribe(subscriber.id)}\n"
+    )
+    return compose(
+        settings,
+        to=subscriber.email,
+        subject=f"You are already subscribed to {_one_line(settings.list_name)}",
+        body=body,
+        subscriber_id=subscriber.id,
+        now=now,
+    )

@@ -1,0 +1,33 @@
+"""How the web app and the reply mailbox send their few emails.
+
+``Send`` is the seam: an async callable taking one ``Message``. ``transport_sender`` sends
+through the delivery package (``newsletter.deliver.open_transport``), one connection per
+message: these emails are rare and must not hold a connection open between requests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from newsletter.config import Settings
+from newsletter.errors import DeliveryError
+from newsletter.models import Message
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Message], Awaitable[None]]
+
+
+def transport_sender(settings: Settings) -> Send:
+    async def send(message: Message) -> None:
+        deliver: Any = importlib.import_module("newsletter.deliver")
+        async with deliver.open_transport(settings) as transport:
+            result = await transport.send(message)
+        if getattr(result, "ok", True) is False:
+            raise DeliveryError(message.to, str(getattr(result, "text", "refused")))
+        log.info("sent %r to subscriber #%s", message.subject, message.subscriber_id)
+
+    return send

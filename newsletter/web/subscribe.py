@@ -1,0 +1,106 @@
+"""The subscription form: a pending subscriber and a confirmation email (double opt-in).
+
+The answer is the same whether or not the address is known, and the email goes out in a
+background task so that timing does not tell either. Per-IP limits answer 429; per-address
+limits answer as usual but send nothing (a subscription bomb gets no email out of us).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+
+from newsletter.errors import InputError, NewsletterError
+from newsletter.models import Message, Profile
+from newsletter.store import subscribers
+from newsletter.web import csrf, notices
+from newsletter.web.context import WebContext, client_ip, ctx
+from newsletter.web.forms import field, split_terms
+
+log = logging.getLogger(__name__)
+
+SCOPE = "subscribe"
+
+
+async def form(request: Request) -> Response:
+    web = ctx(request)
+    return _form_page(web, {}, None)
+
+
+def _form_page(
+    web: WebContext, values: dict[str, str], error: str | None, status_code: int = 200
+) -> Response:
+    return web.page(
+        "subscribe.html",
+        status_code,
+        values=values,
+        error=error,
+        csrf=csrf.issue(web.signer, SCOPE, web.clock()),
+    )
+
+
+async def submit(request: Request) -> Response:
+    web = ctx(request)
+    now = web.clock()
+    data = await request.form()
+    try:
+        values = {name: field(data, name) for name in ("email", "name", "topics", "website")}
+    except InputError as exc:
+        return _form_page(web, {}, str(exc), 400)
+    if not csrf.valid(web.signer, SCOPE, data.get(csrf.FIELD), now):
+        return _form_page(web, values, "The form had expired. Please send it again.", 400)
+    if not web.ip_limiter.allow(client_ip(request), now.timestamp()):
+        log.warning("subscribe: rate limit for %s", client_ip(request))
+        return web.message_page(
+            "Too many requests", "Please wait a while before trying again.", 429
+        )
+    try:
+        email = subscribers.normalize_email(values["email"])
+        topics = subscribers.clean_terms(split_terms(values["topics"]))
+    except InputError as exc:
+        return _form_page(web, values, str(exc), 400)
+    done = web.message_page(
+        "Check your inbox",
+        f"If {email} can receive email, a message with a confirmation link is on its way. "
+        "Nothing will be sent to you until you confirm.",
+    )
+    if values["website"]:  # the hidden honeypot field: only bots fill it in
+        return done
+    if not web.address_limiter.allow(email.lower(), now.timestamp()):
+        log.warning("subscribe: rate limit for an address; no email sent")
+        return done
+    message = _register(web, email, values["name"], topics)
+    if message is not None:
+        done.background = BackgroundTask(_send_quietly, web, message)
+    return done
+
+
+def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -> Message | None:
+    """Create or refresh the pending subscriber; return the email to send them."""
+    now = web.clock()
+    with web.store.begin() as conn:
+        found = subscribers.get_by_email(conn, email)
+        if found is None:
+            found = subscribers.add(
+                conn, email, now=now, name=name, profile=Profile(topics=topics), status="pending"
+            )
+            log.info("subscribe: new pending subscriber #%s", found.id)
+        elif found.status == "pending":
+            subscribers.set_profile(conn, found.id, Profile(topics=topics), now=now)
+            subscribers.update_fields(conn, found.id, now=now, name=" ".join(name.split())[:200])
+            found = subscribers.get(conn, found.id)
+    if found.status in ("active", "paused"):
+        return notices.already_subscribed(web.settings, web.links, found, now=now)
+    return notices.confirmation(web.settings, web.links, found, now=now)
+
+
+async def _send_quietly(web: WebContext, message: Message) -> None:
+    try:
+        await web.send(message)
+    except (NewsletterError, OSError) as exc:
+        log.error(
+            "could not send %r to subscriber #%s: %s", message.subject, message.subscriber_id, exc
+        )
