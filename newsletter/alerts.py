@@ -1,0 +1,246 @@
+"""Operator alerts: decide whether a run needs a human, and tell ALERT_EMAIL why.
+
+``decide`` (pure) looks at what a run did; an alert is due when
+
+- the run failed (every source down, a broken template, the database ...),
+- it sent nothing on a day a digest was due (``schedule.should_send``), or
+- more than ``ALERT_FAILURE_THRESHOLD`` of the edition's recipients failed.
+
+``compose`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
+its "alert" notice), and ``send_alert`` sends it through the configured transport,
+bounded by a timeout. Sending an alert never raises: a broken mail server must not
+hide the run's own exit status, so a failed alert is logged instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import Any, Protocol
+
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+from newsletter.models import Message
+from newsletter.schedule import should_send
+
+log = logging.getLogger(__name__)
+SUBJECT_LIMIT = 140
+
+
+class RunSummary(Protocol):
+    """What ``pipeline.RunReport`` offers: the fields an alert reads."""
+
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def stages(self) -> Sequence[str]: ...
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+
+class NoticeRenderer(Protocol):
+    def notice(
+        self,
+        kind: str,
+        to: str,
+        *,
+        subscriber_id: int | None,
+        context: dict[str, Any],
+        now: dt.datetime,
+    ) -> Message: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    date: dt.date
+    problem: str
+    reason: str
+    next_step: str
+    details: tuple[str, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return one_line(f"[newsletter] {self.date}: {self.problem}: {self.reason}", SUBJECT_LIMIT)
+
+    @property
+    def text(self) -> str:
+        lines = [
+            f"The daily run for {self.date} needs attention: {self.problem}.",
+            "",
+            f"Why: {self.reason}",
+            "",
+            f"Next step: {self.next_step}",
+        ]
+        if self.details:
+            lines += ["", "What the run did:", *(f"  {line}" for line in self.details)]
+        lines += ["", "See `newsletter status` for the last runs, the ledger and the sources."]
+        return "\n".join(lines) + "\n"
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """Collapse any whitespace (CR/LF included) so untrusted text cannot split a header."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def decide(report: RunSummary, settings: Settings) -> Alert | None:
+    """The alert this run calls for, or None when all is well (or it was a dry run)."""
+    date, details = report.date, tuple(report.stages)
+    retry = f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)"
+    if report.outcome == "failed":
+        return Alert(date, "the run failed", report.reason or "unknown", retry, details)
+    if report.outcome == "dry-run":
+        return None
+    due = should_send(date, settings)
+    counts = report.counts
+    recipients = sum(counts.values())
+    if report.outcome == "nothing":
+        if not due.send:
+            return None
+        return Alert(
+            date,
+            "no digest was sent on a day one was due",
+            report.reason or "the sources returned no papers",
+            "if arXiv had a holiday, nothing is wrong; otherwise check the sources in "
+            f"`newsletter status` and run `newsletter run --date {date}` once they announce",
+            details,
+        )
+    sent = counts.get("sent", 0)
+    if recipients and not sent and due.send:
+        return Alert(
+            date,
+            "no digest was sent on a day one was due",
+            report.reason or f"0 of {recipients} messages sent",
+            "check the mail server with `newsletter doctor`, then "
+            f"`newsletter run --date {date}` sends what is waiting",
+            details,
+        )
+    failed = counts.get("failed", 0)
+    if recipients and failed / recipients > settings.alert_failure_threshold:
+        share = f"{failed} of {recipients} messages failed ({failed / recipients:.0%})"
+        return Alert(
+            date,
+            f"{failed} messages failed",
+            f"{share}, above ALERT_FAILURE_THRESHOLD={settings.alert_failure_threshold:g}",
+            "read the failures' last error in `newsletter status` (bad addresses, a"
+            " blocklist, a rate limit?); failed rows are not retried automatically",
+            details,
+        )
+    return None
+
+
+def alert_for_error(error: BaseException, date: dt.date) -> Alert:
+    """The alert for a run that stopped with an exception before it could report."""
+    return Alert(
+        date,
+        "the run stopped with an error",
+        one_line(str(error)) or type(error).__name__,
+        f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)",
+    )
+
+
+def compose(
+    alert: Alert,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    renderer: NoticeRenderer | None = None,
+) -> Message:
+    """The alert email to ALERT_EMAIL (plain text unless a renderer supplies its notice)."""
+    to = settings.alert_email
+    if not to:
+        raise NewsletterError("NEWSLETTER_ALERT_EMAIL is not set: nowhere to send alerts")
+    if renderer is not None:
+        context: dict[str, Any] = {
+            "subject": alert.subject,
+            "date": alert.date.isoformat(),
+            "problem": alert.problem,
+            "reason": alert.reason,
+            "next_step": alert.next_step,
+            "details": list(alert.details),
+            "text": alert.text,
+        }
+        return renderer.notice("alert", to, subscriber_id=None, context=context, now=now)
+    email = EmailMessage(policy=SMTP)
+    email["From"] = settings.from_address
+    email["To"] = one_line(to)
+    email["Subject"] = alert.subject
+    email["Date"] = format_datetime(now)
+    message_id = make_msgid("alert", domain=settings.sender_address.rpartition("@")[2])
+    email["Message-ID"] = message_id
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(alert.text)
+    return Message(
+        subscriber_id=0,
+        to=one_line(to),
+        sender=settings.sender_address,
+        message_id=message_id,
+        subject=alert.subject,
+        data=email.as_bytes(),
+        text=alert.text,
+    )
+
+
+async def send_alert(message: Message, settings: Settings) -> bool:
+    """Send through the configured transport within SMTP_TIMEOUT x 2; True when accepted."""
+    from newsletter.deliver import open_transport
+
+    limit = settings.smtp_timeout * 2
+    try:
+        async with asyncio.timeout(limit):
+            async with open_transport(settings) as transport:
+                result = await transport.send(message)
+    except TimeoutError:
+        log.error("alert to %s not sent: no answer within %gs", message.to, limit)
+        return False
+    except (NewsletterError, OSError) as exc:
+        log.error("alert to %s not sent: %s", message.to, one_line(str(exc)))
+        return False
+    if result.state != "sent":
+        log.error("alert to %s not sent: %s %s", message.to, result.code or "", result.text)
+        return False
+    log.info("alert sent to %s: %s", message.to, message.subject)
+    return True
+
+
+def maybe_alert(
+    report: RunSummary,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    renderer: NoticeRenderer | None = None,
+) -> Alert | None:
+    """Call at the end of ``newsletter run`` (outside an event loop): decide, then send.
+
+    Returns the alert that was due (sent or not), or None.
+    """
+    alert = decide(report, settings)
+    if alert is not None:
+        deliver(alert, settings, now=now, renderer=renderer)
+    return alert
+
+
+def deliver(
+    alert: Alert,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    renderer: NoticeRenderer | None = None,
+) -> bool:
+    """Log the alert, and email it when ALERT_EMAIL is set; True when an email went out."""
+    log.warning("ALERT %s: %s. Next step: %s", alert.date, alert.reason, alert.next_step)
+    if not settings.alert_email:
+        return False
+    message = compose(alert, settings, now=now, renderer=renderer)
+    return asyncio.run(send_alert(message, settings))
