@@ -1,0 +1,197 @@
+"""Each source's fetch and the whole collect() stage over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from newsletter.collect import CollectResult, SourceReport, collect, dedupe
+from newsletter.config import Settings
+from newsletter.errors import SourceError
+from newsletter.sources import arxiv_api, arxiv_rss, hf_daily, sample
+from tests.sources.conftest import Reply, ScriptedServer
+
+DAY = dt.date(2026, 11, 26)
+HF_FILE = "hf_daily_papers_2026-08-18.json"
+RSS_FILE = "arxiv_rss_stat_2024-03-26.xml"
+API_FILE = "arxiv_api_query_au-del_maestro_2016-10-09.xml"
+
+
+def settings_for(server: ScriptedServer, sources: str, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "sources": sources,
+        "hf_daily_url": server.url + "/api/daily_papers",
+        "arxiv_rss_url": server.url + "/rss/",
+        "arxiv_api_url": server.url + "/api/query",
+        "http_retries": 0,
+        "http_timeout": 5.0,
+        "user_agent": "newsletter-test/0.1 (+ops@example.org)",
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def run(settings: Settings, date: dt.date = DAY) -> CollectResult:
+    async with httpx.AsyncClient() as client:
+        return await collect(settings, client, date)
+
+
+# --- fetch, per source
+
+
+async def test_hf_fetch_asks_for_the_date(server: ScriptedServer, real_fixtures: Path) -> None:
+    body = (real_fixtures / HF_FILE).read_bytes()
+    server.script("/api/daily_papers", Reply(200, body, {"Content-Type": "application/json"}))
+    settings = settings_for(server, "hf_daily")
+    async with httpx.AsyncClient() as client:
+        raw = await hf_daily.fetch(client, settings, "", DAY)
+    assert raw == body
+    [seen] = server.hits("/api/daily_papers")
+    assert seen.query == {"date": ["2026-11-26"]}
+    assert seen.headers["User-Agent"] == settings.user_agent
+
+
+async def test_rss_fetch_appends_the_categories(
+    server: ScriptedServer, real_fixtures: Path
+) -> None:
+    body = (real_fixtures / RSS_FILE).read_bytes()
+    server.script("/rss/cs.LG+cs.CL", Reply(200, body))
+    settings = settings_for(server, "arxiv_rss:cs.LG+cs.CL")
+    async with httpx.AsyncClient() as client:
+        assert await arxiv_rss.fetch(client, settings, "cs.LG+cs.CL", DAY) == body
+
+
+def test_rss_url_joins_with_or_without_slash() -> None:
+    for base in ("http://127.0.0.1:9/rss", "http://127.0.0.1:9/rss/"):
+        settings = Settings(_env_file=None, arxiv_rss_url=base)  # type: ignore[call-arg]
+        assert arxiv_rss.feed_url(settings, "stat") == "http://127.0.0.1:9/rss/stat"
+
+
+async def test_api_fetch_sends_the_query(server: ScriptedServer, real_fixtures: Path) -> None:
+    body = (real_fixtures / API_FILE).read_bytes()
+    server.script("/api/query", Reply(200, body))
+    settings = settings_for(server, 'arxiv_api:all:"test-time adaptation"')
+    async with httpx.AsyncClient() as client:
+        assert await arxiv_api.fetch(client, settings, 'all:"test-time adaptation"', DAY) == body
+    [seen] = server.hits("/api/query")
+    expected = arxiv_api.query_params('all:"test-time adaptation"', DAY)
+    assert seen.query == {k: [v] for k, v in expected.items()}
+
+
+async def test_sample_fetch_reads_bundle_or_path(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    async with httpx.AsyncClient() as client:
+        bundled = await sample.fetch(client, settings, "", DAY)
+        assert len(sample.parse(bundled)) == 30
+        own = tmp_path / "day.json"
+        own.write_text(json.dumps([{"paper": {"id": "2611.00077", "title": "Mine"}}]))
+        mine = Settings(_env_file=None, sample_path=own)  # type: ignore[call-arg]
+        assert [p.title for p in sample.parse(await sample.fetch(client, mine, "", DAY))] == [
+            "Mine"
+        ]
+        missing = Settings(_env_file=None, sample_path=tmp_path / "nope.json")  # type: ignore[call-arg]
+        with pytest.raises(SourceError, match=r"^source sample: cannot read .*nope\.json"):
+            await sample.fetch(client, missing, "", DAY)
+
+
+# --- collect
+
+
+async def test_collect_all_sources_ok(server: ScriptedServer, real_fixtures: Path) -> None:
+    server.script("/api/daily_papers", Reply(200, (real_fixtures / HF_FILE).read_bytes()))
+    server.script("/rss/stat", Reply(200, (real_fixtures / RSS_FILE).read_bytes()))
+    server.script("/api/query", Reply(200, (real_fixtures / API_FILE).read_bytes()))
+    result = await run(settings_for(server, "hf_daily,arxiv_rss:stat,arxiv_api:au:del_maestro"))
+    assert [(r.name, r.ok, r.count) for r in result.reports] == [
+        ("hf_daily", True, 29),
+        ("arxiv_rss:stat", True, 62),
+        ("arxiv_api:au:del_maestro", True, 10),
+    ]
+    assert len(result.papers) == 29 + 62 + 10  # three disjoint days: nothing to merge
+    assert not result.all_failed and not result.nothing_announced
+    assert all(r.seconds >= 0 for r in result.reports)
+    upvotes = [p.upvotes for p in result.papers if p.upvotes is not None]
+    assert upvotes == sorted(upvotes, reverse=True) and len(upvotes) == 29
+    rest = [p.arxiv_id for p in result.papers[29:]]
+    assert rest == sorted(rest) and all(p.upvotes is None for p in result.papers[29:])
+
+
+async def test_one_failing_source_is_isolated(server: ScriptedServer, real_fixtures: Path) -> None:
+    server.script("/api/daily_papers", Reply(200, (real_fixtures / HF_FILE).read_bytes()))
+    server.script("/rss/cs.LG", Reply(503, b"maintenance"))
+    server.script("/api/query", Reply(200, b"<feed><entry>"))  # truncated: a parse error
+    result = await run(settings_for(server, "hf_daily,arxiv_rss:cs.LG,arxiv_api:cat:cs.LG"))
+    hf, rss, api = result.reports
+    assert (hf.ok, hf.count) == (True, 29)
+    assert not rss.ok and rss.error == "source arxiv_rss:cs.LG: HTTP 503 after 1 attempt"
+    assert not api.ok and api.error.startswith("source arxiv_api: malformed XML")
+    assert result.failed == (rss, api)
+    assert len(result.papers) == 29
+    assert not result.all_failed
+
+
+async def test_all_failed(server: ScriptedServer) -> None:
+    server.script("/api/daily_papers", Reply(500))
+    server.script("/rss/cs.LG", Reply(500))
+    result = await run(settings_for(server, "hf_daily,arxiv_rss:cs.LG"))
+    assert result.all_failed and not result.nothing_announced
+    assert result.papers == ()
+    assert all("HTTP 500" in r.error for r in result.reports)
+
+
+async def test_nothing_announced(server: ScriptedServer) -> None:
+    server.script("/api/daily_papers", Reply(200, b"[]"))
+    server.script("/rss/cs.LG", Reply(500))
+    result = await run(settings_for(server, "hf_daily,arxiv_rss:cs.LG"))
+    assert result.nothing_announced and not result.all_failed
+
+
+async def test_dedupe_across_hf_and_arxiv(server: ScriptedServer, real_fixtures: Path) -> None:
+    rss_raw = (real_fixtures / RSS_FILE).read_bytes()
+    target = arxiv_rss.parse(rss_raw)[3]
+    hf_day = [
+        {
+            "paper": {
+                "id": target.arxiv_id,
+                "title": target.title,
+                "summary": "A short HF summary.",
+                "authors": [{"name": "Someone Else"}],
+                "upvotes": 41,
+                "githubRepo": "https://github.com/example/repo",
+                "publishedAt": "2024-03-25T17:00:00.000Z",
+            }
+        },
+        {"paper": {"id": "2403.99999", "title": "Only on HF", "upvotes": 2}},
+    ]
+    server.script("/api/daily_papers", Reply(200, json.dumps(hf_day).encode()))
+    server.script("/rss/stat", Reply(200, rss_raw))
+    result = await run(settings_for(server, "hf_daily,arxiv_rss:stat"))
+    assert len(result.papers) == 62 + 1
+    merged = result.papers[0]
+    assert merged.arxiv_id == target.arxiv_id
+    assert merged.upvotes == 41 and merged.github_repo == "https://github.com/example/repo"
+    assert merged.categories == target.categories
+    assert merged.abstract == target.abstract  # the longer record's text wins
+    assert merged.authors == target.authors
+    assert merged.sources == ("hf_daily", "arxiv_rss")
+    assert [p.arxiv_id for p in result.papers[:2]] == [target.arxiv_id, "2403.99999"]
+
+
+def test_dedupe_is_independent_of_arrival_order(real_fixtures: Path) -> None:
+    papers = hf_daily.parse((real_fixtures / HF_FILE).read_bytes())
+    papers += arxiv_rss.parse((real_fixtures / RSS_FILE).read_bytes())
+    forward = [p.arxiv_id for p in dedupe(papers)]
+    assert forward == [p.arxiv_id for p in dedupe(reversed(papers))]
+    assert len(forward) == len(set(forward))
+
+
+async def test_collect_sample_needs_no_network() -> None:
+    settings = Settings(_env_file=None, sources="sample", hf_daily_url="http://127.0.0.1:9/x")  # type: ignore[call-arg]
+    result = await run(settings, sample.SAMPLE_DATE)
+    assert result.reports[0] == SourceReport("sample", True, 30, "", result.reports[0].seconds)
+    assert len(result.papers) == 30
