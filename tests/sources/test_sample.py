@@ -33,7 +33,7 @@ def test_sample_is_packaged_data() -> None:
 def test_sample_has_realistic_varied_fields() -> None:
     found = papers()
     assert all(p.authors and p.upvotes is not None for p in found)
-    assert all(p.abstract.count(". ") >= 2 for p in found)  # multi-sentence abstracts
+    assert all(len(re.findall(r"[.?!](?:\s|$)", p.abstract)) >= 2 for p in found)
     with_ai = [p for p in found if p.ai_summary]
     assert 5 <= len(with_ai) < len(found) and all(p.ai_keywords for p in with_ai)
     assert 3 <= sum(p.github_repo is not None for p in found) < len(found)
