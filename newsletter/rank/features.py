@@ -153,6 +153,13 @@ class Corpus:
         shape = (len(phrases), max(len(self.vocab), 1))
         return sp.csr_matrix((vals, (rows, cols)), shape=shape)
 
+    def topic_weight(self, phrase: str) -> float:
+        """The total idf weight of a phrase's terms: how much evidence a full match is."""
+        return sum(
+            float(self.idf[col]) if (col := self.vocab.get(term)) is not None else self.idf_unseen
+            for term in unique_terms(phrase)
+        )
+
     def topic_scores(self, phrases: Sequence[str]) -> np.ndarray:
         """Dense ``(len(phrases), n_papers)`` float32 relevance in ``[0, 1)``."""
         if not phrases or self.n_papers == 0:

@@ -62,6 +62,7 @@ class Ranker:
         self.assembler = Assembler(self.papers, self.global_score, max_per_topic, also_today)
         self._topics: dict[str, int] = {}
         self._phrases: list[str] = []
+        self._evidence: list[float] = []
         self._topic_rows: dict[int, np.ndarray] = {}
         self._exclusions: dict[str, list[int]] = {}
         log.debug("ranker: %d papers, %d terms", len(self.papers), len(self.corpus.vocab))
@@ -103,6 +104,7 @@ class Ranker:
         if tid is None:
             tid = self._topics[key] = len(self._phrases)
             self._phrases.append(key)
+            self._evidence.append(self.corpus.topic_weight(key))
         return tid
 
     def _scores_for(self, tids: np.ndarray) -> np.ndarray:
@@ -170,7 +172,10 @@ class Ranker:
         keep = (relevance >= self.floor) & present[:, :, None] & ~removed[:, None, :]
         ranked = np.where(keep, relevance + self.prior, -np.inf).astype(np.float32)
         if n:
-            best = ranked.argmax(axis=1)
+            # The best-matching topic is the one with the most matched evidence (idf mass),
+            # so a paper matching "test-time adaptation" in full goes there, not to "adaptation".
+            evidence = np.asarray([*self._evidence, 0.0], dtype=np.float32)[np.maximum(tids, 0)]
+            best = np.where(keep, relevance * evidence[:, :, None], -np.inf).argmax(axis=1)
             ranked = np.where(np.arange(width)[None, :, None] == best[:, None, :], ranked, -np.inf)
         k = min(self.max_per_topic, n)
         if k < n:
