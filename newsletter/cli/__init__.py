@@ -10,3 +10,4 @@ from newsletter.cli import subscribers as _subscribers  # noqa: F401
 from newsletter.cli.base import main
 
 __all__ = ["main"]
+from newsletter.cli import status as _status  # noqa: F401

@@ -1,0 +1,210 @@
+"""``newsletter status [--json]``: what the last runs did, the ledger, sources, subscribers.
+
+One read-only snapshot (``gather``) printed as text for a person or as JSON for
+monitoring. ``problems`` lists what needs a look (last run failed or stuck, no run
+for more than a day, a failing source, messages waiting); ``--check`` exits 2 when
+there is any, so a monitor can just run the command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+from typing import Any
+
+import click
+from sqlalchemy import Connection
+
+from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.config import Settings
+from newsletter.schedule import next_send_date, should_send
+from newsletter.store import editions, ledger, runs, subscribers
+
+STALE_AFTER = dt.timedelta(hours=30)
+
+
+def gather(
+    conn: Connection, settings: Settings, now: dt.datetime, *, run_limit: int, edition_limit: int
+) -> dict[str, Any]:
+    """Everything ``status`` shows, as JSON-ready values (datetimes as ISO strings)."""
+    today = now.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
+    decision = should_send(today, settings)
+    snapshot: dict[str, Any] = {
+        "now": now.isoformat(),
+        "runs": [_run(r) for r in runs.recent(conn, run_limit)],
+        "editions": [_edition(conn, e) for e in editions.recent(conn, edition_limit)],
+        "sources": [_source(s) for s in runs.sources(conn)],
+        "subscribers": subscribers.count_by_status(conn),
+        "schedule": {
+            "policy": settings.schedule,
+            "today": today.isoformat(),
+            "due_today": decision.send,
+            "reason": decision.reason,
+            "next": next_send_date(today, settings).isoformat(),
+        },
+    }
+    snapshot["problems"] = problems(snapshot, settings, now)
+    return snapshot
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _run(record: runs.RunRecord) -> dict[str, Any]:
+    seconds = (
+        (record.finished_at - record.started_at).total_seconds() if record.finished_at else None
+    )
+    return {
+        "id": record.id,
+        "command": record.command,
+        "date": _iso(record.edition_date),
+        "started_at": _iso(record.started_at),
+        "finished_at": _iso(record.finished_at),
+        "seconds": round(seconds, 1) if seconds is not None else None,
+        "outcome": record.outcome or "running",
+        "summary": record.summary or "",
+        "counts": record.counts or {},
+    }
+
+
+def _edition(conn: Connection, edition: Any) -> dict[str, Any]:
+    row = ledger.oldest_deferred(conn, edition.id)
+    oldest = None
+    if row is not None:
+        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
+        oldest = {
+            "subscriber_id": row.subscriber_id,
+            "email": who.email if who else None,
+            "attempts": row.attempts,
+            "queued_at": _iso(row.created_at),
+            "next_attempt_at": _iso(row.next_attempt_at),
+            "last_code": row.last_code,
+            "last_error": row.last_text,
+        }
+    return {
+        "id": edition.id,
+        "date": edition.date.isoformat(),
+        "papers": len(edition.papers),
+        "counts": ledger.counts(conn, edition.id),
+        "oldest_deferred": oldest,
+    }
+
+
+def _source(health: runs.SourceHealth) -> dict[str, Any]:
+    return {
+        "source": health.source,
+        "ok": health.ok,
+        "last_attempt_at": _iso(health.last_attempt_at),
+        "last_success_at": _iso(health.last_success_at),
+        "last_count": health.last_count,
+        "last_error": health.last_error,
+    }
+
+
+def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> list[str]:
+    found: list[str] = []
+    recent = snapshot["runs"]
+    if not recent:
+        found.append("no run recorded yet: run `newsletter run` (or wait for cron)")
+    else:
+        last = recent[0]
+        started = dt.datetime.fromisoformat(last["started_at"])
+        if last["outcome"] == "running" and now - started > dt.timedelta(
+            seconds=settings.run_timeout
+        ):
+            found.append(f"run {last['id']} started {last['started_at']} and never finished")
+        elif last["outcome"] in ("failed", "incomplete"):
+            found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
+        if now - started > STALE_AFTER:
+            found.append(
+                f"no run since {last['started_at']}: is the cron job or systemd timer active?"
+            )
+    for source in snapshot["sources"]:
+        if not source["ok"]:
+            found.append(f"source {source['source']} failing: {source['last_error']}")
+    for edition in snapshot["editions"][:1]:
+        waiting = edition["counts"].get("deferred", 0) + edition["counts"].get("pending", 0)
+        if waiting:
+            found.append(f"edition {edition['date']}: {waiting} messages waiting to be sent")
+    return found
+
+
+def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+
+    def when(value: str | None) -> str:
+        if value is None:
+            return "never"
+        return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    lines = [f"Runs (last {len(snapshot['runs'])})"]
+    for run in snapshot["runs"] or []:
+        took = f"{run['seconds']:.1f}s" if run["seconds"] is not None else "-"
+        lines.append(
+            f"  {when(run['started_at'])}  {run['command']} {run['date'] or '-'}  "
+            f"{run['outcome']:<10} {took:>7}  {run['summary']}"
+        )
+    if not snapshot["runs"]:
+        lines.append("  none yet")
+    lines.append("Editions")
+    for edition in snapshot["editions"]:
+        counts = ", ".join(f"{state} {n}" for state, n in edition["counts"].items() if n)
+        lines.append(f"  {edition['date']}  {edition['papers']} papers  {counts or 'no recipients'}")
+        oldest = edition["oldest_deferred"]
+        if oldest:
+            lines.append(
+                f"    oldest deferred: {oldest['email'] or oldest['subscriber_id']}, "
+                f"{oldest['attempts']} attempts, next {when(oldest['next_attempt_at'])}: "
+                f"{oldest['last_code'] or ''} {oldest['last_error'] or ''}".rstrip()
+            )
+    if not snapshot["editions"]:
+        lines.append("  none yet")
+    lines.append("Sources")
+    for source in snapshot["sources"]:
+        state = "ok" if source["ok"] else "FAILING"
+        line = f"  {source['source']:<28} {state:<8} last success {when(source['last_success_at'])}"
+        if source["ok"] and source["last_count"] is not None:
+            line += f" ({source['last_count']} papers)"
+        if not source["ok"]:
+            line += f"; error: {source['last_error']}"
+        lines.append(line)
+    if not snapshot["sources"]:
+        lines.append("  none tried yet")
+    lines.append("Subscribers")
+    lines.append("  " + ", ".join(f"{s} {n}" for s, n in snapshot["subscribers"].items()))
+    schedule = snapshot["schedule"]
+    lines.append("Schedule")
+    lines.append(f"  {schedule['reason']}")
+    lines.append("Problems")
+    lines += [f"  {p}" for p in snapshot["problems"]] or ["  none"]
+    return "\n".join(lines)
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for monitoring).")
+@click.option("--runs", "run_limit", default=5, show_default=True, type=click.IntRange(1, 500))
+@click.option("--editions", "edition_limit", default=3, show_default=True, type=click.IntRange(0))
+@click.option("--check", is_flag=True, help="Exit 2 when any problem is listed.")
+@pass_context
+@handle_errors
+def status_command(
+    ctx: Context, as_json: bool, run_limit: int, edition_limit: int, check: bool
+) -> None:
+    """Show the last runs, each edition's messages by state, sources and subscribers."""
+    settings = ctx.settings
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            snapshot = gather(
+                conn, settings, utc_now(), run_limit=run_limit, edition_limit=edition_limit
+            )
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(snapshot, indent=2))
+    else:
+        click.echo(format_text(snapshot, settings))
+    if check and snapshot["problems"]:
+        raise SystemExit(2)

@@ -1,0 +1,158 @@
+"""``newsletter status``: a real database filled through the store, read back as text and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from newsletter.cli import main
+from newsletter.cli.status import format_text, gather
+from newsletter.config import Settings
+from newsletter.deliver import SendResult
+from newsletter.models import Paper
+from newsletter.store import editions, ledger, runs, subscribers
+from newsletter.store.db import Store
+
+DAY = dt.date(2026, 11, 26)  # a Thursday
+T0 = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
+PAPERS = [Paper(arxiv_id=f"2611.0000{i}", title=f"Paper {i}", abstract="text") for i in range(3)]
+
+
+def fill(store: Store) -> None:
+    """One edition with 4 recipients: 2 sent, 1 deferred (451), 1 failed (550); one run."""
+    with store.begin() as conn:
+        people = [
+            subscribers.add(conn, f"reader{i}@example.org", now=T0, name=f"R{i}") for i in range(4)
+        ]
+        subscribers.add(conn, "new@example.org", now=T0, status="pending")
+        edition = editions.freeze(conn, DAY, PAPERS, sources=["hf_daily"], now=T0)
+        ledger.enqueue(conn, edition.id, [p.id for p in people], T0)
+        claimed = ledger.claim(conn, edition.id, "w1", 10, T0)
+        outcomes = [
+            SendResult("sent", 250, "2.0.0 queued"),
+            SendResult("sent", 250, "2.0.0 queued"),
+            SendResult("deferred", 451, "4.7.1 greylisted, try later"),
+            SendResult("failed", 550, "5.1.1 no such user"),
+        ]
+        retry_at = T0 + dt.timedelta(minutes=10)
+        for row, result in zip(claimed, outcomes, strict=True):
+            ledger.record(conn, row.id, result, T0, next_attempt_at=retry_at)
+        run_id = runs.start(conn, "run", DAY, T0)
+        runs.record_sources(
+            conn, [("hf_daily", True, 3, ""), ("arxiv_rss:cs.LG", False, 0, "HTTP 503")], T0
+        )
+        runs.finish(
+            conn,
+            run_id,
+            outcome="incomplete",
+            summary="1 messages still waiting (deferred or pending); run again later",
+            counts=ledger.counts(conn, edition.id),
+            now=T0 + dt.timedelta(seconds=42),
+        )
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(_env_file=None, database_url=url, sources="hf_daily,arxiv_rss:cs.LG")
+
+
+def test_gather_reports_runs_ledger_sources_and_subscribers(
+    store: Store, database_url: str
+) -> None:
+    fill(store)
+    now = T0 + dt.timedelta(hours=1)
+    with store.begin() as conn:
+        snap = gather(conn, settings_for(database_url), now, run_limit=5, edition_limit=3)
+    [run] = snap["runs"]
+    assert (run["outcome"], run["date"], run["seconds"]) == ("incomplete", "2026-11-26", 42.0)
+    [edition] = snap["editions"]
+    assert edition["papers"] == 3
+    assert edition["counts"] == {
+        "pending": 0,
+        "sending": 0,
+        "sent": 2,
+        "deferred": 1,
+        "failed": 1,
+        "unknown": 0,
+    }
+    oldest = edition["oldest_deferred"]
+    assert oldest["email"] == "reader2@example.org"
+    assert (oldest["last_code"], oldest["last_error"]) == (451, "4.7.1 greylisted, try later")
+    assert oldest["next_attempt_at"] == (T0 + dt.timedelta(minutes=10)).isoformat()
+    sources = {s["source"]: s for s in snap["sources"]}
+    assert sources["hf_daily"]["ok"] and sources["hf_daily"]["last_count"] == 3
+    assert sources["arxiv_rss:cs.LG"]["last_success_at"] is None
+    assert snap["subscribers"]["active"] == 4
+    assert snap["subscribers"]["pending"] == 1
+    assert snap["schedule"]["due_today"] is True
+    assert snap["problems"] == [
+        "last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
+        " run again later",
+        "source arxiv_rss:cs.LG failing: HTTP 503",
+        "edition 2026-11-26: 1 messages waiting to be sent",
+    ]
+    # Two days later with no run since: the timer or cron job is suspect.
+    with store.begin() as conn:
+        later = gather(
+            conn,
+            settings_for(database_url),
+            now + dt.timedelta(days=2),
+            run_limit=5,
+            edition_limit=3,
+        )
+    assert any("is the cron job or systemd timer active?" in p for p in later["problems"])
+
+
+def test_text_output(sqlite_store: Store) -> None:
+    fill(sqlite_store)
+    url = str(sqlite_store.engine.url)
+    with sqlite_store.begin() as conn:
+        snap = gather(
+            conn, settings_for(url), T0 + dt.timedelta(hours=1), run_limit=5, edition_limit=3
+        )
+    assert format_text(snap, settings_for(url)).splitlines() == [
+        "Runs (last 1)",
+        "  2026-11-26 06:00 UTC  run 2026-11-26  incomplete   42.0s  1 messages still waiting"
+        " (deferred or pending); run again later",
+        "Editions",
+        "  2026-11-26  3 papers  sent 2, deferred 1, failed 1",
+        "    oldest deferred: reader2@example.org, 1 attempts, next 2026-11-26 06:10 UTC:"
+        " 451 4.7.1 greylisted, try later",
+        "Sources",
+        "  arxiv_rss:cs.LG              FAILING  last success never; error: HTTP 503",
+        "  hf_daily                     ok       last success 2026-11-26 06:00 UTC (3 papers)",
+        "Subscribers",
+        "  pending 1, active 4, paused 0, unsubscribed 0, bounced 0",
+        "Schedule",
+        "  Thursday 2026-11-26: digest due (SCHEDULE=daily)",
+        "Problems",
+        "  last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
+        " run again later",
+        "  source arxiv_rss:cs.LG failing: HTTP 503",
+        "  edition 2026-11-26: 1 messages waiting to be sent",
+    ]
+
+
+def test_cli_json_and_check_exit_status(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    store = Store.open(url, now=T0)
+    fill(store)
+    store.close()
+    env = {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_SOURCES": "hf_daily"}
+    result = CliRunner().invoke(main, ["status", "--json", "--runs", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [r["outcome"] for r in data["runs"]] == ["incomplete"]
+    assert data["editions"][0]["counts"]["sent"] == 2
+    checked = CliRunner().invoke(main, ["status", "--check"], env=env)
+    assert checked.exit_code == 2
+    assert "Problems\n  last run (2026-11-26) incomplete" in checked.output
+
+
+def test_cli_on_an_empty_database_says_what_to_do() -> None:
+    result = CliRunner().invoke(main, ["status"], env={"NEWSLETTER_DATABASE_URL": "sqlite:///x.db"})
+    assert result.exit_code == 0, result.output
+    assert "Runs (last 0)\n  none yet\n" in result.output
+    assert "no run recorded yet: run `newsletter run` (or wait for cron)" in result.output
