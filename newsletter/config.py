@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     dkim_domain: str | None = None
     dkim_private_key_path: Path | None = None
     verp: bool = False
+    smtp_ca_file: Path | None = None
+    retry_base_delay: float = Field(default=60.0, gt=0)
+    retry_max_delay: float = Field(default=6 * 3600.0, gt=0)
+    retry_in_run_max_wait: float = Field(default=300.0, ge=0)
+    send_batch_size: int = Field(default=50, ge=1, le=5000)
+    worker_lease: float = Field(default=120.0, gt=0)
 
     # Identity and links
     from_address: str = Field(

@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -122,6 +123,8 @@ ledger = Table(
     Column("last_text", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Set just before the message body goes out (added by m002_ledger_data_started).
+    Column("data_started_at", UTCDateTime, nullable=True),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_ledger_edition_subscriber"),
     Index("ix_ledger_edition_state", "edition_id", "state"),
 )
@@ -200,8 +203,16 @@ def m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(INITIAL_TABLES))
 
 
+def m002_ledger_data_started(conn: Connection) -> None:
+    """Ledger column ``data_started_at`` (fresh databases already have it from m001)."""
+    if "data_started_at" not in {c["name"] for c in inspect(conn).get_columns("ledger")}:
+        kind = DateTime(timezone=True).compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE ledger ADD COLUMN data_started_at {kind}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m002_ledger_data_started", m002_ledger_data_started),
 ]
 
 

@@ -1,0 +1,60 @@
+"""Delivery: one seam, ``Transport.send(message) -> SendResult``.
+
+``open_transport(settings)`` gives the SMTP pool (``DELIVERY=smtp``) or the local
+Maildir outbox (``DELIVERY=maildir``); both DKIM-sign when DKIM is configured.
+The send loop (``newsletter.send``) owns the ledger, retries and pacing.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol
+
+from newsletter.config import Settings
+from newsletter.deliver.dkim import DkimSigner
+from newsletter.deliver.maildir import MaildirTransport
+from newsletter.deliver.result import DataHook, RecipientResult, SendResult
+from newsletter.deliver.smtp import SmtpTransport
+from newsletter.errors import SettingsError
+from newsletter.models import Message
+from newsletter.tokens import Signer
+
+__all__ = [
+    "DataHook",
+    "MaildirTransport",
+    "RecipientResult",
+    "SendResult",
+    "SmtpTransport",
+    "Transport",
+    "open_transport",
+]
+
+
+class Transport(Protocol):
+    async def __aenter__(self) -> Transport: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult: ...
+
+
+def _bounce_signer(settings: Settings) -> Signer | None:
+    if not settings.verp:
+        return None
+    if settings.secret_key is None or not settings.secret_key.get_secret_value():
+        raise SettingsError("NEWSLETTER_VERP", "needs NEWSLETTER_SECRET_KEY to sign bounce tokens")
+    previous = [k for k in settings.previous_secret_keys.split(",") if k.strip()]
+    return Signer.from_secrets(settings.secret_key.get_secret_value(), previous)
+
+
+def open_transport(settings: Settings) -> Transport:
+    """The transport ``settings.delivery`` names; use it with ``async with``."""
+    dkim_signer = DkimSigner.from_settings(settings)
+    if settings.delivery == "maildir":
+        return MaildirTransport(settings.outbox_dir, dkim_signer)
+    return SmtpTransport(settings, dkim_signer=dkim_signer, bounce_signer=_bounce_signer(settings))

@@ -1,0 +1,114 @@
+"""Sending pace: concurrency, messages per second and per hour, and throttle backoff.
+
+When a server answers 421 / 451 / 454 the whole sender backs off: the number of
+messages in flight is halved, the per-second rate is halved, and nothing starts
+for ``pause`` seconds. Each run of ``recover_after`` successes then gives back
+one connection and a quarter of the rate (additive increase, multiplicative
+decrease), so a throttled relay sees the pressure drop at once and return slowly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+
+log = logging.getLogger(__name__)
+
+HOUR = 3600.0
+
+
+class Limiter:
+    def __init__(
+        self,
+        concurrency: int,
+        per_second: float = 0.0,
+        per_hour: int = 0,
+        *,
+        pause: float = 5.0,
+        recover_after: int = 20,
+        sent_in_last_hour: Iterable[float] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``sent_in_last_hour``: ages in seconds of messages already sent (earlier runs)."""
+        self.max_concurrency = concurrency
+        self.concurrency = concurrency
+        self.per_second = per_second
+        self.per_hour = per_hour
+        self.pause = pause
+        self.recover_after = recover_after
+        self.rate_factor = 1.0
+        self.throttle_events = 0
+        self._clock = clock
+        self._in_flight = 0
+        self._changed = asyncio.Condition()
+        self._paused_until = 0.0
+        self._next_start = 0.0
+        self._successes = 0
+        now = clock()
+        self._hour = collections.deque(sorted(now - age for age in sent_in_last_hour if age < HOUR))
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one in-flight slot, started no faster than the rate limits allow."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._in_flight < self.concurrency)
+            self._in_flight += 1
+        try:
+            await self._wait_for_rate()
+            yield
+        finally:
+            async with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+    async def _wait_for_rate(self) -> None:
+        while True:
+            now = self._clock()
+            wait = max(self._paused_until - now, 0.0)
+            if self.per_second > 0:
+                wait = max(wait, self._next_start - now)
+            if self.per_hour > 0:
+                while self._hour and self._hour[0] <= now - HOUR:
+                    self._hour.popleft()
+                if len(self._hour) >= self.per_hour:
+                    wait = max(wait, self._hour[0] + HOUR - now)
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        now = self._clock()
+        if self.per_second > 0:
+            interval = 1.0 / (self.per_second * self.rate_factor)
+            self._next_start = max(self._next_start, now) + interval
+        if self.per_hour > 0:
+            self._hour.append(now)
+
+    async def throttled(self) -> None:
+        """The server asked us to slow down: halve the pace and pause everyone."""
+        async with self._changed:
+            self.throttle_events += 1
+            self.concurrency = max(1, self.concurrency // 2)
+            self.rate_factor = max(0.05, self.rate_factor / 2)
+            self._paused_until = self._clock() + self.pause
+            self._successes = 0
+            log.info(
+                "server throttling: %d connection(s), rate x%.2f, pausing %.1fs",
+                self.concurrency,
+                self.rate_factor,
+                self.pause,
+            )
+
+    async def succeeded(self) -> None:
+        """One message accepted: after enough in a row, give back some pace."""
+        async with self._changed:
+            self._successes += 1
+            if self._successes < self.recover_after:
+                return
+            self._successes = 0
+            if self.concurrency < self.max_concurrency or self.rate_factor < 1.0:
+                self.concurrency = min(self.max_concurrency, self.concurrency + 1)
+                self.rate_factor = min(1.0, self.rate_factor * 1.25)
+                self._changed.notify_all()

@@ -1,0 +1,224 @@
+"""SMTP delivery over a pool of reused aiosmtplib connections.
+
+Up to ``concurrency`` connections are open at once; each carries many messages
+and is re-opened after any error. Every message runs under an overall timeout
+(``message_timeout``) on top of aiosmtplib's per-command timeout.
+
+The DATA stage is split so the outcome is exact: a drop before the body is
+written means the server cannot have the message (deferred); a drop or timeout
+after the final dot, before the reply, means it may have it (unknown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from collections.abc import Sequence
+from types import TracebackType
+
+import aiosmtplib
+
+from newsletter.config import Settings
+from newsletter.deliver.classify import Stage, outcome_for, outcome_for_disconnect
+from newsletter.deliver.dkim import DkimSigner
+from newsletter.deliver.result import DataHook, RecipientResult, SendResult
+from newsletter.errors import DeliveryError
+from newsletter.models import Message
+from newsletter.tokens import Signer
+
+log = logging.getLogger(__name__)
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+_DISCONNECTS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
+
+
+def wire_body(data: bytes) -> bytes:
+    """Dot-stuffed DATA payload with the terminating ``.``."""
+    body = _LEADING_DOT.sub(b"..", data)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
+def verp_sender(from_address: str, signer: Signer, subscriber_id: int) -> str:
+    """``bounces+TOKEN@domain``: a bounce to it names the subscriber, signed."""
+    domain = from_address.rpartition("@")[2]
+    return f"bounces+{signer.sign('bounce', str(subscriber_id))}@{domain}"
+
+
+class SmtpTransport:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dkim_signer: DkimSigner | None = None,
+        bounce_signer: Signer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.dkim_signer = dkim_signer
+        self.bounce_signer = bounce_signer
+        self.connections_opened = 0
+        self._slots = asyncio.Semaphore(settings.smtp_concurrency)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._tls_context: ssl.SSLContext | None = None
+        if settings.smtp_ca_file is not None:
+            self._tls_context = ssl.create_default_context(cafile=str(settings.smtp_ca_file))
+
+    async def __aenter__(self) -> SmtpTransport:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                async with asyncio.timeout(self.settings.smtp_timeout):
+                    await client.quit()
+            except (aiosmtplib.SMTPException, *_DISCONNECTS):
+                client.close()
+
+    def envelope_sender(self, message: Message) -> str:
+        if self.settings.verp and self.bounce_signer is not None:
+            return verp_sender(
+                self.settings.sender_address, self.bounce_signer, message.subscriber_id
+            )
+        return self.settings.sender_address
+
+    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        data = self.dkim_signer.sign(message.data) if self.dkim_signer else message.data
+        return await self.send_envelope(
+            self.envelope_sender(message), [message.to], data, on_data=on_data
+        )
+
+    async def send_envelope(
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        data: bytes,
+        *,
+        on_data: DataHook | None = None,
+    ) -> SendResult:
+        """One SMTP transaction; refusals of single recipients are reported per recipient."""
+        async with self._slots:
+            client = self._idle.pop() if self._idle else self._new_client()
+            reused = client.is_connected
+            result, keep = await self._attempt(client, sender, recipients, data, on_data)
+            if reused and result.state == "deferred" and result.code is None and not keep:
+                # A pooled connection the server closed while idle: retry once on a fresh one.
+                client = self._new_client()
+                result, keep = await self._attempt(client, sender, recipients, data, on_data)
+            if keep and client.is_connected:
+                self._idle.append(client)
+            else:
+                client.close()
+            return result
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port_effective,
+            timeout=s.smtp_timeout,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            tls_context=self._tls_context,
+            username=s.smtp_username,
+            password=password,
+        )
+
+    async def _attempt(
+        self,
+        client: aiosmtplib.SMTP,
+        sender: str,
+        recipients: Sequence[str],
+        data: bytes,
+        on_data: DataHook | None,
+    ) -> tuple[SendResult, bool]:
+        stage: list[Stage] = ["connect"]
+        try:
+            async with asyncio.timeout(self.settings.message_timeout):
+                return await self._transaction(client, sender, recipients, data, on_data, stage)
+        except TimeoutError:
+            text = f"no reply within {self.settings.message_timeout:g}s during {stage[0]}"
+            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"{self.settings.smtp_host}", f"login refused: {exc.code} {exc.message}"
+            ) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            return SendResult(outcome_for(exc.code, stage[0]), exc.code, exc.message), False
+        except aiosmtplib.SMTPException as exc:
+            if stage[0] == "connect" and not isinstance(exc, _DISCONNECTS):
+                raise DeliveryError(self.settings.smtp_host, str(exc).splitlines()[0]) from None
+            text = f"connection lost during {stage[0]}: {exc}"
+            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+        except OSError as exc:
+            text = f"connection lost during {stage[0]}: {exc}"
+            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+
+    async def _transaction(
+        self,
+        client: aiosmtplib.SMTP,
+        sender: str,
+        recipients: Sequence[str],
+        data: bytes,
+        on_data: DataHook | None,
+        stage: list[Stage],
+    ) -> tuple[SendResult, bool]:
+        if not client.is_connected:
+            await client.connect()
+            self.connections_opened += 1
+        stage[0] = "mail"
+        await client.mail(sender)
+        stage[0] = "rcpt"
+        refused: list[RecipientResult] = []
+        for rcpt in recipients:
+            try:
+                await client.rcpt(rcpt)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                state = outcome_for(exc.code, "rcpt")
+                refused.append(RecipientResult(rcpt, state, exc.code, exc.message))
+                if not client.is_connected:
+                    break
+        if len(refused) == len(recipients) or not client.is_connected:
+            worst = refused[0] if refused else None
+            await self._reset(client)
+            code, text = (worst.code, worst.text) if worst else (None, "connection lost at RCPT")
+            state = worst.state if worst else "deferred"
+            return SendResult(state, code, text, tuple(refused)), client.is_connected
+        stage[0] = "data"
+        start = await client.execute_command(b"DATA")
+        if start.code != 354:
+            await self._reset(client)
+            return SendResult(
+                outcome_for(start.code, "data"), start.code, start.message, tuple(refused)
+            ), client.is_connected
+        if not client.is_connected or client.protocol is None:
+            return SendResult("deferred", None, "connection closed after 354"), False
+        if on_data is not None:
+            await on_data()
+        stage[0] = "body"
+        client.protocol.write(wire_body(data))
+        reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
+        accepted = [
+            RecipientResult(r, outcome_for(reply.code, "body"), reply.code, reply.message)
+            for r in recipients
+            if r not in {x.address for x in refused}
+        ]
+        state = outcome_for(reply.code, "body")
+        return SendResult(state, reply.code, reply.message, (*accepted, *refused)), True
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        if not client.is_connected:
+            return
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, *_DISCONNECTS):
+            client.close()

@@ -1,0 +1,281 @@
+"""The send loop: claim a batch from the ledger, re-check, compose, send, record.
+
+Every sender holds a lease (lock ``lease:<worker>``, renewed while it runs).
+Rows left in ``sending`` by a sender whose lease is gone are reaped at start:
+``unknown`` when the body may have gone out, ``pending`` otherwise. Results are
+recorded in small transactions as they arrive, so a crash loses at most the
+messages in flight. Short deferrals are retried within the run; the run is only
+``finished`` when nothing is pending, deferred or in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from newsletter.config import Settings
+from newsletter.deliver import SendResult, Transport
+from newsletter.deliver.classify import is_hard_bounce, next_attempt
+from newsletter.deliver.ratelimit import Limiter
+from newsletter.models import Edition, Message, Subscriber
+from newsletter.store import ledger, locks, subscribers
+from newsletter.store.db import Store
+from newsletter.store.ledger import LedgerRow
+
+log = logging.getLogger(__name__)
+
+Compose = Callable[[Sequence[Subscriber]], Sequence[Message]]
+HARD_BOUNCE_SCORE = 1.0
+LEASE_PREFIX = "lease:"
+_FLUSH_EVERY = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    edition_id: int
+    counts: dict[str, int]
+    sent_now: int
+    seconds: float
+    finished: bool
+    next_attempt_at: dt.datetime | None = None
+    reaped: int = 0
+    throttle_events: int = 0
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
+        status = "finished" if self.finished else "NOT finished"
+        retry = (
+            f"; next retry {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            if self.next_attempt_at
+            else ""
+        )
+        return (
+            f"edition #{self.edition_id}: {status}: sent {self.sent_now} now in "
+            f"{self.seconds:.1f}s ({parts or 'no rows'}){retry}"
+        )
+
+
+def is_finished(counts: dict[str, int], settings: Settings) -> bool:
+    open_states = ["pending", "sending", "deferred"]
+    if settings.unknown_policy == "resend":
+        open_states.append("unknown")
+    return all(counts.get(state, 0) == 0 for state in open_states)
+
+
+def reap_orphans(store: Store, settings: Settings, now: dt.datetime) -> int:
+    """Rows claimed by senders whose lease is gone (or older than LOCK_TTL) go back to safe states."""
+    with store.begin() as conn:
+        live = set(locks.live_holders(conn, LEASE_PREFIX, now))
+        claimers = ledger.claimers(conn)
+        dead = [w for w in claimers if w not in live]
+        stale_before = now - dt.timedelta(seconds=settings.lock_ttl)
+        reaped = ledger.reap(conn, stale_before, now, dead_workers=dead)
+    if reaped:
+        log.warning("returned %d row(s) left in 'sending' by stopped senders", reaped)
+    return reaped
+
+
+class _Batch:
+    """Sends one claimed batch and records results in small transactions."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        transport: Transport,
+        limiter: Limiter,
+        worker: str,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.transport = transport
+        self.limiter = limiter
+        self.worker = worker
+        self.clock = clock
+        self.done: list[tuple[LedgerRow, SendResult, Message]] = []
+        self.sent = 0
+
+    async def run(self, pairs: Sequence[tuple[LedgerRow, Message]]) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for row, message in pairs:
+                    group.create_task(self._one(row, message))
+        finally:
+            self.flush()
+
+    async def _one(self, row: LedgerRow, message: Message) -> None:
+        async def on_data() -> None:
+            with self.store.begin() as conn:
+                ledger.mark_data_started(conn, row.id, self.clock())
+
+        async with self.limiter.slot():
+            result = await self.transport.send(message, on_data=on_data)
+        if result.throttled:
+            await self.limiter.throttled()
+        elif result.state == "sent":
+            await self.limiter.succeeded()
+        self.done.append((row, result, message))
+        if len(self.done) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        done, self.done = self.done, []
+        if not done:
+            return
+        s = self.settings
+        retry_unknown = s.unknown_policy == "resend"
+        with self.store.begin() as conn:
+            now = self.clock()
+            for row, result, message in done:
+                when = None
+                if result.state == "deferred" or (result.state == "unknown" and retry_unknown):
+                    when = next_attempt(
+                        now,
+                        row.created_at,
+                        row.attempts + 1,
+                        base=s.retry_base_delay,
+                        cap=s.retry_max_delay,
+                        give_up_after_hours=s.give_up_after_hours,
+                    )
+                    if when is None:
+                        text = f"gave up after {s.give_up_after_hours:g}h: {result.text}"
+                        result = SendResult("failed", result.code, text, result.recipients)
+                ledger.record(
+                    conn,
+                    row.id,
+                    result,
+                    now,
+                    next_attempt_at=when,
+                    worker=self.worker,
+                    message_id=message.message_id,
+                )
+                if result.state == "failed" and is_hard_bounce(result.code):
+                    subscribers.add_bounce(conn, row.subscriber_id, HARD_BOUNCE_SCORE, now=now)
+                if result.state == "sent":
+                    self.sent += 1
+                else:
+                    log.info("%s: %s %s %s", message.to, result.state, result.code, result.text)
+
+
+def _prepare(
+    store: Store, edition: Edition, rows: list[LedgerRow], compose: Compose, now: dt.datetime
+) -> list[tuple[LedgerRow, Message]]:
+    """Re-check suppression at send time and compose the batch; give rows back on error."""
+    with store.begin() as conn:
+        found = subscribers.get_many(conn, [r.subscriber_id for r in rows])
+        keep: list[LedgerRow] = []
+        for row in rows:
+            sub = found.get(row.subscriber_id)
+            if sub is None or not subscribers.is_sendable(sub, edition.date):
+                reason = sub.status if sub else "removed"
+                ledger.suppress(conn, row.id, reason, now)
+            else:
+                keep.append(row)
+    try:
+        messages = {m.subscriber_id: m for m in compose([found[r.subscriber_id] for r in keep])}
+    except BaseException:
+        with store.begin() as conn:
+            ledger.release(conn, [r.id for r in keep], now)
+        raise
+    pairs: list[tuple[LedgerRow, Message]] = []
+    with store.begin() as conn:
+        for row in keep:
+            if row.subscriber_id in messages:
+                pairs.append((row, messages[row.subscriber_id]))
+            else:
+                ledger.suppress(conn, row.id, "no message composed", now)
+    return pairs
+
+
+async def _renew_lease(
+    store: Store, settings: Settings, worker: str, clock: Callable[[], dt.datetime]
+) -> None:
+    while True:
+        await asyncio.sleep(settings.worker_lease / 3)
+        with store.begin() as conn:
+            locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+
+
+async def send_edition(
+    store: Store,
+    settings: Settings,
+    edition: Edition,
+    compose: Compose,
+    transport: Transport,
+    *,
+    worker: str,
+    clock: Callable[[], dt.datetime],
+) -> SendReport:
+    """Send what is pending or due for ``edition``; ``worker`` must be unique per process."""
+    started = time.monotonic()
+    include_unknown = settings.unknown_policy == "resend"
+    with store.begin() as conn:
+        locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+        now = clock()
+        ages = [
+            (now - t).total_seconds() for t in ledger.sent_since(conn, now - dt.timedelta(hours=1))
+        ]
+    reaped = reap_orphans(store, settings, clock())
+    limiter = Limiter(
+        settings.smtp_concurrency,
+        settings.send_rate_per_second,
+        settings.send_rate_per_hour,
+        pause=min(settings.retry_base_delay, 30.0),
+        sent_in_last_hour=ages,
+    )
+    batch = _Batch(store, settings, transport, limiter, worker, clock)
+    renewer = asyncio.create_task(_renew_lease(store, settings, worker, clock))
+    try:
+        while True:
+            now = clock()
+            give_up_before = now - dt.timedelta(hours=settings.give_up_after_hours)
+            with store.begin() as conn:
+                ledger.give_up(conn, edition.id, give_up_before, now)
+                rows = ledger.claim(
+                    conn,
+                    edition.id,
+                    worker,
+                    settings.send_batch_size,
+                    now,
+                    include_unknown=include_unknown,
+                )
+            if rows:
+                pairs = _prepare(store, edition, rows, compose, now)
+                await batch.run(pairs)
+                continue
+            with store.begin() as conn:
+                due = ledger.next_due(conn, edition.id, include_unknown=include_unknown)
+            if due is None:
+                break
+            wait = (due - clock()).total_seconds()
+            if wait > settings.retry_in_run_max_wait:
+                break
+            log.info("waiting %.1fs for deferred messages to fall due", max(wait, 0))
+            await asyncio.sleep(max(wait, 0.01))
+    finally:
+        renewer.cancel()
+        with store.begin() as conn:
+            # Whatever this sender still holds (cancelled mid-batch) goes back to a safe state.
+            long_ago = clock() - dt.timedelta(days=3650)
+            ledger.reap(conn, long_ago, clock(), edition_id=edition.id, dead_workers=[worker])
+            locks.release(conn, LEASE_PREFIX + worker, worker)
+    with store.begin() as conn:
+        counts = ledger.counts(conn, edition.id)
+        due = ledger.next_due(conn, edition.id, include_unknown=include_unknown)
+    report = SendReport(
+        edition_id=edition.id,
+        counts=counts,
+        sent_now=batch.sent,
+        seconds=time.monotonic() - started,
+        finished=is_finished(counts, settings),
+        next_attempt_at=due,
+        reaped=reaped,
+        throttle_events=limiter.throttle_events,
+    )
+    log.info("%s", report.summary())
+    return report

@@ -1,0 +1,325 @@
+"""The send ledger: one row per (edition, subscriber), the single truth of who got what.
+
+    pending --claim--> sending --record--> sent | deferred | failed | unknown
+    deferred (due) --claim--> sending            unknown --claim (policy "resend")--> sending
+    sending (orphaned by a dead sender) --reap--> unknown (body may have gone out) | pending
+
+Claims are one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``
+statement: atomic on SQLite (writers are serialised) and on PostgreSQL (concurrent
+workers skip each other's rows instead of waiting or double-claiming).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter.deliver.result import SendResult
+from newsletter.models import LEDGER_STATES, LedgerState
+from newsletter.store.schema import ledger
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    id: int
+    edition_id: int
+    subscriber_id: int
+    state: LedgerState
+    attempts: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    claimed_by: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    data_started_at: dt.datetime | None = None
+    last_code: int | None = None
+    last_text: str | None = None
+    message_id: str | None = None
+
+
+_COLUMNS = [ledger.c[name] for name in LedgerRow.__slots__]
+
+
+def _row(mapping: Any) -> LedgerRow:
+    return LedgerRow(**{name: mapping[name] for name in LedgerRow.__slots__})
+
+
+def enqueue(
+    conn: Connection, edition_id: int, subscriber_ids: Iterable[int], now: dt.datetime
+) -> int:
+    """Add a pending row for each subscriber not yet in the edition; return how many were new."""
+    ids = list(dict.fromkeys(int(i) for i in subscriber_ids))
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    added = 0
+    for start in range(0, len(ids), _CHUNK):
+        values = [
+            {
+                "edition_id": edition_id,
+                "subscriber_id": sid,
+                "state": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for sid in ids[start : start + _CHUNK]
+        ]
+        statement = insert(ledger).values(values).on_conflict_do_nothing()
+        added += max(conn.execute(statement).rowcount, 0)
+    return added
+
+
+def _due(edition_id: int, now: dt.datetime, include_unknown: bool) -> Any:
+    retry_states = ["deferred", "unknown"] if include_unknown else ["deferred"]
+    return and_(
+        ledger.c.edition_id == edition_id,
+        or_(
+            ledger.c.state == "pending",
+            and_(
+                ledger.c.state.in_(retry_states),
+                or_(ledger.c.next_attempt_at.is_(None), ledger.c.next_attempt_at <= now),
+            ),
+        ),
+    )
+
+
+def claim(
+    conn: Connection,
+    edition_id: int,
+    worker: str,
+    limit: int,
+    now: dt.datetime,
+    *,
+    include_unknown: bool = False,
+) -> list[LedgerRow]:
+    """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them."""
+    chosen = (
+        select(ledger.c.id)
+        .where(_due(edition_id, now, include_unknown))
+        .order_by(ledger.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = (
+        update(ledger)
+        .where(ledger.c.id.in_(chosen), _due(edition_id, now, include_unknown))
+        .values(
+            state="sending",
+            claimed_at=now,
+            claimed_by=worker,
+            data_started_at=None,
+            updated_at=now,
+        )
+        .returning(*_COLUMNS)
+    )
+    rows = [_row(r) for r in conn.execute(statement).mappings()]
+    return sorted(rows, key=lambda r: r.id)
+
+
+def mark_data_started(conn: Connection, row_id: int, now: dt.datetime) -> None:
+    """The body is about to go out: from now on a lost connection means ``unknown``."""
+    conn.execute(
+        update(ledger)
+        .where(ledger.c.id == row_id, ledger.c.state == "sending")
+        .values(data_started_at=now, updated_at=now)
+    )
+
+
+def record(
+    conn: Connection,
+    row_id: int,
+    result: SendResult,
+    now: dt.datetime,
+    *,
+    next_attempt_at: dt.datetime | None = None,
+    worker: str | None = None,
+    message_id: str | None = None,
+) -> bool:
+    """Store the outcome of one attempt on a ``sending`` row; ``False`` if it was not ours."""
+    values: dict[str, Any] = {
+        "state": result.state,
+        "last_code": result.code,
+        "last_text": result.text[:2000],
+        "attempts": ledger.c.attempts + 1,
+        "updated_at": now,
+        "next_attempt_at": next_attempt_at if result.state in ("deferred", "unknown") else None,
+    }
+    if result.state == "sent":
+        values["sent_at"] = now
+    if message_id is not None:
+        values["message_id"] = message_id
+    condition = [ledger.c.id == row_id, ledger.c.state == "sending"]
+    if worker is not None:
+        condition.append(ledger.c.claimed_by == worker)
+    return conn.execute(update(ledger).where(*condition).values(values)).rowcount == 1
+
+
+def release(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> int:
+    """Give claimed rows back (nothing was sent for them): ``sending`` -> ``pending``."""
+    if not row_ids:
+        return 0
+    statement = (
+        update(ledger)
+        .where(ledger.c.id.in_(list(row_ids)), ledger.c.state == "sending")
+        .values(state="pending", claimed_at=None, claimed_by=None, updated_at=now)
+    )
+    return int(conn.execute(statement).rowcount)
+
+
+def suppress(conn: Connection, row_id: int, reason: str, now: dt.datetime) -> None:
+    """The subscriber may no longer be sent to: the row ends as ``failed`` with the reason."""
+    conn.execute(
+        update(ledger)
+        .where(ledger.c.id == row_id, ledger.c.state == "sending")
+        .values(state="failed", last_code=None, last_text=f"suppressed: {reason}", updated_at=now)
+    )
+
+
+def reap(
+    conn: Connection,
+    stale_before: dt.datetime,
+    now: dt.datetime,
+    *,
+    edition_id: int | None = None,
+    dead_workers: Sequence[str] = (),
+) -> int:
+    """Return orphaned ``sending`` rows (claimed before ``stale_before`` or by a dead worker).
+
+    A row whose body may have gone out becomes ``unknown``; the others become ``pending``.
+    """
+    orphan = [ledger.c.state == "sending"]
+    if edition_id is not None:
+        orphan.append(ledger.c.edition_id == edition_id)
+    who = ledger.c.claimed_at < stale_before
+    if dead_workers:
+        who = or_(who, ledger.c.claimed_by.in_(list(dead_workers)))
+    orphan.append(who)
+    unknown = conn.execute(
+        update(ledger)
+        .where(*orphan, ledger.c.data_started_at.is_not(None))
+        .values(
+            state="unknown",
+            last_code=None,
+            last_text="sender stopped after the body went out, before the reply",
+            attempts=ledger.c.attempts + 1,
+            updated_at=now,
+        )
+    ).rowcount
+    pending = conn.execute(
+        update(ledger)
+        .where(*orphan, ledger.c.data_started_at.is_(None))
+        .values(state="pending", claimed_at=None, claimed_by=None, updated_at=now)
+    ).rowcount
+    return int(unknown) + int(pending)
+
+
+def give_up(conn: Connection, edition_id: int, queued_before: dt.datetime, now: dt.datetime) -> int:
+    """Deferred rows queued before ``queued_before`` end as ``failed``."""
+    statement = (
+        update(ledger)
+        .where(
+            ledger.c.edition_id == edition_id,
+            ledger.c.state == "deferred",
+            ledger.c.created_at < queued_before,
+        )
+        .values(
+            state="failed",
+            last_text=func.substr(func.coalesce(ledger.c.last_text, ""), 1, 1900) + " (gave up)",
+            updated_at=now,
+        )
+    )
+    return int(conn.execute(statement).rowcount)
+
+
+def counts(conn: Connection, edition_id: int) -> dict[str, int]:
+    """Rows by state; every state is present (0 when none)."""
+    rows = conn.execute(
+        select(ledger.c.state, func.count())
+        .where(ledger.c.edition_id == edition_id)
+        .group_by(ledger.c.state)
+    ).all()
+    found = {state: int(n) for state, n in rows}
+    return {state: found.get(state, 0) for state in LEDGER_STATES}
+
+
+def oldest_deferred(conn: Connection, edition_id: int) -> LedgerRow | None:
+    row = (
+        conn.execute(
+            select(*_COLUMNS)
+            .where(ledger.c.edition_id == edition_id, ledger.c.state == "deferred")
+            .order_by(ledger.c.created_at, ledger.c.id)
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return _row(row) if row else None
+
+
+def next_due(
+    conn: Connection, edition_id: int, *, include_unknown: bool = False
+) -> dt.datetime | None:
+    """The earliest ``next_attempt_at`` of rows waiting for a retry."""
+    states = ["deferred", "unknown"] if include_unknown else ["deferred"]
+    value: dt.datetime | None = conn.execute(
+        select(ledger.c.next_attempt_at)
+        .where(
+            ledger.c.edition_id == edition_id,
+            ledger.c.state.in_(states),
+            ledger.c.next_attempt_at.is_not(None),
+        )
+        .order_by(ledger.c.next_attempt_at)
+        .limit(1)
+    ).scalar()
+    return value
+
+
+def rows(conn: Connection, edition_id: int) -> list[LedgerRow]:
+    query = select(*_COLUMNS).where(ledger.c.edition_id == edition_id).order_by(ledger.c.id)
+    return [_row(r) for r in conn.execute(query).mappings()]
+
+
+def sent_since(conn: Connection, since: dt.datetime) -> list[dt.datetime]:
+    """When each message of the last while went out (all editions): seeds the hourly limit."""
+    query = select(ledger.c.sent_at).where(ledger.c.state == "sent", ledger.c.sent_at >= since)
+    return [t for t in conn.execute(query).scalars() if t is not None]
+
+
+def editions_with_work(
+    conn: Connection, now: dt.datetime, *, include_unknown: bool = False
+) -> list[int]:
+    """Editions that have pending rows or retries due."""
+    retry_states = ["deferred", "unknown"] if include_unknown else ["deferred"]
+    query = (
+        select(ledger.c.edition_id)
+        .where(
+            or_(
+                ledger.c.state == "pending",
+                and_(
+                    ledger.c.state.in_(retry_states),
+                    or_(ledger.c.next_attempt_at.is_(None), ledger.c.next_attempt_at <= now),
+                ),
+            )
+        )
+        .group_by(ledger.c.edition_id)
+        .order_by(ledger.c.edition_id)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def claimers(conn: Connection) -> list[str]:
+    """Workers that currently hold rows in ``sending``."""
+    query = (
+        select(ledger.c.claimed_by)
+        .where(ledger.c.state == "sending", ledger.c.claimed_by.is_not(None))
+        .group_by(ledger.c.claimed_by)
+    )
+    return [str(w) for w in conn.execute(query).scalars()]

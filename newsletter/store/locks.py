@@ -1,0 +1,112 @@
+"""Named locks as rows in ``locks``: they hold across processes and machines.
+
+A holder is ``host:pid:nonce`` (``holder_id()``). A lock is free when its row is
+missing, expired (``expires_at``), or held by a process on this host that no
+longer exists (a sender killed with ``kill -9`` does not block the next run for
+the whole TTL). Taking over a stale lock is a guarded UPDATE, so of two racing
+runs exactly one wins; the other gets ``LockedError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter.errors import LockedError
+from newsletter.store.db import Store
+from newsletter.store.schema import locks
+
+
+def holder_id(label: str = "") -> str:
+    """``host:pid:nonce[:label]``: unique per process and call."""
+    base = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{base}:{label}" if label else base
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True only when the holder is a process on this host that has exited."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def acquire(conn: Connection, name: str, holder: str, now: dt.datetime, ttl_seconds: float) -> None:
+    """Take (or renew, for the same holder) the lock ``name``; raise ``LockedError`` if held."""
+    expires = now + dt.timedelta(seconds=ttl_seconds)
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    inserted = conn.execute(
+        insert(locks)
+        .values(name=name, holder=holder, acquired_at=now, expires_at=expires)
+        .on_conflict_do_nothing()
+    ).rowcount
+    if inserted == 1:
+        return
+    current = conn.execute(select(locks).where(locks.c.name == name)).mappings().first()
+    if current is None:
+        raise LockedError(name, "a run that just released it", "")
+    free = (
+        current["holder"] == holder
+        or current["expires_at"] <= now
+        or holder_is_dead(current["holder"])
+    )
+    if free:
+        acquired = now if current["holder"] != holder else current["acquired_at"]
+        taken = conn.execute(
+            update(locks)
+            .where(locks.c.name == name, locks.c.holder == current["holder"])
+            .where(locks.c.expires_at == current["expires_at"])
+            .values(holder=holder, acquired_at=acquired, expires_at=expires)
+        ).rowcount
+        if taken == 1:
+            return
+    raise LockedError(name, current["holder"], current["acquired_at"].isoformat(timespec="seconds"))
+
+
+def release(conn: Connection, name: str, holder: str) -> None:
+    conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == holder))
+
+
+def live_holders(conn: Connection, prefix: str, now: dt.datetime) -> list[str]:
+    """Holders of unexpired locks whose name starts with ``prefix`` (e.g. worker leases)."""
+    rows = conn.execute(
+        select(locks.c.holder, locks.c.expires_at).where(locks.c.name.startswith(prefix))
+    ).all()
+    return [h for h, expires in rows if expires > now and not holder_is_dead(h)]
+
+
+@contextmanager
+def hold(store: Store, name: str, holder: str, now: dt.datetime, ttl: float) -> Iterator[None]:
+    """Hold ``name`` for the block (each step its own transaction); always released."""
+    with store.begin() as conn:
+        acquire(conn, name, holder, now, ttl)
+    try:
+        yield
+    finally:
+        with store.begin() as conn:
+            release(conn, name, holder)

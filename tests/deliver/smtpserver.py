@@ -1,0 +1,238 @@
+"""A scripted SMTP server (aiosmtpd on 127.0.0.1) that misbehaves on purpose.
+
+    server = FaultServer.start(rules=[Rule("rcpt", "451 4.7.1 slow down", times=2)])
+    ... send to server.host, server.port ...
+    server.delivered()  -> {recipient: copies}   (messages the server got to the final dot)
+    server.stop()
+
+A ``Rule`` fires at a stage (``connect`` greeting is not scripted; ``mail``,
+``rcpt``, ``data`` (the DATA command), ``after354`` (drop mid-DATA), ``body``
+(after the final dot)) for recipients containing ``match``, at most ``times``
+times (``None``: always). Actions: an SMTP reply line ("451 4.7.1 try later"),
+``"421 ..."`` (reply then close), ``"drop"`` (close without replying) or
+``"stall"`` (say nothing for ``seconds``). ``delay`` slows every accepted message.
+Usable by any test: ``from tests.deliver.smtpserver import FaultServer, Rule``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import ssl
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 / localhost: (cert.pem, key.pem)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@dataclass
+class Rule:
+    stage: str
+    action: str
+    match: str = ""
+    times: int | None = None
+    seconds: float = 30.0
+    fired: int = 0
+
+    def applies(self, stage: str, recipients: list[str]) -> bool:
+        if self.stage != stage or (self.times is not None and self.fired >= self.times):
+            return False
+        return not self.match or any(self.match in r for r in recipients)
+
+
+@dataclass
+class Script:
+    rules: list[Rule] = field(default_factory=list)
+    delay: float = 0.0
+    accepted: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    unanswered: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    connections: int = 0
+    logins: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fire(self, stage: str, recipients: list[str]) -> Rule | None:
+        with self.lock:
+            for rule in self.rules:
+                if rule.applies(stage, recipients):
+                    rule.fired += 1
+                    return rule
+        return None
+
+
+async def _act(server: SMTP, rule: Rule) -> str | None:
+    """Carry out a rule; the reply to send, or None when the connection is gone."""
+    transport = server.transport
+    if rule.action == "stall":
+        await asyncio.sleep(rule.seconds)
+        return "451 4.3.0 stalled"
+    if rule.action == "drop":
+        if transport is not None:
+            transport.abort()
+        return None
+    if rule.action.startswith("421") and transport is not None:
+        asyncio.get_running_loop().call_soon(transport.close)
+    return rule.action
+
+
+class ScriptedHandler:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        rule = self.script.fire("mail", [])
+        if rule:
+            return await _act(server, rule) or ""
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        rule = self.script.fire("rcpt", [address])
+        if rule:
+            return await _act(server, rule) or ""
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        item = (str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.original_content))
+        rule = self.script.fire("body", item[1])
+        if self.script.delay:
+            await asyncio.sleep(self.script.delay)
+        if rule:
+            self.script.unanswered.append(item)
+            return await _act(server, rule) or ""
+        self.script.accepted.append(item)
+        return f"250 2.0.0 OK queued as q{len(self.script.accepted)}"
+
+
+class ScriptedSMTP(SMTP):
+    def __init__(self, handler: ScriptedHandler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.script = handler.script
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        with self.script.lock:
+            self.script.connections += 1
+        super().connection_made(transport)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        recipients = list(self.envelope.rcpt_tos) if self.envelope else []
+        rule = self.script.fire("data", recipients)
+        if rule:
+            reply = await _act(self, rule)
+            if reply:
+                await self.push(reply)
+            return
+        rule = self.script.fire("after354", recipients)
+        if rule and self.transport is not None:
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            self.transport.abort()
+            return
+        await super().smtp_DATA(arg)
+
+
+class _Controller(Controller):
+    def __init__(self, handler: ScriptedHandler, smtp_kwargs: dict[str, Any], **kw: Any) -> None:
+        self._smtp_kwargs = smtp_kwargs
+        super().__init__(handler, **kw)
+
+    def factory(self) -> SMTP:
+        return ScriptedSMTP(self.handler, **self._smtp_kwargs)
+
+
+@dataclass
+class FaultServer:
+    host: str
+    port: int
+    script: Script
+    controller: Controller
+
+    @classmethod
+    def start(
+        cls,
+        rules: list[Rule] | None = None,
+        *,
+        delay: float = 0.0,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> FaultServer:
+        script = Script(rules=list(rules or []), delay=delay)
+        smtp_kwargs: dict[str, Any] = {"hostname": "fault.test", "timeout": 60}
+        if starttls is not None:
+            smtp_kwargs.update(tls_context=starttls, require_starttls=True)
+        if credentials is not None:
+            smtp_kwargs.update(
+                authenticator=_authenticator(script, credentials),
+                auth_required=True,
+                auth_require_tls=starttls is not None or implicit_tls is not None,
+            )
+        port = free_port()
+        controller = _Controller(
+            ScriptedHandler(script),
+            smtp_kwargs,
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=implicit_tls,
+            ready_timeout=10,
+        )
+        controller.start()
+        return cls("127.0.0.1", port, script, controller)
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def delivered(self) -> collections.Counter[str]:
+        """Copies per recipient the server received to the final dot (answered or not)."""
+        counter: collections.Counter[str] = collections.Counter()
+        for _sender, recipients, _data in [*self.script.accepted, *self.script.unanswered]:
+            counter.update(recipients)
+        return counter
+
+    def accepted_by(self) -> collections.Counter[str]:
+        counter: collections.Counter[str] = collections.Counter()
+        for _sender, recipients, _data in self.script.accepted:
+            counter.update(recipients)
+        return counter
+
+
+def _authenticator(script: Script, credentials: tuple[str, str]) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            credentials[0].encode(),
+            credentials[1].encode(),
+        )
+        if ok:
+            script.logins.append(credentials[0])
+        return AuthResult(success=ok, handled=False)
+
+    return check
