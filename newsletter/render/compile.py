@@ -1,0 +1,161 @@
+"""Templates: found, checked and compiled ONCE, before anything is sent.
+
+An email template is MJML with Jinja2 inside (``digest.mjml.j2``). Compiling it is:
+
+1. read it, pasting every ``<mj-include path="_x.mjml.j2"/>`` in place (textually, so that
+   included sections keep the body's width; mrml's own include loses it);
+2. check the Jinja syntax of every file on its own, and the MJML tag nesting, so that a
+   mistake is reported as ``TemplateError(path, line)`` in the file the operator edited;
+3. compile the MJML to HTML once with mjml-python, the Jinja tags passing through as text;
+4. compile the resulting HTML as one Jinja template (autoescape on).
+
+Per subscriber only step 4's template is rendered. Plain-text templates (``*.txt.j2``) and
+web pages (``*.html.j2``, ``*.xml.j2``) are ordinary Jinja templates.
+
+A template in ``settings.templates_dir`` wins over the built-in one of the same name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from mjml import mjml2html
+
+import newsletter
+from newsletter.errors import TemplateError
+
+log = logging.getLogger(__name__)
+
+BUILTIN_TEMPLATES = Path(newsletter.__file__).resolve().parent.parent / "templates"
+_INCLUDE = re.compile(r"<mj-include\s+path=\"([^\"]+)\"\s*/>")
+_MJ_TAG = re.compile(r"<(/?)(mj-[a-z-]+)\b[^>]*?(/?)>")
+# Elements whose content MJML does not parse as elements (our markup lives inside them).
+_ENDING_TAGS = {"mj-text", "mj-button", "mj-raw", "mj-style", "mj-title", "mj-preview", "mj-table"}
+KNOWN_MJ_TAGS = {
+    "mj-accordion", "mj-accordion-element", "mj-accordion-text", "mj-accordion-title",
+    "mj-all", "mj-attributes", "mj-body", "mj-breakpoint", "mj-button", "mj-carousel",
+    "mj-carousel-image", "mj-class", "mj-column", "mj-divider", "mj-font", "mj-group",
+    "mj-head", "mj-hero", "mj-image", "mj-include", "mj-navbar", "mj-navbar-link",
+    "mj-preview", "mj-raw", "mj-section", "mj-social", "mj-social-element", "mj-spacer",
+    "mj-style", "mj-table", "mj-text", "mj-title", "mj-wrapper",
+}  # fmt: skip
+
+
+def template_dirs(override: Path | None) -> list[Path]:
+    """Where templates are looked up, first match wins."""
+    return [override, BUILTIN_TEMPLATES] if override is not None else [BUILTIN_TEMPLATES]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    path: Path
+    text: str
+
+
+def find_template(dirs: Sequence[Path], name: str) -> Source:
+    for folder in dirs:
+        path = folder / name
+        if path.is_file():
+            try:
+                return Source(name, path, path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise TemplateError(str(path), None, f"cannot read: {exc}") from exc
+    raise TemplateError(name, None, f"not found in {', '.join(str(d) for d in dirs)}")
+
+
+def jinja_environment(dirs: Sequence[Path], *, autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=autoescape,  # noqa: S701 (False only for the plain-text part)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def check_jinja(env: jinja2.Environment, source: Source) -> None:
+    try:
+        env.parse(source.text, source.name, str(source.path))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(str(source.path), exc.lineno, exc.message or "syntax error") from exc
+
+
+def check_mjml_nesting(source: Source) -> None:
+    """Unknown ``mj-`` tags and unbalanced ones, with the line, which mrml does not give."""
+    stack: list[tuple[str, int]] = []
+    for match in _MJ_TAG.finditer(source.text):
+        closing, tag, self_closing = match.group(1), match.group(2), match.group(3)
+        line = source.text.count("\n", 0, match.start()) + 1
+        inside_ending = bool(stack) and stack[-1][0] in _ENDING_TAGS
+        if tag not in KNOWN_MJ_TAGS:
+            raise TemplateError(str(source.path), line, f"unknown MJML tag <{tag}>")
+        if inside_ending and not (closing and stack[-1][0] == tag):
+            raise TemplateError(
+                str(source.path), line, f"<{tag}> inside <{stack[-1][0]}> (line {stack[-1][1]})"
+            )
+        if self_closing:
+            continue
+        if not closing:
+            stack.append((tag, line))
+        elif not stack or stack[-1][0] != tag:
+            opened = f"<{stack[-1][0]}> opened on line {stack[-1][1]}" if stack else "nothing open"
+            raise TemplateError(str(source.path), line, f"</{tag}> does not close ({opened})")
+        else:
+            stack.pop()
+    if stack:
+        tag, line = stack[-1]
+        raise TemplateError(str(source.path), line, f"<{tag}> is never closed")
+
+
+def _expand_includes(
+    dirs: Sequence[Path], source: Source, env: jinja2.Environment, depth: int
+) -> str:
+    if depth > 5:
+        raise TemplateError(str(source.path), None, "mj-include nested too deeply")
+
+    def paste(match: re.Match[str]) -> str:
+        included = find_template(dirs, match.group(1))
+        check_jinja(env, included)
+        check_mjml_nesting(included)
+        return _expand_includes(dirs, included, env, depth + 1)
+
+    return _INCLUDE.sub(paste, source.text)
+
+
+def compile_mjml(dirs: Sequence[Path], name: str, env: jinja2.Environment) -> jinja2.Template:
+    """``name`` (an ``.mjml.j2`` file) -> one compiled Jinja template of the email's HTML."""
+    source = find_template(dirs, name)
+    check_jinja(env, source)
+    check_mjml_nesting(source)
+    mjml = _expand_includes(dirs, source, env, 0)
+    try:
+        html = mjml2html(mjml, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise TemplateError(str(source.path), None, f"MJML: {exc}") from exc
+    try:
+        template = env.from_string(html)
+    except jinja2.TemplateSyntaxError as exc:  # a tag split across two files
+        raise TemplateError(str(source.path), None, f"after MJML: {exc.message}") from exc
+    log.debug("compiled %s (%d bytes of HTML)", source.path, len(html))
+    return template
+
+
+def load_jinja(env: jinja2.Environment, dirs: Sequence[Path], name: str) -> jinja2.Template:
+    source = find_template(dirs, name)
+    check_jinja(env, source)
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:  # in an extended or included file
+        raise TemplateError(
+            exc.filename or name, exc.lineno, exc.message or "syntax error"
+        ) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(str(source.path), None, f"missing template {exc.name}") from exc

@@ -1,0 +1,281 @@
+"""The Renderer: templates compiled once, then one ``Message`` per subscriber.
+
+renderer = Renderer(settings, links)          # raises TemplateError before any send
+msg = renderer.digest(edition, subscriber, sections, now=now)
+msg = renderer.notice("welcome", to, subscriber_id=7, context={}, now=now)
+html = renderer.web_page(edition, sections)   # the "view in browser" page
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jinja2
+from markupsafe import escape
+
+from newsletter.config import Settings
+from newsletter.errors import TemplateError
+from newsletter.links import Links
+from newsletter.models import Edition, Message, Section, Subscriber
+from newsletter.render import views
+from newsletter.render.clean import one_line
+from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
+from newsletter.render.compose import address, compose, message_id, sender_address
+
+log = logging.getLogger(__name__)
+
+NOTICE_KINDS = ("confirmation", "welcome", "goodbye", "alert")
+NOTICE_SUBJECTS = {
+    "confirmation": "Confirm your subscription to {list_name}",
+    "welcome": "Welcome to {list_name}",
+    "goodbye": "You are unsubscribed from {list_name}",
+    "alert": "[{list_name}] {summary}",
+}
+NOTICE_HEADINGS = {
+    "confirmation": "One click to confirm",
+    "welcome": "You are subscribed",
+    "goodbye": "You are unsubscribed",
+    "alert": "Operator alert",
+}
+
+
+class Renderer:
+    def __init__(self, settings: Settings, links: Links) -> None:
+        self.settings = settings
+        self.links = links
+        dirs = template_dirs(settings.templates_dir)
+        self._html_env = jinja_environment(dirs, autoescape=True)
+        self._text_env = jinja_environment(dirs, autoescape=False)
+        self._html: dict[str, jinja2.Template] = {}
+        self._text: dict[str, jinja2.Template] = {}
+        for kind in ("digest", *NOTICE_KINDS):
+            self._html[kind] = compile_mjml(dirs, f"{kind}.mjml.j2", self._html_env)
+            self._text[kind] = load_jinja(self._text_env, dirs, f"{kind}.txt.j2")
+        self._sender = sender_address(settings.from_address)
+        self._domain = self._sender.domain
+        slug = re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "list"
+        self._list_id = f"{one_line(settings.list_name, 80)} <{slug}.{self._domain}>"
+        self._edition_key: tuple[int, dt.date] | None = None
+        self._paper_views: dict[str, views.PaperView] = {}
+        log.info("templates compiled (%s)", ", ".join(str(d) for d in dirs))
+
+    # -- per edition ---------------------------------------------------------------------
+
+    def _views_for(self, edition: Edition) -> dict[str, views.PaperView]:
+        key = (edition.id, edition.date)
+        if key != self._edition_key:
+            self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
+            self._edition_key = key
+        return self._paper_views
+
+    def _sections(
+        self, edition: Edition, sections: Sequence[Section], subscriber_id: int | None
+    ) -> list[views.SectionView]:
+        paper_views = self._views_for(edition)
+        feedback = self.links.feedback
+        number = 0
+        out = []
+        for section in sections:
+            items = []
+            for item in section.items:
+                number += 1
+                paper = item.paper
+                view = paper_views.get(paper.arxiv_id) or views.paper_view(paper)
+                reason = views.reason_of(item)
+                items.append(
+                    views.ItemView(
+                        paper=view,
+                        number=number,
+                        reason=escape(reason),
+                        text_reason=reason,
+                        more_url=None
+                        if subscriber_id is None
+                        else feedback(subscriber_id, paper.arxiv_id, +1),
+                        less_url=None
+                        if subscriber_id is None
+                        else feedback(subscriber_id, paper.arxiv_id, -1),
+                    )
+                )
+            out.append(
+                views.SectionView(
+                    title=one_line(section.title, 80),
+                    topic=section.topic,
+                    empty_note=section.empty_note,
+                    items=tuple(items),
+                )
+            )
+        return out
+
+    # -- shared context ------------------------------------------------------------------
+
+    def _base_context(self, subscriber_id: int | None, topics: Sequence[str]) -> dict[str, Any]:
+        settings, links = self.settings, self.links
+        personal = subscriber_id is not None
+        return {
+            "list_name": settings.list_name,
+            "topics": [one_line(t, 60) for t in topics],
+            "unsubscribe_url": None if subscriber_id is None else links.unsubscribe(subscriber_id),
+            "preferences_url": None if subscriber_id is None else links.preferences(subscriber_id),
+            "subscribe_url": None if personal else links.subscribe(),
+            "archive_url": links.archive_index(),
+            "postal_address": one_line(settings.postal_address, 200),
+            "contact": links.reply_address,
+            "reply_hint": (
+                "Reply to this email with a line like “topics: graph neural networks; "
+                "protein design” to change your topics."
+            )
+            if personal
+            else "",
+            "view_url": None,
+        }
+
+    def _render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
+        try:
+            return self._html[kind].render(context), self._text[kind].render(context)
+        except jinja2.TemplateError as exc:  # e.g. an override uses a variable we lack
+            raise TemplateError(f"{kind}.mjml.j2 / {kind}.txt.j2", None, str(exc)) from exc
+
+    # -- the public interface ------------------------------------------------------------
+
+    def digest(
+        self,
+        edition: Edition,
+        subscriber: Subscriber,
+        sections: Sequence[Section],
+        *,
+        now: dt.datetime,
+    ) -> Message:
+        to = address(subscriber.email, subscriber.name)
+        sid = subscriber.id
+        subject = views.subject_line(self.settings.list_name, edition.date, sections)
+        context = self._base_context(sid, subscriber.topics)
+        context.update(
+            subject=subject,
+            preheader=views.preheader(sections),
+            heading=views.day_label(edition.date),
+            sections=self._sections(edition, sections, sid),
+            view_url=self.links.archive_page(edition.date),
+            footer_reason=(
+                f"You get this email because {subscriber.email} subscribed to "
+                f"{self.settings.list_name}"
+                + (
+                    f" with the topics: {', '.join(context['topics'])}."
+                    if context["topics"]
+                    else "."
+                )
+            ),
+        )
+        html, text = self._render("digest", context)
+        msg_id = message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
+        return self._message(sid, to, subject, msg_id, now, text, html, list_headers=True)
+
+    def notice(
+        self,
+        kind: str,
+        to: str,
+        *,
+        subscriber_id: int | None,
+        context: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> Message:
+        if kind not in NOTICE_KINDS:
+            raise ValueError(f"unknown notice kind {kind!r} (known: {', '.join(NOTICE_KINDS)})")
+        recipient = address(to)
+        topics = context.get("topics", ())
+        values = self._base_context(subscriber_id, topics)
+        if kind == "goodbye":
+            values["unsubscribe_url"] = None
+            values["subscribe_url"] = self.links.subscribe()
+        if kind == "confirmation" and subscriber_id is not None:
+            values["confirm_url"] = self.links.confirm(subscriber_id)
+        values.update({k: v for k, v in context.items() if k != "topics"})
+        summary = one_line(str(context.get("summary", "")), 100)
+        subject = NOTICE_SUBJECTS[kind].format(list_name=self.settings.list_name, summary=summary)
+        values.setdefault("summary", summary)
+        values.update(
+            subject=one_line(subject, 140),
+            preheader=one_line(subject, 140),
+            heading=NOTICE_HEADINGS[kind],
+            footer_reason=values.get("footer_reason")
+            or (
+                f"This message about your {self.settings.list_name} subscription was sent to {to}."
+                if kind != "alert"
+                else f"You get operator alerts because ALERT_EMAIL is {to}."
+            ),
+        )
+        if kind != "welcome":
+            values["reply_hint"] = ""
+        html, text = self._render(kind, values)
+        key = f"{kind}:{to}:{subscriber_id}:{now.isoformat()}"
+        msg_id = message_id(kind, key, self._domain)
+        return self._message(
+            subscriber_id or 0,
+            recipient,
+            subject,
+            msg_id,
+            now,
+            text,
+            html,
+            list_headers=kind == "welcome" and subscriber_id is not None,
+        )
+
+    def web_page(self, edition: Edition, sections: Sequence[Section]) -> str:
+        """The edition's page for the web archive: no personal links, no feedback links."""
+        context = self._base_context(None, ())
+        context.update(
+            subject=f"{self.settings.list_name}: {views.day_label(edition.date)}",
+            preheader=views.preheader(sections),
+            heading=views.day_label(edition.date),
+            sections=self._sections(edition, sections, None),
+            footer_reason=(
+                f"This is the web version of the {self.settings.list_name} edition of "
+                f"{views.day_label(edition.date)}."
+            ),
+        )
+        return self._render("digest", context)[0]
+
+    # -- assembly ------------------------------------------------------------------------
+
+    def _message(
+        self,
+        subscriber_id: int,
+        to: Any,
+        subject: str,
+        msg_id: str,
+        now: dt.datetime,
+        text: str,
+        html: str,
+        *,
+        list_headers: bool,
+    ) -> Message:
+        headers = {"List-Id": self._list_id}
+        if list_headers:
+            unsubscribe = self.links.unsubscribe(subscriber_id)
+            mailto = self.links.mailto("unsubscribe", subscriber_id)
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            headers["Reply-To"] = self.links.command_address("reply", subscriber_id)
+        data = compose(
+            sender=self._sender,
+            to=to,
+            subject=subject,
+            msg_id=msg_id,
+            date=now,
+            text=text,
+            html=html,
+            extra_headers=headers,
+        )
+        return Message(
+            subscriber_id=subscriber_id,
+            to=to.addr_spec,
+            sender=self._sender.addr_spec,
+            message_id=msg_id,
+            subject=one_line(subject, 200),
+            data=data,
+            html=html,
+            text=text,
+        )
