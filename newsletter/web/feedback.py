@@ -6,15 +6,14 @@ an email. Token purpose "feedback", value ``SID:ARXIV_ID:+1`` or ``SID:ARXIV_ID:
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from newsletter.errors import NotFoundError, TokenError
 from newsletter.store import editions, subscribers
+from newsletter.store import feedback as feedback_store
 from newsletter.web.context import ctx
 
 log = logging.getLogger(__name__)
@@ -57,10 +56,9 @@ async def feedback(request: Request) -> Response:
     now = web.clock()
     try:
         sid, arxiv_id, signal = _verify(request)
-        store_feedback: Any = importlib.import_module("newsletter.store.feedback")
         with web.store.begin() as conn:
             subscribers.get(conn, sid)
-            store_feedback.record(conn, sid, arxiv_id, signal, now=now)
+            feedback_store.record(conn, sid, arxiv_id, signal, now)
     except (TokenError, NotFoundError) as exc:
         return web.link_error(exc)
     log.info("feedback: subscriber #%s %+d on %s", sid, signal, arxiv_id)

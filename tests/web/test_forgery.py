@@ -1,0 +1,130 @@
+"""Forged, damaged and misused tokens: every one is rejected and nothing changes."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import httpx
+import pytest
+
+from newsletter.errors import TokenError
+from newsletter.links import Links
+from newsletter.models import Subscriber
+from newsletter.store import subscribers
+from newsletter.store.db import Store
+from newsletter.tokens import Signer
+from tests.web.conftest import Clock
+from tests.web.helpers import snapshot
+
+ALPHABET = string.ascii_letters + string.digits + "-_."
+
+
+def _people(store: Store, clock: Clock) -> tuple[Subscriber, Subscriber]:
+    with store.begin() as conn:
+        pending = subscribers.add(conn, "p@example.org", now=clock(), status="pending")
+        active = subscribers.add(conn, "a@example.org", now=clock(), status="active")
+    return pending, active
+
+
+def _flip(token: str, rng: random.Random) -> str:
+    """Change one character, cut the token short, or add to it."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        i = rng.randrange(len(token))
+        replacement = rng.choice([c for c in ALPHABET if c != token[i]])
+        return token[:i] + replacement + token[i + 1 :]
+    if kind == 1:
+        return token[: rng.randrange(len(token))]
+    return token + rng.choice(ALPHABET)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_thousand_random_and_flipped_tokens_all_rejected(
+    client: httpx.AsyncClient, store: Store, clock: Clock, signer: Signer
+) -> None:
+    pending, active = _people(store, clock)
+    before = snapshot(store)
+    rng = random.Random(5)
+    good = {
+        "confirm": signer.sign("confirm", str(pending.id)),
+        "unsubscribe": signer.sign("unsubscribe", str(active.id)),
+        "preferences": signer.sign("preferences", str(active.id)),
+    }
+    tried: set[tuple[str, str]] = set()
+    while len(tried) < 1000:
+        path = rng.choice(list(good))
+        if len(tried) % 2:
+            token = "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 60)))
+        else:
+            token = _flip(good[path], rng)
+        if token == good[path] or not token.strip(".") or (path, token) in tried:
+            continue
+        tried.add((path, token))
+        answer = await client.post(f"/{path}/{token}", data={"action": "resume"})
+        assert answer.status_code in (400, 404), (path, token, answer.status_code)
+    assert snapshot(store) == before
+
+
+async def test_purpose_swapped_tokens_rejected(
+    client: httpx.AsyncClient, store: Store, clock: Clock, signer: Signer, links: Links
+) -> None:
+    pending, active = _people(store, clock)
+    before = snapshot(store)
+    unsub_token = links.unsubscribe(pending.id).rsplit("/", 1)[1]
+    prefs_token = links.preferences(active.id).rsplit("/", 1)[1]
+    confirm_token = links.confirm(pending.id).rsplit("/", 1)[1]
+    for path, token in [
+        ("confirm", unsub_token),
+        ("confirm", prefs_token),
+        ("unsubscribe", confirm_token),
+        ("unsubscribe", prefs_token),
+        ("preferences", unsub_token),
+        ("feedback", unsub_token),
+    ]:
+        answer = await client.post(f"/{path}/{token}")
+        assert answer.status_code == 400, path
+        assert "This link does not work" in answer.text
+    assert snapshot(store) == before
+
+
+async def test_other_key_rejected_previous_key_accepted(
+    client: httpx.AsyncClient, store: Store, clock: Clock
+) -> None:
+    pending, _ = _people(store, clock)
+    stranger = Signer.from_secrets("somebody-else's-key")
+    answer = await client.post(f"/confirm/{stranger.sign('confirm', str(pending.id))}")
+    assert answer.status_code == 400
+    assert snapshot(store)[0].status == "pending"
+
+
+async def test_get_never_changes_state(
+    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+) -> None:
+    pending, active = _people(store, clock)
+    before = snapshot(store)
+    for url in (
+        links.confirm(pending.id),
+        links.unsubscribe(active.id),
+        links.preferences(active.id),
+        links.feedback(active.id, "2403.15527", +1),
+        links.unsubscribe(pending.id),
+    ):
+        for method in ("GET", "HEAD"):
+            answer = await client.request(method, url)
+            assert answer.status_code in (200, 404), (method, url)
+    assert snapshot(store) == before
+
+
+def test_token_with_spare_bits_changed_is_rejected(signer: Signer) -> None:
+    token = signer.sign("unsubscribe", "42")
+    payload, mac = token.split(".")
+    # 16 bytes -> 22 base64 characters; the last one carries 4 spare bits.
+    i = ALPHABET.index(mac[-1])
+    twin = mac[:-1] + ALPHABET[i ^ 1]
+    assert twin != mac
+    with pytest.raises(TokenError):
+        signer.verify("unsubscribe", f"{payload}.{twin}")
+    with pytest.raises(TokenError):
+        signer.verify("unsubscribe", f"{payload}.{mac[:10]}!{mac[10:]}")
+    assert signer.verify("unsubscribe", token) == "42"
