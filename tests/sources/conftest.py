@@ -18,6 +18,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Held until every party of the barrier has arrived; a broken barrier answers 500.
+    gate: threading.Barrier | None = None
 
 
 @dataclass
@@ -47,6 +49,11 @@ class ScriptedServer:
                     reply = queue.pop(0) if len(queue) > 1 else queue[0]
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.gate is not None:
+                    try:
+                        reply.gate.wait()
+                    except threading.BrokenBarrierError:
+                        reply = Reply(500, b"not concurrent")
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,13 @@ async def test_collect_sample_needs_no_network() -> None:
     result = await run(settings, sample.SAMPLE_DATE)
     assert result.reports[0] == SourceReport("sample", True, 30, "", result.reports[0].seconds)
     assert len(result.papers) == 30
+
+
+async def test_sources_are_fetched_concurrently(server: ScriptedServer) -> None:
+    # Each answer is held until both requests are in flight: run one after the other,
+    # the first would wait out the barrier's timeout and get a 500.
+    gate = threading.Barrier(2, timeout=3)
+    server.script("/api/daily_papers", Reply(200, b"[]", gate=gate))
+    server.script("/rss/cs.LG", Reply(200, b"<rss version='2.0'><channel/></rss>", gate=gate))
+    result = await run(settings_for(server, "hf_daily,arxiv_rss:cs.LG"))
+    assert [(r.ok, r.error) for r in result.reports] == [(True, ""), (True, "")]
