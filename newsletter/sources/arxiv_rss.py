@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import io
 import logging
 import re
 from typing import Any
@@ -34,7 +35,10 @@ _BENIGN = (feedparser.CharacterEncodingOverride,)
 def parse(raw: bytes | str) -> list[Paper]:
     # arXiv's <description> is plain text escaped once: feedparser's HTML sanitizer would
     # eat "$x<y$" as a tag, so it is turned off; render escapes everything anyway.
-    feed = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
+    # A stream, never a str/bytes: feedparser would fetch a URL-looking string or read a
+    # file whose name the bytes happen to spell.
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    feed = feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False)
     if feed.get("bozo") and not isinstance(feed.get("bozo_exception"), _BENIGN):
         raise ParseError(NAME, f"malformed XML: {one_line(feed.get('bozo_exception'))}")
     if not str(feed.get("version", "")).startswith("rss"):

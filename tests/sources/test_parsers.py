@@ -13,6 +13,7 @@ import pytest
 from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import arxiv_api, arxiv_rss, hf_daily
+from tests.sources.conftest import Reply, ScriptedServer
 
 ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
 
@@ -330,3 +331,15 @@ def test_api_query_params_limit_dates() -> None:
     assert int(params["max_results"]) == arxiv_api.MAX_RESULTS
     own = arxiv_api.query_params("cat:cs.LG AND submittedDate:[2026 TO 2027]", dt.date(2026, 1, 1))
     assert own["search_query"] == "cat:cs.LG AND submittedDate:[2026 TO 2027]"
+
+
+def test_rss_parse_never_opens_files_or_urls(tmp_path: Path, server: ScriptedServer) -> None:
+    # feedparser.parse() treats a URL-looking str as something to fetch and a str/bytes
+    # naming a file as a path to read; parse() must only ever read the bytes it is given.
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss(rss_item("From disk", "arXiv:1 Announce Type: new Abstract: x")))
+    url = server.script("/rss.xml", Reply(200, feed.read_bytes()))
+    for raw in (str(feed), str(feed).encode(), url):
+        with pytest.raises(ParseError, match=r"not an RSS feed|malformed XML"):
+            arxiv_rss.parse(raw)
+    assert server.hits("/rss.xml") == []
