@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from newsletter.config import Settings
 from newsletter.links import Links, reply_address_for
+from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web import feedback, health, manage, subscribe
@@ -49,6 +50,7 @@ def create_app(
         store=store,
         signer=signer,
         links=links,
+        renderer=Renderer(settings, links),
         send=send or transport_sender(settings),
         clock=clock,
         env=template_environment(settings),

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 from newsletter.config import Settings
 from newsletter.errors import NotFoundError, TokenError
 from newsletter.links import Links
+from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web.ratelimit import RateLimiter
@@ -47,6 +48,7 @@ class WebContext:
     store: Store
     signer: Signer
     links: Links
+    renderer: Renderer
     send: Send
     clock: Callable[[], dt.datetime]
     env: jinja2.Environment

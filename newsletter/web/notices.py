@@ -1,4 +1,6 @@
-"""Short plain-text emails the web app and the reply mailbox send (confirmations, replies).
+"""Short plain-text emails the web app and the reply mailbox send (replies, notices).
+
+The confirmation email itself comes from the renderer (``Renderer.notice("confirmation")``).
 
 Pure: builds a ``Message`` from fixed subjects and our own text. Subscriber text only ever
 reaches the body; headers carry the normalised address and fixed strings (no CR/LF injection).
@@ -55,35 +57,6 @@ def compose(
         subject=subject,
         data=msg.as_bytes(),
         text=body,
-    )
-
-
-def confirmation(
-    settings: Settings, links: Links, subscriber: Subscriber, *, now: dt.datetime
-) -> Message:
-    """The double opt-in email: a confirmation link, and a reply address that also confirms."""
-    topics = ", ".join(subscriber.topics) or "(none yet: you can add them after confirming)"
-    body = (
-        f"Someone, hopefully you, asked to subscribe {subscriber.email} to {settings.list_name}.\n"
-        "\n"
-        "To confirm, open this link and press the button:\n"
-        f"{links.confirm(subscriber.id)}\n"
-        "\n"
-        'Or reply to this address with the subject "confirm":\n'
-        f"{links.command_address('confirm', subscriber.id)}\n"
-        "\n"
-        f"Topics: {topics}\n"
-        "\n"
-        "If you did not ask for this, ignore this email: nothing will be sent to you.\n"
-        "The link expires in 7 days.\n"
-    )
-    return compose(
-        settings,
-        to=subscriber.email,
-        subject=f"Confirm your subscription to {_one_line(settings.list_name)}",
-        body=body,
-        subscriber_id=subscriber.id,
-        now=now,
     )
 
 

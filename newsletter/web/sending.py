@@ -7,12 +7,11 @@ message: these emails are rare and must not hold a connection open between reque
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from newsletter.config import Settings
+from newsletter.deliver import open_transport
 from newsletter.errors import DeliveryError
 from newsletter.models import Message
 
@@ -23,11 +22,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 def transport_sender(settings: Settings) -> Send:
     async def send(message: Message) -> None:
-        deliver: Any = importlib.import_module("newsletter.deliver")
-        async with deliver.open_transport(settings) as transport:
+        async with open_transport(settings) as transport:
             result = await transport.send(message)
-        if getattr(result, "ok", True) is False:
-            raise DeliveryError(message.to, str(getattr(result, "text", "refused")))
+        if result.state != "sent":
+            raise DeliveryError(message.to, f"{result.state}: {result.code} {result.text}")
         log.info("sent %r to subscriber #%s", message.subject, message.subscriber_id)
 
     return send

@@ -94,7 +94,13 @@ def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -
             found = subscribers.get(conn, found.id)
     if found.status in ("active", "paused"):
         return notices.already_subscribed(web.settings, web.links, found, now=now)
-    return notices.confirmation(web.settings, web.links, found, now=now)
+    return web.renderer.notice(
+        "confirmation",
+        found.email,
+        subscriber_id=found.id,
+        context={"topics": found.topics},
+        now=now,
+    )
 
 
 async def _send_quietly(web: WebContext, message: Message) -> None:
