@@ -164,6 +164,8 @@ def compose(
     if renderer is not None:
         context: dict[str, Any] = {
             "subject": alert.subject,
+            "heading": f"{alert.date}: {alert.problem}",
+            "summary": f"Why: {alert.reason}\n\nNext step: {alert.next_step}",
             "date": alert.date.isoformat(),
             "problem": alert.problem,
             "reason": alert.reason,

@@ -12,3 +12,4 @@ from newsletter.cli.base import main
 __all__ = ["main"]
 from newsletter.cli import status as _status  # noqa: F401
 from newsletter.cli import serve as _serve  # noqa: E402,F401
+from newsletter.cli import doctor as _doctor  # noqa: F401

@@ -1,17 +1,19 @@
-"""A real SMTP sink (aiosmtpd on 127.0.0.1) for alerts and ``doctor``."""
+"""A real SMTP sink (aiosmtpd on 127.0.0.1) and a real HTTP server, for alerts and ``doctor``."""
 
 from __future__ import annotations
 
-import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
-USER, PASSWORD = "operator", "correct horse"
+from tests.deliver.smtpserver import free_port
+
+__all__ = ["Sink", "free_port"]
 
 
 @dataclass
@@ -19,30 +21,10 @@ class Sink:
     host: str
     port: int
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK queued"
-
-
-def _authenticator(sink: Sink) -> Any:
-    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            USER.encode(),
-            PASSWORD.encode(),
-        )
-        if ok:
-            sink.logins.append(USER)
-        return AuthResult(success=ok, handled=False)
-
-    return check
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -57,20 +39,28 @@ def smtp_sink() -> Iterator[Sink]:
         controller.stop()
 
 
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status = 200 if self.path == "/health" else 404
+        body = b"ok\n" if status == 200 else b"not found\n"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
 @pytest.fixture
-def smtp_auth_sink() -> Iterator[Sink]:
-    """An SMTP server that requires AUTH (PLAIN/LOGIN over plain text, for the test only)."""
-    sink = Sink("127.0.0.1", free_port())
-    controller = Controller(
-        sink,
-        hostname=sink.host,
-        port=sink.port,
-        authenticator=_authenticator(sink),
-        auth_require_tls=False,
-        auth_required=True,
-    )
-    controller.start()
+def http_server() -> Iterator[str]:
+    """A web server on 127.0.0.1 that answers ``/health`` with 200; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        yield sink
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        controller.stop()
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,237 @@
+"""``newsletter doctor`` against real servers on 127.0.0.1: SMTP (plain, AUTH, STARTTLS), HTTP,
+databases, and a DKIM record that dkimpy accepts for verifying a signature."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ssl
+from pathlib import Path
+from typing import Any
+
+import dkim
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from newsletter.cli import main
+from newsletter.cli.doctor import check_base_url, check_database, check_imap, check_smtp
+from newsletter.config import Settings
+from newsletter.dnsrecords import dkim_public_value, dns_records
+from newsletter.store.db import Store
+from tests.deliver.smtpserver import FaultServer, self_signed_cert
+from tests.ops.conftest import Sink, free_port
+
+USER, PASSWORD = "operator", "correct horse"
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+def smtp(port: int, **values: Any) -> Settings:
+    base = {"delivery": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_timeout": 5}
+    return settings(**(base | {"smtp_security": "none"} | values))
+
+
+async def test_smtp_reachable_without_auth(smtp_sink: Sink) -> None:
+    check = await check_smtp(smtp(smtp_sink.port))
+    assert check.status == "ok"
+    assert check.line == f"ok    smtp: 127.0.0.1:{smtp_sink.port} (none): EHLO; no message sent"
+    assert smtp_sink.messages == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+async def test_smtp_login_accepted_and_refused() -> None:
+    server = FaultServer.start(credentials=(USER, PASSWORD))
+    try:
+        good = await check_smtp(smtp(server.port, smtp_username=USER, smtp_password=PASSWORD))
+        bad = await check_smtp(smtp(server.port, smtp_username=USER, smtp_password="wrong"))
+        missing = await check_smtp(smtp(server.port))
+    finally:
+        server.stop()
+    assert good.status == "ok"
+    assert f"login as {USER} accepted" in good.detail
+    assert server.script.logins == [USER]
+    assert bad.status == "FAIL"
+    assert "login refused (535" in bad.detail
+    assert bad.fix == "check NEWSLETTER_SMTP_USERNAME and SMTP_PASSWORD"
+    assert missing.status == "warn"
+    assert "offers AUTH but no username is set" in missing.detail
+    assert server.delivered() == {}
+
+
+async def test_smtp_starttls_with_the_operators_ca(tmp_path: Path) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = FaultServer.start(starttls=context, credentials=(USER, PASSWORD))
+    try:
+        trusted = await check_smtp(
+            smtp(
+                server.port,
+                smtp_security="starttls",
+                smtp_ca_file=cert,
+                smtp_username=USER,
+                smtp_password=PASSWORD,
+            )
+        )
+        untrusted = await check_smtp(
+            smtp(server.port, smtp_security="starttls", smtp_username=USER, smtp_password=PASSWORD)
+        )
+    finally:
+        server.stop()
+    assert trusted.status == "ok", trusted.line
+    assert "EHLO, STARTTLS, login as operator accepted" in trusted.detail
+    assert untrusted.status == "FAIL"
+    assert "certificate verify failed" in untrusted.detail.lower()
+
+
+async def test_smtp_unreachable_fails_with_the_fix() -> None:
+    port = free_port()
+    check = await check_smtp(smtp(port))
+    assert check.status == "FAIL"
+    assert check.detail.startswith(f"127.0.0.1:{port} (none): ")
+    assert check.fix == "check NEWSLETTER_SMTP_HOST, SMTP_PORT and SMTP_SECURITY"
+
+
+async def test_imap_unreachable_fails() -> None:
+    port = free_port()
+    check = await check_imap(
+        settings(imap_host="127.0.0.1", imap_port=port, imap_security="none", smtp_timeout=3)
+    )
+    assert check.status == "FAIL"
+    assert "refused" in check.detail.lower()
+
+
+async def test_base_url_answers(http_server: str) -> None:
+    assert (await check_base_url(settings(base_url=http_server))).status == "ok"
+    down = await check_base_url(settings(base_url=f"http://127.0.0.1:{free_port()}"))
+    assert down.status == "FAIL"
+
+
+def test_database_migrated_pending_and_unreachable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    pending = check_database(settings(database_url=url))
+    assert pending.status == "FAIL"
+    assert "migration(s) pending (m001_initial" in pending.detail
+    Store.open(url, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).close()
+    assert check_database(settings(database_url=url)).status == "ok"
+    gone = check_database(
+        settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
+    )
+    assert gone.status == "FAIL"
+    assert gone.fix.startswith("check NEWSLETTER_DATABASE_URL")
+
+
+def write_key(path: Path, kind: str) -> bytes:
+    key = (
+        rsa.generate_private_key(65537, 2048)
+        if kind == "rsa"
+        else ed25519.Ed25519PrivateKey.generate()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.write_bytes(pem)
+    return pem
+
+
+def test_dkim_record_verifies_a_real_signature(tmp_path: Path) -> None:
+    pem = write_key(tmp_path / "dkim.pem", "rsa")
+    config = settings(
+        dkim_selector="mail2026",
+        dkim_domain="papers.example.net",
+        dkim_private_key_path=tmp_path / "dkim.pem",
+    )
+    records = {r.name: r for r in dns_records(config)}
+    record = records["mail2026._domainkey.papers.example.net"]
+    assert record.type == "TXT"
+    txt = record.value.replace('" "', "")
+    message = b"From: a@papers.example.net\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
+    signed = dkim.sign(message, b"mail2026", b"papers.example.net", pem)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"mail2026._domainkey.papers.example.net."
+        return txt.encode()
+
+    assert dkim.verify(signed + message, dnsfunc=dns)
+    assert all(len(chunk) <= 255 for chunk in record.value.split('" "'))
+    assert "_dmarc.papers.example.net" in records
+    assert records["papers.example.net"].value.startswith("v=spf1 ")
+
+
+def test_dkim_ed25519_public_key(tmp_path: Path) -> None:
+    pem = write_key(tmp_path / "ed.pem", "ed25519")
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    value = dkim_public_value(pem)
+    assert value.startswith("v=DKIM1; k=ed25519; p=")
+    assert base64.b64decode(value.rsplit("p=", 1)[1]) == raw
+
+
+def cli_env(**values: str) -> dict[str, str]:
+    return {f"NEWSLETTER_{k.upper()}": v for k, v in values.items()}
+
+
+def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    Store.open(url, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).close()
+    write_key(tmp_path / "dkim.pem", "rsa")
+    env = cli_env(
+        database_url=url,
+        delivery="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=str(smtp_sink.port),
+        smtp_security="none",
+        base_url=http_server,
+        alert_email="ops@papers.example.net",
+        dkim_selector="s1",
+        dkim_domain="papers.example.net",
+        dkim_private_key_path=str(tmp_path / "dkim.pem"),
+    )
+    env["NEWSLETTER_FROM"] = "Papers <papers@papers.example.net>"
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:7]] == ["ok", "warn", "ok", "ok", "skip", "ok", "ok"]
+    assert lines[1].startswith("warn  base_url: http://127.0.0.1:")  # not public, but it answers
+    assert "DNS records to publish:" in lines
+    assert any(
+        line.startswith('  s1._domainkey.papers.example.net. TXT "v=DKIM1; k=rsa; p=')
+        for line in lines
+    )
+    assert lines[-1] == "All checks passed."
+    assert smtp_sink.messages == []
+
+
+def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:
+    port = free_port()
+    env = cli_env(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        delivery="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=str(port),
+        smtp_security="none",
+        smtp_timeout="3",
+        dkim_selector="s1",
+        dkim_private_key_path=str(tmp_path / "missing.pem"),
+    )
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 1
+    smtp_line = next(line for line in result.stdout.splitlines() if " smtp: " in line)
+    assert smtp_line.startswith(f"FAIL  smtp: 127.0.0.1:{port} (none): ")
+    assert smtp_line.endswith("-> fix: check NEWSLETTER_SMTP_HOST, SMTP_PORT and SMTP_SECURITY")
+    assert "FAIL  dkim: setting NEWSLETTER_DKIM_PRIVATE_KEY_PATH: cannot read" in result.stdout
+    assert result.stdout.rstrip().endswith("check(s) failed.")
+
+
+def test_cli_bad_setting_is_one_line() -> None:
+    result = CliRunner().invoke(main, ["doctor"], env={"NEWSLETTER_SMTP_SECURITY": "ssl"})
+    assert result.exit_code == 1
+    assert result.stdout.startswith("FAIL  settings: setting NEWSLETTER_SMTP_SECURITY: ")
+    assert len(result.stdout.strip().splitlines()) == 1
