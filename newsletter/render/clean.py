@@ -35,7 +35,8 @@ SYMBOLS = {
     "star": "⋆", "ast": "∗", "dagger": "†", "prime": "′", "emptyset": "∅", "hbar": "ℏ",
     "RR": "ℝ", "NN": "ℕ", "ZZ": "ℤ", "QQ": "ℚ", "CC": "ℂ", "R": "ℝ", "N": "ℕ",
     "quad": " ", "qquad": " ", "left": "", "right": "", "big": "", "Big": "",
-    "bigg": "", "displaystyle": "", "textstyle": "", "limits": "",
+    "bigg": "", "displaystyle": "", "textstyle": "", "limits": "", "bigl": "", "bigr": "",
+    "Bigl": "", "Bigr": "", "biggl": "", "biggr": "", "middle": "", "nolimits": "",
 }  # fmt: skip
 DOUBLE_STRUCK = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ", "P": "ℙ", "E": "𝔼"}
 SUPERSCRIPT = dict(zip("0123456789+-=()niTtk*", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀᵗᵏ*", strict=True))
@@ -123,7 +124,7 @@ def latex_to_unicode(text: str) -> str:
         for escape, plain in TEXT_ESCAPES.items():
             if escape.startswith("\\"):
                 text = text.replace(escape, plain)
-        text = re.sub(r"\\(" + "|".join(GREEK) + r")\b", lambda m: GREEK[m.group(1)], text)
+        text = _COMMAND.sub(lambda m: GREEK.get(m.group(1), m.group(1)), text)
     text = text.replace("``", "“").replace("''", "”")
     return text
 

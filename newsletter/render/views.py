@@ -82,10 +82,12 @@ def paper_view(paper: Paper) -> PaperView:
         pdf_url=escape(paper.pdf_url),
         hf_url=escape(paper.hf_url) if paper.hf_url else None,
         code_url=escape(code) if code else None,
-        text_title=title,
+        text_title=textwrap.fill(title, 68, subsequent_indent="    ", break_on_hyphens=False),
         text_authors=authors,
         text_badges=" · ".join(badges),
-        text_blurb=textwrap.fill(blurb, 72, initial_indent="   ", subsequent_indent="   "),
+        text_blurb=textwrap.fill(
+            blurb, 72, initial_indent="   ", subsequent_indent="   ", break_on_hyphens=False
+        ),
         plain_title=title,
     )
 

@@ -1,0 +1,115 @@
+"""The web archive: one static page per edition, an index of editions, an Atom feed.
+
+    archive/2026-08-18.html   the edition's web version (``Renderer.web_page``)
+    archive/index.html        past editions, newest first
+    archive/feed.xml          Atom feed of the latest editions
+    archive/editions.json     what the index and the feed are built from
+
+Served under ``BASE_URL/archive/`` (``newsletter serve``); until then plain files. Every
+file is written atomically (temporary file, then rename), so a reader never sees half a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import StoreError
+from newsletter.models import Edition
+from newsletter.render.clean import clean_text, one_line
+from newsletter.render.compile import jinja_environment, load_jinja, template_dirs
+from newsletter.render.views import day_label
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "editions.json"
+FEED_ENTRIES = 30
+
+
+def _atomic_write(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def edition_summary(edition: Edition) -> str:
+    count = len(edition.papers)
+    if not count:
+        return "No papers."
+    top = max(edition.papers, key=lambda p: p.upvotes or 0)
+    return one_line(f"{count} papers · top: {clean_text(top.title)}", 200)
+
+
+def _load_manifest(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"archive manifest {path} is unreadable: {exc}") from exc
+    if not isinstance(entries, list):
+        raise StoreError(f"archive manifest {path} is not a list")
+    return [e for e in entries if isinstance(e, dict) and "date" in e]
+
+
+def write_archive(
+    archive_dir: Path,
+    edition: Edition,
+    html: str,
+    base_url: str,
+    *,
+    list_name: str = "Daily Papers",
+    templates_dir: Path | None = None,
+    subscribe_url: str | None = None,
+    now: dt.datetime | None = None,
+) -> Path:
+    """Write the edition's page, then rebuild the index and the feed; return the page's path."""
+    base = base_url.rstrip("/") + "/archive/"
+    day = edition.date.isoformat()
+    page = archive_dir / f"{day}.html"
+    _atomic_write(page, html)
+
+    updated = (now or edition.created_at).astimezone(dt.UTC).isoformat(timespec="seconds")
+    manifest_path = archive_dir / MANIFEST
+    entries = [e for e in _load_manifest(manifest_path) if e["date"] != day]
+    entries.append(
+        {
+            "date": day,
+            "label": f"{list_name}: {day_label(edition.date)}",
+            "summary": edition_summary(edition),
+            "updated": updated.replace("+00:00", "Z"),
+        }
+    )
+    entries.sort(key=lambda e: str(e["date"]), reverse=True)
+    _atomic_write(manifest_path, json.dumps(entries, ensure_ascii=False, indent=1))
+
+    for entry in entries:
+        entry["url"] = f"{base}{entry['date']}.html"
+    dirs = template_dirs(templates_dir)
+    env = jinja_environment(dirs, autoescape=True)
+    context = {
+        "list_name": list_name,
+        "entries": entries,
+        "index_url": base,
+        "feed_url": base + "feed.xml",
+        "subscribe_url": subscribe_url,
+        "updated": entries[0]["updated"],
+    }
+    _atomic_write(
+        archive_dir / "index.html", load_jinja(env, dirs, "archive_index.html.j2").render(context)
+    )
+    context["entries"] = entries[:FEED_ENTRIES]
+    _atomic_write(archive_dir / "feed.xml", load_jinja(env, dirs, "feed.xml.j2").render(context))
+    log.info("archive: wrote %s (%d editions)", page, len(entries))
+    return page
