@@ -105,6 +105,9 @@ class _Batch:
             async with asyncio.TaskGroup() as group:
                 for row, message in pairs:
                     group.create_task(self._one(row, message))
+        except BaseExceptionGroup as failed:
+            first = failed.exceptions[0]
+            raise first from (first.__cause__ if isinstance(first, Exception) else None)
         finally:
             self.flush()
 
@@ -225,7 +228,7 @@ async def send_edition(
         settings.smtp_concurrency,
         settings.send_rate_per_second,
         settings.send_rate_per_hour,
-        pause=min(settings.retry_base_delay, 30.0),
+        pause=min(settings.retry_base_delay, 10.0),
         sent_in_last_hour=ages,
     )
     batch = _Batch(store, settings, transport, limiter, worker, clock)

@@ -31,6 +31,8 @@ from newsletter.tokens import Signer
 log = logging.getLogger(__name__)
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+# 530 authentication/STARTTLS required, 534/538 mechanism or encryption needed, 535 bad login
+CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
 _DISCONNECTS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
 
 
@@ -153,6 +155,11 @@ class SmtpTransport:
                 f"{self.settings.smtp_host}", f"login refused: {exc.code} {exc.message}"
             ) from None
         except aiosmtplib.SMTPResponseException as exc:
+            if exc.code in CONFIG_ERROR_CODES:
+                # STARTTLS / AUTH required or refused: every message would fail; stop the run.
+                raise DeliveryError(
+                    self.settings.smtp_host, f"{exc.code} {exc.message} (check SMTP_SECURITY/AUTH)"
+                ) from None
             return SendResult(outcome_for(exc.code, stage[0]), exc.code, exc.message), False
         except aiosmtplib.SMTPException as exc:
             if stage[0] == "connect" and not isinstance(exc, _DISCONNECTS):
@@ -200,10 +207,14 @@ class SmtpTransport:
             return SendResult(
                 outcome_for(start.code, "data"), start.code, start.message, tuple(refused)
             ), client.is_connected
-        if not client.is_connected or client.protocol is None:
-            return SendResult("deferred", None, "connection closed after 354"), False
         if on_data is not None:
             await on_data()
+        # Let the loop read what already arrived: a server that hung up right after 354
+        # is noticed here, and the message is safely deferred rather than "unknown".
+        for _ in range(3):
+            await asyncio.sleep(0)
+        if not client.is_connected or client.protocol is None:
+            return SendResult("deferred", None, "connection closed after 354"), False
         stage[0] = "body"
         client.protocol.write(wire_body(data))
         reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)

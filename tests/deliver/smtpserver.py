@@ -154,8 +154,9 @@ class ScriptedSMTP(SMTP):
             return
         rule = self.script.fire("after354", recipients)
         if rule and self.transport is not None:
-            await self.push("354 End data with <CR><LF>.<CR><LF>")
-            self.transport.abort()
+            # The 354 and the hang-up leave together: the client sees both before its body.
+            self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+            self.transport.close()
             return
         await super().smtp_DATA(arg)
 

@@ -15,6 +15,7 @@ from newsletter.models import Edition
 from newsletter.send import SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
+from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import subscribers as subscribers_table
 from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
 from tests.deliver.smtpserver import FaultServer, Rule
@@ -77,3 +78,169 @@ async def test_every_subscriber_once_and_a_rerun_sends_nothing(
     again = await run(store, settings, edition)
     assert again.sent_now == 0 and again.finished
     assert_exactly_once(server, 30)
+
+
+@pytest.mark.parametrize("code", ["451 4.7.1 try later", "452 4.5.3 too many", "454 4.7.0 busy"])
+async def test_4xx_on_rcpt_is_deferred_then_sent_within_the_run(
+    sqlite_store: Store, server_factory: Any, code: str
+) -> None:
+    victim = address(3)
+    server = server_factory([Rule("rcpt", code, match=victim, times=2)])
+    edition = seed(sqlite_store, 8)
+    report = await run(sqlite_store, smtp_settings(server.port), edition)
+    assert report.finished and report.counts["sent"] == 8
+    assert_exactly_once(server, 8)
+    row = by_address(sqlite_store, edition)[victim]
+    assert row.attempts == 3 and row.state == "sent"
+    expected_throttles = 2 if code[:3] in ("451", "454") else 0
+    assert report.throttle_events == expected_throttles
+
+
+async def test_421_then_close_backs_off_and_recovers(
+    sqlite_store: Store, server_factory: Any
+) -> None:
+    server = server_factory([Rule("mail", "421 4.7.0 too many connections", times=1)])
+    edition = seed(sqlite_store, 10)
+    report = await run(sqlite_store, smtp_settings(server.port), edition)
+    assert report.throttle_events == 1
+    assert report.finished and report.counts["sent"] == 10
+    assert_exactly_once(server, 10)
+    retried = [r for r in by_address(sqlite_store, edition).values() if r.attempts == 2]
+    assert len(retried) == 1
+
+
+async def test_long_deferral_is_left_for_a_later_run_and_never_called_finished(
+    sqlite_store: Store, server_factory: Any
+) -> None:
+    victim = address(1)
+    server = server_factory([Rule("data", "452 4.3.1 queue full", match=victim, times=1)])
+    edition = seed(sqlite_store, 4)
+    slow = smtp_settings(
+        server.port, retry_base_delay=30.0, retry_max_delay=60.0, retry_in_run_max_wait=1.0
+    )
+    report = await run(sqlite_store, slow, edition)
+    assert not report.finished
+    assert report.counts["deferred"] == 1 and report.counts["sent"] == 3
+    assert report.next_attempt_at is not None
+    assert "NOT finished" in report.summary()
+    with sqlite_store.begin() as conn:
+        oldest = ledger.oldest_deferred(conn, edition.id)
+    assert oldest is not None and oldest.last_code == 452 and oldest.last_text == "4.3.1 queue full"
+    # a later run, before the retry is due, sends nothing; once due, sends exactly that one
+    again = await run(sqlite_store, slow, edition)
+    assert again.sent_now == 0
+    due = smtp_settings(server.port, retry_base_delay=0.05, retry_in_run_max_wait=1.0)
+    with sqlite_store.begin() as conn:
+        conn.execute(
+            ledger_table.update().values(next_attempt_at=utcnow())  # the wait is over
+        )
+    last = await run(sqlite_store, due, edition)
+    assert last.sent_now == 1 and last.finished
+    assert_exactly_once(server, 4)
+
+
+@pytest.mark.parametrize(
+    ("rule", "state", "code"),
+    [
+        (Rule("rcpt", "550 5.1.1 no such user"), "failed", 550),
+        (Rule("rcpt", "552 5.2.2 mailbox full", times=1), "sent", 250),  # RFC 5321: as 452
+        (Rule("body", "554 5.7.1 rejected as spam"), "failed", 554),
+    ],
+)
+async def test_5xx_fails_permanently_and_counts_as_a_bounce(
+    store: Store, server_factory: Any, rule: Rule, state: str, code: int
+) -> None:
+    victim = address(2)
+    rule.match = victim
+    server = server_factory([rule])
+    edition = seed(store, 5)
+    settings = smtp_settings(server.port)
+    report = await run(store, settings, edition)
+    row = by_address(store, edition)[victim]
+    assert (row.state, row.last_code) == (state, code)
+    with store.begin() as conn:
+        sub = subscribers.get(conn, row.subscriber_id)
+        score = conn.execute(
+            select(subscribers_table.c.bounce_score).where(subscribers_table.c.id == sub.id)
+        ).scalar_one()
+    assert score == (1.0 if state == "failed" else 0.0)
+    assert report.finished
+    again = await run(store, settings, edition)
+    assert again.sent_now == 0
+    accepted = server.accepted_by()
+    assert accepted[victim] == (1 if state == "sent" else 0)
+    assert sum(accepted.values()) == (5 if state == "sent" else 4)
+
+
+async def test_drop_after_354_is_deferred_and_resent_once(
+    sqlite_store: Store, server_factory: Any
+) -> None:
+    victim = address(0)
+    server = server_factory([Rule("after354", "drop", match=victim, times=1)])
+    edition = seed(sqlite_store, 6)
+    report = await run(sqlite_store, smtp_settings(server.port), edition)
+    assert report.finished and report.counts == {**report.counts, "sent": 6, "unknown": 0}
+    assert_exactly_once(server, 6)
+    assert by_address(sqlite_store, edition)[victim].attempts == 2
+
+
+@pytest.mark.parametrize("policy", ["skip", "resend"])
+async def test_drop_after_the_final_dot_is_unknown_and_follows_the_policy(
+    store: Store, server_factory: Any, policy: str
+) -> None:
+    victim = address(4)
+    server = server_factory([Rule("body", "drop", match=victim, times=1)])
+    edition = seed(store, 6)
+    settings = smtp_settings(server.port, unknown_policy=policy)
+    report = await run(store, settings, edition)
+    row = by_address(store, edition)[victim]
+    copies = server.delivered()
+    if policy == "skip":
+        assert row.state == "unknown" and report.counts["unknown"] == 1
+        assert report.finished  # unknown is shown, never resent
+        again = await run(store, settings, edition)
+        assert again.sent_now == 0
+        assert server.delivered()[victim] == 1
+    else:
+        assert row.state == "sent" and row.attempts == 2
+        assert copies[victim] == 2  # the one duplicate the policy allows
+    assert all(copies[address(i)] == 1 for i in range(6) if address(i) != victim)
+
+
+@pytest.mark.parametrize(("stage", "state"), [("rcpt", "sent"), ("body", "unknown")])
+async def test_stall_longer_than_the_timeout(
+    sqlite_store: Store, server_factory: Any, stage: str, state: str
+) -> None:
+    victim = address(1)
+    server = server_factory([Rule(stage, "stall", match=victim, times=1, seconds=4)])
+    edition = seed(sqlite_store, 3)
+    settings = smtp_settings(server.port, smtp_timeout=0.5, message_timeout=1.0)
+    await run(sqlite_store, settings, edition)
+    row = by_address(sqlite_store, edition)[victim]
+    assert row.state == state
+    if state == "unknown":
+        assert row.last_text is not None and "body" in row.last_text
+    accepted = server.accepted_by()
+    assert [accepted[address(i)] for i in (0, 2)] == [1, 1]
+
+
+async def test_suppression_is_rechecked_at_send_time(store: Store, server_factory: Any) -> None:
+    server = server_factory()
+    edition = seed(store, 5)
+    with store.begin() as conn:
+        gone = subscribers.get_by_email(conn, address(1))
+        assert gone is not None
+        subscribers.set_status(conn, gone.id, "unsubscribed", now=utcnow())
+    report = await run(store, smtp_settings(server.port), edition)
+    assert server.delivered()[address(1)] == 0
+    assert report.counts["sent"] == 4 and report.counts["failed"] == 1
+    row = by_address(store, edition)[address(1)]
+    assert row.last_text == "suppressed: unsubscribed"
+
+
+def test_reports_count_every_state(store: Store) -> None:
+    edition = seed(store, 3)
+    with store.begin() as conn:
+        assert ledger.counts(conn, edition.id) == collections.Counter(
+            {"pending": 3, "sending": 0, "sent": 0, "deferred": 0, "failed": 0, "unknown": 0}
+        )
