@@ -1,0 +1,136 @@
+"""Progress of a run: a rich progress bar on a terminal, plain log lines otherwise.
+
+cron mails whatever a job prints, so without a terminal nothing but each stage's
+one summary line is logged (INFO), with progress at DEBUG (``-v``) every tenth of
+the way. On a terminal a transient bar shows the stage moving, then its summary line.
+
+``ProgressTransport`` wraps a delivery transport so that every message the send
+loop hands over advances the bar, without the send loop knowing about progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Protocol, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
+from newsletter.deliver import DataHook, SendResult, Transport
+from newsletter.models import Message
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    def start(self, stage: str, total: int | None = None) -> None: ...
+    def advance(self, count: int = 1) -> None: ...
+    def done(self, line: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class PlainProgress:
+    """Log lines only: the summary of each stage at INFO, progress steps at DEBUG."""
+
+    def __init__(self, logger: logging.Logger = log, steps: int = 10) -> None:
+        self.logger = logger
+        self.steps = steps
+        self.stage = ""
+        self.total: int | None = None
+        self.completed = 0
+        self._next_report = 0
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self.stage, self.total, self.completed = stage, total, 0
+        self._next_report = self._step()
+
+    def _step(self) -> int:
+        if not self.total:
+            return 0
+        return max(1, -(-self.total // self.steps))
+
+    def advance(self, count: int = 1) -> None:
+        self.completed += count
+        if self.total and self.completed >= self._next_report:
+            self.logger.debug("%s: %d/%d", self.stage, self.completed, self.total)
+            while self._next_report <= self.completed:
+                self._next_report += self._step()
+
+    def done(self, line: str) -> None:
+        self.logger.info("%s", line)
+        self.stage, self.total, self.completed = "", None, 0
+
+    def close(self) -> None:
+        return None
+
+
+class BarProgress:
+    """A transient rich bar per stage; the stage's summary line stays on screen."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self.close()
+        self._bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(stage, total=total)
+
+    def advance(self, count: int = 1) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, count)
+
+    def done(self, line: str) -> None:
+        self.close()
+        self.console.print(line, markup=False, highlight=False)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        self._bar, self._task = None, None
+
+
+def make_progress(stream: TextIO, *, quiet: bool = False) -> Progress:
+    """A bar when ``stream`` is a terminal (and not ``--quiet``), log lines otherwise."""
+    if quiet or not stream.isatty():
+        return PlainProgress()
+    return BarProgress(Console(file=stream))
+
+
+class ProgressTransport:
+    """A ``Transport`` that advances ``progress`` by one for every message it sends."""
+
+    def __init__(self, inner: Transport, progress: Progress) -> None:
+        self.inner = inner
+        self.progress = progress
+
+    async def __aenter__(self) -> ProgressTransport:
+        await self.inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.inner.__aexit__(exc_type, exc, tb)
+
+    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        try:
+            return await self.inner.send(message, on_data=on_data)
+        finally:
+            self.progress.advance()
