@@ -4,8 +4,9 @@
     deferred (due) --claim--> sending            unknown --claim (policy "resend")--> sending
     sending (orphaned by a dead sender) --reap--> unknown (body may have gone out) | pending
 
-Claims are one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``
-statement: atomic on SQLite (writers are serialised) and on PostgreSQL (concurrent
+Claims are one ``WITH chosen AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... RETURNING``
+statement (a CTE, not a subquery: PostgreSQL may re-run a subquery per row and claim
+more than the limit): atomic on SQLite (writers are serialised) and on PostgreSQL (concurrent
 workers skip each other's rows instead of waiting or double-claiming).
 """
 
@@ -106,11 +107,11 @@ def claim(
         .order_by(ledger.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("chosen")
     )
     statement = (
         update(ledger)
-        .where(ledger.c.id.in_(chosen), _due(edition_id, now, include_unknown))
+        .where(ledger.c.id.in_(select(chosen.c.id)), _due(edition_id, now, include_unknown))
         .values(
             state="sending",
             claimed_at=now,

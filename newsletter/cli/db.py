@@ -1,0 +1,53 @@
+"""``newsletter db upgrade|status``: schema migrations (also applied on first use)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
+from newsletter.store import schema
+from newsletter.store.db import Store
+
+
+@main.group("db")
+def db_group() -> None:
+    """The database schema: apply or list migrations."""
+
+
+@db_group.command("upgrade")
+@pass_context
+@handle_errors
+def upgrade_command(ctx: Context) -> None:
+    """Apply every pending migration (SQLite or PostgreSQL, per DATABASE_URL)."""
+    store = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
+    try:
+        applied = store.upgrade(utc_now())
+    finally:
+        store.close()
+    if applied:
+        for name in applied:
+            click.echo(f"applied {name}")
+    else:
+        click.echo("database is up to date")
+
+
+@db_group.command("status")
+@pass_context
+@handle_errors
+def status_command(ctx: Context) -> None:
+    """List applied and pending migrations."""
+    store = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
+    try:
+        pending = store.pending_migrations()
+        with store.begin() as conn:
+            applied = (
+                set(conn.execute(select(schema.migrations_table.c.name)).scalars())
+                if "m001_initial" not in pending
+                else set()
+            )
+    finally:
+        store.close()
+    for name, _ in schema.MIGRATIONS:
+        click.echo(f"{'applied' if name in applied else 'pending'}  {name}")
+    click.echo(f"{len(pending)} pending" if pending else "database is up to date")

@@ -1,0 +1,107 @@
+"""``newsletter send``: send (or retry) what the ledger says is pending or due.
+
+Without ``--worker`` one sender runs at a time (database lock ``send``); with
+``--worker`` several processes, on several machines sharing one PostgreSQL
+database, claim batches side by side and never the same row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.config import Settings
+from newsletter.deliver import open_transport
+from newsletter.errors import NotFoundError
+from newsletter.models import Edition
+from newsletter.send import SendReport, send_edition
+from newsletter.store import editions, ledger, locks
+from newsletter.store.db import Store
+
+log = logging.getLogger(__name__)
+SEND_LOCK = "send"
+
+
+def _editions(
+    store: Store, date: dt.date | None, retry: bool, include_unknown: bool
+) -> list[Edition]:
+    with store.begin() as conn:
+        if date is not None:
+            found = editions.get_by_date(conn, date)
+            if found is None:
+                raise NotFoundError(f"edition of {date.isoformat()}")
+            return [found]
+        if retry:
+            ids = ledger.editions_with_work(conn, utc_now(), include_unknown=include_unknown)
+            return [e for e in (editions.get(conn, i) for i in ids) if e is not None]
+        latest = editions.latest(conn)
+    if latest is None:
+        raise NotFoundError("edition (nothing collected yet: run `newsletter run` first)")
+    return [latest]
+
+
+@contextmanager
+def _exclusive(store: Store, settings: Settings, holder: str, shared: bool) -> Iterator[None]:
+    if shared:
+        yield
+        return
+    with locks.hold(store, SEND_LOCK, holder, utc_now(), settings.lock_ttl):
+        yield
+
+
+async def send_all(
+    store: Store, settings: Settings, chosen: list[Edition], worker: str
+) -> list[SendReport]:
+    pipeline: Any = importlib.import_module("newsletter.pipeline")
+    reports: list[SendReport] = []
+    async with open_transport(settings) as transport:
+        for edition in chosen:
+            compose = pipeline.make_composer(store, settings, edition, utc_now())
+            reports.append(
+                await send_edition(
+                    store, settings, edition, compose, transport, worker=worker, clock=utc_now
+                )
+            )
+    return reports
+
+
+@main.command("send")
+@click.option("--date", type=click.DateTime(["%Y-%m-%d"]), help="The edition of this date.")
+@click.option("--retry", is_flag=True, help="Every edition with pending or due rows.")
+@click.option(
+    "--worker",
+    "worker_name",
+    is_flag=False,
+    flag_value="worker",
+    default=None,
+    help="Run as one of several workers (no exclusive lock); optional NAME for logs.",
+)
+@pass_context
+@handle_errors
+def send_command(
+    ctx: Context, date: dt.datetime | None, retry: bool, worker_name: str | None
+) -> None:
+    """Send what is pending, and deferred rows now due; never a row already sent."""
+    settings = ctx.settings
+    store = open_store(settings)
+    worker = locks.holder_id(worker_name or "send")
+    try:
+        with _exclusive(store, settings, worker, shared=worker_name is not None):
+            include_unknown = settings.unknown_policy == "resend"
+            chosen = _editions(store, date.date() if date else None, retry, include_unknown)
+            if not chosen:
+                click.echo("nothing to send")
+                return
+            reports = asyncio.run(send_all(store, settings, chosen, worker))
+    finally:
+        store.close()
+    for report in reports:
+        click.echo(report.summary())
