@@ -163,15 +163,13 @@ def compose(
         raise NewsletterError("NEWSLETTER_ALERT_EMAIL is not set: nowhere to send alerts")
     if renderer is not None:
         context: dict[str, Any] = {
-            "subject": alert.subject,
-            "heading": f"{alert.date}: {alert.problem}",
-            "summary": f"Why: {alert.reason}\n\nNext step: {alert.next_step}",
+            # The renderer's alert template: summary (also the subject) and detail lines.
+            "summary": f"{alert.date}: {alert.problem}: {alert.reason}",
+            "details": [f"Next step: {alert.next_step}", *alert.details],
             "date": alert.date.isoformat(),
             "problem": alert.problem,
             "reason": alert.reason,
             "next_step": alert.next_step,
-            "details": list(alert.details),
-            "text": alert.text,
         }
         return renderer.notice("alert", to, subscriber_id=None, context=context, now=now)
     email = EmailMessage(policy=SMTP)

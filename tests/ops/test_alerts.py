@@ -152,3 +152,24 @@ def test_without_alert_email_the_alert_is_only_logged(
     assert alert is not None
     assert smtp_sink.messages == []
     assert any("ALERT 2026-11-26: boom" in r.getMessage() for r in caplog.records)
+
+
+def test_alert_rendered_by_the_email_templates(smtp_sink: Sink) -> None:
+    from newsletter.links import Links
+    from newsletter.render import Renderer
+    from newsletter.tokens import Signer
+
+    config = smtp_settings(smtp_sink.host, smtp_sink.port)
+    renderer = Renderer(config, Links(config.base_url, Signer.from_secrets("k", []), "p@e.org"))
+    report = Report(THURSDAY, "failed", "<script>x</script> every source failed\r\nX-Evil: 1")
+    assert maybe_alert(report, config, now=NOW, renderer=renderer) is not None
+    [(_, rcpts, data)] = smtp_sink.messages
+    assert rcpts == ["ops@example.org"]
+    parsed = email.message_from_bytes(data, policy=default)
+    assert parsed["X-Evil"] is None
+    assert "every source failed" in parsed["Subject"]
+    html = parsed.get_body(("html",)).get_content()
+    text = parsed.get_body(("plain",)).get_content()
+    assert "<script>x</script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "Next step: fix the cause, then `newsletter run --date 2026-11-26`" in text
