@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from newsletter.models import Paper
 from newsletter.rank.features import category_text
@@ -33,21 +33,29 @@ def _quoted(text: str) -> str:
     return f"“{text}”"
 
 
+@lru_cache(maxsize=100_000)
+def _topic_parts(topic: str) -> tuple[tuple[tuple[str, frozenset[str]], ...], frozenset[str]]:
+    words = tuple((word, frozenset(word_stems)) for word, word_stems in surface_words(topic))
+    return words, frozenset(t for t in unique_terms(topic) if " " in t)
+
+
 def explain_topic(topic: str, fields: PaperTerms) -> tuple[tuple[str, ...], str]:
     """``(matched words of the topic, a one-line reason)`` for one topic and paper.
 
     >>> reason: 'matches “test-time adaptation”: test-time, adaptation in title; TTA in abstract'
     """
-    words = surface_words(topic)
-    in_title = [w for w, s in words if all(x in fields.title for x in s)]
-    in_abstract = [
-        w for w, s in words if w not in in_title and all(x in fields.abstract for x in s)
-    ]
-    in_category = [
-        w
-        for w, s in words
-        if w not in in_title and w not in in_abstract and all(x in fields.category for x in s)
-    ]
+    words, bigrams = _topic_parts(topic)
+    title, abstract, category = fields.title, fields.abstract, fields.category
+    in_title: list[str] = []
+    in_abstract: list[str] = []
+    in_category: list[str] = []
+    for word, word_stems in words:
+        if word_stems <= title:
+            in_title.append(word)
+        elif word_stems <= abstract:
+            in_abstract.append(word)
+        elif word_stems <= category:
+            in_category.append(word)
     parts = []
     if in_title:
         parts.append(f"{', '.join(in_title)} in title")
@@ -55,11 +63,10 @@ def explain_topic(topic: str, fields: PaperTerms) -> tuple[tuple[str, ...], str]
         parts.append(f"{', '.join(in_abstract)} in abstract")
     if in_category:
         parts.append(f"{', '.join(in_category)} in its arXiv category")
-    bigrams = [t for t in unique_terms(topic) if " " in t]
     phrase = ""
-    if bigrams and all(b in fields.title for b in bigrams):
+    if bigrams and bigrams <= title:
         phrase = " (whole phrase in title)"
-    elif bigrams and all(b in fields.title or b in fields.abstract for b in bigrams):
+    elif bigrams and bigrams <= (title | abstract):
         phrase = " (whole phrase)"
     matched = tuple(dict.fromkeys(in_title + in_abstract + in_category))
     detail = f": {'; '.join(parts)}" if parts else ""

@@ -103,6 +103,7 @@ class Corpus:
         self.abstract_tf = _resize(abstract, n_terms)
         self.category_tf = _resize(category, n_terms)
         self.text_tf = sp.csr_matrix(self.title_tf + self.abstract_tf)
+        self._present_t = sp.csr_matrix((self.text_tf > 0).T, dtype=np.float64)
 
         w = self.weights
         combined = (
@@ -113,6 +114,7 @@ class Corpus:
         saturated = sp.csr_matrix(combined)
         saturated.data = saturated.data / (saturated.data + w.k1)
         self.saturated: sp.csr_matrix = saturated
+        self._saturated_t = sp.csc_matrix(saturated).T  # terms x papers, CSR: fast products
 
         df = np.bincount(
             sp.csr_matrix(self.title_tf + self.abstract_tf + self.category_tf).indices,
@@ -164,7 +166,7 @@ class Corpus:
         """Dense ``(len(phrases), n_papers)`` float32 relevance in ``[0, 1)``."""
         if not phrases or self.n_papers == 0:
             return np.zeros((len(phrases), self.n_papers), dtype=np.float32)
-        product = self.query_matrix(phrases) @ self.saturated.T
+        product = self.query_matrix(phrases) @ self._saturated_t
         return np.asarray(product.toarray(), dtype=np.float32)
 
     def has_phrase(self, phrases: Sequence[str]) -> sp.csr_matrix:
@@ -187,8 +189,7 @@ class Corpus:
                 cols.append(self.vocab[term])
         shape = (len(phrases), max(len(self.vocab), 1))
         selector = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
-        present = sp.csr_matrix(self.text_tf > 0, dtype=np.float64)
-        hits = np.asarray((selector @ present.T).toarray())
+        hits = np.asarray((selector @ self._present_t).toarray())
         need = np.asarray(needed, dtype=np.float64)[:, None]
         return sp.csr_matrix((hits >= need) & (need > 0))
 

@@ -54,11 +54,17 @@ def global_scores(papers: Sequence[Paper], corpus: Corpus) -> np.ndarray:
 class FeedbackModel:
     """Rocchio adjustments for subscribers, with feedback papers vectorised once each."""
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, papers: Sequence[Paper]) -> None:
         self.corpus = corpus
         self._rows: dict[str, sp.csr_matrix] = {}
+        # A paper of the edition itself already has its row (the edition's text wins).
+        self._edition = {p.arxiv_id: i for i, p in enumerate(papers)}
 
     def _vectors(self, papers: Sequence[Paper]) -> sp.csr_matrix:
+        for p in papers:
+            row = self._edition.get(p.arxiv_id)
+            if row is not None and p.arxiv_id not in self._rows:
+                self._rows[p.arxiv_id] = self.corpus.unit[row]
         missing = {p.arxiv_id: p for p in papers if p.arxiv_id not in self._rows}
         if missing:
             matrix = self.corpus.vectorise(list(missing.values()))

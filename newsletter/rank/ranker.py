@@ -20,10 +20,11 @@ from newsletter.models import Feedback, Paper, Profile, Section
 from newsletter.rank.features import Corpus, Weights
 from newsletter.rank.model import PRIOR_WEIGHT, FeedbackModel, global_scores, popularity
 from newsletter.rank.sections import Assembler, Request
+from newsletter.rank.select import dense_picks, sparse_picks
 
 log = logging.getLogger(__name__)
 
-CATEGORY_BOOST = 0.05
+CATEGORY_BOOST = np.float32(0.05)
 _TOPIC_CACHE_LIMIT = 50_000
 
 
@@ -58,12 +59,14 @@ class Ranker:
         self.corpus = Corpus(self.papers, weights)
         self.prior = (PRIOR_WEIGHT * popularity(self.papers)).astype(np.float32)
         self.global_score = global_scores(self.papers, self.corpus)
-        self.feedback_model = FeedbackModel(self.corpus)
+        self.feedback_model = FeedbackModel(self.corpus, self.papers)
         self.assembler = Assembler(self.papers, self.global_score, max_per_topic, also_today)
         self._topics: dict[str, int] = {}
         self._phrases: list[str] = []
         self._evidence: list[float] = []
         self._topic_rows: dict[int, np.ndarray] = {}
+        self._candidates: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        self.n_candidates = 4 * max_per_topic + 16
         self._exclusions: dict[str, list[int]] = {}
         log.debug("ranker: %d papers, %d terms", len(self.papers), len(self.corpus.vocab))
 
@@ -107,18 +110,37 @@ class Ranker:
             self._evidence.append(self.corpus.topic_weight(key))
         return tid
 
-    def _scores_for(self, tids: np.ndarray) -> np.ndarray:
+    def _ensure_topics(self, tids: np.ndarray) -> None:
+        """Score each new topic against every paper once, and keep its top candidates."""
         missing = [int(t) for t in tids if int(t) not in self._topic_rows]
         if len(self._topic_rows) + len(missing) > _TOPIC_CACHE_LIMIT:
             self._topic_rows.clear()
+            self._candidates.clear()
             missing = [int(t) for t in tids]
-        if missing:
-            block = self.corpus.topic_scores([self._phrases[t] for t in missing])
-            for row, tid in enumerate(missing):
-                self._topic_rows[tid] = block[row]
+        if not missing:
+            return
+        block = self.corpus.topic_scores([self._phrases[t] for t in missing])
+        m = self.n_candidates
         n = self.corpus.n_papers
+        key = np.where(block >= self.floor - CATEGORY_BOOST, block + self.prior, -np.inf)
+        # Best first, ties to the lower paper index (a stable sort of the negated key).
+        order = np.argsort(-key, axis=1, kind="stable")
+        for row, tid in enumerate(missing):
+            self._topic_rows[tid] = block[row]
+            ranked = order[row]
+            idx = np.full(m, -1, dtype=np.int64)
+            rel = np.full(m, -np.inf, dtype=np.float32)
+            eligible = int(np.isfinite(key[row]).sum())
+            take = min(m, eligible)
+            idx[:take] = ranked[:take]
+            rel[:take] = block[row, ranked[:take]]
+            cut = float(key[row, ranked[m]]) if eligible > m and n > m else -np.inf
+            self._candidates[tid] = (idx, rel, cut)
+
+    def _scores_for(self, tids: np.ndarray) -> np.ndarray:
+        self._ensure_topics(tids)
         if not len(tids):
-            return np.zeros((0, n), dtype=np.float32)
+            return np.zeros((0, self.corpus.n_papers), dtype=np.float32)
         return np.stack([self._topic_rows[int(t)] for t in tids])
 
     def _excluded_papers(self, phrase: str) -> list[int]:
@@ -130,75 +152,92 @@ class Ranker:
     def _paper_masks(self, requests: Sequence[Request]) -> tuple[np.ndarray, np.ndarray]:
         """``(in a followed category, excluded or by a followed author)``, each ``(B, P)``."""
         n = self.corpus.n_papers
-        in_category = np.zeros((len(requests), n), dtype=bool)
-        removed = np.zeros((len(requests), n), dtype=bool)
+        cat_rows: list[int] = []
+        cat_cols: list[int] = []
+        gone_rows: list[int] = []
+        gone_cols: list[int] = []
         for b, request in enumerate(requests):
-            for code in request.profile.categories:
-                in_category[b, self.assembler.by_category.get(code, [])] = True
-            blocked = [p for phrase in request.exclude_keys for p in self._excluded_papers(phrase)]
-            request.excluded = frozenset(blocked)
-            request.authored = self.assembler.authored(request.author_keys)
-            removed[b, blocked] = True
-            removed[b, list(request.authored)] = True
+            profile = request.profile
+            for code in profile.categories:
+                members = self.assembler.by_category.get(code, ())
+                cat_rows.extend([b] * len(members))
+                cat_cols.extend(members)
+            if request.exclude_keys:
+                blocked = {p for x in request.exclude_keys for p in self._excluded_papers(x)}
+                request.excluded = frozenset(blocked)
+                gone_rows.extend([b] * len(blocked))
+                gone_cols.extend(blocked)
+            if request.author_keys:
+                request.authored = self.assembler.authored(request.author_keys)
+                gone_rows.extend([b] * len(request.authored))
+                gone_cols.extend(request.authored)
+        in_category = np.zeros((len(requests), n), dtype=bool)
+        in_category[cat_rows, cat_cols] = True
+        removed = np.zeros((len(requests), n), dtype=bool)
+        removed[gone_rows, gone_cols] = True
         return in_category, removed
 
     def _rank_chunk(self, requests: Sequence[Request]) -> list[tuple[Section, ...]]:
-        n = self.corpus.n_papers
         width = max(1, max(len(r.topics) for r in requests))
         tids = np.full((len(requests), width), -1, dtype=np.int64)
         for b, request in enumerate(requests):
             for t, (_, key) in enumerate(request.topics):
                 tids[b, t] = self._topic_id(key)
         present = tids >= 0
-        unique = np.unique(tids[present])
-        scores = self._scores_for(unique)
-        if unique.size:
-            positions = np.searchsorted(unique, np.where(present, tids, unique[0]))
-            relevance = scores[positions]
-        else:
-            relevance = np.zeros((len(requests), width, n), dtype=np.float32)
-
+        self._ensure_topics(np.unique(tids[present]))
+        evidence = np.asarray([*self._evidence, 0.0], dtype=np.float32)[np.where(present, tids, -1)]
         in_category, removed = self._paper_masks(requests)
-        matched = relevance > 0
-        relevance = relevance + CATEGORY_BOOST * (matched & in_category[:, None, :])
-        adjust = np.zeros((len(requests), n), dtype=np.float32)
-        with_feedback = [b for b, r in enumerate(requests) if r.feedback]
-        if with_feedback:
-            adjust[with_feedback] = self.feedback_model.adjustments(
-                [requests[b].feedback for b in with_feedback]
+
+        m = self.n_candidates
+        pad = (np.full(m, -1, dtype=np.int64), np.full(m, -np.inf, dtype=np.float32), -np.inf)
+        table = [self._candidates[int(t)] if t >= 0 else pad for t in tids.ravel()]
+        shape = (len(requests), width, m)
+        cand_idx = np.stack([c[0] for c in table]).reshape(shape)
+        cand_rel = np.stack([c[1] for c in table]).reshape(shape)
+        cut = np.array([c[2] for c in table], dtype=np.float32).reshape(shape[:2])
+        picks, unsafe = sparse_picks(
+            cand_idx,
+            cand_rel,
+            cut,
+            evidence,
+            in_category,
+            removed,
+            self.prior,
+            floor=self.floor,
+            boost=CATEGORY_BOOST,
+            k=self.max_per_topic,
+        )
+        redo = [b for b, r in enumerate(requests) if r.feedback or unsafe[b]]
+        adjust: dict[int, np.ndarray] = {}
+        if redo:
+            rows = np.asarray(redo)
+            shift = np.zeros((len(redo), self.corpus.n_papers), dtype=np.float32)
+            with_feedback = [i for i, b in enumerate(redo) if requests[b].feedback]
+            if with_feedback:
+                shift[with_feedback] = self.feedback_model.adjustments(
+                    [requests[redo[i]].feedback for i in with_feedback]
+                )
+            sub_tids = tids[rows]
+            relevance = self._scores_for(np.maximum(sub_tids, 0).ravel()).reshape(
+                len(redo), width, -1
             )
-            relevance = relevance + adjust[:, None, :] * matched
-
-        keep = (relevance >= self.floor) & present[:, :, None] & ~removed[:, None, :]
-        ranked = np.where(keep, relevance + self.prior, -np.inf).astype(np.float32)
-        if n:
-            # The best-matching topic is the one with the most matched evidence (idf mass),
-            # so a paper matching "test-time adaptation" in full goes there, not to "adaptation".
-            evidence = np.asarray([*self._evidence, 0.0], dtype=np.float32)[np.maximum(tids, 0)]
-            best = np.where(keep, relevance * evidence[:, :, None], -np.inf).argmax(axis=1)
-            ranked = np.where(np.arange(width)[None, :, None] == best[:, None, :], ranked, -np.inf)
-        k = min(self.max_per_topic, n)
-        if k < n:
-            top = np.argpartition(-ranked, k - 1, axis=2)[:, :, :k]
-        else:
-            top = np.broadcast_to(np.arange(n), ranked.shape).copy()
-        values = np.take_along_axis(ranked, top, axis=2)
-        order = np.lexsort((top, -values), axis=-1)
-        top = np.take_along_axis(top, order, axis=2)
-        values = np.take_along_axis(values, order, axis=2)
-
-        top_list = top.tolist()
-        value_list = values.tolist()
-        out: list[tuple[Section, ...]] = []
-        for b, request in enumerate(requests):
-            picks = [
-                [
-                    (p, v)
-                    for p, v in zip(top_list[b][t], value_list[b][t], strict=True)
-                    if v > -np.inf
-                ]
-                for t in range(len(request.topics))
-            ]
-            shifted = adjust[b] if request.feedback else None
-            out.append(self.assembler.sections(request, picks, shifted))
-        return out
+            exact = dense_picks(
+                relevance,
+                present[rows],
+                evidence[rows],
+                in_category[rows],
+                removed[rows],
+                shift,
+                self.prior,
+                floor=self.floor,
+                boost=CATEGORY_BOOST,
+                k=self.max_per_topic,
+            )
+            for i, b in enumerate(redo):
+                picks[b] = exact[i]
+                if requests[b].feedback:
+                    adjust[b] = shift[i]
+        return [
+            self.assembler.sections(request, picks[b][: len(request.topics)], adjust.get(b))
+            for b, request in enumerate(requests)
+        ]

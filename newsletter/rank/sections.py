@@ -80,6 +80,7 @@ class Assembler:
         self.max_per_topic = max_per_topic
         self.also_today = also_today
         self.global_order: list[int] = np.argsort(-global_score, kind="stable").tolist()
+        self._global_list: list[float] = global_score.tolist()
         self.by_category: dict[str, list[int]] = {}
         self.by_author: dict[str, list[tuple[int, str]]] = {}
         for p in self.global_order:
@@ -112,20 +113,15 @@ class Assembler:
             self._items[(cache_key, p, score)] = item
         return item
 
-    def _topic_item(self, written: str, key: str, p: int, score: float) -> RankedItem:
-        def make() -> tuple[tuple[str, ...], str]:
-            found = self._explained.get((key, p))
-            if found is None:
-                terms = self._terms.get(p) or self._terms.setdefault(p, PaperTerms(self.papers[p]))
-                found = self._explained[(key, p)] = explain_topic(written, terms)
-            return found
-
-        score = round(score, 4)
-        cache = ("topic", key, written, p, score)
+    def _topic_item(self, written: str, p: int, value: float) -> RankedItem:
+        cache = (written, p, value)
         item = self._items.get(cache)
         if item is None:
-            matched, reason = make()
-            item = RankedItem(self.papers[p], score, written, matched, reason)
+            found = self._explained.get((written, p))
+            if found is None:
+                terms = self._terms.get(p) or self._terms.setdefault(p, PaperTerms(self.papers[p]))
+                found = self._explained[(written, p)] = explain_topic(written, terms)
+            item = RankedItem(self.papers[p], round(value, 4), written, found[0], found[1])
             self._items[cache] = item
         return item
 
@@ -156,7 +152,7 @@ class Assembler:
         profile = request.profile
         if profile.is_empty:
             top = self._walk(order, skip, self.max_per_topic + self.also_today)
-            items = tuple(self._popular_item(p, float(score[p])) for p in top)
+            items = self._popular_items(top, None if shift is None else score)
             return (Section(TOP_TODAY, items, None, "" if items else "No papers today."),)
 
         out: list[Section] = []
@@ -184,8 +180,8 @@ class Assembler:
         else:
             chosen = []
         topic_sections: list[Section] = []
-        for (written, key), topic_picks in zip(request.topics, picks, strict=True):
-            items = tuple(self._topic_item(written, key, p, v) for p, v in topic_picks)
+        for (written, _), topic_picks in zip(request.topics, picks, strict=True):
+            items = tuple([self._topic_item(written, p, v) for p, v in topic_picks])
             skip.update(p for p, _ in topic_picks)
             note = "" if items else f"Nothing on {written} today."
             topic_sections.append(Section(written, items, written, note))
@@ -208,3 +204,8 @@ class Assembler:
 
     def _popular_item(self, p: int, score: float) -> RankedItem:
         return self._item("popular", p, score, explain_popular(self.papers[p]))
+
+    def _popular_items(self, chosen: list[int], score: np.ndarray | None) -> tuple[RankedItem, ...]:
+        if score is None:
+            return tuple([self._popular_item(p, self._global_list[p]) for p in chosen])
+        return tuple([self._popular_item(p, float(score[p])) for p in chosen])

@@ -150,6 +150,8 @@ def stem(word: str) -> str:
 
 def normalise(text: str) -> str:
     """Lower-case, fold accents (``Schrödinger`` -> ``schrodinger``), NFKC."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFKC", folded).lower()
@@ -172,12 +174,14 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def unique_terms(text: str) -> list[str]:
-    """The distinct terms of ``text`` in first-seen order (for queries)."""
-    return list(dict.fromkeys(terms(text)))
+@lru_cache(maxsize=100_000)
+def unique_terms(text: str) -> tuple[str, ...]:
+    """The distinct terms of ``text`` in first-seen order (for queries; cached)."""
+    return tuple(dict.fromkeys(terms(text)))
 
 
-def surface_words(phrase: str) -> list[tuple[str, tuple[str, ...]]]:
+@lru_cache(maxsize=100_000)
+def surface_words(phrase: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The words of a topic as written, each with the stems it stands for.
 
     ``"test-time adaptation"`` -> ``[("test-time", ("test", "time")), ("adaptation", ("adapt",))]``;
@@ -189,7 +193,7 @@ def surface_words(phrase: str) -> list[tuple[str, tuple[str, ...]]]:
         cleaned = word.strip(".,;:!?\"'()[]{}“”‘’")
         if word_stems and cleaned:
             out.append((cleaned, word_stems))
-    return out
+    return tuple(out)
 
 
 def author_key(name: str) -> str:

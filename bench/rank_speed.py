@@ -1,0 +1,149 @@
+"""Time and peak memory to rank one edition for many subscribers.
+
+    .venv/bin/python bench/rank_speed.py                  # 500 papers x 100,000 subscribers x 3 topics
+    .venv/bin/python bench/rank_speed.py --runs 5 --subscribers 20000
+
+Each run is a fresh subprocess (so peak RSS is that run's own); the report gives the
+median of the runs. Paper texts are sentences of the seed page (real abstracts)
+recombined; topics are 2-3 word phrases drawn from a pool of real title n-grams; 10% of
+subscribers have feedback, 10% exclusions, 5% categories, 5% followed authors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+REPO = Path(__file__).resolve().parents[1]
+SEED = Path(
+    os.environ.get("NEWSLETTER_SEED", REPO.parent / "shared" / "seed" / "000_63cfe2aa0ef4d944.txt")
+)
+
+
+def corpus_text() -> tuple[list[str], list[str]]:
+    if SEED.is_file():
+        lines = [x for x in SEED.read_text(encoding="utf-8").splitlines() if x.strip()]
+        start = lines.index("Jul 29") + 1 if "Jul 29" in lines else 0
+        titles, abstracts = lines[start::2], lines[start + 1 :: 2]
+    else:  # a synthetic vocabulary, so the script runs anywhere
+        rng = random.Random(1)
+        words = [f"w{i}" for i in range(3000)]
+        titles = [" ".join(rng.choices(words, k=8)) for _ in range(80)]
+        abstracts = [
+            ". ".join(" ".join(rng.choices(words, k=20)) for _ in range(8)) for _ in range(80)
+        ]
+    return titles, abstracts
+
+
+def workload(n_papers: int, n_subscribers: int, n_topics: int, pool: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    from newsletter.models import Feedback, Paper, Profile
+
+    rng = random.Random(seed)
+    titles, abstracts = corpus_text()
+    sentences = [s.strip() for a in abstracts for s in re.split(r"(?<=\.)\s+", a) if len(s) > 20]
+    title_words = [w for t in titles for w in t.split() if len(w) > 3]
+    cats = ["cs.LG", "cs.CL", "cs.CV", "cs.RO", "cs.AI", "stat.ML"]
+    papers = [
+        Paper(
+            arxiv_id=f"2601.{i:05d}",
+            title=" ".join(rng.sample(title_words, 8)),
+            abstract=" ".join(rng.sample(sentences, 6)),
+            authors=tuple(f"Author {rng.randrange(2000)}" for _ in range(4)),
+            categories=tuple(rng.sample(cats, 2)),
+            upvotes=rng.choice([None, 0, 1, 2, 5, 12, 40, 120]),
+        )
+        for i in range(n_papers)
+    ]
+    grams = []
+    for t in titles:
+        words = [w for w in re.findall(r"[A-Za-z][\w-]+", t)]
+        grams += [" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)]
+    phrases = rng.sample(sorted(set(grams)), min(pool, len(set(grams))))
+    while len(phrases) < pool:
+        phrases.append(" ".join(rng.sample(title_words, rng.choice((2, 3)))))
+    profiles = []
+    feedback = []
+    for _ in range(n_subscribers):
+        profiles.append(
+            Profile(
+                topics=tuple(rng.sample(phrases, n_topics)),
+                categories=(rng.choice(cats),) if rng.random() < 0.05 else (),
+                authors=(f"Author {rng.randrange(2000)}",) if rng.random() < 0.05 else (),
+                exclude=(rng.choice(title_words),) if rng.random() < 0.10 else (),
+            )
+        )
+        if rng.random() < 0.10:
+            feedback.append(
+                [
+                    Feedback(0, rng.choice(papers), rng.choice((1, -1)), NOW)
+                    for _ in range(rng.randint(1, 3))
+                ]
+            )
+        else:
+            feedback.append([])
+    return papers, profiles, feedback
+
+
+def one_run(args: argparse.Namespace) -> dict[str, float]:
+    from newsletter.rank import Ranker
+
+    papers, profiles, feedback = workload(args.papers, args.subscribers, args.topics, args.pool)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    ranker = Ranker(papers)
+    t1 = time.perf_counter()
+    results = ranker.rank_many(profiles, feedback)
+    t2 = time.perf_counter()
+    assert len(results) == len(profiles)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "build_s": t1 - t0,
+        "rank_s": t2 - t1,
+        "total_s": t2 - t0,
+        "peak_rss_mb": peak / 1024,
+        "workload_rss_mb": before / 1024,
+        "items": float(sum(len(s.items) for r in results for s in r)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--papers", type=int, default=500)
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--topics", type=int, default=3)
+    parser.add_argument("--pool", type=int, default=5000, help="distinct topic phrases")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one_run(args)))
+        return
+    rows = []
+    for i in range(args.runs):
+        cmd = [sys.executable, __file__, "--child", *sys.argv[1:]]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        print(f"run {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rows[-1].items()), flush=True)
+    print(
+        f"\n{args.papers} papers x {args.subscribers:,} subscribers x {args.topics} topics "
+        f"(pool {args.pool:,} phrases), median of {args.runs} runs:"
+    )
+    for key in rows[0]:
+        print(f"  {key:16s} {statistics.median(r[key] for r in rows):10.2f}")
+
+
+if __name__ == "__main__":
+    main()
