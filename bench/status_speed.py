@@ -17,6 +17,9 @@ import datetime as dt
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from newsletter.cli.status import gather
@@ -55,6 +58,25 @@ def fill(store: Store, people: int, days: int) -> None:
             runs.finish(conn, run_id, outcome="ok", summary="done", counts=counts, now=now)
 
 
+@contextmanager
+def scratch(url: str | None, folder: str) -> Iterator[str]:
+    """A SQLite file in ``folder``, or a new PostgreSQL schema dropped afterwards."""
+    if url is None:
+        yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{plain}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=5_000)
@@ -62,8 +84,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+    with tempfile.TemporaryDirectory() as folder, scratch(args.database_url, folder) as url:
         store = Store.open(url, now=START)
         started = time.perf_counter()
         fill(store, args.subscribers, args.editions)
