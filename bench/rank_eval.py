@@ -1,0 +1,185 @@
+"""Ranking quality on real captured feeds, against labels nobody on the project wrote.
+
+    .venv/bin/python bench/rank_eval.py        # NEWSLETTER_FIXTURES overrides the folder
+
+(a) arXiv categories: the topic is a category's name ("Methodology"); relevant papers are
+    those listed in a category of that name (both cs.LG and stat.ML are "Machine Learning").
+    Corpus: the stat RSS feed (123 papers). Categories with at least 3 papers.
+(b) Hugging Face ``ai_keywords``: the topic is a keyword; relevant papers are those tagged
+    with it. Corpora: the HF files that carry ai_keywords. Every keyword (RANK_EVAL_MIN_TAGGED=2: only those on 2+ papers).
+    "stripped" re-runs (b) with every occurrence of the keyword removed from all texts.
+
+Systems: ours (the Ranker's topic score + popularity prior, i.e. its order before the
+floor and sections), ours without the category-name field (ablation), plain BM25 over
+the abstract (lower-cased word tokens, no stemming, k1=1.2, b=0.75), and the HF upvote
+order (feed order where there are no upvotes). Metrics: nDCG@5 and P@5, binary relevance.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import feedparser
+import numpy as np
+
+from newsletter.models import Paper
+from newsletter.rank import Ranker, Weights
+from newsletter.rank.taxonomy import CATEGORY_NAMES
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("NEWSLETTER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
+K = 5
+MIN_TAGGED = int(os.environ.get("RANK_EVAL_MIN_TAGGED", "1"))
+System = Callable[[Sequence[Paper], str], list[int]]
+
+
+def load_rss(path: Path) -> list[Paper]:
+    feed = feedparser.parse(path.read_bytes())
+    out = []
+    for e in feed.entries:
+        abstract = e.get("description", "").split("Abstract:", 1)[-1].strip()
+        out.append(
+            Paper(
+                arxiv_id=e.link.rsplit("/", 1)[-1],
+                title=e.title,
+                abstract=abstract,
+                authors=tuple(a.strip() for a in e.get("author", "").split(",") if a.strip()),
+                categories=tuple(t.term for t in e.get("tags", [])),
+            )
+        )
+    return out
+
+
+def load_hf(path: Path) -> list[Paper]:
+    out = []
+    for item in json.loads(path.read_text(encoding="utf-8")):
+        p = item["paper"]
+        out.append(
+            Paper(
+                arxiv_id=p["id"],
+                title=p["title"],
+                abstract=p.get("summary", ""),
+                authors=tuple(a.get("name", "") for a in p.get("authors", [])),
+                upvotes=p.get("upvotes"),
+                ai_keywords=tuple(p.get("ai_keywords") or ()),
+            )
+        )
+    return out
+
+
+def ours(weights: Weights | None = None) -> System:
+    def run(papers: Sequence[Paper], topic: str) -> list[int]:
+        ranker = Ranker(papers, weights=weights)
+        key = ranker.corpus.topic_scores([topic])[0] + ranker.prior
+        return np.argsort(-key, kind="stable").tolist()
+
+    return run
+
+
+def bm25_abstract(papers: Sequence[Paper], topic: str) -> list[int]:
+    docs = [re.findall(r"[a-z0-9]+", p.abstract.lower()) for p in papers]
+    n = len(docs)
+    avg = sum(map(len, docs)) / max(n, 1)
+    df = Counter(w for d in docs for w in set(d))
+    query = re.findall(r"[a-z0-9]+", topic.lower())
+    scores = []
+    for d in docs:
+        tf = Counter(d)
+        s = 0.0
+        for w in query:
+            if tf[w]:
+                idf = math.log1p((n - df[w] + 0.5) / (df[w] + 0.5))
+                s += idf * tf[w] * 2.2 / (tf[w] + 1.2 * (0.25 + 0.75 * len(d) / avg))
+        scores.append(s)
+    return sorted(range(n), key=lambda i: -scores[i])
+
+
+def upvotes(papers: Sequence[Paper], topic: str) -> list[int]:
+    return sorted(range(len(papers)), key=lambda i: -(papers[i].upvotes or 0))
+
+
+def metrics(order: list[int], relevant: set[int]) -> tuple[float, float]:
+    top = order[:K]
+    dcg = sum(1 / math.log2(r + 2) for r, i in enumerate(top) if i in relevant)
+    ideal = sum(1 / math.log2(r + 2) for r in range(min(K, len(relevant))))
+    return dcg / ideal, sum(i in relevant for i in top) / K
+
+
+def strip(papers: Sequence[Paper], phrase: str) -> list[Paper]:
+    pattern = re.compile(re.escape(phrase), re.IGNORECASE)
+    return [
+        Paper(
+            p.arxiv_id,
+            pattern.sub(" ", p.title),
+            pattern.sub(" ", p.abstract),
+            p.authors,
+            p.categories,
+            upvotes=p.upvotes,
+        )
+        for p in papers
+    ]
+
+
+SYSTEMS: dict[str, System] = {
+    "ours": ours(),
+    "ours-nocat": ours(Weights(category=0.0)),
+    "bm25-abs": bm25_abstract,
+    "upvotes": upvotes,
+}
+
+
+def evaluate(name: str, tasks: list[tuple[Sequence[Paper], str, set[int]]]) -> None:
+    print(f"\n## {name}: {len(tasks)} topics")
+    print(f"{'topic':38s} {'rel':>3s} " + " ".join(f"{s:>17s}" for s in SYSTEMS))
+    totals = {s: [0.0, 0.0] for s in SYSTEMS}
+    for papers, topic, relevant in tasks:
+        cells = []
+        for s, system in SYSTEMS.items():
+            ndcg, prec = metrics(system(papers, topic), relevant)
+            totals[s][0] += ndcg
+            totals[s][1] += prec
+            cells.append(f"{ndcg:8.3f} {prec:8.2f}")
+        print(f"{topic[:38]:38s} {len(relevant):3d} " + " ".join(cells))
+    n = max(len(tasks), 1)
+    print(
+        f"{'MEAN nDCG@5 / P@5':42s} "
+        + " ".join(f"{t[0] / n:8.3f} {t[1] / n:8.2f}" for t in totals.values())
+    )
+
+
+def main() -> None:
+    rss = load_rss(FIXTURES / "arxiv_rss_stat_2024-03-26.xml")
+    by_name: dict[str, set[str]] = {}
+    for code, name in CATEGORY_NAMES.items():
+        by_name.setdefault(name, set()).add(code)
+    tasks = []
+    for name, codes in sorted(by_name.items()):
+        relevant = {i for i, p in enumerate(rss) if codes & set(p.categories)}
+        if len(relevant) >= 3:
+            tasks.append((rss, name, relevant))
+    evaluate("(a) arXiv category names, stat RSS 2024-03-26", tasks)
+
+    kw_tasks = []
+    stripped_tasks = []
+    for path in sorted(FIXTURES.glob("hf_daily_papers_*.json")):
+        papers = load_hf(path)
+        tagged: dict[str, set[int]] = {}
+        for i, p in enumerate(papers):
+            for kw in p.ai_keywords:
+                tagged.setdefault(kw.lower(), set()).add(i)
+        for kw, relevant in sorted(tagged.items()):
+            if len(relevant) >= MIN_TAGGED:
+                kw_tasks.append((papers, kw, relevant))
+                stripped_tasks.append((strip(papers, kw), kw, relevant))
+    evaluate("(b) HF ai_keywords", kw_tasks)
+    evaluate("(b, stripped) HF ai_keywords, keyword text removed", stripped_tasks)
+
+
+if __name__ == "__main__":
+    main()
