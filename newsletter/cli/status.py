@@ -117,7 +117,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
             found.append(f"run {last['id']} started {last['started_at']} and never finished")
         elif last["outcome"] in ("failed", "incomplete"):
             found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
-        if now - started > STALE_AFTER:
+        if _missed_a_due_day(started, settings, now):
             found.append(
                 f"no run since {last['started_at']}: is the cron job or systemd timer active?"
             )
@@ -129,6 +129,19 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
         if waiting:
             found.append(f"edition {edition['date']}: {waiting} messages waiting to be sent")
     return found
+
+
+def _missed_a_due_day(last_start: dt.datetime, settings: Settings, now: dt.datetime) -> bool:
+    """A digest was due on a day after the last run, and that day began more than
+    STALE_AFTER ago (whatever hour cron fires, its run should be over by then)."""
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+    day, last_day = now.astimezone(zone).date(), last_start.astimezone(zone).date()
+    while day > last_day:
+        began = dt.datetime.combine(day, dt.time(), zone)
+        if now - began > STALE_AFTER and should_send(day, settings).send:
+            return True
+        day -= dt.timedelta(days=1)
+    return False
 
 
 def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
@@ -151,7 +164,9 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
     lines.append("Editions")
     for edition in snapshot["editions"]:
         counts = ", ".join(f"{state} {n}" for state, n in edition["counts"].items() if n)
-        lines.append(f"  {edition['date']}  {edition['papers']} papers  {counts or 'no recipients'}")
+        lines.append(
+            f"  {edition['date']}  {edition['papers']} papers  {counts or 'no recipients'}"
+        )
         oldest = edition["oldest_deferred"]
         if oldest:
             lines.append(

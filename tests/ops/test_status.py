@@ -156,3 +156,19 @@ def test_cli_on_an_empty_database_says_what_to_do() -> None:
     assert result.exit_code == 0, result.output
     assert "Runs (last 0)\n  none yet\n" in result.output
     assert "no run recorded yet: run `newsletter run` (or wait for cron)" in result.output
+
+
+def test_a_weekend_without_runs_is_not_a_problem(sqlite_store: Store) -> None:
+    """The last run on Friday; nothing was due at the weekend; Monday's run was missed."""
+    friday = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
+    assert friday.weekday() == 4
+    with sqlite_store.begin() as conn:
+        run_id = runs.start(conn, "run", friday.date(), friday)
+        runs.finish(conn, run_id, outcome="ok", summary="done", counts={}, now=friday)
+    config = settings_for(str(sqlite_store.engine.url))
+    stale = "is the cron job or systemd timer active?"
+    for hours, expected in [(50, False), (74, False), (100, True)]:
+        with sqlite_store.begin() as conn:
+            now = friday + dt.timedelta(hours=hours)
+            snap = gather(conn, config, now, run_limit=1, edition_limit=1)
+        assert any(stale in p for p in snap["problems"]) is expected, (now, snap["problems"])
