@@ -13,3 +13,4 @@ __all__ = ["main"]
 from newsletter.cli import status as _status  # noqa: F401
 from newsletter.cli import serve as _serve  # noqa: E402,F401
 from newsletter.cli import doctor as _doctor  # noqa: F401
+from newsletter.cli import inbox as _inbox  # noqa: E402,F401

@@ -1,0 +1,40 @@
+"""``newsletter inbox``: apply reply commands and bounces from the IMAP mailbox."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from newsletter.cli.base import (
+    Context,
+    handle_errors,
+    main,
+    make_signer,
+    open_store,
+    pass_context,
+    utc_now,
+)
+from newsletter.errors import SettingsError
+
+
+@main.command()
+@pass_context
+@handle_errors
+def inbox(context: Context) -> None:
+    """Read the reply mailbox: commands by reply, and bounces (needs IMAP_HOST)."""
+    from newsletter.inbox import process_inbox
+
+    settings = context.settings
+    if not settings.imap_host:
+        raise SettingsError("NEWSLETTER_IMAP_HOST", "not set: there is no reply mailbox to read")
+    store = open_store(settings)
+    try:
+        report = asyncio.run(
+            process_inbox(store, settings, now=utc_now(), signer=make_signer(settings))
+        )
+    finally:
+        store.close()
+    click.echo(report.summary())
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)

@@ -1,0 +1,106 @@
+"""The reply mailbox over IMAP (stdlib ``imaplib``; callers run it in a thread).
+
+A handled message gets the keyword ``NewsletterDone`` (and ``\\Seen``), so it is skipped
+next time even if the database was lost; a message that cannot be read is moved to
+IMAP_QUARANTINE_FOLDER for a person to look at.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import ssl
+from types import TracebackType
+
+from newsletter.config import Settings
+from newsletter.errors import SettingsError, SourceError
+
+log = logging.getLogger(__name__)
+
+DONE = "NewsletterDone"
+
+
+class Mailbox:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.imap_host:
+            raise SettingsError("NEWSLETTER_IMAP_HOST", "not set")
+        self.settings = settings
+        self._imap: imaplib.IMAP4 | None = None
+
+    def __enter__(self) -> Mailbox:
+        s = self.settings
+        port = s.imap_port or (993 if s.imap_security == "tls" else 143)
+        host = s.imap_host or ""
+        try:
+            if s.imap_security == "tls":
+                imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    host, port, ssl_context=ssl.create_default_context(), timeout=30
+                )
+            else:
+                imap = imaplib.IMAP4(host, port, timeout=30)
+                if s.imap_security == "starttls":
+                    imap.starttls(ssl.create_default_context())
+            password = s.imap_password.get_secret_value() if s.imap_password else ""
+            imap.login(s.imap_username or "", password)
+            status, _ = imap.select(_quote(s.imap_folder))
+            if status != "OK":
+                raise SourceError("imap", f"cannot open folder {s.imap_folder!r}")
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise SourceError("imap", f"{host}:{port}: {exc}") from None
+        self._imap = imap
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._imap is not None:
+            try:
+                self._imap.close()
+                self._imap.logout()
+            except (OSError, imaplib.IMAP4.error):
+                pass
+            self._imap = None
+
+    @property
+    def imap(self) -> imaplib.IMAP4:
+        assert self._imap is not None, "use Mailbox in a with block"
+        return self._imap
+
+    def pending(self, limit: int = 500) -> list[bytes]:
+        """UIDs of messages not handled yet, oldest first."""
+        status, data = self.imap.uid("SEARCH", "UNKEYWORD", DONE, "UNDELETED")
+        if status != "OK" or not data or not data[0]:
+            return []
+        return list(data[0].split())[:limit]
+
+    def fetch(self, uid: bytes) -> bytes | None:
+        status, parts = self.imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+        if status != "OK":
+            return None
+        for part in parts:
+            if isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], bytes):
+                return part[1]
+        return None
+
+    def mark_done(self, uid: bytes) -> None:
+        self.imap.uid("STORE", uid.decode(), "+FLAGS", f"(\\Seen {DONE})")
+
+    def set_aside(self, uid: bytes) -> None:
+        folder = _quote(self.settings.imap_quarantine_folder)
+        self.imap.create(folder)  # "already exists" is a NO: harmless
+        capabilities = getattr(self.imap, "capabilities", ())
+        if "MOVE" in capabilities:
+            status, _ = self.imap.uid("MOVE", uid.decode(), folder)
+            if status == "OK":
+                return
+        status, _ = self.imap.uid("COPY", uid.decode(), folder)
+        self.mark_done(uid)
+        if status == "OK":
+            self.imap.uid("STORE", uid.decode(), "+FLAGS", "(\\Deleted)")
+
+
+def _quote(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'

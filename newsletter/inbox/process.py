@@ -1,0 +1,118 @@
+"""``process_inbox``: read the reply mailbox, apply commands and bounces, send replies.
+
+Each message is handled once: its Message-ID (or a hash) goes into ``inbox_events`` in the
+same transaction as its changes, and the message is flagged on the server afterwards.
+A message that raises while being read is moved aside and counted; the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+from newsletter.inbox.handle import Handler, Outcome
+from newsletter.inbox.imap import Mailbox
+from newsletter.links import Links, reply_address_for
+from newsletter.models import Message
+from newsletter.render import Renderer
+from newsletter.store.db import Store
+from newsletter.tokens import Signer
+from newsletter.web.sending import Send, transport_sender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InboxReport:
+    messages: int = 0
+    commands: int = 0
+    confirmations_asked: int = 0
+    bounces: int = 0
+    suppressed: int = 0
+    ignored: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    replies_sent: int = 0
+    replies_failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.messages} message(s): {self.commands} command(s), "
+            f"{self.confirmations_asked} confirmation(s) asked, {self.bounces} bounce(s) "
+            f"({self.suppressed} suppressed), {self.ignored} ignored, "
+            f"{self.duplicates} already handled, {self.malformed} set aside; "
+            f"{self.replies_sent} repl(y/ies) sent"
+        )
+
+    def count(self, outcome: Outcome) -> None:
+        attribute = {
+            "command": "commands",
+            "confirm-asked": "confirmations_asked",
+            "bounce": "bounces",
+            "ignored": "ignored",
+            "duplicate": "duplicates",
+        }[outcome.kind]
+        setattr(self, attribute, getattr(self, attribute) + 1)
+        self.suppressed += outcome.suppressed
+
+
+async def process_inbox(
+    store: Store,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    signer: Signer | None = None,
+    send: Send | None = None,
+    limit: int = 500,
+) -> InboxReport:
+    """Handle every new message in IMAP_FOLDER; raises ``SourceError`` if IMAP is unreachable."""
+    if signer is None:
+        from newsletter.store.secret import signer_for  # the lead's: generated key for SQLite
+
+        signer = signer_for(settings)
+    links = Links(
+        settings.base_url, signer, reply_address_for(settings.from_address, settings.reply_address)
+    )
+    handler = Handler(store, settings, links, Renderer(settings, links), now)
+    report = InboxReport()
+    replies = await asyncio.to_thread(_read_mailbox, handler, settings, report, limit)
+    send = send or transport_sender(settings)
+    for reply in replies:
+        try:
+            await send(reply)
+            report.replies_sent += 1
+        except (NewsletterError, OSError) as exc:
+            report.replies_failed += 1
+            report.errors.append(f"reply to subscriber #{reply.subscriber_id}: {exc}")
+            log.error("inbox: could not send a reply: %s", exc)
+    log.info("inbox: %s", report.summary())
+    return report
+
+
+def _read_mailbox(
+    handler: Handler, settings: Settings, report: InboxReport, limit: int
+) -> list[Message]:
+    replies: list[Message] = []
+    with Mailbox(settings) as mailbox:
+        for uid in mailbox.pending(limit):
+            report.messages += 1
+            raw = mailbox.fetch(uid)
+            try:
+                if raw is None:
+                    raise ValueError("empty FETCH answer")
+                outcome = handler.handle(raw)
+            except Exception as exc:  # a broken message must not stop the others
+                report.malformed += 1
+                report.errors.append(f"message UID {uid.decode()}: {type(exc).__name__}: {exc}")
+                log.warning("inbox: set aside message UID %s: %s", uid.decode(), exc)
+                mailbox.set_aside(uid)
+                continue
+            report.count(outcome)
+            replies.extend(outcome.replies)
+            mailbox.mark_done(uid)
+    return replies

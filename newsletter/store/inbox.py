@@ -1,0 +1,69 @@
+"""Reply-mailbox events: each message is handled once (``message_key`` is unique)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from newsletter.store.schema import inbox_events
+
+
+def seen(conn: Connection, message_key: str) -> bool:
+    query = select(inbox_events.c.id).where(inbox_events.c.message_key == message_key)
+    return conn.execute(query).first() is not None
+
+
+def record(
+    conn: Connection,
+    message_key: str,
+    kind: str,
+    *,
+    subscriber_id: int | None,
+    detail: dict[str, Any] | None,
+    now: dt.datetime,
+) -> int:
+    result = conn.execute(
+        insert(inbox_events).values(
+            message_key=message_key[:400],
+            kind=kind,
+            subscriber_id=subscriber_id,
+            detail=json.dumps(detail) if detail is not None else None,
+            created_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def get(
+    conn: Connection, event_id: int
+) -> tuple[str, int | None, dict[str, Any], dt.datetime] | None:
+    """(kind, subscriber_id, detail, created_at) of one event."""
+    row = conn.execute(select(inbox_events).where(inbox_events.c.id == event_id)).mappings().first()
+    if row is None:
+        return None
+    detail = json.loads(row["detail"]) if row["detail"] else {}
+    return row["kind"], row["subscriber_id"], detail, row["created_at"]
+
+
+def last_bounce_at(conn: Connection, subscriber_id: int) -> dt.datetime | None:
+    query = (
+        select(inbox_events.c.created_at)
+        .where(inbox_events.c.subscriber_id == subscriber_id, inbox_events.c.kind == "bounce")
+        .order_by(inbox_events.c.created_at.desc())
+        .limit(1)
+    )
+    found: dt.datetime | None = conn.execute(query).scalar()
+    return found
+
+
+def counts(conn: Connection, since: dt.datetime) -> dict[str, int]:
+    rows = conn.execute(select(inbox_events.c.kind).where(inbox_events.c.created_at >= since))
+    tally: dict[str, int] = {}
+    for (kind,) in rows:
+        tally[kind] = tally.get(kind, 0) + 1
+    return tally

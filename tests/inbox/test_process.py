@@ -1,0 +1,274 @@
+"""process_inbox against a real Dovecot (IMAP) and a real SMTP sink for the replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import Settings
+from newsletter.inbox import process_inbox
+from newsletter.links import Links
+from newsletter.models import Profile, Subscriber
+from newsletter.store import subscribers
+from newsletter.store.db import Store
+from newsletter.tokens import Signer
+from tests.conftest import need
+from tests.inbox.dovecot import Dovecot, dovecot_problem, running_dovecot
+from tests.inbox.mail import dsn, reply
+from tests.web.servers import SmtpSink, smtp_sink
+
+pytestmark = pytest.mark.dovecot
+NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
+KEY = "inbox-test-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    problem = dovecot_problem()
+    need(problem is None, str(problem))
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot) -> Iterator[Dovecot]:
+    """The shared server with an empty INBOX for each test."""
+    import imaplib
+
+    with imaplib.IMAP4(dovecot.host, dovecot.port) as imap:
+        imap.login(dovecot.username, dovecot.password)
+        for folder in ("INBOX", "Newsletter-Malformed"):
+            status, data = imap.select(folder)
+            if status == "OK" and data[0] != b"0":
+                imap.store("1:*", "+FLAGS", "(\\Deleted)")
+                imap.expunge()
+    yield dovecot
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with smtp_sink() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        secret_key=KEY,
+        from_address="Daily Papers <papers@example.org>",
+        base_url="http://127.0.0.1:9",
+        imap_host=mailbox.host,
+        imap_port=mailbox.port,
+        imap_username=mailbox.username,
+        imap_password=mailbox.password,
+        imap_security="none",
+        delivery="smtp",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_security="none",
+    )
+
+
+@pytest.fixture
+def links() -> Links:
+    return Links("http://127.0.0.1:9", Signer.from_secrets(KEY), "papers@example.org")
+
+
+def add(store: Store, email: str = "ada@example.org", status: str = "active") -> Subscriber:
+    with store.begin() as conn:
+        return subscribers.add(
+            conn, email, now=NOW, profile=Profile(topics=("RAG",)), status=status
+        )  # type: ignore[arg-type]
+
+
+def get(store: Store, sid: int) -> Subscriber:
+    with store.begin() as conn:
+        return subscribers.get(conn, sid)
+
+
+async def run(store: Store, settings: Settings, now: dt.datetime = NOW):  # type: ignore[no-untyped-def]
+    return await process_inbox(store, settings, now=now, signer=Signer.from_secrets(KEY))
+
+
+async def test_unsubscribe_by_token_reply_once(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
+) -> None:
+    sub = add(sqlite_store)
+    to = links.command_address("unsubscribe", sub.id)
+    mailbox.append(reply(sender="Ada <ada@example.org>", to=to, subject="unsubscribe", body=""))
+    report = await run(sqlite_store, settings)
+    assert (report.messages, report.commands, report.replies_sent) == (1, 1, 1)
+    assert get(sqlite_store, sub.id).status == "unsubscribed"
+    (answer,) = sink.messages
+    assert answer["To"] == "ada@example.org" and "unsubscribe: done" in answer.get_content()
+    assert answer["Auto-Submitted"] == "auto-replied"
+    ((flags, _),) = mailbox.folder_messages()
+    assert b"NewsletterDone" in flags
+    again = await run(sqlite_store, settings)
+    assert again.messages == 0 and len(sink.messages) == 1
+
+
+async def test_topics_by_reply_ignores_quote_and_signature(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, links: Links
+) -> None:
+    sub = add(sqlite_store)
+    body = "topics: diffusion models; LLM agents\n\n-- \nAda\n\nOn Wed, Daily Papers wrote:\n> unsubscribe\n"
+    mailbox.append(
+        reply(
+            sender="ada@example.org",
+            to=links.command_address("topics", sub.id),
+            subject="Re: Daily Papers",
+            body=body,
+        )
+    )
+    await run(sqlite_store, settings)
+    after = get(sqlite_store, sub.id)
+    assert after.topics == ("diffusion models", "LLM agents") and after.status == "active"
+
+
+async def test_forged_from_changes_nothing_until_confirmed(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+) -> None:
+    sub = add(sqlite_store)
+    mailbox.append(
+        reply(
+            sender="ada@example.org", to="papers@example.org", subject="unsubscribe", body="pause"
+        )
+    )
+    report = await run(sqlite_store, settings)
+    assert report.confirmations_asked == 1
+    assert get(sqlite_store, sub.id).status == "active"
+    (ask,) = sink.messages
+    assert ask["To"] == "ada@example.org"
+    confirm_to = re.search(r"papers\+confirm-\S+@example\.org", ask.get_content())
+    assert confirm_to is not None
+    mailbox.append(
+        reply(sender="ada@example.org", to=confirm_to.group(0), subject="Re: confirm", body="")
+    )
+    await run(sqlite_store, settings)
+    assert get(sqlite_store, sub.id).status == "unsubscribed"
+    with sqlite_store.begin() as conn:
+        subscribers.set_status(conn, sub.id, "active", now=NOW)
+    mailbox.append(
+        reply(sender="ada@example.org", to=confirm_to.group(0), subject="confirm", body="")
+    )
+    await run(sqlite_store, settings)
+    assert get(sqlite_store, sub.id).status == "active"  # a confirmation works once
+
+
+async def test_forged_token_and_unknown_sender_change_nothing(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, links: Links
+) -> None:
+    sub = add(sqlite_store)
+    stranger = Links("http://x", Signer.from_secrets("another-key-entirely"), "papers@example.org")
+    mailbox.append(
+        reply(
+            sender="ada@example.org",
+            to=stranger.command_address("unsubscribe", sub.id),
+            subject="unsubscribe",
+            body="",
+        )
+    )
+    good = links.command_address("unsubscribe", sub.id)
+    tampered = good.replace("unsubscribe-", "unsubscribe-X", 1)
+    mailbox.append(reply(sender="mallory@example.net", to=tampered, subject="unsubscribe", body=""))
+    report = await run(sqlite_store, settings)
+    assert report.messages == 2 and report.malformed == 0
+    assert get(sqlite_store, sub.id).status == "active"
+    with sqlite_store.begin() as conn:
+        assert subscribers.get_by_email(conn, "mallory@example.net") is None
+
+
+async def test_subscribe_by_email_needs_confirmation(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+) -> None:
+    mailbox.append(
+        reply(
+            sender="Bob <bob@example.net>",
+            to="papers@example.org",
+            subject="subscribe",
+            body="topics: RAG; agents",
+        )
+    )
+    await run(sqlite_store, settings)
+    with sqlite_store.begin() as conn:
+        bob = subscribers.require_by_email(conn, "bob@example.net")
+    assert bob.status == "pending" and bob.topics == ("RAG", "agents")
+    (confirmation,) = sink.messages
+    assert "/confirm/" in confirmation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_bounces_suppress_hard_at_once_soft_after_threshold(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+) -> None:
+    hard = add(sqlite_store, "gone@example.com")
+    soft = add(sqlite_store, "full@example.com")
+    policy = add(sqlite_store, "strict@example.com")
+    mailbox.append(dsn("gone@example.com", "5.1.1"))
+    mailbox.append(
+        dsn("strict@example.com", "5.7.1", diagnostic="smtp; 550 5.7.1 rejected by policy")
+    )
+    for _ in range(4):
+        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed"))
+    report = await run(sqlite_store, settings)
+    assert (report.bounces, report.suppressed, report.replies_sent) == (6, 1, 0)
+    assert get(sqlite_store, hard.id).status == "bounced"
+    assert get(sqlite_store, soft.id).status == "active"
+    assert get(sqlite_store, policy.id).status == "active"
+    mailbox.append(dsn("full@example.com", "4.2.2", action="delayed"))
+    await run(sqlite_store, settings, NOW + dt.timedelta(days=1))
+    assert get(sqlite_store, soft.id).status == "bounced"
+    assert sink.messages == []
+
+
+async def test_old_soft_bounces_are_forgotten(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot
+) -> None:
+    sub = add(sqlite_store, "full@example.com")
+    for day in range(5):
+        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed"))
+        await run(sqlite_store, settings, NOW + dt.timedelta(days=40 * day))
+    assert get(sqlite_store, sub.id).status == "active"
+
+
+async def test_malformed_set_aside_duplicates_and_auto_replies_skipped(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
+) -> None:
+    sub = add(sqlite_store)
+    mailbox.append(b"Subject: unsubscribe\r\nMessage-ID: <nofrom@x>\r\n\r\nunsubscribe\r\n")
+    mailbox.append(
+        reply(
+            sender="ada@example.org",
+            to="papers@example.org",
+            subject="Out of office",
+            body="I am away",
+            extra="Auto-Submitted: auto-replied\r\n",
+        )
+    )
+    to = links.command_address("pause", sub.id)
+    mailbox.append(
+        reply(sender="ada@example.org", to=to, subject="pause", body="", message_id="<same@client>")
+    )
+    mailbox.append(
+        reply(
+            sender="ada@example.org", to=to, subject="resume", body="", message_id="<same@client>"
+        )
+    )
+    report = await run(sqlite_store, settings)
+    assert (
+        report.messages,
+        report.malformed,
+        report.ignored,
+        report.commands,
+        report.duplicates,
+    ) == (4, 1, 1, 1, 1)
+    assert get(sqlite_store, sub.id).status == "paused"
+    assert len(sink.messages) == 1
+    assert len(mailbox.folder_messages(settings.imap_quarantine_folder)) == 1
+    assert len(mailbox.folder_messages()) == 3
+    assert (await run(sqlite_store, settings)).messages == 0
