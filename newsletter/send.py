@@ -99,6 +99,11 @@ class _Batch:
         self.clock = clock
         self.done: list[tuple[LedgerRow, SendResult, Message]] = []
         self.sent = 0
+        # One connection held for the run: a mark per message must be cheap.
+        self.conn = store.engine.connect()
+
+    def close(self) -> None:
+        self.conn.close()
 
     async def run(self, pairs: Sequence[tuple[LedgerRow, Message]]) -> None:
         try:
@@ -113,8 +118,8 @@ class _Batch:
 
     async def _one(self, row: LedgerRow, message: Message) -> None:
         async def on_data() -> None:
-            with self.store.begin() as conn:
-                ledger.mark_data_started(conn, row.id, self.clock())
+            with self.conn.begin():
+                ledger.mark_data_started(self.conn, row.id, self.clock())
 
         async with self.limiter.slot():
             result = await self.transport.send(message, on_data=on_data)
@@ -132,7 +137,8 @@ class _Batch:
             return
         s = self.settings
         retry_unknown = s.unknown_policy == "resend"
-        with self.store.begin() as conn:
+        conn = self.conn
+        with conn.begin():
             now = self.clock()
             for row, result, message in done:
                 when = None
@@ -262,6 +268,7 @@ async def send_edition(
             await asyncio.sleep(max(wait, 0.01))
     finally:
         renewer.cancel()
+        batch.close()
         with store.begin() as conn:
             # Whatever this sender still holds (cancelled mid-batch) goes back to a safe state.
             long_ago = clock() - dt.timedelta(days=3650)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,25 +61,41 @@ def seed(store: Store, count: int, *, enqueue: bool = True) -> Edition:
 
 
 def build_message(sub: Subscriber, sender: str = "Daily Papers <papers@example.org>") -> Message:
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = sender
-    msg["To"] = sub.email
-    msg["Subject"] = "Papers for you"
-    msg["Date"] = format_datetime(dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC))
-    msg["Message-ID"] = f"<{DAY}.{sub.id}@example.org>"
-    msg["List-Id"] = "Daily Papers <papers.example.org>"
-    msg["List-Unsubscribe"] = f"<https://example.org/unsubscribe/{sub.id}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(f"Hello {sub.name}\n.leading dot line\nbye\n")
-    msg.add_alternative(f"<p>Hello {sub.name}</p>", subtype="html")
+    """A small multipart/alternative email with the list headers, CRLF line endings."""
+    html = f"<p>Hello {sub.name}</p>"
+    message_id = f"<{DAY}.{sub.id}@example.org>"
+    lines = [
+        f"From: {sender}",
+        f"To: {sub.email}",
+        "Subject: Papers for you",
+        "Date: Thu, 26 Nov 2026 06:00:00 +0000",
+        f"Message-ID: {message_id}",
+        "List-Id: Daily Papers <papers.example.org>",
+        f"List-Unsubscribe: <https://example.org/unsubscribe/{sub.id}>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/alternative; boundary="b1"',
+        "",
+        "--b1",
+        'Content-Type: text/plain; charset="utf-8"',
+        "",
+        f"Hello {sub.name}",
+        ".leading dot line",
+        "--b1",
+        'Content-Type: text/html; charset="utf-8"',
+        "",
+        html,
+        "--b1--",
+        "",
+    ]
     return Message(
         subscriber_id=sub.id,
         to=sub.email,
         sender=sender,
-        message_id=str(msg["Message-ID"]),
+        message_id=message_id,
         subject="Papers for you",
-        data=msg.as_bytes(),
-        html=f"<p>Hello {sub.name}</p>",
+        data="\r\n".join(lines).encode(),
+        html=html,
         text=f"Hello {sub.name}",
     )
 
