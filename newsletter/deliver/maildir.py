@@ -66,8 +66,9 @@ class MaildirTransport:
 
     async def __aenter__(self) -> MaildirTransport:
         try:
-            self.html_dir.mkdir(parents=True, exist_ok=True)
-            self._box = mailbox.Maildir(self.outbox, create=True)
+            for sub in ("tmp", "new", "cur", "html"):
+                (self.outbox / sub).mkdir(parents=True, exist_ok=True)
+            self._box = mailbox.Maildir(self.outbox, create=False)
         except OSError as exc:
             raise DeliveryError(str(self.outbox), f"cannot create the outbox: {exc}") from None
         return self
