@@ -1,0 +1,206 @@
+"""What ``newsletter run`` prints (snapshots of the text), and the lock against a second run.
+
+Real pieces only: the bundled ``sample`` source, a local HTTP server standing in for
+Hugging Face, an aiosmtpd sink on 127.0.0.1, a SQLite database in tmp_path.
+Durations vary from run to run, so they are replaced by ``Ns`` before comparing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from newsletter.cli import main
+from newsletter.store import locks
+from newsletter.store.db import Store
+from tests.ops.conftest import Sink
+
+THURSDAY, SATURDAY = "2026-11-26", "2026-11-28"
+
+
+def normalised(text: str) -> list[str]:
+    return re.sub(r"\b\d+\.\d+s\b", "Ns", text).splitlines()
+
+
+class _Feed(BaseHTTPRequestHandler):
+    status = 503
+    body = b'{"error": "unavailable"}'
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def feed_server() -> Iterator[type[_Feed]]:
+    """A stand-in for the Hugging Face API on 127.0.0.1: 503 unless a test changes it."""
+    handler = type("Feed", (_Feed,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/api/daily_papers"  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, smtp_sink: Sink) -> dict[str, str]:
+    values = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'newsletter.db'}",
+        "SOURCES": "sample",
+        "DELIVERY": "smtp",
+        "SMTP_HOST": smtp_sink.host,
+        "SMTP_PORT": str(smtp_sink.port),
+        "SMTP_SECURITY": "none",
+        "SMTP_TIMEOUT": "5",
+        "SECRET_KEY": "x" * 32,
+        "HTTP_RETRIES": "0",
+        "HTTP_TIMEOUT": "5",
+    }
+    return {f"NEWSLETTER_{k}": v for k, v in values.items()}
+
+
+def cli(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def add_readers(env: dict[str, str]) -> None:
+    for email, topic in [("ada@example.org", "diffusion models"), ("alan@example.org", "robots")]:
+        assert cli(env, "subscribers", "add", email, "--topic", topic).exit_code == 0
+
+
+def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink: Sink) -> None:
+    add_readers(env)
+    first = cli(env, "run", "--date", THURSDAY)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    stages = [
+        line
+        for line in normalised(first.stderr)
+        if line.startswith(("collect:", "queue:", "send:"))
+    ]
+    assert stages == [
+        "collect: 30 papers (sample 30) in Ns",
+        "queue: 2 recipients (2 new) in Ns",
+        "send: 2 sent now (2 sent) in Ns",
+    ]
+    assert sorted(rcpt for _, [rcpt], _ in smtp_sink.messages) == [
+        "ada@example.org",
+        "alan@example.org",
+    ]
+    again = cli(env, "run", "--date", THURSDAY)
+    assert again.exit_code == 0
+    assert again.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    assert "edition 2026-11-26: 30 papers, already frozen" in again.stderr
+    assert "send: 0 sent now (2 sent) in Ns" in normalised(again.stderr)
+    assert len(smtp_sink.messages) == 2
+
+
+def test_quiet_success_prints_one_line(env: dict[str, str]) -> None:
+    add_readers(env)
+    result = cli(env, "-q", "run", "--date", THURSDAY)
+    assert result.exit_code == 0
+    assert result.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    assert result.stderr == ""
+
+
+def test_no_announcement_day(env: dict[str, str], smtp_sink: Sink) -> None:
+    add_readers(env)
+    env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG"}
+    result = cli(env, "run", "--date", SATURDAY)
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "no digest for 2026-11-28: Saturday 2026-11-28: arXiv makes no announcements on"
+        " weekends; next digest Monday 2026-11-30\n"
+    )
+    assert smtp_sink.messages == []
+
+
+def test_nothing_announced_on_a_weekday_alerts_the_operator(
+    env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
+) -> None:
+    add_readers(env)
+    feed_server.status, feed_server.body = 200, b"[]"
+    env = env | {
+        "NEWSLETTER_SOURCES": "hf_daily",
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+        "NEWSLETTER_ALERT_EMAIL": "ops@example.org",
+    }
+    result = cli(env, "run", "--date", THURSDAY)
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "no digest for 2026-11-26: no new papers announced for 2026-11-26; no digest sent\n"
+    )
+    [(_, rcpts, data)] = smtp_sink.messages
+    assert rcpts == ["ops@example.org"]
+    assert b"no digest was sent on a day one was due" in data
+
+
+def test_failed_source_is_reported_and_the_others_go_out(
+    env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
+) -> None:
+    add_readers(env)
+    env = env | {
+        "NEWSLETTER_SOURCES": "sample,hf_daily",
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+    }
+    result = cli(env, "run", "--date", THURSDAY)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    lines = normalised(result.stderr)
+    assert "collect: 30 papers (sample 30, hf_daily FAILED) in Ns" in lines
+    assert any(line.startswith("source hf_daily failed: ") and "503" in line for line in lines)
+    assert len(smtp_sink.messages) == 2
+    status = json.loads(cli(env, "status", "--json").stdout)
+    health = {s["source"]: s for s in status["sources"]}
+    assert health["hf_daily"]["ok"] is False and "503" in health["hf_daily"]["last_error"]
+    assert health["sample"]["ok"] is True
+
+
+def test_every_source_failing_fails_the_run(env: dict[str, str], feed_server: type[_Feed]) -> None:
+    add_readers(env)
+    env = env | {"NEWSLETTER_SOURCES": "hf_daily", "NEWSLETTER_HF_DAILY_URL": feed_server.url}  # type: ignore[attr-defined]
+    result = cli(env, "run", "--date", THURSDAY)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: every source failed: hf_daily: ")
+    assert "503" in last
+
+
+def test_a_second_concurrent_run_stops_with_a_clear_message(env: dict[str, str]) -> None:
+    add_readers(env)
+    url = env["NEWSLETTER_DATABASE_URL"]
+    store = Store.open(url, now=dt.datetime.now(dt.UTC))
+    holder = locks.holder_id("run")  # this (live) process, as another run would
+    with store.begin() as conn:
+        locks.acquire(conn, "run", holder, dt.datetime.now(dt.UTC), 600)
+    try:
+        result = cli(env, "run", "--date", THURSDAY)
+    finally:
+        with store.begin() as conn:
+            locks.release(conn, "run", holder)
+        store.close()
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: another run holds the 'run' lock ({holder} since ")
+    assert last.endswith("; not starting")
