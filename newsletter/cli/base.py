@@ -5,18 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import secrets
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from newsletter import __version__
 from newsletter.config import Settings, load_settings
-from newsletter.errors import NewsletterError, SettingsError
+from newsletter.errors import NewsletterError
 from newsletter.store.db import Store
+from newsletter.store.secret import signer_for
 from newsletter.tokens import Signer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,25 +46,7 @@ def open_store(settings: Settings) -> Store:
 
 
 def make_signer(settings: Settings) -> Signer:
-    """The token signer. Without SECRET_KEY, a SQLite install keeps a generated key beside
-    its database (so links in sent emails keep working); PostgreSQL installs must set one."""
-    previous = [k.strip() for k in settings.previous_secret_keys.split(",") if k.strip()]
-    if settings.secret_key is not None and settings.secret_key.get_secret_value():
-        return Signer.from_secrets(settings.secret_key.get_secret_value(), previous)
-    url = settings.database_url
-    if not url.startswith("sqlite") or ":///" not in url or url.endswith(":memory:"):
-        raise SettingsError(
-            "NEWSLETTER_SECRET_KEY", "required with this DATABASE_URL (any long random string)"
-        )
-    key_file = Path(url.split(":///", 1)[1]).parent / "secret_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(32))
-        logging.getLogger(__name__).warning(
-            "NEWSLETTER_SECRET_KEY is not set: generated one in %s", key_file
-        )
-    return Signer.from_secrets(key_file.read_text().strip(), previous)
+    return signer_for(settings)
 
 
 def fail(message: str, code: int = 1) -> None:

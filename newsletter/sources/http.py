@@ -27,12 +27,15 @@ MAX_WAIT = 60.0  # cap on any single wait, Retry-After included
 MAX_BYTES = 32 * 1024 * 1024  # a daily feed is well under 1 MB; refuse runaway bodies
 
 
-def client(settings: Settings) -> httpx.AsyncClient:
+def client(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     """An ``AsyncClient`` suited to the sources: descriptive User-Agent, redirects followed."""
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent},
         timeout=settings.http_timeout,
         follow_redirects=True,
+        transport=transport,
     )
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from newsletter.models import Edition, Paper
 from newsletter.store.schema import editions, papers
 
+SEEN_WINDOW_DAYS = 30
+
 
 def _row_to_edition(row: RowMapping) -> Edition:
     return Edition(
@@ -88,3 +90,32 @@ def freeze(
 def known_papers(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
     rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(list(arxiv_ids)))).mappings()
     return {row["arxiv_id"]: Paper.from_json(row["data"]) for row in rows}
+
+
+def seen_before(conn: Connection, arxiv_ids: Sequence[str], date: dt.date) -> set[str]:
+    """The ids among ``arxiv_ids`` that went out in an edition before ``date``.
+
+    arXiv API queries look back a few days, so the same paper can be collected again;
+    a reader should see it once.
+    """
+    if not arxiv_ids:
+        return set()
+    window = date - dt.timedelta(days=SEEN_WINDOW_DAYS)
+    query = select(editions.c.papers).where(editions.c.date < date, editions.c.date >= window)
+    earlier = conn.execute(query).scalars()
+    wanted = set(arxiv_ids)
+    return {item["arxiv_id"] for papers_json in earlier for item in papers_json} & wanted
+
+
+def papers_between(conn: Connection, after: dt.date, until: dt.date) -> list[Paper]:
+    """Papers of the editions dated after ``after`` up to ``until`` (a week's digest), once each."""
+    query = (
+        select(editions.c.papers)
+        .where(editions.c.date > after, editions.c.date <= until)
+        .order_by(editions.c.date.desc())
+    )
+    found: dict[str, Paper] = {}
+    for papers_json in conn.execute(query).scalars():
+        for item in papers_json:
+            found.setdefault(item["arxiv_id"], Paper.from_json(item))
+    return list(found.values())

@@ -1,0 +1,221 @@
+"""``newsletter run``, ``newsletter preview`` and ``newsletter demo``: the daily job."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import zoneinfo
+from pathlib import Path
+
+import click
+
+from newsletter import alerts, pipeline
+from newsletter.cli.base import (
+    Context,
+    fail,
+    handle_errors,
+    main,
+    make_signer,
+    open_store,
+    pass_context,
+    utc_now,
+)
+from newsletter.config import Settings
+from newsletter.errors import InputError, NewsletterError
+from newsletter.models import Profile, Subscriber
+from newsletter.progress import make_progress
+from newsletter.render import Renderer
+from newsletter.store import editions, subscribers
+
+
+def today(settings: Settings, now: dt.datetime) -> dt.date:
+    """The edition date: today in the operator's TIMEZONE."""
+    return now.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
+
+
+def parse_date(value: str | None, settings: Settings) -> dt.date:
+    if value is None:
+        return today(settings, utc_now())
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError("--date", value, f"--date: expected YYYY-MM-DD, got {value!r}") from None
+
+
+def execute_run(
+    settings: Settings,
+    date: dt.date,
+    *,
+    dry_run: bool = False,
+    only: str | None = None,
+    quiet: bool = False,
+) -> pipeline.RunReport:
+    store = open_store(settings)
+    signer = make_signer(settings)
+    progress = make_progress(sys.stderr, quiet=quiet)
+    try:
+        report = asyncio.run(
+            asyncio.wait_for(
+                pipeline.run_daily(
+                    store,
+                    settings,
+                    signer,
+                    date=date,
+                    dry_run=dry_run,
+                    only=only,
+                    progress=progress,
+                ),
+                timeout=settings.run_timeout,
+            )
+        )
+    except NewsletterError as exc:
+        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now())
+        raise
+    except TimeoutError:
+        error = NewsletterError(
+            f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
+            " stopped; nothing sent is lost: run again to finish"
+        )
+        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now())
+        raise error from None
+    finally:
+        store.close()
+    if not dry_run:
+        alerts.maybe_alert(report, settings, now=utc_now())
+    return report
+
+
+def report_run(report: pipeline.RunReport) -> None:
+    """Print the outcome line; exit non-zero when the run failed."""
+    if report.outcome == "failed":
+        fail(report.reason)
+    if report.outcome == "nothing":
+        click.echo(f"no digest for {report.date}: {report.reason}")
+    elif report.outcome == "incomplete":
+        click.echo(f"edition {report.date}: {report.reason}")
+        raise SystemExit(3)
+    elif report.outcome == "dry-run":
+        click.echo(f"dry run for {report.date}: {report.counts.get('rendered', 0)} emails rendered")
+    else:
+        sent = report.counts.get("sent", 0)
+        click.echo(f"edition {report.date}: done, {sent} sent in total")
+
+
+@main.command("run")
+@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Edition date (default: today).")
+@click.option("--dry-run", is_flag=True, help="Collect, rank and render everything; send nothing.")
+@click.option("--only", metavar="EMAIL", help="Send only to this subscriber.")
+@pass_context
+@handle_errors
+def run_command(ctx: Context, date_text: str | None, dry_run: bool, only: str | None) -> None:
+    """Run the daily job: collect, freeze the edition, rank, render, send.
+
+    Safe to run twice: the edition is frozen on the first run and the send
+    ledger never sends a message twice. Exit status: 0 done (or nothing
+    announced), 1 failed, 3 some messages are deferred (run again later).
+    """
+    settings = ctx.settings
+    date = parse_date(date_text, settings)
+    quiet = ctx.verbosity < 0
+    report_run(execute_run(settings, date, dry_run=dry_run, only=only, quiet=quiet))
+
+
+@main.command("preview")
+@click.option("--email", help="Preview for this subscriber (default: a reader with no topics).")
+@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Edition date (default: latest).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here.")
+@click.option(
+    "--screenshot",
+    "shot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    is_flag=False,
+    flag_value="screenshots",
+    help="Save 375/800 px, light/dark PNGs in this folder (default: screenshots/).",
+)
+@pass_context
+@handle_errors
+def preview_command(
+    ctx: Context,
+    email: str | None,
+    date_text: str | None,
+    out: Path | None,
+    shot_dir: Path | None,
+) -> None:
+    """Show the exact email one subscriber would get for a frozen edition."""
+    settings = ctx.settings
+    store = open_store(settings)
+    now = utc_now()
+    with store.begin() as conn:
+        if date_text:
+            edition = editions.get_by_date(conn, parse_date(date_text, settings))
+        else:
+            edition = editions.latest(conn)
+        reader = (
+            subscribers.require_by_email(conn, email)
+            if email
+            else Subscriber(id=0, email="reader@example.org", name="Reader", profile=Profile())
+        )
+    if edition is None:
+        fail("no edition is frozen for that date yet: run `newsletter run` first")
+        return
+    renderer = Renderer(settings, pipeline.make_links(settings, make_signer(settings)))
+    compose = pipeline.make_composer(store, settings, edition, now, renderer)
+    message = compose([reader])[0]
+    target = out or Path(f"preview-{edition.date}.html")
+    target.write_text(message.html, encoding="utf-8")
+    click.echo(f"subject: {message.subject}")
+    click.echo(f"html:    {target} ({len(message.data) / 1024:.0f} KB message)")
+    if shot_dir is not None:
+        from newsletter.screenshot import screenshot_html
+
+        for path in screenshot_html(message.html, shot_dir, f"{edition.date}"):
+            click.echo(f"screenshot: {path}")
+
+
+DEMO_SUBSCRIBERS = (
+    ("ada@example.org", "Ada", ("test-time adaptation", "LoRA fine-tuning")),
+    ("grace@example.org", "Grace", ("robot manipulation", "reinforcement learning")),
+    ("alan@example.org", "Alan", ("diffusion models", "video generation")),
+    ("emmy@example.org", "Emmy", ("Bayesian inference", "graph neural networks")),
+    ("kurt@example.org", "Kurt", ()),
+)
+
+
+@main.command("demo")
+@pass_context
+@handle_errors
+def demo_command(ctx: Context) -> None:
+    """Run the daily job offline on the bundled sample day, into a local Maildir.
+
+    Uses subscribers/demo.db, five sample subscribers with different topics,
+    the bundled papers (no network) and Maildir delivery into outbox/.
+    """
+    from newsletter.sources import sample
+
+    settings = ctx.settings.model_copy(
+        update={
+            "database_url": "sqlite:///subscribers/demo.db",
+            "sources": "sample",
+            "delivery": "maildir",
+            "outbox_dir": Path("outbox"),
+            "archive_dir": Path("archive"),
+            "imap_host": None,
+        }
+    )
+    store = open_store(settings)
+    with store.begin() as conn:
+        for email, name, topics in DEMO_SUBSCRIBERS:
+            if subscribers.get_by_email(conn, email) is None:
+                subscribers.add(conn, email, now=utc_now(), name=name, profile=Profile(topics))
+    store.close()
+    report = execute_run(settings, sample.SAMPLE_DATE)
+    report_run(report)
+    outbox = settings.outbox_dir.resolve()
+    click.echo("")
+    click.echo(f"Maildir with the sent emails: {outbox}/new/")
+    click.echo(f"Each email as a web page:     {outbox}/html/")
+    click.echo(f"Web version of the edition:   {settings.archive_dir.resolve()}/index.html")
+    click.echo("Open an .html file in a browser, or read the Maildir with `mutt -f outbox`.")
+    click.echo("Run `make demo` again: nothing is sent twice.")

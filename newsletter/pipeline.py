@@ -1,0 +1,345 @@
+"""The one orchestration: collect -> freeze -> rank -> render -> send.
+
+``run_daily`` is what ``newsletter run`` (and ``newsletter demo``) call. It takes
+its settings, store, clock and signer from the caller; nothing here reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from newsletter import schedule
+from newsletter.collect import collect
+from newsletter.config import Settings
+from newsletter.deliver import open_transport
+from newsletter.links import Links, reply_address_for
+from newsletter.models import Edition, Message, Paper, Profile, Subscriber
+from newsletter.progress import PlainProgress, Progress, ProgressTransport
+from newsletter.rank import Ranker
+from newsletter.render import Renderer
+from newsletter.render.archive import write_archive
+from newsletter.send import SendReport, send_edition
+from newsletter.sources.http import client as http_client
+from newsletter.store import editions, feedback, ledger, locks, runs, subscribers
+from newsletter.store.db import Store
+from newsletter.store.secret import signer_for
+from newsletter.tokens import Signer
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+RUN_LOCK = "run"
+WEEK = dt.timedelta(days=7)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class RunReport:
+    """What a run did, stage by stage.
+
+    ``outcome``: ok | nothing (no digest due or nothing announced) | failed | dry-run |
+    incomplete (messages still deferred).
+    """
+
+    date: dt.date
+    outcome: str = "ok"
+    reason: str = ""
+    stages: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    edition_id: int | None = None
+    sent: SendReport | None = None
+
+
+def make_links(settings: Settings, signer: Signer) -> Links:
+    reply = reply_address_for(settings.from_address, settings.reply_address)
+    return Links(settings.base_url, signer, reply)
+
+
+def make_ranker(settings: Settings, papers: Sequence[Paper]) -> Ranker:
+    return Ranker(
+        papers,
+        max_per_topic=settings.max_per_topic,
+        also_today=settings.also_today,
+        floor=settings.relevance_floor,
+    )
+
+
+def make_composer(
+    store: Store,
+    settings: Settings,
+    edition: Edition,
+    now: dt.datetime,
+    renderer: Renderer | None = None,
+) -> Callable[[Sequence[Subscriber]], list[Message]]:
+    """Rank (vectorised, a batch at a time) and render the emails of a batch of subscribers.
+
+    Weekly readers get the best of the last seven editions instead of today's alone.
+    """
+    renderer = renderer or Renderer(settings, make_links(settings, signer_for(settings)))
+    daily = make_ranker(settings, edition.papers)
+    weekly: list[tuple[Edition, Ranker]] = []
+
+    def week() -> tuple[Edition, Ranker]:
+        if not weekly:
+            with store.begin() as conn:
+                papers = editions.papers_between(conn, edition.date - WEEK, edition.date)
+            week_edition = Edition(edition.id, edition.date, tuple(papers), edition.created_at)
+            weekly.append((week_edition, make_ranker(settings, papers)))
+        return weekly[0]
+
+    def compose(batch: Sequence[Subscriber]) -> list[Message]:
+        with store.begin() as conn:
+            signals = feedback.for_subscribers(conn, [s.id for s in batch])
+        messages: dict[int, Message] = {}
+        for weekly_group in (False, True):
+            group = [s for s in batch if (s.frequency == "weekly") == weekly_group]
+            if not group:
+                continue
+            chosen, ranker = week() if weekly_group else (edition, daily)
+            ranked = ranker.rank_many(
+                [s.profile for s in group], [signals.get(s.id, []) for s in group]
+            )
+            for subscriber, sections in zip(group, ranked, strict=True):
+                messages[subscriber.id] = renderer.digest(chosen, subscriber, sections, now=now)
+        return [messages[s.id] for s in batch]
+
+    return compose
+
+
+def publish_web_version(settings: Settings, renderer: Renderer, edition: Edition) -> None:
+    """The "view in browser" page: the day's top papers, no personal links."""
+    sections = make_ranker(settings, edition.papers).rank(Profile())
+    html = renderer.web_page(edition, sections)
+    write_archive(
+        settings.archive_dir,
+        edition,
+        html,
+        settings.base_url,
+        list_name=settings.list_name,
+        templates_dir=settings.templates_dir,
+        subscribe_url=f"{settings.base_url}/subscribe",
+    )
+
+
+async def collect_edition(
+    store: Store,
+    settings: Settings,
+    date: dt.date,
+    now: dt.datetime,
+    report: RunReport,
+    progress: Progress,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Edition | None:
+    """Reuse the frozen edition of ``date``, or collect and freeze it. None: nothing to send."""
+    with store.begin() as conn:
+        frozen = editions.get_by_date(conn, date)
+    if frozen is not None:
+        _stage(report, progress, f"edition {date}: {len(frozen.papers)} papers, already frozen")
+        return frozen
+    started = time.monotonic()
+    progress.start("collect")
+    async with http_client(settings, transport=transport) as client:
+        result = await collect(settings, client, date)
+    with store.begin() as conn:
+        runs.record_sources(conn, [(r.name, r.ok, r.count, r.error) for r in result.reports], now)
+        seen = editions.seen_before(conn, [p.arxiv_id for p in result.papers], date)
+    fresh = tuple(p for p in result.papers if p.arxiv_id not in seen)
+    summary = ", ".join(
+        f"{r.name} {r.count}" if r.ok else f"{r.name} FAILED" for r in result.reports
+    )
+    repeat = f"; {len(result.papers) - len(fresh)} already sent in earlier editions" if seen else ""
+    _stage(report, progress, f"collect: {len(fresh)} papers ({summary}){repeat}", started)
+    for failed in result.failed:
+        log.warning("source %s failed: %s", failed.name, failed.error)
+    if result.all_failed:
+        report.outcome = "failed"
+        report.reason = "every source failed: " + "; ".join(
+            f"{r.name}: {r.error}" for r in result.reports
+        )
+        return None
+    if not fresh:
+        report.outcome = "nothing"
+        report.reason = f"no new papers announced for {date}; no digest sent"
+        return None
+    with store.begin() as conn:
+        return editions.freeze(
+            conn, date, fresh, sources=[r.name for r in result.reports if r.ok], now=now
+        )
+
+
+async def run_daily(
+    store: Store,
+    settings: Settings,
+    signer: Signer,
+    *,
+    date: dt.date,
+    clock: Clock = utc_now,
+    dry_run: bool = False,
+    only: str | None = None,
+    progress: Progress | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> RunReport:
+    """The daily job. Safe to run twice: the edition is reused and the ledger never re-sends."""
+    report = RunReport(date=date)
+    progress = progress or PlainProgress()
+    decision = schedule.should_send(date, settings)
+    if not decision.send and not only:
+        report.outcome = "nothing"
+        report.reason = decision.reason
+        return report
+    with store.begin() as conn:
+        run_id = runs.start(conn, "run", date, clock())
+    try:
+        worker = locks.holder_id("run")
+        with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
+            await _run_locked(
+                store,
+                settings,
+                signer,
+                report,
+                clock,
+                dry_run,
+                only,
+                progress,
+                http_transport,
+                worker,
+            )
+    except BaseException as exc:
+        report.outcome = "failed"
+        report.reason = report.reason or str(exc) or type(exc).__name__
+        raise
+    finally:
+        progress.close()
+        with store.begin() as conn:
+            runs.finish(
+                conn,
+                run_id,
+                outcome=report.outcome,
+                summary=report.reason or (report.stages[-1] if report.stages else ""),
+                counts=report.counts,
+                now=clock(),
+            )
+    return report
+
+
+async def _run_locked(
+    store: Store,
+    settings: Settings,
+    signer: Signer,
+    report: RunReport,
+    clock: Clock,
+    dry_run: bool,
+    only: str | None,
+    progress: Progress,
+    http_transport: httpx.AsyncBaseTransport | None,
+    worker: str,
+) -> None:
+    date = report.date
+    await _process_inbox(store, settings, clock, report, progress)
+    edition = await collect_edition(
+        store, settings, date, clock(), report, progress, http_transport
+    )
+    if edition is None:
+        return
+    report.edition_id = edition.id
+    renderer = Renderer(settings, make_links(settings, signer))
+    publish_web_version(settings, renderer, edition)
+    with store.begin() as conn:
+        if only:
+            ids = [subscribers.require_by_email(conn, only).id]
+        else:
+            ids = subscribers.sendable_ids(
+                conn, date, weekly_due=schedule.is_weekly_due(date, settings)
+            )
+    compose = make_composer(store, settings, edition, clock(), renderer)
+    if dry_run:
+        await _dry_run(store, report, progress, compose, ids)
+        return
+    started = time.monotonic()
+    with store.begin() as conn:
+        added = ledger.enqueue(conn, edition.id, ids, clock())
+    _stage(report, progress, f"queue: {len(ids)} recipients ({added} new)", started)
+    started = time.monotonic()
+    progress.start("send", total=len(ids))
+    async with open_transport(settings) as transport:
+        sent = await send_edition(
+            store,
+            settings,
+            edition,
+            compose,
+            ProgressTransport(transport, progress),
+            worker=worker,
+            clock=clock,
+        )
+    report.sent = sent
+    report.counts = dict(sent.counts)
+    states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
+    _stage(report, progress, f"send: {sent.sent_now} sent now ({states or 'none'})", started)
+    if not sent.finished:
+        waiting = sent.counts.get("pending", 0) + sent.counts.get("deferred", 0)
+        report.outcome = "incomplete"
+        when = (
+            f"; next retry {sent.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            if sent.next_attempt_at
+            else ""
+        )
+        report.reason = (
+            f"{waiting} messages still waiting{when}: run `newsletter send --retry` later"
+        )
+
+
+async def _dry_run(
+    store: Store,
+    report: RunReport,
+    progress: Progress,
+    compose: Callable[[Sequence[Subscriber]], list[Message]],
+    ids: Sequence[int],
+) -> None:
+    started = time.monotonic()
+    progress.start("render (dry run)", total=len(ids))
+    rendered = size = 0
+    for offset in range(0, len(ids), 200):
+        with store.begin() as conn:
+            found = subscribers.get_many(conn, ids[offset : offset + 200])
+        for message in compose([found[i] for i in ids[offset : offset + 200] if i in found]):
+            rendered += 1
+            size += len(message.data)
+            progress.advance()
+    report.outcome = "dry-run"
+    report.counts = {"rendered": rendered, "bytes": size}
+    average = size / rendered / 1024 if rendered else 0
+    _stage(
+        report,
+        progress,
+        f"dry run: {rendered} emails rendered ({average:.0f} KB each), none sent",
+        started,
+    )
+
+
+async def _process_inbox(
+    store: Store, settings: Settings, clock: Clock, report: RunReport, progress: Progress
+) -> None:
+    """Replies and bounces take effect before the send, when a reply mailbox is configured."""
+    if not settings.imap_host:
+        return
+    from newsletter.inbox import process_inbox
+
+    started = time.monotonic()
+    processed: Any = await process_inbox(store, settings, now=clock())
+    _stage(report, progress, f"inbox: {processed.summary()}", started)
+
+
+def _stage(report: RunReport, progress: Progress, text: str, started: float | None = None) -> None:
+    line = text if started is None else f"{text} in {time.monotonic() - started:.1f}s"
+    report.stages.append(line)
+    progress.done(line)

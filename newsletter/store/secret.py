@@ -1,0 +1,33 @@
+"""The signing key: ``SECRET_KEY``, or for a SQLite install one generated beside its database."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from newsletter.config import Settings
+from newsletter.errors import SettingsError
+from newsletter.tokens import Signer
+
+log = logging.getLogger(__name__)
+
+
+def signer_for(settings: Settings) -> Signer:
+    """The token signer. Without SECRET_KEY, a SQLite install keeps a generated key beside
+    its database (so links in sent emails keep working); PostgreSQL installs must set one."""
+    previous = [k.strip() for k in settings.previous_secret_keys.split(",") if k.strip()]
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return Signer.from_secrets(settings.secret_key.get_secret_value(), previous)
+    url = settings.database_url
+    if not url.startswith("sqlite") or ":///" not in url or url.endswith(":memory:"):
+        raise SettingsError(
+            "NEWSLETTER_SECRET_KEY", "required with this DATABASE_URL (any long random string)"
+        )
+    key_file = Path(url.split(":///", 1)[1]).parent / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(32))
+        log.warning("NEWSLETTER_SECRET_KEY is not set: generated one in %s", key_file)
+    return Signer.from_secrets(key_file.read_text().strip(), previous)
