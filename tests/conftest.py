@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +141,39 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{tmp_path / 'test.db'}", now=_now())
     yield opened
     opened.close()
+
+
+# --- a real SMTP sink ------------------------------------------------------------------
+
+
+@dataclass
+class Sink:
+    """Keeps every message an aiosmtpd server on 127.0.0.1 accepted."""
+
+    host: str
+    port: int
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK queued"
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Sink]:
+    """An SMTP server that accepts every message (no AUTH), and keeps it."""
+    from aiosmtpd.controller import Controller
+
+    sink = Sink("127.0.0.1", free_tcp_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

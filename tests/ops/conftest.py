@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
+from tests.conftest import Sink, smtp_sink
 from tests.deliver.smtpserver import free_port
 
-__all__ = ["Sink", "free_port"]
-
-
-@dataclass
-class Sink:
-    host: str
-    port: int
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK queued"
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    """An SMTP server that accepts every message (no AUTH), and keeps it."""
-    sink = Sink("127.0.0.1", free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
-    try:
-        yield sink
-    finally:
-        controller.stop()
+__all__ = ["Sink", "free_port", "smtp_sink"]
 
 
 class _Health(BaseHTTPRequestHandler):
