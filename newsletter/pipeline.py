@@ -192,14 +192,14 @@ async def run_daily(
     """The daily job. Safe to run twice: the edition is reused and the ledger never re-sends."""
     report = RunReport(date=date)
     progress = progress or PlainProgress()
-    decision = schedule.should_send(date, settings)
-    if not decision.send and not only:
-        report.outcome = "nothing"
-        report.reason = decision.reason
-        return report
     with store.begin() as conn:
         run_id = runs.start(conn, "run", date, clock())
+    decision = schedule.should_send(date, settings)
     try:
+        if not decision.send and not only:
+            report.outcome = "nothing"
+            report.reason = decision.reason
+            return report
         worker = locks.holder_id("run")
         with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
             await _run_locked(

@@ -7,13 +7,14 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from newsletter import __version__
 from newsletter.config import Settings, load_settings
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, SettingsError
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
 from newsletter.tokens import Signer
@@ -33,6 +34,8 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.env_file)
+            if self._settings.log_file:
+                add_log_file(self._settings.log_file, self.verbosity)
         return self._settings
 
 
@@ -70,14 +73,33 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def configure_logging(verbosity: int, log_file: str | None = None) -> None:
-    level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        handlers.append(logging.FileHandler(log_file))
-    logging.basicConfig(level=level, format="%(message)s", handlers=handlers, force=True)
+def _level(verbosity: int) -> int:
+    return {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+
+
+def configure_logging(verbosity: int) -> None:
+    """Messages only on stderr (cron mails them); ``-q`` keeps warnings and errors."""
+    level = _level(verbosity)
+    handler = logging.StreamHandler(sys.stderr)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def add_log_file(path: Path, verbosity: int) -> None:
+    """LOG_FILE: the same messages with a timestamp and level, at INFO even with ``-q``."""
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError("NEWSLETTER_LOG_FILE", f"cannot open {path}: {exc.strerror}") from None
+    handler.setLevel(min(_level(verbosity), logging.INFO))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    for existing in root.handlers:
+        if existing is not handler:
+            existing.setLevel(root.level)
+    root.setLevel(min(root.level, handler.level))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

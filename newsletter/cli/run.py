@@ -22,7 +22,7 @@ from newsletter.cli.base import (
     utc_now,
 )
 from newsletter.config import Settings
-from newsletter.errors import InputError, NewsletterError
+from newsletter.errors import InputError, LockedError, NewsletterError
 from newsletter.models import Profile, Subscriber
 from newsletter.progress import make_progress
 from newsletter.render import Renderer
@@ -69,6 +69,8 @@ def execute_run(
                 timeout=settings.run_timeout,
             )
         )
+    except LockedError:
+        raise  # another run is at work: nothing is wrong, and it will report for itself
     except NewsletterError as exc:
         alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now())
         raise
