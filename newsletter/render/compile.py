@@ -31,7 +31,8 @@ from newsletter.errors import TemplateError
 
 log = logging.getLogger(__name__)
 
-BUILTIN_TEMPLATES = Path(newsletter.__file__).resolve().parent.parent / "templates"
+# newsletter/templates links to the top-level templates/ folder, and ships inside the wheel.
+BUILTIN_TEMPLATES = Path(newsletter.__file__).resolve().parent / "templates"
 _INCLUDE = re.compile(r"<mj-include\s+path=\"([^\"]+)\"\s*/>")
 _MJ_TAG = re.compile(r"<(/?)(mj-[a-z-]+)\b[^>]*?(/?)>")
 # Elements whose content MJML does not parse as elements (our markup lives inside them).

@@ -24,7 +24,7 @@ from newsletter.web.sending import Send
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 # Pages that carry a token in their URL: never cached, never leaked through Referer.
 NO_STORE = {"Cache-Control": "no-store"}
