@@ -1,31 +1,37 @@
 """The Ranker: one edition's papers, ranked for many subscribers at once.
 
-Built once per edition (term space, BM25F weights, global order). ``rank_many`` handles
-subscribers in chunks: each chunk's topic scores come from one sparse product (query
-matrix x paper matrix, each distinct topic once), and the floor, exclusions, the
-once-per-email rule and the top-k of every section are numpy operations over the whole
-chunk. Only the assembly of the (shared, immutable) result objects is Python per
-subscriber. Identical profiles without feedback are ranked once.
+Built once per edition (term space, BM25F weights, global order). ``rank_many`` ranks
+each distinct (profile, feedback) once, in chunks of rows with similar topic counts.
+Each distinct topic is scored against every paper once (``TopicCache``); the floor,
+exclusions, the once-per-email rule and the top-k of every section are numpy
+operations over the whole chunk (``select``): the fast path looks at each topic's best
+candidates only, and a row it cannot decide exactly (or with feedback) is redone on all
+papers. Plain rows (topics only) are assembled in bulk, every distinct section built
+once (``batch``); the others by ``Assembler.sections``. ``fast_path=False`` runs the
+full computation for every row: the reference the fast path is tested against.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from newsletter.errors import SettingsError
 from newsletter.models import Feedback, Paper, Profile, Section
+from newsletter.rank.batch import SectionCache
 from newsletter.rank.features import Corpus, Weights
 from newsletter.rank.model import PRIOR_WEIGHT, FeedbackModel, global_scores, popularity
 from newsletter.rank.sections import Assembler, Request
-from newsletter.rank.select import dense_picks, sparse_picks
+from newsletter.rank.select import dense_picks, sparse_picks, to_lists
+from newsletter.rank.topics import TopicCache
 
 log = logging.getLogger(__name__)
 
 CATEGORY_BOOST = np.float32(0.05)
-_TOPIC_CACHE_LIMIT = 50_000
+# Elements of the largest per-chunk array (rows x topics x max(topics x M, papers)).
+_CHUNK_ELEMENTS = 8_000_000
 
 
 class Ranker:
@@ -38,6 +44,8 @@ class Ranker:
         floor: float = 0.15,
         weights: Weights | None = None,
         chunk_size: int = 4096,
+        fast_path: bool = True,
+        candidates: int | None = None,
     ) -> None:
         if max_per_topic < 1:
             raise SettingsError(
@@ -61,13 +69,18 @@ class Ranker:
         self.global_score = global_scores(self.papers, self.corpus)
         self.feedback_model = FeedbackModel(self.corpus, self.papers)
         self.assembler = Assembler(self.papers, self.global_score, max_per_topic, also_today)
-        self._topics: dict[str, int] = {}
-        self._phrases: list[str] = []
-        self._evidence: list[float] = []
-        self._topic_rows: dict[int, np.ndarray] = {}
-        self._candidates: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
-        self.n_candidates = 4 * max_per_topic + 16
+        self.fast_path = fast_path
+        self.n_candidates = max(1, candidates or 4 * max_per_topic + 16)
+        self.topics = TopicCache(
+            self.corpus,
+            self.prior,
+            floor=floor,
+            boost=float(CATEGORY_BOOST),
+            n_candidates=self.n_candidates,
+        )
+        self.bulk = SectionCache(self.assembler)
         self._exclusions: dict[str, list[int]] = {}
+        self.stats = dict.fromkeys(("rows", "distinct", "dense", "feedback", "bulk"), 0)
         log.debug("ranker: %d papers, %d terms", len(self.papers), len(self.corpus.vocab))
 
     # Public interface -------------------------------------------------------------
@@ -84,64 +97,50 @@ class Ranker:
             raise ValueError(
                 f"rank_many: {len(profiles)} profiles but {len(feedback)} feedback lists"
             )
+        requests, order = self._requests(profiles, feedback)
+        results: list[tuple[Section, ...]] = [()] * len(requests)
+        for chunk in self._chunks(requests):
+            ranked = self._rank_chunk([requests[i] for i in chunk])
+            for i, sections in zip(chunk, ranked, strict=True):
+                results[i] = sections
+        self.stats["rows"] += len(profiles)
+        self.stats["distinct"] += len(requests)
+        log.debug("ranked %d profiles (%d distinct)", len(profiles), len(requests))
+        return [results[i] for i in order]
+
+    # Vectorised core ----------------------------------------------------------------
+
+    def _requests(
+        self, profiles: Sequence[Profile], feedback: Sequence[Sequence[Feedback]] | None
+    ) -> tuple[list[Request], list[int]]:
+        """The distinct (profile, feedback) requests, and each profile's request."""
         requests: list[Request] = []
         slot: dict[object, int] = {}
         order: list[int] = []
         for i, profile in enumerate(profiles):
             signals = tuple(feedback[i]) if feedback is not None else ()
             key: object = (profile, signals) if signals else profile
-            if key not in slot:
-                slot[key] = len(requests)
-                requests.append(Request.build(profile, signals))
-            order.append(slot[key])
-        results: list[tuple[Section, ...]] = []
-        for start in range(0, len(requests), self.chunk_size):
-            results.extend(self._rank_chunk(requests[start : start + self.chunk_size]))
-        log.debug("ranked %d profiles (%d distinct)", len(profiles), len(requests))
-        return [results[i] for i in order]
+            at = slot.get(key)
+            if at is None:
+                at = slot[key] = len(requests)
+                request = Request.build(profile, signals)
+                request.tids = [self.topics.topic_id(key) for _, key in request.topics]
+                request.wids = [self.bulk.written_id(written) for written, _ in request.topics]
+                requests.append(request)
+            order.append(at)
+        return requests, order
 
-    # Vectorised core ----------------------------------------------------------------
-
-    def _topic_id(self, key: str) -> int:
-        tid = self._topics.get(key)
-        if tid is None:
-            tid = self._topics[key] = len(self._phrases)
-            self._phrases.append(key)
-            self._evidence.append(self.corpus.topic_weight(key))
-        return tid
-
-    def _ensure_topics(self, tids: np.ndarray) -> None:
-        """Score each new topic against every paper once, and keep its top candidates."""
-        missing = [int(t) for t in tids if int(t) not in self._topic_rows]
-        if len(self._topic_rows) + len(missing) > _TOPIC_CACHE_LIMIT:
-            self._topic_rows.clear()
-            self._candidates.clear()
-            missing = [int(t) for t in tids]
-        if not missing:
-            return
-        block = self.corpus.topic_scores([self._phrases[t] for t in missing])
-        m = self.n_candidates
-        n = self.corpus.n_papers
-        key = np.where(block >= self.floor - CATEGORY_BOOST, block + self.prior, -np.inf)
-        # Best first, ties to the lower paper index (a stable sort of the negated key).
-        order = np.argsort(-key, axis=1, kind="stable")
-        for row, tid in enumerate(missing):
-            self._topic_rows[tid] = block[row]
-            ranked = order[row]
-            idx = np.full(m, -1, dtype=np.int64)
-            rel = np.full(m, -np.inf, dtype=np.float32)
-            eligible = int(np.isfinite(key[row]).sum())
-            take = min(m, eligible)
-            idx[:take] = ranked[:take]
-            rel[:take] = block[row, ranked[:take]]
-            cut = float(key[row, ranked[m]]) if eligible > m and n > m else -np.inf
-            self._candidates[tid] = (idx, rel, cut)
-
-    def _scores_for(self, tids: np.ndarray) -> np.ndarray:
-        self._ensure_topics(tids)
-        if not len(tids):
-            return np.zeros((0, self.corpus.n_papers), dtype=np.float32)
-        return np.stack([self._topic_rows[int(t)] for t in tids])
+    def _chunks(self, requests: Sequence[Request]) -> Iterator[list[int]]:
+        """Request indices in chunks of similar topic counts, sized to the memory budget."""
+        by_width = sorted(range(len(requests)), key=lambda i: len(requests[i].tids))
+        start = 0
+        while start < len(by_width):
+            end = min(start + self.chunk_size, len(by_width))
+            width = max(1, len(requests[by_width[end - 1]].tids))
+            per_row = width * max(width * self.n_candidates, self.corpus.n_papers, 1)
+            end = min(end, start + max(1, _CHUNK_ELEMENTS // per_row))
+            yield by_width[start:end]
+            start = end
 
     def _excluded_papers(self, phrase: str) -> list[int]:
         found = self._exclusions.get(phrase)
@@ -177,67 +176,97 @@ class Ranker:
         removed[gone_rows, gone_cols] = True
         return in_category, removed
 
-    def _rank_chunk(self, requests: Sequence[Request]) -> list[tuple[Section, ...]]:
-        width = max(1, max(len(r.topics) for r in requests))
-        tids = np.full((len(requests), width), -1, dtype=np.int64)
-        for b, request in enumerate(requests):
-            for t, (_, key) in enumerate(request.topics):
-                tids[b, t] = self._topic_id(key)
-        present = tids >= 0
-        self._ensure_topics(np.unique(tids[present]))
-        evidence = np.asarray([*self._evidence, 0.0], dtype=np.float32)[np.where(present, tids, -1)]
-        in_category, removed = self._paper_masks(requests)
-
-        m = self.n_candidates
-        pad = (np.full(m, -1, dtype=np.int64), np.full(m, -np.inf, dtype=np.float32), -np.inf)
-        table = [self._candidates[int(t)] if t >= 0 else pad for t in tids.ravel()]
-        shape = (len(requests), width, m)
-        cand_idx = np.stack([c[0] for c in table]).reshape(shape)
-        cand_rel = np.stack([c[1] for c in table]).reshape(shape)
-        cut = np.array([c[2] for c in table], dtype=np.float32).reshape(shape[:2])
-        picks, unsafe = sparse_picks(
-            cand_idx,
-            cand_rel,
-            cut,
-            evidence,
-            in_category,
-            removed,
+    def _redo(
+        self,
+        requests: Sequence[Request],
+        rows: np.ndarray,
+        slots: np.ndarray,
+        evidence: np.ndarray,
+        masks: tuple[np.ndarray, np.ndarray],
+        papers: np.ndarray,
+        keys: np.ndarray,
+    ) -> dict[int, np.ndarray]:
+        """Rank ``rows`` on every paper (in place); return the feedback rows' Rocchio shifts."""
+        if not len(rows):
+            return {}
+        chosen = rows.tolist()
+        shift = np.zeros((len(chosen), self.corpus.n_papers), dtype=np.float32)
+        liked = [i for i, b in enumerate(chosen) if requests[b].feedback]
+        if liked:
+            signals = [requests[chosen[i]].feedback for i in liked]
+            shift[liked] = self.feedback_model.adjustments(signals)
+        relevance = self.topics.rows[np.maximum(slots[rows], 0)]
+        papers[rows], keys[rows] = dense_picks(
+            relevance,
+            slots[rows] >= 0,
+            evidence[rows],
+            masks[0][rows],
+            masks[1][rows],
+            shift,
             self.prior,
             floor=self.floor,
             boost=CATEGORY_BOOST,
             k=self.max_per_topic,
         )
-        redo = [b for b, r in enumerate(requests) if r.feedback or unsafe[b]]
-        adjust: dict[int, np.ndarray] = {}
-        if redo:
-            rows = np.asarray(redo)
-            shift = np.zeros((len(redo), self.corpus.n_papers), dtype=np.float32)
-            with_feedback = [i for i, b in enumerate(redo) if requests[b].feedback]
-            if with_feedback:
-                shift[with_feedback] = self.feedback_model.adjustments(
-                    [requests[redo[i]].feedback for i in with_feedback]
-                )
-            sub_tids = tids[rows]
-            relevance = self._scores_for(np.maximum(sub_tids, 0).ravel()).reshape(
-                len(redo), width, -1
-            )
-            exact = dense_picks(
-                relevance,
-                present[rows],
-                evidence[rows],
-                in_category[rows],
-                removed[rows],
-                shift,
+        return {chosen[i]: shift[i] for i in liked}
+
+    def _rank_chunk(self, requests: Sequence[Request]) -> list[tuple[Section, ...]]:
+        width = max(1, max(len(r.tids) for r in requests))
+        tids = np.array([(r.tids + [-1] * width)[:width] for r in requests], dtype=np.int64)
+        slots = self.topics.slots(tids)
+        present = slots >= 0
+        evidence = self.topics.evidence(tids)
+        in_category, removed = self._paper_masks(requests)
+        if self.fast_path:
+            cache, at = self.topics, np.maximum(slots, 0)
+            papers, keys, redo = sparse_picks(
+                np.where(present[..., None], cache.cand_idx[at], -1),
+                np.where(present[..., None], cache.cand_rel[at], -np.inf),
+                np.where(present, cache.cut[at], -np.inf),
+                np.where(present, cache.cut_plain[at], -np.inf),
+                cache.rows,
+                slots,
+                evidence,
+                in_category,
+                removed,
                 self.prior,
                 floor=self.floor,
                 boost=CATEGORY_BOOST,
                 k=self.max_per_topic,
             )
-            for i, b in enumerate(redo):
-                picks[b] = exact[i]
-                if requests[b].feedback:
-                    adjust[b] = shift[i]
+            self.stats["dense"] += int(redo.sum())
+        else:
+            shape = (len(requests), width, self.max_per_topic)
+            papers = np.full(shape, -1, dtype=np.int64)
+            keys = np.full(shape, -np.inf, dtype=np.float32)
+            redo = np.ones(len(requests), dtype=bool)
+        with_feedback = np.array([bool(r.feedback) for r in requests])
+        self.stats["feedback"] += int(with_feedback.sum())
+        shifts = self._redo(
+            requests,
+            np.flatnonzero(redo | with_feedback),
+            slots,
+            evidence,
+            (in_category, removed),
+            papers,
+            keys,
+        )
+        out: list[tuple[Section, ...] | None] = [None] * len(requests)
+        plain = [b for b, r in enumerate(requests) if r.plain] if self.fast_path else []
+        if plain:
+            rows = np.asarray(plain)
+            chosen = [requests[b] for b in plain]
+            bulk = self.bulk.assemble(chosen, papers[rows], keys[rows], removed[rows])
+            for b, sections in zip(plain, bulk, strict=True):
+                out[b] = sections
+            self.stats["bulk"] += len(plain)
         return [
-            self.assembler.sections(request, picks[b][: len(request.topics)], adjust.get(b))
-            for b, request in enumerate(requests)
+            sections
+            if sections is not None
+            else self.assembler.sections(
+                request,
+                to_lists(papers[b, : len(request.tids)], keys[b, : len(request.tids)]),
+                shifts.get(b),
+            )
+            for b, (request, sections) in enumerate(zip(requests, out, strict=True))
         ]

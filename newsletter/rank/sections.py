@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -33,13 +34,23 @@ TOP_TODAY = "Top papers today"
 AUTHORS = "Followed authors"
 
 
+@lru_cache(maxsize=200_000)
 def topic_key(topic: str) -> str:
     return " ".join(normalise(topic).split())
 
 
+@lru_cache(maxsize=200_000)
+def _written_and_key(topic: str) -> tuple[str, str]:
+    written = " ".join(topic.split())
+    return written, topic_key(written)
+
+
 @dataclass(slots=True)
 class Request:
-    """One distinct (profile, feedback) to rank, with its parts normalised once."""
+    """One distinct (profile, feedback) to rank, with its parts normalised once.
+
+    ``tids``/``wids``: the ids of the topic keys and written forms (set by the Ranker).
+    """
 
     profile: Profile
     feedback: tuple[Feedback, ...]
@@ -48,19 +59,33 @@ class Request:
     author_keys: tuple[str, ...]
     excluded: frozenset[int] = frozenset()
     authored: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    tids: list[int] = field(default_factory=list)
+    wids: list[int] = field(default_factory=list)
+
+    @property
+    def plain(self) -> bool:
+        """Topics only (no feedback, authors or categories): assembled in bulk."""
+        return bool(
+            self.topics
+            and not self.feedback
+            and not self.author_keys
+            and not self.profile.categories
+        )
 
     @classmethod
     def build(cls, profile: Profile, feedback: tuple[Feedback, ...]) -> Request:
         topics: dict[str, str] = {}
         for topic in profile.topics:
-            written = " ".join(topic.split())
+            written, key = _written_and_key(topic)
             if written:
-                topics.setdefault(topic_key(written), written)
+                topics.setdefault(key, written)
         return cls(
             profile=profile,
             feedback=feedback,
             topics=[(written, key) for key, written in topics.items()],
-            exclude_keys=[k for k in dict.fromkeys(topic_key(x) for x in profile.exclude) if k],
+            exclude_keys=[k for k in dict.fromkeys(map(topic_key, profile.exclude)) if k]
+            if profile.exclude
+            else [],
             author_keys=tuple(
                 k for k in dict.fromkeys(author_key(a) for a in profile.authors) if k
             ),
@@ -113,7 +138,7 @@ class Assembler:
             self._items[(cache_key, p, score)] = item
         return item
 
-    def _topic_item(self, written: str, p: int, value: float) -> RankedItem:
+    def topic_item(self, written: str, p: int, value: float) -> RankedItem:
         cache = (written, p, value)
         item = self._items.get(cache)
         if item is None:
@@ -152,7 +177,7 @@ class Assembler:
         profile = request.profile
         if profile.is_empty:
             top = self._walk(order, skip, self.max_per_topic + self.also_today)
-            items = self._popular_items(top, None if shift is None else score)
+            items = self.popular_items(top, None if shift is None else score)
             return (Section(TOP_TODAY, items, None, "" if items else "No papers today."),)
 
         out: list[Section] = []
@@ -181,7 +206,7 @@ class Assembler:
             chosen = []
         topic_sections: list[Section] = []
         for (written, _), topic_picks in zip(request.topics, picks, strict=True):
-            items = tuple([self._topic_item(written, p, v) for p, v in topic_picks])
+            items = tuple([self.topic_item(written, p, v) for p, v in topic_picks])
             skip.update(p for p, _ in topic_picks)
             note = "" if items else f"Nothing on {written} today."
             topic_sections.append(Section(written, items, written, note))
@@ -205,7 +230,7 @@ class Assembler:
     def _popular_item(self, p: int, score: float) -> RankedItem:
         return self._item("popular", p, score, explain_popular(self.papers[p]))
 
-    def _popular_items(self, chosen: list[int], score: np.ndarray | None) -> tuple[RankedItem, ...]:
+    def popular_items(self, chosen: list[int], score: np.ndarray | None) -> tuple[RankedItem, ...]:
         if score is None:
             return tuple([self._popular_item(p, self._global_list[p]) for p in chosen])
         return tuple([self._popular_item(p, float(score[p])) for p in chosen])

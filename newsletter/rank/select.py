@@ -3,58 +3,50 @@
 Both functions apply the same rules: a paper is kept for a topic if its relevance (plus
 the followed-category boost and the Rocchio shift) clears the floor and it is neither
 excluded nor by a followed author; it goes to the topic where it has the most matched
-evidence (relevance x the topic's idf mass); each topic keeps its ``k`` best by relevance
-plus popularity prior. Ties go to the lower paper index.
+evidence (relevance x the topic's idf mass; ties to the earlier topic); each topic keeps
+its ``k`` best by relevance plus popularity prior. Ties go to the lower paper index.
 
-``sparse_picks`` works on each topic's top ``M`` candidates (precomputed once per topic)
-and is the fast path; a row whose result could depend on a dropped candidate is flagged
-and redone by ``dense_picks``, which scores every paper (and also serves feedback rows).
+``dense_picks`` scores every paper under every topic: the reference, also used for
+feedback rows. ``sparse_picks`` is the fast path: it looks only at each topic's top ``M``
+candidates (precomputed once per topic), but decides which topic a candidate belongs
+to from the paper's full scores under all the row's topics, exactly as the dense path
+does. A row whose top ``k`` could still miss a paper outside the candidates is flagged
+and redone by ``dense_picks``.
+
+Both return ``(papers, keys)``, each ``(B, T, k)``: paper indices best first (-1 pads)
+and their keys (relevance + prior, -inf pads).
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
-Picks = list[list[tuple[int, float]]]
 NEG_INF = np.float32(-np.inf)
+# Float32 sums in a different order may differ in the last bits: treat near-ties as unsafe.
+_TIE_MARGIN = np.float32(1e-5)
 
 
-def _rows_to_picks(
-    n_rows: int, width: int, b: np.ndarray, t: np.ndarray, p: np.ndarray, v: np.ndarray
-) -> list[Picks]:
-    """Group the chosen entries (already sorted by row, then best first) per row and topic."""
-    out: list[Picks] = [[] for _ in range(n_rows)]
-    empty: Picks = [[] for _ in range(width)]
-    row = b * width + t
-    if not row.size:
-        return [empty for _ in range(n_rows)]
-    bounds = np.flatnonzero(np.r_[True, row[1:] != row[:-1], True]).tolist()
-    rows = row.tolist()
-    pairs = list(zip(p.tolist(), v.tolist(), strict=True))
-    for start, end in itertools.pairwise(bounds):
-        bb, tt = divmod(rows[start], width)
-        if not out[bb]:
-            out[bb] = [[] for _ in range(width)]
-        out[bb][tt] = pairs[start:end]
-    return [x or empty for x in out]
-
-
-def _top_k(row: np.ndarray, key: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` best entries of each ``row`` group (by key desc, then p asc)."""
-    order = np.lexsort((p, -key, row))
-    sorted_rows = row[order]
-    starts = np.r_[0, np.flatnonzero(sorted_rows[1:] != sorted_rows[:-1]) + 1]
-    lengths = np.diff(np.r_[starts, len(order)])
-    rank = np.arange(len(order)) - np.repeat(starts, lengths)
-    return np.asarray(order[rank < k])
+def _first_k(papers: np.ndarray, key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of each row (last axis) by key desc, then paper index asc."""
+    order = np.lexsort((papers, -key), axis=-1)[..., :k]
+    best_p = np.take_along_axis(papers, order, axis=-1)
+    best_v = np.take_along_axis(key, order, axis=-1)
+    short = k - best_p.shape[-1]
+    if short > 0:
+        pad = [(0, 0)] * (best_p.ndim - 1) + [(0, short)]
+        best_p = np.pad(best_p, pad, constant_values=-1)
+        best_v = np.pad(best_v, pad, constant_values=NEG_INF)
+    best_p = np.where(best_v > NEG_INF, best_p, -1)
+    return best_p, best_v.astype(np.float32)
 
 
 def sparse_picks(
     cand_idx: np.ndarray,
     cand_rel: np.ndarray,
     cut: np.ndarray,
+    cut_plain: np.ndarray,
+    scores: np.ndarray,
+    slots: np.ndarray,
     evidence: np.ndarray,
     in_category: np.ndarray,
     removed: np.ndarray,
@@ -63,38 +55,52 @@ def sparse_picks(
     floor: float,
     boost: np.float32,
     k: int,
-) -> tuple[list[Picks], np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``cand_*``: ``(B, T, M)`` candidates (index -1 / relevance -inf as padding);
-    ``cut``: ``(B, T)`` the best key among candidates dropped from the list.
-    Returns the picks and a ``(B,)`` mask of rows that need ``dense_picks``."""
+    ``cut``: ``(B, T)`` the best key among candidates dropped from the list
+    (``cut_plain``: among those at the floor without the boost, for rows without it);
+    ``scores``: ``(S, P)`` each cached topic's relevance to every paper; ``slots``:
+    ``(B, T)`` the row of ``scores`` of each topic (-1 pads). Returns the picks and a
+    ``(B,)`` mask of rows to redo densely."""
     n_rows, width, _ = cand_idx.shape
-    n_papers = in_category.shape[1]
-    if n_papers == 0:
-        return [[[] for _ in range(width)] for _ in range(n_rows)], np.zeros(n_rows, dtype=bool)
+    if in_category.shape[1] == 0:
+        shape = (n_rows, width, k)
+        none = np.full(shape, -1, dtype=np.int64), np.full(shape, NEG_INF, dtype=np.float32)
+        return *none, np.zeros(n_rows, dtype=bool)
     rows = np.arange(n_rows)[:, None, None]
-    safe = np.maximum(cand_idx, 0)
-    rel = cand_rel + boost * (in_category[rows, safe] & (cand_rel > 0))
-    keep = (rel >= floor) & (cand_idx >= 0) & ~removed[rows, safe]
-    b, t, m = np.nonzero(keep)
-    p = cand_idx[b, t, m]
-    r = rel[b, t, m]
-    # Once per email: for each (subscriber, paper) the topic with the most evidence.
-    pair = b * n_papers + p
-    order = np.lexsort((t, -(r * evidence[b, t]), pair))
-    pair_sorted = pair[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = pair_sorted[1:] != pair_sorted[:-1]
-    win = order[first]
-    b, t, p, r = b[win], t[win], p[win], r[win]
-    key = (r + prior[p]).astype(np.float32)
-    chosen = _top_k(b * width + t, key, p, k)
-    b, t, p, key = b[chosen], t[chosen], p[chosen], key[chosen]
-    # Exact only if no dropped candidate could have entered: k picks, the k-th above the cut.
-    counts = np.bincount(b * width + t, minlength=n_rows * width).reshape(n_rows, width)
-    kth = np.full((n_rows, width), np.inf, dtype=np.float32)
-    np.minimum.at(kth, (b, t), key)
-    unsafe = np.isfinite(cut) & ((counts < k) | (kth <= cut + boost))
-    return _rows_to_picks(n_rows, width, b, t, p, key), unsafe.any(axis=1)
+    valid = cand_idx >= 0
+    safe = np.where(valid, cand_idx, 0)
+    category = in_category[rows, safe]
+    gone = removed[rows, safe]
+    # Every candidate's relevance under every topic of its row: (B, T', T, M).
+    present = slots >= 0
+    other = scores[np.maximum(slots, 0)[:, :, None, None], safe[:, None]]
+    other = other + boost * ((other > 0) & category[:, None])
+    kept = (other >= floor) & present[:, :, None, None] & ~gone[:, None]
+    strength = np.where(kept, other * evidence[:, :, None, None], NEG_INF)
+    winner = strength.argmax(axis=1)
+    rel = cand_rel + boost * (category & (cand_rel > 0))
+    keep = valid & (rel >= floor) & ~gone & (winner == np.arange(width)[None, :, None])
+    key = np.where(keep, rel + prior[safe], NEG_INF)
+    papers = np.full((n_rows, width, k), -1, dtype=np.int64)
+    keys = np.full((n_rows, width, k), NEG_INF, dtype=np.float32)
+    # Candidates come best first (key desc, index asc), so without the boost (which can
+    # reorder them) the first k kept are the top k.
+    boosted = np.asarray(in_category.any(axis=1))
+    rank = np.cumsum(keep, axis=-1)
+    b, t, m = np.nonzero(keep & (rank <= k) & ~boosted[:, None, None])
+    papers[b, t, rank[b, t, m] - 1] = cand_idx[b, t, m]
+    keys[b, t, rank[b, t, m] - 1] = key[b, t, m]
+    if boosted.any():
+        sub = np.flatnonzero(boosted)
+        papers[sub], keys[sub] = _first_k(np.where(keep[sub], cand_idx[sub], -1), key[sub], k)
+    # Exact only if no dropped candidate could have entered: k picks, the k-th above the
+    # best dropped key (plus the boost it might get).
+    cut = np.where(boosted[:, None], cut, cut_plain)
+    margin = np.where(boosted, boost, np.float32(0))[:, None] + _TIE_MARGIN
+    count = (keys > NEG_INF).sum(axis=-1)
+    unsafe = np.isfinite(cut) & ((count < k) | (keys[..., k - 1] <= cut + margin))
+    return papers, keys, unsafe.any(axis=1)
 
 
 def dense_picks(
@@ -109,7 +115,7 @@ def dense_picks(
     floor: float,
     boost: np.float32,
     k: int,
-) -> list[Picks]:
+) -> tuple[np.ndarray, np.ndarray]:
     """``relevance``: ``(B, T, P)`` topic scores (modified in place); ``adjust``: ``(B, P)``."""
     n_rows, width, n_papers = relevance.shape
     matched = relevance > 0
@@ -122,7 +128,13 @@ def dense_picks(
     relevance[~keep] = -np.inf
     best = relevance.argmax(axis=1) if n_papers else np.zeros((n_rows, 0), dtype=np.int64)
     ranked[np.arange(width)[None, :, None] != best[:, None, :]] = -np.inf
-    b, t, p = np.nonzero(ranked > NEG_INF)
-    key = ranked[b, t, p]
-    chosen = _top_k(b * width + t, key, p, k)
-    return _rows_to_picks(n_rows, width, b[chosen], t[chosen], p[chosen], key[chosen])
+    papers = np.broadcast_to(np.arange(n_papers, dtype=np.int64), ranked.shape)
+    return _first_k(papers, ranked, k)
+
+
+def to_lists(papers: np.ndarray, keys: np.ndarray) -> list[list[tuple[int, float]]]:
+    """One row's picks ``(T, k)`` as ``[[(paper, key), ...] per topic]``."""
+    return [
+        [(p, v) for p, v in zip(row_p, row_v, strict=True) if p >= 0]
+        for row_p, row_v in zip(papers.tolist(), keys.tolist(), strict=True)
+    ]
