@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from newsletter.cli import main
+from tests.conftest import need
+
+ARGS = ["--env-file", "none.env"]
+DEMO_DB = {"NEWSLETTER_DATABASE_URL": "sqlite:///subscribers/demo.db"}
+
+
+def test_preview_writes_the_exact_email_of_one_subscriber(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, [*ARGS, "demo"]).exit_code == 0
+    out = tmp_path / "ada.html"
+    result = runner.invoke(
+        main, [*ARGS, "preview", "--email", "ada@example.org", "--out", str(out)], env=DEMO_DB
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("subject: Daily Papers, 26 Nov: ")
+    html = out.read_text()
+    assert "Test-Time Adaptation Under Label Shift" in html
+    # The preview is the email Ada was sent by the demo run (same edition, same ranking).
+    sent = next((tmp_path / "outbox" / "html").glob("*ada@example.org.html")).read_text()
+    assert html == sent
+
+
+def test_preview_without_an_edition_says_what_to_do() -> None:
+    result = CliRunner().invoke(main, [*ARGS, "preview"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: no edition is frozen for that date yet: run `newsletter run` first\n"
+    )
+
+
+def test_preview_screenshots_in_chromium(tmp_path: Path) -> None:
+    need(shutil.which("chromium") or Path("/usr/bin/chromium").exists(), "Chromium not installed")
+    runner = CliRunner()
+    assert runner.invoke(main, [*ARGS, "demo"]).exit_code == 0
+    result = runner.invoke(main, [*ARGS, "preview", "--screenshot", "shots"], env=DEMO_DB)
+    assert result.exit_code == 0, result.output
+    shots = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
+    assert len(shots) == 4
+    assert all((tmp_path / "shots" / name).stat().st_size > 10_000 for name in shots)
