@@ -3,27 +3,50 @@
 A *plain* row has topics, no feedback, no followed authors or categories: its email is
 one section per topic, then "Also today". Such a topic section is fully determined by
 (the topic as written, its picked papers and their keys), and "Also today" by its
-papers, so both are looked up by that signature (deduplicated with numpy per chunk, then
-in a dict that lives as long as the Ranker) and the equal ``Section`` object is shared.
-The rules are those of ``Assembler.sections``; tests compare the two on random profiles.
+papers, so both are looked up by that signature (its bytes, in a dict that lives as long
+as the Ranker) and equal ``Section`` objects are shared. The rules are those of ``Assembler.sections``; tests compare the two on random profiles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from newsletter.models import Section
 from newsletter.rank.sections import ALSO_TODAY, Assembler, Request
 
+T = TypeVar("T")
 
-def _distinct_rows(signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(index of the first row of each distinct signature, inverse)``."""
-    if not len(signatures):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    _, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
-    return first, inverse.ravel()
+
+def padded(rows: Sequence[Sequence[int]]) -> np.ndarray:
+    """Lists of ints as one ``(len(rows), max(1, longest))`` int64 array, -1 padded."""
+    counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    out = np.full((len(rows), max(1, int(counts.max(initial=0)))), -1, dtype=np.int64)
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    at = np.repeat(np.arange(len(rows)), counts)
+    out[at, np.arange(len(flat)) - starts[at]] = flat
+    return out
+
+
+def _lookup(
+    signatures: np.ndarray, cache: dict[bytes, T], build: Callable[[np.ndarray], T]
+) -> list[T]:
+    """Per row of ``signatures``: the cached object for its bytes, built on first sight."""
+    blob = np.ascontiguousarray(signatures).tobytes()
+    step = signatures.shape[1] * signatures.itemsize
+    out: list[T] = []
+    for i in range(len(signatures)):
+        key = blob[i * step : (i + 1) * step]
+        try:
+            out.append(cache[key])
+        except KeyError:
+            found = cache[key] = build(signatures[i])
+            out.append(found)
+    return out
 
 
 class SectionCache:
@@ -42,76 +65,65 @@ class SectionCache:
             self._written_list.append(written)
         return wid
 
-    def assemble(
-        self,
-        requests: Sequence[Request],
-        papers: np.ndarray,
-        keys: np.ndarray,
-        excluded: np.ndarray,
-    ) -> list[tuple[Section, ...]]:
-        """``papers``/``keys``: ``(B, T, k)`` picks; ``excluded``: ``(B, P)``."""
-        n_rows, width, _ = papers.shape
-        wids = np.full((n_rows, width), -1, dtype=np.int64)
-        counts = np.zeros(n_rows, dtype=np.int64)
-        for row, request in enumerate(requests):
-            counts[row] = len(request.wids)
-            wids[row, : len(request.wids)] = request.wids
+    def topic_sections(
+        self, requests: Sequence[Request], papers: np.ndarray, keys: np.ndarray
+    ) -> list[list[Section]]:
+        """Each row's topic sections from its ``(B, T, k)`` picks, equal ones shared."""
+        wids = padded([[t.wid for t in r.topics] for r in requests])
         present = wids >= 0
         signatures = np.concatenate(
             [wids[present][:, None], papers[present], keys[present].view(np.int32)], axis=1
         )
-        first, inverse = _distinct_rows(signatures)
-        distinct = [self._topic_section(signatures[i]) for i in first.tolist()]
-        topic_sections = [distinct[i] for i in inverse.tolist()]
+        flat = _lookup(signatures, self._topics, self._topic_section)
+        out: list[list[Section]] = []
+        start = 0
+        for request in requests:
+            end = start + len(request.topics)
+            out.append(flat[start:end])
+            start = end
+        return out
 
+    def also_today(self, papers: np.ndarray, excluded: np.ndarray) -> list[Section | None]:
+        """Each row's "Also today" after its ``(B, T, k)`` picks and ``(B, P)`` exclusions."""
         shown = excluded.copy()
         at_b, at_t, at_j = np.nonzero(papers >= 0)
         shown[at_b, papers[at_b, at_t, at_j]] = True
-        also = self._also_today(shown)
-        out: list[tuple[Section, ...]] = []
-        start = 0
-        for count, extra in zip(counts.tolist(), also, strict=True):
-            mine = topic_sections[start : start + count]
-            out.append((*mine, extra) if extra is not None else tuple(mine))
-            start += count
-        return out
+        return self._also_today(shown, papers.shape[1] * papers.shape[2])
 
     def _topic_section(self, signature: np.ndarray) -> Section:
-        key = signature.tobytes()
-        found = self._topics.get(key)
-        if found is None:
-            k = (len(signature) - 1) // 2
-            written = self._written_list[int(signature[0])]
-            picked = signature[1 : 1 + k].tolist()
-            values = signature[1 + k :].astype(np.int32).view(np.float32).tolist()
-            items = tuple(
-                self.assembler.topic_item(written, p, v)
-                for p, v in zip(picked, values, strict=True)
-                if p >= 0
-            )
-            note = "" if items else f"Nothing on {written} today."
-            found = self._topics[key] = Section(written, items, written, note)
-        return found
+        k = (len(signature) - 1) // 2
+        written = self._written_list[int(signature[0])]
+        picked = signature[1 : 1 + k].tolist()
+        values = signature[1 + k :].astype(np.int32).view(np.float32).tolist()
+        items = tuple(
+            self.assembler.topic_item(written, p, v)
+            for p, v in zip(picked, values, strict=True)
+            if p >= 0
+        )
+        return Section(written, items, written, "" if items else f"Nothing on {written} today.")
 
-    def _also_today(self, shown: np.ndarray) -> list[Section | None]:
-        """Per row: the first ``also_today`` papers of the global order not shown yet."""
+    def _also_today(self, shown: np.ndarray, most_shown: int) -> list[Section | None]:
+        """Per row: the first ``also_today`` papers of the global order not shown yet.
+
+        Looks at the first ``also_today + most_shown`` papers of the order first; only
+        rows that did not find enough there (many exclusions) look further.
+        """
         limit = self.assembler.also_today
         n_rows = shown.shape[0]
         if limit <= 0 or not len(self.global_order):
             return [None] * n_rows
-        free = ~shown[:, self.global_order]
-        rank = np.cumsum(free, axis=1)
-        rows, cols = np.nonzero(free & (rank <= limit))
         chosen = np.full((n_rows, limit), -1, dtype=np.int64)
-        chosen[rows, rank[rows, cols] - 1] = self.global_order[cols]
-        first, inverse = _distinct_rows(chosen)
-        distinct = [self._also_section(chosen[i]) for i in first.tolist()]
-        return [distinct[i] for i in inverse.tolist()]
+        rows = np.arange(n_rows)
+        for window in (self.global_order[: limit + most_shown], self.global_order):
+            free = ~shown[rows[:, None], window]
+            rank = np.cumsum(free, axis=1)
+            at, cols = np.nonzero(free & (rank <= limit))
+            chosen[rows[at], rank[at, cols] - 1] = window[cols]
+            rows = rows[rank[:, -1] < limit]
+            if not len(rows) or len(window) == len(self.global_order):
+                break
+        return _lookup(chosen, self._also, self._also_section)
 
     def _also_section(self, chosen: np.ndarray) -> Section | None:
-        key = chosen.tobytes()
-        if key not in self._also:
-            picked = [p for p in chosen.tolist() if p >= 0]
-            items = self.assembler.popular_items(picked, None)
-            self._also[key] = Section(ALSO_TODAY, items) if items else None
-        return self._also[key]
+        items = self.assembler.popular_items([p for p in chosen.tolist() if p >= 0], None)
+        return Section(ALSO_TODAY, items) if items else None

@@ -13,17 +13,19 @@ full computation for every row: the reference the fast path is tested against.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
 from newsletter.errors import SettingsError
 from newsletter.models import Feedback, Paper, Profile, Section
-from newsletter.rank.batch import SectionCache
+from newsletter.rank.batch import SectionCache, padded
 from newsletter.rank.features import Corpus, Weights
 from newsletter.rank.model import PRIOR_WEIGHT, FeedbackModel, global_scores, popularity
-from newsletter.rank.sections import Assembler, Request
+from newsletter.rank.sections import Assembler, Request, Topic, written_and_key
 from newsletter.rank.select import dense_picks, sparse_picks, to_lists
 from newsletter.rank.topics import TopicCache
 
@@ -32,6 +34,23 @@ log = logging.getLogger(__name__)
 CATEGORY_BOOST = np.float32(0.05)
 # Elements of the largest per-chunk array (rows x topics x max(topics x M, papers)).
 _CHUNK_ELEMENTS = 8_000_000
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while ranking.
+
+    Ranking creates millions of small acyclic objects (tuples, items, sections); each
+    full collection would walk all of them (about 15% of the time for 100,000
+    subscribers). Nothing made here forms a cycle, so reference counting frees it all.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Ranker:
@@ -80,6 +99,8 @@ class Ranker:
         )
         self.bulk = SectionCache(self.assembler)
         self._exclusions: dict[str, list[int]] = {}
+        self._parsed: dict[str, Topic | None] = {}
+        self._paper_sets: dict[tuple[str, tuple[str, ...]], tuple[frozenset[int], np.ndarray]] = {}
         self.stats = dict.fromkeys(("rows", "distinct", "dense", "feedback", "bulk"), 0)
         log.debug("ranker: %d papers, %d terms", len(self.papers), len(self.corpus.vocab))
 
@@ -97,12 +118,13 @@ class Ranker:
             raise ValueError(
                 f"rank_many: {len(profiles)} profiles but {len(feedback)} feedback lists"
             )
-        requests, order = self._requests(profiles, feedback)
-        results: list[tuple[Section, ...]] = [()] * len(requests)
-        for chunk in self._chunks(requests):
-            ranked = self._rank_chunk([requests[i] for i in chunk])
-            for i, sections in zip(chunk, ranked, strict=True):
-                results[i] = sections
+        with _collector_paused():
+            requests, order = self._requests(profiles, feedback)
+            results: list[tuple[Section, ...]] = [()] * len(requests)
+            for chunk in self._chunks(requests):
+                ranked = self._rank_chunk([requests[i] for i in chunk])
+                for i, sections in zip(chunk, ranked, strict=True):
+                    results[i] = sections
         self.stats["rows"] += len(profiles)
         self.stats["distinct"] += len(requests)
         log.debug("ranked %d profiles (%d distinct)", len(profiles), len(requests))
@@ -114,29 +136,40 @@ class Ranker:
         self, profiles: Sequence[Profile], feedback: Sequence[Sequence[Feedback]] | None
     ) -> tuple[list[Request], list[int]]:
         """The distinct (profile, feedback) requests, and each profile's request."""
-        requests: list[Request] = []
         slot: dict[object, int] = {}
-        order: list[int] = []
-        for i, profile in enumerate(profiles):
-            signals = tuple(feedback[i]) if feedback is not None else ()
-            key: object = (profile, signals) if signals else profile
-            at = slot.get(key)
-            if at is None:
-                at = slot[key] = len(requests)
-                request = Request.build(profile, signals)
-                request.tids = [self.topics.topic_id(key) for _, key in request.topics]
-                request.wids = [self.bulk.written_id(written) for written, _ in request.topics]
-                requests.append(request)
-            order.append(at)
+        if feedback is None:
+            order = [slot.setdefault(p, len(slot)) for p in profiles]
+        else:
+            order = [
+                slot.setdefault((p, tuple(f)) if f else p, len(slot))
+                for p, f in zip(profiles, feedback, strict=True)
+            ]
+        pairs = [k if isinstance(k, tuple) else (k, ()) for k in slot]
+        parsed = self._parsed
+        for raw in {t for p, _ in pairs for t in p.topics} - parsed.keys():
+            self._topic(raw)
+        requests = [Request.build(p, f, [parsed[t] for t in p.topics]) for p, f in pairs]
         return requests, order
+
+    def _topic(self, raw: str) -> Topic | None:
+        try:
+            return self._parsed[raw]
+        except KeyError:
+            written, key = written_and_key(raw)
+            found = self._parsed[raw] = (
+                Topic(written, key, self.topics.topic_id(key), self.bulk.written_id(written))
+                if written
+                else None
+            )
+            return found
 
     def _chunks(self, requests: Sequence[Request]) -> Iterator[list[int]]:
         """Request indices in chunks of similar topic counts, sized to the memory budget."""
-        by_width = sorted(range(len(requests)), key=lambda i: len(requests[i].tids))
+        by_width = sorted(range(len(requests)), key=lambda i: len(requests[i].topics))
         start = 0
         while start < len(by_width):
             end = min(start + self.chunk_size, len(by_width))
-            width = max(1, len(requests[by_width[end - 1]].tids))
+            width = max(1, len(requests[by_width[end - 1]].topics))
             per_row = width * max(width * self.n_candidates, self.corpus.n_papers, 1)
             end = min(end, start + max(1, _CHUNK_ELEMENTS // per_row))
             yield by_width[start:end]
@@ -148,33 +181,41 @@ class Ranker:
             found = self._exclusions[phrase] = self.corpus.has_phrase([phrase]).indices.tolist()
         return found
 
+    def _paper_set(self, kind: str, keys: tuple[str, ...]) -> tuple[frozenset[int], np.ndarray]:
+        """Papers excluded by (``kind="exclude"``) or in one of (``"category"``) ``keys``."""
+        found = self._paper_sets.get((kind, keys))
+        if found is None:
+            if kind == "exclude":
+                members = {p for x in keys for p in self._excluded_papers(x)}
+            else:
+                members = {p for code in keys for p in self.assembler.by_category.get(code, ())}
+            array = np.fromiter(sorted(members), dtype=np.int64, count=len(members))
+            found = self._paper_sets[(kind, keys)] = (frozenset(members), array)
+        return found
+
     def _paper_masks(self, requests: Sequence[Request]) -> tuple[np.ndarray, np.ndarray]:
         """``(in a followed category, excluded or by a followed author)``, each ``(B, P)``."""
         n = self.corpus.n_papers
         cat_rows: list[int] = []
-        cat_cols: list[int] = []
+        cat_cols: list[np.ndarray] = []
         gone_rows: list[int] = []
-        gone_cols: list[int] = []
+        gone_cols: list[np.ndarray] = []
         for b, request in enumerate(requests):
-            profile = request.profile
-            for code in profile.categories:
-                members = self.assembler.by_category.get(code, ())
-                cat_rows.extend([b] * len(members))
-                cat_cols.extend(members)
+            if request.profile.categories:
+                cat_rows.append(b)
+                cat_cols.append(self._paper_set("category", request.profile.categories)[1])
             if request.exclude_keys:
-                blocked = {p for x in request.exclude_keys for p in self._excluded_papers(x)}
-                request.excluded = frozenset(blocked)
-                gone_rows.extend([b] * len(blocked))
-                gone_cols.extend(blocked)
+                blocked, array = self._paper_set("exclude", tuple(request.exclude_keys))
+                request.excluded = blocked
+                gone_rows.append(b)
+                gone_cols.append(array)
             if request.author_keys:
                 request.authored = self.assembler.authored(request.author_keys)
-                gone_rows.extend([b] * len(request.authored))
-                gone_cols.extend(request.authored)
-        in_category = np.zeros((len(requests), n), dtype=bool)
-        in_category[cat_rows, cat_cols] = True
-        removed = np.zeros((len(requests), n), dtype=bool)
-        removed[gone_rows, gone_cols] = True
-        return in_category, removed
+                gone_rows.append(b)
+                gone_cols.append(np.fromiter(request.authored, dtype=np.int64))
+        return _mask(len(requests), n, cat_rows, cat_cols), _mask(
+            len(requests), n, gone_rows, gone_cols
+        )
 
     def _redo(
         self,
@@ -211,8 +252,8 @@ class Ranker:
         return {chosen[i]: shift[i] for i in liked}
 
     def _rank_chunk(self, requests: Sequence[Request]) -> list[tuple[Section, ...]]:
-        width = max(1, max(len(r.tids) for r in requests))
-        tids = np.array([(r.tids + [-1] * width)[:width] for r in requests], dtype=np.int64)
+        tids = padded([[t.tid for t in r.topics] for r in requests])
+        width = tids.shape[1]
         slots = self.topics.slots(tids)
         present = slots >= 0
         evidence = self.topics.evidence(tids)
@@ -251,22 +292,42 @@ class Ranker:
             papers,
             keys,
         )
+        if not self.fast_path:
+            return [
+                self.assembler.sections(
+                    request,
+                    to_lists(papers[b, : len(request.topics)], keys[b, : len(request.topics)]),
+                    shifts.get(b),
+                )
+                for b, request in enumerate(requests)
+            ]
+        topic_sections = self.bulk.topic_sections(requests, papers, keys)
+        plain = [b for b, r in enumerate(requests) if r.plain]
         out: list[tuple[Section, ...] | None] = [None] * len(requests)
-        plain = [b for b, r in enumerate(requests) if r.plain] if self.fast_path else []
         if plain:
             rows = np.asarray(plain)
-            chosen = [requests[b] for b in plain]
-            bulk = self.bulk.assemble(chosen, papers[rows], keys[rows], removed[rows])
-            for b, sections in zip(plain, bulk, strict=True):
-                out[b] = sections
+            also = self.bulk.also_today(papers[rows], removed[rows])
+            for b, extra in zip(plain, also, strict=True):
+                mine = topic_sections[b]
+                out[b] = (*mine, extra) if extra is not None else tuple(mine)
             self.stats["bulk"] += len(plain)
         return [
             sections
             if sections is not None
             else self.assembler.sections(
                 request,
-                to_lists(papers[b, : len(request.tids)], keys[b, : len(request.tids)]),
+                to_lists(papers[b, : len(request.topics)], keys[b, : len(request.topics)]),
                 shifts.get(b),
+                topic_sections[b],
             )
             for b, (request, sections) in enumerate(zip(requests, out, strict=True))
         ]
+
+
+def _mask(n_rows: int, n_cols: int, rows: list[int], cols: list[np.ndarray]) -> np.ndarray:
+    """A boolean ``(n_rows, n_cols)`` mask, True at ``cols[i]`` of row ``rows[i]``."""
+    mask = np.zeros((n_rows, n_cols), dtype=bool)
+    if rows:
+        lengths = [len(c) for c in cols]
+        mask[np.repeat(rows, lengths), np.concatenate(cols)] = True
+    return mask

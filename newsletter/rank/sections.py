@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,27 +41,32 @@ def topic_key(topic: str) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def _written_and_key(topic: str) -> tuple[str, str]:
+def written_and_key(topic: str) -> tuple[str, str]:
+    """The topic as written (spaces collapsed) and its key (normalised, for matching)."""
     written = " ".join(topic.split())
     return written, topic_key(written)
 
 
+class Topic(NamedTuple):
+    """One topic of a request: as written, its key, and the Ranker's ids for both."""
+
+    written: str
+    key: str
+    tid: int
+    wid: int
+
+
 @dataclass(slots=True)
 class Request:
-    """One distinct (profile, feedback) to rank, with its parts normalised once.
-
-    ``tids``/``wids``: the ids of the topic keys and written forms (set by the Ranker).
-    """
+    """One distinct (profile, feedback) to rank, with its parts normalised once."""
 
     profile: Profile
     feedback: tuple[Feedback, ...]
-    topics: list[tuple[str, str]]
+    topics: list[Topic]
     exclude_keys: list[str]
     author_keys: tuple[str, ...]
     excluded: frozenset[int] = frozenset()
     authored: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    tids: list[int] = field(default_factory=list)
-    wids: list[int] = field(default_factory=list)
 
     @property
     def plain(self) -> bool:
@@ -73,22 +79,26 @@ class Request:
         )
 
     @classmethod
-    def build(cls, profile: Profile, feedback: tuple[Feedback, ...]) -> Request:
-        topics: dict[str, str] = {}
-        for topic in profile.topics:
-            written, key = _written_and_key(topic)
-            if written:
-                topics.setdefault(key, written)
+    def build(
+        cls, profile: Profile, feedback: tuple[Feedback, ...], topics: list[Topic | None]
+    ) -> Request:
+        """``topics``: each of ``profile.topics`` parsed (None if blank)."""
+        if None in topics:
+            topics = [t for t in topics if t is not None]
+        if len(topics) > 1 and len({t.key for t in topics if t}) < len(topics):
+            first: dict[str, Topic | None] = {}
+            for t in topics:
+                if t:
+                    first.setdefault(t.key, t)
+            topics = list(first.values())
+        excluded = profile.exclude
+        authors = profile.authors
         return cls(
-            profile=profile,
-            feedback=feedback,
-            topics=[(written, key) for key, written in topics.items()],
-            exclude_keys=[k for k in dict.fromkeys(map(topic_key, profile.exclude)) if k]
-            if profile.exclude
-            else [],
-            author_keys=tuple(
-                k for k in dict.fromkeys(author_key(a) for a in profile.authors) if k
-            ),
+            profile,
+            feedback,
+            [t for t in topics if t],
+            [k for k in dict.fromkeys(map(topic_key, excluded)) if k] if excluded else [],
+            tuple(k for k in dict.fromkeys(map(author_key, authors)) if k) if authors else (),
         )
 
 
@@ -167,7 +177,9 @@ class Assembler:
         request: Request,
         picks: list[list[tuple[int, float]]],
         shift: np.ndarray | None,
+        built: Sequence[Section] | None = None,
     ) -> tuple[Section, ...]:
+        """``built``: the topic sections, if already made from the same ``picks``."""
         score = self.global_score if shift is None else self.global_score + shift
         if shift is None:
             order: Sequence[int] = self.global_order
@@ -204,13 +216,14 @@ class Assembler:
             )
         else:
             chosen = []
-        topic_sections: list[Section] = []
-        for (written, _), topic_picks in zip(request.topics, picks, strict=True):
-            items = tuple([self.topic_item(written, p, v) for p, v in topic_picks])
+        for (written, *_), topic_picks in zip(request.topics, picks, strict=True):
             skip.update(p for p, _ in topic_picks)
-            note = "" if items else f"Nothing on {written} today."
-            topic_sections.append(Section(written, items, written, note))
-        out.extend(topic_sections)
+            if built is None:
+                items = tuple([self.topic_item(written, p, v) for p, v in topic_picks])
+                note = "" if items else f"Nothing on {written} today."
+                out.append(Section(written, items, written, note))
+        if built is not None:
+            out.extend(built)
         for code in dict.fromkeys(profile.categories):
             title = category_title(code)
             members = self.by_category.get(code, [])

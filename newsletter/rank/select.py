@@ -128,8 +128,14 @@ def dense_picks(
     relevance[~keep] = -np.inf
     best = relevance.argmax(axis=1) if n_papers else np.zeros((n_rows, 0), dtype=np.int64)
     ranked[np.arange(width)[None, :, None] != best[:, None, :]] = -np.inf
-    papers = np.broadcast_to(np.arange(n_papers, dtype=np.int64), ranked.shape)
-    return _first_k(papers, ranked, k)
+    # A stable sort of the negated keys: best first, ties to the lower paper index.
+    order = np.argsort(-ranked, axis=-1, kind="stable")[..., :k]
+    papers = np.full((n_rows, width, k), -1, dtype=np.int64)
+    keys = np.full((n_rows, width, k), NEG_INF, dtype=np.float32)
+    found = np.take_along_axis(ranked, order, axis=-1)
+    papers[..., : order.shape[-1]] = np.where(found > NEG_INF, order, -1)
+    keys[..., : order.shape[-1]] = found
+    return papers, keys
 
 
 def to_lists(papers: np.ndarray, keys: np.ndarray) -> list[list[tuple[int, float]]]:
