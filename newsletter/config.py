@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     retry_max_delay: float = Field(default=6 * 3600.0, gt=0)
     retry_in_run_max_wait: float = Field(default=300.0, ge=0)
     send_batch_size: int = Field(default=50, ge=1, le=5000)
+    send_processes: int = Field(default=1, ge=1, le=64)
     worker_lease: float = Field(default=120.0, gt=0)
 
     # Identity and links

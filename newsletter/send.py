@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from newsletter.config import Settings
-from newsletter.deliver import SendResult, Transport
+from newsletter.deliver import SendResult, Transport, forked, open_transport
 from newsletter.deliver.classify import is_hard_bounce, next_attempt
 from newsletter.deliver.ratelimit import Limiter
+from newsletter.errors import DeliveryError
 from newsletter.models import Edition, Message, Subscriber
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
@@ -99,6 +100,8 @@ class _Batch:
         self.clock = clock
         self.done: list[tuple[LedgerRow, SendResult, Message]] = []
         self.sent = 0
+        self.marks: list[int] = []
+        self.marks_committed: asyncio.Future[None] | None = None
         # One connection held for the run: a mark per message must be cheap.
         self.conn = store.engine.connect()
 
@@ -116,10 +119,33 @@ class _Batch:
         finally:
             self.flush()
 
+    async def _mark_data_started(self, row_id: int) -> None:
+        """Commit "the body may go out" before it does: one transaction for every message
+        that reaches DATA in the same turn of the event loop (and results waiting)."""
+        self.marks.append(row_id)
+        if self.marks_committed is None:
+            self.marks_committed = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._commit_marks)
+        await asyncio.shield(self.marks_committed)
+
+    def _commit_marks(self) -> None:
+        marks, self.marks = self.marks, []
+        committed, self.marks_committed = self.marks_committed, None
+        assert committed is not None
+        try:
+            with self.conn.begin():
+                now = self.clock()
+                for row_id in marks:
+                    ledger.mark_data_started(self.conn, row_id, now)
+                self._record(self._take_done())
+        except Exception as exc:  # each waiting message raises it
+            committed.set_exception(exc)
+            return
+        committed.set_result(None)
+
     async def _one(self, row: LedgerRow, message: Message) -> None:
         async def on_data() -> None:
-            with self.conn.begin():
-                ledger.mark_data_started(self.conn, row.id, self.clock())
+            await self._mark_data_started(row.id)
 
         async with self.limiter.slot():
             result = await self.transport.send(message, on_data=on_data)
@@ -131,14 +157,23 @@ class _Batch:
         if len(self.done) >= FLUSH_EVERY:
             self.flush()
 
-    def flush(self) -> None:
+    def _take_done(self) -> list[tuple[LedgerRow, SendResult, Message]]:
         done, self.done = self.done, []
+        return done
+
+    def flush(self) -> None:
+        done = self._take_done()
         if not done:
             return
+        with self.conn.begin():
+            self._record(done)
+
+    def _record(self, done: Sequence[tuple[LedgerRow, SendResult, Message]]) -> None:
+        """Store results, inside the caller's transaction."""
         s = self.settings
         retry_unknown = s.unknown_policy == "resend"
         conn = self.conn
-        with conn.begin():
+        if done:
             now = self.clock()
             for row, result, message in done:
                 when = None
@@ -210,6 +245,21 @@ async def _renew_lease(
             locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
 
 
+def per_process(settings: Settings) -> Settings:
+    """The share of one sender process: limits and connections are totals for all of them."""
+    count = settings.send_processes
+    if count <= 1:
+        return settings
+    return settings.model_copy(
+        update={
+            "send_processes": 1,
+            "smtp_concurrency": max(1, round(settings.smtp_concurrency / count)),
+            "send_rate_per_second": settings.send_rate_per_second / count,
+            "send_rate_per_hour": -(-settings.send_rate_per_hour // count),
+        }
+    )
+
+
 async def send_edition(
     store: Store,
     settings: Settings,
@@ -220,7 +270,65 @@ async def send_edition(
     worker: str,
     clock: Callable[[], dt.datetime],
 ) -> SendReport:
-    """Send what is pending or due for ``edition``; ``worker`` must be unique per process."""
+    """Send what is pending or due for ``edition``; ``worker`` must be unique per process.
+
+    With ``settings.send_processes`` > 1, that many processes send side by side (this one
+    and forked helpers, see ``newsletter.deliver.forked``); the report covers them all.
+    """
+    if settings.send_processes <= 1:
+        return await _send_edition(store, settings, edition, compose, transport, worker, clock)
+    started = time.monotonic()
+    share = per_process(settings)
+
+    async def helper(index: int) -> tuple[int, int]:
+        store.engine.dispose(close=False)  # never use the parent's connections
+        name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
+        async with open_transport(share) as own:
+            report = await _send_edition(
+                store, share, edition, compose, own, name, clock, level=logging.DEBUG
+            )
+        return report.sent_now, report.throttle_events
+
+    helpers = forked.start(settings.send_processes - 1, helper)
+    try:
+        report = await _send_edition(
+            store, share, edition, compose, transport, worker, clock, level=logging.DEBUG
+        )
+    except BaseException:
+        forked.stop(helpers)
+        raise
+    results = await forked.join(helpers)
+    failed = [r for r in results if r.error]
+    if failed:
+        raise DeliveryError(share.smtp_host, f"helper sender {failed[0].index}: {failed[0].error}")
+    with store.begin() as conn:
+        counts = ledger.counts(conn, edition.id)
+        due = ledger.next_due(conn, edition.id, include_unknown=settings.unknown_policy == "resend")
+    combined = SendReport(
+        edition_id=edition.id,
+        counts=counts,
+        sent_now=report.sent_now + sum(r.sent for r in results),
+        seconds=time.monotonic() - started,
+        finished=is_finished(counts, settings),
+        next_attempt_at=due,
+        reaped=report.reaped,
+        throttle_events=report.throttle_events + sum(r.throttle_events for r in results),
+    )
+    log.info("%s (%d processes)", combined.summary(), settings.send_processes)
+    return combined
+
+
+async def _send_edition(
+    store: Store,
+    settings: Settings,
+    edition: Edition,
+    compose: Compose,
+    transport: Transport,
+    worker: str,
+    clock: Callable[[], dt.datetime],
+    *,
+    level: int = logging.INFO,
+) -> SendReport:
     started = time.monotonic()
     include_unknown = settings.unknown_policy == "resend"
     with store.begin() as conn:
@@ -287,5 +395,5 @@ async def send_edition(
         reaped=reaped,
         throttle_events=limiter.throttle_events,
     )
-    log.info("%s", report.summary())
+    log.log(level, "%s", report.summary())
     return report

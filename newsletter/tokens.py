@@ -12,7 +12,6 @@ and use only ``[A-Za-z0-9_-.]``.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import time
 from collections.abc import Sequence
@@ -54,7 +53,7 @@ class Signer:
         return cls(tuple(k.encode("utf-8") for k in (current, *previous) if k))
 
     def _mac(self, key: bytes, purpose: str, payload: bytes) -> bytes:
-        return hmac.new(key, purpose.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
+        return hmac.digest(key, purpose.encode() + b"\x00" + payload, "sha256")[:16]
 
     def sign(self, purpose: str, value: str, *, now: float | None = None) -> str:
         if purpose not in MAX_AGE:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 from collections.abc import Sequence
 from types import TracebackType
@@ -30,15 +29,18 @@ from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 # 530 authentication/STARTTLS required, 534/538 mechanism or encryption needed, 535 bad login
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
+POST_354_WAIT = 0.001  # seconds: see _transaction
 _DISCONNECTS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
 
 
 def wire_body(data: bytes) -> bytes:
     """Dot-stuffed DATA payload with the terminating ``.``."""
-    body = _LEADING_DOT.sub(b"..", data)
+    # A dot at the start of any line (after LF, or first) is doubled.
+    body = data.replace(b"\n.", b"\n..")
+    if body.startswith(b"."):
+        body = b"." + body
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     return body + b".\r\n"
@@ -211,8 +213,9 @@ class SmtpTransport:
             await on_data()
         # Let the loop read what already arrived: a server that hung up right after 354
         # is noticed here, and the message is safely deferred rather than "unknown".
-        for _ in range(3):
-            await asyncio.sleep(0)
+        # A short real wait (not only sleep(0)) lets a hang-up sent just behind the 354
+        # arrive; the other connections keep sending meanwhile.
+        await asyncio.sleep(POST_354_WAIT)
         if not client.is_connected or client.protocol is None:
             return SendResult("deferred", None, "connection closed after 354"), False
         stage[0] = "body"

@@ -24,7 +24,7 @@ from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
 from newsletter.render.clean import one_line
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.compose import address, compose, message_id, sender_address
+from newsletter.render.compose import QpCache, address, compose, message_id, sender_address
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Renderer:
         self._list_id = f"{one_line(settings.list_name, 80)} <{slug}.{self._domain}>"
         self._edition_key: tuple[int, dt.date] | None = None
         self._paper_views: dict[str, views.PaperView] = {}
+        self._qp = QpCache()
         log.info("templates compiled (%s)", ", ".join(str(d) for d in dirs))
 
     # -- per edition ---------------------------------------------------------------------
@@ -70,6 +71,7 @@ class Renderer:
         if key != self._edition_key:
             self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
             self._edition_key = key
+            self._qp.clear()
         return self._paper_views
 
     def _sections(
@@ -268,6 +270,7 @@ class Renderer:
             text=text,
             html=html,
             extra_headers=headers,
+            encode=self._qp.encode,
         )
         return Message(
             subscriber_id=subscriber_id,
