@@ -1,12 +1,21 @@
 """Time and peak memory to rank one edition for many subscribers.
 
     .venv/bin/python bench/rank_speed.py                  # 500 papers x 100,000 subscribers x 3 topics
-    .venv/bin/python bench/rank_speed.py --runs 5 --subscribers 20000
+    .venv/bin/python bench/rank_speed.py --runs 5 --subscribers 20000 --pools zipf
 
-Each run is a fresh subprocess (so peak RSS is that run's own); the report gives the
-median of the runs. Paper texts are sentences of the seed page (real abstracts)
-recombined; topics are 2-3 word phrases drawn from a pool of real title n-grams; 10% of
-subscribers have feedback, 10% exclusions, 5% categories, 5% followed authors.
+Each run is a fresh subprocess (so peak RSS is that run's own); runs of the two topic
+pools are interleaved (zipf, uniform, zipf, ...) and the report gives each pool's
+median. Paper texts are sentences of the seed page (real abstracts) recombined; topics
+are 2-3 word phrases drawn from a pool of 5,000 real title n-grams:
+
+- ``zipf`` (the realistic case): a phrase's popularity falls as 1/rank, as interests
+  do (a few topics such as "LLM agents" are chosen by many readers, most by few);
+- ``uniform`` (the harsh case): every phrase equally likely, so nearly every
+  subscriber's topic list is unique and topics rarely share their sections.
+
+10% of subscribers have feedback, 10% exclusions, 5% categories, 5% followed authors.
+``cpu_s`` is the ranking's CPU time: on a shared machine it shows how much of the wall
+time was waiting for a core.
 """
 
 from __future__ import annotations
@@ -46,7 +55,9 @@ def corpus_text() -> tuple[list[str], list[str]]:
     return titles, abstracts
 
 
-def workload(n_papers: int, n_subscribers: int, n_topics: int, pool: int, seed: int = 0):  # type: ignore[no-untyped-def]
+def workload(  # type: ignore[no-untyped-def]
+    n_papers: int, n_subscribers: int, n_topics: int, pool: int, dist: str, seed: int = 0
+):
     from newsletter.models import Feedback, Paper, Profile
 
     rng = random.Random(seed)
@@ -72,12 +83,22 @@ def workload(n_papers: int, n_subscribers: int, n_topics: int, pool: int, seed: 
     phrases = rng.sample(sorted(set(grams)), min(pool, len(set(grams))))
     while len(phrases) < pool:
         phrases.append(" ".join(rng.sample(title_words, rng.choice((2, 3)))))
+    weights = [1 / (rank + 1) for rank in range(len(phrases))] if dist == "zipf" else None
+
+    def topics() -> tuple[str, ...]:
+        if weights is None:
+            return tuple(rng.sample(phrases, n_topics))
+        chosen: dict[str, None] = {}
+        while len(chosen) < min(n_topics, len(phrases)):
+            chosen.update(dict.fromkeys(rng.choices(phrases, weights, k=n_topics - len(chosen))))
+        return tuple(chosen)
+
     profiles = []
     feedback = []
     for _ in range(n_subscribers):
         profiles.append(
             Profile(
-                topics=tuple(rng.sample(phrases, n_topics)),
+                topics=topics(),
                 categories=(rng.choice(cats),) if rng.random() < 0.05 else (),
                 authors=(f"Author {rng.randrange(2000)}",) if rng.random() < 0.05 else (),
                 exclude=(rng.choice(title_words),) if rng.random() < 0.10 else (),
@@ -95,25 +116,35 @@ def workload(n_papers: int, n_subscribers: int, n_topics: int, pool: int, seed: 
     return papers, profiles, feedback
 
 
-def one_run(args: argparse.Namespace) -> dict[str, float]:
+def one_run(args: argparse.Namespace, dist: str) -> dict[str, float]:
     from newsletter.rank import Ranker
 
-    papers, profiles, feedback = workload(args.papers, args.subscribers, args.topics, args.pool)
+    papers, profiles, feedback = workload(
+        args.papers, args.subscribers, args.topics, args.pool, dist
+    )
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     ranker = Ranker(papers)
     t1 = time.perf_counter()
+    c1 = time.process_time()
     results = ranker.rank_many(profiles, feedback)
     t2 = time.perf_counter()
+    c2 = time.process_time()
     assert len(results) == len(profiles)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stats = ranker.stats
     return {
         "build_s": t1 - t0,
         "rank_s": t2 - t1,
         "total_s": t2 - t0,
+        "cpu_s": c2 - c1,
         "peak_rss_mb": peak / 1024,
         "workload_rss_mb": before / 1024,
         "items": float(sum(len(s.items) for r in results for s in r)),
+        "distinct_profiles": float(stats["distinct"]),
+        "distinct_topics": float(len(ranker.topics.ids)),
+        "fallback_rows": float(stats["dense"]),
+        "load_1min": os.getloadavg()[0],
     }
 
 
@@ -126,23 +157,28 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=3)
     parser.add_argument("--pool", type=int, default=5000, help="distinct topic phrases")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pools", default="zipf,uniform", help="zipf, uniform or both")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(one_run(args)))
+        print(json.dumps(one_run(args, args.child)))
         return
-    rows = []
+    pools = [p.strip() for p in args.pools.split(",") if p.strip()]
+    rows: dict[str, list[dict[str, float]]] = {p: [] for p in pools}
     for i in range(args.runs):
-        cmd = [sys.executable, __file__, "--child", *sys.argv[1:]]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"run {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rows[-1].items()), flush=True)
-    print(
-        f"\n{args.papers} papers x {args.subscribers:,} subscribers x {args.topics} topics "
-        f"(pool {args.pool:,} phrases), median of {args.runs} runs:"
-    )
-    for key in rows[0]:
-        print(f"  {key:16s} {statistics.median(r[key] for r in rows):10.2f}")
+        for dist in pools:
+            cmd = [sys.executable, __file__, *sys.argv[1:], "--child", dist]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
+            rows[dist].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            shown = ", ".join(f"{k}={v:.2f}" for k, v in rows[dist][-1].items())
+            print(f"run {i + 1} {dist}: {shown}", flush=True)
+    for dist in pools:
+        print(
+            f"\n{dist}: {args.papers} papers x {args.subscribers:,} subscribers x {args.topics} "
+            f"topics (pool {args.pool:,} phrases), median of {args.runs} runs:"
+        )
+        for key in rows[dist][0]:
+            print(f"  {key:18s} {statistics.median(r[key] for r in rows[dist]):10.2f}")
 
 
 if __name__ == "__main__":

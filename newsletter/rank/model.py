@@ -56,28 +56,24 @@ class FeedbackModel:
 
     def __init__(self, corpus: Corpus, papers: Sequence[Paper]) -> None:
         self.corpus = corpus
-        self._rows: dict[str, sp.csr_matrix] = {}
-        # A paper of the edition itself already has its row (the edition's text wins).
-        self._edition = {p.arxiv_id: i for i, p in enumerate(papers)}
+        # A paper of the edition itself already has its row (the edition's text wins);
+        # others are vectorised on first sight and appended below the edition's rows.
+        self._index = {p.arxiv_id: i for i, p in enumerate(papers)}
+        self._matrix: sp.csr_matrix = corpus.unit
 
-    def _vectors(self, papers: Sequence[Paper]) -> sp.csr_matrix:
-        for p in papers:
-            row = self._edition.get(p.arxiv_id)
-            if row is not None and p.arxiv_id not in self._rows:
-                self._rows[p.arxiv_id] = self.corpus.unit[row]
-        missing = {p.arxiv_id: p for p in papers if p.arxiv_id not in self._rows}
+    def _columns(self, papers: Sequence[Paper]) -> list[int]:
+        """Each paper's row in ``self._matrix`` (vectorising papers not seen before)."""
+        missing = {p.arxiv_id: p for p in papers if p.arxiv_id not in self._index}
         if missing:
-            matrix = self.corpus.vectorise(list(missing.values()))
+            start = self._matrix.shape[0]
+            added = self.corpus.vectorise(list(missing.values()))
+            self._matrix = sp.csr_matrix(sp.vstack([self._matrix, added]))
             for i, arxiv_id in enumerate(missing):
-                self._rows[arxiv_id] = matrix[i]
-        n_terms = max(len(self.corpus.vocab), 1)
-        if not papers:
-            return sp.csr_matrix((0, n_terms))
-        return sp.csr_matrix(sp.vstack([self._rows[p.arxiv_id] for p in papers]))
+                self._index[arxiv_id] = start + i
+        return [self._index[p.arxiv_id] for p in papers]
 
     def adjustments(self, feedback: Sequence[Sequence[Feedback]]) -> np.ndarray:
         """``(len(feedback), n_papers)``: the Rocchio shift of each paper for each subscriber."""
-        n_terms = max(len(self.corpus.vocab), 1)
         centroid_rows: list[int] = []
         liked: list[Paper] = []
         liked_weights: list[float] = []
@@ -92,10 +88,10 @@ class FeedbackModel:
                     centroid_rows.append(row)
                     liked.append(paper)
                     liked_weights.append(weight / len(group))
-        vectors = self._vectors(liked) if liked else sp.csr_matrix((0, n_terms))
+        columns = self._columns(liked)
         mixer = sp.csr_matrix(
-            (liked_weights, (centroid_rows, range(len(liked)))),
-            shape=(len(feedback), len(liked)),
+            (liked_weights, (centroid_rows, columns)),
+            shape=(len(feedback), self._matrix.shape[0]),
         )
-        centroids = mixer @ vectors
+        centroids = mixer @ self._matrix
         return np.asarray((centroids @ self.corpus.unit.T).toarray(), dtype=np.float32)
