@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -134,9 +135,7 @@ class _Batch:
         assert committed is not None
         try:
             with self.conn.begin():
-                now = self.clock()
-                for row_id in marks:
-                    ledger.mark_data_started(self.conn, row_id, now)
+                ledger.mark_data_started_many(self.conn, marks, self.clock())
                 self._record(self._take_done())
         except Exception as exc:  # each waiting message raises it
             committed.set_exception(exc)
@@ -175,7 +174,12 @@ class _Batch:
         conn = self.conn
         if done:
             now = self.clock()
+            sent = [(r.id, res, m.message_id) for r, res, m in done if res.state == "sent"]
+            ledger.record_sent_many(conn, sent, now, worker=self.worker)
+            self.sent += len(sent)
             for row, result, message in done:
+                if result.state == "sent":
+                    continue
                 when = None
                 if result.state == "deferred" or (result.state == "unknown" and retry_unknown):
                     when = next_attempt(
@@ -200,10 +204,7 @@ class _Batch:
                 )
                 if result.state == "failed" and is_hard_bounce(result.code):
                     subscribers.add_bounce(conn, row.subscriber_id, HARD_BOUNCE_SCORE, now=now)
-                if result.state == "sent":
-                    self.sent += 1
-                else:
-                    log.info("%s: %s %s %s", message.to, result.state, result.code, result.text)
+                log.info("%s: %s %s %s", message.to, result.state, result.code, result.text)
 
 
 def _prepare(
@@ -275,6 +276,25 @@ async def send_edition(
     With ``settings.send_processes`` > 1, that many processes send side by side (this one
     and forked helpers, see ``newsletter.deliver.forked``); the report covers them all.
     """
+    # Everything built so far (templates, ranker, edition, modules) lives for the whole
+    # send: keep it out of the garbage collector's scans, which otherwise revisit it
+    # every few thousand allocations (and, in forked helpers, copy its pages).
+    gc.freeze()
+    try:
+        return await _send_all(store, settings, edition, compose, transport, worker, clock)
+    finally:
+        gc.unfreeze()
+
+
+async def _send_all(
+    store: Store,
+    settings: Settings,
+    edition: Edition,
+    compose: Compose,
+    transport: Transport,
+    worker: str,
+    clock: Callable[[], dt.datetime],
+) -> SendReport:
     if settings.send_processes <= 1:
         return await _send_edition(store, settings, edition, compose, transport, worker, clock)
     started = time.monotonic()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -115,6 +116,14 @@ def _header(name: str, value: object) -> bytes:
         plain = _plain_address(value)
         if plain is not None:
             return f"{name}: {plain}\r\n".encode("ascii")
+    elif isinstance(value, str):
+        return _text_header(name, value)
+    return POLICY.fold_binary(name, POLICY.header_factory(name, value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_header(name: str, value: str) -> bytes:
+    """Subjects repeat across a list's emails: each is encoded once."""
     return POLICY.fold_binary(name, POLICY.header_factory(name, value))
 
 

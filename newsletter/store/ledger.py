@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.deliver.result import SendResult
@@ -161,6 +161,61 @@ def record(
     if worker is not None:
         condition.append(ledger.c.claimed_by == worker)
     return conn.execute(update(ledger).where(*condition).values(values)).rowcount == 1
+
+
+def mark_data_started_many(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> None:
+    """``mark_data_started`` for several rows in one statement."""
+    if row_ids:
+        conn.execute(
+            update(ledger)
+            .where(ledger.c.id.in_(list(row_ids)), ledger.c.state == "sending")
+            .values(data_started_at=now, updated_at=now)
+        )
+
+
+_RECORD_SENT = (
+    update(ledger)
+    .where(
+        ledger.c.id == bindparam("row_id"),
+        ledger.c.state == "sending",
+        ledger.c.claimed_by == bindparam("worker"),
+    )
+    .values(
+        state="sent",
+        last_code=bindparam("code"),
+        last_text=bindparam("text"),
+        attempts=ledger.c.attempts + 1,
+        updated_at=bindparam("now"),
+        next_attempt_at=None,
+        sent_at=bindparam("now"),
+        message_id=bindparam("message_id"),
+    )
+)
+
+
+def record_sent_many(
+    conn: Connection,
+    sent: Sequence[tuple[int, SendResult, str]],
+    now: dt.datetime,
+    *,
+    worker: str,
+) -> None:
+    """``record`` for several ``sent`` results (row id, result, message id): one executemany."""
+    if sent:
+        conn.execute(
+            _RECORD_SENT,
+            [
+                {
+                    "row_id": row_id,
+                    "worker": worker,
+                    "code": result.code,
+                    "text": result.text[:2000],
+                    "now": now,
+                    "message_id": message_id,
+                }
+                for row_id, result, message_id in sent
+            ],
+        )
 
 
 def release(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> int:
