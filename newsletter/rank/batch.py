@@ -68,13 +68,33 @@ class SectionCache:
     def topic_sections(
         self, requests: Sequence[Request], papers: np.ndarray, keys: np.ndarray
     ) -> list[list[Section]]:
-        """Each row's topic sections from its ``(B, T, k)`` picks, equal ones shared."""
+        """Each row's topic sections from its ``(B, T, k)`` picks, equal ones shared.
+
+        Rows with feedback have their own scores (the Rocchio shift), so their sections
+        are built directly, without filling the shared cache with one-off entries.
+        """
         wids = padded([[t.wid for t in r.topics] for r in requests])
         present = wids >= 0
+        wid, picked, valued = wids[present], papers[present], keys[present]
+        personal = np.array([bool(r.feedback) for r in requests])[np.nonzero(present)[0]]
+        flat: list[Section] = [Section("", ())] * len(wid)
+        shared = np.flatnonzero(~personal)
         signatures = np.concatenate(
-            [wids[present][:, None], papers[present], keys[present].view(np.int32)], axis=1
+            [wid[shared, None], picked[shared], valued[shared].view(np.int32)], axis=1
         )
-        flat = _lookup(signatures, self._topics, self._topic_section)
+        for i, section in zip(
+            shared.tolist(), _lookup(signatures, self._topics, self._topic_section), strict=True
+        ):
+            flat[i] = section
+        own = np.flatnonzero(personal)
+        for i, w, row_p, row_v in zip(
+            own.tolist(),
+            wid[own].tolist(),
+            picked[own].tolist(),
+            valued[own].tolist(),
+            strict=True,
+        ):
+            flat[i] = self._section(self._written_list[w], row_p, row_v, keep=False)
         out: list[list[Section]] = []
         start = 0
         for request in requests:
@@ -92,13 +112,16 @@ class SectionCache:
 
     def _topic_section(self, signature: np.ndarray) -> Section:
         k = (len(signature) - 1) // 2
-        written = self._written_list[int(signature[0])]
         picked = signature[1 : 1 + k].tolist()
         values = signature[1 + k :].astype(np.int32).view(np.float32).tolist()
+        return self._section(self._written_list[int(signature[0])], picked, values, keep=True)
+
+    def _section(
+        self, written: str, picked: list[int], values: list[float], *, keep: bool
+    ) -> Section:
+        item = self.assembler.topic_item
         items = tuple(
-            self.assembler.topic_item(written, p, v)
-            for p, v in zip(picked, values, strict=True)
-            if p >= 0
+            [item(written, p, v, keep) for p, v in zip(picked, values, strict=True) if p >= 0]
         )
         return Section(written, items, written, "" if items else f"Nothing on {written} today.")
 

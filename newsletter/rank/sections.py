@@ -102,6 +102,17 @@ class Request:
         )
 
 
+def best_first(score: np.ndarray, n: int) -> list[int]:
+    """The first ``n`` of ``argsort(-score, kind="stable")`` without sorting everything."""
+    if n >= len(score):
+        return list(np.argsort(-score, kind="stable").tolist())
+    if n <= 0:
+        return []
+    nth = np.partition(score, len(score) - n)[len(score) - n]
+    top = np.flatnonzero(score >= nth)  # ascending, so the stable sort keeps index order
+    return list(top[np.argsort(-score[top], kind="stable")][:n].tolist())
+
+
 class Assembler:
     def __init__(
         self,
@@ -148,16 +159,18 @@ class Assembler:
             self._items[(cache_key, p, score)] = item
         return item
 
-    def topic_item(self, written: str, p: int, value: float) -> RankedItem:
+    def topic_item(self, written: str, p: int, value: float, keep: bool = True) -> RankedItem:
+        """``keep=False``: a one-off score (feedback), not worth remembering the item."""
         cache = (written, p, value)
-        item = self._items.get(cache)
+        item = self._items.get(cache) if keep else None
         if item is None:
             found = self._explained.get((written, p))
             if found is None:
                 terms = self._terms.get(p) or self._terms.setdefault(p, PaperTerms(self.papers[p]))
                 found = self._explained[(written, p)] = explain_topic(written, terms)
             item = RankedItem(self.papers[p], round(value, 4), written, found[0], found[1])
-            self._items[cache] = item
+            if keep:
+                self._items[cache] = item
         return item
 
     def _walk(self, candidates: Iterable[int], skip: set[int], limit: int) -> list[int]:
@@ -181,12 +194,13 @@ class Assembler:
     ) -> tuple[Section, ...]:
         """``built``: the topic sections, if already made from the same ``picks``."""
         score = self.global_score if shift is None else self.global_score + shift
-        if shift is None:
-            order: Sequence[int] = self.global_order
-        else:
-            order = np.argsort(-score, kind="stable").tolist()
         skip = set(request.excluded)
         profile = request.profile
+        if shift is None:
+            order: Sequence[int] = self.global_order
+        else:  # as far down the order as the walks below can go
+            shown = len(request.topics) + len(profile.categories) + 1
+            order = best_first(score, len(skip) + shown * self.max_per_topic + self.also_today)
         if profile.is_empty:
             top = self._walk(order, skip, self.max_per_topic + self.also_today)
             items = self.popular_items(top, None if shift is None else score)
@@ -194,7 +208,7 @@ class Assembler:
 
         out: list[Section] = []
         if request.author_keys:
-            mine = [p for p in order if p in request.authored]
+            mine = sorted(request.authored, key=lambda p: (-score[p], p))
             chosen = self._walk(mine, skip, self.max_per_topic)
             items = tuple(
                 RankedItem(

@@ -128,13 +128,24 @@ def dense_picks(
     relevance[~keep] = -np.inf
     best = relevance.argmax(axis=1) if n_papers else np.zeros((n_rows, 0), dtype=np.int64)
     ranked[np.arange(width)[None, :, None] != best[:, None, :]] = -np.inf
-    # A stable sort of the negated keys: best first, ties to the lower paper index.
-    order = np.argsort(-ranked, axis=-1, kind="stable")[..., :k]
+    # Only entries at or above each row's k-th best key can be in its top k.
+    if n_papers > k:
+        kth = np.partition(ranked, n_papers - k, axis=-1)[..., n_papers - k]
+        contenders = (ranked >= kth[..., None]) & (ranked > NEG_INF)
+    else:
+        contenders = ranked > NEG_INF
+    b, t, p = np.nonzero(contenders)
+    key = ranked[b, t, p]
+    order = np.lexsort((p, -key, b * width + t))
+    b, t, p, key = b[order], t[order], p[order], key[order]
+    group = b * width + t
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    rank = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+    top = rank < k
     papers = np.full((n_rows, width, k), -1, dtype=np.int64)
     keys = np.full((n_rows, width, k), NEG_INF, dtype=np.float32)
-    found = np.take_along_axis(ranked, order, axis=-1)
-    papers[..., : order.shape[-1]] = np.where(found > NEG_INF, order, -1)
-    keys[..., : order.shape[-1]] = found
+    papers[b[top], t[top], rank[top]] = p[top]
+    keys[b[top], t[top], rank[top]] = key[top]
     return papers, keys
 
 

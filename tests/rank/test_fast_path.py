@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import numpy as np
 import pytest
 
 from newsletter.models import Feedback, Paper, Profile
 from newsletter.rank import Ranker
+from newsletter.rank.sections import best_first
 from tests.rank.papers import CLUSTERS, paper, synthetic
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
@@ -123,3 +125,12 @@ def test_fallback_when_the_candidates_run_out() -> None:
     assert sections[0].title == "Followed authors"
     assert sections[1].title == "adaptation" and len(sections[1].items) == 3
     assert not {i.paper for i in top} & {i.paper for i in sections[1].items}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_first_is_the_head_of_the_stable_full_sort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    score = rng.integers(0, 6, size=200).astype(np.float64) / 4  # many ties
+    full = np.argsort(-score, kind="stable").tolist()
+    for n in (0, 1, 5, 37, 199, 200, 250):
+        assert best_first(score, n) == full[:n]
