@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,43 +15,13 @@ from newsletter.models import Profile, Subscriber
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from tests.conftest import need
-from tests.inbox.dovecot import Dovecot, dovecot_problem, running_dovecot
+from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import dsn, reply
-from tests.web.servers import SmtpSink, smtp_sink
+from tests.web.servers import SmtpSink
 
 pytestmark = pytest.mark.dovecot
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 KEY = "inbox-test-secret-0123456789"
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    problem = dovecot_problem()
-    need(problem is None, str(problem))
-    with running_dovecot() as server:
-        yield server
-
-
-@pytest.fixture
-def mailbox(dovecot: Dovecot) -> Iterator[Dovecot]:
-    """The shared server with an empty INBOX for each test."""
-    import imaplib
-
-    with imaplib.IMAP4(dovecot.host, dovecot.port) as imap:
-        imap.login(dovecot.username, dovecot.password)
-        for folder in ("INBOX", "Newsletter-Malformed"):
-            status, data = imap.select(folder)
-            if status == "OK" and data[0] != b"0":
-                imap.store("1:*", "+FLAGS", "(\\Deleted)")
-                imap.expunge()
-    yield dovecot
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with smtp_sink() as server:
-        yield server
 
 
 @pytest.fixture

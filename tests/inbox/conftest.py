@@ -1,0 +1,40 @@
+"""A real Dovecot for the inbox tests (one per module), emptied before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import need
+from tests.inbox.dovecot import Dovecot, dovecot_problem, running_dovecot
+from tests.web.servers import SmtpSink, smtp_sink
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    problem = dovecot_problem()
+    need(problem is None, str(problem))
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot) -> Iterator[Dovecot]:
+    """The shared server with an empty INBOX for each test."""
+    import imaplib
+
+    with imaplib.IMAP4(dovecot.host, dovecot.port) as imap:
+        imap.login(dovecot.username, dovecot.password)
+        for folder in ("INBOX", "Newsletter-Malformed"):
+            status, data = imap.select(folder)
+            if status == "OK" and data[0] != b"0":
+                imap.store("1:*", "+FLAGS", "(\\Deleted)")
+                imap.expunge()
+    yield dovecot
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with smtp_sink() as server:
+        yield server
