@@ -18,25 +18,22 @@ import httpx
 
 from newsletter import schedule
 from newsletter.collect import collect
+from newsletter.compose import Compose, make_composer, make_links, publish_web_version
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
-from newsletter.links import Links, reply_address_for
-from newsletter.models import Edition, Message, Paper, Profile, Subscriber
+from newsletter.models import Edition
 from newsletter.progress import PlainProgress, Progress, ProgressTransport
-from newsletter.rank import Ranker
 from newsletter.render import Renderer
-from newsletter.render.archive import write_archive
 from newsletter.send import SendReport, send_edition
 from newsletter.sources.http import client as http_client
-from newsletter.store import editions, feedback, ledger, locks, runs, subscribers
+from newsletter.store import editions, ledger, locks, runs, subscribers
 from newsletter.store.db import Store
-from newsletter.store.secret import signer_for
 from newsletter.tokens import Signer
 
+__all__ = ["RunReport", "make_composer", "make_links", "run_daily"]
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 RUN_LOCK = "run"
-WEEK = dt.timedelta(days=7)
 
 
 def utc_now() -> dt.datetime:
@@ -58,77 +55,6 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     edition_id: int | None = None
     sent: SendReport | None = None
-
-
-def make_links(settings: Settings, signer: Signer) -> Links:
-    reply = reply_address_for(settings.from_address, settings.reply_address)
-    return Links(settings.base_url, signer, reply)
-
-
-def make_ranker(settings: Settings, papers: Sequence[Paper]) -> Ranker:
-    return Ranker(
-        papers,
-        max_per_topic=settings.max_per_topic,
-        also_today=settings.also_today,
-        floor=settings.relevance_floor,
-    )
-
-
-def make_composer(
-    store: Store,
-    settings: Settings,
-    edition: Edition,
-    now: dt.datetime,
-    renderer: Renderer | None = None,
-) -> Callable[[Sequence[Subscriber]], list[Message]]:
-    """Rank (vectorised, a batch at a time) and render the emails of a batch of subscribers.
-
-    Weekly readers get the best of the last seven editions instead of today's alone.
-    """
-    renderer = renderer or Renderer(settings, make_links(settings, signer_for(settings)))
-    daily = make_ranker(settings, edition.papers)
-    weekly: list[tuple[Edition, Ranker]] = []
-
-    def week() -> tuple[Edition, Ranker]:
-        if not weekly:
-            with store.begin() as conn:
-                papers = editions.papers_between(conn, edition.date - WEEK, edition.date)
-            week_edition = Edition(edition.id, edition.date, tuple(papers), edition.created_at)
-            weekly.append((week_edition, make_ranker(settings, papers)))
-        return weekly[0]
-
-    def compose(batch: Sequence[Subscriber]) -> list[Message]:
-        with store.begin() as conn:
-            signals = feedback.for_subscribers(conn, [s.id for s in batch])
-        messages: dict[int, Message] = {}
-        for weekly_group in (False, True):
-            group = [s for s in batch if (s.frequency == "weekly") == weekly_group]
-            if not group:
-                continue
-            chosen, ranker = week() if weekly_group else (edition, daily)
-            ranked = ranker.rank_many(
-                [s.profile for s in group], [signals.get(s.id, []) for s in group]
-            )
-            for subscriber, sections in zip(group, ranked, strict=True):
-                messages[subscriber.id] = renderer.digest(chosen, subscriber, sections, now=now)
-        return [messages[s.id] for s in batch]
-
-    return compose
-
-
-def publish_web_version(settings: Settings, renderer: Renderer, edition: Edition) -> None:
-    """The "view in browser" page: the day's top papers, no personal links."""
-    sections = make_ranker(settings, edition.papers).rank(Profile())
-    html = renderer.web_page(edition, sections)
-    write_archive(
-        settings.archive_dir,
-        edition,
-        html,
-        settings.base_url,
-        list_name=settings.list_name,
-        templates_dir=settings.templates_dir,
-        subscribe_url=f"{settings.base_url}/subscribe",
-    )
 
 
 async def collect_edition(
@@ -302,7 +228,7 @@ async def _dry_run(
     store: Store,
     report: RunReport,
     progress: Progress,
-    compose: Callable[[Sequence[Subscriber]], list[Message]],
+    compose: Compose,
     ids: Sequence[int],
 ) -> None:
     started = time.monotonic()

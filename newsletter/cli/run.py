@@ -21,6 +21,7 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
+from newsletter.compose import make_composer, make_links
 from newsletter.config import Settings
 from newsletter.errors import InputError, LockedError, NewsletterError
 from newsletter.models import Profile, Subscriber
@@ -162,8 +163,8 @@ def preview_command(
     if edition is None:
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
-    renderer = Renderer(settings, pipeline.make_links(settings, make_signer(settings)))
-    compose = pipeline.make_composer(store, settings, edition, now, renderer)
+    renderer = Renderer(settings, make_links(settings, make_signer(settings)))
+    compose = make_composer(store, settings, edition, now, renderer)
     message = compose([reader])[0]
     target = out or Path(f"preview-{edition.date}.html")
     target.write_text(message.html, encoding="utf-8")

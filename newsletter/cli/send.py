@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import click
 
 from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import NotFoundError
@@ -60,11 +59,10 @@ def _exclusive(store: Store, settings: Settings, holder: str, shared: bool) -> I
 async def send_all(
     store: Store, settings: Settings, chosen: list[Edition], worker: str
 ) -> list[SendReport]:
-    pipeline: Any = importlib.import_module("newsletter.pipeline")
     reports: list[SendReport] = []
     async with open_transport(settings) as transport:
         for edition in chosen:
-            compose = pipeline.make_composer(store, settings, edition, utc_now())
+            compose = make_composer(store, settings, edition, utc_now())
             reports.append(
                 await send_edition(
                     store, settings, edition, compose, transport, worker=worker, clock=utc_now
