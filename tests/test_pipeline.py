@@ -282,7 +282,7 @@ def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(main, ["--env-file", "none.env", "demo"])
     assert first.exit_code == 0, first.output
-    assert "edition 2026-11-26: done, 5 sent in total" in first.stdout
+    assert "edition 2026-11-26: done, 5 sent now, 5 sent in total" in first.stdout
     box = mailbox.Maildir(tmp_path / "outbox", create=False)
     messages = [parsed(m.as_bytes()) for m in box]
     assert sorted(m["To"].addresses[0].addr_spec for m in messages) == [
@@ -298,4 +298,5 @@ def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
 
     second = runner.invoke(main, ["--env-file", "none.env", "demo"])
     assert second.exit_code == 0
+    assert "edition 2026-11-26: done, 0 sent now, 5 sent in total" in second.stdout
     assert len(list(mailbox.Maildir(tmp_path / "outbox", create=False))) == 5

@@ -101,8 +101,18 @@ def report_run(report: pipeline.RunReport) -> None:
     elif report.outcome == "dry-run":
         click.echo(f"dry run for {report.date}: {report.counts.get('rendered', 0)} emails rendered")
     else:
-        sent = report.counts.get("sent", 0)
-        click.echo(f"edition {report.date}: done, {sent} sent in total")
+        click.echo(f"edition {report.date}: done, {done_text(report)}")
+
+
+def done_text(report: pipeline.RunReport) -> str:
+    """``2 sent now, 5 sent in total`` plus any rows that need a look."""
+    now = report.sent.sent_now if report.sent else 0
+    parts = [f"{now} sent now, {report.counts.get('sent', 0)} sent in total"]
+    for state in ("failed", "unknown"):
+        if report.counts.get(state):
+            parts.append(f"{report.counts[state]} {state}")
+    text = ", ".join(parts)
+    return text + (" (see `newsletter status`)" if len(parts) > 1 else "")
 
 
 @main.command("run")

@@ -91,7 +91,7 @@ def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink:
     add_readers(env)
     first = cli(env, "run", "--date", THURSDAY)
     assert first.exit_code == 0, first.output
-    assert first.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    assert first.stdout == "edition 2026-11-26: done, 2 sent now, 2 sent in total\n"
     stages = [
         line
         for line in normalised(first.stderr)
@@ -108,7 +108,7 @@ def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink:
     ]
     again = cli(env, "run", "--date", THURSDAY)
     assert again.exit_code == 0
-    assert again.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    assert again.stdout == "edition 2026-11-26: done, 0 sent now, 2 sent in total\n"
     assert "edition 2026-11-26: 30 papers, already frozen" in again.stderr
     assert "send: 0 sent now (2 sent) in Ns" in normalised(again.stderr)
     assert len(smtp_sink.messages) == 2
@@ -118,7 +118,7 @@ def test_quiet_success_prints_one_line(env: dict[str, str]) -> None:
     add_readers(env)
     result = cli(env, "-q", "run", "--date", THURSDAY)
     assert result.exit_code == 0
-    assert result.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    assert result.stdout == "edition 2026-11-26: done, 2 sent now, 2 sent in total\n"
     assert result.stderr == ""
 
 
@@ -164,7 +164,7 @@ def test_failed_source_is_reported_and_the_others_go_out(
     }
     result = cli(env, "run", "--date", THURSDAY)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "edition 2026-11-26: done, 2 sent in total\n"
+    assert result.stdout == "edition 2026-11-26: done, 2 sent now, 2 sent in total\n"
     lines = normalised(result.stderr)
     assert "collect: 30 papers (sample 30, hf_daily FAILED) in Ns" in lines
     assert any(line.startswith("source hf_daily failed: ") and "503" in line for line in lines)
