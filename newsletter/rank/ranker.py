@@ -24,6 +24,7 @@ from newsletter.errors import SettingsError
 from newsletter.models import Feedback, Paper, Profile, Section
 from newsletter.rank.batch import SectionCache, padded
 from newsletter.rank.features import Corpus, Weights
+from newsletter.rank.masks import PaperMasks
 from newsletter.rank.model import PRIOR_WEIGHT, FeedbackModel, global_scores, popularity
 from newsletter.rank.sections import Assembler, Request, Topic, written_and_key
 from newsletter.rank.select import dense_picks, sparse_picks, to_lists
@@ -98,9 +99,8 @@ class Ranker:
             n_candidates=self.n_candidates,
         )
         self.bulk = SectionCache(self.assembler)
-        self._exclusions: dict[str, list[int]] = {}
+        self.masks = PaperMasks(self.corpus, self.assembler)
         self._parsed: dict[str, Topic | None] = {}
-        self._paper_sets: dict[tuple[str, tuple[str, ...]], tuple[frozenset[int], np.ndarray]] = {}
         self.stats = dict.fromkeys(("rows", "distinct", "dense", "feedback", "bulk"), 0)
         log.debug("ranker: %d papers, %d terms", len(self.papers), len(self.corpus.vocab))
 
@@ -175,48 +175,6 @@ class Ranker:
             yield by_width[start:end]
             start = end
 
-    def _excluded_papers(self, phrase: str) -> list[int]:
-        found = self._exclusions.get(phrase)
-        if found is None:
-            found = self._exclusions[phrase] = self.corpus.has_phrase([phrase]).indices.tolist()
-        return found
-
-    def _paper_set(self, kind: str, keys: tuple[str, ...]) -> tuple[frozenset[int], np.ndarray]:
-        """Papers excluded by (``kind="exclude"``) or in one of (``"category"``) ``keys``."""
-        found = self._paper_sets.get((kind, keys))
-        if found is None:
-            if kind == "exclude":
-                members = {p for x in keys for p in self._excluded_papers(x)}
-            else:
-                members = {p for code in keys for p in self.assembler.by_category.get(code, ())}
-            array = np.fromiter(sorted(members), dtype=np.int64, count=len(members))
-            found = self._paper_sets[(kind, keys)] = (frozenset(members), array)
-        return found
-
-    def _paper_masks(self, requests: Sequence[Request]) -> tuple[np.ndarray, np.ndarray]:
-        """``(in a followed category, excluded or by a followed author)``, each ``(B, P)``."""
-        n = self.corpus.n_papers
-        cat_rows: list[int] = []
-        cat_cols: list[np.ndarray] = []
-        gone_rows: list[int] = []
-        gone_cols: list[np.ndarray] = []
-        for b, request in enumerate(requests):
-            if request.profile.categories:
-                cat_rows.append(b)
-                cat_cols.append(self._paper_set("category", request.profile.categories)[1])
-            if request.exclude_keys:
-                blocked, array = self._paper_set("exclude", tuple(request.exclude_keys))
-                request.excluded = blocked
-                gone_rows.append(b)
-                gone_cols.append(array)
-            if request.author_keys:
-                request.authored = self.assembler.authored(request.author_keys)
-                gone_rows.append(b)
-                gone_cols.append(np.fromiter(request.authored, dtype=np.int64))
-        return _mask(len(requests), n, cat_rows, cat_cols), _mask(
-            len(requests), n, gone_rows, gone_cols
-        )
-
     def _redo(
         self,
         requests: Sequence[Request],
@@ -257,7 +215,7 @@ class Ranker:
         slots = self.topics.slots(tids)
         present = slots >= 0
         evidence = self.topics.evidence(tids)
-        in_category, removed = self._paper_masks(requests)
+        in_category, removed = self.masks.build(requests)
         if self.fast_path:
             cache, at = self.topics, np.maximum(slots, 0)
             papers, keys, redo = sparse_picks(
@@ -322,12 +280,3 @@ class Ranker:
             )
             for b, (request, sections) in enumerate(zip(requests, out, strict=True))
         ]
-
-
-def _mask(n_rows: int, n_cols: int, rows: list[int], cols: list[np.ndarray]) -> np.ndarray:
-    """A boolean ``(n_rows, n_cols)`` mask, True at ``cols[i]`` of row ``rows[i]``."""
-    mask = np.zeros((n_rows, n_cols), dtype=bool)
-    if rows:
-        lengths = [len(c) for c in cols]
-        mask[np.repeat(rows, lengths), np.concatenate(cols)] = True
-    return mask
