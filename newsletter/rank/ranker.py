@@ -26,7 +26,7 @@ from newsletter.rank.batch import SectionCache, padded
 from newsletter.rank.features import Corpus, Weights
 from newsletter.rank.masks import PaperMasks
 from newsletter.rank.model import PRIOR_WEIGHT, FeedbackModel, global_scores, popularity
-from newsletter.rank.sections import Assembler, Request, Topic, written_and_key
+from newsletter.rank.sections import Assembler, Request, Topic, best_first, written_and_key
 from newsletter.rank.select import dense_picks, sparse_picks, to_lists
 from newsletter.rank.topics import TopicCache
 
@@ -209,6 +209,17 @@ class Ranker:
         )
         return {chosen[i]: shift[i] for i in liked}
 
+    def _heads(
+        self, requests: Sequence[Request], shifts: dict[int, np.ndarray]
+    ) -> dict[int, list[int]]:
+        """The head of each feedback row's own global order (all rows in one sort)."""
+        if not shifts:
+            return {}
+        rows = list(shifts)
+        depth = max(self.assembler.walk_depth(requests[b]) for b in rows)
+        score = self.global_score + np.stack([shifts[b] for b in rows])
+        return dict(zip(rows, best_first(score, depth), strict=True))
+
     def _rank_chunk(self, requests: Sequence[Request]) -> list[tuple[Section, ...]]:
         tids = padded([[t.tid for t in r.topics] for r in requests])
         width = tids.shape[1]
@@ -259,6 +270,7 @@ class Ranker:
                 )
                 for b, request in enumerate(requests)
             ]
+        heads = self._heads(requests, shifts)
         topic_sections = self.bulk.topic_sections(requests, papers, keys)
         plain = [b for b, r in enumerate(requests) if r.plain]
         out: list[tuple[Section, ...] | None] = [None] * len(requests)
@@ -277,6 +289,7 @@ class Ranker:
                 to_lists(papers[b, : len(request.topics)], keys[b, : len(request.topics)]),
                 shifts.get(b),
                 topic_sections[b],
+                heads.get(b),
             )
             for b, (request, sections) in enumerate(zip(requests, out, strict=True))
         ]

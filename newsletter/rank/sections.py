@@ -102,15 +102,20 @@ class Request:
         )
 
 
-def best_first(score: np.ndarray, n: int) -> list[int]:
-    """The first ``n`` of ``argsort(-score, kind="stable")`` without sorting everything."""
-    if n >= len(score):
-        return list(np.argsort(-score, kind="stable").tolist())
-    if n <= 0:
-        return []
-    nth = np.partition(score, len(score) - n)[len(score) - n]
-    top = np.flatnonzero(score >= nth)  # ascending, so the stable sort keeps index order
-    return list(top[np.argsort(-score[top], kind="stable")][:n].tolist())
+def best_first(score: np.ndarray, n: int) -> list[list[int]]:
+    """Per row of ``score`` ``(R, P)``: the first ``n`` of ``argsort(-row, kind="stable")``
+    (best first, ties to the lower index), without sorting whole rows."""
+    n_rows, n_cols = score.shape
+    n = max(0, min(n, n_cols))
+    if n == 0:
+        return [[] for _ in range(n_rows)]
+    nth = np.partition(score, n_cols - n, axis=1)[:, n_cols - n]
+    rows, cols = np.nonzero(score >= nth[:, None])
+    order = np.lexsort((cols, -score[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(n_rows))
+    flat = cols.tolist()
+    return [flat[start : start + n] for start in starts.tolist()]
 
 
 class Assembler:
@@ -185,22 +190,30 @@ class Assembler:
                     break
         return chosen
 
+    def walk_depth(self, request: Request) -> int:
+        """How far down the global order the walks of ``sections`` can go."""
+        shown = len(request.topics) + len(request.profile.categories) + 1
+        return len(request.excluded) + shown * self.max_per_topic + self.also_today
+
     def sections(
         self,
         request: Request,
         picks: list[list[tuple[int, float]]],
         shift: np.ndarray | None,
         built: Sequence[Section] | None = None,
+        head: list[int] | None = None,
     ) -> tuple[Section, ...]:
-        """``built``: the topic sections, if already made from the same ``picks``."""
+        """``built``: the topic sections, if already made from the same ``picks``;
+        ``head``: with ``shift``, the first ``walk_depth`` papers of the shifted order."""
         score = self.global_score if shift is None else self.global_score + shift
         skip = set(request.excluded)
         profile = request.profile
         if shift is None:
             order: Sequence[int] = self.global_order
-        else:  # as far down the order as the walks below can go
-            shown = len(request.topics) + len(profile.categories) + 1
-            order = best_first(score, len(skip) + shown * self.max_per_topic + self.also_today)
+        else:
+            order = (
+                head if head is not None else best_first(score[None], self.walk_depth(request))[0]
+            )
         if profile.is_empty:
             top = self._walk(order, skip, self.max_per_topic + self.also_today)
             items = self.popular_items(top, None if shift is None else score)
