@@ -20,9 +20,9 @@ from pathlib import Path
 from mjml import mjml2html
 from sqlalchemy import delete, insert, text
 
+from newsletter.compose import make_composer, make_links, make_ranker
 from newsletter.config import Settings
 from newsletter.models import Paper, Subscriber
-from newsletter.pipeline import make_composer, make_links, make_ranker
 from newsletter.render import Renderer
 from newsletter.render.compile import _expand_includes, find_template, template_dirs
 from newsletter.sources import sample
@@ -223,14 +223,18 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process: PSS shares the pages forked processes have in common."""
+    rss = pss = 0
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss, pss
 
 
 def run_project(
@@ -246,14 +250,15 @@ def run_project(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    peak_total = peak_one = 0
+    peak_total = peak_one = peak_pss = 0
     processes: set[int] = set()
     while child.poll() is None:
         tree = _tree(child.pid)
         processes.update(tree)
-        sizes = [_rss_kb(p) for p in tree]
-        peak_total = max(peak_total, sum(sizes))
-        peak_one = max(peak_one, *sizes)
+        sizes = [_memory_kb(p) for p in tree]
+        peak_total = max(peak_total, sum(rss for rss, _ in sizes))
+        peak_pss = max(peak_pss, sum(pss for _, pss in sizes))
+        peak_one = max(peak_one, *(rss for rss, _ in sizes))
         time.sleep(0.05)
     output = child.stdout.read().decode() if child.stdout else ""
     if child.returncode != 0:
@@ -265,14 +270,17 @@ def run_project(
     parts = [json.loads(p.read_text()) for p in stats_dir.glob("[0-9]*.json")]
     rank = sum(p["rank"] for p in parts)
     render = sum(p["render"] for p in parts)
+    cpu = main["cpu"] + sum(p["cpu"] for p in parts if p["pid"] != main["pid"])
     wall = main["wall"]
     return {
         "rate": n / wall,
         "wall": wall,
         "rank": rank,
         "render": render,
-        "send_other": max(wall - (rank + render) / max(len(parts), 1), 0.0),
+        "cpu": cpu,
+        "send_other": cpu - rank - render,
         "rss_mb": peak_total / 1024,
+        "pss_mb": peak_pss / 1024,
         "max_process_mb": max(peak_one / 1024, main["maxrss_kb"] / 1024),
         "processes": float(len(processes)),
     }

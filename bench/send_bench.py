@@ -148,10 +148,11 @@ def main() -> None:
             results["project"].append(stage["rate"])
             print(
                 f"round {round_no} project: {stage['rate']:8.0f} msg/s "
-                f"(wall {stage['wall']:.1f}s, rank {stage['rank']:.1f}s, render "
-                f"{stage['render']:.1f}s CPU, peak RSS {stage['rss_mb']:.0f} MB total / "
-                f"{stage['max_process_mb']:.0f} MB largest process, {stage['processes']:.0f} "
-                "process(es))"
+                f"(wall {stage['wall']:.1f}s; CPU s: rank {stage['rank']:.1f}, render "
+                f"{stage['render']:.1f}, send {stage['send_other']:.1f}; peak memory "
+                f"{stage['pss_mb']:.0f} MB PSS / {stage['rss_mb']:.0f} MB RSS summed, "
+                f"{stage['max_process_mb']:.0f} MB largest process; "
+                f"{stage['processes']:.0f} process(es))"
             )
         limit, naive, project = (median(results[k]) for k in ("limit", "naive", "project"))
         print()
@@ -163,15 +164,18 @@ def main() -> None:
         print(f"  project / naive  {project / naive:5.2f}   (target >= 3)")
         for key, label in (
             ("wall", "wall, frozen -> all sent"),
-            ("rank", "rank CPU (all processes)"),
-            ("render", "render CPU (all processes)"),
-            ("send_other", "rest: SMTP + ledger + loop"),
+            ("cpu", "CPU, all project processes"),
+            ("rank", "  of which rank"),
+            ("render", "  of which render"),
+            ("send_other", "  of which the rest (SMTP, ledger, loop, startup)"),
         ):
-            print(f"  {label:28s} {median([s[key] for s in stages]):7.1f} s")
-        print(f"  peak RSS, all processes     {median([s['rss_mb'] for s in stages]):7.0f} MB")
-        print(
-            f"  peak RSS, largest process   {median([s['max_process_mb'] for s in stages]):7.0f} MB"
-        )
+            print(f"  {label:50s} {median([s[key] for s in stages]):7.1f} s")
+        for key, label in (
+            ("pss_mb", "peak memory, PSS summed over processes"),
+            ("rss_mb", "peak RSS summed (counts shared pages twice)"),
+            ("max_process_mb", "peak RSS, largest process"),
+        ):
+            print(f"  {label:50s} {median([s[key] for s in stages]):7.0f} MB")
     finally:
         sink.terminate()
         sink.wait()

@@ -5,8 +5,8 @@
 Runs ``newsletter.cli.main`` in this process after wrapping ``Ranker.rank_many`` and
 ``Renderer.digest`` with CPU-time counters (measurement only; the code path is unchanged).
 Every process of the run (the parent and any forked senders) writes its counters to
-``STATS_DIR/<pid>.json`` after each batch it composes, and the wall time of the whole
-command goes to ``STATS_DIR/main.json``.
+``STATS_DIR/<pid>.json`` after each batch it composes, and the wall and CPU time of the
+whole command (this process) go to ``STATS_DIR/main.json``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def instrument(stats_dir: Path) -> None:
         pairs = prepare(*args, **kwargs)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = usage.ru_utime + usage.ru_stime
-        saved = {**STATS, "cpu": cpu, "maxrss_kb": usage.ru_maxrss}
+        saved = {**STATS, "cpu": cpu, "maxrss_kb": usage.ru_maxrss, "pid": os.getpid()}
         (stats_dir / f"{os.getpid()}.json").write_text(json.dumps(saved))
         return pairs
 
@@ -70,9 +70,14 @@ def run() -> int:
         code = int(exc.code or 0)
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    (stats_dir / "main.json").write_text(
-        json.dumps({"wall": wall, "code": code, "maxrss_kb": usage.ru_maxrss})
-    )
+    summary = {
+        "wall": wall,
+        "code": code,
+        "maxrss_kb": usage.ru_maxrss,
+        "cpu": usage.ru_utime + usage.ru_stime,  # the whole command, startup included
+        "pid": os.getpid(),
+    }
+    (stats_dir / "main.json").write_text(json.dumps(summary))
     return code
 
 
