@@ -154,7 +154,12 @@ class ScriptedSMTP(SMTP):
             return
         rule = self.script.fire("after354", recipients)
         if rule and self.transport is not None:
-            # The 354 and the hang-up leave together: the client sees both before its body.
+            # The 354 and the hang-up leave together, in one TCP segment (TCP_CORK holds the
+            # 354 until the close), so the client sees both before its body, however
+            # loaded the machine is.
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None and hasattr(socket, "TCP_CORK"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
             self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
             self.transport.close()
             return
