@@ -1,4 +1,5 @@
-"""``newsletter db upgrade|status``: schema migrations (also applied on first use)."""
+"""``newsletter db upgrade|status|copy``: schema migrations (also applied on first use), and
+copying the whole database to another one (SQLite to PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from sqlalchemy import select
 
 from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.store import schema
+from newsletter.store.copy import copy_database
 from newsletter.store.db import Store
 
 
 @main.group("db")
 def db_group() -> None:
-    """The database schema: apply or list migrations."""
+    """The database: apply or list migrations, copy to another database."""
 
 
 @db_group.command("upgrade")
@@ -51,3 +53,24 @@ def status_command(ctx: Context) -> None:
     for name, _ in schema.MIGRATIONS:
         click.echo(f"{'applied' if name in applied else 'pending'}  {name}")
     click.echo(f"{len(pending)} pending" if pending else "database is up to date")
+
+
+@db_group.command("copy")
+@click.argument("target_url")
+@pass_context
+@handle_errors
+def copy_command(ctx: Context, target_url: str) -> None:
+    """Copy every row of DATABASE_URL into the empty database TARGET_URL.
+
+    Subscribers, editions, the send ledger, feedback, run history: everything, in one
+    transaction on the target. Then point DATABASE_URL at TARGET_URL.
+    """
+    source = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
+    target = Store.open(target_url, now=utc_now(), migrate=False)
+    try:
+        copied = copy_database(source, target, utc_now())
+    finally:
+        source.close()
+        target.close()
+    rows = ", ".join(f"{name} {n}" for name, n in copied.items() if n)
+    click.echo(f"copied {sum(copied.values())} rows ({rows or 'empty database'})")
