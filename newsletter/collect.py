@@ -68,7 +68,7 @@ async def collect(settings: Settings, client: httpx.AsyncClient, date: dt.date) 
     outcomes = await asyncio.gather(*(_run(spec, settings, client, date) for spec in specs))
     reports = tuple(report for report, _ in outcomes)
     papers = dedupe(paper for _, found in outcomes for paper in found)
-    logger.info(
+    logger.debug(
         "collected %d papers for %s from %d/%d sources",
         len(papers),
         date,
@@ -95,7 +95,7 @@ async def _run(
         error = f"source {name}: unexpected {type(exc).__name__}: {exc}"
     else:
         seconds = time.perf_counter() - started
-        logger.info("%s: %d papers in %.2fs", name, len(papers), seconds)
+        logger.debug("%s: %d papers in %.2fs", name, len(papers), seconds)
         return SourceReport(name, True, len(papers), "", seconds), papers
     seconds = time.perf_counter() - started
     logger.warning("%s failed after %.2fs: %s", name, seconds, error)

@@ -204,7 +204,7 @@ class _Batch:
                 )
                 if result.state == "failed" and is_hard_bounce(result.code):
                     subscribers.add_bounce(conn, row.subscriber_id, HARD_BOUNCE_SCORE, now=now)
-                log.info("%s: %s %s %s", message.to, result.state, result.code, result.text)
+                log.debug("%s: %s %s %s", message.to, result.state, result.code, result.text)
 
 
 def _prepare(
@@ -334,7 +334,7 @@ async def _send_all(
         reaped=report.reaped,
         throttle_events=report.throttle_events + sum(r.throttle_events for r in results),
     )
-    log.info("%s (%d processes)", combined.summary(), settings.send_processes)
+    log.debug("%s (%d processes)", combined.summary(), settings.send_processes)
     return combined
 
 
@@ -347,7 +347,7 @@ async def _send_edition(
     worker: str,
     clock: Callable[[], dt.datetime],
     *,
-    level: int = logging.INFO,
+    level: int = logging.DEBUG,
 ) -> SendReport:
     started = time.monotonic()
     include_unknown = settings.unknown_policy == "resend"

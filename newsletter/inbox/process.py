@@ -90,7 +90,7 @@ async def process_inbox(
             report.replies_failed += 1
             report.errors.append(f"reply to subscriber #{reply.subscriber_id}: {exc}")
             log.error("inbox: could not send a reply: %s", exc)
-    log.info("inbox: %s", report.summary())
+    log.debug("inbox: %s", report.summary())
     return report
 
 

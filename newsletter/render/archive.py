@@ -111,5 +111,5 @@ def write_archive(
     )
     context["entries"] = entries[:FEED_ENTRIES]
     _atomic_write(archive_dir / "feed.xml", load_jinja(env, dirs, "feed.xml.j2").render(context))
-    log.info("archive: wrote %s (%d editions)", page, len(entries))
+    log.debug("archive: wrote %s (%d editions)", page, len(entries))
     return page

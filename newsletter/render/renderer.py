@@ -62,7 +62,7 @@ class Renderer:
         self._edition_key: tuple[int, dt.date] | None = None
         self._paper_views: dict[str, views.PaperView] = {}
         self._qp = QpCache()
-        log.info("templates compiled (%s)", ", ".join(str(d) for d in dirs))
+        log.debug("templates compiled (%s)", ", ".join(str(d) for d in dirs))
 
     # -- per edition ---------------------------------------------------------------------
 
