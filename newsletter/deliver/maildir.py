@@ -10,9 +10,7 @@ import email
 import email.policy
 import logging
 import mailbox
-import os
 import re
-import tempfile
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +18,7 @@ from types import TracebackType
 from newsletter.deliver.dkim import DkimSigner
 from newsletter.deliver.result import DataHook, SendResult
 from newsletter.errors import DeliveryError
+from newsletter.files import write_atomic
 from newsletter.models import Message
 
 log = logging.getLogger(__name__)
@@ -44,17 +43,6 @@ def html_part(message: Message) -> str:
     parsed = email.message_from_bytes(message.data, policy=email.policy.default)
     body = parsed.get_body(("html",))
     return str(body.get_content()) if body is not None else ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".html")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class MaildirTransport:
@@ -91,7 +79,7 @@ class MaildirTransport:
             key = self._box.add(mailbox.MaildirMessage(data))
             html = html_part(message)
             if html:
-                _write_atomic(self.html_dir / html_copy_name(message), html)
+                write_atomic(self.html_dir / html_copy_name(message), html)
         except OSError as exc:
             return SendResult("deferred", None, f"maildir write failed: {exc}")
         log.debug("maildir: %s -> %s", message.to, key)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from newsletter.errors import StoreError
+from newsletter.files import write_atomic
 from newsletter.models import Edition
 from newsletter.render.clean import clean_text, one_line
 from newsletter.render.compile import jinja_environment, load_jinja, template_dirs
@@ -29,18 +28,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "editions.json"
 FEED_ENTRIES = 30
-
-
-def _atomic_write(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def edition_summary(edition: Edition) -> str:
@@ -78,7 +65,7 @@ def write_archive(
     base = base_url.rstrip("/") + "/archive/"
     day = edition.date.isoformat()
     page = archive_dir / f"{day}.html"
-    _atomic_write(page, html)
+    write_atomic(page, html)
 
     updated = (now or edition.created_at).astimezone(dt.UTC).isoformat(timespec="seconds")
     manifest_path = archive_dir / MANIFEST
@@ -92,7 +79,7 @@ def write_archive(
         }
     )
     entries.sort(key=lambda e: str(e["date"]), reverse=True)
-    _atomic_write(manifest_path, json.dumps(entries, ensure_ascii=False, indent=1))
+    write_atomic(manifest_path, json.dumps(entries, ensure_ascii=False, indent=1))
 
     for entry in entries:
         entry["url"] = f"{base}{entry['date']}.html"
@@ -106,10 +93,10 @@ def write_archive(
         "subscribe_url": subscribe_url,
         "updated": entries[0]["updated"],
     }
-    _atomic_write(
+    write_atomic(
         archive_dir / "index.html", load_jinja(env, dirs, "archive_index.html.j2").render(context)
     )
     context["entries"] = entries[:FEED_ENTRIES]
-    _atomic_write(archive_dir / "feed.xml", load_jinja(env, dirs, "feed.xml.j2").render(context))
+    write_atomic(archive_dir / "feed.xml", load_jinja(env, dirs, "feed.xml.j2").render(context))
     log.debug("archive: wrote %s (%d editions)", page, len(entries))
     return page
