@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,18 +158,14 @@ class Sink:
         return "250 OK queued"
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_sink() -> Iterator[Sink]:
     """An SMTP server that accepts every message (no AUTH), and keeps it."""
     from aiosmtpd.controller import Controller
 
-    sink = Sink("127.0.0.1", free_tcp_port())
+    from tests.deliver.smtpserver import free_port
+
+    sink = Sink("127.0.0.1", free_port())
     controller = Controller(sink, hostname=sink.host, port=sink.port)
     controller.start()
     try:
