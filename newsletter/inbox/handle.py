@@ -103,19 +103,18 @@ class Handler:
         events.record(conn, key, "bounce", subscriber_id=subscriber_id, detail=detail, now=self.now)
         return outcome
 
-    def _add_score(self, conn: Connection, target: Subscriber, kind: str) -> bool:
+    def _add_score(self, conn: Connection, target: Subscriber, kind: bounces.Kind) -> bool:
         s = self.settings
-        last = events.last_bounce_at(conn, target.id)
-        if last is None or self.now - last > dt.timedelta(days=s.bounce_reset_days):
-            subscribers.update_fields(conn, target.id, now=self.now, bounce_score=0.0)
-        score = s.bounce_hard_score if kind == "hard" else s.bounce_soft_score
-        total = subscribers.add_bounce(conn, target.id, score, now=self.now)
-        log.info("bounce (%s) for subscriber #%s: score %.1f", kind, target.id, total)
-        if total >= s.bounce_score_threshold and target.status not in ("unsubscribed", "bounced"):
-            subscribers.set_status(conn, target.id, "bounced", now=self.now)
-            log.warning("subscriber #%s suppressed after bounces (score %.1f)", target.id, total)
-            return True
-        return False
+        return subscribers.record_bounce(
+            conn,
+            target.id,
+            kind,
+            hard_score=s.bounce_hard_score,
+            soft_score=s.bounce_soft_score,
+            threshold=s.bounce_score_threshold,
+            reset_days=s.bounce_reset_days,
+            now=self.now,
+        )
 
     def _verp_subscriber(self, message: EmailMessage) -> int | None:
         for address in recipients(message):

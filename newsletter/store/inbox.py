@@ -50,10 +50,17 @@ def get(
     return row["kind"], row["subscriber_id"], detail, row["created_at"]
 
 
+BOUNCE_SCORED = "bounce-score"  # one row per bounce counted (inbox or send loop)
+
+
 def last_bounce_at(conn: Connection, subscriber_id: int) -> dt.datetime | None:
+    """When a bounce last counted for this subscriber ("bounce": rows from before scoring rows)."""
     query = (
         select(inbox_events.c.created_at)
-        .where(inbox_events.c.subscriber_id == subscriber_id, inbox_events.c.kind == "bounce")
+        .where(
+            inbox_events.c.subscriber_id == subscriber_id,
+            inbox_events.c.kind.in_(["bounce", BOUNCE_SCORED]),
+        )
         .order_by(inbox_events.c.created_at.desc())
         .limit(1)
     )

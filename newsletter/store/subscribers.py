@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
 
 from newsletter.errors import InputError, NotFoundError
 from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, SubscriberStatus
+from newsletter.store import inbox as events
 from newsletter.store.schema import feedback, ledger, subscribers
+
+log = logging.getLogger(__name__)
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -251,3 +256,44 @@ def add_bounce(conn: Connection, subscriber_id: int, score: float, *, now: dt.da
         select(subscribers.c.bounce_score).where(subscribers.c.id == subscriber_id)
     ).scalar_one()
     return float(total)
+
+
+def record_bounce(
+    conn: Connection,
+    subscriber_id: int,
+    kind: Literal["hard", "soft"],
+    *,
+    hard_score: float,
+    soft_score: float,
+    threshold: float,
+    reset_days: int,
+    now: dt.datetime,
+) -> bool:
+    """Count one bounce; ``True`` if it suppressed the subscriber (status "bounced") just now.
+
+    The score starts again from 0 when the last counted bounce is more than ``reset_days``
+    old; each counted bounce leaves a ``bounce-score`` row in ``inbox_events`` for that.
+    Pass the NEWSLETTER_BOUNCE_* settings (``bounce_hard_score``, ``bounce_soft_score``,
+    ``bounce_score_threshold``, ``bounce_reset_days``).
+    """
+    if kind not in ("hard", "soft"):
+        raise ValueError(f"bounce kind must be hard or soft, not {kind!r}")
+    current = get(conn, subscriber_id)
+    last = events.last_bounce_at(conn, subscriber_id)
+    if last is None or now - last > dt.timedelta(days=reset_days):
+        update_fields(conn, subscriber_id, now=now, bounce_score=0.0)
+    total = add_bounce(conn, subscriber_id, hard_score if kind == "hard" else soft_score, now=now)
+    events.record(
+        conn,
+        f"{events.BOUNCE_SCORED}:{subscriber_id}:{uuid.uuid4().hex}",
+        events.BOUNCE_SCORED,
+        subscriber_id=subscriber_id,
+        detail={"kind": kind, "score": total},
+        now=now,
+    )
+    log.info("bounce (%s) for subscriber #%s: score %.1f", kind, subscriber_id, total)
+    if total >= threshold and current.status not in ("unsubscribed", "bounced"):
+        set_status(conn, subscriber_id, "bounced", now=now)
+        log.warning("subscriber #%s suppressed after bounces (score %.1f)", subscriber_id, total)
+        return True
+    return False
