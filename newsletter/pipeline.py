@@ -21,6 +21,7 @@ from newsletter.collect import collect
 from newsletter.compose import Compose, make_composer, make_links, publish_web_version
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
+from newsletter.errors import NewsletterError
 from newsletter.models import Edition
 from newsletter.progress import PlainProgress, Progress, ProgressTransport
 from newsletter.render import Renderer
@@ -171,7 +172,8 @@ async def _run_locked(
     worker: str,
 ) -> None:
     date = report.date
-    await _process_inbox(store, settings, clock, report, progress)
+    if not dry_run:
+        await _process_inbox(store, settings, signer, clock, report, progress)
     edition = await collect_edition(
         store, settings, date, clock(), report, progress, http_transport
     )
@@ -206,6 +208,7 @@ async def _run_locked(
             ProgressTransport(transport, progress),
             worker=worker,
             clock=clock,
+            only=ids if only else None,
         )
     report.sent = sent
     report.counts = dict(sent.counts)
@@ -253,15 +256,28 @@ async def _dry_run(
 
 
 async def _process_inbox(
-    store: Store, settings: Settings, clock: Clock, report: RunReport, progress: Progress
+    store: Store,
+    settings: Settings,
+    signer: Signer,
+    clock: Clock,
+    report: RunReport,
+    progress: Progress,
 ) -> None:
-    """Replies and bounces take effect before the send, when a reply mailbox is configured."""
+    """Replies and bounces take effect before the send, when a reply mailbox is configured.
+
+    A mailbox that cannot be read is reported, and the digest still goes out.
+    """
     if not settings.imap_host:
         return
     from newsletter.inbox import process_inbox
 
     started = time.monotonic()
-    processed: Any = await process_inbox(store, settings, now=clock())
+    try:
+        processed: Any = await process_inbox(store, settings, now=clock(), signer=signer)
+    except NewsletterError as exc:
+        log.warning("inbox not read: %s", exc)
+        _stage(report, progress, f"inbox: not read ({exc})", started)
+        return
     _stage(report, progress, f"inbox: {processed.summary()}", started)
 
 

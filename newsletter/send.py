@@ -22,7 +22,7 @@ from newsletter.config import Settings
 from newsletter.deliver import SendResult, Transport, forked, open_transport
 from newsletter.deliver.classify import is_hard_bounce, next_attempt
 from newsletter.deliver.ratelimit import Limiter
-from newsletter.errors import DeliveryError
+from newsletter.errors import DeliveryError, StoreError
 from newsletter.models import Edition, Message, Subscriber
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
@@ -240,10 +240,21 @@ def _prepare(
 async def _renew_lease(
     store: Store, settings: Settings, worker: str, clock: Callable[[], dt.datetime]
 ) -> None:
+    """Renew every third of the lease; a failed renewal is retried until the lease is at
+    risk, then raised (the send loop checks before each claim and stops)."""
+    failures = 0
     while True:
-        await asyncio.sleep(settings.worker_lease / 3)
-        with store.begin() as conn:
-            locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+        await asyncio.sleep(settings.worker_lease / 3 if failures == 0 else 1.0)
+        try:
+            with store.begin() as conn:
+                locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+        except StoreError as exc:
+            failures += 1
+            log.warning("could not renew the lease of %s: %s", worker, exc)
+            if failures * 1.0 >= settings.worker_lease / 3:
+                raise
+        else:
+            failures = 0
 
 
 def per_process(settings: Settings) -> Settings:
@@ -270,8 +281,11 @@ async def send_edition(
     *,
     worker: str,
     clock: Callable[[], dt.datetime],
+    only: Sequence[int] | None = None,
 ) -> SendReport:
     """Send what is pending or due for ``edition``; ``worker`` must be unique per process.
+
+    ``only``: send nothing but these subscribers' rows, in this process alone.
 
     With ``settings.send_processes`` > 1, that many processes send side by side (this one
     and forked helpers, see ``newsletter.deliver.forked``); the report covers them all.
@@ -281,6 +295,10 @@ async def send_edition(
     # every few thousand allocations (and, in forked helpers, copy its pages).
     gc.freeze()
     try:
+        if only is not None:
+            return await _send_edition(
+                store, settings, edition, compose, transport, worker, clock, only=only
+            )
         return await _send_all(store, settings, edition, compose, transport, worker, clock)
     finally:
         gc.unfreeze()
@@ -348,6 +366,7 @@ async def _send_edition(
     clock: Callable[[], dt.datetime],
     *,
     level: int = logging.DEBUG,
+    only: Sequence[int] | None = None,
 ) -> SendReport:
     started = time.monotonic()
     include_unknown = settings.unknown_policy == "resend"
@@ -369,6 +388,8 @@ async def _send_edition(
     renewer = asyncio.create_task(_renew_lease(store, settings, worker, clock))
     try:
         while True:
+            if renewer.done():
+                renewer.result()  # the lease could not be renewed: stop before claiming more
             now = clock()
             give_up_before = now - dt.timedelta(hours=settings.give_up_after_hours)
             with store.begin() as conn:
@@ -380,13 +401,14 @@ async def _send_edition(
                     settings.send_batch_size,
                     now,
                     include_unknown=include_unknown,
+                    only=only,
                 )
             if rows:
                 pairs = _prepare(store, edition, rows, compose, now)
                 await batch.run(pairs)
                 continue
             with store.begin() as conn:
-                due = ledger.next_due(conn, edition.id, include_unknown=include_unknown)
+                due = ledger.next_due(conn, edition.id, include_unknown=include_unknown, only=only)
             if due is None:
                 break
             wait = (due - clock()).total_seconds()

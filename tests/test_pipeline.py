@@ -300,3 +300,46 @@ def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
     assert second.exit_code == 0
     assert "edition 2026-11-26: done, 0 sent now, 5 sent in total" in second.stdout
     assert len(list(mailbox.Maildir(tmp_path / "outbox", create=False))) == 5
+
+
+def test_only_never_sends_to_others_left_pending_by_an_earlier_run(
+    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+) -> None:
+    feeds.routes["/api/daily_papers"] = (
+        real_fixtures / "hf_daily_papers_2026-08-11.json"
+    ).read_bytes()
+    settings = make_settings(tmp_path, feeds, smtp_sink, sources="hf_daily")
+    store = Store.open(settings.database_url, now=NOW)
+    ids = add_readers(store)
+    assert run(store, settings, dry_run=True).edition_id is not None  # freezes the edition
+    with store.begin() as conn:
+        edition = editions.get_by_date(conn, DAY)
+        assert edition is not None
+        ledger.enqueue(conn, edition.id, list(ids.values()), NOW)  # an interrupted run's queue
+
+    report = run(store, settings, only="grace@example.org")
+
+    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["grace@example.org"]]
+    assert report.counts["sent"] == 1 and report.counts["pending"] == 2
+
+
+def test_an_unreachable_reply_mailbox_does_not_stop_the_digest(
+    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+) -> None:
+    feeds.routes["/api/daily_papers"] = (
+        real_fixtures / "hf_daily_papers_2026-08-11.json"
+    ).read_bytes()
+    closed = {"imap_host": "127.0.0.1", "imap_port": 1, "imap_security": "none"}
+    settings = make_settings(
+        tmp_path, feeds, smtp_sink, sources="hf_daily", imap_username="u", **closed
+    )
+    store = Store.open(settings.database_url, now=NOW)
+    add_readers(store)
+
+    dry = run(store, settings, dry_run=True)
+    assert not any(line.startswith("inbox:") for line in dry.stages)  # a dry run reads no mail
+
+    report = run(store, settings)
+    assert report.outcome == "ok"
+    assert any(line.startswith("inbox: not read (") for line in report.stages)
+    assert len(smtp_sink.messages) == 3

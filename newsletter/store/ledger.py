@@ -99,17 +99,23 @@ def claim(
     now: dt.datetime,
     *,
     include_unknown: bool = False,
+    only: Sequence[int] | None = None,
 ) -> list[LedgerRow]:
     """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them.
 
     Pending rows first, through the (edition, state) index: the general condition (an OR
     over states) makes the database scan and sort the whole edition for every batch,
     which grows with the list (quadratic over a send). Rows due for a retry come after.
+    ``only``: claim nothing but these subscribers' rows (``newsletter run --only``).
     """
     pending = and_(ledger.c.edition_id == edition_id, ledger.c.state == "pending")
+    retry = _due(edition_id, now, include_unknown)
+    if only is not None:
+        pending = and_(pending, ledger.c.subscriber_id.in_(list(only)))
+        retry = and_(retry, ledger.c.subscriber_id.in_(list(only)))
     rows = _claim(conn, pending, worker, limit, now)
     if len(rows) < limit:
-        rows += _claim(conn, _due(edition_id, now, include_unknown), worker, limit - len(rows), now)
+        rows += _claim(conn, retry, worker, limit - len(rows), now)
     return sorted(rows, key=lambda r: r.id)
 
 
@@ -335,19 +341,23 @@ def oldest_deferred(conn: Connection, edition_id: int) -> LedgerRow | None:
 
 
 def next_due(
-    conn: Connection, edition_id: int, *, include_unknown: bool = False
+    conn: Connection,
+    edition_id: int,
+    *,
+    include_unknown: bool = False,
+    only: Sequence[int] | None = None,
 ) -> dt.datetime | None:
     """The earliest ``next_attempt_at`` of rows waiting for a retry."""
     states = ["deferred", "unknown"] if include_unknown else ["deferred"]
+    query = select(ledger.c.next_attempt_at).where(
+        ledger.c.edition_id == edition_id,
+        ledger.c.state.in_(states),
+        ledger.c.next_attempt_at.is_not(None),
+    )
+    if only is not None:
+        query = query.where(ledger.c.subscriber_id.in_(list(only)))
     value: dt.datetime | None = conn.execute(
-        select(ledger.c.next_attempt_at)
-        .where(
-            ledger.c.edition_id == edition_id,
-            ledger.c.state.in_(states),
-            ledger.c.next_attempt_at.is_not(None),
-        )
-        .order_by(ledger.c.next_attempt_at)
-        .limit(1)
+        query.order_by(ledger.c.next_attempt_at).limit(1)
     ).scalar()
     return value
 
