@@ -14,7 +14,14 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsletter.errors import SettingsError
@@ -139,6 +146,19 @@ class Settings(BaseSettings):
             raise ValueError(f"not an email address: {value!r}")
         Address(display_name=name, addr_spec=addr)
         return value
+
+    @field_validator("reply_address", "alert_email")
+    @classmethod
+    def _plain_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        address = value.strip()
+        local, at, domain = address.rpartition("@")
+        if not at or not local or "." not in domain or any(c in address for c in " <>\r\n,"):
+            raise ValueError(f"not a plain email address (name@example.org): {value!r}")
+        if info.field_name == "reply_address" and "+" in local:
+            raise ValueError(f"no '+' in {value!r}: replies come to {local}+COMMAND-TOKEN@{domain}")
+        return address
 
     @field_validator("base_url")
     @classmethod

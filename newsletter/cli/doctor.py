@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import imaplib
-import ssl
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,8 +21,9 @@ import httpx
 
 from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.config import Settings
+from newsletter.deliver.smtp import tls_context
 from newsletter.dnsrecords import DnsRecord, dns_records
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, SettingsError
 from newsletter.links import Links, reply_address_for
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
@@ -94,11 +94,10 @@ async def check_smtp(settings: Settings) -> Check:
     if settings.delivery != "smtp":
         return Check("smtp", "skip", f"DELIVERY=maildir writes to {settings.outbox_dir}/")
     where = f"{settings.smtp_host}:{settings.smtp_port_effective} ({settings.smtp_security})"
-    context = (
-        ssl.create_default_context(cafile=str(settings.smtp_ca_file))
-        if settings.smtp_ca_file
-        else None
-    )
+    try:
+        context = tls_context(settings)
+    except SettingsError as exc:
+        return Check("smtp", "FAIL", str(exc), "point NEWSLETTER_SMTP_CA_FILE at a PEM file")
     client = aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port_effective,

@@ -15,7 +15,6 @@ from newsletter.deliver.dkim import DkimSigner
 from newsletter.deliver.maildir import MaildirTransport
 from newsletter.deliver.result import DataHook, RecipientResult, SendResult
 from newsletter.deliver.smtp import SmtpTransport
-from newsletter.errors import SettingsError
 from newsletter.models import Message
 from newsletter.tokens import Signer
 
@@ -44,12 +43,12 @@ class Transport(Protocol):
 
 
 def _bounce_signer(settings: Settings) -> Signer | None:
+    """VERP tokens are signed like every other link (SECRET_KEY, or the generated key)."""
     if not settings.verp:
         return None
-    if settings.secret_key is None or not settings.secret_key.get_secret_value():
-        raise SettingsError("NEWSLETTER_VERP", "needs NEWSLETTER_SECRET_KEY to sign bounce tokens")
-    previous = [k for k in settings.previous_secret_keys.split(",") if k.strip()]
-    return Signer.from_secrets(settings.secret_key.get_secret_value(), previous)
+    from newsletter.store.secret import signer_for
+
+    return signer_for(settings)
 
 
 def open_transport(settings: Settings) -> Transport:

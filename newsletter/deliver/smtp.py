@@ -23,7 +23,7 @@ from newsletter.config import Settings
 from newsletter.deliver.classify import Stage, outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
 from newsletter.deliver.result import DataHook, RecipientResult, SendResult
-from newsletter.errors import DeliveryError
+from newsletter.errors import DeliveryError, SettingsError
 from newsletter.models import Message
 from newsletter.tokens import Signer
 
@@ -52,6 +52,19 @@ def verp_sender(from_address: str, signer: Signer, subscriber_id: int) -> str:
     return f"bounces+{signer.sign('bounce', str(subscriber_id))}@{domain}"
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The SSL context for SMTP_CA_FILE (None: the system's), or a one-line SettingsError."""
+    if settings.smtp_ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(settings.smtp_ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SettingsError(
+            "NEWSLETTER_SMTP_CA_FILE", f"cannot load {settings.smtp_ca_file}: {reason}"
+        ) from None
+
+
 class SmtpTransport:
     def __init__(
         self,
@@ -66,9 +79,7 @@ class SmtpTransport:
         self.connections_opened = 0
         self._slots = asyncio.Semaphore(settings.smtp_concurrency)
         self._idle: list[aiosmtplib.SMTP] = []
-        self._tls_context: ssl.SSLContext | None = None
-        if settings.smtp_ca_file is not None:
-            self._tls_context = ssl.create_default_context(cafile=str(settings.smtp_ca_file))
+        self._tls_context: ssl.SSLContext | None = tls_context(settings)
 
     async def __aenter__(self) -> SmtpTransport:
         return self

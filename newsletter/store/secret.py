@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import time
 from pathlib import Path
 
 from newsletter.config import Settings
@@ -25,9 +27,25 @@ def signer_for(settings: Settings) -> Signer:
             "NEWSLETTER_SECRET_KEY", "required with this DATABASE_URL (any long random string)"
         )
     key_file = Path(url.split(":///", 1)[1]).parent / "secret_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(32))
+    return Signer.from_secrets(_read_or_create(key_file), previous)
+
+
+def _read_or_create(key_file: Path) -> str:
+    """The key in ``key_file``, created once (O_EXCL: two first runs cannot both write one)."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
         log.warning("NEWSLETTER_SECRET_KEY is not set: generated one in %s", key_file)
-    return Signer.from_secrets(key_file.read_text().strip(), previous)
+    for _ in range(50):  # another process may be writing it this very moment
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise SettingsError(
+        "NEWSLETTER_SECRET_KEY", f"{key_file} is empty: delete it, or set NEWSLETTER_SECRET_KEY"
+    )
