@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
+from email.parser import HeaderParser
 from email.utils import parseaddr
 from typing import Literal
 
@@ -80,6 +81,27 @@ def parse(message: EmailMessage) -> list[Bounce]:
                     diagnostic=" ".join(group.get("diagnostic-code", "").split())[:300],
                 )
             )
+    return found
+
+
+def quoted_message_ids(message: Message) -> set[str]:
+    """Message-IDs of the returned message (``message/rfc822`` or ``text/rfc822-headers``)."""
+    found: set[str] = set()
+    for part in message.walk():
+        kind = part.get_content_type()
+        headers: list[Message] = []
+        if kind in ("message/rfc822", "message/global"):
+            payload = part.get_payload()
+            headers = (
+                [m for m in payload if isinstance(m, Message)] if isinstance(payload, list) else []
+            )
+        elif kind in ("text/rfc822-headers", "message/global-headers"):
+            raw = part.get_payload(decode=True)
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+            headers = [HeaderParser().parsestr(text.lstrip())]
+        for quoted in headers:
+            for value in quoted.get_all("Message-ID", []):
+                found.update(re.findall(r"<[^<>\s]{1,298}>", str(value)))
     return found
 
 

@@ -81,27 +81,47 @@ class Handler:
     def _bounces(
         self, conn: Connection, key: str, message: EmailMessage, found: list[bounces.Bounce]
     ) -> Outcome:
+        """Count at most one bounce per DSN, and only for a subscriber it provably concerns.
+
+        Proof is a valid VERP token in the address the DSN came back to, or else a quoted
+        Message-ID that the ledger recorded as sent to the listed recipient. Anyone can
+        write a DSN that lists addresses; only we know the Message-IDs we sent.
+        """
         outcome = Outcome("bounce")
-        verp = self._verp_subscriber(message)
         detail: dict[str, object] = {"bounces": [[b.recipient, b.status, b.kind] for b in found]}
-        subscriber_id = None
-        for bounce in found:
-            kind = bounce.kind
-            if kind is None:
-                continue
-            target = subscribers.get(conn, verp) if verp is not None else None
-            if target is None:
-                try:
-                    target = subscribers.get_by_email(conn, bounce.recipient)
-                except InputError:
-                    target = None
-            if target is None:
-                continue
-            subscriber_id = target.id
+        counted = [b for b in found if b.kind is not None]
+        counted.sort(key=lambda b: b.kind != "hard")  # the worst one first
+        target, kind = self._bounced(conn, message, counted)
+        if target is not None and kind is not None:
             if self._add_score(conn, target, kind):
                 outcome.suppressed += 1
+        else:
+            detail["unproven"] = bool(counted)
+        subscriber_id = target.id if target is not None else None
         events.record(conn, key, "bounce", subscriber_id=subscriber_id, detail=detail, now=self.now)
         return outcome
+
+    def _bounced(
+        self, conn: Connection, message: EmailMessage, counted: list[bounces.Bounce]
+    ) -> tuple[Subscriber | None, bounces.Kind | None]:
+        if not counted:
+            return None, None
+        verp = self._verp_subscriber(message)
+        if verp is not None:
+            try:
+                return subscribers.get(conn, verp), counted[0].kind
+            except NotFoundError:
+                return None, None
+        quoted = bounces.quoted_message_ids(message)
+        for bounce in counted:
+            try:
+                target = subscribers.get_by_email(conn, bounce.recipient)
+            except InputError:
+                continue
+            if target is not None and events.was_sent(conn, target.id, quoted):
+                return target, bounce.kind
+        log.info("bounce ignored: no VERP token and no Message-ID we sent to its recipient")
+        return None, None
 
     def _add_score(self, conn: Connection, target: Subscriber, kind: bounces.Kind) -> bool:
         s = self.settings

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from newsletter.store.schema import inbox_events
+from newsletter.store.schema import inbox_events, ledger
 
 
 def seen(conn: Connection, message_key: str) -> bool:
@@ -74,3 +75,13 @@ def counts(conn: Connection, since: dt.datetime) -> dict[str, int]:
     for (kind,) in rows:
         tally[kind] = tally.get(kind, 0) + 1
     return tally
+
+
+def was_sent(conn: Connection, subscriber_id: int, message_ids: Collection[str]) -> bool:
+    """Whether the ledger recorded one of ``message_ids`` as sent to this subscriber."""
+    if not message_ids:
+        return False
+    query = select(ledger.c.id).where(
+        ledger.c.subscriber_id == subscriber_id, ledger.c.message_id.in_(list(message_ids))
+    )
+    return conn.execute(query.limit(1)).first() is not None

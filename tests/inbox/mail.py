@@ -29,9 +29,26 @@ def dsn(
     action: str = "failed",
     diagnostic: str = "smtp; 550 5.1.1 <{r}>: Recipient address rejected: User unknown",
     to: str = "papers@example.org",
+    *,
+    quoted_id: str | None = None,
+    more: tuple[str, ...] = (),
 ) -> bytes:
+    """A Postfix DSN for ``recipient`` (and ``more``), quoting the headers of the message
+    it returns, with ``Message-ID: quoted_id`` among them when given."""
     mid = f"<{uuid.uuid4().hex}@mx.example.net>"
     boundary = "B" + uuid.uuid4().hex
+    groups = "".join(
+        f"""Final-Recipient: rfc822; {r}\r
+Original-Recipient: rfc822;{r}\r
+Action: {action}\r
+Status: {status}\r
+Remote-MTA: dns; mail.example.com\r
+Diagnostic-Code: {diagnostic.format(r=r)}\r
+\r
+"""
+        for r in (recipient, *more)
+    )
+    quoted = f"Message-ID: {quoted_id}\r\n" if quoted_id else ""
     text = f"""From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r
 Subject: Undelivered Mail Returned to Sender\r
 To: {to}\r
@@ -56,21 +73,14 @@ Reporting-MTA: dns; mx.example.net\r
 X-Postfix-Queue-ID: 4F2A81234\r
 Arrival-Date: Thu, 26 Nov 2026 06:59:58 +0000 (UTC)\r
 \r
-Final-Recipient: rfc822; {recipient}\r
-Original-Recipient: rfc822;{recipient}\r
-Action: {action}\r
-Status: {status}\r
-Remote-MTA: dns; mail.example.com\r
-Diagnostic-Code: {diagnostic.format(r=recipient)}\r
-\r
---{boundary}\r
+{groups}--{boundary}\r
 Content-Description: Undelivered Message Headers\r
 Content-Type: text/rfc822-headers\r
 \r
 From: Daily Papers <papers@example.org>\r
 To: {recipient}\r
 Subject: Daily Papers: 26 November\r
-\r
+{quoted}\r
 --{boundary}--\r
 """
     return text.encode()

@@ -5,7 +5,7 @@ from email.policy import default
 
 import pytest
 
-from newsletter.inbox.bounces import classify, is_dsn, parse
+from newsletter.inbox.bounces import classify, is_dsn, parse, quoted_message_ids
 from tests.inbox.mail import dsn, reply
 
 
@@ -44,3 +44,14 @@ def test_plain_reply_is_not_a_dsn() -> None:
     )
     assert not is_dsn(message)
     assert parse(message) == []  # type: ignore[arg-type]
+
+
+def test_quoted_message_ids_from_headers_or_whole_message() -> None:
+    headers = message_from_bytes(dsn("a@example.com", "5.1.1", quoted_id="<d.1@x.org>"))
+    assert quoted_message_ids(headers) == {"<d.1@x.org>"}
+    assert quoted_message_ids(message_from_bytes(dsn("a@example.com", "5.1.1"))) == set()
+    whole = dsn("a@example.com", "5.1.1").replace(
+        b"Content-Type: text/rfc822-headers", b"Content-Type: message/rfc822"
+    )
+    whole = whole.replace(b"Subject: Daily Papers", b"Message-ID:  <d.2@x.org> \r\nSubject: D")
+    assert quoted_message_ids(message_from_bytes(whole, policy=default)) == {"<d.2@x.org>"}

@@ -11,9 +11,11 @@ import pytest
 from newsletter.config import Settings
 from newsletter.inbox import process_inbox
 from newsletter.links import Links
-from newsletter.models import Profile, Subscriber
-from newsletter.store import subscribers
+from newsletter.models import Paper, Profile, Subscriber
+from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
+from newsletter.store.schema import ledger
+from newsletter.store.schema import subscribers as subscribers_table
 from newsletter.tokens import Signer
 from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import dsn, reply
@@ -53,6 +55,29 @@ def add(store: Store, email: str = "ada@example.org", status: str = "active") ->
         return subscribers.add(
             conn, email, now=NOW, profile=Profile(topics=("RAG",)), status=status
         )  # type: ignore[arg-type]
+
+
+def sent(store: Store, sub: Subscriber, day: int = 0) -> str:
+    """A ledger row for an email sent to ``sub``: its Message-ID (what a real DSN quotes)."""
+    message_id = f"<digest.{sub.id}.{day}@example.org>"
+    date = dt.date(2026, 1, 1) + dt.timedelta(days=day)
+    with store.begin() as conn:
+        edition = editions.get_by_date(conn, date) or editions.freeze(
+            conn, date, [Paper("2411.00001", "A paper", "An abstract.")], sources=[], now=NOW
+        )
+        conn.execute(
+            ledger.insert().values(
+                edition_id=edition.id,
+                subscriber_id=sub.id,
+                state="sent",
+                message_id=message_id,
+                attempts=1,
+                sent_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    return message_id
 
 
 def get(store: Store, sid: int) -> Subscriber:
@@ -178,21 +203,72 @@ async def test_bounces_suppress_hard_at_once_soft_after_threshold(
     hard = add(sqlite_store, "gone@example.com")
     soft = add(sqlite_store, "full@example.com")
     policy = add(sqlite_store, "strict@example.com")
-    mailbox.append(dsn("gone@example.com", "5.1.1"))
+    mailbox.append(dsn("gone@example.com", "5.1.1", quoted_id=sent(sqlite_store, hard)))
     mailbox.append(
-        dsn("strict@example.com", "5.7.1", diagnostic="smtp; 550 5.7.1 rejected by policy")
+        dsn(
+            "strict@example.com",
+            "5.7.1",
+            diagnostic="smtp; 550 5.7.1 rejected by policy",
+            quoted_id=sent(sqlite_store, policy),
+        )
     )
-    for _ in range(4):
-        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed"))
+    for day in range(4):
+        quoted = sent(sqlite_store, soft, day)
+        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
     report = await run(sqlite_store, settings)
     assert (report.bounces, report.suppressed, report.replies_sent) == (6, 1, 0)
     assert get(sqlite_store, hard.id).status == "bounced"
     assert get(sqlite_store, soft.id).status == "active"
     assert get(sqlite_store, policy.id).status == "active"
-    mailbox.append(dsn("full@example.com", "4.2.2", action="delayed"))
+    quoted = sent(sqlite_store, soft, 4)
+    mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
     await run(sqlite_store, settings, NOW + dt.timedelta(days=1))
     assert get(sqlite_store, soft.id).status == "bounced"
     assert sink.messages == []
+
+
+async def test_forged_dsn_changes_nothing(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot
+) -> None:
+    subs = [add(sqlite_store, f"reader{i}@example.com") for i in range(3)]
+    for sub in subs:
+        sent(sqlite_store, sub)
+    emails = tuple(s.email for s in subs)
+    mailbox.append(dsn(emails[0], "5.1.1", more=emails[1:]))  # quotes no Message-ID
+    mailbox.append(dsn(emails[0], "5.1.1", more=emails[1:], quoted_id="<forged@example.org>"))
+    # A real Message-ID, but not one sent to the addresses listed:
+    mailbox.append(
+        dsn(emails[1], "5.1.1", more=emails[2:], quoted_id=sent(sqlite_store, subs[0], 1))
+    )
+    report = await run(sqlite_store, settings)
+    assert (report.bounces, report.suppressed) == (3, 0)
+    assert [get(sqlite_store, s.id).status for s in subs] == ["active"] * 3
+    with sqlite_store.begin() as conn:
+        scores = conn.execute(subscribers_table.select()).mappings().all()
+    assert [row["bounce_score"] for row in scores] == [0.0] * 3
+
+
+async def test_one_dsn_counts_one_recipient(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, links: Links
+) -> None:
+    subs = [add(sqlite_store, f"reader{i}@example.com") for i in range(3)]
+    ids = [sent(sqlite_store, sub) for sub in subs]
+    emails = tuple(s.email for s in subs)
+    # Quotes reader0's Message-ID but lists everyone: only reader0 counts.
+    mailbox.append(dsn(emails[1], "5.1.1", more=(emails[2], emails[0]), quoted_id=ids[0]))
+    # A valid VERP address names reader1 once, whatever the DSN lists.
+    verp = f"bounces+{links.signer.sign('bounce', str(subs[1].id))}@example.org"
+    mailbox.append(dsn(emails[2], "4.2.2", action="delayed", more=emails, to=verp))
+    report = await run(sqlite_store, settings)
+    assert report.suppressed == 1
+    after = [get(sqlite_store, s.id) for s in subs]
+    assert [s.status for s in after] == ["bounced", "active", "active"]
+    with sqlite_store.begin() as conn:
+        scores = {
+            row["email"]: row["bounce_score"]
+            for row in conn.execute(subscribers_table.select()).mappings()
+        }
+    assert scores == {emails[0]: 5.0, emails[1]: 1.0, emails[2]: 0.0}
 
 
 async def test_old_soft_bounces_are_forgotten(
@@ -200,7 +276,8 @@ async def test_old_soft_bounces_are_forgotten(
 ) -> None:
     sub = add(sqlite_store, "full@example.com")
     for day in range(5):
-        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed"))
+        quoted = sent(sqlite_store, sub, day)
+        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
         await run(sqlite_store, settings, NOW + dt.timedelta(days=40 * day))
     assert get(sqlite_store, sub.id).status == "active"
 
