@@ -17,7 +17,13 @@ from newsletter.config import Settings
 from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import http
-from newsletter.sources.normalize import arxiv_id, categories, collapse, one_line, utc
+from newsletter.sources.normalize import (
+    arxiv_id,
+    categories,
+    collapse,
+    one_line,
+    published_or_none,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +82,7 @@ def _paper(entry: ET.Element) -> Paper | None:
             if name
         ),
         categories=categories(terms),
-        published=utc(published, source=NAME) if published else None,
+        published=published_or_none(published, source=NAME),
         comment=collapse(_text(entry, f"{_ARXIV}comment")) or None,
         sources=(NAME,),
     )

@@ -18,7 +18,7 @@ from newsletter.config import Settings
 from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import http
-from newsletter.sources.normalize import arxiv_id, collapse, one_line, utc
+from newsletter.sources.normalize import arxiv_id, collapse, one_line, published_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _paper(item: Any, source: str) -> Paper | None:
             for a in _list(paper.get("authors"))
             if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip()
         ),
-        published=_published(published, source),
+        published=published_or_none(published, source=source),
         upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
         ai_summary=collapse(_text(paper.get("ai_summary"))) or None,
         ai_keywords=tuple(
@@ -80,16 +80,6 @@ def _paper(item: Any, source: str) -> Paper | None:
         project_page=_url(paper.get("projectPage")),
         sources=(source,),
     )
-
-
-def _published(text: str, source: str) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return utc(text, source=source)
-    except ParseError as exc:
-        logger.warning("%s: %s; keeping the paper without a date", source, exc)
-        return None
 
 
 def _text(value: object) -> str:

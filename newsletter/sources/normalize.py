@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 from newsletter.errors import ParseError
+
+logger = logging.getLogger(__name__)
 
 # New-style ids (0704.0001 .. 2611.01234) and old-style archive ids (hep-th/9901001,
 # math.AG/0601001), each optionally followed by a version suffix.
@@ -49,6 +52,18 @@ def utc(text: str, *, source: str) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+def published_or_none(text: str, *, source: str) -> dt.datetime | None:
+    """A paper's date, or None (with a warning) when the source wrote one we cannot read:
+    one bad date never costs the paper, let alone the rest of the response."""
+    if not text:
+        return None
+    try:
+        return utc(text, source=source)
+    except ParseError as exc:
+        logger.warning("%s; keeping the paper without a date", exc)
+        return None
 
 
 def one_line(error: object, limit: int = 160) -> str:

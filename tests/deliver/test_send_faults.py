@@ -212,9 +212,10 @@ async def test_stall_longer_than_the_timeout(
     sqlite_store: Store, server_factory: Any, stage: str, state: str
 ) -> None:
     victim = address(1)
-    server = server_factory([Rule(stage, "stall", match=victim, times=1, seconds=4)])
+    server = server_factory([Rule(stage, "stall", match=victim, times=1, seconds=8)])
     edition = seed(sqlite_store, 3)
-    settings = smtp_settings(server.port, smtp_timeout=0.5, message_timeout=1.0)
+    # Timeouts well above what a healthy message needs on a loaded machine, well below the stall.
+    settings = smtp_settings(server.port, smtp_timeout=2.0, message_timeout=4.0)
     await run(sqlite_store, settings, edition)
     row = by_address(sqlite_store, edition)[victim]
     assert row.state == state

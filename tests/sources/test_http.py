@@ -90,8 +90,10 @@ async def test_timeout_raises_one_line_source_error(
 
 
 async def test_timeout_then_success(server: ScriptedServer, sleeps: SleepRecorder) -> None:
-    url = server.script("/slow", Reply(200, b"late", delay=1.0), Reply(200, b"fast"))
-    assert await get(url, sleeps, retries=1, timeout=0.3) == b"fast"
+    # A wide gap between the slow reply and the timeout, and a generous timeout for the
+    # reply that must succeed: a loaded machine must not turn it into a failure.
+    url = server.script("/slow", Reply(200, b"late", delay=4.0), Reply(200, b"fast"))
+    assert await get(url, sleeps, retries=1, timeout=1.5) == b"fast"
 
 
 async def test_404_is_not_retried(server: ScriptedServer, sleeps: SleepRecorder) -> None:

@@ -343,3 +343,14 @@ def test_rss_parse_never_opens_files_or_urls(tmp_path: Path, server: ScriptedSer
         with pytest.raises(ParseError, match=r"not an RSS feed|malformed XML"):
             arxiv_rss.parse(raw)
     assert server.hits("/rss.xml") == []
+
+
+def test_api_bad_date_keeps_the_paper_and_the_rest_of_the_response(real_fixtures: Path) -> None:
+    raw = (real_fixtures / "arxiv_api_query_all-Einstein_2018-02-05.xml").read_text()
+    first = raw.index("<published>")
+    end = raw.index("</published>", first)
+    broken = raw[:first] + "<published>01/02/2024" + raw[end:]
+    papers = arxiv_api.parse(broken.encode())
+    assert len(papers) == 10
+    assert papers[0].published is None
+    assert all(p.published is not None for p in papers[1:])
