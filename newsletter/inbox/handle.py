@@ -36,6 +36,9 @@ from newsletter.web import notices
 log = logging.getLogger(__name__)
 
 CONFIRM_MAX_AGE = dt.timedelta(days=7)
+# Anyone can forge a From header: a message we cannot verify gets its sender at most one
+# reply (help, confirmation, "please confirm") in this time, however many arrive.
+UNVERIFIED_REPLY_INTERVAL = dt.timedelta(hours=24)
 HELP = (
     "Reply to any email from us with one of these in the subject or the first lines:\n"
     "  unsubscribe\n  topics: first topic; second topic\n  add topic: a topic\n"
@@ -192,6 +195,11 @@ class Handler:
             detail={"commands": [c.describe() for c in commands], "verified": False},
             now=self.now,
         )
+        to = known.email if known is not None else sender
+        if events.replied_since(conn, to, self.now - UNVERIFIED_REPLY_INTERVAL):
+            log.info("no reply to an unverified message: %s got one less than a day ago", to)
+            return Outcome("command")
+        events.note_unverified_reply(conn, to, key, self.now)
         if not commands or all(c.name == "help" for c in commands):
             return Outcome("command", [self._reply(sender, known.id if known else 0, HELP)])
         if any(c.name == "subscribe" for c in commands) and (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Collection
 from typing import Any
@@ -83,5 +84,30 @@ def was_sent(conn: Connection, subscriber_id: int, message_ids: Collection[str])
         return False
     query = select(ledger.c.id).where(
         ledger.c.subscriber_id == subscriber_id, ledger.c.message_id.in_(list(message_ids))
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def note_unverified_reply(
+    conn: Connection, address: str, message_key: str, now: dt.datetime
+) -> None:
+    """Remember that a reply went to ``address`` for a message we could not verify."""
+    digest = hashlib.sha256(message_key.encode()).hexdigest()[:24]
+    record(
+        conn,
+        f"reply-to:{address.lower()}:{digest}",
+        "unverified-reply",
+        subscriber_id=None,
+        detail=None,
+        now=now,
+    )
+
+
+def replied_since(conn: Connection, address: str, since: dt.datetime) -> bool:
+    """Whether an unverified message already got ``address`` a reply at or after ``since``."""
+    query = select(inbox_events.c.id).where(
+        inbox_events.c.kind == "unverified-reply",
+        inbox_events.c.message_key.startswith(f"reply-to:{address.lower()}:", autoescape=True),
+        inbox_events.c.created_at >= since,
     )
     return conn.execute(query.limit(1)).first() is not None

@@ -318,3 +318,45 @@ async def test_malformed_set_aside_duplicates_and_auto_replies_skipped(
     assert len(mailbox.folder_messages(settings.imap_quarantine_folder)) == 1
     assert len(mailbox.folder_messages()) == 3
     assert (await run(sqlite_store, settings)).messages == 0
+
+
+async def test_forged_subscribe_flood_gets_one_confirmation_a_day(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+) -> None:
+    for _ in range(5):
+        mailbox.append(
+            reply(
+                sender="victim@example.net", to="papers@example.org", subject="subscribe", body=""
+            )
+        )
+    report = await run(sqlite_store, settings)
+    assert (report.messages, report.commands, report.replies_sent) == (5, 5, 1)
+    (confirmation,) = sink.messages
+    assert confirmation["To"] == "victim@example.net"
+    with sqlite_store.begin() as conn:
+        assert subscribers.require_by_email(conn, "victim@example.net").status == "pending"
+    mailbox.append(
+        reply(sender="victim@example.net", to="papers@example.org", subject="subscribe", body="")
+    )
+    await run(sqlite_store, settings, NOW + dt.timedelta(hours=23))
+    assert len(sink.messages) == 1
+    mailbox.append(
+        reply(sender="Victim@example.net", to="papers@example.org", subject="subscribe", body="")
+    )
+    await run(sqlite_store, settings, NOW + dt.timedelta(hours=25))
+    assert len(sink.messages) == 2
+
+
+async def test_forged_command_flood_asks_the_subscriber_once(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+) -> None:
+    sub = add(sqlite_store)
+    for word in ("unsubscribe", "pause", "unsubscribe", "topics: spam"):
+        mailbox.append(
+            reply(sender="ada@example.org", to="papers@example.org", subject=word, body="")
+        )
+    report = await run(sqlite_store, settings)
+    assert report.messages == 4 and report.confirmations_asked == 1
+    (ask,) = sink.messages
+    assert ask["To"] == "ada@example.org"
+    assert get(sqlite_store, sub.id).status == "active"
