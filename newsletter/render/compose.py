@@ -95,17 +95,25 @@ class QpCache:
             return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
         known, seen = self._lines, self._seen
         out = []
-        for line in data.split(b"\n"):
-            encoded = known.get(line)
+        lines = data.split(b"\n")
+        last = len(lines) - 1
+        for index, line in enumerate(lines):
+            # Encode each line as the whole text would: followed by its line end (which
+            # decides where soft breaks and trailing-space escapes go), except the last.
+            piece = line if index == last else line + b"\n"
+            encoded = known.get(piece)
             if encoded is None:
-                encoded = binascii.b2a_qp(line, istext=True).replace(b"\n", b"\r\n")
-                key = hash(line)
+                encoded = binascii.b2a_qp(piece, istext=True)
+                if index != last:
+                    encoded = encoded[:-1]
+                encoded = encoded.replace(b"\n", b"\r\n")
+                key = hash(piece)
                 if key not in seen:
                     if len(seen) >= self.max_seen:
                         seen.clear()
                     seen.add(key)
                 elif len(known) < self.max_lines:
-                    known[line] = encoded
+                    known[piece] = encoded
             out.append(encoded)
         return b"\r\n".join(out)
 

@@ -82,3 +82,18 @@ def test_plain_addresses_are_written_as_the_policy_writes_them() -> None:
             value = Address(display_name=name, username=user, domain=domain)
             expected = POLICY.fold_binary("To", POLICY.header_factory("To", value))
             assert _header("To", value) == expected, (name, user, domain)
+
+
+def test_line_cache_matches_where_a_soft_break_meets_trailing_space() -> None:
+    # Lines of 70-80 characters ending in a space or tab: the encoder's soft break and the
+    # escape of trailing white space meet at the 76th column.
+    rng = random.Random(11)
+    cache = QpCache()
+    for _ in range(3000):
+        lines = [
+            "".join(rng.choice("ab .=é-") for _ in range(rng.randint(68, 80))) + rng.choice(" \t")
+            for _ in range(rng.randint(1, 4))
+        ]
+        text = "\n".join(lines) + rng.choice(["", "\n"])
+        assert cache.encode(text) == reference_qp(text), repr(text)
+        assert cache.encode(text) == reference_qp(text), repr(text)
