@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from newsletter.config import Settings
-from newsletter.links import Links, reply_address_for
+from newsletter.links import Links
 from newsletter.models import Edition, Message, Paper, Profile, Subscriber
 from newsletter.rank import Ranker
 from newsletter.render import Renderer
@@ -25,8 +25,7 @@ Compose = Callable[[Sequence[Subscriber]], list[Message]]
 
 
 def make_links(settings: Settings, signer: Signer) -> Links:
-    reply = reply_address_for(settings.from_address, settings.reply_address)
-    return Links(settings.base_url, signer, reply)
+    return Links.for_settings(settings, signer)
 
 
 def make_ranker(settings: Settings, papers: Sequence[Paper]) -> Ranker:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote
 
+from newsletter.config import Settings
 from newsletter.tokens import Signer
 
 
@@ -26,6 +27,12 @@ class Links:
     base_url: str
     signer: Signer
     reply_address: str  # e.g. "papers@example.org"; commands go to papers+CMD-TOKEN@...
+
+    @classmethod
+    def for_settings(cls, settings: Settings, signer: Signer) -> Links:
+        """The links of this install: BASE_URL, and replies to REPLY_ADDRESS (or FROM)."""
+        reply = reply_address_for(settings.from_address, settings.reply_address)
+        return cls(settings.base_url, signer, reply)
 
     def unsubscribe(self, subscriber_id: int) -> str:
         return f"{self.base_url}/unsubscribe/{self.signer.sign('unsubscribe', str(subscriber_id))}"

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from newsletter.config import Settings
-from newsletter.links import Links, reply_address_for
+from newsletter.links import Links
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
@@ -40,11 +40,7 @@ def create_app(
     send: Send | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
 ) -> Starlette:
-    links = Links(
-        base_url=settings.base_url,
-        signer=signer,
-        reply_address=reply_address_for(settings.from_address, settings.reply_address),
-    )
+    links = Links.for_settings(settings, signer)
     web = WebContext(
         settings=settings,
         store=store,
