@@ -11,6 +11,7 @@ import imaplib
 import logging
 import ssl
 from types import TracebackType
+from typing import Any
 
 from newsletter.config import Settings
 from newsletter.errors import SettingsError, SourceError
@@ -69,15 +70,27 @@ class Mailbox:
         assert self._imap is not None, "use Mailbox in a with block"
         return self._imap
 
+    def _command(self, name: str, *args: str) -> tuple[str, list[Any]]:
+        """One IMAP command; a dropped connection or a protocol error is a ``SourceError``."""
+        try:
+            if name == "CREATE":
+                status, data = self.imap.create(*args)
+            else:
+                status, data = self.imap.uid(name, *args)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            line = " ".join(str(exc).split()) or type(exc).__name__
+            raise SourceError("imap", f"{name} failed: {line}") from None
+        return status, list(data or [])
+
     def pending(self, limit: int = 500) -> list[bytes]:
         """UIDs of messages not handled yet, oldest first."""
-        status, data = self.imap.uid("SEARCH", "UNKEYWORD", DONE, "UNDELETED")
+        status, data = self._command("SEARCH", "UNKEYWORD", DONE, "UNDELETED")
         if status != "OK" or not data or not data[0]:
             return []
         return list(data[0].split())[:limit]
 
     def fetch(self, uid: bytes) -> bytes | None:
-        status, parts = self.imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+        status, parts = self._command("FETCH", uid.decode(), "(BODY.PEEK[])")
         if status != "OK":
             return None
         for part in parts:
@@ -86,20 +99,20 @@ class Mailbox:
         return None
 
     def mark_done(self, uid: bytes) -> None:
-        self.imap.uid("STORE", uid.decode(), "+FLAGS", f"(\\Seen {DONE})")
+        self._command("STORE", uid.decode(), "+FLAGS", f"(\\Seen {DONE})")
 
     def set_aside(self, uid: bytes) -> None:
         folder = _quote(self.settings.imap_quarantine_folder)
-        self.imap.create(folder)  # "already exists" is a NO: harmless
+        self._command("CREATE", folder)  # "already exists" is a NO: harmless
         capabilities = getattr(self.imap, "capabilities", ())
         if "MOVE" in capabilities:
-            status, _ = self.imap.uid("MOVE", uid.decode(), folder)
+            status, _ = self._command("MOVE", uid.decode(), folder)
             if status == "OK":
                 return
-        status, _ = self.imap.uid("COPY", uid.decode(), folder)
+        status, _ = self._command("COPY", uid.decode(), folder)
         self.mark_done(uid)
         if status == "OK":
-            self.imap.uid("STORE", uid.decode(), "+FLAGS", "(\\Deleted)")
+            self._command("STORE", uid.decode(), "+FLAGS", "(\\Deleted)")
 
 
 def _quote(folder: str) -> str:

@@ -3,6 +3,9 @@
 Each message is handled once: its Message-ID (or a hash) goes into ``inbox_events`` in the
 same transaction as its changes, and the message is flagged on the server afterwards.
 A message that raises while being read is moved aside and counted; the run goes on.
+If the mailbox itself fails part-way (connection lost), reading stops there, the replies
+already due are still sent, and the report says so (``mailbox_error``); the next run
+picks up the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 
 from newsletter.config import Settings
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, SourceError
 from newsletter.inbox.handle import Handler, Outcome
 from newsletter.inbox.imap import Mailbox
 from newsletter.links import Links, reply_address_for
@@ -39,9 +42,11 @@ class InboxReport:
     replies_sent: int = 0
     replies_failed: int = 0
     errors: list[str] = field(default_factory=list)
+    mailbox_error: str | None = None  # the mailbox failed part-way: one line
 
     def summary(self) -> str:
-        return (
+        failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
+        return failed + (
             f"{self.messages} message(s): {self.commands} command(s), "
             f"{self.confirmations_asked} confirmation(s) asked, {self.bounces} bounce(s) "
             f"({self.suppressed} suppressed), {self.ignored} ignored, "
@@ -99,20 +104,32 @@ def _read_mailbox(
 ) -> list[Message]:
     replies: list[Message] = []
     with Mailbox(settings) as mailbox:
-        for uid in mailbox.pending(limit):
-            report.messages += 1
-            raw = mailbox.fetch(uid)
-            try:
-                if raw is None:
-                    raise ValueError("empty FETCH answer")
-                outcome = handler.handle(raw)
-            except Exception as exc:  # a broken message must not stop the others
-                report.malformed += 1
-                report.errors.append(f"message UID {uid.decode()}: {type(exc).__name__}: {exc}")
-                log.warning("inbox: set aside message UID %s: %s", uid.decode(), exc)
-                mailbox.set_aside(uid)
-                continue
-            report.count(outcome)
-            replies.extend(outcome.replies)
-            mailbox.mark_done(uid)
+        try:
+            _read_all(mailbox, handler, report, limit, replies)
+        except SourceError as exc:
+            report.mailbox_error = str(exc)
+            report.errors.append(f"mailbox failed part-way: {exc}")
+            log.error("inbox: mailbox failed part-way, stopped reading: %s", exc)
     return replies
+
+
+def _read_all(
+    mailbox: Mailbox, handler: Handler, report: InboxReport, limit: int, replies: list[Message]
+) -> None:
+    """Handle each pending message; a ``SourceError`` from the mailbox stops the loop."""
+    for uid in mailbox.pending(limit):
+        report.messages += 1
+        raw = mailbox.fetch(uid)
+        try:
+            if raw is None:
+                raise ValueError("empty FETCH answer")
+            outcome = handler.handle(raw)
+        except Exception as exc:  # a broken message must not stop the others
+            report.malformed += 1
+            report.errors.append(f"message UID {uid.decode()}: {type(exc).__name__}: {exc}")
+            log.warning("inbox: set aside message UID %s: %s", uid.decode(), exc)
+            mailbox.set_aside(uid)
+            continue
+        report.count(outcome)
+        replies.extend(outcome.replies)
+        mailbox.mark_done(uid)

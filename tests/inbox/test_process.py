@@ -19,6 +19,7 @@ from newsletter.store.schema import subscribers as subscribers_table
 from newsletter.tokens import Signer
 from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import dsn, reply
+from tests.inbox.proxy import cutting_proxy
 from tests.web.servers import SmtpSink
 
 pytestmark = pytest.mark.dovecot
@@ -360,3 +361,29 @@ async def test_forged_command_flood_asks_the_subscriber_once(
     (ask,) = sink.messages
     assert ask["To"] == "ada@example.org"
     assert get(sqlite_store, sub.id).status == "active"
+
+
+async def test_mailbox_dying_midway_keeps_the_replies_and_says_so(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
+) -> None:
+    ada = add(sqlite_store)
+    grace = add(sqlite_store, "grace@example.org")
+    for sub in (ada, grace):
+        to = links.command_address("unsubscribe", sub.id)
+        mailbox.append(reply(sender=sub.email, to=to, subject="unsubscribe", body=""))
+    with cutting_proxy(mailbox.port, b" FETCH ", times=2) as proxy:
+        cut = settings.model_copy(update={"imap_port": proxy.port})
+        report = await run(sqlite_store, cut)
+        assert proxy.cut.is_set()
+    assert report.mailbox_error is not None and "imap" in report.mailbox_error
+    assert "\n" not in report.mailbox_error
+    assert "failed part-way" in report.summary()
+    assert (report.messages, report.commands, report.replies_sent) == (2, 1, 1)
+    assert [str(m["To"]) for m in sink.messages] == ["ada@example.org"]
+    assert get(sqlite_store, ada.id).status == "unsubscribed"
+    assert get(sqlite_store, grace.id).status == "active"
+    # The next run picks up where this one stopped: Grace's message, once.
+    again = await run(sqlite_store, settings)
+    assert (again.messages, again.commands, again.mailbox_error) == (1, 1, None)
+    assert get(sqlite_store, grace.id).status == "unsubscribed"
+    assert [str(m["To"]) for m in sink.messages] == ["ada@example.org", "grace@example.org"]
