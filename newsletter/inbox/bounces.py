@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from typing import Literal
 
 Kind = Literal["hard", "soft"]
@@ -42,6 +42,16 @@ def classify(action: str, status: str) -> Kind | None:
     if found.group(1) == "2":
         return None
     return "soft"
+
+
+def recipients(message: Message) -> list[str]:
+    """The addresses a message was delivered to (where plus-address tokens are)."""
+    headers = [
+        str(v)
+        for name in ("Delivered-To", "X-Original-To", "To", "Cc")
+        for v in message.get_all(name, [])
+    ]
+    return [addr for _, addr in getaddresses(headers) if addr]
 
 
 def is_dsn(message: Message) -> bool:

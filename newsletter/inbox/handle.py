@@ -17,13 +17,14 @@ from dataclasses import dataclass, field, replace
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 
 from sqlalchemy import Connection
 
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
-from newsletter.inbox import bounces
+from newsletter.inbox import bounces, dsn
+from newsletter.inbox.bounces import recipients
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
 from newsletter.links import Links
 from newsletter.models import Message, Profile, Subscriber
@@ -84,74 +85,14 @@ class Handler:
     def _bounces(
         self, conn: Connection, key: str, message: EmailMessage, found: list[bounces.Bounce]
     ) -> Outcome:
-        """Count at most one bounce per DSN, and only for a subscriber it provably concerns.
-
-        Proof is a valid VERP token in the address the DSN came back to, or else a quoted
-        Message-ID that the ledger recorded as sent to the listed recipient. Anyone can
-        write a DSN that lists addresses; only we know the Message-IDs we sent.
-        """
-        outcome = Outcome("bounce")
+        counted = dsn.count(conn, message, found, self.settings, self.links.signer, self.now)
         detail: dict[str, object] = {"bounces": [[b.recipient, b.status, b.kind] for b in found]}
-        counted = [b for b in found if b.kind is not None]
-        counted.sort(key=lambda b: b.kind != "hard")  # the worst one first
-        target, kind = self._bounced(conn, message, counted)
-        if target is not None and kind is not None:
-            if self._add_score(conn, target, kind):
-                outcome.suppressed += 1
-        else:
-            detail["unproven"] = bool(counted)
-        subscriber_id = target.id if target is not None else None
-        events.record(conn, key, "bounce", subscriber_id=subscriber_id, detail=detail, now=self.now)
-        return outcome
-
-    def _bounced(
-        self, conn: Connection, message: EmailMessage, counted: list[bounces.Bounce]
-    ) -> tuple[Subscriber | None, bounces.Kind | None]:
-        if not counted:
-            return None, None
-        verp = self._verp_subscriber(message)
-        if verp is not None:
-            try:
-                return subscribers.get(conn, verp), counted[0].kind
-            except NotFoundError:
-                return None, None
-        quoted = bounces.quoted_message_ids(message)
-        for bounce in counted:
-            try:
-                target = subscribers.get_by_email(conn, bounce.recipient)
-            except InputError:
-                continue
-            if target is not None and events.was_sent(conn, target.id, quoted):
-                return target, bounce.kind
-        log.info("bounce ignored: no VERP token and no Message-ID we sent to its recipient")
-        return None, None
-
-    def _add_score(self, conn: Connection, target: Subscriber, kind: bounces.Kind) -> bool:
-        s = self.settings
-        return subscribers.record_bounce(
-            conn,
-            target.id,
-            kind,
-            hard_score=s.bounce_hard_score,
-            soft_score=s.bounce_soft_score,
-            threshold=s.bounce_score_threshold,
-            reset_days=s.bounce_reset_days,
-            now=self.now,
+        if counted.unproven:
+            detail["unproven"] = True
+        events.record(
+            conn, key, "bounce", subscriber_id=counted.subscriber_id, detail=detail, now=self.now
         )
-
-    def _verp_subscriber(self, message: EmailMessage) -> int | None:
-        for address in recipients(message):
-            tag = address.rpartition("@")[0].partition("+")[2]
-            if not tag:
-                continue
-            try:
-                value = self.links.signer.verify("bounce", tag, now=self.now.timestamp())
-            except TokenError:
-                continue
-            sid = value.partition(":")[0]
-            if sid.isdigit():
-                return int(sid)
-        return None
+        return Outcome("bounce", suppressed=int(counted.suppressed))
 
     # --- commands -----------------------------------------------------------------
 
@@ -349,15 +290,6 @@ def normal_address(header: str) -> str | None:
         return subscribers.normalize_email(address) if address else None
     except InputError:
         return None
-
-
-def recipients(message: EmailMessage) -> list[str]:
-    headers = [
-        str(v)
-        for name in ("Delivered-To", "X-Original-To", "To", "Cc")
-        for v in message.get_all(name, [])
-    ]
-    return [addr for _, addr in getaddresses(headers) if addr]
 
 
 def is_automatic(message: EmailMessage, own_address: str) -> bool:
