@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from newsletter.config import Settings
 from newsletter.deliver import SendResult, Transport, forked, open_transport
-from newsletter.deliver.classify import is_hard_bounce, next_attempt
+from newsletter.deliver.classify import bounce_kind, next_attempt
 from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError, StoreError
 from newsletter.models import Edition, Message, Subscriber
@@ -31,7 +31,6 @@ from newsletter.store.ledger import LedgerRow
 log = logging.getLogger(__name__)
 
 Compose = Callable[[Sequence[Subscriber]], Sequence[Message]]
-HARD_BOUNCE_SCORE = 1.0
 LEASE_PREFIX = "lease:"
 FLUSH_EVERY = 8  # results recorded per transaction: bounds duplicates after a crash
 
@@ -202,8 +201,18 @@ class _Batch:
                     worker=self.worker,
                     message_id=message.message_id,
                 )
-                if result.state == "failed" and is_hard_bounce(result.code):
-                    subscribers.add_bounce(conn, row.subscriber_id, HARD_BOUNCE_SCORE, now=now)
+                kind = bounce_kind(result.code, result.text) if result.state == "failed" else None
+                if kind is not None:
+                    subscribers.record_bounce(
+                        conn,
+                        row.subscriber_id,
+                        kind,
+                        hard_score=self.settings.bounce_hard_score,
+                        soft_score=self.settings.bounce_soft_score,
+                        threshold=self.settings.bounce_score_threshold,
+                        reset_days=self.settings.bounce_reset_days,
+                        now=now,
+                    )
                 log.debug("%s: %s %s %s", message.to, result.state, result.code, result.text)
 
 

@@ -12,6 +12,7 @@ connection lost after the dot   -> unknown (it may or may not have been delivere
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 Outcome = Literal["sent", "deferred", "failed", "unknown"]
@@ -42,8 +43,13 @@ def is_throttle(code: int | None) -> bool:
     return code in THROTTLE_CODES
 
 
-def is_hard_bounce(code: int | None) -> bool:
-    return code is not None and 500 <= code < 600
+def bounce_kind(code: int | None, text: str) -> Literal["hard", "soft"] | None:
+    """How a permanent refusal counts toward the bounce score: 5.7.x (policy, spam) is
+    soft, as in the inbox's DSN handling; any other 5xx is hard; the rest not at all."""
+    if code is None or not 500 <= code < 600:
+        return None
+    enhanced = re.match(r"\s*5\.(\d{1,3})\.\d{1,3}\b", text or "")
+    return "soft" if enhanced and enhanced.group(1) == "7" else "hard"
 
 
 def retry_delay(attempts: int, base: float, cap: float) -> float:

@@ -163,7 +163,10 @@ async def test_5xx_fails_permanently_and_counts_as_a_bounce(
         score = conn.execute(
             select(subscribers_table.c.bounce_score).where(subscribers_table.c.id == sub.id)
         ).scalar_one()
-    assert score == (1.0 if state == "failed" else 0.0)
+    # 5.1.1 is a hard bounce: suppressed at once; 5.7.1 (policy) a soft one; 552 not one.
+    expected = {550: settings.bounce_hard_score, 554: settings.bounce_soft_score}.get(code, 0.0)
+    assert score == expected
+    assert sub.status == ("bounced" if code == 550 else "active")
     assert report.finished
     again = await run(store, settings, edition)
     assert again.sent_now == 0
