@@ -38,3 +38,5 @@ def inbox(context: Context) -> None:
     click.echo(report.summary())
     for error in report.errors:
         click.echo(f"  {error}", err=True)
+    if report.mailbox_error:
+        raise SystemExit(1)  # what was read is applied; the rest waits for the next run
