@@ -19,7 +19,7 @@ from newsletter.config import Settings
 from newsletter.errors import NewsletterError, SourceError
 from newsletter.inbox.handle import Handler, Outcome
 from newsletter.inbox.imap import Mailbox
-from newsletter.links import Links, reply_address_for
+from newsletter.links import Links
 from newsletter.models import Message
 from newsletter.render import Renderer
 from newsletter.store.db import Store
@@ -80,9 +80,7 @@ async def process_inbox(
         from newsletter.store.secret import signer_for  # the lead's: generated key for SQLite
 
         signer = signer_for(settings)
-    links = Links(
-        settings.base_url, signer, reply_address_for(settings.from_address, settings.reply_address)
-    )
+    links = Links.for_settings(settings, signer)
     handler = Handler(store, settings, links, Renderer(settings, links), now)
     report = InboxReport()
     replies = await asyncio.to_thread(_read_mailbox, handler, settings, report, limit)
