@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
+from newsletter.errors import StoreError
 from newsletter.models import Edition
-from newsletter.send import SendReport, send_edition
+from newsletter.send import LEASE_PREFIX, SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
+from newsletter.store.schema import locks as locks_table
 from newsletter.store.schema import subscribers as subscribers_table
 from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
 from tests.deliver.smtpserver import FaultServer, Rule
@@ -248,3 +252,36 @@ def test_reports_count_every_state(store: Store) -> None:
         assert ledger.counts(conn, edition.id) == collections.Counter(
             {"pending": 3, "sending": 0, "sent": 0, "deferred": 0, "failed": 0, "unknown": 0}
         )
+
+
+async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
+    sqlite_store: Store, server_factory: Any
+) -> None:
+    """If this sender cannot renew its lease (here: another holder took it), its rows may be
+    handed to someone else: it must stop claiming rather than keep sending beside them."""
+    server = server_factory(delay=0.05)  # 200 messages take about 10 s at 4 connections
+    edition = seed(sqlite_store, 200)
+    settings = smtp_settings(server.port, worker_lease=1.2, send_batch_size=8)
+    worker = locks.holder_id("test")
+
+    async def take_the_lease() -> None:
+        await asyncio.sleep(0.5)
+        with sqlite_store.begin() as conn:
+            conn.execute(
+                update(locks_table)
+                .where(locks_table.c.name == LEASE_PREFIX + worker)
+                .values(holder="someone-else", expires_at=utcnow() + dt.timedelta(hours=1))
+            )
+
+    async with open_transport(settings) as transport:
+        thief = asyncio.create_task(take_the_lease())
+        with pytest.raises(StoreError):
+            await send_edition(
+                sqlite_store, settings, edition, compose, transport, worker=worker, clock=utcnow
+            )
+        await thief
+    with sqlite_store.begin() as conn:
+        counts = ledger.counts(conn, edition.id)
+    assert 0 < counts["sent"] < 200  # it sent for a while, then stopped
+    assert counts["sending"] == 0  # what it still held went back to a safe state
+    assert counts["pending"] + counts["sent"] + counts["unknown"] == 200
