@@ -282,6 +282,6 @@ async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
         await thief
     with sqlite_store.begin() as conn:
         counts = ledger.counts(conn, edition.id)
-    assert 0 < counts["sent"] < 200  # it sent for a while, then stopped
+    assert counts["sent"] < 200  # it stopped before the end
     assert counts["sending"] == 0  # what it still held went back to a safe state
     assert counts["pending"] + counts["sent"] + counts["unknown"] == 200
