@@ -116,6 +116,17 @@ def add_readers(store: Store) -> dict[str, int]:
         }
 
 
+def one_hf_day(
+    tmp_path: Path, feeds: FeedServer, sink: Sink, fixture: Path, **extra: Any
+) -> tuple[Settings, Store]:
+    """Serve one real HF day, and a store with the three readers of ``add_readers``."""
+    feeds.routes["/api/daily_papers"] = fixture.read_bytes()
+    settings = make_settings(tmp_path, feeds, sink, sources="hf_daily", **extra)
+    store = Store.open(settings.database_url, now=NOW)
+    add_readers(store)
+    return settings, store
+
+
 def test_daily_job_on_real_feeds_sends_each_reader_one_complete_email(
     tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
 ) -> None:
@@ -202,12 +213,9 @@ def test_hostile_titles_are_escaped_and_never_reach_a_header(
 def test_dry_run_renders_everything_and_sends_nothing(
     tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
 ) -> None:
-    feeds.routes["/api/daily_papers"] = (
-        real_fixtures / "hf_daily_papers_2025-10-15.json"
-    ).read_bytes()
-    settings = make_settings(tmp_path, feeds, smtp_sink, sources="hf_daily")
-    store = Store.open(settings.database_url, now=NOW)
-    add_readers(store)
+    settings, store = one_hf_day(
+        tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2025-10-15.json"
+    )
 
     report = run(store, settings, dry_run=True)
 
@@ -223,12 +231,9 @@ def test_dry_run_renders_everything_and_sends_nothing(
 def test_only_sends_to_one_reader_and_papers_are_not_repeated_next_day(
     tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
 ) -> None:
-    feeds.routes["/api/daily_papers"] = (
-        real_fixtures / "hf_daily_papers_2026-08-11.json"
-    ).read_bytes()
-    settings = make_settings(tmp_path, feeds, smtp_sink, sources="hf_daily")
-    store = Store.open(settings.database_url, now=NOW)
-    add_readers(store)
+    settings, store = one_hf_day(
+        tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2026-08-11.json"
+    )
 
     assert run(store, settings, only="grace@example.org").counts["sent"] == 1
     assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["grace@example.org"]]
@@ -305,17 +310,15 @@ def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
 def test_only_never_sends_to_others_left_pending_by_an_earlier_run(
     tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
 ) -> None:
-    feeds.routes["/api/daily_papers"] = (
-        real_fixtures / "hf_daily_papers_2026-08-11.json"
-    ).read_bytes()
-    settings = make_settings(tmp_path, feeds, smtp_sink, sources="hf_daily")
-    store = Store.open(settings.database_url, now=NOW)
-    ids = add_readers(store)
+    settings, store = one_hf_day(
+        tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2026-08-11.json"
+    )
     assert run(store, settings, dry_run=True).edition_id is not None  # freezes the edition
     with store.begin() as conn:
         edition = editions.get_by_date(conn, DAY)
         assert edition is not None
-        ledger.enqueue(conn, edition.id, list(ids.values()), NOW)  # an interrupted run's queue
+        everyone = [sub.id for sub in subscribers.list_all(conn)]
+        ledger.enqueue(conn, edition.id, everyone, NOW)  # an interrupted run's queue
 
     report = run(store, settings, only="grace@example.org")
 
@@ -326,15 +329,15 @@ def test_only_never_sends_to_others_left_pending_by_an_earlier_run(
 def test_an_unreachable_reply_mailbox_does_not_stop_the_digest(
     tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
 ) -> None:
-    feeds.routes["/api/daily_papers"] = (
-        real_fixtures / "hf_daily_papers_2026-08-11.json"
-    ).read_bytes()
     closed = {"imap_host": "127.0.0.1", "imap_port": 1, "imap_security": "none"}
-    settings = make_settings(
-        tmp_path, feeds, smtp_sink, sources="hf_daily", imap_username="u", **closed
+    settings, store = one_hf_day(
+        tmp_path,
+        feeds,
+        smtp_sink,
+        real_fixtures / "hf_daily_papers_2026-08-11.json",
+        imap_username="u",
+        **closed,
     )
-    store = Store.open(settings.database_url, now=NOW)
-    add_readers(store)
 
     dry = run(store, settings, dry_run=True)
     assert not any(line.startswith("inbox:") for line in dry.stages)  # a dry run reads no mail

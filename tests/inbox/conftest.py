@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from newsletter.config import Settings
 from tests.conftest import need
 from tests.inbox.dovecot import Dovecot, dovecot_problem, running_dovecot
 from tests.web.servers import SmtpSink, smtp_sink
+
+KEY = "inbox-test-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +42,22 @@ def mailbox(dovecot: Dovecot) -> Iterator[Dovecot]:
 def sink() -> Iterator[SmtpSink]:
     with smtp_sink() as server:
         yield server
+
+
+@pytest.fixture
+def settings(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        secret_key=KEY,
+        from_address="Daily Papers <papers@example.org>",
+        base_url="http://127.0.0.1:9",
+        imap_host=mailbox.host,
+        imap_port=mailbox.port,
+        imap_username=mailbox.username,
+        imap_password=mailbox.password,
+        imap_security="none",
+        delivery="smtp",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_security="none",
+    )

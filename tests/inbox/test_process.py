@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +16,7 @@ from newsletter.store.db import Store
 from newsletter.store.schema import ledger
 from newsletter.store.schema import subscribers as subscribers_table
 from newsletter.tokens import Signer
+from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import dsn, reply
 from tests.inbox.proxy import cutting_proxy
@@ -24,26 +24,6 @@ from tests.web.servers import SmtpSink
 
 pytestmark = pytest.mark.dovecot
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
-KEY = "inbox-test-secret-0123456789"
-
-
-@pytest.fixture
-def settings(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        secret_key=KEY,
-        from_address="Daily Papers <papers@example.org>",
-        base_url="http://127.0.0.1:9",
-        imap_host=mailbox.host,
-        imap_port=mailbox.port,
-        imap_username=mailbox.username,
-        imap_password=mailbox.password,
-        imap_security="none",
-        delivery="smtp",
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        smtp_security="none",
-    )
 
 
 @pytest.fixture

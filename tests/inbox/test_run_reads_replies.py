@@ -14,34 +14,24 @@ from newsletter.sources.sample import SAMPLE_DATE
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
+from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import reply
 from tests.web.servers import SmtpSink
 
-KEY = "run-inbox-secret-0123456789abcdef"
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 
 
 def test_an_unsubscribe_reply_stops_todays_email(
-    tmp_path: Path, mailbox: Dovecot, sink: SmtpSink
+    tmp_path: Path, mailbox: Dovecot, sink: SmtpSink, settings: Settings
 ) -> None:
-    settings = Settings(
-        _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'newsletter.db'}",
-        sources="sample",
-        secret_key=KEY,
-        from_address="Daily Papers <papers@example.org>",
-        base_url="https://papers.example.org",
-        archive_dir=tmp_path / "archive",
-        imap_host=mailbox.host,
-        imap_port=mailbox.port,
-        imap_username=mailbox.username,
-        imap_password=mailbox.password,
-        imap_security="none",
-        delivery="smtp",
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        smtp_security="none",
+    settings = settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{tmp_path / 'newsletter.db'}",
+            "sources": "sample",
+            "base_url": "https://papers.example.org",
+            "archive_dir": tmp_path / "archive",
+        }
     )
     store = Store.open(settings.database_url, now=NOW)
     with store.begin() as conn:
