@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,16 @@ from newsletter.tokens import Signer
 BASE_URL = "https://papers.example.org"
 NOW = dt.datetime(2026, 8, 18, 6, 30, tzinfo=dt.UTC)
 LARGEST_DAY = "hf_daily_papers_2026-08-18.json"
+
+
+def signed_links(text: str, links: Links, purpose: str) -> list[str]:
+    """The values of every ``BASE_URL/<purpose>/TOKEN`` link in ``text``, each token verified.
+
+    Links are compared by what they sign, not by their text: a token carries the second
+    it was issued, so one signed again a moment later is spelled differently.
+    """
+    tokens = re.findall(rf"{re.escape(BASE_URL)}/{purpose}/([A-Za-z0-9_.-]+)", text)
+    return [links.signer.verify(purpose, token) for token in tokens]
 
 
 def hf_papers(path: Path) -> list[Paper]:

@@ -17,7 +17,7 @@ from newsletter.models import Edition
 from newsletter.render import NOTICE_KINDS, Renderer
 from newsletter.render.archive import write_archive
 from newsletter.render.compile import BUILTIN_TEMPLATES
-from tests.render.conftest import BASE_URL, NOW, split_sections
+from tests.render.conftest import BASE_URL, NOW, signed_links, split_sections
 
 
 def override(tmp_path: Path, name: str, text: str) -> Settings:
@@ -91,9 +91,10 @@ def test_notices_share_the_layout(renderer: Renderer, links: Links, kind: str) -
     assert "Daily Papers" in msg.html and "Daily Papers" in msg.text
     assert "{{" not in msg.html and "<mj-" not in msg.html
     if kind == "confirmation":
-        assert links.confirm(9) in msg.html and links.confirm(9) in msg.text
+        assert set(signed_links(msg.html, links, "confirm")) == {"9"}
+        assert set(signed_links(msg.text, links, "confirm")) == {"9"}
     if kind == "welcome":
-        assert parsed["List-Unsubscribe"] and links.preferences(9) in msg.html
+        assert parsed["List-Unsubscribe"] and "9" in signed_links(msg.html, links, "preferences")
     if kind == "alert":
         assert parsed["List-Unsubscribe"] is None
         assert msg.subject == "[Daily Papers] 3 of 120 sends failed"
