@@ -277,7 +277,11 @@ def test_weekly_readers_get_the_week_on_their_day_only(
         "weekly@example.org",
     ]
     monday_titles = {p["title"] for p in json.loads((real_fixtures / days[monday]).read_bytes())}
-    weekly_text = next(m for who, m in received if who == "weekly@example.org").get_body(("plain",))
+    weekly = next(m for who, m in received if who == "weekly@example.org")
+    assert str(weekly["Subject"]).startswith("Daily Papers, week to 18 Aug: ")
+    daily = sorted(str(m["Subject"])[:21] for who, m in received if who == "daily@example.org")
+    assert daily == ["Daily Papers, 17 Aug:", "Daily Papers, 18 Aug:"]
+    weekly_text = weekly.get_body(("plain",))
     assert weekly_text is not None
     # The weekly email draws on Monday's papers as well as Tuesday's.
     assert any(" ".join(t.split())[:40] in weekly_text.get_content() for t in monday_titles)

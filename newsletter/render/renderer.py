@@ -153,12 +153,14 @@ class Renderer:
     ) -> Message:
         to = address(subscriber.email, subscriber.name)
         sid = subscriber.id
-        subject = views.subject_line(self.settings.list_name, edition.date, sections)
+        weekly = subscriber.frequency == "weekly"
+        subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(sid, subscriber.topics)
+        day = views.day_label(edition.date)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
-            heading=views.day_label(edition.date),
+            heading=f"The week to {day}" if weekly else day,
             sections=self._sections(edition, sections, sid),
             view_url=self.links.archive_page(edition.date),
             footer_reason=(

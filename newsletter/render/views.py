@@ -122,9 +122,13 @@ def day_label(day: date) -> str:
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
-def subject_line(list_name: str, day: date, sections: Sequence[Section]) -> str:
-    """ "Daily Papers, 12 May: 7 on reinforcement learning, 3 on video generation"."""
-    prefix = f"{one_line(list_name, 60)}, {day.day} {day:%b}: "
+def subject_line(
+    list_name: str, day: date, sections: Sequence[Section], *, weekly: bool = False
+) -> str:
+    """ "Daily Papers, 12 May: 7 on reinforcement learning, 3 on video generation"
+    ("Daily Papers, week to 12 May: ..." for a weekly reader)."""
+    when = f"week to {day.day} {day:%b}" if weekly else f"{day.day} {day:%b}"
+    prefix = f"{one_line(list_name, 60)}, {when}: "
     parts = [f"{len(s.items)} on {one_line(s.topic, 48)}" for s in sections if s.topic and s.items]
     if not parts:
         total = sum(len(s.items) for s in sections)
