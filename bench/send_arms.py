@@ -20,8 +20,9 @@ from pathlib import Path
 from mjml import mjml2html
 from sqlalchemy import delete, insert, text
 
-from newsletter.compose import make_composer, make_links, make_ranker
+from newsletter.compose import make_composer, make_ranker
 from newsletter.config import Settings
+from newsletter.links import Links
 from newsletter.models import Paper, Subscriber
 from newsletter.render import Renderer
 from newsletter.render.compile import _expand_includes, find_template, template_dirs
@@ -144,7 +145,7 @@ def naive_arm(db: Path, port: int, count: int, date: dt.date) -> float:
         readers = subscribers.get_many(conn, list(range(1, count + 1)))
     store.close()
     assert edition is not None
-    links = make_links(settings, Signer.from_secrets(SECRET))
+    links = Links.for_settings(settings, Signer.from_secrets(SECRET))
     renderer = Renderer(settings, links)  # for the same context as the project's emails
     dirs = template_dirs(None)
     env = renderer._html_env

@@ -18,14 +18,9 @@ from newsletter.render.archive import write_archive
 from newsletter.store import editions, feedback
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
-from newsletter.tokens import Signer
 
 WEEK = dt.timedelta(days=7)
 Compose = Callable[[Sequence[Subscriber]], list[Message]]
-
-
-def make_links(settings: Settings, signer: Signer) -> Links:
-    return Links.for_settings(settings, signer)
 
 
 def make_ranker(settings: Settings, papers: Sequence[Paper]) -> Ranker:
@@ -48,7 +43,7 @@ def make_composer(
 
     Weekly readers get the best of the last seven editions instead of today's alone.
     """
-    renderer = renderer or Renderer(settings, make_links(settings, signer_for(settings)))
+    renderer = renderer or Renderer(settings, Links.for_settings(settings, signer_for(settings)))
     daily = make_ranker(settings, edition.papers)
     weekly: list[tuple[Edition, Ranker]] = []
 

@@ -18,10 +18,11 @@ import httpx
 
 from newsletter import schedule
 from newsletter.collect import collect
-from newsletter.compose import Compose, make_composer, make_links, publish_web_version
+from newsletter.compose import Compose, make_composer, publish_web_version
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import NewsletterError
+from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.progress import PlainProgress, Progress, ProgressTransport
 from newsletter.render import Renderer
@@ -31,7 +32,7 @@ from newsletter.store import editions, ledger, locks, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 
-__all__ = ["RunReport", "make_composer", "make_links", "run_daily"]
+__all__ = ["RunReport", "make_composer", "run_daily"]
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 RUN_LOCK = "run"
@@ -180,7 +181,7 @@ async def _run_locked(
     if edition is None:
         return
     report.edition_id = edition.id
-    renderer = Renderer(settings, make_links(settings, signer))
+    renderer = Renderer(settings, Links.for_settings(settings, signer))
     publish_web_version(settings, renderer, edition)
     with store.begin() as conn:
         if only:

@@ -194,16 +194,12 @@ async def _send_all(
         store.engine.dispose(close=False)  # never use the parent's connections
         name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
         async with open_transport(share) as own:
-            report = await _send_edition(
-                store, share, edition, compose, own, name, clock, level=logging.DEBUG
-            )
+            report = await _send_edition(store, share, edition, compose, own, name, clock)
         return report.sent_now, report.throttle_events
 
     helpers = forked.start(settings.send_processes - 1, helper)
     try:
-        report = await _send_edition(
-            store, share, edition, compose, transport, worker, clock, level=logging.DEBUG
-        )
+        report = await _send_edition(store, share, edition, compose, transport, worker, clock)
     except BaseException:
         forked.stop(helpers)
         raise
@@ -237,7 +233,6 @@ async def _send_edition(
     worker: str,
     clock: Callable[[], dt.datetime],
     *,
-    level: int = logging.DEBUG,
     only: Sequence[int] | None = None,
 ) -> SendReport:
     started = time.monotonic()
@@ -309,5 +304,5 @@ async def _send_edition(
         reaped=reaped,
         throttle_events=limiter.throttle_events,
     )
-    log.log(level, "%s", report.summary())
+    log.debug("%s", report.summary())
     return report

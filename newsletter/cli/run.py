@@ -21,9 +21,10 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
-from newsletter.compose import make_composer, make_links
+from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.errors import InputError, LockedError, NewsletterError
+from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.progress import make_progress
 from newsletter.render import Renderer
@@ -173,7 +174,7 @@ def preview_command(
     if edition is None:
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
-    renderer = Renderer(settings, make_links(settings, make_signer(settings)))
+    renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
     compose = make_composer(store, settings, edition, now, renderer)
     message = compose([reader])[0]
     target = out or Path(f"preview-{edition.date}.html")
