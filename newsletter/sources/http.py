@@ -1,7 +1,9 @@
-"""The one HTTP helper every source fetches through: retries, backoff, Retry-After.
+"""The one HTTP helper every source fetches through: retries, backoff, Retry-After, pacing.
 
 Retried: HTTP 429 and 5xx, transport errors (connection refused/reset) and timeouts.
-Not retried: other 4xx answers, which will not improve by asking again.
+Not retried: other 4xx answers, which will not improve by asking again; their reason is
+taken from the body when the source knows how to read it (``explain``).
+Every attempt to a paced host (arXiv) waits for its slot in the ``Pacer``.
 """
 
 from __future__ import annotations
@@ -11,20 +13,25 @@ import email.utils
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 
 import httpx
 
 from newsletter.config import Settings
 from newsletter.errors import SourceError
+from newsletter.sources.normalize import one_line
+from newsletter.sources.pacer import Pacer
 
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+Explain = Callable[[bytes], str | None]
 
 BACKOFF_BASE = 1.0  # seconds before the first retry; doubles each time
 MAX_WAIT = 60.0  # cap on any single wait, Retry-After included
 MAX_BYTES = 32 * 1024 * 1024  # a daily feed is well under 1 MB; refuse runaway bodies
+ERROR_BODY_BYTES = 64 * 1024  # enough for an error document; the rest is not read
 
 
 def client(
@@ -73,26 +80,37 @@ async def get(
     backoff: float = BACKOFF_BASE,
     sleep: Sleep = asyncio.sleep,
     max_bytes: int = MAX_BYTES,
+    pacer: Pacer | None = None,
+    explain: Explain | None = None,
 ) -> bytes:
     """GET ``url`` and return the body; raise ``SourceError(source, reason)`` when it fails.
 
-    Makes ``retries + 1`` attempts at most. ``backoff`` and ``sleep`` are injectable so
-    that tests run in milliseconds.
+    Makes ``retries + 1`` attempts at most, each in its own ``pacer`` slot when given.
+    ``explain(body)`` turns the body of a refused request (4xx) into the upstream's own
+    reason. ``backoff`` and ``sleep`` are injectable so that tests run in milliseconds.
     """
     headers = {"User-Agent": user_agent} if user_agent else {}
     attempts = retries + 1
     reason = ""
     for attempt in range(attempts):
         wait: float | None = None
+        slot: AbstractAsyncContextManager[None] = (
+            pacer.slot(url) if pacer is not None else nullcontext()
+        )
         try:
-            async with client.stream(
-                "GET", url, params=params, headers=headers, timeout=timeout
-            ) as response:
+            async with (
+                slot,
+                client.stream(
+                    "GET", url, params=params, headers=headers, timeout=timeout
+                ) as response,
+            ):
                 if response.status_code == 200:
                     return await _read(response, source, max_bytes)
                 reason = f"HTTP {response.status_code}"
                 if response.status_code != 429 and response.status_code < 500:
-                    raise SourceError(source, f"{reason} from {_where(response.request.url)}")
+                    where = _where(response.request.url)
+                    why = await _explained(response, explain)
+                    raise SourceError(source, f"{reason} from {where}{': ' + why if why else ''}")
                 wait = retry_after(response.headers.get("Retry-After"), now=datetime.now(UTC))
         except httpx.TimeoutException:
             reason = f"timed out after {timeout:g}s"
@@ -114,6 +132,23 @@ async def _read(response: httpx.Response, source: str, max_bytes: int) -> bytes:
             raise SourceError(source, f"response larger than {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _explained(response: httpx.Response, explain: Explain | None) -> str:
+    """The upstream's own reason for refusing, from the first bytes of its answer ("" if none)."""
+    if explain is None:
+        return ""
+    body = b""
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= ERROR_BODY_BYTES:
+            break
+    try:
+        why = explain(body[:ERROR_BODY_BYTES])
+    except Exception:  # an unreadable error document must not hide the status line
+        logger.debug("could not read the error document", exc_info=True)
+        return ""
+    return one_line(why, 300) if why else ""
 
 
 def _where(url: httpx.URL) -> str:

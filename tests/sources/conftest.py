@@ -27,6 +27,9 @@ class Seen:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    # time.monotonic() when the request arrived and just before its answer was written
+    arrived: float = 0.0
+    answered: float = 0.0
 
 
 class ScriptedServer:
@@ -41,10 +44,11 @@ class ScriptedServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                seen = Seen(
+                    parts.path, parse_qs(parts.query), dict(self.headers.items()), time.monotonic()
+                )
                 with server.lock:
-                    server.requests.append(
-                        Seen(parts.path, parse_qs(parts.query), dict(self.headers.items()))
-                    )
+                    server.requests.append(seen)
                     queue = server.scripts.get(parts.path, [Reply(404, b"no script")])
                     reply = queue.pop(0) if len(queue) > 1 else queue[0]
                 if reply.delay:
@@ -54,6 +58,7 @@ class ScriptedServer:
                         reply.gate.wait()
                     except threading.BrokenBarrierError:
                         reply = Reply(500, b"not concurrent")
+                seen.answered = time.monotonic()  # before a byte goes out: a lower bound
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
