@@ -1,7 +1,9 @@
 """The Collect stage: run every configured source concurrently, isolate failures, dedupe.
 
 ``collect`` never raises for a failing source: each one gets a ``SourceReport`` and the
-caller (the pipeline) decides what to do when all failed or nothing was announced.
+caller (the pipeline) decides what to do when some failed, all failed or nothing was
+announced. Requests to arXiv's hosts go through one ``Pacer`` (one at a time, spaced);
+Hugging Face runs beside them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -19,29 +21,31 @@ from newsletter.config import Settings, SourceSpec
 from newsletter.errors import SourceError
 from newsletter.models import Paper
 from newsletter.sources import arxiv_api, arxiv_rss, hf_daily, sample
+from newsletter.sources.base import Fetch, FetchContext
 
 logger = logging.getLogger(__name__)
 
-Fetch = Callable[[httpx.AsyncClient, Settings, str, dt.date], Awaitable[bytes]]
-Parse = Callable[[bytes], list[Paper]]
-
-REGISTRY: dict[str, tuple[Fetch, Parse]] = {
-    "hf_daily": (hf_daily.fetch, hf_daily.parse),
-    "arxiv_rss": (arxiv_rss.fetch, arxiv_rss.parse),
-    "arxiv_api": (arxiv_api.fetch, arxiv_api.parse),
-    "sample": (sample.fetch, sample.parse),
+REGISTRY: dict[str, Fetch] = {
+    "hf_daily": hf_daily.fetch,
+    "arxiv_rss": arxiv_rss.fetch,
+    "arxiv_api": arxiv_api.fetch,
+    "sample": sample.fetch,
 }
+ARXIV_SOURCES = frozenset({"arxiv_rss", "arxiv_api"})
 
 
 @dataclass(frozen=True, slots=True)
 class SourceReport:
-    """How one configured source did: ``name`` is the spec as written ("arxiv_rss:cs.LG")."""
+    """How one configured source did: ``name`` is the spec as written ("arxiv_rss:cs.LG"),
+    ``kind`` the source's type ("arxiv_rss"), ``notes`` warnings such as a page bound hit."""
 
     name: str
     ok: bool
     count: int = 0
     error: str = ""
     seconds: float = 0.0
+    kind: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +63,21 @@ class CollectResult:
         return not self.papers and any(r.ok for r in self.reports)
 
     @property
+    def arxiv_holiday(self) -> bool:
+        """Every arXiv source answered, and none announced a paper: arXiv had a holiday."""
+        arxiv = [r for r in self.reports if r.kind in ARXIV_SOURCES]
+        return bool(arxiv) and all(r.ok and r.count == 0 for r in arxiv)
+
+    @property
     def failed(self) -> tuple[SourceReport, ...]:
         return tuple(r for r in self.reports if not r.ok)
 
 
 async def collect(settings: Settings, client: httpx.AsyncClient, date: dt.date) -> CollectResult:
+    """Every configured source's papers for edition ``date``, merged once per arXiv id."""
+    context = FetchContext.for_settings(client, settings)
     specs = settings.source_specs
-    outcomes = await asyncio.gather(*(_run(spec, settings, client, date) for spec in specs))
+    outcomes = await asyncio.gather(*(_run(spec, context, date) for spec in specs))
     reports = tuple(report for report, _ in outcomes)
     papers = dedupe(paper for _, found in outcomes for paper in found)
     logger.debug(
@@ -79,15 +91,14 @@ async def collect(settings: Settings, client: httpx.AsyncClient, date: dt.date) 
 
 
 async def _run(
-    spec: SourceSpec, settings: Settings, client: httpx.AsyncClient, date: dt.date
+    spec: SourceSpec, context: FetchContext, date: dt.date
 ) -> tuple[SourceReport, list[Paper]]:
     name = repr(spec)
-    fetch, parse = REGISTRY[spec.name]
+    fetch = REGISTRY[spec.name]
     started = time.perf_counter()
     try:
-        raw = await fetch(client, settings, spec.argument, date)
-        # feedparser takes ~1 ms per item: parse off the event loop so other fetches go on.
-        papers = await asyncio.to_thread(parse, raw)
+        # Each source parses off the event loop (feedparser takes ~1 ms per item).
+        fetched = await fetch(context, spec.argument, date)
     except SourceError as exc:
         error = str(exc)
     except Exception as exc:  # a bug in one source must not sink the others
@@ -95,11 +106,14 @@ async def _run(
         error = f"source {name}: unexpected {type(exc).__name__}: {exc}"
     else:
         seconds = time.perf_counter() - started
+        papers = fetched.papers
         logger.debug("%s: %d papers in %.2fs", name, len(papers), seconds)
-        return SourceReport(name, True, len(papers), "", seconds), papers
+        report = SourceReport(name, True, len(papers), "", seconds, spec.name, fetched.notes)
+        return report, papers
     seconds = time.perf_counter() - started
     logger.warning("%s failed after %.2fs: %s", name, seconds, error)
-    return SourceReport(name, False, 0, error.splitlines()[0] if error else "", seconds), []
+    line = error.splitlines()[0] if error else ""
+    return SourceReport(name, False, 0, line, seconds, spec.name), []
 
 
 def dedupe(papers: Iterable[Paper]) -> tuple[Paper, ...]:

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     http_retries: int = Field(default=3, ge=0, le=10)
     user_agent: str = "newsletter/0.1 (daily paper digest; +https://github.com/)"
     sample_path: Path | None = None
+    hf_max_pages: int = Field(default=5, ge=1, le=50)
+    arxiv_request_interval: float = Field(default=3.0, ge=0, le=60)
+    arxiv_api_page_size: int = Field(default=200, ge=10, le=2000)
+    arxiv_api_max_pages: int = Field(default=5, ge=1, le=50)
 
     # Ranking
     max_per_topic: int = Field(default=5, ge=1, le=50)

@@ -23,6 +23,8 @@ from newsletter.store.db import Store
 FIXTURES_ENV = "NEWSLETTER_FIXTURES"
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Fake Hugging Face and arXiv servers (fixtures upstream_clock, fake_hf, fake_arxiv).
+pytest_plugins = ["tests.support.upstreams"]
 
 
 def need(condition: object, reason: str) -> None:

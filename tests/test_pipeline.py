@@ -27,6 +27,7 @@ from newsletter.store import editions, ledger, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
 from tests.conftest import Sink
+from tests.support.upstreams import feed_dated
 
 DAY = dt.date(2026, 8, 18)  # a Tuesday, the date of the richest HF fixture
 NOW = dt.datetime(2026, 8, 18, 7, 0, tzinfo=dt.UTC)
@@ -81,6 +82,7 @@ def make_settings(tmp_path: Path, feeds: FeedServer, sink: Sink, **extra: Any) -
         "smtp_security": "none",
         "smtp_timeout": 5,
         "http_retries": 0,
+        "arxiv_request_interval": 0.0,
         "base_url": "https://papers.example.org",
         "from_address": "Daily Papers <papers@example.org>",
         "secret_key": "k" * 32,
@@ -133,7 +135,9 @@ def test_daily_job_on_real_feeds_sends_each_reader_one_complete_email(
     feeds.routes["/api/daily_papers"] = (
         real_fixtures / "hf_daily_papers_2026-08-18.json"
     ).read_bytes()
-    feeds.routes["/rss/stat"] = (real_fixtures / "arxiv_rss_stat_2024-03-26.xml").read_bytes()
+    feeds.routes["/rss/stat"] = feed_dated(
+        (real_fixtures / "arxiv_rss_stat_2024-03-26.xml").read_bytes(), DAY
+    )
     settings = make_settings(tmp_path, feeds, smtp_sink)
     store = Store.open(settings.database_url, now=NOW)
     ids = add_readers(store)

@@ -1,28 +1,35 @@
-"""Hugging Face Daily Papers: ``GET {hf_daily_url}?date=YYYY-MM-DD`` -> JSON list.
+"""Hugging Face Daily Papers: ``GET {hf_daily_url}?date=YYYY-MM-DD&limit=100&p=K`` -> JSON list.
 
 Each item is ``{"paper": {"id", "title", "summary", "authors": [{"name"}], "upvotes",
 "publishedAt", "ai_summary"?, "ai_keywords"?, "githubRepo"?, "projectPage"?, ...}, ...}``.
 Optional fields come and go between API versions; only id and title are required.
+
+The list of a UTC day fills up during that day, and the API pages it: at most 50 items
+unless ``limit`` (up to 100) says more, page ``p`` counted from 0. ``fetch`` reads every
+UTC day of the edition (``edition_day.hf_days``: Monday's edition is three days) page by
+page until a short page, at most ``HF_MAX_PAGES`` pages a day (a note says when a day
+had more). A page that fails fails the source: a day is never kept in part.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 from typing import Any
 
-import httpx
-
-from newsletter.config import Settings
+from newsletter.edition_day import hf_days
 from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import http
+from newsletter.sources.base import FetchContext, Fetched
 from newsletter.sources.normalize import arxiv_id, collapse, one_line, published_or_none
 
 logger = logging.getLogger(__name__)
 
 NAME = "hf_daily"
+PAGE_LIMIT = 100  # the most the API gives per page
 
 
 def parse(raw: bytes | str) -> list[Paper]:
@@ -31,6 +38,11 @@ def parse(raw: bytes | str) -> list[Paper]:
 
 def parse_items(raw: bytes | str, *, source: str) -> list[Paper]:
     """Papers from a Daily Papers response, tagged ``sources=(source,)``."""
+    return parse_page(raw, source=source)[0]
+
+
+def parse_page(raw: bytes | str, *, source: str) -> tuple[list[Paper], int]:
+    """The papers of one page and how many items the page held (usable or not)."""
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -46,7 +58,7 @@ def parse_items(raw: bytes | str, *, source: str) -> list[Paper]:
         papers.append(paper)
     if data and not papers:
         raise ParseError(source, f"none of the {len(data)} items has a paper id and title")
-    return papers
+    return papers, len(data)
 
 
 def _paper(item: Any, source: str) -> Paper | None:
@@ -96,15 +108,41 @@ def _url(value: object) -> str | None:
     return text if text.startswith(("https://", "http://")) and " " not in text else None
 
 
-async def fetch(
-    client: httpx.AsyncClient, settings: Settings, spec_argument: str, date: dt.date
-) -> bytes:
-    return await http.get(
-        client,
-        settings.hf_daily_url,
-        params={"date": date.isoformat()},
-        source=f"{NAME}:{spec_argument}" if spec_argument else NAME,
-        retries=settings.http_retries,
-        timeout=settings.http_timeout,
-        user_agent=settings.user_agent,
+async def fetch(context: FetchContext, spec_argument: str, edition: dt.date) -> Fetched:
+    """Every paper of the HF lists of ``edition``'s UTC days, each day whole."""
+    source = f"{NAME}:{spec_argument}" if spec_argument else NAME
+    papers: list[Paper] = []
+    notes: list[str] = []
+    for day in hf_days(edition):
+        found, note = await _fetch_day(context, source, day)
+        papers += found
+        notes += [note] if note else []
+    return Fetched(papers, tuple(notes))
+
+
+async def _fetch_day(
+    context: FetchContext, source: str, day: dt.date
+) -> tuple[list[Paper], str | None]:
+    settings = context.settings
+    papers: list[Paper] = []
+    for page in range(settings.hf_max_pages):
+        raw = await http.get(
+            context.client,
+            settings.hf_daily_url,
+            params={"date": day.isoformat(), "limit": str(PAGE_LIMIT), "p": str(page)},
+            source=source,
+            retries=settings.http_retries,
+            timeout=settings.http_timeout,
+            user_agent=settings.user_agent,
+            pacer=context.pacer,
+        )
+        found, items = await asyncio.to_thread(parse_page, raw, source=source)
+        papers += found
+        if items < PAGE_LIMIT:
+            return papers, None
+    note = (
+        f"{source}: the list of {day} has more than {settings.hf_max_pages * PAGE_LIMIT} papers"
+        f" (HF_MAX_PAGES={settings.hf_max_pages} pages of {PAGE_LIMIT}); the rest is left out"
     )
+    logger.warning("%s", note)
+    return papers, note

@@ -10,11 +10,9 @@ import datetime as dt
 from importlib import resources
 from pathlib import Path
 
-import httpx
-
-from newsletter.config import Settings
 from newsletter.errors import SourceError
 from newsletter.models import Paper
+from newsletter.sources.base import FetchContext, Fetched
 from newsletter.sources.hf_daily import parse_items
 
 NAME = "sample"
@@ -36,8 +34,7 @@ def read(path: Path | None = None) -> bytes:
         raise SourceError(NAME, f"cannot read {where}: {exc.strerror or exc}") from None
 
 
-async def fetch(
-    client: httpx.AsyncClient, settings: Settings, spec_argument: str, date: dt.date
-) -> bytes:
-    """Always the same day (``SAMPLE_DATE``), whatever ``date`` is asked for."""
-    return await asyncio.to_thread(read, settings.sample_path)
+async def fetch(context: FetchContext, spec_argument: str, edition: dt.date) -> Fetched:
+    """Always the same day (``SAMPLE_DATE``), whatever edition is asked for."""
+    raw = await asyncio.to_thread(read, context.settings.sample_path)
+    return Fetched(await asyncio.to_thread(parse, raw))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -86,8 +87,8 @@ class ScriptedServer:
             return [r for r in self.requests if r.path == path]
 
 
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
+@contextmanager
+def scripted_server() -> Iterator[ScriptedServer]:
     scripted = ScriptedServer()
     thread = threading.Thread(
         target=scripted.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -99,6 +100,12 @@ def server() -> Iterator[ScriptedServer]:
         scripted.httpd.shutdown()
         scripted.httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with scripted_server() as scripted:
+        yield scripted
 
 
 class SleepRecorder:

@@ -15,9 +15,11 @@ from newsletter.collect import CollectResult, SourceReport, collect, dedupe
 from newsletter.config import Settings
 from newsletter.errors import SourceError
 from newsletter.sources import arxiv_api, arxiv_rss, hf_daily, sample
-from tests.sources.conftest import Reply, ScriptedServer
+from newsletter.sources.base import FetchContext
+from tests.sources.conftest import Reply, ScriptedServer, scripted_server
+from tests.support.upstreams import feed_dated
 
-DAY = dt.date(2026, 11, 26)
+DAY = dt.date(2026, 11, 26)  # a Thursday: its edition holds Wednesday's HF list
 HF_FILE = "hf_daily_papers_2026-08-18.json"
 RSS_FILE = "arxiv_rss_stat_2024-03-26.xml"
 API_FILE = "arxiv_api_query_au-del_maestro_2016-10-09.xml"
@@ -32,6 +34,7 @@ def settings_for(server: ScriptedServer, sources: str, **extra: Any) -> Settings
         "http_retries": 0,
         "http_timeout": 5.0,
         "user_agent": "newsletter-test/0.1 (+ops@example.org)",
+        "arxiv_request_interval": 0.0,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -42,29 +45,45 @@ async def run(settings: Settings, date: dt.date = DAY) -> CollectResult:
         return await collect(settings, client, date)
 
 
+def rss_of_the_day(real_fixtures: Path) -> bytes:
+    """The captured feed, dated as arXiv serves it on DAY."""
+    return feed_dated((real_fixtures / RSS_FILE).read_bytes(), DAY)
+
+
+def api_answer(real_fixtures: Path) -> bytes:
+    """The captured answer as a whole result: its 10 entries are all there is."""
+    raw = (real_fixtures / API_FILE).read_bytes()
+    return raw.replace(b">31</opensearch:totalResults>", b">10</opensearch:totalResults>")
+
+
 # --- fetch, per source
 
 
-async def test_hf_fetch_asks_for_the_date(server: ScriptedServer, real_fixtures: Path) -> None:
+async def test_hf_fetch_asks_for_the_day_before(
+    server: ScriptedServer, real_fixtures: Path
+) -> None:
     body = (real_fixtures / HF_FILE).read_bytes()
     server.script("/api/daily_papers", Reply(200, body, {"Content-Type": "application/json"}))
     settings = settings_for(server, "hf_daily")
     async with httpx.AsyncClient() as client:
-        raw = await hf_daily.fetch(client, settings, "", DAY)
-    assert raw == body
+        fetched = await hf_daily.fetch(FetchContext.for_settings(client, settings), "", DAY)
+    assert fetched.papers == hf_daily.parse(body)
     [seen] = server.hits("/api/daily_papers")
-    assert seen.query == {"date": ["2026-11-26"]}
+    assert seen.query == {"date": ["2026-11-25"], "limit": ["100"], "p": ["0"]}
     assert seen.headers["User-Agent"] == settings.user_agent
 
 
 async def test_rss_fetch_appends_the_categories(
     server: ScriptedServer, real_fixtures: Path
 ) -> None:
-    body = (real_fixtures / RSS_FILE).read_bytes()
+    body = rss_of_the_day(real_fixtures)
     server.script("/rss/cs.LG+cs.CL", Reply(200, body))
     settings = settings_for(server, "arxiv_rss:cs.LG+cs.CL")
     async with httpx.AsyncClient() as client:
-        assert await arxiv_rss.fetch(client, settings, "cs.LG+cs.CL", DAY) == body
+        context = FetchContext.for_settings(client, settings)
+        fetched = await arxiv_rss.fetch(context, "cs.LG+cs.CL", DAY)
+    assert fetched.papers == arxiv_rss.parse(body)
+    assert len(server.hits("/rss/cs.LG+cs.CL")) == 1
 
 
 def test_rss_url_joins_with_or_without_slash() -> None:
@@ -74,30 +93,31 @@ def test_rss_url_joins_with_or_without_slash() -> None:
 
 
 async def test_api_fetch_sends_the_query(server: ScriptedServer, real_fixtures: Path) -> None:
-    body = (real_fixtures / API_FILE).read_bytes()
+    body = api_answer(real_fixtures)
     server.script("/api/query", Reply(200, body))
     settings = settings_for(server, 'arxiv_api:all:"test-time adaptation"')
     async with httpx.AsyncClient() as client:
-        assert await arxiv_api.fetch(client, settings, 'all:"test-time adaptation"', DAY) == body
+        context = FetchContext.for_settings(client, settings)
+        fetched = await arxiv_api.fetch(context, 'all:"test-time adaptation"', DAY)
+    assert fetched.papers == arxiv_api.parse(body)
     [seen] = server.hits("/api/query")
-    expected = arxiv_api.query_params('all:"test-time adaptation"', DAY)
+    expected = arxiv_api.query_params('all:"test-time adaptation"', DAY, 0, 200)
     assert seen.query == {k: [v] for k, v in expected.items()}
 
 
 async def test_sample_fetch_reads_bundle_or_path(tmp_path: Path) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     async with httpx.AsyncClient() as client:
-        bundled = await sample.fetch(client, settings, "", DAY)
-        assert len(sample.parse(bundled)) == 30
+        bundled = await sample.fetch(FetchContext.for_settings(client, settings), "", DAY)
+        assert len(bundled.papers) == 30
         own = tmp_path / "day.json"
         own.write_text(json.dumps([{"paper": {"id": "2611.00077", "title": "Mine"}}]))
         mine = Settings(_env_file=None, sample_path=own)  # type: ignore[call-arg]
-        assert [p.title for p in sample.parse(await sample.fetch(client, mine, "", DAY))] == [
-            "Mine"
-        ]
+        fetched = await sample.fetch(FetchContext.for_settings(client, mine), "", DAY)
+        assert [p.title for p in fetched.papers] == ["Mine"]
         missing = Settings(_env_file=None, sample_path=tmp_path / "nope.json")  # type: ignore[call-arg]
         with pytest.raises(SourceError, match=r"^source sample: cannot read .*nope\.json"):
-            await sample.fetch(client, missing, "", DAY)
+            await sample.fetch(FetchContext.for_settings(client, missing), "", DAY)
 
 
 # --- collect
@@ -105,8 +125,8 @@ async def test_sample_fetch_reads_bundle_or_path(tmp_path: Path) -> None:
 
 async def test_collect_all_sources_ok(server: ScriptedServer, real_fixtures: Path) -> None:
     server.script("/api/daily_papers", Reply(200, (real_fixtures / HF_FILE).read_bytes()))
-    server.script("/rss/stat", Reply(200, (real_fixtures / RSS_FILE).read_bytes()))
-    server.script("/api/query", Reply(200, (real_fixtures / API_FILE).read_bytes()))
+    server.script("/rss/stat", Reply(200, rss_of_the_day(real_fixtures)))
+    server.script("/api/query", Reply(200, api_answer(real_fixtures)))
     result = await run(settings_for(server, "hf_daily,arxiv_rss:stat,arxiv_api:au:del_maestro"))
     assert [(r.name, r.ok, r.count) for r in result.reports] == [
         ("hf_daily", True, 29),
@@ -130,7 +150,7 @@ async def test_one_failing_source_is_isolated(server: ScriptedServer, real_fixtu
     hf, rss, api = result.reports
     assert (hf.ok, hf.count) == (True, 29)
     assert not rss.ok and rss.error == "source arxiv_rss:cs.LG: HTTP 503 after 1 attempt"
-    assert not api.ok and api.error.startswith("source arxiv_api: malformed XML")
+    assert not api.ok and api.error.startswith("source arxiv_api:cat:cs.LG: malformed XML")
     assert result.failed == (rss, api)
     assert len(result.papers) == 29
     assert not result.all_failed
@@ -153,7 +173,7 @@ async def test_nothing_announced(server: ScriptedServer) -> None:
 
 
 async def test_dedupe_across_hf_and_arxiv(server: ScriptedServer, real_fixtures: Path) -> None:
-    rss_raw = (real_fixtures / RSS_FILE).read_bytes()
+    rss_raw = rss_of_the_day(real_fixtures)
     target = arxiv_rss.parse(rss_raw)[3]
     hf_day = [
         {
@@ -194,15 +214,26 @@ def test_dedupe_is_independent_of_arrival_order(real_fixtures: Path) -> None:
 async def test_collect_sample_needs_no_network() -> None:
     settings = Settings(_env_file=None, sources="sample", hf_daily_url="http://127.0.0.1:9/x")  # type: ignore[call-arg]
     result = await run(settings, sample.SAMPLE_DATE)
-    assert result.reports[0] == SourceReport("sample", True, 30, "", result.reports[0].seconds)
+    assert result.reports[0] == SourceReport(
+        "sample", True, 30, "", result.reports[0].seconds, "sample"
+    )
     assert len(result.papers) == 30
 
 
-async def test_sources_are_fetched_concurrently(server: ScriptedServer) -> None:
+async def test_hf_and_arxiv_are_fetched_concurrently(server: ScriptedServer) -> None:
     # Each answer is held until both requests are in flight: run one after the other,
-    # the first would wait out the barrier's timeout and get a 500.
+    # the first would wait out the barrier's timeout and get a 500. (arXiv's requests are
+    # paced among themselves; Hugging Face, on another host, is not held back.)
     gate = threading.Barrier(2, timeout=3)
-    server.script("/api/daily_papers", Reply(200, b"[]", gate=gate))
-    server.script("/rss/cs.LG", Reply(200, b"<rss version='2.0'><channel/></rss>", gate=gate))
-    result = await run(settings_for(server, "hf_daily,arxiv_rss:cs.LG"))
+    feed = b"<rss version='2.0'><channel><pubDate>Thu, 26 Nov 2026 00:00:00 -0500</pubDate>"
+    with scripted_server() as arxiv:
+        server.script("/api/daily_papers", Reply(200, b"[]", gate=gate))
+        arxiv.script("/rss/cs.LG", Reply(200, feed + b"</channel></rss>", gate=gate))
+        settings = settings_for(
+            server,
+            "hf_daily,arxiv_rss:cs.LG",
+            arxiv_rss_url=arxiv.url + "/rss/",
+            arxiv_api_url=arxiv.url + "/api/query",
+        )
+        result = await run(settings)
     assert [(r.ok, r.error) for r in result.reports] == [(True, ""), (True, "")]

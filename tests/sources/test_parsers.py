@@ -323,13 +323,17 @@ def test_api_empty_result_is_not_an_error() -> None:
 
 
 def test_api_query_params_limit_dates() -> None:
-    params = arxiv_api.query_params('all:"test-time adaptation"', dt.date(2026, 11, 26))
+    # Thursday's announcement and Wednesday's: submitted from Monday 14:00 to Wednesday
+    # 14:00 New York time (19:00 UTC in November), the end minute included.
+    params = arxiv_api.query_params('all:"test-time adaptation"', dt.date(2026, 11, 26), 400, 200)
     assert params["search_query"] == (
-        '(all:"test-time adaptation") AND submittedDate:[202611240000 TO 202611262359]'
+        '(all:"test-time adaptation") AND submittedDate:[202611231900 TO 202611251859]'
     )
     assert params["sortBy"] == "submittedDate"
-    assert int(params["max_results"]) == arxiv_api.MAX_RESULTS
-    own = arxiv_api.query_params("cat:cs.LG AND submittedDate:[2026 TO 2027]", dt.date(2026, 1, 1))
+    assert (params["start"], params["max_results"]) == ("400", "200")
+    own = arxiv_api.query_params(
+        "cat:cs.LG AND submittedDate:[2026 TO 2027]", dt.date(2026, 1, 1), 0, 200
+    )
     assert own["search_query"] == "cat:cs.LG AND submittedDate:[2026 TO 2027]"
 
 
