@@ -124,12 +124,18 @@ class Paper:
 
 @dataclass(frozen=True, slots=True)
 class Edition:
-    """The frozen set of papers for one date: every subscriber gets this content."""
+    """The frozen set of papers for one date: every subscriber gets this content.
+
+    ``sources``: the sources it was collected from; ``missing``: (source, error) of those
+    that failed when it was frozen (a digest sent without them).
+    """
 
     id: int
     date: dt.date
     papers: tuple[Paper, ...]
     created_at: dt.datetime
+    sources: tuple[str, ...] = ()
+    missing: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, RowMapping, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.models import Edition, Paper
-from newsletter.store.schema import editions, papers
+from newsletter.store.schema import editions, ledger, papers
 
 SEEN_WINDOW_DAYS = 30
 
@@ -20,6 +20,8 @@ def _row_to_edition(row: RowMapping) -> Edition:
         date=row["date"],
         papers=tuple(Paper.from_json(item) for item in row["papers"]),
         created_at=row["created_at"],
+        sources=tuple(row["sources"] or ()),
+        missing=tuple((str(m["source"]), str(m["error"])) for m in row["missing"] or ()),
     )
 
 
@@ -51,8 +53,12 @@ def freeze(
     *,
     sources: Sequence[str],
     now: dt.datetime,
+    missing: Sequence[tuple[str, str]] = (),
 ) -> Edition:
-    """Store the day's papers as the edition of ``date``; an existing edition wins (no refetch)."""
+    """Store the day's papers as the edition of ``date``; an existing edition wins (no refetch).
+
+    ``missing``: (source, error) of the sources that failed, stored with the edition.
+    """
     existing = get_by_date(conn, date)
     if existing is not None:
         return existing
@@ -76,6 +82,7 @@ def freeze(
                 papers=[p.to_json() for p in day_papers],
                 sources=list(sources),
                 created_at=now,
+                missing=[{"source": name, "error": error} for name, error in missing],
             )
         )
     except IntegrityError:  # pragma: no cover - another process froze it first (lock prevents)
@@ -84,7 +91,50 @@ def freeze(
         return found
     key = result.inserted_primary_key
     assert key is not None
-    return Edition(id=int(key[0]), date=date, papers=tuple(day_papers), created_at=now)
+    return Edition(
+        id=int(key[0]),
+        date=date,
+        papers=tuple(day_papers),
+        created_at=now,
+        sources=tuple(sources),
+        missing=tuple(missing),
+    )
+
+
+def gone_out(conn: Connection, edition_id: int) -> str | None:
+    """Why some message of the edition may have reached a reader, or None if none can have.
+
+    A row counts once it is ``sent``, ``unknown`` or ``sending`` (in flight), or once its
+    body started to go out (``data_started_at``).
+    """
+    rows = conn.execute(
+        select(ledger.c.state, ledger.c.data_started_at).where(ledger.c.edition_id == edition_id)
+    ).all()
+    states: dict[str, int] = {}
+    for state, data_started in rows:
+        if state in ("sent", "unknown", "sending") or data_started is not None:
+            key = state if state in ("sent", "unknown", "sending") else "started"
+            states[key] = states.get(key, 0) + 1
+    if not states:
+        return None
+    return ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+
+
+def discard(conn: Connection, edition_id: int) -> int:
+    """Delete an edition and its ledger rows that cannot have gone out; the rows deleted.
+
+    Call ``gone_out`` first. A row claimed meanwhile stays, and then the edition's own
+    delete fails on the foreign key (``IntegrityError``): the caller's transaction rolls back.
+    """
+    unsent = conn.execute(
+        delete(ledger).where(
+            ledger.c.edition_id == edition_id,
+            ledger.c.state.in_(("pending", "deferred", "failed")),
+            ledger.c.data_started_at.is_(None),
+        )
+    ).rowcount
+    conn.execute(delete(editions).where(editions.c.id == edition_id))
+    return int(unsent or 0)
 
 
 def known_papers(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, Paper]:

@@ -101,6 +101,8 @@ editions = Table(
     Column("papers", JSON, nullable=False),
     Column("sources", JSON, nullable=False, default=list),
     Column("created_at", UTCDateTime, nullable=False),
+    # [{"source", "error"}] of the sources that failed when it was frozen (m010).
+    Column("missing", JSON, nullable=True),
 )
 
 # One row per (edition, subscriber): the send ledger.
@@ -210,9 +212,17 @@ def m002_ledger_data_started(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE ledger ADD COLUMN data_started_at {kind}"))
 
 
+def m010_edition_missing_sources(conn: Connection) -> None:
+    """Editions column ``missing`` (fresh databases already have it from m001)."""
+    if "missing" not in {c["name"] for c in inspect(conn).get_columns("editions")}:
+        kind = JSON().compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE editions ADD COLUMN missing {kind}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_ledger_data_started", m002_ledger_data_started),
+    ("m010_edition_missing_sources", m010_edition_missing_sources),
 ]
 
 
