@@ -3,8 +3,13 @@
 ``decide`` (pure) looks at what a run did; an alert is due when
 
 - the run failed (every source down, a broken template, the database ...),
-- it sent nothing on a day a digest was due (``schedule.should_send``), or
+- the digest went out without a source (``MISSING_SOURCE_POLICY``),
+- it sent nothing on a day a digest was due (``schedule.should_send``) and arXiv did
+  announce (a holiday, every arXiv source answered and empty, alerts nobody), or
 - more than ``ALERT_FAILURE_THRESHOLD`` of the edition's recipients failed.
+
+A run that is waiting for a source (``MISSING_SOURCE_POLICY=wait``, before the deadline)
+alerts nobody yet: the next run tries again.
 
 ``compose`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
 its "alert" notice), and ``send_alert`` sends it through the configured transport,
@@ -47,6 +52,8 @@ class RunSummary(Protocol):
     def stages(self) -> Sequence[str]: ...
     @property
     def counts(self) -> Mapping[str, int]: ...
+    @property
+    def missing(self) -> Sequence[str]: ...
 
 
 class NoticeRenderer(Protocol):
@@ -100,8 +107,17 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
     retry = f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)"
     if report.outcome == "failed":
         return Alert(date, "the run failed", report.reason or "unknown", retry, details)
-    if report.outcome == "dry-run":
+    if report.outcome in ("dry-run", "holiday", "waiting"):
         return None
+    if report.missing:
+        names = " and ".join(line.split(": ", 1)[0] for line in report.missing)
+        return Alert(
+            date,
+            f"the digest went out without {names}",
+            report.reason or "; ".join(report.missing),
+            f"see why in `newsletter status`; the next edition asks {names} again",
+            details,
+        )
     due = should_send(date, settings)
     counts = report.counts
     recipients = sum(counts.values())
@@ -112,8 +128,9 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             date,
             "no digest was sent on a day one was due",
             report.reason or "the sources returned no papers",
-            "if arXiv had a holiday, nothing is wrong; otherwise check the sources in "
-            f"`newsletter status` and run `newsletter run --date {date}` once they announce",
+            "the sources answered but brought nothing new (arXiv did announce: not a"
+            " holiday); check them in `newsletter status` and run"
+            f" `newsletter run --date {date}` once they do",
             details,
         )
     sent = counts.get("sent", 0)

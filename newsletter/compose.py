@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Paper, Profile, Subscriber
 from newsletter.rank import Ranker
 from newsletter.render import Renderer
 from newsletter.render.archive import write_archive
-from newsletter.store import editions, feedback
+from newsletter.store import editions, feedback, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
 
@@ -50,7 +51,12 @@ def make_composer(
     def week() -> tuple[Edition, Ranker]:
         if not weekly:
             with store.begin() as conn:
-                papers = editions.papers_between(conn, edition.date - WEEK, edition.date)
+                stored = editions.papers_between(conn, edition.date - WEEK, edition.date)
+            # The edition's own papers first: a dry run's edition is not in the store.
+            found: dict[str, Paper] = {}
+            for paper in (*edition.papers, *stored):
+                found.setdefault(paper.arxiv_id, paper)
+            papers = list(found.values())
             week_edition = Edition(edition.id, edition.date, tuple(papers), edition.created_at)
             weekly.append((week_edition, make_ranker(settings, papers)))
         return weekly[0]
@@ -72,6 +78,16 @@ def make_composer(
         return [messages[s.id] for s in batch]
 
     return compose
+
+
+def recipients(store: Store, settings: Settings, date: dt.date, only: str | None) -> list[int]:
+    """Who gets edition ``date``: ``only`` that address, or everyone sendable that day
+    (weekly readers on their day)."""
+    with store.begin() as conn:
+        if only:
+            return [subscribers.require_by_email(conn, only).id]
+        weekly_due = schedule.is_weekly_due(date, settings)
+        return subscribers.sendable_ids(conn, date, weekly_due=weekly_due)
 
 
 def publish_web_version(settings: Settings, renderer: Renderer, edition: Edition) -> None:

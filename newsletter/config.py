@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     arxiv_request_interval: float = Field(default=3.0, ge=0, le=60)
     arxiv_api_page_size: int = Field(default=200, ge=10, le=2000)
     arxiv_api_max_pages: int = Field(default=5, ge=1, le=50)
+    missing_source_policy: Literal["wait", "send"] = "wait"
+    missing_source_wait_hours: float = Field(default=8.0, ge=0, le=23)
 
     # Ranking
     max_per_topic: int = Field(default=5, ge=1, le=50)

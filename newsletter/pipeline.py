@@ -2,7 +2,8 @@
 
 ``run_daily`` is what ``newsletter run`` (and ``newsletter demo``) call. It takes
 its settings, store, clock and signer from the caller; nothing here reads the
-environment.
+environment. An edition that is not complete yet (``edition_day``) is refused before
+anything happens; a dry run (``dryrun``) writes nothing but its folder.
 """
 
 from __future__ import annotations
@@ -10,25 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from newsletter import schedule
-from newsletter.collect import collect
-from newsletter.compose import Compose, make_composer, publish_web_version
+from newsletter.compose import make_composer, publish_web_version, recipients
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
-from newsletter.errors import NewsletterError
+from newsletter.dryrun import dry_run as render_dry_run
+from newsletter.errors import InputError, NewsletterError
+from newsletter.freeze import collect_fresh, freeze_collected, record_health
 from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.progress import PlainProgress, Progress, ProgressTransport
+from newsletter.readiness import missing_lines
 from newsletter.render import Renderer
 from newsletter.send import SendReport, send_edition
-from newsletter.sources.http import client as http_client
-from newsletter.store import editions, ledger, locks, runs, subscribers
+from newsletter.store import editions, ledger, locks, runs
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 
@@ -46,8 +49,11 @@ def utc_now() -> dt.datetime:
 class RunReport:
     """What a run did, stage by stage.
 
-    ``outcome``: ok | nothing (no digest due or nothing announced) | failed | dry-run |
-    incomplete (messages still deferred).
+    ``outcome``: ok | nothing (no digest due, or nothing new announced) | holiday (arXiv
+    announced nothing) | waiting (a source not ready, nothing frozen) | partial (the digest
+    went out without a source) | failed | dry-run | incomplete (messages still deferred).
+    ``missing``: "source: error" of the sources this run froze the edition without.
+    ``folder``: where a dry run wrote the emails.
     """
 
     date: dt.date
@@ -57,6 +63,8 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     edition_id: int | None = None
     sent: SendReport | None = None
+    missing: tuple[str, ...] = ()
+    folder: Path | None = None
 
 
 async def collect_edition(
@@ -68,7 +76,8 @@ async def collect_edition(
     progress: Progress,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Edition | None:
-    """Reuse the frozen edition of ``date``, or collect and freeze it. None: nothing to send."""
+    """Reuse the frozen edition of ``date``, or collect and freeze it when the verdict
+    (``readiness.judge``) says so. None: nothing to send now (``report`` says why)."""
     with store.begin() as conn:
         frozen = editions.get_by_date(conn, date)
     if frozen is not None:
@@ -76,33 +85,23 @@ async def collect_edition(
         return frozen
     started = time.monotonic()
     progress.start("collect")
-    async with http_client(settings, transport=transport) as client:
-        result = await collect(settings, client, date)
-    with store.begin() as conn:
-        runs.record_sources(conn, [(r.name, r.ok, r.count, r.error) for r in result.reports], now)
-        seen = editions.seen_before(conn, [p.arxiv_id for p in result.papers], date)
-    fresh = tuple(p for p in result.papers if p.arxiv_id not in seen)
-    summary = ", ".join(
-        f"{r.name} {r.count}" if r.ok else f"{r.name} FAILED" for r in result.reports
-    )
-    repeat = f"; {len(result.papers) - len(fresh)} already sent in earlier editions" if seen else ""
-    _stage(report, progress, f"collect: {len(fresh)} papers ({summary}){repeat}", started)
-    for failed in result.failed:
-        log.warning("source %s failed: %s", failed.name, failed.error)
-    if result.all_failed:
-        report.outcome = "failed"
-        report.reason = "every source failed: " + "; ".join(
-            f"{r.name}: {r.error}" for r in result.reports
-        )
+    collected = await collect_fresh(store, settings, date, now, transport)
+    record_health(store, collected, now)
+    _stage(report, progress, collected.summary(), started)
+    verdict = collected.verdict
+    for note in (verdict.note, *(n for r in collected.result.reports for n in r.notes)):
+        if note:
+            _stage(report, progress, note)
+    if verdict.action != "freeze":
+        report.outcome = {"wait": "waiting", "fail": "failed"}.get(verdict.action, verdict.action)
+        report.reason = verdict.reason
         return None
-    if not fresh:
-        report.outcome = "nothing"
-        report.reason = f"no new papers announced for {date}; no digest sent"
-        return None
-    with store.begin() as conn:
-        return editions.freeze(
-            conn, date, fresh, sources=[r.name for r in result.reports if r.ok], now=now
-        )
+    if verdict.missing:
+        report.outcome = "partial"
+        report.reason = verdict.reason
+        report.missing = missing_lines(verdict.missing)
+        log.warning("edition %s: %s", date, verdict.reason)
+    return freeze_collected(store, collected, now)
 
 
 async def run_daily(
@@ -116,10 +115,22 @@ async def run_daily(
     only: str | None = None,
     progress: Progress | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    out: Path | None = None,
 ) -> RunReport:
-    """The daily job. Safe to run twice: the edition is reused and the ledger never re-sends."""
+    """The daily job. Safe to run twice: the edition is reused and the ledger never re-sends.
+
+    Raises ``InputError`` for an edition that cannot be made yet (``schedule.refusal``).
+    ``dry_run``: render into ``out`` and change nothing else (see ``newsletter.dryrun``).
+    """
+    refused = schedule.refusal(date, clock(), settings)
+    if refused is not None:
+        raise InputError("--date", date, refused)
     report = RunReport(date=date)
     progress = progress or PlainProgress()
+    if dry_run:
+        return await _dry_run(
+            store, settings, signer, report, clock, only, progress, http_transport, out
+        )
     with store.begin() as conn:
         run_id = runs.start(conn, "run", date, clock())
     decision = schedule.should_send(date, settings)
@@ -131,16 +142,7 @@ async def run_daily(
         worker = locks.holder_id("run")
         with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
             await _run_locked(
-                store,
-                settings,
-                signer,
-                report,
-                clock,
-                dry_run,
-                only,
-                progress,
-                http_transport,
-                worker,
+                store, settings, signer, report, clock, only, progress, http_transport, worker
             )
     except BaseException as exc:
         report.outcome = "failed"
@@ -166,15 +168,13 @@ async def _run_locked(
     signer: Signer,
     report: RunReport,
     clock: Clock,
-    dry_run: bool,
     only: str | None,
     progress: Progress,
     http_transport: httpx.AsyncBaseTransport | None,
     worker: str,
 ) -> None:
     date = report.date
-    if not dry_run:
-        await _process_inbox(store, settings, signer, clock, report, progress)
+    await _process_inbox(store, settings, signer, clock, report, progress)
     edition = await collect_edition(
         store, settings, date, clock(), report, progress, http_transport
     )
@@ -183,17 +183,8 @@ async def _run_locked(
     report.edition_id = edition.id
     renderer = Renderer(settings, Links.for_settings(settings, signer))
     publish_web_version(settings, renderer, edition)
-    with store.begin() as conn:
-        if only:
-            ids = [subscribers.require_by_email(conn, only).id]
-        else:
-            ids = subscribers.sendable_ids(
-                conn, date, weekly_due=schedule.is_weekly_due(date, settings)
-            )
+    ids = recipients(store, settings, date, only)
     compose = make_composer(store, settings, edition, clock(), renderer)
-    if dry_run:
-        await _dry_run(store, report, progress, compose, ids)
-        return
     started = time.monotonic()
     with store.begin() as conn:
         added = ledger.enqueue(conn, edition.id, ids, clock())
@@ -223,37 +214,44 @@ async def _run_locked(
             if sent.next_attempt_at
             else ""
         )
+        without = f"; {report.reason}" if report.missing else ""
         report.reason = (
-            f"{waiting} messages still waiting{when}: run `newsletter send --retry` later"
+            f"{waiting} messages still waiting{when}: run `newsletter send --retry` later{without}"
         )
 
 
 async def _dry_run(
     store: Store,
+    settings: Settings,
+    signer: Signer,
     report: RunReport,
+    clock: Clock,
+    only: str | None,
     progress: Progress,
-    compose: Compose,
-    ids: Sequence[int],
-) -> None:
-    started = time.monotonic()
-    progress.start("render (dry run)", total=len(ids))
-    rendered = size = 0
-    for offset in range(0, len(ids), 200):
-        with store.begin() as conn:
-            found = subscribers.get_many(conn, ids[offset : offset + 200])
-        for message in compose([found[i] for i in ids[offset : offset + 200] if i in found]):
-            rendered += 1
-            size += len(message.data)
-            progress.advance()
-    report.outcome = "dry-run"
-    report.counts = {"rendered": rendered, "bytes": size}
-    average = size / rendered / 1024 if rendered else 0
-    _stage(
-        report,
-        progress,
-        f"dry run: {rendered} emails rendered ({average:.0f} KB each), none sent",
-        started,
-    )
+    transport: httpx.AsyncBaseTransport | None,
+    out: Path | None,
+) -> RunReport:
+    """No run record, no lock, no inbox: ``dryrun.dry_run`` reads and renders, that is all."""
+    try:
+        done = await render_dry_run(
+            store,
+            settings,
+            signer,
+            date=report.date,
+            now=clock(),
+            out=out,
+            only=only,
+            progress=progress,
+            transport=transport,
+        )
+    finally:
+        progress.close()
+    report.stages += done.lines
+    report.outcome = "failed" if done.failed else "dry-run"
+    report.reason = done.reason
+    report.counts = {"rendered": done.rendered, "bytes": done.size}
+    report.folder = done.folder
+    return report
 
 
 async def _process_inbox(

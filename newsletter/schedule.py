@@ -1,8 +1,10 @@
 """When a digest goes out: the send-day policy and arXiv's announcement calendar. Pure.
 
-arXiv announces new submissions Monday to Friday (Sunday to Thursday evenings, US
-Eastern); its feeds are empty on Saturday and Sunday, and Hugging Face Daily Papers
-follows the same rhythm. ``SCHEDULE`` narrows the days further:
+Editions are named by arXiv's announcement days, Monday to Friday on arXiv's clock
+(``newsletter.edition_day`` defines what an edition holds and when it is complete);
+the edition a run makes by default is the latest complete one. With only sources that
+follow no calendar (``sample``), every day of ``TIMEZONE`` is a day. ``SCHEDULE``
+narrows the days further:
 
 - ``daily``: every announcement day;
 - ``weekdays``: Monday to Friday, even for sources without a calendar (``sample``);
@@ -16,8 +18,10 @@ Subscribers whose own frequency is "weekly" get their digest on the day
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import NamedTuple
 
+from newsletter import edition_day
 from newsletter.config import Settings
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -44,7 +48,46 @@ def follows_arxiv_calendar(settings: Settings) -> bool:
 
 def is_announcement_day(date: dt.date, settings: Settings) -> bool:
     """False on Saturday and Sunday when a source follows arXiv's calendar."""
-    return date.weekday() < 5 or not follows_arxiv_calendar(settings)
+    return edition_day.is_announcement_day(date) or not follows_arxiv_calendar(settings)
+
+
+def _local_today(now: dt.datetime, settings: Settings) -> dt.date:
+    return now.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
+
+
+def default_edition(now: dt.datetime, settings: Settings) -> dt.date:
+    """The edition ``newsletter run`` makes without ``--date``: the latest complete one
+    (``edition_day.latest_complete``), or today in TIMEZONE for calendar-free sources."""
+    if follows_arxiv_calendar(settings):
+        return edition_day.latest_complete(now)
+    return _local_today(now, settings)
+
+
+def has_hf(settings: Settings) -> bool:
+    return any(spec.name == "hf_daily" for spec in settings.source_specs)
+
+
+def refusal(date: dt.date, now: dt.datetime, settings: Settings) -> str | None:
+    """Why edition ``date`` cannot be made at ``now`` (one line), or None."""
+    if follows_arxiv_calendar(settings):
+        return edition_day.refusal(date, now, hf=has_hf(settings))
+    if date > _local_today(now, settings):
+        return f"{date} is still to come in {settings.timezone}"
+    return None
+
+
+def complete_at(date: dt.date, settings: Settings) -> dt.datetime:
+    """When the data of edition ``date`` is complete (UTC): ``edition_day.complete_at``, or
+    the start of that day in TIMEZONE for calendar-free sources."""
+    if follows_arxiv_calendar(settings):
+        return edition_day.complete_at(date)
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+    return dt.datetime.combine(date, dt.time(), zone).astimezone(dt.UTC)
+
+
+def wait_deadline(date: dt.date, settings: Settings) -> dt.datetime:
+    """Until when a run waits for a failing source (``MISSING_SOURCE_POLICY=wait``)."""
+    return complete_at(date, settings) + dt.timedelta(hours=settings.missing_source_wait_hours)
 
 
 def is_weekly_due(date: dt.date, settings: Settings) -> bool:

@@ -23,6 +23,7 @@ from newsletter import pipeline
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.models import Profile
+from newsletter.sources import hf_daily
 from newsletter.store import editions, ledger, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
@@ -221,15 +222,16 @@ def test_dry_run_renders_everything_and_sends_nothing(
         tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2025-10-15.json"
     )
 
-    report = run(store, settings, dry_run=True)
+    report = run(store, settings, dry_run=True, out=tmp_path / "look")
 
     assert report.outcome == "dry-run"
     assert report.counts["rendered"] == 3
     assert report.counts["bytes"] > 3 * 10_000
     assert smtp_sink.messages == []
-    assert report.edition_id is not None
-    with store.begin() as conn:
-        assert sum(ledger.counts(conn, report.edition_id).values()) == 0
+    assert report.folder == tmp_path / "look"
+    assert len(list(report.folder.glob("*.eml"))) == len(list(report.folder.glob("*.html"))) == 3
+    with store.begin() as conn:  # nothing frozen, nothing queued
+        assert editions.get_by_date(conn, DAY) is None
 
 
 def test_only_sends_to_one_reader_and_papers_are_not_repeated_next_day(
@@ -321,10 +323,9 @@ def test_only_never_sends_to_others_left_pending_by_an_earlier_run(
     settings, store = one_hf_day(
         tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2026-08-11.json"
     )
-    assert run(store, settings, dry_run=True).edition_id is not None  # freezes the edition
+    papers = hf_daily.parse((real_fixtures / "hf_daily_papers_2026-08-11.json").read_bytes())
     with store.begin() as conn:
-        edition = editions.get_by_date(conn, DAY)
-        assert edition is not None
+        edition = editions.freeze(conn, DAY, papers, sources=["hf_daily"], now=NOW)
         everyone = [sub.id for sub in subscribers.list_all(conn)]
         ledger.enqueue(conn, edition.id, everyone, NOW)  # an interrupted run's queue
 
@@ -347,7 +348,7 @@ def test_an_unreachable_reply_mailbox_does_not_stop_the_digest(
         **closed,
     )
 
-    dry = run(store, settings, dry_run=True)
+    dry = run(store, settings, dry_run=True, out=tmp_path / "look")
     assert not any(line.startswith("inbox:") for line in dry.stages)  # a dry run reads no mail
 
     report = run(store, settings)

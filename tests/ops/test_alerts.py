@@ -29,6 +29,7 @@ class Report:
     reason: str = ""
     stages: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
 
 
 def ledger(**states: int) -> dict[str, int]:
@@ -66,9 +67,28 @@ def test_nothing_announced_alerts_only_on_a_due_day() -> None:
     alert = decide(Report(THURSDAY, "nothing", reason), settings())
     assert alert is not None
     assert alert.problem == "no digest was sent on a day one was due"
-    assert "holiday" in alert.next_step
+    assert "not a holiday" in alert.next_step  # holidays have their own outcome now
     # Weekly schedule: Thursday is not the weekly day (mon), so silence is expected.
     assert decide(Report(THURSDAY, "nothing", reason), settings(schedule="weekly")) is None
+
+
+def test_a_holiday_and_a_run_waiting_for_a_source_alert_nobody() -> None:
+    assert (
+        decide(Report(THURSDAY, "holiday", "every arXiv source answered empty"), settings()) is None
+    )
+    assert decide(Report(THURSDAY, "waiting", "waiting for hf_daily"), settings()) is None
+
+
+def test_a_digest_sent_without_a_source_alerts() -> None:
+    missing = ("hf_daily: source hf_daily: HTTP 503 after 4 attempts",)
+    for outcome in ("partial", "incomplete"):
+        report = Report(
+            THURSDAY, outcome, "sent without hf_daily", counts=ledger(sent=9), missing=missing
+        )
+        alert = decide(report, settings())
+        assert alert is not None
+        assert alert.problem == "the digest went out without hf_daily"
+        assert alert.reason == "sent without hf_daily"
 
 
 def test_everything_deferred_is_a_day_without_digest() -> None:
