@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from newsletter.cli import db as _db  # noqa: F401
 from newsletter.cli import doctor as _doctor  # noqa: F401
+from newsletter.cli import edition as _edition  # noqa: F401
 from newsletter.cli import inbox as _inbox  # noqa: F401
 from newsletter.cli import run as _run  # noqa: F401
 from newsletter.cli import send as _send  # noqa: F401

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import sys
-import zoneinfo
 from pathlib import Path
 
 import click
 
-from newsletter import alerts, pipeline
+from newsletter import alerts, pipeline, schedule
 from newsletter.cli.base import (
     Context,
     fail,
@@ -28,17 +28,18 @@ from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.progress import make_progress
 from newsletter.render import Renderer
-from newsletter.store import editions, subscribers
+from newsletter.store import editions, runs, subscribers
+from newsletter.store.db import Store
 
-
-def today(settings: Settings, now: dt.datetime) -> dt.date:
-    """The edition date: today in the operator's TIMEZONE."""
-    return now.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
+log = logging.getLogger(__name__)
+EXIT_WAITING = 3  # a later run finishes the job (a source not ready, messages deferred)
+EXIT_PARTLY_FAILED = 4  # the digest went out without a source
 
 
 def parse_date(value: str | None, settings: Settings) -> dt.date:
+    """``--date``, or the latest complete edition (``schedule.default_edition``)."""
     if value is None:
-        return today(settings, utc_now())
+        return schedule.default_edition(utc_now(), settings)
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -52,10 +53,12 @@ def execute_run(
     dry_run: bool = False,
     only: str | None = None,
     quiet: bool = False,
+    out: Path | None = None,
 ) -> pipeline.RunReport:
     store = open_store(settings)
     signer = make_signer(settings)
     progress = make_progress(sys.stderr, quiet=quiet)
+    previous = _previous_run(store, date)
     try:
         report = asyncio.run(
             asyncio.wait_for(
@@ -67,12 +70,13 @@ def execute_run(
                     dry_run=dry_run,
                     only=only,
                     progress=progress,
+                    out=out,
                 ),
                 timeout=settings.run_timeout,
             )
         )
-    except LockedError:
-        raise  # another run is at work: nothing is wrong, and it will report for itself
+    except (LockedError, InputError):
+        raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
         alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now())
         raise
@@ -85,24 +89,52 @@ def execute_run(
         raise error from None
     finally:
         store.close()
-    if not dry_run:
+    if dry_run:
+        return report
+    if previous is not None and (previous.outcome, previous.summary) == (
+        report.outcome,
+        report.reason,
+    ):
+        log.info("no new alert: run %d of %s ended the same way", previous.id, date)
+    else:
         alerts.maybe_alert(report, settings, now=utc_now())
     return report
 
 
-def report_run(report: pipeline.RunReport) -> None:
-    """Print the outcome line; exit non-zero when the run failed."""
+def _previous_run(store: Store, date: dt.date) -> runs.RunRecord | None:
+    """The last finished run of the same edition (an hourly cron must not alert hourly)."""
+    with store.begin() as conn:
+        return runs.last_finished(conn, "run", date)
+
+
+def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
+    """Print the outcome line and exit with the run's status (see ``run --help``).
+
+    With ``quiet``, a run that sent nothing new and found nothing wrong prints nothing:
+    what an hourly cron line wants.
+    """
+    date = report.date
     if report.outcome == "failed":
         fail(report.reason)
-    if report.outcome == "nothing":
-        click.echo(f"no digest for {report.date}: {report.reason}")
+    if report.outcome in ("nothing", "holiday"):
+        if not quiet:
+            click.echo(f"no digest for {date}: {report.reason}")
+    elif report.outcome == "waiting":
+        click.echo(f"edition {date}: {report.reason}")
+        raise SystemExit(EXIT_WAITING)
     elif report.outcome == "incomplete":
-        click.echo(f"edition {report.date}: {report.reason}")
-        raise SystemExit(3)
+        click.echo(f"edition {date}: {report.reason}")
+        raise SystemExit(EXIT_PARTLY_FAILED if report.missing else EXIT_WAITING)
     elif report.outcome == "dry-run":
-        click.echo(f"dry run for {report.date}: {report.counts.get('rendered', 0)} emails rendered")
-    else:
-        click.echo(f"edition {report.date}: done, {done_text(report)}")
+        rendered = report.counts.get("rendered", 0)
+        where = f" into {report.folder}" if report.folder else ""
+        then = f"; {report.reason}" if report.reason else ""
+        click.echo(f"dry run for {date}: {rendered} emails written{where}, none sent{then}")
+    elif report.outcome == "partial":
+        click.echo(f"edition {date}: done, {done_text(report)}; {report.reason}")
+        raise SystemExit(EXIT_PARTLY_FAILED)
+    elif not quiet or (report.sent is not None and report.sent.sent_now):
+        click.echo(f"edition {date}: done, {done_text(report)}")
 
 
 def done_text(report: pipeline.RunReport) -> str:
@@ -117,22 +149,45 @@ def done_text(report: pipeline.RunReport) -> str:
 
 
 @main.command("run")
-@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Edition date (default: today).")
-@click.option("--dry-run", is_flag=True, help="Collect, rank and render everything; send nothing.")
+@click.option(
+    "--date",
+    "date_text",
+    metavar="YYYY-MM-DD",
+    help="Edition: an arXiv announcement day (default: the latest complete edition).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Collect, rank and render in memory; write the emails to a folder; change nothing.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --dry-run: the folder for the .eml and .html files (default: a new one).",
+)
 @click.option("--only", metavar="EMAIL", help="Send only to this subscriber.")
 @pass_context
 @handle_errors
-def run_command(ctx: Context, date_text: str | None, dry_run: bool, only: str | None) -> None:
+def run_command(
+    ctx: Context, date_text: str | None, dry_run: bool, out: Path | None, only: str | None
+) -> None:
     """Run the daily job: collect, freeze the edition, rank, render, send.
 
+    The edition is named by arXiv's announcement day; without --date it is the
+    latest one whose data is complete (README: "What is in today's digest").
     Safe to run twice: the edition is frozen on the first run and the send
-    ledger never sends a message twice. Exit status: 0 done (or nothing
-    announced), 1 failed, 3 some messages are deferred (run again later).
+    ledger never sends a message twice. Exit status: 0 done (or nothing due,
+    nothing announced), 1 failed, 3 waiting (a source is not ready, or messages
+    are deferred: a later run finishes the job), 4 partly failed (the digest
+    went out without a source).
     """
     settings = ctx.settings
+    if out is not None and not dry_run:
+        fail("--out goes with --dry-run (a real run delivers through DELIVERY)")
     date = parse_date(date_text, settings)
     quiet = ctx.verbosity < 0
-    report_run(execute_run(settings, date, dry_run=dry_run, only=only, quiet=quiet))
+    report = execute_run(settings, date, dry_run=dry_run, only=only, quiet=quiet, out=out)
+    report_run(report, quiet=quiet)
 
 
 @main.command("preview")

@@ -1,9 +1,11 @@
 """``newsletter status [--json]``: what the last runs did, the ledger, sources, subscribers.
 
 One read-only snapshot (``gather``) printed as text for a person or as JSON for
-monitoring. ``problems`` lists what needs a look (last run failed or stuck, no run
-for more than a day, a failing source, messages waiting); ``--check`` exits 2 when
-there is any, so a monitor can just run the command.
+monitoring. ``problems`` lists what needs a look (last run failed, waiting or stuck, no
+run for a due edition, a failing source, an edition sent without a source, messages
+waiting); ``--check`` exits 2 when there is any, so a monitor can just run the command.
+The schedule part says which edition is the latest complete one and which digest comes
+next, on arXiv's clock (``schedule``), with times shown in TIMEZONE.
 """
 
 from __future__ import annotations
@@ -16,36 +18,73 @@ from typing import Any
 import click
 from sqlalchemy import Connection
 
+from newsletter import edition_day, schedule
 from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
 from newsletter.config import Settings
-from newsletter.schedule import next_send_date, should_send
 from newsletter.store import editions, ledger, runs, subscribers
 
-STALE_AFTER = dt.timedelta(hours=30)
+# A due edition with no run since it was complete, this long after: cron or the timer is off.
+STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
+PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
 
 
 def gather(
     conn: Connection, settings: Settings, now: dt.datetime, *, run_limit: int, edition_limit: int
 ) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready values (datetimes as ISO strings)."""
-    today = now.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
-    decision = should_send(today, settings)
     snapshot: dict[str, Any] = {
         "now": now.isoformat(),
         "runs": [_run(r) for r in runs.recent(conn, run_limit)],
         "editions": [_edition(conn, e) for e in editions.recent(conn, edition_limit)],
         "sources": [_source(s) for s in runs.sources(conn)],
         "subscribers": subscribers.count_by_status(conn),
-        "schedule": {
-            "policy": settings.schedule,
-            "today": today.isoformat(),
-            "due_today": decision.send,
-            "reason": decision.reason,
-            "next": next_send_date(today, settings).isoformat(),
-        },
+        "schedule": _schedule(conn, settings, now),
     }
     snapshot["problems"] = problems(snapshot, settings, now)
     return snapshot
+
+
+def _describe(date: dt.date, settings: Settings) -> str:
+    if schedule.follows_arxiv_calendar(settings):
+        return edition_day.describe(date, hf=schedule.has_hf(settings))
+    return f"the edition of {edition_day.short(date)}"
+
+
+def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+    """The latest complete edition and its state, and the next digest with when it is
+    complete; ``line``: the decision in one sentence."""
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+    latest = schedule.default_edition(now, settings)
+    decision = schedule.should_send(latest, settings)
+    frozen = editions.get_by_date(conn, latest)
+    if frozen is not None:
+        counts = ledger.counts(conn, frozen.id)
+        waiting = counts.get("pending", 0) + counts.get("deferred", 0)
+        state = f"frozen, {counts.get('sent', 0)} sent" + (
+            f", {waiting} waiting" if waiting else ""
+        )
+    else:
+        state = "not made yet" if decision.send else "no digest due"
+    if decision.send and frozen is None:
+        upcoming = latest
+    else:
+        upcoming = schedule.next_send_date(latest, settings)
+    ready = schedule.complete_at(upcoming, settings)
+    when = f"{ready.astimezone(zone):%a %d %b %H:%M %Z}"
+    line = (
+        f"next digest: {_describe(upcoming, settings)},"
+        f" {'complete since' if ready <= now else 'complete at'} {when}"
+    )
+    return {
+        "policy": settings.schedule,
+        "latest_complete": latest.isoformat(),
+        "latest_state": state,
+        "due": decision.send,
+        "reason": decision.reason,
+        "next": upcoming.isoformat(),
+        "next_complete_at": ready.isoformat(),
+        "line": line,
+    }
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -87,6 +126,8 @@ def _edition(conn: Connection, edition: Any) -> dict[str, Any]:
         "id": edition.id,
         "date": edition.date.isoformat(),
         "papers": len(edition.papers),
+        "sources": list(edition.sources),
+        "missing": [{"source": name, "error": error} for name, error in edition.missing],
         "counts": ledger.counts(conn, edition.id),
         "oldest_deferred": oldest,
     }
@@ -115,7 +156,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
             seconds=settings.run_timeout
         ):
             found.append(f"run {last['id']} started {last['started_at']} and never finished")
-        elif last["outcome"] in ("failed", "incomplete"):
+        elif last["outcome"] in PROBLEM_OUTCOMES:
             found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
         if _missed_a_due_day(started, settings, now):
             found.append(
@@ -128,19 +169,27 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
         waiting = edition["counts"].get("deferred", 0) + edition["counts"].get("pending", 0)
         if waiting:
             found.append(f"edition {edition['date']}: {waiting} messages waiting to be sent")
+        for missing in edition["missing"]:
+            found.append(
+                f"edition {edition['date']} went out without {missing['source']}:"
+                f" {missing['error']}"
+            )
     return found
 
 
 def _missed_a_due_day(last_start: dt.datetime, settings: Settings, now: dt.datetime) -> bool:
-    """A digest was due on a day after the last run, and that day began more than
+    """A digest was due for an edition complete after the last run started, more than
     STALE_AFTER ago (whatever hour cron fires, its run should be over by then)."""
-    zone = zoneinfo.ZoneInfo(settings.timezone)
-    day, last_day = now.astimezone(zone).date(), last_start.astimezone(zone).date()
-    while day > last_day:
-        began = dt.datetime.combine(day, dt.time(), zone)
-        if now - began > STALE_AFTER and should_send(day, settings).send:
+    day = schedule.default_edition(now, settings)
+    for _ in range(14):
+        ready = schedule.complete_at(day, settings)
+        if ready <= last_start:
+            return False
+        if now - ready > STALE_AFTER and schedule.should_send(day, settings).send:
             return True
         day -= dt.timedelta(days=1)
+        while not schedule.is_announcement_day(day, settings):
+            day -= dt.timedelta(days=1)
     return False
 
 
@@ -164,8 +213,10 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
     lines.append("Editions")
     for edition in snapshot["editions"]:
         counts = ", ".join(f"{state} {n}" for state, n in edition["counts"].items() if n)
+        without = ", ".join(m["source"] for m in edition["missing"])
         lines.append(
             f"  {edition['date']}  {edition['papers']} papers  {counts or 'no recipients'}"
+            + (f"  (sent without {without})" if without else "")
         )
         oldest = edition["oldest_deferred"]
         if oldest:
@@ -189,9 +240,10 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         lines.append("  none tried yet")
     lines.append("Subscribers")
     lines.append("  " + ", ".join(f"{s} {n}" for s, n in snapshot["subscribers"].items()))
-    schedule = snapshot["schedule"]
+    plan = snapshot["schedule"]
     lines.append("Schedule")
-    lines.append(f"  {schedule['reason']}")
+    lines.append(f"  latest complete: edition {plan['latest_complete']}, {plan['latest_state']}")
+    lines.append(f"  {plan['line']}")
     lines.append("Problems")
     lines += [f"  {p}" for p in snapshot["problems"]] or ["  none"]
     return "\n".join(lines)

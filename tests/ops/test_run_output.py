@@ -122,14 +122,28 @@ def test_quiet_success_prints_one_line(env: dict[str, str]) -> None:
     assert result.stderr == ""
 
 
-def test_no_announcement_day(env: dict[str, str], smtp_sink: Sink) -> None:
+def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: Sink) -> None:
     add_readers(env)
     env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG"}
     result = cli(env, "run", "--date", SATURDAY)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: --date: Sat 28 Nov 2026 is not an arXiv announcement day (editions are named"
+        " by the announcement days, Monday to Friday); the HF list of Sat 28 Nov is in the"
+        " edition of Mon 30 Nov\n"
+    )
+    assert smtp_sink.messages == []
+
+
+def test_a_day_the_schedule_skips(env: dict[str, str], smtp_sink: Sink) -> None:
+    add_readers(env)
+    env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG", "NEWSLETTER_SCHEDULE": "weekly"}
+    result = cli(env, "run", "--date", THURSDAY)
     assert result.exit_code == 0
     assert result.stdout == (
-        "no digest for 2026-11-28: Saturday 2026-11-28: arXiv makes no announcements on"
-        " weekends; next digest Monday 2026-11-30\n"
+        "no digest for 2026-11-26: Thursday 2026-11-26: SCHEDULE=weekly sends on mon;"
+        " next digest Monday 2026-11-30\n"
     )
     assert smtp_sink.messages == []
 
@@ -157,22 +171,39 @@ def test_nothing_announced_on_a_weekday_alerts_the_operator(
 def test_failed_source_is_reported_and_the_others_go_out(
     env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
 ) -> None:
+    """Past the deadline (Thursday's edition, days ago) the digest goes out without HF:
+    exit 4, the reason on the outcome line, and an alert."""
     add_readers(env)
     env = env | {
         "NEWSLETTER_SOURCES": "sample,hf_daily",
         "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+        "NEWSLETTER_ALERT_EMAIL": "ops@example.org",
     }
     result = cli(env, "run", "--date", THURSDAY)
-    assert result.exit_code == 0, result.output
-    assert result.stdout == "edition 2026-11-26: done, 2 sent now, 2 sent in total\n"
+    assert result.exit_code == 4, result.output
+    assert result.stdout == (
+        "edition 2026-11-26: done, 2 sent now, 2 sent in total; sent without hf_daily"
+        " (source hf_daily: HTTP 503 after 1 attempt): still failing at 2026-11-26 13:00 UTC"
+        " (MISSING_SOURCE_WAIT_HOURS=8)\n"
+    )
     lines = normalised(result.stderr)
     assert "collect: 30 papers (sample 30, hf_daily FAILED) in Ns" in lines
     assert any(line.startswith("source hf_daily failed: ") and "503" in line for line in lines)
-    assert len(smtp_sink.messages) == 2
+    readers = [m for m in smtp_sink.messages if m[1] != ["ops@example.org"]]
+    [alert] = [m for m in smtp_sink.messages if m[1] == ["ops@example.org"]]
+    assert len(readers) == 2
+    assert b"the digest went out without hf_daily" in alert[2]
     status = json.loads(cli(env, "status", "--json").stdout)
     health = {s["source"]: s for s in status["sources"]}
     assert health["hf_daily"]["ok"] is False and "503" in health["hf_daily"]["last_error"]
     assert health["sample"]["ok"] is True
+    [edition] = status["editions"]
+    assert edition["missing"] == [
+        {"source": "hf_daily", "error": "source hf_daily: HTTP 503 after 1 attempt"}
+    ]
+    assert "edition 2026-11-26 went out without hf_daily: source hf_daily: HTTP 503" in (
+        " ".join(status["problems"])
+    )
 
 
 def test_every_source_failing_fails_the_run(env: dict[str, str], feed_server: type[_Feed]) -> None:

@@ -86,7 +86,14 @@ def test_gather_reports_runs_ledger_sources_and_subscribers(
     assert sources["arxiv_rss:cs.LG"]["last_success_at"] is None
     assert snap["subscribers"]["active"] == 4
     assert snap["subscribers"]["pending"] == 1
-    assert snap["schedule"]["due_today"] is True
+    plan = snap["schedule"]
+    assert (plan["latest_complete"], plan["due"]) == ("2026-11-26", True)
+    assert plan["latest_state"] == "frozen, 2 sent, 1 waiting"
+    assert (plan["next"], plan["next_complete_at"]) == ("2026-11-27", "2026-11-27T05:00:00+00:00")
+    assert plan["line"] == (
+        "next digest: arXiv announcement of Fri 27 Nov + HF list of Thu 26 Nov UTC,"
+        " complete at Fri 27 Nov 05:00 UTC"
+    )
     assert snap["problems"] == [
         "last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
         " run again later",
@@ -126,7 +133,9 @@ def test_text_output(sqlite_store: Store) -> None:
         "Subscribers",
         "  pending 1, active 4, paused 0, unsubscribed 0, bounced 0",
         "Schedule",
-        "  Thursday 2026-11-26: digest due (SCHEDULE=daily)",
+        "  latest complete: edition 2026-11-26, frozen, 2 sent, 1 waiting",
+        "  next digest: arXiv announcement of Fri 27 Nov + HF list of Thu 26 Nov UTC,"
+        " complete at Fri 27 Nov 05:00 UTC",
         "Problems",
         "  last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
         " run again later",
