@@ -25,10 +25,10 @@ class FolderWriter:
     """Writes messages into ``folder`` (created if missing); ``written`` counts them."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
+        self.folder = folder.resolve()
         self.written = 0
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DeliveryError(str(folder), f"cannot create the folder: {exc.strerror}") from None
 

@@ -1,14 +1,25 @@
-"""The systemd units and the crontab example in contrib/ are valid and run ``newsletter run``."""
+"""The systemd units and the crontab example in contrib/ are valid and run ``newsletter run``,
+often enough: the documented schedule, played on the test's clock against fake upstreams
+with an outage, makes every edition once, whole, as soon as it can."""
 
 from __future__ import annotations
 
+import asyncio
 import configparser
+import datetime as dt
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+from newsletter import pipeline, schedule
+from newsletter.config import Settings
+from newsletter.edition_day import complete_at
+from newsletter.store import editions, subscribers
+from newsletter.store.db import Store
+from newsletter.store.secret import signer_for
 from tests.conftest import need
+from tests.support.upstreams import Clock, FakeArxiv, FakeHF
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 VENV_SCRIPT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "newsletter"
@@ -71,14 +82,117 @@ def test_timer_is_persistent_and_starts_the_daily_run() -> None:
     assert "3" in service["Service"]["SuccessExitStatus"].split()
 
 
-def test_crontab_example_runs_newsletter_run_daily() -> None:
+def cron_line() -> list[str]:
     lines = [
         line
         for line in (CONTRIB / "crontab.example").read_text().splitlines()
         if line.strip() and not line.startswith("#") and "=" not in line.split()[0]
     ]
     assert len(lines) == 1
-    minute, hour, dom, month, dow, *command = lines[0].split()
-    assert re.fullmatch(r"\d+", minute) and re.fullmatch(r"\d+", hour)
+    return lines[0].split()
+
+
+def test_crontab_example_runs_newsletter_run_every_hour() -> None:
+    minute, hour, dom, month, dow, *command = cron_line()
+    assert re.fullmatch(r"\d+", minute) and hour == "*"
     assert (dom, month, dow) == ("*", "*", "*")
-    assert " ".join(command).endswith("newsletter run")
+    assert " ".join(command).endswith("newsletter -q run")
+
+
+def cron_firings(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """When the documented cron line fires between ``start`` and ``end`` (cron in UTC)."""
+    minute, hour, *_ = cron_line()
+    assert hour == "*"
+    first = start.replace(minute=int(minute), second=0, microsecond=0)
+    if first < start:
+        first += dt.timedelta(hours=1)
+    return [
+        first + dt.timedelta(hours=i) for i in range(int((end - first) / dt.timedelta(hours=1)) + 1)
+    ]
+
+
+def test_the_timer_fires_when_the_cron_line_does() -> None:
+    need(shutil.which("systemd-analyze"), "systemd-analyze not installed (apt package systemd)")
+    on_calendar = unit("newsletter.timer")["Timer"]["OnCalendar"]
+    base = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
+    result = subprocess.run(
+        [
+            "systemd-analyze",
+            "calendar",
+            "--iterations=48",
+            f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC",
+            on_calendar,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    stamps = re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC", result.stdout)
+    timer = [dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC) for s in stamps]
+    assert len(timer) == 48
+    assert timer == cron_firings(base, timer[-1])
+
+
+def test_the_documented_schedule_makes_each_edition_once_and_waits_out_an_outage(
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+) -> None:
+    """Monday to Wednesday morning, hourly as documented; Hugging Face down on Tuesday
+    from 04:00 to 09:40 UTC."""
+    mon, tue, wed = dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 2)
+    for day in (dt.date(2026, 11, 27), dt.date(2026, 11, 28), dt.date(2026, 11, 29), mon, tue):
+        fake_hf.add_day(day, 5)
+    for day in (mon, tue, wed):
+        fake_arxiv.announce(day, 3)
+    outage = (
+        dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1, 9, 40, tzinfo=dt.UTC),
+    )
+    fake_hf.fail(
+        "/api/daily_papers", until=outage[1], where=lambda q: upstream_clock() >= outage[0]
+    )
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'newsletter.db'}",
+        sources="hf_daily,arxiv_rss:cs.LG",
+        hf_daily_url=fake_hf.url + "/api/daily_papers",
+        arxiv_rss_url=fake_arxiv.url + "/rss/",
+        arxiv_api_url=fake_arxiv.url + "/api/query",
+        http_retries=0,
+        arxiv_request_interval=0,
+        delivery="maildir",
+        outbox_dir=tmp_path / "outbox",
+        archive_dir=tmp_path / "archive",
+        secret_key="k" * 32,
+    )
+    start = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
+    store = Store.open(settings.database_url, now=start)
+    with store.begin() as conn:
+        subscribers.add(conn, "ada@example.org", now=start)
+    outcomes: dict[dt.datetime, tuple[dt.date, str, int]] = {}
+    for when in cron_firings(start, dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)):
+        upstream_clock.set(when)
+        date = schedule.default_edition(when, settings)
+        report = asyncio.run(
+            pipeline.run_daily(
+                store, settings, signer_for(settings), date=date, clock=upstream_clock
+            )
+        )
+        outcomes[when] = (date, report.outcome, report.sent.sent_now if report.sent else 0)
+
+    sends = [(when, date) for when, (date, _, sent_now) in outcomes.items() if sent_now]
+    utc = dt.UTC
+    assert sends == [
+        (dt.datetime(2026, 11, 30, 5, 15, tzinfo=utc), mon),  # first firing once complete
+        (dt.datetime(2026, 12, 1, 10, 15, tzinfo=utc), tue),  # first firing after the outage
+        (dt.datetime(2026, 12, 2, 5, 15, tzinfo=utc), wed),
+    ]
+    waited = [when for when, (_, outcome, _) in outcomes.items() if outcome == "waiting"]
+    assert waited == [dt.datetime(2026, 12, 1, h, 15, tzinfo=utc) for h in range(5, 10)]
+    with store.begin() as conn:
+        for day in (mon, tue, wed):
+            edition = editions.get_by_date(conn, day)
+            assert edition is not None and edition.missing == ()
+            assert edition.created_at >= complete_at(day)
+        assert len(editions.get_by_date(conn, tue).papers) == 5 + 3  # Monday's HF list, whole
