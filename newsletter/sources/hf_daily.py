@@ -7,8 +7,10 @@ Optional fields come and go between API versions; only id and title are required
 The list of a UTC day fills up during that day, and the API pages it: at most 50 items
 unless ``limit`` (up to 100) says more, page ``p`` counted from 0. ``fetch`` reads every
 UTC day of the edition (``edition_day.hf_days``: Monday's edition is three days) page by
-page until a short page, at most ``HF_MAX_PAGES`` pages a day (a note says when a day
-had more). A page that fails fails the source: a day is never kept in part.
+page until an empty page, one shorter than the pages before it (a first page shorter
+than ``limit`` may still be a server's own cap) or one with no new paper, at most ``HF_MAX_PAGES`` pages a day (a
+note says when a day had more). A page that fails fails the source: a day is never kept
+in part.
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ async def _fetch_day(
 ) -> tuple[list[Paper], str | None]:
     settings = context.settings
     papers: list[Paper] = []
+    seen = longest = 0
+    ids: set[str] = set()
     for page in range(settings.hf_max_pages):
         raw = await http.get(
             context.client,
@@ -137,12 +141,19 @@ async def _fetch_day(
             pacer=context.pacer,
         )
         found, items = await asyncio.to_thread(parse_page, raw, source=source)
-        papers += found
-        if items < PAGE_LIMIT:
+        fresh = [paper for paper in found if paper.arxiv_id not in ids]
+        papers += fresh
+        ids.update(paper.arxiv_id for paper in fresh)
+        seen += items
+        # The last page is an empty one, or one shorter than those before it (a page
+        # shorter than ``limit`` alone may be a server giving fewer than asked), or one
+        # that repeats the last (a server, or a static staging copy, ignoring ``p``).
+        if items == 0 or items < longest or (found and not fresh):
             return papers, None
+        longest = max(longest, items)
     note = (
-        f"{source}: the list of {day} has more than {settings.hf_max_pages * PAGE_LIMIT} papers"
-        f" (HF_MAX_PAGES={settings.hf_max_pages} pages of {PAGE_LIMIT}); the rest is left out"
+        f"{source}: the list of {day} has more than {seen} papers"
+        f" (HF_MAX_PAGES={settings.hf_max_pages} pages); the rest is left out"
     )
     logger.warning("%s", note)
     return papers, note

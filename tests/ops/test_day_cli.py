@@ -99,7 +99,7 @@ def test_tokyo_at_0715_sends_yesterdays_announcement_with_the_whole_weekend(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "edition 2026-11-30: done, 1 sent now, 1 sent in total\n"
     assert "collect: 38 papers (hf_daily 30, arxiv_rss:cs.LG 8)" in result.stderr
-    assert sorted(h.query["date"] for h in fake_hf.requests()) == [
+    assert sorted({h.query["date"] for h in fake_hf.requests()}) == [
         "2026-11-27",
         "2026-11-28",
         "2026-11-29",

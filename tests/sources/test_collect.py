@@ -68,9 +68,11 @@ async def test_hf_fetch_asks_for_the_day_before(
     async with httpx.AsyncClient() as client:
         fetched = await hf_daily.fetch(FetchContext.for_settings(client, settings), "", DAY)
     assert fetched.papers == hf_daily.parse(body)
-    [seen] = server.hits("/api/daily_papers")
-    assert seen.query == {"date": ["2026-11-25"], "limit": ["100"], "p": ["0"]}
-    assert seen.headers["User-Agent"] == settings.user_agent
+    first, second = server.hits("/api/daily_papers")
+    assert first.query == {"date": ["2026-11-25"], "limit": ["100"], "p": ["0"]}
+    assert first.headers["User-Agent"] == settings.user_agent
+    # The scripted server answers the same page again: no new paper, so the list ends.
+    assert second.query["p"] == ["1"]
 
 
 async def test_rss_fetch_appends_the_categories(

@@ -49,8 +49,18 @@ async def test_a_62_paper_hf_day_comes_whole(fake_hf: FakeHF, fake_arxiv: FakeAr
     [report] = result.reports
     assert (report.ok, report.count, report.notes) == (True, 62, ())
     assert sorted(p.arxiv_id for p in result.papers) == sorted(ids)
-    [asked] = fake_hf.requests()
-    assert asked.query == {"date": "2026-11-30", "limit": "100", "p": "0"}
+    first, last = fake_hf.requests()
+    assert first.query == {"date": "2026-11-30", "limit": "100", "p": "0"}
+    assert last.query["p"] == "1"  # a page of 62 might be a server's cap: an empty page ends it
+
+
+async def test_a_62_paper_day_over_pages_of_50(fake_hf: FakeHF, fake_arxiv: FakeArxiv) -> None:
+    """A server that gives 50 a page whatever ``limit`` asks: 50 is not "a short page"."""
+    fake_hf.cap = 50
+    ids = fake_hf.add_day(MON, 62)
+    result = await run(settings_for(fake_hf, fake_arxiv, "hf_daily"), TUE)
+    assert sorted(p.arxiv_id for p in result.papers) == sorted(ids)
+    assert [h.query["p"] for h in fake_hf.requests()] == ["0", "1"]
 
 
 async def test_a_long_day_is_followed_over_pages_until_a_short_one(
@@ -70,8 +80,8 @@ async def test_the_page_bound_is_a_warning_not_a_silent_cut(
     [report] = result.reports
     assert (report.ok, report.count) == (True, 200)
     assert report.notes == (
-        "hf_daily: the list of 2026-11-30 has more than 200 papers (HF_MAX_PAGES=2 pages"
-        " of 100); the rest is left out",
+        "hf_daily: the list of 2026-11-30 has more than 200 papers (HF_MAX_PAGES=2 pages);"
+        " the rest is left out",
     )
 
 
@@ -95,7 +105,7 @@ async def test_monday_holds_friday_saturday_and_sunday(
     fake_hf.add_day(MON, 30)  # Monday's own list goes into Tuesday's edition
     result = await run(settings_for(fake_hf, fake_arxiv, "hf_daily"), MON)
     assert sorted(p.arxiv_id for p in result.papers) == sorted(wanted)
-    assert sorted(h.query["date"] for h in fake_hf.requests()) == [
+    assert sorted({h.query["date"] for h in fake_hf.requests()}) == [
         "2026-11-27",
         "2026-11-28",
         "2026-11-29",

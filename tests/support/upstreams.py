@@ -9,7 +9,8 @@ the time its answer started (``time.monotonic()``), so that tests can assert spa
 ``FakeHF`` serves ``/api/daily_papers?date=YYYY-MM-DD[&limit=N][&p=K]``: the items of that
 UTC day submitted so far (``submittedOnDailyAt`` not after now: a day fills up while it
 lasts), oldest first, page K (0-based) of ``limit`` items (default 50, at most 100; more
-is a 400, as the Hub validates it).
+is a 400, as the Hub validates it). ``cap`` plays a server that silently gives fewer per
+page than ``limit`` asked.
 
 ``FakeArxiv`` serves
 - ``/rss/<categories>``: the feed dated by the latest weekday that has begun in New York
@@ -188,6 +189,7 @@ class FakeHF(FakeUpstream):
     def __init__(self, clock: Clock) -> None:
         super().__init__(clock)
         self.days: dict[dt.date, list[tuple[dt.datetime, dict[str, Any]]]] = {}
+        self.cap: int | None = None  # serve at most this many per page, whatever limit says
 
     def add_day(self, day: dt.date, count: int, *, upvotes: int = 0) -> list[str]:
         """``count`` real items for UTC ``day``, submitted evenly across it; their ids."""
