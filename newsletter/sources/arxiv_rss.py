@@ -104,6 +104,11 @@ def freshness(feed: Feed, edition: dt.date) -> str | None:
     if fresh and (feed.built is None or feed.built >= opens):
         return None
     day = holds.astimezone(ARXIV_ZONE).date()
+    if fresh:
+        return (
+            f"the feed's dates disagree: pubDate {feed.published_text} but lastBuildDate"
+            f" {feed.built:%Y-%m-%d %H:%M} UTC, before {expected} came out"
+        )
     dates = ", ".join(
         part
         for part in (

@@ -235,3 +235,21 @@ def test_a_second_concurrent_run_stops_with_a_clear_message(env: dict[str, str])
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: another run holds the 'run' lock ({holder} since ")
     assert last.endswith("; not starting")
+
+
+def test_the_same_failure_again_does_not_alert_again(
+    env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
+) -> None:
+    """An hourly cron must not mail the operator every hour about the same problem."""
+    add_readers(env)
+    env = env | {
+        "NEWSLETTER_SOURCES": "hf_daily",
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+        "NEWSLETTER_ALERT_EMAIL": "ops@example.org",
+    }
+    for _ in range(2):
+        assert cli(env, "run", "--date", THURSDAY).exit_code == 1
+    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["ops@example.org"]]
+    feed_server.status = 500  # a different failure is news
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 1
+    assert len(smtp_sink.messages) == 2

@@ -358,3 +358,62 @@ def test_api_bad_date_keeps_the_paper_and_the_rest_of_the_response(real_fixtures
     assert len(papers) == 10
     assert papers[0].published is None
     assert all(p.published is not None for p in papers[1:])
+
+
+# --- arXiv RSS freshness (pure: the channel's dates against the expected announcement)
+
+TUE = dt.date(2026, 12, 1)
+
+
+def dated(pub: str | None, built: str | None) -> arxiv_rss.Feed:
+    parts = [
+        f"<pubDate>{pub}</pubDate>" if pub else "",
+        f"<lastBuildDate>{built}</lastBuildDate>" if built else "",
+    ]
+    raw = f"<rss version='2.0'><channel>{''.join(parts)}</channel></rss>".encode()
+    return arxiv_rss.parse_feed(raw)
+
+
+@pytest.mark.parametrize(
+    ("pub", "built", "problem"),
+    [
+        ("Tue, 01 Dec 2026 00:00:00 -0500", "Tue, 01 Dec 2026 05:00:03 +0000", None),
+        (None, "Tue, 01 Dec 2026 05:00:03 +0000", None),
+        ("Tue, 01 Dec 2026 00:00:00 -0500", None, None),
+        (
+            "Mon, 30 Nov 2026 00:00:00 -0500",
+            "Mon, 30 Nov 2026 05:00:03 +0000",
+            "stale feed: it holds the announcement of Mon 30 Nov 2026 (pubDate Mon, 30 Nov 2026"
+            " 00:00:00 -0500, lastBuildDate 2026-11-30 05:00 UTC); expected the announcement of"
+            " Tue 1 Dec 2026",
+        ),
+        (
+            None,
+            "Wed, 02 Dec 2026 05:00:03 +0000",
+            "the feed has moved on to the announcement of Wed 2 Dec 2026 (lastBuildDate"
+            " 2026-12-02 05:00 UTC); the announcement of Tue 1 Dec 2026 is no longer in it"
+            " (arXiv RSS keeps no archive)",
+        ),
+        (
+            "Tue, 01 Dec 2026 00:00:00 -0500",
+            "Tue, 01 Dec 2026 04:00:00 +0000",
+            "the feed's dates disagree: pubDate Tue, 01 Dec 2026 00:00:00 -0500 but"
+            " lastBuildDate 2026-12-01 04:00 UTC, before the announcement of Tue 1 Dec 2026"
+            " came out",
+        ),
+        (
+            None,
+            None,
+            "the feed has no pubDate or lastBuildDate: cannot tell whether it holds the"
+            " announcement of Tue 1 Dec 2026",
+        ),
+    ],
+)
+def test_rss_freshness(pub: str | None, built: str | None, problem: str | None) -> None:
+    assert arxiv_rss.freshness(dated(pub, built), TUE) == problem
+
+
+def test_rss_freshness_of_the_capture_on_its_own_day(real_fixtures: Path) -> None:
+    feed = arxiv_rss.parse_feed((real_fixtures / RSS_FILE).read_bytes())
+    assert arxiv_rss.freshness(feed, dt.date(2024, 3, 26)) is None
+    assert arxiv_rss.freshness(feed, dt.date(2024, 3, 27)).startswith("stale feed: it holds")
