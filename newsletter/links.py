@@ -13,6 +13,7 @@ Paths (under ``BASE_URL``):
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -46,6 +47,13 @@ class Links:
     def feedback(self, subscriber_id: int, arxiv_id: str, signal: int) -> str:
         value = f"{subscriber_id}:{arxiv_id}:{'+1' if signal > 0 else '-1'}"
         return f"{self.base_url}/feedback/{self.signer.sign('feedback', value)}"
+
+    def message_id(self, kind: str, key: str, domain: str) -> str:
+        """``<kind.ID@domain>``, ID = 26 base32 characters (130 bits) of an HMAC of
+        ``(kind, key)`` under the secret key: stable for the same (kind, key), and
+        unguessable without the key, so a DSN that quotes one proves it saw our email."""
+        mac = self.signer.digest("message-id", f"{kind}\x00{key}".encode())
+        return f"<{kind}.{base64.b32encode(mac).decode('ascii').lower()[:26]}@{domain}>"
 
     def archive_page(self, date: dt.date) -> str:
         return f"{self.base_url}/archive/{date.isoformat()}.html"

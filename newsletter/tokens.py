@@ -52,6 +52,13 @@ class Signer:
             raise ValueError("empty secret key")
         return cls(tuple(k.encode("utf-8") for k in (current, *previous) if k))
 
+    def digest(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under the current key, scoped by ``purpose`` (32 bytes).
+
+        For identifiers that must be unguessable but are never verified by recomputing
+        them, such as Message-IDs (proof is the ledger's record of what was sent)."""
+        return hmac.digest(self.keys[0], purpose.encode() + b"\x00" + data, "sha256")
+
     def _mac(self, key: bytes, purpose: str, payload: bytes) -> bytes:
         return hmac.digest(key, purpose.encode() + b"\x00" + payload, "sha256")[:16]
 

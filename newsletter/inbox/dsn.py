@@ -3,7 +3,8 @@
 Proof is a valid VERP token in the address the DSN came back to (``bounces+TOKEN@...``),
 or else a quoted Message-ID (in the returned message or its headers) that the ledger
 recorded as sent to the listed recipient. Anyone can write a DSN that lists addresses;
-only we know the Message-IDs we sent.
+only we know the Message-IDs we sent: they are an HMAC under the secret key
+(``Links.message_id``), not a hash of the public date and a small id.
 """
 
 from __future__ import annotations

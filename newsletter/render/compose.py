@@ -53,12 +53,6 @@ def sender_address(from_address: str) -> Address:
     return address(addr, name)
 
 
-def message_id(kind: str, key: str, domain: str) -> str:
-    """``<kind.HASH@domain>``: the same (kind, key) always gives the same id."""
-    digest = hashlib.sha256(f"{kind}\x00{key}".encode()).hexdigest()[:24]
-    return f"<{kind}.{digest}@{domain}>"
-
-
 # A display name of ASCII words and a dot-atom address: written as is by the policy too.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")
 _PLAIN_ADDR = re.compile(

@@ -24,7 +24,7 @@ from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
 from newsletter.render.clean import one_line
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.compose import QpCache, address, compose, message_id, sender_address
+from newsletter.render.compose import QpCache, address, compose, sender_address
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class Renderer:
             ),
         )
         html, text = self._render("digest", context)
-        msg_id = message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
+        msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
         return self._message(sid, to, subject, msg_id, now, text, html, list_headers=True)
 
     def notice(
@@ -215,7 +215,7 @@ class Renderer:
             values["reply_hint"] = ""
         html, text = self._render(kind, values)
         key = f"{kind}:{to}:{subscriber_id}:{now.isoformat()}"
-        msg_id = message_id(kind, key, self._domain)
+        msg_id = self.links.message_id(kind, key, self._domain)
         return self._message(
             subscriber_id or 0,
             recipient,
