@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.models import Message
+from newsletter.models import Message, Subscriber
 from newsletter.schedule import should_send
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class NoticeRenderer(Protocol):
         kind: str,
         to: str,
         *,
-        subscriber_id: int | None,
+        subscriber: Subscriber | None,
         context: dict[str, Any],
         now: dt.datetime,
     ) -> Message: ...
@@ -171,7 +171,7 @@ def compose(
             "reason": alert.reason,
             "next_step": alert.next_step,
         }
-        return renderer.notice("alert", to, subscriber_id=None, context=context, now=now)
+        return renderer.notice("alert", to, subscriber=None, context=context, now=now)
     email = EmailMessage(policy=SMTP)
     email["From"] = settings.from_address
     email["To"] = one_line(to)

@@ -72,8 +72,8 @@ def already_subscribed(
         f"Someone asked to subscribe {subscriber.email} to {settings.list_name}, "
         "and this address is already subscribed. Nothing was changed.\n"
         "\n"
-        f"Change your topics or pause: {links.preferences(subscriber.id)}\n"
-        f"Unsubscribe: {links.unsubscribe(subscriber.id)}\n"
+        f"Change your topics or pause: {links.preferences(subscriber)}\n"
+        f"Unsubscribe: {links.unsubscribe(subscriber)}\n"
     )
     return compose(
         settings,

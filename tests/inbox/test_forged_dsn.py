@@ -96,7 +96,7 @@ async def test_dsn_quoting_the_message_id_we_sent_still_counts(
 
 def test_message_ids_are_keyed_with_the_secret(settings: Settings) -> None:
     """Same edition, reader and time under two keys: two unrelated Message-IDs."""
-    reader = Subscriber(id=1, email="reader@example.com")
+    reader = Subscriber(id=1, email="reader@example.com", token_nonce="reader-nonce")
     edition = Edition(1, NOW.date(), (), NOW)
     made = {
         Renderer(settings, Links.for_settings(settings, Signer.from_secrets(key)))
