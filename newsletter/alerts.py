@@ -21,13 +21,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Message, Subscriber
+from newsletter.render.headers import SMTP_POLICY
 from newsletter.schedule import should_send
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def compose(
             "next_step": alert.next_step,
         }
         return renderer.notice("alert", to, subscriber=None, context=context, now=now)
-    email = EmailMessage(policy=SMTP)
+    email = EmailMessage(policy=SMTP_POLICY)
     email["From"] = settings.from_address
     email["To"] = one_line(to)
     email["Subject"] = alert.subject
