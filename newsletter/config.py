@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from newsletter.errors import SettingsError
+from newsletter.errors import SettingsError, SettingsFileError
 
 ENV_PREFIX = "NEWSLETTER_"
 SOURCE_NAMES = ("hf_daily", "arxiv_rss", "arxiv_api", "sample")
@@ -240,15 +240,31 @@ def parse_sources(value: str) -> list[SourceSpec]:
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
-    """Build Settings from the environment and ``.env``; a bad value is a ``SettingsError``."""
+    """Build Settings from the environment and ``.env``; a bad value is a ``SettingsError``,
+    an unreadable or non-UTF-8 ``.env`` a ``SettingsFileError``."""
     try:
         return Settings(_env_file=env_file, **overrides)
+    except UnicodeDecodeError as exc:
+        raise SettingsFileError(str(env_file), _not_utf8(exc)) from None
+    except OSError as exc:
+        raise SettingsFileError(str(env_file), exc.strerror or str(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         name = field if field.startswith(ENV_PREFIX) else ENV_PREFIX + _env_name(field)
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(name, message) from None
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    """Where the first byte that is not UTF-8 is: offset (from 0), line and column (from 1)."""
+    data = bytes(exc.object)
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return (
+        f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+        f"(line {line}, column {column}); save the file as UTF-8"
+    )
 
 
 def _env_name(field: str) -> str:

@@ -2,6 +2,7 @@
 
     NewsletterError                  base of everything this package raises on purpose
     ├── SettingsError                a bad setting (.setting: its NEWSLETTER_ name)
+    │   └── SettingsFileError        the settings file cannot be read (.path)
     ├── SourceError                  a source failed (.source: its name)
     │   └── ParseError               the response could not be parsed (.source)
     ├── StoreError                   the database refused or is unreachable
@@ -26,6 +27,13 @@ class SettingsError(NewsletterError):
     def __init__(self, setting: str, message: str) -> None:
         self.setting = setting
         super().__init__(f"setting {setting}: {message}")
+
+
+class SettingsFileError(SettingsError):
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.setting = path
+        NewsletterError.__init__(self, f"settings file {path}: {message}")
 
 
 class SourceError(NewsletterError):

@@ -83,9 +83,13 @@ def check_database(settings: Settings) -> Check:
         finally:
             store.close()
     except NewsletterError as exc:
-        return Check(
-            "database", "FAIL", str(exc), "check NEWSLETTER_DATABASE_URL and that the server runs"
+        damaged = any(m in str(exc) for m in ("malformed", "not a database"))
+        fix = (
+            "the SQLite file is damaged: stop cron and `serve`, restore the last backup"
+            if damaged
+            else "check NEWSLETTER_DATABASE_URL and that the server runs"
         )
+        return Check("database", "FAIL", str(exc), fix)
     if pending:
         return Check(
             "database",

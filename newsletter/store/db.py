@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from newsletter.errors import StoreError
@@ -124,7 +124,7 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:  # unreachable, locked, damaged ("file is not a database")
             raise StoreError(describe(exc)) from None
 
     def close(self) -> None:
