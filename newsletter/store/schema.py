@@ -292,11 +292,35 @@ def m031_subscriber_ids_never_reused(conn: Connection) -> None:
         )
 
 
+def m032_subscriber_token_nonce_default(conn: Connection) -> None:
+    """A row inserted without ``token_nonce`` (by hand, by another tool) gets a random one
+    from the database: a PostgreSQL column default, a SQLite trigger (SQLite cannot add a
+    column default that is not constant; a later rebuild of the table must make the trigger
+    again). ``subscribers.add`` sets its own."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "ALTER TABLE subscribers ALTER COLUMN token_nonce"
+                " SET DEFAULT replace(gen_random_uuid()::text, '-', '')"
+            )
+        )
+        return
+    conn.execute(
+        text(
+            "CREATE TRIGGER IF NOT EXISTS subscribers_token_nonce AFTER INSERT ON subscribers"
+            " WHEN NEW.token_nonce IS NULL BEGIN"
+            " UPDATE subscribers SET token_nonce = lower(hex(randomblob(16)))"
+            " WHERE id = NEW.id; END"
+        )
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_ledger_data_started", m002_ledger_data_started),
     ("m030_subscriber_token_nonce", m030_subscriber_token_nonce),
     ("m031_subscriber_ids_never_reused", m031_subscriber_ids_never_reused),
+    ("m032_subscriber_token_nonce_default", m032_subscriber_token_nonce_default),
 ]
 
 

@@ -174,6 +174,7 @@ def test_migrations_run_again_change_nothing(upgraded: Store) -> None:
     with upgraded._migrating() as conn:
         schema.m030_subscriber_token_nonce(conn)
         schema.m031_subscriber_ids_never_reused(conn)
+        schema.m032_subscriber_token_nonce_default(conn)
     assert state() == before
 
 

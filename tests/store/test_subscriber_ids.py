@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from newsletter.models import Profile
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import inbox_events
+from newsletter.store.schema import subscribers as subscribers_table
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 
@@ -57,3 +58,27 @@ def test_each_subscriber_gets_a_random_nonce(store: Store) -> None:
     nonces = {s.token_nonce for s in made}
     assert len(nonces) == 20 and all(len(n) == 32 for n in nonces)
     assert found == made[0] and not found.legacy_tokens
+
+
+def test_a_row_inserted_without_a_nonce_gets_one(store: Store) -> None:
+    """Rows made by hand or by other tools (``INSERT`` without the column) still get a
+    random nonce from the database, so their links can be signed and verified."""
+    row = {
+        "topics": [],
+        "categories": [],
+        "authors": [],
+        "exclude": [],
+        "status": "active",
+        "frequency": "daily",
+        "bounce_score": 0.0,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    with store.begin() as conn:
+        conn.execute(
+            insert(subscribers_table),
+            [{**row, "email": f"raw{i}@example.org", "name": ""} for i in range(3)],
+        )
+        made = subscribers.list_all(conn)
+    nonces = {s.token_nonce for s in made}
+    assert len(nonces) == 3 and all(len(n) == 32 for n in nonces), nonces
