@@ -14,6 +14,7 @@ import pytest
 
 from newsletter.alerts import Alert
 from newsletter.alerts import compose as compose_alert
+from newsletter.cli.doctor import check_settings
 from newsletter.config import Settings
 from newsletter.errors import SettingsError
 from newsletter.links import MAX_LOCAL_PART, Links, longest_tag
@@ -174,3 +175,11 @@ def test_a_reply_local_part_too_long_for_its_tokens_is_a_settings_error() -> Non
         _links(_settings(reply_address=f"{'r' * (room + 1)}@example.org"))
     with pytest.raises(SettingsError, match="NEWSLETTER_FROM"):
         _links(_settings(from_address=f"Papers <{'f' * (room + 1)}@example.org>"))
+
+
+def test_doctor_reports_a_reply_address_too_long_for_its_tokens() -> None:
+    room = MAX_LOCAL_PART - longest_tag()
+    found = check_settings(_settings(reply_address=f"{'r' * (room + 1)}@example.org"))
+    (check,) = [c for c in found if c.name == "reply_address"]
+    assert check.status == "FAIL" and "at most 19 characters" in check.detail
+    assert not [c for c in check_settings(_settings()) if c.name == "reply_address"]
