@@ -45,9 +45,9 @@ def main() -> None:
         renderer = Renderer(settings, links)
         compile_times.append(time.perf_counter() - start)
         start = time.perf_counter()
-        for sid in range(EMAILS_PER_RUN):
+        for sid in range(1, EMAILS_PER_RUN + 1):
             subscriber = Subscriber(
-                id=sid, email=f"r{sid}@example.com", profile=Profile(topics=topics)
+                id=sid, email=f"r{sid}@example.com", profile=Profile(topics), token_nonce="n"
             )
             msg = renderer.digest(edition, subscriber, sections, now=NOW)
         per_email.append((time.perf_counter() - start) / EMAILS_PER_RUN)

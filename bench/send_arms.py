@@ -175,12 +175,12 @@ def naive_context(
 ) -> dict:  # type: ignore[type-arg]
     from newsletter.render import views
 
-    context = renderer._base_context(reader.id, reader.topics)
+    context = renderer._base_context(reader, reader.topics)
     context.update(
         subject=views.subject_line(renderer.settings.list_name, edition.date, sections),  # type: ignore[attr-defined]
         preheader=views.preheader(sections),  # type: ignore[arg-type]
         heading=views.day_label(edition.date),  # type: ignore[attr-defined]
-        sections=renderer._sections(edition, sections, reader.id),  # type: ignore[arg-type]
+        sections=renderer._sections(edition, sections, reader),  # type: ignore[arg-type]
         view_url=renderer.links.archive_page(edition.date),  # type: ignore[attr-defined]
         footer_reason=f"You get this email because {reader.email} subscribed.",
     )

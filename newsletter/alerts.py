@@ -26,13 +26,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.models import Message
+from newsletter.models import Message, Subscriber
+from newsletter.render.headers import SMTP_POLICY
 from newsletter.schedule import should_send
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class NoticeRenderer(Protocol):
         kind: str,
         to: str,
         *,
-        subscriber_id: int | None,
+        subscriber: Subscriber | None,
         context: dict[str, Any],
         now: dt.datetime,
     ) -> Message: ...
@@ -188,8 +188,8 @@ def compose(
             "reason": alert.reason,
             "next_step": alert.next_step,
         }
-        return renderer.notice("alert", to, subscriber_id=None, context=context, now=now)
-    email = EmailMessage(policy=SMTP)
+        return renderer.notice("alert", to, subscriber=None, context=context, now=now)
+    email = EmailMessage(policy=SMTP_POLICY)
     email["From"] = settings.from_address
     email["To"] = one_line(to)
     email["Subject"] = alert.subject

@@ -24,9 +24,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from newsletter.errors import SettingsError
+from newsletter.errors import SettingsError, SettingsFileError
 
 ENV_PREFIX = "NEWSLETTER_"
+# Every duration and count has finite bounds (no inf, nan or 1e308 that overflows later).
+HOUR = 3600.0
+DAY = 24 * HOUR
 SOURCE_NAMES = ("hf_daily", "arxiv_rss", "arxiv_api", "sample")
 
 
@@ -39,6 +42,7 @@ class Settings(BaseSettings):
         populate_by_name=True,
         validate_default=True,
         frozen=True,
+        allow_inf_nan=False,
     )
 
     # Storage
@@ -48,28 +52,28 @@ class Settings(BaseSettings):
     delivery: Literal["maildir", "smtp"] = "maildir"
     outbox_dir: Path = Path("outbox")
     smtp_host: str = "localhost"
-    smtp_port: int | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
-    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_timeout: float = Field(default=30.0, gt=0, le=HOUR)
     smtp_concurrency: int = Field(default=4, ge=1, le=64)
-    send_rate_per_second: float = Field(default=0.0, ge=0)
-    send_rate_per_hour: int = Field(default=0, ge=0)
-    message_timeout: float = Field(default=120.0, gt=0)
+    send_rate_per_second: float = Field(default=0.0, ge=0, le=10_000)
+    send_rate_per_hour: int = Field(default=0, ge=0, le=36_000_000)
+    message_timeout: float = Field(default=120.0, gt=0, le=HOUR)
     unknown_policy: Literal["skip", "resend"] = "skip"
-    give_up_after_hours: float = Field(default=72.0, gt=0)
+    give_up_after_hours: float = Field(default=72.0, gt=0, le=90 * 24)
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key_path: Path | None = None
     verp: bool = False
     smtp_ca_file: Path | None = None
-    retry_base_delay: float = Field(default=60.0, gt=0)
-    retry_max_delay: float = Field(default=6 * 3600.0, gt=0)
-    retry_in_run_max_wait: float = Field(default=300.0, ge=0)
+    retry_base_delay: float = Field(default=60.0, gt=0, le=DAY)
+    retry_max_delay: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
+    retry_in_run_max_wait: float = Field(default=300.0, ge=0, le=DAY)
     send_batch_size: int = Field(default=50, ge=1, le=5000)
     send_processes: int = Field(default=1, ge=1, le=64)
-    worker_lease: float = Field(default=120.0, gt=0)
+    worker_lease: float = Field(default=120.0, gt=0, le=DAY)
 
     # Identity and links
     from_address: str = Field(
@@ -89,7 +93,7 @@ class Settings(BaseSettings):
     hf_daily_url: str = "https://huggingface.co/api/daily_papers"
     arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
-    http_timeout: float = Field(default=20.0, gt=0)
+    http_timeout: float = Field(default=20.0, gt=0, le=HOUR)
     http_retries: int = Field(default=3, ge=0, le=10)
     user_agent: str = "newsletter/0.1 (daily paper digest; +https://github.com/)"
     sample_path: Path | None = None
@@ -103,7 +107,7 @@ class Settings(BaseSettings):
     # Ranking
     max_per_topic: int = Field(default=5, ge=1, le=50)
     also_today: int = Field(default=5, ge=0, le=50)
-    relevance_floor: float = Field(default=0.15, ge=0)
+    relevance_floor: float = Field(default=0.15, ge=0, lt=1)
 
     # Rendering and archive
     templates_dir: Path | None = None
@@ -111,26 +115,26 @@ class Settings(BaseSettings):
 
     # Reply mailbox (IMAP)
     imap_host: str | None = None
-    imap_port: int | None = None
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
     imap_username: str | None = None
     imap_password: SecretStr | None = None
     imap_security: Literal["none", "starttls", "tls"] = "tls"
     imap_folder: str = "INBOX"
-    bounce_score_threshold: float = Field(default=5.0, gt=0)
-    bounce_soft_score: float = Field(default=1.0, ge=0)
-    bounce_hard_score: float = Field(default=5.0, ge=0)
-    bounce_reset_days: int = Field(default=30, ge=1)
+    bounce_score_threshold: float = Field(default=5.0, gt=0, le=1000)
+    bounce_soft_score: float = Field(default=1.0, ge=0, le=1000)
+    bounce_hard_score: float = Field(default=5.0, ge=0, le=1000)
+    bounce_reset_days: int = Field(default=30, ge=1, le=3650)
     imap_quarantine_folder: str = "Newsletter-Malformed"
 
     # Web app (newsletter serve)
-    subscribe_limit_per_ip: int = Field(default=10, ge=0)
-    subscribe_limit_per_address: int = Field(default=3, ge=0)
+    subscribe_limit_per_ip: int = Field(default=10, ge=0, le=1_000_000)
+    subscribe_limit_per_address: int = Field(default=3, ge=0, le=1_000_000)
 
     # Operations
     schedule: Literal["daily", "weekdays", "weekly"] = "daily"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    run_timeout: float = Field(default=3600.0, gt=0)
-    lock_ttl: float = Field(default=6 * 3600.0, gt=0)
+    run_timeout: float = Field(default=3600.0, gt=0, le=7 * DAY)
+    lock_ttl: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
     alert_email: str | None = None
     alert_failure_threshold: float = Field(default=0.05, ge=0, le=1)
     log_file: Path | None = None
@@ -246,15 +250,31 @@ def parse_sources(value: str) -> list[SourceSpec]:
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
-    """Build Settings from the environment and ``.env``; a bad value is a ``SettingsError``."""
+    """Build Settings from the environment and ``.env``; a bad value is a ``SettingsError``,
+    an unreadable or non-UTF-8 ``.env`` a ``SettingsFileError``."""
     try:
         return Settings(_env_file=env_file, **overrides)
+    except UnicodeDecodeError as exc:
+        raise SettingsFileError(str(env_file), _not_utf8(exc)) from None
+    except OSError as exc:
+        raise SettingsFileError(str(env_file), exc.strerror or str(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         name = field if field.startswith(ENV_PREFIX) else ENV_PREFIX + _env_name(field)
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(name, message) from None
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    """Where the first byte that is not UTF-8 is: offset (from 0), line and column (from 1)."""
+    data = bytes(exc.object)
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return (
+        f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+        f"(line {line}, column {column}); save the file as UTF-8"
+    )
 
 
 def _env_name(field: str) -> str:

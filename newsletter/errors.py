@@ -2,9 +2,11 @@
 
     NewsletterError                  base of everything this package raises on purpose
     ├── SettingsError                a bad setting (.setting: its NEWSLETTER_ name)
+    │   └── SettingsFileError        the settings file cannot be read (.path)
     ├── SourceError                  a source failed (.source: its name)
     │   └── ParseError               the response could not be parsed (.source)
     ├── StoreError                   the database refused or is unreachable
+    │   ├── ConstraintError          a write broke a constraint: a concurrent change won
     │   └── LockedError              another run holds the lock (.holder)
     ├── TemplateError                a template is broken (.path, .line)
     ├── TokenError                   a signed token is invalid (.reason: "invalid" | "expired")
@@ -28,6 +30,13 @@ class SettingsError(NewsletterError):
         super().__init__(f"setting {setting}: {message}")
 
 
+class SettingsFileError(SettingsError):
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.setting = path
+        NewsletterError.__init__(self, f"settings file {path}: {message}")
+
+
 class SourceError(NewsletterError):
     def __init__(self, source: str, message: str) -> None:
         self.source = source
@@ -40,6 +49,10 @@ class ParseError(SourceError):
 
 class StoreError(NewsletterError):
     pass
+
+
+class ConstraintError(StoreError):
+    """A write broke an integrity constraint (unique, foreign key): a concurrent change won."""
 
 
 class LockedError(StoreError):

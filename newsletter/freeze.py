@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy.exc import IntegrityError
 
 from newsletter.collect import CollectResult, collect
 from newsletter.config import Settings
-from newsletter.errors import InputError, NotFoundError
+from newsletter.errors import ConstraintError, InputError, NotFoundError
 from newsletter.models import Edition, Paper
 from newsletter.readiness import Verdict, judge
 from newsletter.sources.http import client as http_client
@@ -152,7 +151,7 @@ async def recollect(
                 missing=collected.verdict.missing,
                 now=now,
             )
-    except IntegrityError:  # a worker claimed a row between the check and the delete
+    except ConstraintError:  # a worker claimed a row between the check and the delete
         raise InputError(
             "DATE", date, f"edition {date}: a sender started on it meanwhile; nothing changed"
         ) from None

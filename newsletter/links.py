@@ -1,25 +1,53 @@
-"""Every URL and mailto address the emails carry, and the web app serves.
+"""Every URL, address and identifier the emails carry, and the reading of their tokens.
 
-One place builds them so that the renderer and the web app cannot drift apart.
-Paths (under ``BASE_URL``):
+One place builds them and reads them back, so that the renderer, the web app and the
+inbox cannot drift apart. Paths (under ``BASE_URL``):
 
-    /confirm/{token}          confirm a subscription (token purpose "confirm")
+    /confirm/{token}          confirm a subscription (token purpose "confirm", 7 days)
     /unsubscribe/{token}      GET: a page with one button; POST: unsubscribe (RFC 8058)
     /preferences/{token}      change topics, frequency, pause (purpose "preferences")
-    /feedback/{token}         "more/less like this" (purpose "feedback", value "SID:ARXIV:+1|-1")
+    /feedback/{token}         "more/less like this" (purpose "feedback")
     /archive/                 web versions of past editions; /archive/{date}.html, /archive/feed.xml
     /subscribe                the subscription form
+
+Addresses: ``local+COMMAND-TOKEN@domain`` (commands by reply, purpose "reply") and the
+VERP return path ``bounces+TOKEN@domain`` (purpose "bounce"); every local part is at most
+64 octets (RFC 5321 §4.5.3.1.1). Message-IDs are an HMAC under the secret key.
+
+Every token is bound to its subscriber's nonce (``newsletter.tokens``): reading one needs
+``find(id) -> Subscriber | None``, and a removed subscriber's tokens are invalid. Data a
+token carries after the holder, by purpose: feedback ``b"+"|b"-"`` then the arXiv id;
+reply a one-letter command (``REPLY_CODES``), for "confirm" then the asked event's id.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote
 
 from newsletter.config import Settings
-from newsletter.tokens import Signer
+from newsletter.errors import SettingsError, TokenError
+from newsletter.models import Subscriber
+from newsletter.tokens import MAX_HOLDER_ID, Holder, Signer, read_uvarint, uvarint
+
+Find = Callable[[int], Subscriber | None]
+
+# The commands a reply address can carry, and the byte its token signs for each.
+REPLY_CODES = {"reply": b"r", "unsubscribe": b"u", "confirm": b"c"}
+MAX_LOCAL_PART = 64  # octets, RFC 5321 §4.5.3.1.1
+VERP_LOCAL = "bounces"
+_MAX_EVENT_ID = 2**31 - 1
+
+
+def holder(subscriber: Subscriber) -> Holder:
+    """The token holder a subscriber row stands for (id, nonce, creation, legacy flag)."""
+    created = subscriber.created_at.timestamp() if subscriber.created_at else 0.0
+    return Holder(subscriber.id, subscriber.token_nonce, created, subscriber.legacy_tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,24 +56,45 @@ class Links:
     signer: Signer
     reply_address: str  # e.g. "papers@example.org"; commands go to papers+CMD-TOKEN@...
 
+    def __post_init__(self) -> None:
+        longest = len(self.reply_address.partition("@")[0]) + longest_tag()
+        if longest > MAX_LOCAL_PART:
+            limit = MAX_LOCAL_PART - longest_tag()
+            raise ValueError(
+                f"the local part of {self.reply_address} is too long for reply addresses "
+                f"(at most {limit} characters: local+unsubscribe-TOKEN must fit "
+                f"{MAX_LOCAL_PART} octets, RFC 5321 §4.5.3.1.1)"
+            )
+
     @classmethod
     def for_settings(cls, settings: Settings, signer: Signer) -> Links:
         """The links of this install: BASE_URL, and replies to REPLY_ADDRESS (or FROM)."""
         reply = reply_address_for(settings.from_address, settings.reply_address)
-        return cls(settings.base_url, signer, reply)
+        try:
+            return cls(settings.base_url, signer, reply)
+        except ValueError as exc:
+            name = "NEWSLETTER_REPLY_ADDRESS" if settings.reply_address else "NEWSLETTER_FROM"
+            raise SettingsError(name, str(exc)) from None
 
-    def unsubscribe(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/unsubscribe/{self.signer.sign('unsubscribe', str(subscriber_id))}"
+    # -- making ---------------------------------------------------------------------------
 
-    def preferences(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/preferences/{self.signer.sign('preferences', str(subscriber_id))}"
+    def _sign(self, purpose: str, subscriber: Subscriber, data: bytes = b"") -> str:
+        return self.signer.sign(purpose, holder(subscriber), data)
 
-    def confirm(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/confirm/{self.signer.sign('confirm', str(subscriber_id))}"
+    def unsubscribe(self, subscriber: Subscriber) -> str:
+        return f"{self.base_url}/unsubscribe/{self._sign('unsubscribe', subscriber)}"
 
-    def feedback(self, subscriber_id: int, arxiv_id: str, signal: int) -> str:
-        value = f"{subscriber_id}:{arxiv_id}:{'+1' if signal > 0 else '-1'}"
-        return f"{self.base_url}/feedback/{self.signer.sign('feedback', value)}"
+    def preferences(self, subscriber: Subscriber) -> str:
+        return f"{self.base_url}/preferences/{self._sign('preferences', subscriber)}"
+
+    def confirm(self, subscriber: Subscriber, *, now: dt.datetime | None = None) -> str:
+        issued = None if now is None else now.timestamp()
+        token = self.signer.sign("confirm", holder(subscriber), now=issued)
+        return f"{self.base_url}/confirm/{token}"
+
+    def feedback(self, subscriber: Subscriber, arxiv_id: str, signal: int) -> str:
+        data = (b"+" if signal > 0 else b"-") + arxiv_id.encode("utf-8")
+        return f"{self.base_url}/feedback/{self._sign('feedback', subscriber, data)}"
 
     def archive_page(self, date: dt.date) -> str:
         return f"{self.base_url}/archive/{date.isoformat()}.html"
@@ -56,15 +105,105 @@ class Links:
     def subscribe(self) -> str:
         return f"{self.base_url}/subscribe"
 
-    def command_address(self, command: str, subscriber_id: int) -> str:
-        """``local+COMMAND-TOKEN@domain``: a reply address that proves who sent the command."""
-        local, _, domain = self.reply_address.partition("@")
-        token = self.signer.sign("reply", f"{subscriber_id}:{command}")
-        return f"{local}+{command}-{token}@{domain}"
+    def command_address(
+        self, command: str, subscriber: Subscriber, *, event_id: int | None = None
+    ) -> str:
+        """``local+COMMAND-TOKEN@domain``: a reply address that proves who sent the command.
 
-    def mailto(self, command: str, subscriber_id: int) -> str:
-        address = self.command_address(command, subscriber_id)
+        ``command``: one of ``REPLY_CODES``; "confirm" carries the id of the asked event."""
+        if command not in REPLY_CODES or (command == "confirm") != (event_id is not None):
+            raise ValueError(f"no reply address for command {command!r} (event {event_id})")
+        data = REPLY_CODES[command] + (uvarint(event_id) if event_id is not None else b"")
+        local, _, domain = self.reply_address.partition("@")
+        return f"{local}+{command}-{self._sign('reply', subscriber, data)}@{domain}"
+
+    def mailto(self, command: str, subscriber: Subscriber) -> str:
+        address = self.command_address(command, subscriber)
         return f"mailto:{address}?subject={quote(command)}"
+
+    def return_path(self, sender: str, subscriber: Subscriber) -> str:
+        """The VERP envelope sender ``bounces+TOKEN@domain``: a bounce to it names the reader."""
+        domain = sender.rpartition("@")[2]
+        return f"{VERP_LOCAL}+{self._sign('bounce', subscriber)}@{domain}"
+
+    def message_id(self, kind: str, key: str, domain: str) -> str:
+        """``<kind.ID@domain>``, ID = 26 base32 characters (130 bits) of an HMAC of
+        ``(kind, key)`` under the secret key: stable for the same (kind, key), and
+        unguessable without the key, so a DSN that quotes one proves it saw our email."""
+        mac = self.signer.digest("message-id", f"{kind}\x00{key}".encode())
+        return f"<{kind}.{base64.b32encode(mac).decode('ascii').lower()[:26]}@{domain}>"
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _verify(
+        self, purpose: str, token: str, find: Find, now: dt.datetime
+    ) -> tuple[Subscriber, bytes, str | None]:
+        found: dict[int, Subscriber] = {}
+
+        def holder_of(subscriber_id: int) -> Holder | None:
+            subscriber = find(subscriber_id)
+            if subscriber is None:
+                return None
+            found[subscriber_id] = subscriber
+            return holder(subscriber)
+
+        verified = self.signer.verify(purpose, token, holder_of, now=now.timestamp())
+        return found[verified.holder_id], verified.data, verified.legacy_value
+
+    def subscriber_for(self, purpose: str, token: str, find: Find, now: dt.datetime) -> Subscriber:
+        """The subscriber a confirm, unsubscribe, preferences or bounce token is for;
+        ``TokenError("invalid" | "expired")`` otherwise."""
+        if purpose not in ("confirm", "unsubscribe", "preferences", "bounce"):
+            raise ValueError(f"{purpose!r} tokens carry more than a subscriber")
+        subscriber, data, legacy = self._verify(purpose, token, find, now)
+        if data or legacy:
+            raise TokenError("invalid")
+        return subscriber
+
+    def feedback_for(self, token: str, find: Find, now: dt.datetime) -> tuple[Subscriber, str, int]:
+        """``(subscriber, arXiv id, +1 | -1)`` of a feedback token."""
+        subscriber, data, legacy = self._verify("feedback", token, find, now)
+        if legacy is not None:  # version 0: "ARXIV_ID:+1"
+            arxiv_id, _, sign = legacy.rpartition(":")
+            data = sign[:1].encode() + arxiv_id.encode() if sign in ("+1", "-1") else b""
+        if len(data) < 2 or data[:1] not in (b"+", b"-"):
+            raise TokenError("invalid")
+        return subscriber, data[1:].decode("utf-8", "replace"), 1 if data[:1] == b"+" else -1
+
+    def reply_for(
+        self, token: str, find: Find, now: dt.datetime
+    ) -> tuple[Subscriber, str, int | None]:
+        """``(subscriber, command, asked event id or None)`` of a reply-address token."""
+        subscriber, data, legacy = self._verify("reply", token, find, now)
+        if legacy is not None:  # version 0: "COMMAND" or "confirm:EVENT_ID"
+            command, _, event = legacy.partition(":")
+            return subscriber, command, int(event) if event.isdigit() else None
+        codes = {code: name for name, code in REPLY_CODES.items()}
+        command = codes.get(data[:1], "")
+        if command == "confirm":
+            try:
+                event_id, end = read_uvarint(data, 1)
+            except ValueError:
+                raise TokenError("invalid") from None
+            if end != len(data) or not 0 < event_id <= _MAX_EVENT_ID:
+                raise TokenError("invalid")
+            return subscriber, command, event_id
+        if not command or len(data) != 1:
+            raise TokenError("invalid")
+        return subscriber, command, None
+
+
+@functools.cache
+def longest_tag() -> int:
+    """Octets a reply address adds to the local part at most: ``+confirm-TOKEN`` for the
+    largest ids (subscriber and event ids below 2^31)."""
+    worst = Holder(MAX_HOLDER_ID, "x")
+    signer = Signer((b"k",))
+    longest = 0
+    for command, code in REPLY_CODES.items():
+        data = code + (uvarint(_MAX_EVENT_ID) if command == "confirm" else b"")
+        longest = max(longest, len(f"+{command}-{signer.sign('reply', worst, data)}"))
+    return longest
 
 
 def reply_address_for(from_address: str, reply_address: str | None) -> str:

@@ -162,6 +162,9 @@ class Subscriber:
     frequency: Frequency = "daily"
     paused_until: dt.date | None = None
     created_at: dt.datetime | None = None
+    # Random per row; signed links name it (newsletter.tokens), so they die with the row.
+    token_nonce: str = field(default="", repr=False)
+    legacy_tokens: bool = False  # the row predates token_nonce: old-format links verify
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -209,3 +212,4 @@ class Message:
     data: bytes
     html: str = ""
     text: str = ""
+    return_path: str = ""  # the envelope sender (VERP address); "" for the FROM address

@@ -1,25 +1,51 @@
-"""Signed tokens for links and reply addresses: HMAC-SHA256, scoped by purpose.
+"""Signed tokens for links, reply addresses and VERP: HMAC-SHA256, scoped by purpose,
+bound to the subscriber they were made for.
 
-A token is ``<payload>.<signature>``, both base64url without padding. The payload
-is ``value`` plus the issue time; the signature covers the purpose too, so an
-unsubscribe token can never pass as a confirmation token. Verification is
-constant-time and tries the current key, then each previous key (rotation).
+One format (version 1), binary, then base32 (RFC 4648 §6) in lower case without padding::
 
-Tokens are short enough for a mailto plus-address (``papers+unsub-TOKEN@...``)
-and use only ``[A-Za-z0-9_-.]``.
+    payload = 0x01
+            | issued    4 bytes, big-endian Unix seconds (only purposes that expire)
+            | holder id unsigned LEB128 varint (0: a token for no one, e.g. a CSRF token)
+            | data      bytes the purpose defines (``newsletter.links`` writes and reads them)
+    token   = base32(payload | mac)
+    mac     = HMAC-SHA256(key, purpose 0x00 nonce 0x00 payload)[:10]
+
+- **Purpose-scoped** (like itsdangerous namespaces): the purpose is in the MAC, not in the
+  token, so an unsubscribe token never passes as a confirmation token.
+- **Bound to the holder**: ``nonce`` is random per subscriber and stored in their row
+  (``subscribers.token_nonce``); it is in the MAC, not in the token. A removed subscriber's
+  row, and so their nonce, is gone: every token they held fails, whatever id comes next.
+- **Short**: a reply token for ids below 2^31 is at most 36 characters, so that
+  ``local+unsubscribe-TOKEN`` fits the 64 octets of an RFC 5321 §4.5.3.1.1 local part.
+  The MAC is truncated to 80 bits, the least RFC 2104 §5 allows; each guess costs the
+  forger a request or an email.
+- **Case-insensitive**: some mail servers lower-case local parts; base32 survives that,
+  and has no ``-``, ``_`` or ``.`` to confuse address parsing. Verification lower-cases.
+- **Fails closed**: anything else is ``TokenError("invalid")``; an authentic token past
+  its purpose's ``MAX_AGE`` is ``TokenError("expired")``; neither says why.
+
+Keys: ``keys[0]`` signs, every key verifies (``PREVIOUS_SECRET_KEYS``, rotation).
+
+Version 0, the format before nonces (``<base64url(value|issued_hex)>.<base64url(mac16)>``,
+value ``"ID"`` or ``"ID:..."``), still verifies, under its old expiry rules, for a holder
+whose row existed when the nonce was introduced (``Holder.legacy``) and only when it was
+issued at or after that row was created: emails sent before the upgrade keep working for
+the person they were sent to, never for someone who got the same id later.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from newsletter.errors import TokenError
 
-# Purposes and how long their tokens live (seconds; None: for ever).
+# Purposes and how long their tokens live (seconds; None: for as long as the holder exists).
 MAX_AGE: dict[str, int | None] = {
     "confirm": 7 * 24 * 3600,
     "unsubscribe": None,
@@ -27,17 +53,76 @@ MAX_AGE: dict[str, int | None] = {
     "feedback": None,
     "reply": None,
     "bounce": None,
-    "web": None,
     "csrf": 24 * 3600,
 }
+# Purposes whose tokens are for no one (holder id 0, empty nonce).
+HOLDERLESS = frozenset({"csrf"})
+VERSION = 1
+MAC_BYTES = 10
+MAX_TOKEN_CHARS = 800
+MAX_HOLDER_ID = 2**31 - 1  # subscriber ids are 32-bit integers (PostgreSQL ``integer``)
+_BASE32 = re.compile(r"[a-z2-7]+")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Whom a token is for: the subscriber's id and the random nonce in their row.
+
+    ``created``: when the row was made (Unix seconds); ``legacy``: the row predates nonces,
+    so version-0 tokens issued since ``created`` are theirs too."""
+
+    id: int
+    nonce: str
+    created: float = 0.0
+    legacy: bool = False
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What an authentic token says: its holder, its data and, for a version-0 token,
+    the text it signed after ``"ID:"`` (``legacy_value``; ``data`` is then empty)."""
+
+    holder_id: int
+    data: bytes
+    legacy_value: str | None = None
+
+
+HolderOf = Callable[[int], Holder | None]
+
+
+def uvarint(value: int) -> bytes:
+    """Unsigned LEB128: 7 bits a byte, low bits first (ids below 2^28 take 4 bytes)."""
+    if value < 0:
+        raise ValueError("uvarint of a negative number")
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        if not value:
+            out.append(low)
+            return bytes(out)
+        out.append(low | 0x80)
+
+
+def read_uvarint(data: bytes, at: int = 0) -> tuple[int, int]:
+    """``(value, next offset)``; a ``ValueError`` for a truncated or non-minimal varint."""
+    value = shift = 0
+    for index in range(at, min(len(data), at + 9)):
+        byte = data[index]
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            if byte == 0 and index > at:
+                raise ValueError("varint not minimal")
+            return value, index + 1
+        shift += 7
+    raise ValueError("varint truncated")
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode("ascii").rstrip("=").lower()
+
+
+def _unb32(text: str) -> bytes:
+    return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,46 +137,133 @@ class Signer:
             raise ValueError("empty secret key")
         return cls(tuple(k.encode("utf-8") for k in (current, *previous) if k))
 
-    def _mac(self, key: bytes, purpose: str, payload: bytes) -> bytes:
-        return hmac.digest(key, purpose.encode() + b"\x00" + payload, "sha256")[:16]
+    def digest(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under the current key, scoped by ``purpose`` (32 bytes).
 
-    def sign(self, purpose: str, value: str, *, now: float | None = None) -> str:
-        if purpose not in MAX_AGE:
-            raise ValueError(f"unknown token purpose {purpose!r}")
-        issued = int(time.time() if now is None else now)
-        payload = f"{value}|{issued:x}".encode()
-        return _b64(payload) + "." + _b64(self._mac(self.keys[0], purpose, payload))
+        For identifiers that must be unguessable but are never verified by recomputing
+        them, such as Message-IDs (proof is the ledger's record of what was sent)."""
+        return hmac.digest(self.keys[0], purpose.encode() + b"\x00" + data, "sha256")
 
-    def verify(self, purpose: str, token: str, *, now: float | None = None) -> str:
-        """Return the signed value, or raise ``TokenError("invalid" | "expired")``."""
-        if purpose not in MAX_AGE:
-            raise ValueError(f"unknown token purpose {purpose!r}")
+    def sign(
+        self, purpose: str, holder: Holder | None, data: bytes = b"", *, now: float | None = None
+    ) -> str:
+        """A token for ``holder`` (``None`` only for the purposes in ``HOLDERLESS``).
+
+        Holder id 0 (a sample reader, as in ``newsletter preview``) gives a token that
+        never verifies."""
+        _check_purpose(purpose)
+        if (holder is None) != (purpose in HOLDERLESS):
+            raise ValueError(f"a {purpose!r} token needs {'no' if holder is None else 'a'} holder")
+        if holder is not None and (holder.id < 0 or not holder.nonce):
+            raise ValueError(f"subscriber #{holder.id} has no token nonce: cannot sign for them")
+        payload = bytes([VERSION])
+        if MAX_AGE[purpose] is not None:
+            issued = int(time.time() if now is None else now)
+            payload += issued.to_bytes(4, "big")
+        payload += uvarint(holder.id if holder else 0) + data
+        nonce = holder.nonce if holder else ""
+        return _b32(payload + _mac(self.keys[0], purpose, nonce, payload))
+
+    def verify(
+        self, purpose: str, token: str, holder_of: HolderOf, *, now: float | None = None
+    ) -> Verified:
+        """The holder and data of an authentic token, or ``TokenError("invalid" | "expired")``.
+
+        ``holder_of(id)`` looks the holder up (``None``: no such subscriber, invalid)."""
+        _check_purpose(purpose)
+        current = time.time() if now is None else now
+        if "." in token:
+            return self._verify_legacy(purpose, token, holder_of, current)
+        text = token.strip().lower()
+        if len(text) > MAX_TOKEN_CHARS or not _BASE32.fullmatch(text):
+            raise TokenError("invalid")
+        try:
+            raw = _unb32(text)
+        except (binascii.Error, ValueError):
+            raise TokenError("invalid") from None
+        # One spelling per token: the spare bits of the last character must be zero.
+        if _b32(raw) != text or len(raw) < 2 + MAC_BYTES or raw[0] != VERSION:
+            raise TokenError("invalid")
+        payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+        at, issued = 1, None
+        if MAX_AGE[purpose] is not None:
+            if len(payload) < 5:
+                raise TokenError("invalid")
+            issued, at = int.from_bytes(payload[1:5], "big"), 5
+        try:
+            holder_id, at = read_uvarint(payload, at)
+        except ValueError:
+            raise TokenError("invalid") from None
+        if purpose in HOLDERLESS:
+            if holder_id:
+                raise TokenError("invalid")
+            nonce = ""
+        else:
+            holder = holder_of(holder_id) if 0 < holder_id <= MAX_HOLDER_ID else None
+            if holder is None or not holder.nonce:
+                raise TokenError("invalid")
+            nonce = holder.nonce
+        valid = False
+        for key in self.keys:
+            valid |= hmac.compare_digest(mac, _mac(key, purpose, nonce, payload))
+        if not valid:
+            raise TokenError("invalid")
+        _check_age(purpose, issued, current)
+        return Verified(holder_id, payload[at:])
+
+    def _verify_legacy(self, purpose: str, token: str, holder_of: HolderOf, now: float) -> Verified:
+        """Version 0 (``value|issued_hex`` signed with a 16-byte MAC), for legacy holders."""
+        if purpose in HOLDERLESS:
+            raise TokenError("invalid")
         try:
             payload_text, _, mac_text = token.partition(".")
             payload = _unb64(payload_text)
             mac = _unb64(mac_text)
         except (ValueError, UnicodeError):
             raise TokenError("invalid") from None
-        if not payload or len(mac) != 16:
-            raise TokenError("invalid")
-        # One spelling per token: base64 decoding ignores stray characters and the spare
-        # bits of the last one, so a changed token could otherwise still decode the same.
-        if _b64(payload) != payload_text or _b64(mac) != mac_text:
+        if not payload or len(mac) != 16 or _b64(payload) != payload_text or _b64(mac) != mac_text:
             raise TokenError("invalid")
         valid = False
         for key in self.keys:
-            valid |= hmac.compare_digest(mac, self._mac(key, purpose, payload))
+            expected = hmac.digest(key, purpose.encode() + b"\x00" + payload, "sha256")[:16]
+            valid |= hmac.compare_digest(mac, expected)
         if not valid:
             raise TokenError("invalid")
         value, sep, issued_hex = payload.decode("utf-8", "replace").rpartition("|")
-        if not sep:
+        sid, _, rest = value.partition(":")
+        if (
+            not sep
+            or not re.fullmatch(r"\d{1,12}", sid)
+            or not re.fullmatch(r"[0-9a-f]{1,12}", issued_hex)
+        ):
             raise TokenError("invalid")
-        try:
-            issued = int(issued_hex, 16)
-        except ValueError:
-            raise TokenError("invalid") from None
-        max_age = MAX_AGE[purpose]
-        current = time.time() if now is None else now
-        if max_age is not None and current - issued > max_age:
-            raise TokenError("expired")
-        return value
+        issued, holder_id = int(issued_hex, 16), int(sid)
+        holder = holder_of(holder_id) if 0 < holder_id <= MAX_HOLDER_ID else None
+        if holder is None or not holder.legacy or issued < int(holder.created):
+            raise TokenError("invalid")
+        _check_age(purpose, issued, now)
+        return Verified(holder_id, b"", legacy_value=rest)
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in MAX_AGE:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+
+
+def _check_age(purpose: str, issued: int | None, now: float) -> None:
+    max_age = MAX_AGE[purpose]
+    if max_age is not None and (issued is None or now - issued > max_age):
+        raise TokenError("expired")
+
+
+def _mac(key: bytes, purpose: str, nonce: str, payload: bytes) -> bytes:
+    message = purpose.encode() + b"\x00" + nonce.encode() + b"\x00" + payload
+    return hmac.digest(key, message, "sha256")[:MAC_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

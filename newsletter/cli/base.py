@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter import __version__
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError, SettingsError
-from newsletter.store.db import Store
+from newsletter.store.db import Store, describe
 from newsletter.store.secret import signer_for
 from newsletter.tokens import Signer
 
@@ -59,7 +60,8 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn every ``NewsletterError`` into a one-line message and exit status 1."""
+    """Turn every ``NewsletterError`` into a one-line message and exit status 1; so too a
+    database error raised outside ``Store.begin`` (the store wraps its own)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,6 +69,8 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except NewsletterError as exc:
             fail(str(exc))
+        except SQLAlchemyError as exc:
+            fail(describe(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
 

@@ -24,11 +24,12 @@ from newsletter.config import Settings
 from newsletter.deliver.smtp import tls_context
 from newsletter.dnsrecords import DnsRecord, dns_records
 from newsletter.errors import NewsletterError, SettingsError
-from newsletter.links import Links, reply_address_for
+from newsletter.links import Links
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
+DOCTOR_SIGNER = Signer.from_secrets("doctor: links are never sent", [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,11 @@ def check_settings(settings: Settings) -> list[Check]:
         found.append(
             Check("alerts", "warn", "no one is told when a run fails", "set NEWSLETTER_ALERT_EMAIL")
         )
+    try:
+        Links.for_settings(settings, DOCTOR_SIGNER)
+    except SettingsError as exc:
+        fix = "use a mailbox with a shorter name before the @"
+        found.append(Check("reply_address", "FAIL", str(exc), fix))
     return found
 
 
@@ -77,9 +83,13 @@ def check_database(settings: Settings) -> Check:
         finally:
             store.close()
     except NewsletterError as exc:
-        return Check(
-            "database", "FAIL", str(exc), "check NEWSLETTER_DATABASE_URL and that the server runs"
+        damaged = any(m in str(exc) for m in ("malformed", "not a database"))
+        fix = (
+            "the SQLite file is damaged: stop cron and `serve`, restore the last backup"
+            if damaged
+            else "check NEWSLETTER_DATABASE_URL and that the server runs"
         )
+        return Check("database", "FAIL", str(exc), fix)
     if pending:
         return Check(
             "database",
@@ -210,13 +220,10 @@ async def check_base_url(settings: Settings) -> Check:
 def check_templates(settings: Settings) -> Check:
     from newsletter.render import Renderer
 
-    links = Links(
-        settings.base_url,
-        Signer.from_secrets("doctor: links are never sent", []),
-        reply_address_for(settings.from_address, settings.reply_address),
-    )
     try:
-        Renderer(settings, links)
+        Renderer(settings, Links.for_settings(settings, DOCTOR_SIGNER))
+    except SettingsError as exc:
+        return Check("templates", "skip", f"not compiled: {exc}")
     except NewsletterError as exc:
         return Check("templates", "FAIL", str(exc), "correct the template named above")
     where = settings.templates_dir or "built-in"

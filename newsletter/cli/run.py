@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -224,7 +225,7 @@ def preview_command(
         reader = (
             subscribers.require_by_email(conn, email)
             if email
-            else Subscriber(id=0, email="reader@example.org", name="Reader", profile=Profile())
+            else Subscriber(0, "reader@example.org", "Reader", token_nonce=secrets.token_hex(16))
         )
     if edition is None:
         fail("no edition is frozen for that date yet: run `newsletter run` first")

@@ -16,7 +16,6 @@ from newsletter.deliver.maildir import MaildirTransport
 from newsletter.deliver.result import DataHook, RecipientResult, SendResult
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.models import Message
-from newsletter.tokens import Signer
 
 __all__ = [
     "DataHook",
@@ -42,18 +41,9 @@ class Transport(Protocol):
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult: ...
 
 
-def _bounce_signer(settings: Settings) -> Signer | None:
-    """VERP tokens are signed like every other link (SECRET_KEY, or the generated key)."""
-    if not settings.verp:
-        return None
-    from newsletter.store.secret import signer_for
-
-    return signer_for(settings)
-
-
 def open_transport(settings: Settings) -> Transport:
     """The transport ``settings.delivery`` names; use it with ``async with``."""
     dkim_signer = DkimSigner.from_settings(settings)
     if settings.delivery == "maildir":
         return MaildirTransport(settings.outbox_dir, dkim_signer)
-    return SmtpTransport(settings, dkim_signer=dkim_signer, bounce_signer=_bounce_signer(settings))
+    return SmtpTransport(settings, dkim_signer=dkim_signer)

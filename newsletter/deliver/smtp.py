@@ -25,7 +25,6 @@ from newsletter.deliver.dkim import DkimSigner
 from newsletter.deliver.result import DataHook, RecipientResult, SendResult
 from newsletter.errors import DeliveryError, SettingsError
 from newsletter.models import Message
-from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +43,6 @@ def wire_body(data: bytes) -> bytes:
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     return body + b".\r\n"
-
-
-def verp_sender(from_address: str, signer: Signer, subscriber_id: int) -> str:
-    """``bounces+TOKEN@domain``: a bounce to it names the subscriber, signed."""
-    domain = from_address.rpartition("@")[2]
-    return f"bounces+{signer.sign('bounce', str(subscriber_id))}@{domain}"
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -71,11 +64,9 @@ class SmtpTransport:
         settings: Settings,
         *,
         dkim_signer: DkimSigner | None = None,
-        bounce_signer: Signer | None = None,
     ) -> None:
         self.settings = settings
         self.dkim_signer = dkim_signer
-        self.bounce_signer = bounce_signer
         self.connections_opened = 0
         self._slots = asyncio.Semaphore(settings.smtp_concurrency)
         self._idle: list[aiosmtplib.SMTP] = []
@@ -99,11 +90,8 @@ class SmtpTransport:
                 client.close()
 
     def envelope_sender(self, message: Message) -> str:
-        if self.settings.verp and self.bounce_signer is not None:
-            return verp_sender(
-                self.settings.sender_address, self.bounce_signer, message.subscriber_id
-            )
-        return self.settings.sender_address
+        """MAIL FROM: the message's VERP return path (made by the renderer), or FROM."""
+        return message.return_path or self.settings.sender_address
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
         data = self.dkim_signer.sign(message.data) if self.dkim_signer else message.data

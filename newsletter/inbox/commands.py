@@ -98,7 +98,8 @@ def _token_like(text: str) -> bool:
     return bool(TOKEN.fullmatch(text.strip()))
 
 
-TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{22}")
+# A reply token (newsletter.tokens): the older base64url "PAYLOAD.MAC", or base32 in any case.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{22}|\b[A-Za-z2-7]{21,64}\b")
 
 
 def parse(subject: str, body: str) -> list[Command]:

@@ -3,7 +3,8 @@
 Proof is a valid VERP token in the address the DSN came back to (``bounces+TOKEN@...``),
 or else a quoted Message-ID (in the returned message or its headers) that the ledger
 recorded as sent to the listed recipient. Anyone can write a DSN that lists addresses;
-only we know the Message-IDs we sent.
+only we know the Message-IDs we sent: they are an HMAC under the secret key
+(``Links.message_id``), not a hash of the public date and a small id.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from email.message import EmailMessage
 from sqlalchemy import Connection
 
 from newsletter.config import Settings
-from newsletter.errors import InputError, NotFoundError, TokenError
+from newsletter.errors import InputError, TokenError
 from newsletter.inbox import bounces
+from newsletter.links import Links
 from newsletter.models import Subscriber
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
-from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,13 @@ def count(
     message: EmailMessage,
     found: list[bounces.Bounce],
     settings: Settings,
-    signer: Signer,
+    links: Links,
     now: dt.datetime,
 ) -> Counted:
     failures = sorted((b for b in found if b.kind is not None), key=lambda b: b.kind != "hard")
     if not failures:
         return Counted()
-    target, kind = _concerned(conn, message, failures, signer, now)
+    target, kind = _concerned(conn, message, failures, links, now)
     if target is None or kind is None:
         log.info("bounce ignored: no VERP token and no Message-ID we sent to its recipient")
         return Counted(unproven=True)
@@ -65,16 +66,13 @@ def _concerned(
     conn: Connection,
     message: EmailMessage,
     failures: list[bounces.Bounce],
-    signer: Signer,
+    links: Links,
     now: dt.datetime,
 ) -> tuple[Subscriber | None, bounces.Kind | None]:
     """The subscriber the DSN is about and the worst failure kind (hard first)."""
-    verp = verp_subscriber(message, signer, now)
+    verp = verp_subscriber(conn, message, links, now)
     if verp is not None:
-        try:
-            return subscribers.get(conn, verp), failures[0].kind
-        except NotFoundError:
-            return None, None
+        return verp, failures[0].kind
     quoted = bounces.quoted_message_ids(message)
     for bounce in failures:
         try:
@@ -86,16 +84,16 @@ def _concerned(
     return None, None
 
 
-def verp_subscriber(message: EmailMessage, signer: Signer, now: dt.datetime) -> int | None:
+def verp_subscriber(
+    conn: Connection, message: EmailMessage, links: Links, now: dt.datetime
+) -> Subscriber | None:
+    """The subscriber a valid VERP token (``bounces+TOKEN@...``) the DSN came back to names."""
     for address in bounces.recipients(message):
         tag = address.rpartition("@")[0].partition("+")[2]
         if not tag:
             continue
         try:
-            value = signer.verify("bounce", tag, now=now.timestamp())
+            return links.subscriber_for("bounce", tag, lambda sid: subscribers.find(conn, sid), now)
         except TokenError:
             continue
-        sid = value.partition(":")[0]
-        if sid.isdigit():
-            return int(sid)
     return None

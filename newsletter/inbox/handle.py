@@ -85,7 +85,7 @@ class Handler:
     def _bounces(
         self, conn: Connection, key: str, message: EmailMessage, found: list[bounces.Bounce]
     ) -> Outcome:
-        counted = dsn.count(conn, message, found, self.settings, self.links.signer, self.now)
+        counted = dsn.count(conn, message, found, self.settings, self.links, self.now)
         detail: dict[str, object] = {"bounces": [[b.recipient, b.status, b.kind] for b in found]}
         if counted.unproven:
             detail["unproven"] = True
@@ -100,7 +100,7 @@ class Handler:
         subject = str(message.get("Subject", ""))
         body = plain_body(message)
         commands = parse(subject, body)
-        proof = self._proof(message, subject)
+        proof = self._proof(conn, message, subject)
         sender = normal_address(str(message.get("From", "")))
         if proof is not None:
             sid, token_command, event_id = proof
@@ -159,20 +159,19 @@ class Handler:
             detail={"commands": [[c.name, list(c.arguments)] for c in commands]},
             now=self.now,
         )
-        local, _, domain = self.links.reply_address.partition("@")
-        token = self.links.signer.sign(
-            "reply", f"{known.id}:confirm:{event_id}", now=self.now.timestamp()
-        )
+        confirm_address = self.links.command_address("confirm", known, event_id=event_id)
         text = (
             "We received these commands for your subscription:\n"
             + "".join(f"  {c.describe()}\n" for c in commands)
             + "\nThe message did not come from one of our reply links, so nothing changed yet.\n"
-            f"To go ahead, reply (subject: confirm) to: {local}+confirm-{token}@{domain}\n"
+            f"To go ahead, reply (subject: confirm) to: {confirm_address}\n"
             "If you did not send it, ignore this email.\n"
         )
         return Outcome("confirm-asked", [self._reply(known.email, known.id, text)])
 
-    def _proof(self, message: EmailMessage, subject: str) -> tuple[int, str, int | None] | None:
+    def _proof(
+        self, conn: Connection, message: EmailMessage, subject: str
+    ) -> tuple[int, str, int | None] | None:
         """(subscriber id, command named in the token, asked-event id) from a valid token."""
         tokens = [t for a in recipients(message) if (t := plus_token(a, self.reply_local))]
         in_subject = subject_token(subject)
@@ -180,13 +179,12 @@ class Handler:
             tokens.append(("", in_subject))
         for _, token in tokens:
             try:
-                value = self.links.signer.verify("reply", token, now=self.now.timestamp())
+                target, command, event_id = self.links.reply_for(
+                    token, lambda sid: subscribers.find(conn, sid), self.now
+                )
             except TokenError:
                 continue
-            sid, _, rest = value.partition(":")
-            command, _, event = rest.partition(":")
-            if sid.isdigit():
-                return int(sid), command, int(event) if event.isdigit() else None
+            return target.id, command, event_id
         return None
 
     def _asked(self, conn: Connection, sid: int, event_id: int) -> list[Command]:
@@ -250,7 +248,7 @@ class Handler:
         confirmation = self.renderer.notice(
             "confirmation",
             known.email,
-            subscriber_id=known.id,
+            subscriber=known,
             context={"topics": known.topics},
             now=self.now,
         )

@@ -9,7 +9,8 @@ values we build (ids, dates, URLs) are checked to be one ASCII line and written 
 
 The policy folds only above 998 characters: with the default 78, the ``email`` package
 turns a long URL in ``List-Unsubscribe`` into RFC 2047 encoded words, which mail clients
-do not read as a URL.
+do not read as a URL. Subject and display names with non-ASCII text are folded by
+``headers.Rfc2047Policy``: encoded-words of at most 75 characters on lines of at most 76.
 
 Speed (one email per subscriber, tens of thousands per run): ``QpCache`` encodes line by
 line and remembers the lines every email of an edition shares (paper cards, header,
@@ -27,13 +28,13 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from email.headerregistry import Address
-from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
 from newsletter.errors import DeliveryError
 from newsletter.render.clean import one_line
+from newsletter.render.headers import SMTP_POLICY, fold_unstructured
 
-POLICY = SMTP.clone(max_line_length=998)
+POLICY = SMTP_POLICY.clone(max_line_length=998)
 
 
 def address(email: str, name: str = "") -> Address:
@@ -51,12 +52,6 @@ def address(email: str, name: str = "") -> Address:
 def sender_address(from_address: str) -> Address:
     name, addr = parseaddr(from_address)
     return address(addr, name)
-
-
-def message_id(kind: str, key: str, domain: str) -> str:
-    """``<kind.HASH@domain>``: the same (kind, key) always gives the same id."""
-    digest = hashlib.sha256(f"{kind}\x00{key}".encode()).hexdigest()[:24]
-    return f"<{kind}.{digest}@{domain}>"
 
 
 # A display name of ASCII words and a dot-atom address: written as is by the policy too.
@@ -131,7 +126,11 @@ def _header(name: str, value: object) -> bytes:
 
 @functools.lru_cache(maxsize=4096)
 def _text_header(name: str, value: str) -> bytes:
-    """Subjects repeat across a list's emails: each is encoded once."""
+    """Subjects repeat across a list's emails: each is encoded once. Non-ASCII text, and
+    text that looks like an encoded-word (which ``header_factory`` would decode), go to
+    ``fold_unstructured`` as they are."""
+    if not value.isascii() or "=?" in value:
+        return fold_unstructured(name, value)
     return POLICY.fold_binary(name, POLICY.header_factory(name, value))
 
 

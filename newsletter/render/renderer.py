@@ -2,7 +2,7 @@
 
 renderer = Renderer(settings, links)          # raises TemplateError before any send
 msg = renderer.digest(edition, subscriber, sections, now=now)
-msg = renderer.notice("welcome", to, subscriber_id=7, context={}, now=now)
+msg = renderer.notice("welcome", to, subscriber=subscriber, context={}, now=now)
 html = renderer.web_page(edition, sections)   # the "view in browser" page
 """
 
@@ -24,7 +24,7 @@ from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
 from newsletter.render.clean import one_line
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.compose import QpCache, address, compose, message_id, sender_address
+from newsletter.render.compose import QpCache, address, compose, sender_address
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Renderer:
         return self._paper_views
 
     def _sections(
-        self, edition: Edition, sections: Sequence[Section], subscriber_id: int | None
+        self, edition: Edition, sections: Sequence[Section], subscriber: Subscriber | None
     ) -> list[views.SectionView]:
         paper_views = self._views_for(edition)
         feedback = self.links.feedback
@@ -95,11 +95,11 @@ class Renderer:
                         reason=escape(reason),
                         text_reason=reason,
                         more_url=None
-                        if subscriber_id is None
-                        else feedback(subscriber_id, paper.arxiv_id, +1),
+                        if subscriber is None
+                        else feedback(subscriber, paper.arxiv_id, +1),
                         less_url=None
-                        if subscriber_id is None
-                        else feedback(subscriber_id, paper.arxiv_id, -1),
+                        if subscriber is None
+                        else feedback(subscriber, paper.arxiv_id, -1),
                     )
                 )
             out.append(
@@ -114,14 +114,14 @@ class Renderer:
 
     # -- shared context ------------------------------------------------------------------
 
-    def _base_context(self, subscriber_id: int | None, topics: Sequence[str]) -> dict[str, Any]:
+    def _base_context(self, subscriber: Subscriber | None, topics: Sequence[str]) -> dict[str, Any]:
         settings, links = self.settings, self.links
-        personal = subscriber_id is not None
+        personal = subscriber is not None
         return {
             "list_name": settings.list_name,
             "topics": [one_line(t, 60) for t in topics],
-            "unsubscribe_url": None if subscriber_id is None else links.unsubscribe(subscriber_id),
-            "preferences_url": None if subscriber_id is None else links.preferences(subscriber_id),
+            "unsubscribe_url": None if subscriber is None else links.unsubscribe(subscriber),
+            "preferences_url": None if subscriber is None else links.preferences(subscriber),
             "subscribe_url": None if personal else links.subscribe(),
             "archive_url": links.archive_index(),
             "postal_address": one_line(settings.postal_address, 200),
@@ -155,13 +155,13 @@ class Renderer:
         sid = subscriber.id
         weekly = subscriber.frequency == "weekly"
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
-        context = self._base_context(sid, subscriber.topics)
+        context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
-            sections=self._sections(edition, sections, sid),
+            sections=self._sections(edition, sections, subscriber),
             view_url=self.links.archive_page(edition.date),
             footer_reason=(
                 f"You get this email because {subscriber.email} subscribed to "
@@ -174,15 +174,15 @@ class Renderer:
             ),
         )
         html, text = self._render("digest", context)
-        msg_id = message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
-        return self._message(sid, to, subject, msg_id, now, text, html, list_headers=True)
+        msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
+        return self._message(subscriber, to, subject, msg_id, now, text, html, list_headers=True)
 
     def notice(
         self,
         kind: str,
         to: str,
         *,
-        subscriber_id: int | None,
+        subscriber: Subscriber | None,
         context: Mapping[str, Any],
         now: dt.datetime,
     ) -> Message:
@@ -190,12 +190,12 @@ class Renderer:
             raise ValueError(f"unknown notice kind {kind!r} (known: {', '.join(NOTICE_KINDS)})")
         recipient = address(to)
         topics = context.get("topics", ())
-        values = self._base_context(subscriber_id, topics)
+        values = self._base_context(subscriber, topics)
         if kind == "goodbye":
             values["unsubscribe_url"] = None
             values["subscribe_url"] = self.links.subscribe()
-        if kind == "confirmation" and subscriber_id is not None:
-            values["confirm_url"] = self.links.confirm(subscriber_id)
+        if kind == "confirmation" and subscriber is not None:
+            values["confirm_url"] = self.links.confirm(subscriber, now=now)
         values.update({k: v for k, v in context.items() if k != "topics"})
         summary = one_line(str(context.get("summary", "")), 100)
         subject = NOTICE_SUBJECTS[kind].format(list_name=self.settings.list_name, summary=summary)
@@ -214,17 +214,17 @@ class Renderer:
         if kind != "welcome":
             values["reply_hint"] = ""
         html, text = self._render(kind, values)
-        key = f"{kind}:{to}:{subscriber_id}:{now.isoformat()}"
-        msg_id = message_id(kind, key, self._domain)
+        key = f"{kind}:{to}:{subscriber.id if subscriber else 0}:{now.isoformat()}"
+        msg_id = self.links.message_id(kind, key, self._domain)
         return self._message(
-            subscriber_id or 0,
+            subscriber,
             recipient,
             subject,
             msg_id,
             now,
             text,
             html,
-            list_headers=kind == "welcome" and subscriber_id is not None,
+            list_headers=kind == "welcome" and subscriber is not None,
         )
 
     def web_page(self, edition: Edition, sections: Sequence[Section]) -> str:
@@ -246,7 +246,7 @@ class Renderer:
 
     def _message(
         self,
-        subscriber_id: int,
+        subscriber: Subscriber | None,
         to: Any,
         subject: str,
         msg_id: str,
@@ -257,12 +257,12 @@ class Renderer:
         list_headers: bool,
     ) -> Message:
         headers = {"List-Id": self._list_id}
-        if list_headers:
-            unsubscribe = self.links.unsubscribe(subscriber_id)
-            mailto = self.links.mailto("unsubscribe", subscriber_id)
+        if list_headers and subscriber is not None:
+            unsubscribe = self.links.unsubscribe(subscriber)
+            mailto = self.links.mailto("unsubscribe", subscriber)
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-            headers["Reply-To"] = self.links.command_address("reply", subscriber_id)
+            headers["Reply-To"] = self.links.command_address("reply", subscriber)
         data = compose(
             sender=self._sender,
             to=to,
@@ -275,7 +275,7 @@ class Renderer:
             encode=self._qp.encode,
         )
         return Message(
-            subscriber_id=subscriber_id,
+            subscriber_id=subscriber.id if subscriber is not None else 0,
             to=to.addr_spec,
             sender=self._sender.addr_spec,
             message_id=msg_id,
@@ -283,4 +283,7 @@ class Renderer:
             data=data,
             html=html,
             text=text,
+            return_path=self.links.return_path(self._sender.addr_spec, subscriber)
+            if self.settings.verp and subscriber is not None
+            else "",
         )

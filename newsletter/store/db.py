@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from newsletter.errors import StoreError
+from newsletter.errors import ConstraintError, StoreError
 from newsletter.store import schema
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def describe(exc: SQLAlchemyError) -> str:
+    """One line for the operator: the driver's first line, without SQL or a traceback."""
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return f"database error: {lines[0] if lines else type(exc).__name__}"
 
 
 class Store:
@@ -72,11 +79,40 @@ class Store:
         return store
 
     def upgrade(self, now: dt.datetime) -> list[str]:
-        with self.begin() as conn:
+        """Apply pending migrations in one transaction; nothing is written when none is."""
+        if not self.pending_migrations():
+            return []
+        with self._migrating() as conn:
             applied = schema.upgrade(conn, now)
         if applied:
             log.debug("applied migrations: %s", ", ".join(applied))
         return applied
+
+    @contextmanager
+    def _migrating(self) -> Iterator[Connection]:
+        """The migrations' transaction. On SQLite, foreign keys are off for it (a table
+        rebuild drops the old table; https://sqlite.org/lang_altertable.html#otheralter),
+        which SQLite allows only outside a transaction; ``foreign_key_check`` runs before
+        the commit, and BEGIN IMMEDIATE makes a second process wait, then find nothing to do."""
+        if not self.is_sqlite:
+            with self.begin() as conn:
+                yield conn
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise StoreError(f"migration left {len(broken)} broken reference(s)")
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+        except SQLAlchemyError as exc:
+            raise StoreError(describe(exc)) from None
 
     def pending_migrations(self) -> list[str]:
         with self.begin() as conn:
@@ -88,8 +124,10 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error: {str(exc.orig).strip().splitlines()[0]}") from None
+        except IntegrityError as exc:  # a constraint: callers may act on a concurrent change
+            raise ConstraintError(describe(exc)) from None
+        except SQLAlchemyError as exc:  # unreachable, locked, damaged ("file is not a database")
+            raise StoreError(describe(exc)) from None
 
     def close(self) -> None:
         self.engine.dispose()

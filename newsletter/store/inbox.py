@@ -8,7 +8,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, or_, select
 
 from newsletter.store.schema import inbox_events, ledger
 
@@ -111,3 +111,17 @@ def replied_since(conn: Connection, address: str, since: dt.datetime) -> bool:
         inbox_events.c.created_at >= since,
     )
     return conn.execute(query.limit(1)).first() is not None
+
+
+def forget(conn: Connection, subscriber_id: int, address: str) -> None:
+    """Delete a removed subscriber's events, and the reply throttle kept for their address."""
+    conn.execute(
+        delete(inbox_events).where(
+            or_(
+                inbox_events.c.subscriber_id == subscriber_id,
+                inbox_events.c.message_key.startswith(
+                    f"reply-to:{address.lower()}:", autoescape=True
+                ),
+            )
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -76,6 +77,8 @@ def _row_to_subscriber(row: RowMapping) -> Subscriber:
         frequency=row["frequency"],
         paused_until=row["paused_until"],
         created_at=row["created_at"],
+        token_nonce=row["token_nonce"] or "",
+        legacy_tokens=bool(row["legacy_tokens"]),
     )
 
 
@@ -113,6 +116,8 @@ def add(
         "created_at": now,
         "updated_at": now,
         "confirmed_at": now if status == "active" else None,
+        "token_nonce": secrets.token_hex(16),
+        "legacy_tokens": False,
         **_profile_values(profile),
     }
     new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key
@@ -121,11 +126,17 @@ def add(
 
 
 def get(conn: Connection, subscriber_id: int) -> Subscriber:
-    row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).mappings()
-    found = row.first()
+    found = find(conn, subscriber_id)
     if found is None:
         raise NotFoundError(f"subscriber #{subscriber_id}")
-    return _row_to_subscriber(found)
+    return found
+
+
+def find(conn: Connection, subscriber_id: int) -> Subscriber | None:
+    """The subscriber with this id, or ``None`` (a removed one, or a forged id)."""
+    row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).mappings()
+    found = row.first()
+    return _row_to_subscriber(found) if found else None
 
 
 def get_by_email(conn: Connection, email: str) -> Subscriber | None:
@@ -237,10 +248,13 @@ def _update(conn: Connection, subscriber_id: int, values: dict[str, Any]) -> Non
 
 
 def remove(conn: Connection, email: str) -> Subscriber:
-    """Delete a subscriber and their ledger and feedback rows (the operator asked to forget them)."""
+    """Delete a subscriber with their ledger, feedback and inbox history (the operator asked
+    to forget them). Their id is never given out again, and every link they held stops
+    working (it names the nonce of this row)."""
     subscriber = require_by_email(conn, email)
     conn.execute(delete(ledger).where(ledger.c.subscriber_id == subscriber.id))
     conn.execute(delete(feedback).where(feedback.c.subscriber_id == subscriber.id))
+    events.forget(conn, subscriber.id, subscriber.email)
     conn.execute(delete(subscribers).where(subscribers.c.id == subscriber.id))
     return subscriber
 

@@ -16,7 +16,9 @@ from starlette.responses import HTMLResponse
 from newsletter.config import Settings
 from newsletter.errors import NotFoundError, TokenError
 from newsletter.links import Links
+from newsletter.models import Subscriber
 from newsletter.render import Renderer
+from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web.ratelimit import RateLimiter
@@ -90,9 +92,10 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def subscriber_id_from(signer: Signer, purpose: str, token: str, now: dt.datetime) -> int:
-    """Verify a token whose value is a subscriber id; any problem is a ``TokenError``."""
-    value = signer.verify(purpose, token, now=now.timestamp())
-    if not value.isdigit():
-        raise TokenError("invalid")
-    return int(value)
+def subscriber_from(web: WebContext, purpose: str, token: str) -> Subscriber:
+    """The subscriber a link token is for (checked against their row's nonce); a bad,
+    expired or orphaned token is a ``TokenError``."""
+    with web.store.begin() as conn:
+        return web.links.subscriber_for(
+            purpose, token, lambda sid: subscribers.find(conn, sid), web.clock()
+        )

@@ -16,13 +16,14 @@ FIELD = "csrf"
 
 
 def issue(signer: Signer, scope: str, now: dt.datetime) -> str:
-    return signer.sign("csrf", scope, now=now.timestamp())
+    return signer.sign("csrf", None, scope.encode("utf-8"), now=now.timestamp())
 
 
 def valid(signer: Signer, scope: str, token: object, now: dt.datetime) -> bool:
     if not isinstance(token, str) or not token:
         return False
     try:
-        return signer.verify("csrf", token, now=now.timestamp()) == scope
+        verified = signer.verify("csrf", token, lambda _: None, now=now.timestamp())
     except TokenError:
         return False
+    return verified.data == scope.encode("utf-8")

@@ -1,7 +1,7 @@
 """ "More / less like this": GET shows a page with a button, POST records the signal.
 
 A GET alone records nothing, because mail scanners and link previewers fetch every link in
-an email. Token purpose "feedback", value ``SID:ARXIV_ID:+1`` or ``SID:ARXIV_ID:-1``.
+an email. Token purpose "feedback" (``Links.feedback``): the reader, the paper, +1 or -1.
 """
 
 from __future__ import annotations
@@ -19,19 +19,14 @@ from newsletter.web.context import ctx
 log = logging.getLogger(__name__)
 
 
-def parse_value(value: str) -> tuple[int, str, int]:
-    """``"42:2403.15527:+1"`` -> ``(42, "2403.15527", 1)``; anything else is a ``TokenError``."""
-    sid, _, rest = value.partition(":")
-    arxiv_id, _, signal = rest.rpartition(":")
-    if not sid.isdigit() or not arxiv_id or signal not in ("+1", "-1"):
-        raise TokenError("invalid")
-    return int(sid), arxiv_id, int(signal)
-
-
 def _verify(request: Request) -> tuple[int, str, int]:
+    """(subscriber id, arXiv id, +1 | -1) of the link's token; a ``TokenError`` otherwise."""
     web = ctx(request)
-    value = web.signer.verify("feedback", request.path_params["token"], now=web.clock().timestamp())
-    return parse_value(value)
+    with web.store.begin() as conn:
+        subscriber, arxiv_id, signal = web.links.feedback_for(
+            request.path_params["token"], lambda sid: subscribers.find(conn, sid), web.clock()
+        )
+    return subscriber.id, arxiv_id, signal
 
 
 async def feedback_page(request: Request) -> Response:

@@ -17,16 +17,10 @@ from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.models import Subscriber
 from newsletter.store import subscribers
 from newsletter.web import csrf
-from newsletter.web.context import WebContext, ctx, subscriber_id_from
+from newsletter.web.context import WebContext, ctx, subscriber_from
 from newsletter.web.forms import field, pause_date, split_terms
 
 log = logging.getLogger(__name__)
-
-
-def _subscriber(web: WebContext, purpose: str, token: str) -> Subscriber:
-    sid = subscriber_id_from(web.signer, purpose, token, web.clock())
-    with web.store.begin() as conn:
-        return subscribers.get(conn, sid)
 
 
 # --- confirm ------------------------------------------------------------------------
@@ -35,8 +29,8 @@ def _subscriber(web: WebContext, purpose: str, token: str) -> Subscriber:
 async def confirm_page(request: Request) -> Response:
     web = ctx(request)
     try:
-        subscriber = _subscriber(web, "confirm", request.path_params["token"])
-    except (TokenError, NotFoundError) as exc:
+        subscriber = subscriber_from(web, "confirm", request.path_params["token"])
+    except TokenError as exc:
         return web.link_error(exc)
     if subscriber.status in ("active", "paused"):
         return _confirmed_page(web, subscriber)
@@ -47,8 +41,8 @@ async def confirm(request: Request) -> Response:
     web = ctx(request)
     now = web.clock()
     try:
-        subscriber = _subscriber(web, "confirm", request.path_params["token"])
-    except (TokenError, NotFoundError) as exc:
+        subscriber = subscriber_from(web, "confirm", request.path_params["token"])
+    except TokenError as exc:
         return web.link_error(exc)
     if subscriber.status not in ("active", "paused"):
         with web.store.begin() as conn:
@@ -62,7 +56,7 @@ def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
     return web.message_page(
         "You are subscribed",
         f"{subscriber.email} will receive {web.settings.list_name}.",
-        link=web.links.preferences(subscriber.id),
+        link=web.links.preferences(subscriber),
         link_text="Choose your topics",
     )
 
@@ -73,8 +67,8 @@ def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
 async def unsubscribe_page(request: Request) -> Response:
     web = ctx(request)
     try:
-        subscriber = _subscriber(web, "unsubscribe", request.path_params["token"])
-    except (TokenError, NotFoundError) as exc:
+        subscriber = subscriber_from(web, "unsubscribe", request.path_params["token"])
+    except TokenError as exc:
         return web.link_error(exc)
     if subscriber.status == "unsubscribed":
         return _unsubscribed_page(web)
@@ -86,14 +80,14 @@ async def unsubscribe(request: Request) -> Response:
     web = ctx(request)
     now = web.clock()
     try:
-        sid = subscriber_id_from(web.signer, "unsubscribe", request.path_params["token"], now)
+        sid = subscriber_from(web, "unsubscribe", request.path_params["token"]).id
     except TokenError as exc:
         return web.link_error(exc)
     with web.store.begin() as conn:
         try:
             current = subscribers.get(conn, sid)
         except NotFoundError:
-            current = None  # the operator removed them: they are not subscribed, as asked
+            current = None  # removed a moment ago: they are not subscribed, as asked
         if current is not None and current.status != "unsubscribed":
             subscribers.set_status(conn, sid, "unsubscribed", now=now)
             log.info("unsubscribe: subscriber #%s", sid)
@@ -113,8 +107,8 @@ def _unsubscribed_page(web: WebContext) -> Response:
 async def preferences_page(request: Request) -> Response:
     web = ctx(request)
     try:
-        subscriber = _subscriber(web, "preferences", request.path_params["token"])
-    except (TokenError, NotFoundError) as exc:
+        subscriber = subscriber_from(web, "preferences", request.path_params["token"])
+    except TokenError as exc:
         return web.link_error(exc)
     return _preferences(web, subscriber, None, None)
 
@@ -136,7 +130,7 @@ def _preferences(
         error=error,
         today=today.isoformat(),
         csrf=csrf.issue(web.signer, f"preferences:{subscriber.id}", web.clock()),
-        unsubscribe_url=web.links.unsubscribe(subscriber.id),
+        unsubscribe_url=web.links.unsubscribe(subscriber),
     )
 
 
@@ -144,8 +138,8 @@ async def preferences(request: Request) -> Response:
     web = ctx(request)
     now = web.clock()
     try:
-        subscriber = _subscriber(web, "preferences", request.path_params["token"])
-    except (TokenError, NotFoundError) as exc:
+        subscriber = subscriber_from(web, "preferences", request.path_params["token"])
+    except TokenError as exc:
         return web.link_error(exc)
     data = await request.form()
     if not csrf.valid(web.signer, f"preferences:{subscriber.id}", data.get(csrf.FIELD), now):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Message, Subscriber
+from newsletter.render.headers import SMTP_POLICY
 
 
 def compose(
@@ -36,7 +36,7 @@ def compose(
     sender = parseaddr(settings.from_address)[1]
     domain = sender.rpartition("@")[2] or "localhost"
     message_id = make_msgid(domain=domain)
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = settings.from_address
     msg["To"] = Address(addr_spec=to)
     msg["Subject"] = subject
@@ -72,8 +72,8 @@ def already_subscribed(
         f"Someone asked to subscribe {subscriber.email} to {settings.list_name}, "
         "and this address is already subscribed. Nothing was changed.\n"
         "\n"
-        f"Change your topics or pause: {links.preferences(subscriber.id)}\n"
-        f"Unsubscribe: {links.unsubscribe(subscriber.id)}\n"
+        f"Change your topics or pause: {links.preferences(subscriber)}\n"
+        f"Unsubscribe: {links.unsubscribe(subscriber)}\n"
     )
     return compose(
         settings,

@@ -97,7 +97,7 @@ def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -
     return web.renderer.notice(
         "confirmation",
         found.email,
-        subscriber_id=found.id,
+        subscriber=found,
         context={"topics": found.topics},
         now=now,
     )

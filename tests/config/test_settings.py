@@ -54,7 +54,9 @@ def test_two_first_runs_share_one_generated_key(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db' / 'n.db'}")
     signed: list[str] = []
     threads = [
-        threading.Thread(target=lambda: signed.append(signer_for(settings).sign("web", "x", now=0)))
+        threading.Thread(
+            target=lambda: signed.append(signer_for(settings).sign("csrf", None, b"x", now=0))
+        )
         for _ in range(8)
     ]
     for thread in threads:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import mailbox
 import ssl
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import dkim
@@ -14,12 +16,14 @@ import pytest
 from newsletter.config import Settings
 from newsletter.deliver import SmtpTransport, open_transport
 from newsletter.errors import DeliveryError
+from newsletter.links import Links
 from newsletter.models import Subscriber
 from newsletter.tokens import Signer
 from tests.deliver.helpers import build_message, smtp_settings
 from tests.deliver.smtpserver import FaultServer, Rule, self_signed_cert
 
-SUB = Subscriber(id=7, email="ada@example.test", name="Ada")
+SUB = Subscriber(id=7, email="ada@example.test", name="Ada", token_nonce="ada-nonce")
+LINKS = Links("https://example.org", Signer.from_secrets("test-secret"), "papers@example.org")
 
 
 def server_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -107,8 +111,10 @@ async def test_dkim_signature_of_the_received_bytes_verifies_and_verp_names_the_
             dkim_private_key_path=key,
             verp=True,
         )
+        # The renderer sets the VERP return path (VERP=true); the transport sends from it.
+        message = replace(build_message(SUB), return_path=LINKS.return_path("x@example.org", SUB))
         async with open_transport(settings) as transport:
-            assert (await transport.send(build_message(SUB))).state == "sent"
+            assert (await transport.send(message)).state == "sent"
         sender, _rcpts, received = server.script.accepted[0]
     finally:
         server.stop()
@@ -128,9 +134,8 @@ async def test_dkim_signature_of_the_received_bytes_verifies_and_verp_names_the_
     assert not dkim.verify(received.replace(b"Hello Ada", b"Hello Bob"), dnsfunc=dns)
     local, _, domain = sender.partition("@")
     assert domain == "example.org" and local.startswith("bounces+")
-    assert (
-        Signer.from_secrets("test-secret").verify("bounce", local.removeprefix("bounces+")) == "7"
-    )
+    token = local.removeprefix("bounces+")
+    assert LINKS.subscriber_for("bounce", token, {7: SUB}.get, dt.datetime.now(dt.UTC)) == SUB
 
 
 async def test_maildir_outbox_and_browsable_html(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ async def test_unsubscribe_by_token_reply_once(
     sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
 ) -> None:
     sub = add(sqlite_store)
-    to = links.command_address("unsubscribe", sub.id)
+    to = links.command_address("unsubscribe", sub)
     mailbox.append(reply(sender="Ada <ada@example.org>", to=to, subject="unsubscribe", body=""))
     report = await run(sqlite_store, settings)
     assert (report.messages, report.commands, report.replies_sent) == (1, 1, 1)
@@ -96,7 +96,7 @@ async def test_topics_by_reply_ignores_quote_and_signature(
     mailbox.append(
         reply(
             sender="ada@example.org",
-            to=links.command_address("topics", sub.id),
+            to=links.command_address("reply", sub),
             subject="Re: Daily Papers",
             body=body,
         )
@@ -144,12 +144,12 @@ async def test_forged_token_and_unknown_sender_change_nothing(
     mailbox.append(
         reply(
             sender="ada@example.org",
-            to=stranger.command_address("unsubscribe", sub.id),
+            to=stranger.command_address("unsubscribe", sub),
             subject="unsubscribe",
             body="",
         )
     )
-    good = links.command_address("unsubscribe", sub.id)
+    good = links.command_address("unsubscribe", sub)
     tampered = good.replace("unsubscribe-", "unsubscribe-X", 1)
     mailbox.append(reply(sender="mallory@example.net", to=tampered, subject="unsubscribe", body=""))
     report = await run(sqlite_store, settings)
@@ -238,7 +238,7 @@ async def test_one_dsn_counts_one_recipient(
     # Quotes reader0's Message-ID but lists everyone: only reader0 counts.
     mailbox.append(dsn(emails[1], "5.1.1", more=(emails[2], emails[0]), quoted_id=ids[0]))
     # A valid VERP address names reader1 once, whatever the DSN lists.
-    verp = f"bounces+{links.signer.sign('bounce', str(subs[1].id))}@example.org"
+    verp = links.return_path("papers@example.org", subs[1])
     mailbox.append(dsn(emails[2], "4.2.2", action="delayed", more=emails, to=verp))
     report = await run(sqlite_store, settings)
     assert report.suppressed == 1
@@ -277,7 +277,7 @@ async def test_malformed_set_aside_duplicates_and_auto_replies_skipped(
             extra="Auto-Submitted: auto-replied\r\n",
         )
     )
-    to = links.command_address("pause", sub.id)
+    to = links.command_address("reply", sub)
     mailbox.append(
         reply(sender="ada@example.org", to=to, subject="pause", body="", message_id="<same@client>")
     )
@@ -349,7 +349,7 @@ async def test_mailbox_dying_midway_keeps_the_replies_and_says_so(
     ada = add(sqlite_store)
     grace = add(sqlite_store, "grace@example.org")
     for sub in (ada, grace):
-        to = links.command_address("unsubscribe", sub.id)
+        to = links.command_address("unsubscribe", sub)
         mailbox.append(reply(sender=sub.email, to=to, subject="unsubscribe", body=""))
     with cutting_proxy(mailbox.port, b" FETCH ", times=2) as proxy:
         cut = settings.model_copy(update={"imap_port": proxy.port})

@@ -38,9 +38,7 @@ def test_an_unsubscribe_reply_stops_todays_email(
         ada = subscribers.add(conn, "ada@example.org", now=NOW, profile=Profile(("RAG",)))
         subscribers.add(conn, "grace@example.org", now=NOW)
     signer = Signer.from_secrets(KEY)
-    to = Links(settings.base_url, signer, "papers@example.org").command_address(
-        "unsubscribe", ada.id
-    )
+    to = Links(settings.base_url, signer, "papers@example.org").command_address("unsubscribe", ada)
     mailbox.append(reply(sender="ada@example.org", to=to, subject="unsubscribe", body=""))
 
     report = asyncio.run(

@@ -20,14 +20,19 @@ NOW = dt.datetime(2026, 8, 18, 6, 30, tzinfo=dt.UTC)
 LARGEST_DAY = "hf_daily_papers_2026-08-18.json"
 
 
-def signed_links(text: str, links: Links, purpose: str) -> list[str]:
-    """The values of every ``BASE_URL/<purpose>/TOKEN`` link in ``text``, each token verified.
+def signed_links(text: str, links: Links, purpose: str, *readers: Subscriber) -> list[str]:
+    """What every ``BASE_URL/<purpose>/TOKEN`` link in ``text`` says, each token verified
+    against ``readers``: the reader's id, or ``ID:ARXIV_ID:+1`` for feedback.
 
-    Links are compared by what they sign, not by their text: a token carries the second
-    it was issued, so one signed again a moment later is spelled differently.
+    Links are compared by what they sign, not by their text: a confirmation token carries
+    the second it was issued, so one signed again a moment later is spelled differently.
     """
+    find = {r.id: r for r in readers}.get
     tokens = re.findall(rf"{re.escape(BASE_URL)}/{purpose}/([A-Za-z0-9_.-]+)", text)
-    return [links.signer.verify(purpose, token) for token in tokens]
+    if purpose == "feedback":
+        found = [links.feedback_for(token, find, NOW) for token in tokens]
+        return [f"{reader.id}:{arxiv_id}:{signal:+d}" for reader, arxiv_id, signal in found]
+    return [str(links.subscriber_for(purpose, token, find, NOW).id) for token in tokens]
 
 
 def hf_papers(path: Path) -> list[Paper]:
@@ -103,6 +108,7 @@ def subscriber() -> Subscriber:
         email="ada@example.com",
         name="Ada Lovelace",
         profile=Profile(topics=("multimodal agents", "image generation", "benchmarks")),
+        token_nonce="ada-nonce",
     )
 
 

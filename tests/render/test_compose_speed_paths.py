@@ -28,7 +28,7 @@ def test_line_cache_matches_whole_text_encoding_on_real_digests(
     topic_sets = [("multimodal agents",), ("image generation", "benchmarks"), ()]
     for sid in range(1, 13):
         topics = topic_sets[sid % 3]
-        reader = Subscriber(id=sid, email=f"r{sid}@example.com", profile=Profile(topics))
+        reader = Subscriber(sid, f"r{sid}@example.com", profile=Profile(topics), token_nonce="n")
         message = renderer.digest(
             largest_day, reader, split_sections(list(largest_day.papers), topics), now=NOW
         )

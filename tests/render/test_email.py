@@ -46,7 +46,7 @@ def test_digest_headers_and_parts(
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     https, mailto = re.findall(r"<([^>]+)>", parsed["List-Unsubscribe"])
     assert https.startswith(f"{BASE_URL}/unsubscribe/")
-    assert links.signer.verify("unsubscribe", https.rsplit("/", 1)[1]) == "42"
+    assert signed_links(https, links, "unsubscribe", subscriber) == ["42"]
     assert mailto.startswith("mailto:papers+unsubscribe-") and "@example.org" in mailto
     assert parsed["Reply-To"].startswith("papers+reply-")
     assert parsed["Subject"] == msg.subject
@@ -73,11 +73,11 @@ def test_every_paper_and_link_is_in_both_parts(
         assert f"https://arxiv.org/pdf/{paper.arxiv_id}" in msg.text
     more = re.findall(rf'href="({BASE_URL}/feedback/[^"]+)"', msg.html)
     assert len(more) == 2 * len(largest_day.papers)
-    values = {links.signer.verify("feedback", url.rsplit("/", 1)[1]) for url in more}
+    values = set(signed_links(" ".join(more), links, "feedback", subscriber))
     first = largest_day.papers[0].arxiv_id
     assert {f"42:{first}:+1", f"42:{first}:-1"} <= values
-    assert signed_links(msg.html, links, "preferences") == ["42"]
-    assert signed_links(msg.html, links, "unsubscribe") == ["42", "42"]  # top and footer
+    assert signed_links(msg.html, links, "preferences", subscriber) == ["42"]
+    assert signed_links(msg.html, links, "unsubscribe", subscriber) == ["42", "42"]  # top, footer
     assert msg.html.index(f"{BASE_URL}/unsubscribe/") < msg.html.index(first)  # near the top
     assert links.archive_page(largest_day.date) in msg.html
     assert "1 Example Street, 75000 Paris" in msg.html and "1 Example Street" in msg.text
@@ -186,6 +186,7 @@ def test_hostile_feed_and_subscriber_text_cannot_inject(renderer: Renderer) -> N
         email="eve@example.com",
         name="Eve\r\nCc: all@example.net",
         profile=Profile(topics=(topic,)),
+        token_nonce="eve-nonce",
     )
     sections = (
         Section(title=topic, topic=topic, items=(RankedItem(paper=evil, score=1.0, reason=topic),)),
@@ -215,7 +216,10 @@ def test_empty_section_note_and_also_today(renderer: Renderer, largest_day: Edit
         Section(title="Also today", topic=None, items=(RankedItem(paper=papers[0], score=0.5),)),
     )
     subscriber = Subscriber(
-        id=5, email="bo@example.com", profile=Profile(topics=("quantum chemistry",))
+        id=5,
+        email="bo@example.com",
+        profile=Profile(topics=("quantum chemistry",)),
+        token_nonce="bo-nonce",
     )
     msg = renderer.digest(largest_day, subscriber, sections, now=NOW)
     assert (

@@ -13,7 +13,7 @@ import pytest
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
 from newsletter.links import Links
-from newsletter.models import Edition
+from newsletter.models import Edition, Subscriber
 from newsletter.render import NOTICE_KINDS, Renderer
 from newsletter.render.archive import write_archive
 from newsletter.render.compile import BUILTIN_TEMPLATES
@@ -29,8 +29,9 @@ def override(tmp_path: Path, name: str, text: str) -> Settings:
 
 def test_an_override_wins_over_the_builtin(tmp_path: Path, links: Links) -> None:
     settings = override(tmp_path, "welcome.txt.j2", "Hello from the operator, {{ list_name }}.\n")
+    reader = Subscriber(id=3, email="a@example.com", token_nonce="a-nonce")
     msg = Renderer(settings, links).notice(
-        "welcome", "a@example.com", subscriber_id=3, context={}, now=NOW
+        "welcome", "a@example.com", subscriber=reader, context={}, now=NOW
     )
     assert msg.text == "Hello from the operator, Daily Papers.\n"
     assert "You are subscribed" in msg.html  # the HTML still comes from the built-in
@@ -77,24 +78,24 @@ def test_every_builtin_template_compiles_and_is_checked() -> None:
 
 @pytest.mark.parametrize("kind", NOTICE_KINDS)
 def test_notices_share_the_layout(renderer: Renderer, links: Links, kind: str) -> None:
-    subscriber_id = None if kind == "alert" else 9
+    reader = None if kind == "alert" else Subscriber(9, "reader@example.com", token_nonce="r9")
     context = (
         {"summary": "3 of 120 sends failed", "details": ["smtp: 451 greylisted"]}
         if kind == "alert"
         else {"topics": ["robotics"]}
     )
-    msg = renderer.notice(
-        kind, "reader@example.com", subscriber_id=subscriber_id, context=context, now=NOW
-    )
+    msg = renderer.notice(kind, "reader@example.com", subscriber=reader, context=context, now=NOW)
     parsed = email.message_from_bytes(msg.data, policy=default)
     assert parsed.get_content_type() == "multipart/alternative"
     assert "Daily Papers" in msg.html and "Daily Papers" in msg.text
     assert "{{" not in msg.html and "<mj-" not in msg.html
     if kind == "confirmation":
-        assert set(signed_links(msg.html, links, "confirm")) == {"9"}
-        assert set(signed_links(msg.text, links, "confirm")) == {"9"}
+        assert reader is not None
+        assert set(signed_links(msg.html, links, "confirm", reader)) == {"9"}
+        assert set(signed_links(msg.text, links, "confirm", reader)) == {"9"}
     if kind == "welcome":
-        assert parsed["List-Unsubscribe"] and "9" in signed_links(msg.html, links, "preferences")
+        assert reader is not None and parsed["List-Unsubscribe"]
+        assert "9" in signed_links(msg.html, links, "preferences", reader)
     if kind == "alert":
         assert parsed["List-Unsubscribe"] is None
         assert msg.subject == "[Daily Papers] 3 of 120 sends failed"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
 
 from newsletter.deliver import SendResult
+from newsletter.errors import ConstraintError
 from newsletter.models import Paper
 from newsletter.store import editions, ledger, schema, subscribers
 from newsletter.store.db import Store
@@ -109,7 +109,7 @@ def test_a_row_claimed_meanwhile_stops_the_discard(store: Store) -> None:
         assert editions.gone_out(conn, edition_id) is None
     with store.begin() as conn:  # a worker claims one row after the check
         [row] = ledger.claim(conn, edition_id, "worker-1", 1, NOW)
-    with pytest.raises(IntegrityError), store.begin() as conn:
+    with pytest.raises(ConstraintError), store.begin() as conn:
         editions.discard(conn, edition_id)
     with store.begin() as conn:  # rolled back: the edition and both rows are still there
         assert editions.get_by_date(conn, DAY) is not None

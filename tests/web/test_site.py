@@ -83,7 +83,7 @@ async def test_feedback_get_confirms_post_records(
     with store.begin() as conn:
         sub = subscribers.add(conn, "ada@example.org", now=clock())
         editions.freeze(conn, clock().date(), [paper], sources=["sample"], now=clock())
-    url = links.feedback(sub.id, paper.arxiv_id, -1)
+    url = links.feedback(sub, paper.arxiv_id, -1)
     page = await client.get(url)
     assert page.status_code == 200
     assert "A &lt;b&gt;bold&lt;/b&gt; paper" in page.text and "Less like this" in page.text
@@ -96,7 +96,7 @@ async def test_feedback_get_confirms_post_records(
             select(feedback.c.subscriber_id, feedback.c.arxiv_id, feedback.c.signal)
         ).all()
     assert [tuple(r) for r in rows] == [(sub.id, "2403.15527", -1)]
-    unknown = await client.post(links.feedback(sub.id, "9999.99999", 1))
+    unknown = await client.post(links.feedback(sub, "9999.99999", 1))
     assert unknown.status_code == 404
 
 
@@ -109,7 +109,7 @@ async def test_access_log_names_requests_without_tokens(
 ) -> None:
     with store.begin() as conn:
         sub = subscribers.add(conn, "ada@example.org", now=clock())
-    url = links.unsubscribe(sub.id)
+    url = links.unsubscribe(sub)
     token = url.rsplit("/", 1)[1]
     with caplog.at_level(logging.INFO, logger="newsletter.web.access"):
         await client.get(url)

@@ -5,10 +5,10 @@ from collections.abc import Callable
 import httpx
 from starlette.applications import Starlette
 
+from newsletter.links import Links
 from newsletter.models import Message
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from newsletter.tokens import Signer
 from tests.web.conftest import BASE, Clock
 from tests.web.helpers import csrf_of, only_subscriber, parsed, snapshot, urls_in
 
@@ -30,7 +30,7 @@ async def test_form_page_is_escaped_and_has_csrf(client: httpx.AsyncClient) -> N
 
 
 async def test_subscribe_creates_pending_and_sends_confirmation(
-    client: httpx.AsyncClient, store: Store, outbox: list[Message], signer: Signer
+    client: httpx.AsyncClient, store: Store, outbox: list[Message], links: Links, clock: Clock
 ) -> None:
     answer = await subscribe(client, "Ada@Example.ORG", "diffusion models\nspeculative decoding")
     assert answer.status_code == 200
@@ -42,7 +42,8 @@ async def test_subscribe_creates_pending_and_sends_confirmation(
     assert [m.to for m in outbox] == ["Ada@example.org"]
     confirm = [u for u in urls_in(outbox[0]) if "/confirm/" in u]
     assert len(confirm) == 1 and confirm[0].startswith(f"{BASE}/confirm/")
-    assert signer.verify("confirm", confirm[0].rsplit("/", 1)[1]) == str(added.id)
+    token = confirm[0].rsplit("/", 1)[1]
+    assert links.subscriber_for("confirm", token, {added.id: added}.get, clock()) == added
     assert outbox[0].html and "/confirm/" in outbox[0].html
 
 
