@@ -2,6 +2,8 @@
 
 2xx to the final dot            -> sent
 4xx anywhere                    -> deferred (retried with exponential backoff)
+anything else to the final dot  -> unknown (an unreadable or out-of-range reply: the whole
+                                   body went out, so the server may have the message)
 421 / 451 / 454                 -> deferred, and the server is throttling: slow the sender
 552 to RCPT                     -> deferred (RFC 5321 section 4.5.3.1.10 says treat as 452)
 5xx                             -> failed (permanent; counts toward the bounce score)
@@ -22,7 +24,16 @@ THROTTLE_CODES = frozenset({421, 451, 454})
 
 
 def outcome_for(code: int, stage: Stage) -> Outcome:
-    """What one SMTP reply means for the message it answered."""
+    """What one SMTP reply means for the message it answered.
+
+    After the final dot the whole body is out: only a 2xx (sent), 4xx (deferred) or 5xx
+    (failed) reply is an answer; anything else (``-1`` for an unparsable line, 1xx, 3xx,
+    600 and above) leaves the message ``unknown`` (RFC 5321 section 4.2.1: replies are
+    2yz-5yz).
+    """
+    answered = 200 <= code < 300 or 400 <= code < 600
+    if stage == "body" and not answered:
+        return "unknown"
     if 200 <= code < 300:
         return "sent" if stage == "body" else "deferred"
     if code == 552 and stage == "rcpt":

@@ -285,3 +285,22 @@ async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
     assert counts["sent"] < 200  # it stopped before the end
     assert counts["sending"] == 0  # what it still held went back to a safe state
     assert counts["pending"] + counts["sent"] + counts["unknown"] == 200
+
+
+@pytest.mark.parametrize("reply", ["hello", "25O ok", "999 weird", "199 too low"])
+async def test_an_unreadable_reply_to_the_final_dot_is_unknown_never_resent(
+    sqlite_store: Store, server_factory: Any, reply: str
+) -> None:
+    """The whole body went out: whatever the server meant, it may have the message."""
+    victim = address(2)
+    server = server_factory([Rule("body", reply, match=victim, times=1)])
+    edition = seed(sqlite_store, 5)
+    settings = smtp_settings(server.port)
+    report = await run(sqlite_store, settings, edition)
+    row = by_address(sqlite_store, edition)[victim]
+    assert row.state == "unknown", (row.state, row.last_text)
+    assert report.counts["unknown"] == 1 and report.counts["sent"] == 4
+    again = await run(sqlite_store, settings, edition)
+    assert again.sent_now == 0
+    assert server.delivered()[victim] == 1
+    assert all(server.delivered()[address(i)] == 1 for i in range(5))
