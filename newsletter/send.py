@@ -1,8 +1,11 @@
 """The send loop: claim a batch from the ledger, re-check, compose, send, record.
 
-Every sender holds a lease (lock ``lease:<worker>``, renewed while it runs).
-Rows left in ``sending`` by a sender whose lease is gone are reaped at start:
-``unknown`` when the body may have gone out, ``pending`` otherwise. Results are
+Every sender holds a lease (lock ``lease:<worker>``, timed by the database's clock and
+renewed while it runs). Each message's body goes out only after its row was marked in a
+write that required the row to be this sender's and the lease to be valid; a sender that
+loses its lease or a row stops claiming (``LeaseLostError``). Rows left in ``sending`` by
+a sender whose lease is gone are reaped at start: ``unknown`` when the body may have gone
+out, ``pending`` otherwise. Results are
 recorded in small transactions as they arrive, so a crash loses at most the
 messages in flight. Short deferrals are retried within the run; the run is only
 ``finished`` when nothing is pending, deferred or in flight.
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from newsletter.config import Settings
 from newsletter.deliver import Transport, forked, open_transport
 from newsletter.deliver.ratelimit import Limiter
-from newsletter.errors import DeliveryError, StoreError
+from newsletter.errors import DeliveryError, LeaseLostError, StoreError
 from newsletter.models import Edition, Message, Subscriber
 from newsletter.sendbatch import Batch
 from newsletter.store import ledger, locks, subscribers
@@ -31,7 +34,6 @@ from newsletter.store.ledger import LedgerRow
 log = logging.getLogger(__name__)
 
 Compose = Callable[[Sequence[Subscriber]], Sequence[Message]]
-LEASE_PREFIX = "lease:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,13 @@ def is_finished(counts: dict[str, int], settings: Settings) -> bool:
 
 
 def reap_orphans(store: Store, settings: Settings, now: dt.datetime) -> int:
-    """Rows claimed by senders whose lease is gone (or older than LOCK_TTL) go back to safe states."""
+    """Rows claimed by senders whose lease has expired by the database's clock, whose
+    process on this host has died, or claimed longer than LOCK_TTL ago go back to safe
+    states."""
     with store.begin() as conn:
-        live = set(locks.live_holders(conn, LEASE_PREFIX, now))
-        claimers = ledger.claimers(conn)
-        dead = [w for w in claimers if w not in live]
-        stale_before = now - dt.timedelta(seconds=settings.lock_ttl)
+        dead = [w for w in ledger.claimers(conn) if locks.holder_is_dead(w)]
+        db_now = locks.database_now(conn)
+        stale_before = db_now - dt.timedelta(seconds=settings.lock_ttl)
         reaped = ledger.reap(conn, stale_before, now, dead_workers=dead)
     if reaped:
         log.warning("returned %d row(s) left in 'sending' by stopped senders", reaped)
@@ -80,7 +83,12 @@ def reap_orphans(store: Store, settings: Settings, now: dt.datetime) -> int:
 
 
 def _prepare(
-    store: Store, edition: Edition, rows: list[LedgerRow], compose: Compose, now: dt.datetime
+    store: Store,
+    edition: Edition,
+    rows: list[LedgerRow],
+    compose: Compose,
+    now: dt.datetime,
+    worker: str,
 ) -> list[tuple[LedgerRow, Message]]:
     """Re-check suppression at send time and compose the batch; give rows back on error."""
     with store.begin() as conn:
@@ -90,14 +98,14 @@ def _prepare(
             sub = found.get(row.subscriber_id)
             if sub is None or not subscribers.is_sendable(sub, edition.date):
                 reason = sub.status if sub else "removed"
-                ledger.suppress(conn, row.id, reason, now)
+                ledger.suppress(conn, row.id, reason, now, worker=worker)
             else:
                 keep.append(row)
     try:
         messages = {m.subscriber_id: m for m in compose([found[r.subscriber_id] for r in keep])}
     except BaseException:
         with store.begin() as conn:
-            ledger.release(conn, [r.id for r in keep], now)
+            ledger.release(conn, [r.id for r in keep], now, worker=worker)
         raise
     pairs: list[tuple[LedgerRow, Message]] = []
     with store.begin() as conn:
@@ -105,28 +113,29 @@ def _prepare(
             if row.subscriber_id in messages:
                 pairs.append((row, messages[row.subscriber_id]))
             else:
-                ledger.suppress(conn, row.id, "no message composed", now)
+                ledger.suppress(conn, row.id, "no message composed", now, worker=worker)
     return pairs
 
 
-async def _renew_lease(
-    store: Store, settings: Settings, worker: str, clock: Callable[[], dt.datetime]
-) -> None:
-    """Renew every third of the lease; a failed renewal is retried until the lease is at
-    risk, then raised (the send loop checks before each claim and stops)."""
+async def _renew_lease(store: Store, settings: Settings, worker: str) -> None:
+    """Renew every third of the lease. A lease found expired (or taken) raises
+    ``LeaseLostError``; a database error is retried until the lease is at risk, then
+    raised. The send loop checks before each claim and stops."""
     failures = 0
     while True:
         await asyncio.sleep(settings.worker_lease / 3 if failures == 0 else 1.0)
         try:
             with store.begin() as conn:
-                locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+                renewed = locks.renew_lease(conn, worker, settings.worker_lease)
         except StoreError as exc:
             failures += 1
             log.warning("could not renew the lease of %s: %s", worker, exc)
             if failures * 1.0 >= settings.worker_lease / 3:
                 raise
-        else:
-            failures = 0
+            continue
+        if not renewed:
+            raise LeaseLostError(worker, settings.worker_lease)
+        failures = 0
 
 
 def per_process(settings: Settings) -> Settings:
@@ -238,7 +247,7 @@ async def _send_edition(
     started = time.monotonic()
     include_unknown = settings.unknown_policy == "resend"
     with store.begin() as conn:
-        locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+        locks.take_lease(conn, worker, settings.worker_lease)
         now = clock()
         ages = [
             (now - t).total_seconds() for t in ledger.sent_since(conn, now - dt.timedelta(hours=1))
@@ -252,7 +261,7 @@ async def _send_edition(
         sent_in_last_hour=ages,
     )
     batch = Batch(store, settings, transport, limiter, worker, clock)
-    renewer = asyncio.create_task(_renew_lease(store, settings, worker, clock))
+    renewer = asyncio.create_task(_renew_lease(store, settings, worker))
     try:
         while True:
             if renewer.done():
@@ -270,9 +279,13 @@ async def _send_edition(
                     include_unknown=include_unknown,
                     only=only,
                 )
+                if not rows and not locks.has_lease(conn, worker):
+                    raise LeaseLostError(worker, settings.worker_lease)
             if rows:
-                pairs = _prepare(store, edition, rows, compose, now)
+                pairs = _prepare(store, edition, rows, compose, now, worker)
                 await batch.run(pairs)
+                if batch.lost:
+                    raise LeaseLostError(worker, settings.worker_lease)
                 continue
             with store.begin() as conn:
                 due = ledger.next_due(conn, edition.id, include_unknown=include_unknown, only=only)
@@ -290,7 +303,7 @@ async def _send_edition(
             # Whatever this sender still holds (cancelled mid-batch) goes back to a safe state.
             long_ago = clock() - dt.timedelta(days=3650)
             ledger.reap(conn, long_ago, clock(), edition_id=edition.id, dead_workers=[worker])
-            locks.release(conn, LEASE_PREFIX + worker, worker)
+            locks.release(conn, locks.lease_name(worker), worker)
     with store.begin() as conn:
         counts = ledger.counts(conn, edition.id)
         due = ledger.next_due(conn, edition.id, include_unknown=include_unknown)

@@ -1,5 +1,11 @@
 """Sending one claimed batch: concurrent sends through the transport, each result
-recorded in small transactions (so a crash loses at most the messages in flight)."""
+recorded in small transactions (so a crash loses at most the messages in flight).
+
+Before a body goes out its row is marked in a write that requires the row to be this
+sender's and its lease valid (``ledger.mark_data_started_many``). A row that does not
+come back is not sent (the transport resets before DATA), nothing is recorded for it,
+and the batch reports it in ``lost``: the send loop then stops claiming.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +48,8 @@ class Batch:
         self.done: list[tuple[LedgerRow, SendResult, Message]] = []
         self.sent = 0
         self.marks: list[int] = []
-        self.marks_committed: asyncio.Future[None] | None = None
+        self.marks_committed: asyncio.Future[set[int]] | None = None
+        self.lost: set[int] = set()  # rows this sender found it no longer owned
         # One connection held for the run: a mark per message must be cheap.
         self.conn = store.engine.connect()
 
@@ -60,14 +67,20 @@ class Batch:
         finally:
             self.flush()
 
-    async def _mark_data_started(self, row_id: int) -> None:
+    async def _mark_data_started(self, row_id: int) -> bool:
         """Commit "the body may go out" before it does: one transaction for every message
-        that reaches DATA in the same turn of the event loop (and results waiting)."""
+        that reaches DATA in the same turn of the event loop (and results waiting).
+        ``False``: the row is no longer this sender's, so its body must not go out."""
         self.marks.append(row_id)
         if self.marks_committed is None:
             self.marks_committed = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._commit_marks)
-        await asyncio.shield(self.marks_committed)
+        marked = await asyncio.shield(self.marks_committed)
+        if row_id not in marked:
+            self.lost.add(row_id)
+            log.warning("row %d is no longer this sender's: its message is not sent", row_id)
+            return False
+        return True
 
     def _commit_marks(self) -> None:
         marks, self.marks = self.marks, []
@@ -75,16 +88,18 @@ class Batch:
         assert committed is not None
         try:
             with self.conn.begin():
-                ledger.mark_data_started_many(self.conn, marks, self.clock())
+                marked = ledger.mark_data_started_many(
+                    self.conn, marks, self.clock(), worker=self.worker
+                )
                 self._record(self._take_done())
         except Exception as exc:  # each waiting message raises it
             committed.set_exception(exc)
             return
-        committed.set_result(None)
+        committed.set_result(marked)
 
     async def _one(self, row: LedgerRow, message: Message) -> None:
-        async def on_data() -> None:
-            await self._mark_data_started(row.id)
+        async def on_data() -> bool:
+            return await self._mark_data_started(row.id)
 
         async with self.limiter.slot():
             result = await self.transport.send(message, on_data=on_data)
@@ -112,11 +127,13 @@ class Batch:
         s = self.settings
         retry_unknown = s.unknown_policy == "resend"
         conn = self.conn
+        done = [d for d in done if d[0].id not in self.lost]
         if done:
             now = self.clock()
             sent = [(r.id, res, m.message_id) for r, res, m in done if res.state == "sent"]
-            ledger.record_sent_many(conn, sent, now, worker=self.worker)
-            self.sent += len(sent)
+            taken = ledger.record_sent_many(conn, sent, now, worker=self.worker)
+            self._taken(taken)
+            self.sent += len(sent) - len(taken)
             for row, result, message in done:
                 if result.state == "sent":
                     continue
@@ -133,7 +150,7 @@ class Batch:
                     if when is None:
                         text = f"gave up after {s.give_up_after_hours:g}h: {result.text}"
                         result = SendResult("failed", result.code, text, result.recipients)
-                ledger.record(
+                if not ledger.record(
                     conn,
                     row.id,
                     result,
@@ -141,7 +158,9 @@ class Batch:
                     next_attempt_at=when,
                     worker=self.worker,
                     message_id=message.message_id,
-                )
+                ):
+                    self._taken({row.id})
+                    continue
                 kind = bounce_kind(result.code, result.text) if result.state == "failed" else None
                 if kind is not None:
                     subscribers.record_bounce(
@@ -155,3 +174,13 @@ class Batch:
                         now=now,
                     )
                 log.debug("%s: %s %s %s", message.to, result.state, result.code, result.text)
+
+    def _taken(self, row_ids: set[int]) -> None:
+        """Results that could not be recorded: the rows were reaped (the lease had expired)."""
+        if row_ids:
+            self.lost |= row_ids
+            log.warning(
+                "%d result(s) not recorded: their rows were taken back after this sender's"
+                " lease expired (they stay as the reaper left them)",
+                len(row_ids),
+            )

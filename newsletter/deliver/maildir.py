@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import DataHook, SendResult
+from newsletter.deliver.result import NOT_OWNED, DataHook, SendResult
 from newsletter.errors import DeliveryError
 from newsletter.files import write_atomic
 from newsletter.models import Message
@@ -119,8 +119,8 @@ class MaildirTransport:
         if not self._open:
             raise RuntimeError("MaildirTransport used outside 'async with'")
         data = self.signer.sign(message.data) if self.signer else message.data
-        if on_data is not None:
-            await on_data()
+        if on_data is not None and not await on_data():
+            return SendResult("deferred", None, NOT_OWNED)
         try:
             key = deliver_maildir(self.outbox, data)
         except OSError as exc:

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from newsletter.deliver.classify import Outcome, is_throttle
 
-# Called just before the message body goes out (after 354): from here on a lost
-# connection leaves the message "unknown", so the sender records that moment.
-DataHook = Callable[[], Awaitable[None]]
+# Called just before the message body can go out (before DATA): from here on a lost
+# connection may leave the message "unknown", so the sender records that moment. It
+# answers whether the body may go out: False (the sender no longer owns the message)
+# makes the transport abandon it (RSET) and send nothing.
+DataHook = Callable[[], Awaitable[bool]]
+NOT_OWNED = "not sent: this sender no longer owns the message"
 
 
 @dataclass(frozen=True, slots=True)

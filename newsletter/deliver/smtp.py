@@ -7,6 +7,9 @@ and is re-opened after any error. Every message runs under an overall timeout
 The DATA stage is split so the outcome is exact: a drop before the body is
 written means the server cannot have the message (deferred); a drop or timeout
 after the final dot, before the reply, means it may have it (unknown).
+
+The ``on_data`` hook runs after the recipients were accepted and before DATA; when it
+answers False the transaction is reset (RSET) and the body never goes out.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import aiosmtplib
 from newsletter.config import Settings
 from newsletter.deliver.classify import Stage, outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import DataHook, RecipientResult, SendResult
+from newsletter.deliver.result import NOT_OWNED, DataHook, RecipientResult, SendResult
 from newsletter.errors import DeliveryError, SettingsError
 from newsletter.models import Message
 from newsletter.tokens import Signer
@@ -213,6 +216,9 @@ class SmtpTransport:
             code, text = (worst.code, worst.text) if worst else (None, "connection lost at RCPT")
             state = worst.state if worst else "deferred"
             return SendResult(state, code, text, tuple(refused)), client.is_connected
+        if on_data is not None and not await on_data():
+            await self._reset(client)
+            return SendResult("deferred", None, NOT_OWNED), client.is_connected
         stage[0] = "data"
         start = await client.execute_command(b"DATA")
         if start.code != 354:
@@ -220,8 +226,6 @@ class SmtpTransport:
             return SendResult(
                 outcome_for(start.code, "data"), start.code, start.message, tuple(refused)
             ), client.is_connected
-        if on_data is not None:
-            await on_data()
         # Let the loop read what already arrived: a server that hung up right after 354
         # is noticed here, and the message is safely deferred rather than "unknown".
         # A short real wait (not only sleep(0)) lets a hang-up sent just behind the 354

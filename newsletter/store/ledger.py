@@ -8,6 +8,13 @@ Claims are one ``WITH chosen AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... R
 statement (a CTE, not a subquery: PostgreSQL may re-run a subquery per row and claim
 more than the limit): atomic on SQLite (writers are serialised) and on PostgreSQL (concurrent
 workers skip each other's rows instead of waiting or double-claiming).
+
+Ownership: every write a sender makes to a claimed row is conditioned on
+``claimed_by = worker`` and ``state = 'sending'`` and returns what it changed. A claim and
+the data-start mark (the last write before a body goes out) also require the worker's
+lease to be valid by the database's clock (``locks.lease_held``), in the same statement;
+``reap`` takes back only rows whose claimer has no valid lease. So a row is either the
+claimer's, or it was reaped and the claimer's writes to it change nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.deliver.result import SendResult
 from newsletter.models import LEDGER_STATES, LedgerState
+from newsletter.store.locks import lease_held
 from newsletter.store.schema import ledger
 
 _CHUNK = 500
@@ -103,6 +111,7 @@ def claim(
 ) -> list[LedgerRow]:
     """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them.
 
+    Nothing is claimed unless ``worker`` holds a valid lease (``locks.take_lease``).
     Pending rows first, through the (edition, state) index: the general condition (an OR
     over states) makes the database scan and sort the whole edition for every batch,
     which grows with the list (quadratic over a send). Rows due for a retry come after.
@@ -132,7 +141,7 @@ def _claim(
     )
     statement = (
         update(ledger)
-        .where(ledger.c.id.in_(select(chosen.c.id)), due)
+        .where(ledger.c.id.in_(select(chosen.c.id)), due, lease_held(worker))
         .values(
             state="sending",
             claimed_at=now,
@@ -145,13 +154,17 @@ def _claim(
     return [_row(r) for r in conn.execute(statement).mappings()]
 
 
-def mark_data_started(conn: Connection, row_id: int, now: dt.datetime) -> None:
-    """The body is about to go out: from now on a lost connection means ``unknown``."""
-    conn.execute(
-        update(ledger)
-        .where(ledger.c.id == row_id, ledger.c.state == "sending")
-        .values(data_started_at=now, updated_at=now)
-    )
+def _owned(worker: str) -> list[Any]:
+    return [ledger.c.state == "sending", ledger.c.claimed_by == worker]
+
+
+def mark_data_started(conn: Connection, row_id: int, now: dt.datetime, *, worker: str) -> bool:
+    """The body is about to go out: from now on a lost connection means ``unknown``.
+
+    ``False`` when the row is no longer ``worker``'s (or its lease has expired): then the
+    body must not go out.
+    """
+    return row_id in mark_data_started_many(conn, [row_id], now, worker=worker)
 
 
 def record(
@@ -160,11 +173,12 @@ def record(
     result: SendResult,
     now: dt.datetime,
     *,
+    worker: str,
     next_attempt_at: dt.datetime | None = None,
-    worker: str | None = None,
     message_id: str | None = None,
 ) -> bool:
-    """Store the outcome of one attempt on a ``sending`` row; ``False`` if it was not ours."""
+    """Store the outcome of one attempt on a row ``worker`` still holds; ``False`` if it
+    does not (it was reaped, and perhaps claimed by another sender)."""
     values: dict[str, Any] = {
         "state": result.state,
         "last_code": result.code,
@@ -177,20 +191,27 @@ def record(
         values["sent_at"] = now
     if message_id is not None:
         values["message_id"] = message_id
-    condition = [ledger.c.id == row_id, ledger.c.state == "sending"]
-    if worker is not None:
-        condition.append(ledger.c.claimed_by == worker)
-    return conn.execute(update(ledger).where(*condition).values(values)).rowcount == 1
+    statement = update(ledger).where(ledger.c.id == row_id, *_owned(worker)).values(values)
+    return bool(conn.execute(statement).rowcount == 1)
 
 
-def mark_data_started_many(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> None:
-    """``mark_data_started`` for several rows in one statement."""
-    if row_ids:
-        conn.execute(
-            update(ledger)
-            .where(ledger.c.id.in_(list(row_ids)), ledger.c.state == "sending")
-            .values(data_started_at=now, updated_at=now)
-        )
+def mark_data_started_many(
+    conn: Connection, row_ids: Sequence[int], now: dt.datetime, *, worker: str
+) -> set[int]:
+    """``mark_data_started`` for several rows in one statement: the ids it marked.
+
+    A row is marked only if ``worker`` still holds it and its lease is valid by the
+    database's clock; for any other id the body must not go out.
+    """
+    if not row_ids:
+        return set()
+    statement = (
+        update(ledger)
+        .where(ledger.c.id.in_(list(row_ids)), *_owned(worker), lease_held(worker))
+        .values(data_started_at=now, updated_at=now)
+        .returning(ledger.c.id)
+    )
+    return {int(i) for i in conn.execute(statement).scalars()}
 
 
 _RECORD_SENT = (
@@ -219,8 +240,11 @@ def record_sent_many(
     now: dt.datetime,
     *,
     worker: str,
-) -> None:
-    """``record`` for several ``sent`` results (row id, result, message id): one executemany."""
+) -> set[int]:
+    """``record`` for several ``sent`` results (row id, result, message id): one executemany.
+
+    Returns the ids that were not recorded (no longer ``worker``'s).
+    """
     if sent:
         conn.execute(
             _RECORD_SENT,
@@ -236,25 +260,36 @@ def record_sent_many(
                 for row_id, result, message_id in sent
             ],
         )
+        ids = [row_id for row_id, _result, _message_id in sent]
+        recorded = conn.execute(
+            select(ledger.c.id).where(
+                ledger.c.id.in_(ids),
+                ledger.c.state == "sent",
+                ledger.c.claimed_by == worker,
+                ledger.c.sent_at == now,
+            )
+        ).scalars()
+        return set(ids) - {int(i) for i in recorded}
+    return set()
 
 
-def release(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> int:
+def release(conn: Connection, row_ids: Sequence[int], now: dt.datetime, *, worker: str) -> int:
     """Give claimed rows back (nothing was sent for them): ``sending`` -> ``pending``."""
     if not row_ids:
         return 0
     statement = (
         update(ledger)
-        .where(ledger.c.id.in_(list(row_ids)), ledger.c.state == "sending")
+        .where(ledger.c.id.in_(list(row_ids)), *_owned(worker))
         .values(state="pending", claimed_at=None, claimed_by=None, updated_at=now)
     )
     return int(conn.execute(statement).rowcount)
 
 
-def suppress(conn: Connection, row_id: int, reason: str, now: dt.datetime) -> None:
+def suppress(conn: Connection, row_id: int, reason: str, now: dt.datetime, *, worker: str) -> None:
     """The subscriber may no longer be sent to: the row ends as ``failed`` with the reason."""
     conn.execute(
         update(ledger)
-        .where(ledger.c.id == row_id, ledger.c.state == "sending")
+        .where(ledger.c.id == row_id, *_owned(worker))
         .values(state="failed", last_code=None, last_text=f"suppressed: {reason}", updated_at=now)
     )
 
@@ -267,14 +302,15 @@ def reap(
     edition_id: int | None = None,
     dead_workers: Sequence[str] = (),
 ) -> int:
-    """Return orphaned ``sending`` rows (claimed before ``stale_before`` or by a dead worker).
+    """Return orphaned ``sending`` rows: claimed by a sender whose lease has expired by the
+    database's clock, by one of ``dead_workers``, or before ``stale_before``.
 
     A row whose body may have gone out becomes ``unknown``; the others become ``pending``.
     """
     orphan = [ledger.c.state == "sending"]
     if edition_id is not None:
         orphan.append(ledger.c.edition_id == edition_id)
-    who = ledger.c.claimed_at < stale_before
+    who = or_(ledger.c.claimed_at < stale_before, ~lease_held(ledger.c.claimed_by))
     if dead_workers:
         who = or_(who, ledger.c.claimed_by.in_(list(dead_workers)))
     orphan.append(who)

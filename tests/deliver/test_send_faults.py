@@ -15,7 +15,7 @@ from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import StoreError
 from newsletter.models import Edition
-from newsletter.send import LEASE_PREFIX, SendReport, send_edition
+from newsletter.send import SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
@@ -269,7 +269,7 @@ async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
         with sqlite_store.begin() as conn:
             conn.execute(
                 update(locks_table)
-                .where(locks_table.c.name == LEASE_PREFIX + worker)
+                .where(locks_table.c.name == locks.lease_name(worker))
                 .values(holder="someone-else", expires_at=utcnow() + dt.timedelta(hours=1))
             )
 
