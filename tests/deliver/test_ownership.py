@@ -8,7 +8,11 @@ ledger leaves ``unknown``.
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +22,10 @@ from sqlalchemy import select
 from newsletter.store import ledger
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import fresh_postgres_schema, need
 from tests.deliver.helpers import address, seed, utcnow
 from tests.deliver.procs import (
+    ROOT,
     busy_probe,
     lease_expired,
     pause_outside_transactions,
@@ -101,3 +106,42 @@ def test_a_sender_whose_clock_runs_ahead_takes_nothing_from_a_live_one(
     assert set(states.values()) == {"sent"}  # nothing was taken over, so nothing is unknown
     assert set(slow_server.delivered().values()) == {1}
     store.close()
+
+
+@pytest.mark.postgres
+def test_two_cli_workers_one_five_minutes_ahead_under_faketime(slow_server: FaultServer) -> None:
+    """The reported case end to end: `newsletter send --worker` twice on PostgreSQL, one
+    of them on a machine whose clock is 5 minutes ahead (libfaketime)."""
+    need(shutil.which("faketime"), "faketime not installed (apt package faketime)")
+    with fresh_postgres_schema() as url:
+        store = Store.open(url, now=utcnow())
+        seed(store, 200)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "NEWSLETTER_DATABASE_URL": url,
+            "NEWSLETTER_DELIVERY": "smtp",
+            "NEWSLETTER_SMTP_HOST": slow_server.host,
+            "NEWSLETTER_SMTP_PORT": str(slow_server.port),
+            "NEWSLETTER_SMTP_SECURITY": "none",
+            "NEWSLETTER_SECRET_KEY": "x" * 32,
+            "NEWSLETTER_WORKER_LEASE": "3",
+            "NEWSLETTER_SEND_BATCH_SIZE": "10",
+        }
+        command = [sys.executable, "-m", "newsletter", "send", "--worker"]
+        honest = subprocess.Popen([*command, "honest"], cwd=ROOT, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        wait_for(lambda: len(slow_server.script.accepted) >= 20, 60, "the first worker")
+        ahead = subprocess.Popen(["faketime", "-f", "+5m", *command, "ahead"], cwd=ROOT,
+                                 env=env, text=True, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)  # fmt: skip
+        outputs = [proc.communicate(timeout=150) for proc in (honest, ahead)]
+        assert [p.returncode for p in (honest, ahead)] == [0, 0], outputs
+        with store.begin() as conn:
+            rows = ledger.rows(conn, 1)
+            workers = {r.claimed_by.rsplit(":", 1)[-1] for r in rows if r.claimed_by}
+        store.close()
+    assert {r.state for r in rows} == {"sent"}
+    assert workers == {"honest", "ahead"}  # both sent, neither took the other's rows
+    copies = slow_server.delivered()
+    assert len(copies) == 200 and set(copies.values()) == {1}
