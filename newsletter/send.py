@@ -46,10 +46,14 @@ class SendReport:
     next_attempt_at: dt.datetime | None = None
     reaped: int = 0
     throttle_events: int = 0
+    failed_now: int = 0  # messages that failed permanently in this send
+    stopped: str | None = None  # why sending stopped early (``deliver.guard``), if it did
 
     def summary(self) -> str:
         parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         status = "finished" if self.finished else "NOT finished"
+        if self.stopped:
+            status = f"STOPPED ({self.stopped})"
         retry = (
             f"; next retry {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
             if self.next_attempt_at
@@ -199,12 +203,12 @@ async def _send_all(
     started = time.monotonic()
     share = per_process(settings)
 
-    async def helper(index: int) -> tuple[int, int]:
+    async def helper(index: int) -> forked.Outcome:
         store.engine.dispose(close=False)  # never use the parent's connections
         name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
         async with open_transport(share) as own:
             report = await _send_edition(store, share, edition, compose, own, name, clock)
-        return report.sent_now, report.throttle_events
+        return report.sent_now, report.throttle_events, report.failed_now, report.stopped or ""
 
     helpers = forked.start(settings.send_processes - 1, helper)
     try:
@@ -228,6 +232,8 @@ async def _send_all(
         next_attempt_at=due,
         reaped=report.reaped,
         throttle_events=report.throttle_events + sum(r.throttle_events for r in results),
+        failed_now=report.failed_now + sum(r.failed for r in results),
+        stopped=report.stopped or next((r.stopped for r in results if r.stopped), None),
     )
     log.debug("%s (%d processes)", combined.summary(), settings.send_processes)
     return combined
@@ -286,6 +292,9 @@ async def _send_edition(
                 await batch.run(pairs)
                 if batch.lost:
                     raise LeaseLostError(worker, settings.worker_lease)
+                if batch.guard.stopped:
+                    log.warning("sending stopped: %s", batch.guard.stopped)
+                    break
                 continue
             with store.begin() as conn:
                 due = ledger.next_due(conn, edition.id, include_unknown=include_unknown, only=only)
@@ -316,6 +325,8 @@ async def _send_edition(
         next_attempt_at=due,
         reaped=reaped,
         throttle_events=limiter.throttle_events,
+        failed_now=batch.failed,
+        stopped=batch.guard.stopped,
     )
     log.debug("%s", report.summary())
     return report

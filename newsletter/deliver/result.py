@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from newsletter.deliver.classify import Outcome, is_throttle
+from newsletter.deliver.classify import Outcome, Stage, is_throttle
 
 # Called just before the message body can go out (before DATA): from here on a lost
 # connection may leave the message "unknown", so the sender records that moment. It
@@ -25,11 +25,15 @@ class RecipientResult:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
+    """``stage``: the SMTP stage the reply (or the lost connection) came at, when known."""
+
     state: Outcome
     code: int | None
     text: str
     recipients: tuple[RecipientResult, ...] = ()
+    stage: Stage | None = None
 
     @property
     def throttled(self) -> bool:
-        return is_throttle(self.code)
+        """The server asked the whole sender to slow down (421, 454, 4xx at connect/MAIL/DATA)."""
+        return is_throttle(self.code, self.stage)

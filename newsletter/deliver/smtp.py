@@ -165,26 +165,27 @@ class SmtpTransport:
                 return await self._transaction(client, sender, recipients, data, on_data, stage)
         except TimeoutError:
             text = f"no reply within {self.settings.message_timeout:g}s during {stage[0]}"
-            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+            return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
                 f"{self.settings.smtp_host}", f"login refused: {exc.code} {exc.message}"
             ) from None
         except aiosmtplib.SMTPResponseException as exc:
-            if exc.code in CONFIG_ERROR_CODES:
+            if exc.code in CONFIG_ERROR_CODES and stage[0] != "body":
                 # STARTTLS / AUTH required or refused: every message would fail; stop the run.
                 raise DeliveryError(
                     self.settings.smtp_host, f"{exc.code} {exc.message} (check SMTP_SECURITY/AUTH)"
                 ) from None
-            return SendResult(outcome_for(exc.code, stage[0]), exc.code, exc.message), False
+            state = outcome_for(exc.code, stage[0])
+            return SendResult(state, exc.code, exc.message, stage=stage[0]), False
         except aiosmtplib.SMTPException as exc:
             if stage[0] == "connect" and not isinstance(exc, _DISCONNECTS):
                 raise DeliveryError(self.settings.smtp_host, str(exc).splitlines()[0]) from None
             text = f"connection lost during {stage[0]}: {exc}"
-            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+            return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
         except OSError as exc:
             text = f"connection lost during {stage[0]}: {exc}"
-            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+            return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
 
     async def _transaction(
         self,
@@ -215,24 +216,25 @@ class SmtpTransport:
             await self._reset(client)
             code, text = (worst.code, worst.text) if worst else (None, "connection lost at RCPT")
             state = worst.state if worst else "deferred"
-            return SendResult(state, code, text, tuple(refused)), client.is_connected
+            result = SendResult(state, code, text, tuple(refused), stage="rcpt")
+            return result, client.is_connected
         if on_data is not None and not await on_data():
             await self._reset(client)
-            return SendResult("deferred", None, NOT_OWNED), client.is_connected
+            return SendResult("deferred", None, NOT_OWNED, stage="rcpt"), client.is_connected
         stage[0] = "data"
         start = await client.execute_command(b"DATA")
         if start.code != 354:
             await self._reset(client)
-            return SendResult(
-                outcome_for(start.code, "data"), start.code, start.message, tuple(refused)
-            ), client.is_connected
+            state = outcome_for(start.code, "data")
+            result = SendResult(state, start.code, start.message, tuple(refused), stage="data")
+            return result, client.is_connected
         # Let the loop read what already arrived: a server that hung up right after 354
         # is noticed here, and the message is safely deferred rather than "unknown".
         # A short real wait (not only sleep(0)) lets a hang-up sent just behind the 354
         # arrive; the other connections keep sending meanwhile.
         await asyncio.sleep(POST_354_WAIT)
         if not client.is_connected or client.protocol is None:
-            return SendResult("deferred", None, "connection closed after 354"), False
+            return SendResult("deferred", None, "connection closed after 354", stage="data"), False
         stage[0] = "body"
         client.protocol.write(wire_body(data))
         reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
@@ -242,7 +244,9 @@ class SmtpTransport:
             if r not in {x.address for x in refused}
         ]
         state = outcome_for(reply.code, "body")
-        return SendResult(state, reply.code, reply.message, (*accepted, *refused)), True
+        return SendResult(
+            state, reply.code, reply.message, (*accepted, *refused), stage="body"
+        ), True
 
     async def _reset(self, client: aiosmtplib.SMTP) -> None:
         if not client.is_connected:

@@ -431,6 +431,14 @@ def editions_with_work(
     return [int(i) for i in conn.execute(query).scalars()]
 
 
+def has_received(conn: Connection, subscriber_id: int) -> bool:
+    """Whether any edition was ever recorded ``sent`` to this subscriber."""
+    query = select(ledger.c.id).where(
+        ledger.c.subscriber_id == subscriber_id, ledger.c.state == "sent"
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def claimers(conn: Connection) -> list[str]:
     """Workers that currently hold rows in ``sending``."""
     query = (
