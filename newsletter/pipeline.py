@@ -47,7 +47,8 @@ class RunReport:
     """What a run did, stage by stage.
 
     ``outcome``: ok | nothing (no digest due or nothing announced) | failed | dry-run |
-    incomplete (messages still deferred).
+    incomplete (messages still deferred) | partial (some messages failed permanently, or
+    sending stopped after some went out). ``stopped``: why sending stopped early, if it did.
     """
 
     date: dt.date
@@ -57,6 +58,7 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     edition_id: int | None = None
     sent: SendReport | None = None
+    stopped: str = ""
 
 
 async def collect_edition(
@@ -215,7 +217,15 @@ async def _run_locked(
     report.counts = dict(sent.counts)
     states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
     _stage(report, progress, f"send: {sent.sent_now} sent now ({states or 'none'})", started)
-    if not sent.finished:
+    if sent.stopped or sent.failed_now:
+        report.outcome = "partial" if sent.sent_now else "failed"
+        report.stopped = sent.stopped or ""
+        report.reason = (
+            f"sending stopped: {sent.stopped}"
+            if sent.stopped
+            else f"{sent.failed_now} messages failed permanently (see `newsletter status`)"
+        )
+    elif not sent.finished:
         waiting = sent.counts.get("pending", 0) + sent.counts.get("deferred", 0)
         report.outcome = "incomplete"
         when = (

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import sys
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -23,12 +25,39 @@ from newsletter.cli.base import (
 )
 from newsletter.compose import make_composer
 from newsletter.config import Settings
-from newsletter.errors import InputError, LockedError, NewsletterError
+from newsletter.errors import InputError, LockedError, NewsletterError, StoreError
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.progress import make_progress
 from newsletter.render import Renderer
+from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers
+from newsletter.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AlertsOnce:
+    """``alerts.AlertLog`` on the database: one email per (edition, kind). A database
+    that cannot answer never stops an alert (nor hides the run's own error)."""
+
+    store: Store
+
+    def already_sent(self, alert: alerts.Alert) -> bool:
+        try:
+            with self.store.begin() as conn:
+                return sent_alerts.already_sent(conn, alert.date, alert.kind)
+        except StoreError as exc:
+            log.warning("cannot tell whether this alert was sent already: %s", exc)
+            return False
+
+    def remember(self, alert: alerts.Alert) -> None:
+        try:
+            with self.store.begin() as conn:
+                sent_alerts.remember(conn, alert.date, alert.kind, utc_now())
+        except StoreError as exc:
+            log.warning("cannot record the alert as sent: %s", exc)
 
 
 def today(settings: Settings, now: dt.datetime) -> dt.date:
@@ -56,6 +85,7 @@ def execute_run(
     store = open_store(settings)
     signer = make_signer(settings)
     progress = make_progress(sys.stderr, quiet=quiet)
+    once = AlertsOnce(store)
     try:
         report = asyncio.run(
             asyncio.wait_for(
@@ -74,26 +104,36 @@ def execute_run(
     except LockedError:
         raise  # another run is at work: nothing is wrong, and it will report for itself
     except NewsletterError as exc:
-        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now())
+        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+        store.close()
         raise
     except TimeoutError:
         error = NewsletterError(
             f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
             " stopped; nothing sent is lost: run again to finish"
         )
-        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now())
+        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+        store.close()
         raise error from None
+    except BaseException:
+        store.close()
+        raise
+    try:
+        if not dry_run:
+            alerts.maybe_alert(report, settings, now=utc_now(), once=once)
     finally:
         store.close()
-    if not dry_run:
-        alerts.maybe_alert(report, settings, now=utc_now())
     return report
 
 
 def report_run(report: pipeline.RunReport) -> None:
-    """Print the outcome line; exit non-zero when the run failed."""
+    """Print the outcome line; exit 1 when the run failed, 4 when it partly failed, 3 when
+    messages are still waiting."""
     if report.outcome == "failed":
         fail(report.reason)
+    if report.outcome == "partial":
+        click.echo(f"edition {report.date}: partly failed, {done_text(report)}: {report.reason}")
+        raise SystemExit(4)
     if report.outcome == "nothing":
         click.echo(f"no digest for {report.date}: {report.reason}")
     elif report.outcome == "incomplete":
@@ -127,7 +167,8 @@ def run_command(ctx: Context, date_text: str | None, dry_run: bool, only: str | 
 
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing
-    announced), 1 failed, 3 some messages are deferred (run again later).
+    announced), 1 failed, 3 some messages are deferred (run again later),
+    4 partly failed (some messages failed permanently, or sending stopped).
     """
     settings = ctx.settings
     date = parse_date(date_text, settings)

@@ -186,6 +186,15 @@ inbox_events = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Operator alerts already emailed: at most one per (edition date, kind of problem).
+alerts_sent = Table(
+    "alerts_sent",
+    metadata,
+    Column("edition_date", Date, primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+
 INITIAL_TABLES = (
     subscribers,
     papers,
@@ -210,9 +219,15 @@ def m002_ledger_data_started(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE ledger ADD COLUMN data_started_at {kind}"))
 
 
+def m020_alerts_sent(conn: Connection) -> None:
+    """Table ``alerts_sent`` (one alert email per edition and kind of problem)."""
+    metadata.create_all(conn, tables=[alerts_sent])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_ledger_data_started", m002_ledger_data_started),
+    ("m020_alerts_sent", m020_alerts_sent),
 ]
 
 

@@ -29,6 +29,7 @@ class Report:
     reason: str = ""
     stages: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    stopped: str = ""
 
 
 def ledger(**states: int) -> dict[str, int]:
