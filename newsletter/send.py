@@ -268,11 +268,16 @@ async def _send_edition(
     )
     batch = Batch(store, settings, transport, limiter, worker, clock)
     renewer = asyncio.create_task(_renew_lease(store, settings, worker))
+    # Once no message is left that was never tried, deferrals falling due within
+    # RETRY_IN_RUN_MAX_WAIT are retried for that long and no longer (a recipient greylisted
+    # on every try must not keep the run going until its give-up age).
+    retry_until: dt.datetime | None = None
     try:
         while True:
             if renewer.done():
                 renewer.result()  # the lease could not be renewed: stop before claiming more
             now = clock()
+            retries = retry_until is None or now <= retry_until
             give_up_before = now - dt.timedelta(hours=settings.give_up_after_hours)
             with store.begin() as conn:
                 ledger.give_up(conn, edition.id, give_up_before, now)
@@ -284,9 +289,12 @@ async def _send_edition(
                     now,
                     include_unknown=include_unknown,
                     only=only,
+                    retries=retries,
                 )
                 if not rows and not locks.has_lease(conn, worker):
                     raise LeaseLostError(worker, settings.worker_lease)
+            if retry_until is None and all(r.attempts > 0 for r in rows):
+                retry_until = now + dt.timedelta(seconds=settings.retry_in_run_max_wait)
             if rows:
                 pairs = _prepare(store, edition, rows, compose, now, worker)
                 await batch.run(pairs)
@@ -296,13 +304,13 @@ async def _send_edition(
                     log.warning("sending stopped: %s", batch.guard.stopped)
                     break
                 continue
+            if not retries or retry_until is None:
+                break
             with store.begin() as conn:
                 due = ledger.next_due(conn, edition.id, include_unknown=include_unknown, only=only)
-            if due is None:
+            if due is None or due > retry_until:
                 break
             wait = (due - clock()).total_seconds()
-            if wait > settings.retry_in_run_max_wait:
-                break
             log.info("waiting %.1fs for deferred messages to fall due", max(wait, 0))
             await asyncio.sleep(max(wait, 0.01))
     finally:

@@ -108,8 +108,11 @@ def claim(
     *,
     include_unknown: bool = False,
     only: Sequence[int] | None = None,
+    retries: bool = True,
 ) -> list[LedgerRow]:
     """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them.
+
+    ``retries=False``: pending rows only (no deferred row, however due).
 
     Nothing is claimed unless ``worker`` holds a valid lease (``locks.take_lease``).
     Pending rows first, through the (edition, state) index: the general condition (an OR
@@ -123,7 +126,7 @@ def claim(
         pending = and_(pending, ledger.c.subscriber_id.in_(list(only)))
         retry = and_(retry, ledger.c.subscriber_id.in_(list(only)))
     rows = _claim(conn, pending, worker, limit, now)
-    if len(rows) < limit:
+    if len(rows) < limit and retries:
         rows += _claim(conn, retry, worker, limit - len(rows), now)
     return sorted(rows, key=lambda r: r.id)
 
