@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from newsletter import schedule
+from newsletter import catchup, schedule
 from newsletter.collect import collect
 from newsletter.compose import Compose, make_composer, publish_web_version
 from newsletter.config import Settings
@@ -126,24 +126,30 @@ async def run_daily(
         run_id = runs.start(conn, "run", date, clock())
     decision = schedule.should_send(date, settings)
     try:
+        worker = locks.holder_id("run")
         if not decision.send and not only:
             report.outcome = "nothing"
             report.reason = decision.reason
-            return report
-        worker = locks.holder_id("run")
-        with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
-            await _run_locked(
-                store,
-                settings,
-                signer,
-                report,
-                clock,
-                dry_run,
-                only,
-                progress,
-                http_transport,
-                worker,
-            )
+        else:
+            with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
+                await _run_locked(
+                    store,
+                    settings,
+                    signer,
+                    report,
+                    clock,
+                    dry_run,
+                    only,
+                    progress,
+                    http_transport,
+                    worker,
+                )
+        if not dry_run and not only:
+            with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
+                caught = await catchup.send_earlier_editions(
+                    store, settings, signer, exclude=report.edition_id, clock=clock, worker=worker
+                )
+            _judge_catch_up(report, caught, settings, progress)
     except BaseException as exc:
         report.outcome = "failed"
         report.reason = report.reason or str(exc) or type(exc).__name__
@@ -290,6 +296,32 @@ async def _process_inbox(
         _stage(report, progress, f"inbox: not read ({exc})", started)
         return
     _stage(report, progress, f"inbox: {processed.summary()}", started)
+
+
+def _judge_catch_up(
+    report: RunReport, caught: catchup.CatchUp, settings: Settings, progress: Progress
+) -> None:
+    """Earlier editions' retries in the report: a stage line each, and the outcome."""
+    if caught.given_up:
+        hours = settings.give_up_after_hours
+        _stage(report, progress, f"gave up on {caught.given_up} message(s) queued over {hours:g}h")
+    for edition, sent in caught.sent:
+        states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
+        _stage(
+            report, progress, f"earlier edition {edition.date}: {sent.sent_now} sent now ({states})"
+        )
+        if sent.stopped or sent.failed_now:
+            if report.outcome != "failed":
+                report.outcome = "partial"
+                report.stopped = report.stopped or sent.stopped or ""
+                report.reason = report.reason or (
+                    f"edition {edition.date}: sending stopped: {sent.stopped}"
+                    if sent.stopped
+                    else f"edition {edition.date}: {sent.failed_now} messages failed permanently"
+                )
+        elif not sent.finished and report.outcome in ("ok", "nothing"):
+            report.outcome = "incomplete"
+            report.reason = f"edition {edition.date}: messages still waiting for a retry"
 
 
 def _stage(report: RunReport, progress: Progress, text: str, started: float | None = None) -> None:

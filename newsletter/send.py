@@ -280,7 +280,14 @@ async def _send_edition(
             retries = retry_until is None or now <= retry_until
             give_up_before = now - dt.timedelta(hours=settings.give_up_after_hours)
             with store.begin() as conn:
-                ledger.give_up(conn, edition.id, give_up_before, now)
+                ledger.give_up(
+                    conn,
+                    edition.id,
+                    give_up_before,
+                    now,
+                    hours=settings.give_up_after_hours,
+                    include_unknown=include_unknown,
+                )
                 rows = ledger.claim(
                     conn,
                     edition.id,

@@ -2,8 +2,9 @@
 
 One read-only snapshot (``gather``) printed as text for a person or as JSON for
 monitoring. ``problems`` lists what needs a look (last run failed or stuck, no run
-for more than a day, a failing source, messages waiting); ``--check`` exits 2 when
-there is any, so a monitor can just run the command.
+for more than a day, a failing source, messages waiting, messages deferred for more than
+a day in any edition); ``--check`` exits 2 when there is any, so a monitor can just run
+the command.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from newsletter.schedule import next_send_date, should_send
 from newsletter.store import editions, ledger, runs, subscribers
 
 STALE_AFTER = dt.timedelta(hours=30)
+DEFERRED_TOO_LONG = dt.timedelta(days=1)
 
 
 def gather(
@@ -36,6 +38,7 @@ def gather(
         "editions": [_edition(conn, e) for e in editions.recent(conn, edition_limit)],
         "sources": [_source(s) for s in runs.sources(conn)],
         "subscribers": subscribers.count_by_status(conn),
+        "deferred_over_a_day": _long_deferred(conn, now),
         "schedule": {
             "policy": settings.schedule,
             "today": today.isoformat(),
@@ -46,6 +49,23 @@ def gather(
     }
     snapshot["problems"] = problems(snapshot, settings, now)
     return snapshot
+
+
+def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+    """Deferred rows of any edition queued more than a day ago, and the oldest of them."""
+    count, row = ledger.deferred_before(conn, now - DEFERRED_TOO_LONG)
+    oldest = None
+    if row is not None:
+        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
+        edition = editions.get(conn, row.edition_id)
+        oldest = {
+            "edition": edition.date.isoformat() if edition else None,
+            "email": who.email if who else None,
+            "queued_at": _iso(row.created_at),
+            "last_code": row.last_code,
+            "last_error": row.last_text,
+        }
+    return {"count": count, "oldest": oldest}
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -128,6 +148,17 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
         waiting = edition["counts"].get("deferred", 0) + edition["counts"].get("pending", 0)
         if waiting:
             found.append(f"edition {edition['date']}: {waiting} messages waiting to be sent")
+    stale = snapshot["deferred_over_a_day"]
+    if stale["count"]:
+        oldest = stale["oldest"]
+        plural = "message" if stale["count"] == 1 else "messages"
+        found.append(
+            f"{stale['count']} {plural} deferred for more than a day (oldest: edition"
+            f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
+            f" {oldest['last_code'] or ''} {oldest['last_error'] or ''}); the next"
+            " `newsletter run` retries them, and gives up after"
+            f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h"
+        )
     return found
 
 

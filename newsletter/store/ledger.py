@@ -336,22 +336,49 @@ def reap(
     return int(unknown) + int(pending)
 
 
-def give_up(conn: Connection, edition_id: int, queued_before: dt.datetime, now: dt.datetime) -> int:
-    """Deferred rows queued before ``queued_before`` end as ``failed``."""
+def give_up(
+    conn: Connection,
+    edition_id: int | None,
+    queued_before: dt.datetime,
+    now: dt.datetime,
+    *,
+    hours: float,
+    include_unknown: bool = False,
+) -> int:
+    """Rows still waiting to go out (``pending``, ``deferred``; ``unknown`` too under the
+    "resend" policy) that were queued before ``queued_before`` end as ``failed``, with
+    "gave up after {hours}h: " before their last error. ``edition_id`` None: every edition.
+    """
+    states = ["pending", "deferred", "unknown"] if include_unknown else ["pending", "deferred"]
+    condition = [ledger.c.state.in_(states), ledger.c.created_at < queued_before]
+    if edition_id is not None:
+        condition.append(ledger.c.edition_id == edition_id)
+    last = func.coalesce(ledger.c.last_text, "never tried")
     statement = (
         update(ledger)
-        .where(
-            ledger.c.edition_id == edition_id,
-            ledger.c.state == "deferred",
-            ledger.c.created_at < queued_before,
-        )
+        .where(*condition)
         .values(
             state="failed",
-            last_text=func.substr(func.coalesce(ledger.c.last_text, ""), 1, 1900) + " (gave up)",
+            last_text=f"gave up after {hours:g}h: " + func.substr(last, 1, 1900),
+            next_attempt_at=None,
             updated_at=now,
         )
     )
     return int(conn.execute(statement).rowcount)
+
+
+def deferred_before(conn: Connection, before: dt.datetime) -> tuple[int, LedgerRow | None]:
+    """Deferred rows (any edition) queued before ``before``: how many, and the oldest."""
+    condition = [ledger.c.state == "deferred", ledger.c.created_at < before]
+    count = int(conn.execute(select(func.count()).where(*condition)).scalar_one())
+    oldest = (
+        conn.execute(
+            select(*_COLUMNS).where(*condition).order_by(ledger.c.created_at, ledger.c.id).limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return count, (_row(oldest) if oldest else None)
 
 
 def counts(conn: Connection, edition_id: int) -> dict[str, int]:
