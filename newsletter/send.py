@@ -311,6 +311,8 @@ async def _send_edition(
                     log.warning("sending stopped: %s", batch.guard.stopped)
                     break
                 continue
+            if reap_orphans(store, settings, clock()):
+                continue  # rows a stopped sender left behind: this sender takes them on
             if not retries or retry_until is None:
                 break
             with store.begin() as conn:
