@@ -135,7 +135,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
             seconds=settings.run_timeout
         ):
             found.append(f"run {last['id']} started {last['started_at']} and never finished")
-        elif last["outcome"] in ("failed", "incomplete"):
+        elif last["outcome"] in ("failed", "incomplete", "partial"):
             found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
         if _missed_a_due_day(started, settings, now):
             found.append(

@@ -104,6 +104,9 @@ def test_some_sent_then_paused_exits_4(env: dict[str, str], server: FaultServer)
     assert result.exit_code == 4, result.output
     assert "sending stopped: 3 messages refused the same way" in result.stdout
     assert len(alerts(server)) == 1
+    checked = cli(env, "status", "--check")
+    assert checked.exit_code == 2
+    assert "last run (2026-11-26) partial: sending stopped" in checked.stdout
     sent = cli(env, "send", "--date", THURSDAY)  # the same refusal again: nothing more to say
     assert sent.exit_code == 0, sent.output
 
