@@ -98,7 +98,7 @@ def send_command(
     """Send what is pending, and deferred rows now due; never a row already sent.
 
     Exit status: 0 done, 1 nothing could be sent (sending stopped, or every message
-    tried failed), 3 messages still waiting, 4 partly failed.
+    tried failed), 3 messages still waiting (pending or deferred), 4 partly failed.
     """
     settings = ctx.settings
     store = open_store(settings)
@@ -128,5 +128,6 @@ def exit_for(reports: list[SendReport]) -> None:
             fail(reason)
         click.echo(f"partly failed: {reason}")
         raise SystemExit(4)
-    if not all(r.finished for r in reports):
+    # Rows another worker is sending are not waiting for a later run; pending and deferred are.
+    if any(r.counts.get("pending", 0) + r.counts.get("deferred", 0) for r in reports):
         raise SystemExit(3)
