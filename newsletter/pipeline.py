@@ -311,10 +311,11 @@ def _judge_catch_up(
             report, progress, f"earlier edition {edition.date}: {sent.sent_now} sent now ({states})"
         )
         if sent.stopped or sent.failed_now:
-            if report.outcome != "failed":
-                report.outcome = "partial"
-                report.stopped = report.stopped or sent.stopped or ""
-                report.reason = report.reason or (
+            if report.outcome not in ("failed", "partial"):
+                nothing_went_out = report.outcome == "nothing" and not sent.sent_now
+                report.outcome = "failed" if nothing_went_out else "partial"
+                report.stopped = sent.stopped or ""
+                report.reason = (
                     f"edition {edition.date}: sending stopped: {sent.stopped}"
                     if sent.stopped
                     else f"edition {edition.date}: {sent.failed_now} messages failed permanently"

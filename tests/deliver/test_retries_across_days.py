@@ -173,3 +173,28 @@ def test_status_check_flags_deferred_rows_older_than_a_day_in_any_edition(store:
     [problem] = [p for p in stale["problems"] if "more than a day" in p]
     assert "1 message deferred for more than a day" in problem
     assert SLOW in problem and "2026-11-26" in problem and "450" in problem
+
+
+async def test_an_earlier_editions_retry_refused_for_good_is_reported(
+    sqlite_store: Store, tmp_path: Path, server: FaultServer
+) -> None:
+    settings = settings_for(f"sqlite:///{tmp_path / 'test.db'}", server)
+    with sqlite_store.begin() as conn:
+        subscribers.add(conn, SLOW, now=utcnow(), profile=Profile(("robots",)))
+    server.script.rules.append(Rule("rcpt", "451 4.7.1 Greylisted", match=SLOW, times=1))
+    signer = signer_for(settings)
+    assert (await pipeline.run_daily(sqlite_store, settings, signer, date=THURSDAY)).outcome == (
+        "incomplete"
+    )
+    server.script.rules.append(Rule("body", "554 5.7.1 Message rejected as spam", match=SLOW))
+    two_hours_later = utcnow() + dt.timedelta(hours=2)  # the retry (after 1 h) is due
+    friday = await pipeline.run_daily(
+        sqlite_store,
+        settings,
+        signer,
+        date=THURSDAY + dt.timedelta(days=1),
+        clock=lambda: two_hours_later,
+    )
+    assert friday.outcome == "failed"  # nothing went out this run, and a message failed
+    assert friday.reason == "edition 2026-11-26: 1 messages failed permanently"
+    assert "earlier edition 2026-11-26: 0 sent now (1 failed)" in friday.stages
