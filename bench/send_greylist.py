@@ -27,6 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from newsletter.deliver import open_transport
+from newsletter.send import send_edition
+from newsletter.store import ledger, locks
+from newsletter.store.db import Store
+from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
+from tests.deliver.smtpserver import FaultServer, Rule
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,13 +42,6 @@ def loadavg() -> str:
 
 
 async def one(arm: int, messages: int, timeout: float) -> dict[str, object]:
-    from newsletter.deliver import open_transport
-    from newsletter.send import send_edition
-    from newsletter.store import ledger, locks
-    from newsletter.store.db import Store
-    from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
-    from tests.deliver.smtpserver import FaultServer, Rule
-
     rules = []
     if arm:
         step = 100 // arm

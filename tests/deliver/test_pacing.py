@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from newsletter.deliver import open_transport
 from newsletter.send import SendReport, send_edition
-from newsletter.store import locks
+from newsletter.store import editions, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
 from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
@@ -31,8 +31,6 @@ def server() -> Iterator[FaultServer]:
 async def send(store: Store, server: FaultServer, edition_id: int, **values: object) -> SendReport:
     settings = smtp_settings(server.port, retry_in_run_max_wait=0.0, **values)
     with store.begin() as conn:
-        from newsletter.store import editions
-
         edition = editions.get(conn, edition_id)
     assert edition is not None
     async with open_transport(settings) as transport:
