@@ -1,10 +1,12 @@
 """Sending one claimed batch: concurrent sends through the transport, each result
 recorded in small transactions (so a crash loses at most the messages in flight).
 
-Before a body goes out its row is marked in a write that requires the row to be this
+Before the server can have a message (SMTP: before the final dot; Maildir: before the
+link into ``new/``) its row is marked in a write that requires the row to be this
 sender's and its lease valid (``ledger.mark_data_started_many``). A row that does not
-come back is not sent (the transport resets before DATA), nothing is recorded for it,
-and the batch reports it in ``lost``: the send loop then stops claiming.
+come back is not sent (the transport closes the connection without the final dot, or
+removes the ``tmp/`` file), nothing is recorded for it, and the batch reports it in
+``lost``: the send loop then stops claiming.
 """
 
 from __future__ import annotations

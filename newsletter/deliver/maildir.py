@@ -4,8 +4,9 @@
 ``<outbox>/html/<date>-<email>.html`` is the HTML part, to open in a browser.
 
 Delivery follows the Maildir protocol (https://cr.yp.to/proto/maildir.html): the message
-is written to ``tmp/<unique>``, synced, and linked into ``new/``; a write that fails
-(disk full, file too large) removes its ``tmp/`` file and the message is ``deferred``.
+is written to ``tmp/<unique>``, synced, and (once the ``on_data`` hook agreed) linked into
+``new/``; a write that fails (disk full, file too large) removes its ``tmp/`` file and the
+message is ``deferred``.
 Once the message is in ``new/`` it is delivered: it is ``sent`` whatever happens to the
 HTML copy (a failed copy is logged and named in the result's text).
 """
@@ -64,13 +65,11 @@ def unique_name() -> str:
     return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(_SEQUENCE)}.{host}"
 
 
-def deliver_maildir(outbox: Path, data: bytes) -> str:
-    """Write ``data`` to ``tmp/``, sync it, link it into ``new/``; the file's name.
-
-    Raises ``OSError`` with nothing left behind in ``tmp/`` or ``new/``.
-    """
+def write_tmp(outbox: Path, data: bytes) -> str:
+    """Write ``data`` to ``tmp/<unique>`` and sync it; the file's name. Raises ``OSError``
+    with nothing left behind."""
     name = unique_name()
-    tmp, new = outbox / "tmp" / name, outbox / "new" / name
+    tmp = outbox / "tmp" / name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
@@ -80,15 +79,23 @@ def deliver_maildir(outbox: Path, data: bytes) -> str:
             os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def publish(outbox: Path, name: str) -> None:
+    """Move ``tmp/<name>`` into ``new/``: delivered. Raises ``OSError``; either way the
+    ``tmp/`` file is gone afterwards."""
+    tmp, new = outbox / "tmp" / name, outbox / "new" / name
+    try:
         try:
             os.link(tmp, new)
         except PermissionError:  # a filesystem without hard links
             os.rename(tmp, new)
-    except BaseException:
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    tmp.unlink(missing_ok=True)
-    return name
 
 
 class MaildirTransport:
@@ -119,10 +126,15 @@ class MaildirTransport:
         if not self._open:
             raise RuntimeError("MaildirTransport used outside 'async with'")
         data = self.signer.sign(message.data) if self.signer else message.data
+        try:
+            key = write_tmp(self.outbox, data)
+        except OSError as exc:
+            return SendResult("deferred", None, f"maildir write failed: {exc}")
         if on_data is not None and not await on_data():
+            (self.outbox / "tmp" / key).unlink(missing_ok=True)
             return SendResult("deferred", None, NOT_OWNED)
         try:
-            key = deliver_maildir(self.outbox, data)
+            publish(self.outbox, key)
         except OSError as exc:
             return SendResult("deferred", None, f"maildir write failed: {exc}")
         log.debug("maildir: %s -> %s", message.to, key)

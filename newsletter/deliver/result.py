@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from newsletter.deliver.classify import Outcome, Stage, is_throttle
 
-# Called just before the message body can go out (before DATA): from here on a lost
-# connection may leave the message "unknown", so the sender records that moment. It
-# answers whether the body may go out: False (the sender no longer owns the message)
-# makes the transport abandon it (RSET) and send nothing.
+# Called at the last moment before the server can have the message (SMTP: the body is
+# written but not its final dot; Maildir: the file is in tmp/ but not yet in new/): from
+# here on a lost connection or a crash leaves the message "unknown", so the sender records
+# that moment. It answers whether to go on: False (the sender no longer owns the message)
+# makes the transport abandon it (no final dot, or the tmp/ file removed): nothing is sent.
 DataHook = Callable[[], Awaitable[bool]]
 NOT_OWNED = "not sent: this sender no longer owns the message"
 

@@ -4,12 +4,15 @@ Up to ``concurrency`` connections are open at once; each carries many messages
 and is re-opened after any error. Every message runs under an overall timeout
 (``message_timeout``) on top of aiosmtplib's per-command timeout.
 
-The DATA stage is split so the outcome is exact: a drop before the body is
+The DATA stage is split so the outcome is exact: a drop before the final dot is
 written means the server cannot have the message (deferred); a drop or timeout
 after the final dot, before the reply, means it may have it (unknown).
 
-The ``on_data`` hook runs after the recipients were accepted and before DATA; when it
-answers False the transaction is reset (RSET) and the body never goes out.
+The ``on_data`` hook runs when everything but the final dot has been written (RFC 5321
+section 4.1.1.4: the server takes the message only at ``<CRLF>.<CRLF>``), so the moment
+the sender records as "it may have gone out" is as close as it can be to the moment it
+can; when the hook answers False the connection is closed without the dot, which aborts
+the transaction, and nothing is delivered.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 # 530 authentication/STARTTLS required, 534/538 mechanism or encryption needed, 535 bad login
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
 POST_354_WAIT = 0.001  # seconds: see _transaction
+FINAL_DOT = b".\r\n"  # after the body's last CRLF: the end of the data (RFC 5321 4.1.1.4)
 _DISCONNECTS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
 
 
@@ -127,7 +131,8 @@ class SmtpTransport:
             client = self._idle.pop() if self._idle else self._new_client()
             reused = client.is_connected
             result, keep = await self._attempt(client, sender, recipients, data, on_data)
-            if reused and result.state == "deferred" and result.code is None and not keep:
+            lost = result.state == "deferred" and result.code is None and not keep
+            if reused and lost and result.text != NOT_OWNED:
                 # A pooled connection the server closed while idle: retry once on a fresh one.
                 client = self._new_client()
                 result, keep = await self._attempt(client, sender, recipients, data, on_data)
@@ -218,9 +223,6 @@ class SmtpTransport:
             state = worst.state if worst else "deferred"
             result = SendResult(state, code, text, tuple(refused), stage="rcpt")
             return result, client.is_connected
-        if on_data is not None and not await on_data():
-            await self._reset(client)
-            return SendResult("deferred", None, NOT_OWNED, stage="rcpt"), client.is_connected
         stage[0] = "data"
         start = await client.execute_command(b"DATA")
         if start.code != 354:
@@ -235,8 +237,17 @@ class SmtpTransport:
         await asyncio.sleep(POST_354_WAIT)
         if not client.is_connected or client.protocol is None:
             return SendResult("deferred", None, "connection closed after 354", stage="data"), False
+        wire = wire_body(data)
+        client.protocol.write(wire[: -len(FINAL_DOT)])
+        if on_data is not None and not await on_data():
+            client.close()  # no final dot: the server discards what it got
+            return SendResult("deferred", None, NOT_OWNED, stage="data"), False
+        if not client.is_connected or client.protocol is None:
+            return SendResult(
+                "deferred", None, "connection lost before the final dot", stage="data"
+            ), False
         stage[0] = "body"
-        client.protocol.write(wire_body(data))
+        client.protocol.write(FINAL_DOT)
         reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
         accepted = [
             RecipientResult(r, outcome_for(reply.code, "body"), reply.code, reply.message)

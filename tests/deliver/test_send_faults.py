@@ -13,15 +13,16 @@ from sqlalchemy import select, update
 
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
+from newsletter.deliver.result import NOT_OWNED
 from newsletter.errors import StoreError
-from newsletter.models import Edition
+from newsletter.models import Edition, Subscriber
 from newsletter.send import SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import locks as locks_table
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
+from tests.deliver.helpers import address, build_message, compose, seed, smtp_settings, utcnow
 from tests.deliver.smtpserver import FaultServer, Rule
 
 
@@ -307,3 +308,29 @@ async def test_an_unreadable_reply_to_the_final_dot_is_unknown_never_resent(
     assert again.sent_now == 0
     assert server.delivered()[victim] == 1
     assert all(server.delivered()[address(i)] == 1 for i in range(5))
+
+
+async def test_a_message_the_sender_no_longer_owns_never_reaches_the_final_dot(
+    server_factory: Any, tmp_path: Any
+) -> None:
+    """The data-start hook answers False: the body is not completed (no final dot), the
+    server has nothing, and the next message goes out on a fresh connection."""
+    server = server_factory()
+    sub = Subscriber(id=1, email=address(1), name="R")
+    calls: list[str] = []
+
+    async def refuse() -> bool:
+        calls.append("asked")
+        return False
+
+    async with open_transport(smtp_settings(server.port)) as transport:
+        result = await transport.send(build_message(sub), on_data=refuse)
+        assert (result.state, result.text) == ("deferred", NOT_OWNED)
+        assert calls == ["asked"]  # asked once: not retried on another connection
+        assert (await transport.send(build_message(sub))).state == "sent"
+    assert server.delivered() == {address(1): 1}
+    maildir = Settings(_env_file=None, delivery="maildir", outbox_dir=tmp_path / "outbox")
+    async with open_transport(maildir) as transport:
+        result = await transport.send(build_message(sub), on_data=refuse)
+    assert result.text == NOT_OWNED
+    assert [list((tmp_path / "outbox" / d).iterdir()) for d in ("tmp", "new")] == [[], []]
