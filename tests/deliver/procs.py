@@ -130,3 +130,12 @@ def lease_expired(store: Store, worker: str, margin: float = 0.3) -> bool:
     mine = [expires for holder, expires in rows if holder.endswith(f":{worker}")]
     now = dt.datetime.now(dt.UTC)
     return all(expires + dt.timedelta(seconds=margin) < now for expires in mine)
+
+
+def lease_taken(store: Store, worker: str) -> bool:
+    """The sender named ``worker`` has taken its lease (it is about to claim)."""
+    with store.begin() as conn:
+        holders = conn.execute(
+            select(locks_table.c.holder).where(locks_table.c.name.startswith("lease:"))
+        ).scalars()
+        return any(holder.endswith(f":{worker}") for holder in holders)

@@ -28,6 +28,7 @@ from tests.deliver.procs import (
     ROOT,
     busy_probe,
     lease_expired,
+    lease_taken,
     pause_outside_transactions,
     start_sender,
     wait_for,
@@ -96,9 +97,12 @@ def test_a_sender_whose_clock_runs_ahead_takes_nothing_from_a_live_one(
 ) -> None:
     store = Store.open(url, now=utcnow())
     seed(store, COUNT)
+    slow_server.script.delay = 0.3  # the first sender holds rows until the second is up
     honest = start_sender(url, slow_server.port, "honest", lease=3.0)
-    wait_for(lambda: len(slow_server.script.accepted) >= 30, 60, "the first sender to start")
+    wait_for(lambda: len(slow_server.script.accepted) >= 8, 60, "the first sender to start")
     ahead = start_sender(url, slow_server.port, "ahead", lease=3.0, skew=300.0)
+    wait_for(lambda: lease_taken(store, "ahead"), 60, "the second sender to start")
+    slow_server.script.delay = 0.01
     for proc in (honest, ahead):
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -129,12 +133,15 @@ def test_two_cli_workers_one_five_minutes_ahead_under_faketime(slow_server: Faul
             "NEWSLETTER_SEND_BATCH_SIZE": "10",
         }
         command = [sys.executable, "-m", "newsletter", "send", "--worker"]
+        slow_server.script.delay = 0.3  # the first worker holds rows until the second is up
         honest = subprocess.Popen([*command, "honest"], cwd=ROOT, env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-        wait_for(lambda: len(slow_server.script.accepted) >= 20, 60, "the first worker")
+        wait_for(lambda: len(slow_server.script.accepted) >= 8, 60, "the first worker")
         ahead = subprocess.Popen(["faketime", "-f", "+5m", *command, "ahead"], cwd=ROOT,
                                  env=env, text=True, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)  # fmt: skip
+        wait_for(lambda: lease_taken(store, "ahead"), 60, "the second worker to start")
+        slow_server.script.delay = 0.01
         outputs = [proc.communicate(timeout=150) for proc in (honest, ahead)]
         assert [p.returncode for p in (honest, ahead)] == [0, 0], outputs
         with store.begin() as conn:
