@@ -26,7 +26,7 @@ from newsletter.cli.status import gather
 from newsletter.config import Settings
 from newsletter.deliver import SendResult
 from newsletter.models import Paper
-from newsletter.store import editions, ledger, runs, subscribers
+from newsletter.store import editions, ledger, locks, runs, subscribers
 from newsletter.store.db import Store
 
 START = dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.UTC)
@@ -44,6 +44,7 @@ def fill(store: Store, people: int, days: int) -> None:
         with store.begin() as conn:
             edition = editions.freeze(conn, now.date(), PAPERS, sources=["hf_daily"], now=now)
             ledger.enqueue(conn, edition.id, ids, now)
+            locks.take_lease(conn, "bench", 600)
             for row in ledger.claim(conn, edition.id, "bench", people, now):
                 if row.subscriber_id % 97 == 0:
                     result = SendResult("deferred", 451, "4.7.1 try later")
@@ -51,7 +52,7 @@ def fill(store: Store, people: int, days: int) -> None:
                     result = SendResult("failed", 550, "5.1.1 no such user")
                 else:
                     result = SendResult("sent", 250, "2.0.0 ok")
-                ledger.record(conn, row.id, result, now, next_attempt_at=now)
+                ledger.record(conn, row.id, result, now, worker="bench", next_attempt_at=now)
             run_id = runs.start(conn, "run", now.date(), now)
             runs.record_sources(conn, [("hf_daily", True, len(PAPERS), "")], now)
             counts = ledger.counts(conn, edition.id)

@@ -5,11 +5,15 @@
 - the run failed (every source down, a broken template, the database ...),
 - the digest went out without a source (``MISSING_SOURCE_POLICY``),
 - it sent nothing on a day a digest was due (``schedule.should_send``) and arXiv did
-  announce (a holiday, every arXiv source answered and empty, alerts nobody), or
+  announce (a holiday, every arXiv source answered and empty, alerts nobody),
+- sending stopped part-way (``RunSummary.stopped``: a refused relay, identical refusals
+  of the message, too many failures), or
 - more than ``ALERT_FAILURE_THRESHOLD`` of the edition's recipients failed.
 
 A run that is waiting for a source (``MISSING_SOURCE_POLICY=wait``, before the deadline)
-alerts nobody yet: the next run tries again.
+alerts nobody yet: the next run tries again. Each alert has a ``kind``; given an
+``AlertLog``, at most one email goes out per (edition date, kind), however often the run
+is repeated.
 
 ``compose`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
 its "alert" notice), and ``send_alert`` sends it through the configured transport,
@@ -54,6 +58,8 @@ class RunSummary(Protocol):
     def counts(self) -> Mapping[str, int]: ...
     @property
     def missing(self) -> Sequence[str]: ...
+    @property
+    def stopped(self) -> str: ...
 
 
 class NoticeRenderer(Protocol):
@@ -70,11 +76,14 @@ class NoticeRenderer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    """``kind``: failed | error | missing | nothing | nothing-sent | stopped | failures."""
+
     date: dt.date
     problem: str
     reason: str
     next_step: str
     details: tuple[str, ...] = ()
+    kind: str = "failed"
 
     @property
     def subject(self) -> str:
@@ -95,6 +104,13 @@ class Alert:
         return "\n".join(lines) + "\n"
 
 
+class AlertLog(Protocol):
+    """Remembers which alerts were emailed (``store.alerts`` behind it in the CLI)."""
+
+    def already_sent(self, alert: Alert) -> bool: ...
+    def remember(self, alert: Alert) -> None: ...
+
+
 def one_line(text: str, limit: int = 500) -> str:
     """Collapse any whitespace (CR/LF included) so untrusted text cannot split a header."""
     flat = re.sub(r"\s+", " ", text).strip()
@@ -109,6 +125,16 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
         return Alert(date, "the run failed", report.reason or "unknown", retry, details)
     if report.outcome in ("dry-run", "holiday", "waiting"):
         return None
+    if report.stopped:
+        return Alert(
+            date,
+            "sending stopped part-way",
+            report.stopped,
+            "fix what the reason names (the relay, its limits, the message), then"
+            f" `newsletter run --date {date}` sends the rest; nothing is sent twice",
+            details,
+            kind="stopped",
+        )
     if report.missing:
         names = " and ".join(line.split(": ", 1)[0] for line in report.missing)
         return Alert(
@@ -117,6 +143,7 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             report.reason or "; ".join(report.missing),
             f"see why in `newsletter status`; the next edition asks {names} again",
             details,
+            kind="missing",
         )
     due = should_send(date, settings)
     counts = report.counts
@@ -132,6 +159,7 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             " holiday); check them in `newsletter status` and run"
             f" `newsletter run --date {date}` once they do",
             details,
+            kind="nothing",
         )
     sent = counts.get("sent", 0)
     if recipients and not sent and due.send:
@@ -142,6 +170,7 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             "check the mail server with `newsletter doctor`, then "
             f"`newsletter run --date {date}` sends what is waiting",
             details,
+            kind="nothing-sent",
         )
     failed = counts.get("failed", 0)
     if recipients and failed / recipients > settings.alert_failure_threshold:
@@ -153,6 +182,7 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             "read the failures' last error in `newsletter status` (bad addresses, a"
             " blocklist, a rate limit?); failed rows are not retried automatically",
             details,
+            kind="failures",
         )
     return None
 
@@ -164,6 +194,7 @@ def alert_for_error(error: BaseException, date: dt.date) -> Alert:
         "the run stopped with an error",
         one_line(str(error)) or type(error).__name__,
         f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)",
+        kind="error",
     )
 
 
@@ -237,6 +268,7 @@ def maybe_alert(
     *,
     now: dt.datetime,
     renderer: NoticeRenderer | None = None,
+    once: AlertLog | None = None,
 ) -> Alert | None:
     """Call at the end of ``newsletter run`` (outside an event loop): decide, then send.
 
@@ -244,7 +276,7 @@ def maybe_alert(
     """
     alert = decide(report, settings)
     if alert is not None:
-        deliver(alert, settings, now=now, renderer=renderer)
+        deliver(alert, settings, now=now, renderer=renderer, once=once)
     return alert
 
 
@@ -254,10 +286,18 @@ def deliver(
     *,
     now: dt.datetime,
     renderer: NoticeRenderer | None = None,
+    once: AlertLog | None = None,
 ) -> bool:
-    """Log the alert, and email it when ALERT_EMAIL is set; True when an email went out."""
+    """Log the alert, and email it when ALERT_EMAIL is set and ``once`` has not seen its
+    (date, kind) yet; True when an email went out."""
     log.warning("ALERT %s: %s. Next step: %s", alert.date, alert.reason, alert.next_step)
     if not settings.alert_email:
         return False
+    if once is not None and once.already_sent(alert):
+        log.info("alert (%s) for %s already emailed; not again", alert.kind, alert.date)
+        return False
     message = compose(alert, settings, now=now, renderer=renderer)
-    return asyncio.run(send_alert(message, settings))
+    sent = asyncio.run(send_alert(message, settings))
+    if sent and once is not None:
+        once.remember(alert)
+    return sent

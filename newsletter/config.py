@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     send_batch_size: int = Field(default=50, ge=1, le=5000)
     send_processes: int = Field(default=1, ge=1, le=64)
     worker_lease: float = Field(default=120.0, gt=0, le=DAY)
+    send_pause_after_refusals: int = Field(default=3, ge=1, le=1000)
+    send_failure_stop_share: float = Field(default=0.3, gt=0, le=1)
 
     # Identity and links
     from_address: str = Field(

@@ -7,7 +7,8 @@
     │   └── ParseError               the response could not be parsed (.source)
     ├── StoreError                   the database refused or is unreachable
     │   ├── ConstraintError          a write broke a constraint: a concurrent change won
-    │   └── LockedError              another run holds the lock (.holder)
+    │   ├── LockedError              another run holds the lock (.holder)
+    │   └── LeaseLostError           a sender's lease expired: it stopped (.worker)
     ├── TemplateError                a template is broken (.path, .line)
     ├── TokenError                   a signed token is invalid (.reason: "invalid" | "expired")
     ├── DeliveryError                sending failed (.recipient)
@@ -62,6 +63,16 @@ class LockedError(StoreError):
         self.since = since
         when = f" since {since}" if since else ""
         super().__init__(f"another run holds the {name!r} lock ({holder}{when}); not starting")
+
+
+class LeaseLostError(StoreError):
+    def __init__(self, worker: str, lease_seconds: float) -> None:
+        self.worker = worker
+        super().__init__(
+            f"sender {worker} lost its lease (paused or stalled longer than"
+            f" WORKER_LEASE={lease_seconds:g}s by the database's clock) and stopped; the rows"
+            " it held are another sender's or the next run's now, and none is sent twice"
+        )
 
 
 class TemplateError(NewsletterError):

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from newsletter import schedule
+from newsletter import catchup, schedule
 from newsletter.compose import make_composer, publish_web_version, recipients
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
@@ -51,9 +51,11 @@ class RunReport:
 
     ``outcome``: ok | nothing (no digest due, or nothing new announced) | holiday (arXiv
     announced nothing) | waiting (a source not ready, nothing frozen) | partial (the digest
-    went out without a source) | failed | dry-run | incomplete (messages still deferred).
+    went out without a source, some messages failed permanently, or sending stopped after
+    some went out) | failed | dry-run | incomplete (messages still deferred).
     ``missing``: "source: error" of the sources this run froze the edition without.
-    ``folder``: where a dry run wrote the emails.
+    ``stopped``: why sending stopped early, if it did. ``folder``: where a dry run wrote
+    the emails.
     """
 
     date: dt.date
@@ -65,6 +67,7 @@ class RunReport:
     sent: SendReport | None = None
     missing: tuple[str, ...] = ()
     folder: Path | None = None
+    stopped: str = ""
 
 
 async def collect_edition(
@@ -135,15 +138,21 @@ async def run_daily(
         run_id = runs.start(conn, "run", date, clock())
     decision = schedule.should_send(date, settings)
     try:
+        worker = locks.holder_id("run")
         if not decision.send and not only:
             report.outcome = "nothing"
             report.reason = decision.reason
-            return report
-        worker = locks.holder_id("run")
-        with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
-            await _run_locked(
-                store, settings, signer, report, clock, only, progress, http_transport, worker
-            )
+        else:
+            with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
+                await _run_locked(
+                    store, settings, signer, report, clock, only, progress, http_transport, worker
+                )
+        if not only:
+            with locks.hold(store, RUN_LOCK, worker, clock(), settings.lock_ttl):
+                caught = await catchup.send_earlier_editions(
+                    store, settings, signer, exclude=report.edition_id, clock=clock, worker=worker
+                )
+            _judge_catch_up(report, caught, settings, progress)
     except BaseException as exc:
         report.outcome = "failed"
         report.reason = report.reason or str(exc) or type(exc).__name__
@@ -206,7 +215,15 @@ async def _run_locked(
     report.counts = dict(sent.counts)
     states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
     _stage(report, progress, f"send: {sent.sent_now} sent now ({states or 'none'})", started)
-    if not sent.finished:
+    if sent.stopped or sent.failed_now:
+        report.outcome = "partial" if sent.sent_now else "failed"
+        report.stopped = sent.stopped or ""
+        report.reason = (
+            f"sending stopped: {sent.stopped}"
+            if sent.stopped
+            else f"{sent.failed_now} messages failed permanently (see `newsletter status`)"
+        )
+    elif not sent.finished:
         waiting = sent.counts.get("pending", 0) + sent.counts.get("deferred", 0)
         report.outcome = "incomplete"
         when = (
@@ -278,6 +295,34 @@ async def _process_inbox(
         _stage(report, progress, f"inbox: not read ({exc})", started)
         return
     _stage(report, progress, f"inbox: {processed.summary()}", started)
+
+
+def _judge_catch_up(
+    report: RunReport, caught: catchup.CatchUp, settings: Settings, progress: Progress
+) -> None:
+    """Earlier editions' retries in the report: a stage line each, and the outcome."""
+    if caught.given_up:
+        hours = settings.give_up_after_hours
+        _stage(report, progress, f"gave up on {caught.given_up} message(s) queued over {hours:g}h")
+    for edition, sent in caught.sent:
+        states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
+        _stage(
+            report, progress, f"earlier edition {edition.date}: {sent.sent_now} sent now ({states})"
+        )
+        if sent.stopped or sent.failed_now:
+            if report.outcome not in ("failed", "partial"):
+                quiet_day = report.outcome in ("nothing", "holiday", "waiting")
+                nothing_went_out = quiet_day and not sent.sent_now
+                report.outcome = "failed" if nothing_went_out else "partial"
+                report.stopped = sent.stopped or ""
+                report.reason = (
+                    f"edition {edition.date}: sending stopped: {sent.stopped}"
+                    if sent.stopped
+                    else f"edition {edition.date}: {sent.failed_now} messages failed permanently"
+                )
+        elif not sent.finished and report.outcome in ("ok", "nothing", "holiday"):
+            report.outcome = "incomplete"
+            report.reason = f"edition {edition.date}: messages still waiting for a retry"
 
 
 def _stage(report: RunReport, progress: Progress, text: str, started: float | None = None) -> None:

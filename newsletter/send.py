@@ -1,8 +1,11 @@
 """The send loop: claim a batch from the ledger, re-check, compose, send, record.
 
-Every sender holds a lease (lock ``lease:<worker>``, renewed while it runs).
-Rows left in ``sending`` by a sender whose lease is gone are reaped at start:
-``unknown`` when the body may have gone out, ``pending`` otherwise. Results are
+Every sender holds a lease (lock ``lease:<worker>``, timed by the database's clock and
+renewed while it runs). Each message's body goes out only after its row was marked in a
+write that required the row to be this sender's and the lease to be valid; a sender that
+loses its lease or a row stops claiming (``LeaseLostError``). Rows left in ``sending`` by
+a sender whose lease is gone are reaped at start: ``unknown`` when the body may have gone
+out, ``pending`` otherwise. Results are
 recorded in small transactions as they arrive, so a crash loses at most the
 messages in flight. Short deferrals are retried within the run; the run is only
 ``finished`` when nothing is pending, deferred or in flight.
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from newsletter.config import Settings
 from newsletter.deliver import Transport, forked, open_transport
 from newsletter.deliver.ratelimit import Limiter
-from newsletter.errors import DeliveryError, StoreError
+from newsletter.errors import DeliveryError, LeaseLostError, StoreError
 from newsletter.models import Edition, Message, Subscriber
 from newsletter.sendbatch import Batch
 from newsletter.store import ledger, locks, subscribers
@@ -31,7 +34,6 @@ from newsletter.store.ledger import LedgerRow
 log = logging.getLogger(__name__)
 
 Compose = Callable[[Sequence[Subscriber]], Sequence[Message]]
-LEASE_PREFIX = "lease:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +46,14 @@ class SendReport:
     next_attempt_at: dt.datetime | None = None
     reaped: int = 0
     throttle_events: int = 0
+    failed_now: int = 0  # messages that failed permanently in this send
+    stopped: str | None = None  # why sending stopped early (``deliver.guard``), if it did
 
     def summary(self) -> str:
         parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         status = "finished" if self.finished else "NOT finished"
+        if self.stopped:
+            status = f"STOPPED ({self.stopped})"
         retry = (
             f"; next retry {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
             if self.next_attempt_at
@@ -67,12 +73,13 @@ def is_finished(counts: dict[str, int], settings: Settings) -> bool:
 
 
 def reap_orphans(store: Store, settings: Settings, now: dt.datetime) -> int:
-    """Rows claimed by senders whose lease is gone (or older than LOCK_TTL) go back to safe states."""
+    """Rows claimed by senders whose lease has expired by the database's clock, whose
+    process on this host has died, or claimed longer than LOCK_TTL ago go back to safe
+    states."""
     with store.begin() as conn:
-        live = set(locks.live_holders(conn, LEASE_PREFIX, now))
-        claimers = ledger.claimers(conn)
-        dead = [w for w in claimers if w not in live]
-        stale_before = now - dt.timedelta(seconds=settings.lock_ttl)
+        dead = [w for w in ledger.claimers(conn) if locks.holder_is_dead(w)]
+        db_now = locks.database_now(conn)
+        stale_before = db_now - dt.timedelta(seconds=settings.lock_ttl)
         reaped = ledger.reap(conn, stale_before, now, dead_workers=dead)
     if reaped:
         log.warning("returned %d row(s) left in 'sending' by stopped senders", reaped)
@@ -80,7 +87,12 @@ def reap_orphans(store: Store, settings: Settings, now: dt.datetime) -> int:
 
 
 def _prepare(
-    store: Store, edition: Edition, rows: list[LedgerRow], compose: Compose, now: dt.datetime
+    store: Store,
+    edition: Edition,
+    rows: list[LedgerRow],
+    compose: Compose,
+    now: dt.datetime,
+    worker: str,
 ) -> list[tuple[LedgerRow, Message]]:
     """Re-check suppression at send time and compose the batch; give rows back on error."""
     with store.begin() as conn:
@@ -90,14 +102,14 @@ def _prepare(
             sub = found.get(row.subscriber_id)
             if sub is None or not subscribers.is_sendable(sub, edition.date):
                 reason = sub.status if sub else "removed"
-                ledger.suppress(conn, row.id, reason, now)
+                ledger.suppress(conn, row.id, reason, now, worker=worker)
             else:
                 keep.append(row)
     try:
         messages = {m.subscriber_id: m for m in compose([found[r.subscriber_id] for r in keep])}
     except BaseException:
         with store.begin() as conn:
-            ledger.release(conn, [r.id for r in keep], now)
+            ledger.release(conn, [r.id for r in keep], now, worker=worker)
         raise
     pairs: list[tuple[LedgerRow, Message]] = []
     with store.begin() as conn:
@@ -105,28 +117,29 @@ def _prepare(
             if row.subscriber_id in messages:
                 pairs.append((row, messages[row.subscriber_id]))
             else:
-                ledger.suppress(conn, row.id, "no message composed", now)
+                ledger.suppress(conn, row.id, "no message composed", now, worker=worker)
     return pairs
 
 
-async def _renew_lease(
-    store: Store, settings: Settings, worker: str, clock: Callable[[], dt.datetime]
-) -> None:
-    """Renew every third of the lease; a failed renewal is retried until the lease is at
-    risk, then raised (the send loop checks before each claim and stops)."""
+async def _renew_lease(store: Store, settings: Settings, worker: str) -> None:
+    """Renew every third of the lease. A lease found expired (or taken) raises
+    ``LeaseLostError``; a database error is retried until the lease is at risk, then
+    raised. The send loop checks before each claim and stops."""
     failures = 0
     while True:
         await asyncio.sleep(settings.worker_lease / 3 if failures == 0 else 1.0)
         try:
             with store.begin() as conn:
-                locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+                renewed = locks.renew_lease(conn, worker, settings.worker_lease)
         except StoreError as exc:
             failures += 1
             log.warning("could not renew the lease of %s: %s", worker, exc)
             if failures * 1.0 >= settings.worker_lease / 3:
                 raise
-        else:
-            failures = 0
+            continue
+        if not renewed:
+            raise LeaseLostError(worker, settings.worker_lease)
+        failures = 0
 
 
 def per_process(settings: Settings) -> Settings:
@@ -190,12 +203,12 @@ async def _send_all(
     started = time.monotonic()
     share = per_process(settings)
 
-    async def helper(index: int) -> tuple[int, int]:
+    async def helper(index: int) -> forked.Outcome:
         store.engine.dispose(close=False)  # never use the parent's connections
         name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
         async with open_transport(share) as own:
             report = await _send_edition(store, share, edition, compose, own, name, clock)
-        return report.sent_now, report.throttle_events
+        return report.sent_now, report.throttle_events, report.failed_now, report.stopped or ""
 
     helpers = forked.start(settings.send_processes - 1, helper)
     try:
@@ -219,6 +232,8 @@ async def _send_all(
         next_attempt_at=due,
         reaped=report.reaped,
         throttle_events=report.throttle_events + sum(r.throttle_events for r in results),
+        failed_now=report.failed_now + sum(r.failed for r in results),
+        stopped=report.stopped or next((r.stopped for r in results if r.stopped), None),
     )
     log.debug("%s (%d processes)", combined.summary(), settings.send_processes)
     return combined
@@ -238,7 +253,7 @@ async def _send_edition(
     started = time.monotonic()
     include_unknown = settings.unknown_policy == "resend"
     with store.begin() as conn:
-        locks.acquire(conn, LEASE_PREFIX + worker, worker, clock(), settings.worker_lease)
+        locks.take_lease(conn, worker, settings.worker_lease)
         now = clock()
         ages = [
             (now - t).total_seconds() for t in ledger.sent_since(conn, now - dt.timedelta(hours=1))
@@ -252,15 +267,27 @@ async def _send_edition(
         sent_in_last_hour=ages,
     )
     batch = Batch(store, settings, transport, limiter, worker, clock)
-    renewer = asyncio.create_task(_renew_lease(store, settings, worker, clock))
+    renewer = asyncio.create_task(_renew_lease(store, settings, worker))
+    # Once no message is left that was never tried, deferrals falling due within
+    # RETRY_IN_RUN_MAX_WAIT are retried for that long and no longer (a recipient greylisted
+    # on every try must not keep the run going until its give-up age).
+    retry_until: dt.datetime | None = None
     try:
         while True:
             if renewer.done():
                 renewer.result()  # the lease could not be renewed: stop before claiming more
             now = clock()
+            retries = retry_until is None or now <= retry_until
             give_up_before = now - dt.timedelta(hours=settings.give_up_after_hours)
             with store.begin() as conn:
-                ledger.give_up(conn, edition.id, give_up_before, now)
+                ledger.give_up(
+                    conn,
+                    edition.id,
+                    give_up_before,
+                    now,
+                    hours=settings.give_up_after_hours,
+                    include_unknown=include_unknown,
+                )
                 rows = ledger.claim(
                     conn,
                     edition.id,
@@ -269,18 +296,30 @@ async def _send_edition(
                     now,
                     include_unknown=include_unknown,
                     only=only,
+                    retries=retries,
                 )
+                if not rows and not locks.has_lease(conn, worker):
+                    raise LeaseLostError(worker, settings.worker_lease)
+            if retry_until is None and all(r.attempts > 0 for r in rows):
+                retry_until = now + dt.timedelta(seconds=settings.retry_in_run_max_wait)
             if rows:
-                pairs = _prepare(store, edition, rows, compose, now)
+                pairs = _prepare(store, edition, rows, compose, now, worker)
                 await batch.run(pairs)
+                if batch.lost:
+                    raise LeaseLostError(worker, settings.worker_lease)
+                if batch.guard.stopped:
+                    log.warning("sending stopped: %s", batch.guard.stopped)
+                    break
                 continue
+            if reap_orphans(store, settings, clock()):
+                continue  # rows a stopped sender left behind: this sender takes them on
+            if not retries or retry_until is None:
+                break
             with store.begin() as conn:
                 due = ledger.next_due(conn, edition.id, include_unknown=include_unknown, only=only)
-            if due is None:
+            if due is None or due > retry_until:
                 break
             wait = (due - clock()).total_seconds()
-            if wait > settings.retry_in_run_max_wait:
-                break
             log.info("waiting %.1fs for deferred messages to fall due", max(wait, 0))
             await asyncio.sleep(max(wait, 0.01))
     finally:
@@ -290,7 +329,7 @@ async def _send_edition(
             # Whatever this sender still holds (cancelled mid-batch) goes back to a safe state.
             long_ago = clock() - dt.timedelta(days=3650)
             ledger.reap(conn, long_ago, clock(), edition_id=edition.id, dead_workers=[worker])
-            locks.release(conn, LEASE_PREFIX + worker, worker)
+            locks.release(conn, locks.lease_name(worker), worker)
     with store.begin() as conn:
         counts = ledger.counts(conn, edition.id)
         due = ledger.next_due(conn, edition.id, include_unknown=include_unknown)
@@ -303,6 +342,8 @@ async def _send_edition(
         next_attempt_at=due,
         reaped=reaped,
         throttle_events=limiter.throttle_events,
+        failed_now=batch.failed,
+        stopped=batch.guard.stopped,
     )
     log.debug("%s", report.summary())
     return report

@@ -1,5 +1,13 @@
 """Sending one claimed batch: concurrent sends through the transport, each result
-recorded in small transactions (so a crash loses at most the messages in flight)."""
+recorded in small transactions (so a crash loses at most the messages in flight).
+
+Before the server can have a message (SMTP: before the final dot; Maildir: before the
+link into ``new/``) its row is marked in a write that requires the row to be this
+sender's and its lease valid (``ledger.mark_data_started_many``). A row that does not
+come back is not sent (the transport closes the connection without the final dot, or
+removes the ``tmp/`` file), nothing is recorded for it, and the batch reports it in
+``lost``: the send loop then stops claiming.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +18,32 @@ from collections.abc import Callable, Sequence
 
 from newsletter.config import Settings
 from newsletter.deliver import SendResult, Transport
-from newsletter.deliver.classify import bounce_kind, next_attempt
+from newsletter.deliver.classify import (
+    Refusal,
+    counted_bounce,
+    enhanced_status,
+    next_attempt,
+    refusal,
+)
+from newsletter.deliver.guard import SendGuard
 from newsletter.deliver.ratelimit import Limiter
+from newsletter.errors import DeliveryError
 from newsletter.models import Message
+from newsletter.store import inbox as events
 from newsletter.store import ledger, subscribers
 from newsletter.store.db import Store
 from newsletter.store.ledger import LedgerRow
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 8  # results recorded per transaction: bounds duplicates after a crash
+Done = tuple[LedgerRow, SendResult, Message, Refusal | None]
+
+
+def refusal_of(result: SendResult) -> Refusal | None:
+    """What a 4xx/5xx reply says (``classify.refusal``); None for anything else."""
+    if result.code is None or not 400 <= result.code < 600 or result.stage is None:
+        return None
+    return refusal(result.code, enhanced_status(result.text), result.stage, result.text)
 
 
 class Batch:
@@ -39,10 +64,13 @@ class Batch:
         self.limiter = limiter
         self.worker = worker
         self.clock = clock
-        self.done: list[tuple[LedgerRow, SendResult, Message]] = []
+        self.done: list[Done] = []
         self.sent = 0
+        self.failed = 0  # rows recorded failed in this run (not suppressions)
+        self.guard = SendGuard(settings.send_pause_after_refusals, settings.send_failure_stop_share)
         self.marks: list[int] = []
-        self.marks_committed: asyncio.Future[None] | None = None
+        self.marks_committed: asyncio.Future[set[int]] | None = None
+        self.lost: set[int] = set()  # rows this sender found it no longer owned
         # One connection held for the run: a mark per message must be cheap.
         self.conn = store.engine.connect()
 
@@ -60,14 +88,20 @@ class Batch:
         finally:
             self.flush()
 
-    async def _mark_data_started(self, row_id: int) -> None:
+    async def _mark_data_started(self, row_id: int) -> bool:
         """Commit "the body may go out" before it does: one transaction for every message
-        that reaches DATA in the same turn of the event loop (and results waiting)."""
+        that reaches DATA in the same turn of the event loop (and results waiting).
+        ``False``: the row is no longer this sender's, so its body must not go out."""
         self.marks.append(row_id)
         if self.marks_committed is None:
             self.marks_committed = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._commit_marks)
-        await asyncio.shield(self.marks_committed)
+        marked = await asyncio.shield(self.marks_committed)
+        if row_id not in marked:
+            self.lost.add(row_id)
+            log.warning("row %d is no longer this sender's: its message is not sent", row_id)
+            return False
+        return True
 
     def _commit_marks(self) -> None:
         marks, self.marks = self.marks, []
@@ -75,28 +109,42 @@ class Batch:
         assert committed is not None
         try:
             with self.conn.begin():
-                ledger.mark_data_started_many(self.conn, marks, self.clock())
+                marked = ledger.mark_data_started_many(
+                    self.conn, marks, self.clock(), worker=self.worker
+                )
                 self._record(self._take_done())
         except Exception as exc:  # each waiting message raises it
             committed.set_exception(exc)
             return
-        committed.set_result(None)
+        committed.set_result(marked)
 
     async def _one(self, row: LedgerRow, message: Message) -> None:
-        async def on_data() -> None:
-            await self._mark_data_started(row.id)
+        async def on_data() -> bool:
+            return await self._mark_data_started(row.id)
 
+        meaning: Refusal | None
         async with self.limiter.slot():
-            result = await self.transport.send(message, on_data=on_data)
+            if self.guard.stopped:
+                return  # not tried: the row goes back to pending when the sender stops
+            try:
+                result = await self.transport.send(message, on_data=on_data)
+                meaning = refusal_of(result)
+            except DeliveryError as exc:  # no connection or login: nothing went out
+                self.guard.setup_failed(str(exc))
+                result = SendResult("deferred", None, str(exc), stage="connect")
+                meaning = Refusal("sender", None, "could not connect or log in")
+        self.guard.note(result, meaning)
         if result.throttled:
             await self.limiter.throttled()
         elif result.state == "sent":
             await self.limiter.succeeded()
-        self.done.append((row, result, message))
+        elif result.state == "deferred" and result.stage in ("rcpt", "body"):
+            await self.limiter.recipient_deferred(message.to.rpartition("@")[2].lower())
+        self.done.append((row, result, message, meaning))
         if len(self.done) >= FLUSH_EVERY:
             self.flush()
 
-    def _take_done(self) -> list[tuple[LedgerRow, SendResult, Message]]:
+    def _take_done(self) -> list[Done]:
         done, self.done = self.done, []
         return done
 
@@ -107,51 +155,102 @@ class Batch:
         with self.conn.begin():
             self._record(done)
 
-    def _record(self, done: Sequence[tuple[LedgerRow, SendResult, Message]]) -> None:
+    def _record(self, done: Sequence[Done]) -> None:
         """Store results, inside the caller's transaction."""
+        done = [d for d in done if d[0].id not in self.lost]
+        if not done:
+            return
+        now = self.clock()
+        sent = [(r.id, res, m.message_id) for r, res, m, _ in done if res.state == "sent"]
+        taken = ledger.record_sent_many(self.conn, sent, now, worker=self.worker)
+        self._taken(taken)
+        self.sent += len(sent) - len(taken)
+        for row, result, message, meaning in done:
+            if result.state != "sent":
+                self._record_one(row, result, message, meaning, now)
+
+    def _record_one(
+        self,
+        row: LedgerRow,
+        result: SendResult,
+        message: Message,
+        meaning: Refusal | None,
+        now: dt.datetime,
+    ) -> None:
         s = self.settings
-        retry_unknown = s.unknown_policy == "resend"
-        conn = self.conn
-        if done:
-            now = self.clock()
-            sent = [(r.id, res, m.message_id) for r, res, m in done if res.state == "sent"]
-            ledger.record_sent_many(conn, sent, now, worker=self.worker)
-            self.sent += len(sent)
-            for row, result, message in done:
-                if result.state == "sent":
-                    continue
-                when = None
-                if result.state == "deferred" or (result.state == "unknown" and retry_unknown):
-                    when = next_attempt(
-                        now,
-                        row.created_at,
-                        row.attempts + 1,
-                        base=s.retry_base_delay,
-                        cap=s.retry_max_delay,
-                        give_up_after_hours=s.give_up_after_hours,
-                    )
-                    if when is None:
-                        text = f"gave up after {s.give_up_after_hours:g}h: {result.text}"
-                        result = SendResult("failed", result.code, text, result.recipients)
-                ledger.record(
-                    conn,
-                    row.id,
-                    result,
-                    now,
-                    next_attempt_at=when,
-                    worker=self.worker,
-                    message_id=message.message_id,
-                )
-                kind = bounce_kind(result.code, result.text) if result.state == "failed" else None
-                if kind is not None:
-                    subscribers.record_bounce(
-                        conn,
-                        row.subscriber_id,
-                        kind,
-                        hard_score=self.settings.bounce_hard_score,
-                        soft_score=self.settings.bounce_soft_score,
-                        threshold=self.settings.bounce_score_threshold,
-                        reset_days=self.settings.bounce_reset_days,
-                        now=now,
-                    )
-                log.debug("%s: %s %s %s", message.to, result.state, result.code, result.text)
+        when = None
+        if meaning is not None and meaning.scope == "sender":
+            # Our own setup was refused: not the reader's doing, and fixable. The message is
+            # kept, due at once for the run after the fix.
+            text = f"not sent (our setup was refused, kept for the next run): {result.text}"
+            result = SendResult("deferred", result.code, text, result.recipients, result.stage)
+            when = now
+        elif result.state == "deferred" or (
+            result.state == "unknown" and s.unknown_policy == "resend"
+        ):
+            when = next_attempt(
+                now,
+                row.created_at,
+                row.attempts + 1,
+                base=s.retry_base_delay,
+                cap=s.retry_max_delay,
+                give_up_after_hours=s.give_up_after_hours,
+            )
+            if when is None:
+                text = f"gave up after {s.give_up_after_hours:g}h: {result.text}"
+                result = SendResult("failed", result.code, text, result.recipients, result.stage)
+        if not ledger.record(
+            self.conn,
+            row.id,
+            result,
+            now,
+            next_attempt_at=when,
+            worker=self.worker,
+            message_id=message.message_id,
+        ):
+            self._taken({row.id})
+            return
+        if result.state == "failed":
+            self.failed += 1
+            if meaning is not None and meaning.scope == "recipient":
+                self._count_refusal(row.subscriber_id, result, meaning, now)
+        log.debug("%s: %s %s %s", message.to, result.state, result.code, result.text)
+
+    def _count_refusal(
+        self, subscriber_id: int, result: SendResult, meaning: Refusal, now: dt.datetime
+    ) -> None:
+        """A refusal of the reader's address at send time, scored by ``counted_bounce``."""
+        s = self.settings
+        since = now - dt.timedelta(days=s.bounce_reset_days)
+        days = events.refusal_days(self.conn, subscriber_id, since)
+        kind = counted_bounce(
+            meaning,
+            from_report=False,
+            received_before=ledger.has_received(self.conn, subscriber_id),
+            refused_on_another_day=bool(days - {now.date()}),
+        )
+        if meaning.bounce == "hard":
+            events.record_refusal(
+                self.conn, subscriber_id, result.code, result.stage, result.text, now
+            )
+        if kind is not None:
+            subscribers.record_bounce(
+                self.conn,
+                subscriber_id,
+                kind,
+                hard_score=s.bounce_hard_score,
+                soft_score=s.bounce_soft_score,
+                threshold=s.bounce_score_threshold,
+                reset_days=s.bounce_reset_days,
+                now=now,
+            )
+
+    def _taken(self, row_ids: set[int]) -> None:
+        """Results that could not be recorded: the rows were reaped (the lease had expired)."""
+        if row_ids:
+            self.lost |= row_ids
+            log.warning(
+                "%d result(s) not recorded: their rows were taken back after this sender's"
+                " lease expired (they stay as the reaper left them)",
+                len(row_ids),
+            )

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -24,17 +25,43 @@ from newsletter.cli.base import (
 )
 from newsletter.compose import make_composer
 from newsletter.config import Settings
-from newsletter.errors import InputError, LockedError, NewsletterError
+from newsletter.errors import InputError, LockedError, NewsletterError, StoreError
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.progress import make_progress
 from newsletter.render import Renderer
-from newsletter.store import editions, runs, subscribers
+from newsletter.store import alerts as sent_alerts
+from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class AlertsOnce:
+    """``alerts.AlertLog`` on the database: one email per (edition, kind). A database
+    that cannot answer never stops an alert (nor hides the run's own error)."""
+
+    store: Store
+
+    def already_sent(self, alert: alerts.Alert) -> bool:
+        try:
+            with self.store.begin() as conn:
+                return sent_alerts.already_sent(conn, alert.date, alert.kind)
+        except StoreError as exc:
+            log.warning("cannot tell whether this alert was sent already: %s", exc)
+            return False
+
+    def remember(self, alert: alerts.Alert) -> None:
+        try:
+            with self.store.begin() as conn:
+                sent_alerts.remember(conn, alert.date, alert.kind, utc_now())
+        except StoreError as exc:
+            log.warning("cannot record the alert as sent: %s", exc)
+
+
 EXIT_WAITING = 3  # a later run finishes the job (a source not ready, messages deferred)
-EXIT_PARTLY_FAILED = 4  # the digest went out without a source
+EXIT_PARTLY_FAILED = 4  # some messages failed, sending stopped, or a source is missing
 
 
 def parse_date(value: str | None, settings: Settings) -> dt.date:
@@ -59,7 +86,7 @@ def execute_run(
     store = open_store(settings)
     signer = make_signer(settings)
     progress = make_progress(sys.stderr, quiet=quiet)
-    previous = _previous_run(store, date)
+    once = AlertsOnce(store)
     try:
         report = asyncio.run(
             asyncio.wait_for(
@@ -79,33 +106,26 @@ def execute_run(
     except (LockedError, InputError):
         raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
-        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now())
+        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+        store.close()
         raise
     except TimeoutError:
         error = NewsletterError(
             f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
             " stopped; nothing sent is lost: run again to finish"
         )
-        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now())
+        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+        store.close()
         raise error from None
+    except BaseException:
+        store.close()
+        raise
+    try:
+        if not dry_run:
+            alerts.maybe_alert(report, settings, now=utc_now(), once=once)
     finally:
         store.close()
-    if dry_run:
-        return report
-    if previous is not None and (previous.outcome, previous.summary) == (
-        report.outcome,
-        report.reason,
-    ):
-        log.info("no new alert: run %d of %s ended the same way", previous.id, date)
-    else:
-        alerts.maybe_alert(report, settings, now=utc_now())
     return report
-
-
-def _previous_run(store: Store, date: dt.date) -> runs.RunRecord | None:
-    """The last finished run of the same edition (an hourly cron must not alert hourly)."""
-    with store.begin() as conn:
-        return runs.last_finished(conn, "run", date)
 
 
 def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
@@ -132,7 +152,10 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         then = f"; {report.reason}" if report.reason else ""
         click.echo(f"dry run for {date}: {rendered} emails written{where}, none sent{then}")
     elif report.outcome == "partial":
-        click.echo(f"edition {date}: done, {done_text(report)}; {report.reason}")
+        if report.stopped or report.counts.get("failed"):
+            click.echo(f"edition {date}: partly failed, {done_text(report)}: {report.reason}")
+        else:  # every message went out, without a source
+            click.echo(f"edition {date}: done, {done_text(report)}; {report.reason}")
         raise SystemExit(EXIT_PARTLY_FAILED)
     elif not quiet or (report.sent is not None and report.sent.sent_now):
         click.echo(f"edition {date}: done, {done_text(report)}")
@@ -179,8 +202,9 @@ def run_command(
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing due,
     nothing announced), 1 failed, 3 waiting (a source is not ready, or messages
-    are deferred: a later run finishes the job), 4 partly failed (the digest
-    went out without a source).
+    are deferred: a later run finishes the job), 4 partly failed (some messages
+    failed permanently, sending stopped part-way, or the digest went out without
+    a source).
     """
     settings = ctx.settings
     if out is not None and not dry_run:

@@ -15,7 +15,15 @@ from contextlib import contextmanager
 
 import click
 
-from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.cli.base import (
+    Context,
+    fail,
+    handle_errors,
+    main,
+    open_store,
+    pass_context,
+    utc_now,
+)
 from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
@@ -87,7 +95,11 @@ async def send_all(
 def send_command(
     ctx: Context, date: dt.datetime | None, retry: bool, worker_name: str | None
 ) -> None:
-    """Send what is pending, and deferred rows now due; never a row already sent."""
+    """Send what is pending, and deferred rows now due; never a row already sent.
+
+    Exit status: 0 done, 1 nothing could be sent (sending stopped, or every message
+    tried failed), 3 messages still waiting (pending or deferred), 4 partly failed.
+    """
     settings = ctx.settings
     store = open_store(settings)
     worker = locks.holder_id(worker_name or "send")
@@ -103,3 +115,19 @@ def send_command(
         store.close()
     for report in reports:
         click.echo(report.summary())
+    exit_for(reports)
+
+
+def exit_for(reports: list[SendReport]) -> None:
+    """The agreed exit statuses for what the sends did (return means 0)."""
+    stopped = next((r.stopped for r in reports if r.stopped), None)
+    failed = sum(r.failed_now for r in reports)
+    if stopped or failed:
+        reason = f"sending stopped: {stopped}" if stopped else f"{failed} messages failed"
+        if not any(r.sent_now for r in reports):
+            fail(reason)
+        click.echo(f"partly failed: {reason}")
+        raise SystemExit(4)
+    # Rows another worker is sending are not waiting for a later run; pending and deferred are.
+    if any(r.counts.get("pending", 0) + r.counts.get("deferred", 0) for r in reports):
+        raise SystemExit(3)

@@ -3,9 +3,10 @@
 One read-only snapshot (``gather``) printed as text for a person or as JSON for
 monitoring. ``problems`` lists what needs a look (last run failed, waiting or stuck, no
 run for a due edition, a failing source, an edition sent without a source, messages
-waiting); ``--check`` exits 2 when there is any, so a monitor can just run the command.
-The schedule part says which edition is the latest complete one and which digest comes
-next, on arXiv's clock (``schedule``), with times shown in TIMEZONE.
+waiting, messages deferred for more than a day in any edition); ``--check`` exits 2 when
+there is any, so a monitor can just run the command. The schedule part says which edition
+is the latest complete one and which digest comes next, on arXiv's clock (``schedule``),
+with times shown in TIMEZONE.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from newsletter.store import editions, ledger, runs, subscribers
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
 PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
+DEFERRED_TOO_LONG = dt.timedelta(days=1)
 
 
 def gather(
@@ -38,6 +40,7 @@ def gather(
         "editions": [_edition(conn, e) for e in editions.recent(conn, edition_limit)],
         "sources": [_source(s) for s in runs.sources(conn)],
         "subscribers": subscribers.count_by_status(conn),
+        "deferred_over_a_day": _long_deferred(conn, now),
         "schedule": _schedule(conn, settings, now),
     }
     snapshot["problems"] = problems(snapshot, settings, now)
@@ -85,6 +88,23 @@ def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[st
         "next_complete_at": ready.isoformat(),
         "line": line,
     }
+
+
+def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+    """Deferred rows of any edition queued more than a day ago, and the oldest of them."""
+    count, row = ledger.deferred_before(conn, now - DEFERRED_TOO_LONG)
+    oldest = None
+    if row is not None:
+        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
+        edition = editions.get(conn, row.edition_id)
+        oldest = {
+            "edition": edition.date.isoformat() if edition else None,
+            "email": who.email if who else None,
+            "queued_at": _iso(row.created_at),
+            "last_code": row.last_code,
+            "last_error": row.last_text,
+        }
+    return {"count": count, "oldest": oldest}
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -174,6 +194,17 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
                 f"edition {edition['date']} went out without {missing['source']}:"
                 f" {missing['error']}"
             )
+    stale = snapshot["deferred_over_a_day"]
+    if stale["count"]:
+        oldest = stale["oldest"]
+        plural = "message" if stale["count"] == 1 else "messages"
+        found.append(
+            f"{stale['count']} {plural} deferred for more than a day (oldest: edition"
+            f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
+            f" {oldest['last_code'] or ''} {oldest['last_error'] or ''}); the next"
+            " `newsletter run` retries them, and gives up after"
+            f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h"
+        )
     return found
 
 

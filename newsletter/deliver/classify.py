@@ -1,28 +1,74 @@
-"""SMTP reply codes -> ledger outcome, and the retry schedule. Pure functions, no I/O.
+"""SMTP replies -> ledger outcome, what a refusal means, and the retry schedule. Pure.
+
+Outcome of one attempt (``outcome_for``):
 
 2xx to the final dot            -> sent
 4xx anywhere                    -> deferred (retried with exponential backoff)
-421 / 451 / 454                 -> deferred, and the server is throttling: slow the sender
 552 to RCPT                     -> deferred (RFC 5321 section 4.5.3.1.10 says treat as 452)
-5xx                             -> failed (permanent; counts toward the bounce score)
-connection lost before DATA end -> deferred (the server cannot have accepted the message)
-connection lost after the dot   -> unknown (it may or may not have been delivered)
+5xx                             -> failed (permanent for this message)
+anything else to the final dot  -> unknown (an unreadable or out-of-range reply: the whole
+                                   body went out, so the server may have the message)
+connection lost before the body -> deferred (the server cannot have accepted the message)
+connection lost after the body  -> unknown (it may or may not have been delivered)
+
+What a refusal says, and about whom (``refusal``): the reader's address (``recipient``:
+the only scope that may count toward a bounce score), the message itself (``message``:
+same for every reader; fails that message), our own setup (``sender``: relay,
+authentication, protocol, the receiving system; stops the run) or nothing lasting
+(``transient``). Whether a recipient refusal counts as hard or soft for a reader also
+depends on the reader's history (``counted_bounce``): one refusal at send time does not
+suppress a reader who has received mail before.
+
+Pace (``is_throttle``): the server asks the *sender* to slow down with 421 or 454 anywhere
+and with a 4xx at connect, MAIL or DATA; a 4xx at RCPT (greylisting, a full mailbox) is
+about that recipient only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["sent", "deferred", "failed", "unknown"]
 Stage = Literal["connect", "mail", "rcpt", "data", "body"]
+# Where a refusal was seen: an SMTP stage at send time, or a delivery report (RFC 3464 DSN)
+RefusalStage = Literal["connect", "mail", "rcpt", "data", "body", "report"]
+Scope = Literal["recipient", "message", "sender", "transient"]
+BounceKind = Literal["hard", "soft"]
 
-THROTTLE_CODES = frozenset({421, 451, 454})
+SENDER_THROTTLE_CODES = frozenset({421, 454})
+SENDER_STAGES = frozenset({"connect", "mail", "data"})
+# RFC 4954: 530 authentication required, 534 mechanism too weak, 535 credentials invalid,
+# 538 encryption required; and their enhanced codes 5.7.8, 5.7.9, 5.7.11.
+AUTH_CODES = frozenset({530, 534, 535, 538})
+AUTH_STATUSES = frozenset({"5.7.8", "5.7.9", "5.7.11"})
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?!\d)")
+_RELAY = re.compile(
+    r"relay(ing)?\s+(access\s+)?(denied|not\s+permitted|prohibited|refused)"
+    r"|(not\s+permitted|unable)\s+to\s+relay|rcpthosts",
+    re.IGNORECASE,
+)
+_UNKNOWN_RECIPIENT = re.compile(
+    r"(user|mailbox|recipient|address)\s+(is\s+)?(unknown|not\s+found|does\s+not\s+exist|"
+    r"unavailable|invalid)|no\s+such\s+(user|mailbox|recipient)|unknown\s+(user|recipient|"
+    r"mailbox)|does\s+not\s+exist|doesn't\s+have\s+an?\s+\S+\s+account|invalid\s+recipient",
+    re.IGNORECASE,
+)
 
 
 def outcome_for(code: int, stage: Stage) -> Outcome:
-    """What one SMTP reply means for the message it answered."""
+    """What one SMTP reply means for the message it answered.
+
+    After the final dot the whole body is out: only a 2xx (sent), 4xx (deferred) or 5xx
+    (failed) reply is an answer; anything else (``-1`` for an unparsable line, 1xx, 3xx,
+    600 and above) leaves the message ``unknown`` (RFC 5321 section 4.2.1: replies are
+    2yz-5yz).
+    """
+    answered = 200 <= code < 300 or 400 <= code < 600
+    if stage == "body" and not answered:
+        return "unknown"
     if 200 <= code < 300:
         return "sent" if stage == "body" else "deferred"
     if code == 552 and stage == "rcpt":
@@ -39,17 +85,122 @@ def outcome_for_disconnect(stage: Stage) -> Outcome:
     return "unknown" if stage == "body" else "deferred"
 
 
-def is_throttle(code: int | None) -> bool:
-    return code in THROTTLE_CODES
+def is_throttle(code: int | None, stage: Stage | None) -> bool:
+    """Whether a reply asks the whole sender to slow down (not just this recipient)."""
+    if code is None:
+        return False
+    if code in SENDER_THROTTLE_CODES:
+        return True
+    return 400 <= code < 500 and stage in SENDER_STAGES
 
 
-def bounce_kind(code: int | None, text: str) -> Literal["hard", "soft"] | None:
-    """How a permanent refusal counts toward the bounce score: 5.7.x (policy, spam) is
-    soft, as in the inbox's DSN handling; any other 5xx is hard; the rest not at all."""
-    if code is None or not 500 <= code < 600:
+def enhanced_status(text: str) -> str | None:
+    """The RFC 3463 enhanced status code at the start of a reply's text (``5.1.1``)."""
+    found = _ENHANCED.match(text or "")
+    return ".".join(found.groups()) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What one refusal means.
+
+    ``scope``: recipient | message | sender | transient (see the module docstring).
+    ``bounce``: how it may count toward the reader's bounce score before the history rule
+    (``counted_bounce``): hard, soft, or None (it says nothing about the reader).
+    ``reason``: one line for logs and the ledger.
+    """
+
+    scope: Scope
+    bounce: BounceKind | None
+    reason: str
+
+
+def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> Refusal:
+    """What a 4xx/5xx reply (``code``, RFC 3463 ``enhanced`` status or None, the reply
+    ``text``) at ``stage`` says, and about whom.
+
+    Rules, in order (RFC 5321 section 4.2, RFC 3463, RFC 4954):
+
+    1. Authentication (530, 534, 535, 538; 5.7.8, 5.7.9, 5.7.11) and, at send time,
+       relaying refused ("Relay access denied", qmail's "rcpthosts"): ``sender``.
+    2. 4xx (and 552 at RCPT, RFC 5321 section 4.5.3.1.10): ``transient``; in a report
+       (a DSN that gave up on a temporary failure) it is a soft bounce.
+    3. At send time, a 5xx to the greeting or to MAIL: ``sender`` (our address or host).
+    4. Enhanced codes: 5.1.x (bad address; 5.1.7/5.1.8 name the *sender*) hard and 5.2.x
+       (mailbox; 5.2.1 disabled is hard, others soft) are ``recipient``, except 5.2.3
+       (message too long: ``message``); 5.3.x (mail system) and 5.5.x (protocol) are
+       ``sender`` at send time; 5.4.x, 5.6.x, 5.7.x are ``message`` (routing, content,
+       policy: nothing proven about the address).
+    5. Without an enhanced code (or 5.0.0): 500-504 at send time are ``sender`` (syntax:
+       our commands); 550, 551, 553 at RCPT, or a text that says the user is unknown, are
+       a hard ``recipient`` refusal; anything else is ``message``.
+    """
+    if not 400 <= code < 600:
+        raise ValueError(f"not a refusal: {code}")
+    at_send = stage != "report"
+    if code in AUTH_CODES or enhanced in AUTH_STATUSES:
+        return Refusal("sender", None, "authentication required or refused (RFC 4954)")
+    if at_send and _RELAY.search(text or ""):
+        return Refusal("sender", None, "the relay refuses to relay for us")
+    if code < 500 or (code == 552 and stage == "rcpt"):
+        return Refusal("transient", "soft" if stage == "report" else None, "temporary failure")
+    if stage in ("connect", "mail"):
+        return Refusal("sender", None, f"the server refused our {stage} (sender or host)")
+    subject, detail = _subject_detail(enhanced)
+    if subject == 1:
+        if detail in (7, 8):
+            return Refusal("sender", None, "the sender's address is refused (RFC 3463 5.1.7/8)")
+        return Refusal("recipient", "hard", "the address does not exist (RFC 3463 5.1.x)")
+    if subject == 2:
+        if detail == 3:
+            return Refusal("message", None, "the message is too long for the mailbox (5.2.3)")
+        kind: BounceKind = "hard" if detail == 1 else "soft"
+        return Refusal("recipient", kind, "the mailbox refused it (RFC 3463 5.2.x)")
+    if subject in (3, 5):
+        if at_send:
+            return Refusal("sender", None, "the mail system or protocol refused (5.3.x/5.5.x)")
+        return Refusal("message", None, "the remote mail system failed (5.3.x/5.5.x)")
+    if subject in (4, 6, 7):
+        return Refusal("message", None, "routing, content or policy refusal (5.4/5.6/5.7.x)")
+    if at_send and 500 <= code <= 504:
+        return Refusal("sender", None, "the server did not accept our command (500-504)")
+    if (stage == "rcpt" and code in (550, 551, 553)) or _UNKNOWN_RECIPIENT.search(text or ""):
+        return Refusal("recipient", "hard", "the address does not exist")
+    return Refusal("message", None, "the message was refused")
+
+
+def _subject_detail(enhanced: str | None) -> tuple[int | None, int | None]:
+    if not enhanced:
+        return None, None
+    _class, subject, detail = (int(part) for part in enhanced.split("."))
+    if subject == 0 and detail == 0:
+        return None, None
+    return subject, detail
+
+
+def counted_bounce(
+    meaning: Refusal,
+    *,
+    from_report: bool,
+    received_before: bool,
+    refused_on_another_day: bool,
+) -> BounceKind | None:
+    """How a refusal counts toward the reader's bounce score (Mailman: a hard bounce reaches
+    the threshold, soft ones add up and decay).
+
+    Only ``recipient`` refusals count. A hard one counts as hard when a delivery report
+    says so (``from_report``), when the address never received a message from us (a
+    typo refused on its first try), or when it was already refused on another day;
+    otherwise a single refusal at send time counts as soft: one answer from one server on
+    one day is not proof enough to drop a reader who has had mail.
+    """
+    if meaning.scope != "recipient" or meaning.bounce is None:
         return None
-    enhanced = re.match(r"\s*5\.(\d{1,3})\.\d{1,3}\b", text or "")
-    return "soft" if enhanced and enhanced.group(1) == "7" else "hard"
+    if meaning.bounce == "soft":
+        return "soft"
+    if from_report or not received_before or refused_on_another_day:
+        return "hard"
+    return "soft"
 
 
 def retry_delay(attempts: int, base: float, cap: float) -> float:

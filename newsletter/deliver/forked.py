@@ -36,10 +36,14 @@ class HelperResult:
     index: int
     sent: int = 0
     throttle_events: int = 0
+    failed: int = 0
+    stopped: str = ""  # why the helper stopped sending early ("" when it did not)
     error: str | None = None
 
 
-Target = Callable[[int], Awaitable[tuple[int, int]]]
+# What a helper's target returns: (sent, throttle events, failed, why it stopped or "")
+Outcome = tuple[int, int, int, str]
+Target = Callable[[int], Awaitable[Outcome]]
 
 
 @dataclass
@@ -61,8 +65,8 @@ def _die_with_parent() -> None:
 def _child(index: int, target: Target, writer: Connection) -> None:
     _die_with_parent()
     try:
-        sent, throttles = asyncio.run(_call(target, index))
-        writer.send(HelperResult(index, sent, throttles))
+        sent, throttles, failed, stopped = asyncio.run(_call(target, index))
+        writer.send(HelperResult(index, sent, throttles, failed, stopped))
     except BaseException as exc:  # reported to the parent, which raises it
         log.debug("helper %d failed:\n%s", index, traceback.format_exc())
         writer.send(HelperResult(index, error=str(exc) or type(exc).__name__))
@@ -70,7 +74,7 @@ def _child(index: int, target: Target, writer: Connection) -> None:
         writer.close()
 
 
-async def _call(target: Target, index: int) -> tuple[int, int]:
+async def _call(target: Target, index: int) -> Outcome:
     return await target(index)
 
 

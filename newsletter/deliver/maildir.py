@@ -2,21 +2,31 @@
 
 ``<outbox>/{tmp,new,cur}`` is a Maildir any mail client can open;
 ``<outbox>/html/<date>-<email>.html`` is the HTML part, to open in a browser.
+
+Delivery follows the Maildir protocol (https://cr.yp.to/proto/maildir.html): the message
+is written to ``tmp/<unique>``, synced, and (once the ``on_data`` hook agreed) linked into
+``new/``; a write that fails (disk full, file too large) removes its ``tmp/`` file and the
+message is ``deferred``.
+Once the message is in ``new/`` it is delivered: it is ``sent`` whatever happens to the
+HTML copy (a failed copy is logged and named in the result's text).
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 import logging
-import mailbox
+import os
 import re
+import socket
+import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import DataHook, SendResult
+from newsletter.deliver.result import NOT_OWNED, DataHook, SendResult
 from newsletter.errors import DeliveryError
 from newsletter.files import write_atomic
 from newsletter.models import Message
@@ -45,20 +55,63 @@ def html_part(message: Message) -> str:
     return str(body.get_content()) if body is not None else ""
 
 
+_SEQUENCE = itertools.count(1)
+
+
+def unique_name() -> str:
+    """``<seconds>.M<microseconds>P<pid>Q<n>.<host>``: unique per delivery on this host."""
+    now = time.time()
+    host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+    return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(_SEQUENCE)}.{host}"
+
+
+def write_tmp(outbox: Path, data: bytes) -> str:
+    """Write ``data`` to ``tmp/<unique>`` and sync it; the file's name. Raises ``OSError``
+    with nothing left behind."""
+    name = unique_name()
+    tmp = outbox / "tmp" / name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def publish(outbox: Path, name: str) -> None:
+    """Move ``tmp/<name>`` into ``new/``: delivered. Raises ``OSError``; either way the
+    ``tmp/`` file is gone afterwards."""
+    tmp, new = outbox / "tmp" / name, outbox / "new" / name
+    try:
+        try:
+            os.link(tmp, new)
+        except PermissionError:  # a filesystem without hard links
+            os.rename(tmp, new)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class MaildirTransport:
     def __init__(self, outbox: Path, signer: DkimSigner | None = None) -> None:
         self.outbox = outbox
         self.html_dir = outbox / "html"
         self.signer = signer
-        self._box: mailbox.Maildir | None = None
+        self._open = False
 
     async def __aenter__(self) -> MaildirTransport:
         try:
             for sub in ("tmp", "new", "cur", "html"):
                 (self.outbox / sub).mkdir(parents=True, exist_ok=True)
-            self._box = mailbox.Maildir(self.outbox, create=False)
         except OSError as exc:
             raise DeliveryError(str(self.outbox), f"cannot create the outbox: {exc}") from None
+        self._open = True
         return self
 
     async def __aexit__(
@@ -67,20 +120,33 @@ class MaildirTransport:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._box = None
+        self._open = False
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
-        if self._box is None:
+        if not self._open:
             raise RuntimeError("MaildirTransport used outside 'async with'")
         data = self.signer.sign(message.data) if self.signer else message.data
-        if on_data is not None:
-            await on_data()
         try:
-            key = self._box.add(mailbox.MaildirMessage(data))
+            key = write_tmp(self.outbox, data)
+        except OSError as exc:
+            return SendResult("deferred", None, f"maildir write failed: {exc}")
+        if on_data is not None and not await on_data():
+            (self.outbox / "tmp" / key).unlink(missing_ok=True)
+            return SendResult("deferred", None, NOT_OWNED)
+        try:
+            publish(self.outbox, key)
+        except OSError as exc:
+            return SendResult("deferred", None, f"maildir write failed: {exc}")
+        log.debug("maildir: %s -> %s", message.to, key)
+        return SendResult("sent", 250, f"maildir {key}{self._html_copy(message)}")
+
+    def _html_copy(self, message: Message) -> str:
+        """Write the browsable copy; "" when written (or none), else a note for the result."""
+        try:
             html = html_part(message)
             if html:
                 write_atomic(self.html_dir / html_copy_name(message), html)
         except OSError as exc:
-            return SendResult("deferred", None, f"maildir write failed: {exc}")
-        log.debug("maildir: %s -> %s", message.to, key)
-        return SendResult("sent", 250, f"maildir {key}")
+            log.warning("maildir: HTML copy for %s not written: %s", message.to, exc)
+            return f" (HTML copy not written: {exc.strerror or exc})"
+        return ""

@@ -1,10 +1,16 @@
 """Sending pace: concurrency, messages per second and per hour, and throttle backoff.
 
-When a server answers 421 / 451 / 454 the whole sender backs off: the number of
+When the server asks the sender to slow down (``classify.is_throttle``: 421 or 454
+anywhere, a 4xx at connect, MAIL or DATA) the whole sender backs off: the number of
 messages in flight is halved, the per-second rate is halved, and nothing starts
 for ``pause`` seconds. Each run of ``recover_after`` successes then gives back
 one connection and a quarter of the rate (additive increase, multiplicative
 decrease), so a throttled relay sees the pressure drop at once and return slowly.
+
+A 4xx at RCPT (greylisting, a full mailbox) defers that recipient only and does not
+slow anyone else down, unless deferrals pile up across many domains: at least half of
+the last ``DEFERRAL_WINDOW`` results deferred, over ``DEFERRAL_DOMAINS`` or more domains,
+is read as the receiving side (or our reputation) asking everyone to slow down.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from contextlib import asynccontextmanager
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0
+DEFERRAL_WINDOW = 20
+DEFERRAL_DOMAINS = 3
 
 
 class Limiter:
@@ -50,6 +58,8 @@ class Limiter:
         self._successes = 0
         now = clock()
         self._hour = collections.deque(sorted(now - age for age in sent_in_last_hour if age < HOUR))
+        # recent results: the domain of a deferred recipient, or None for a success
+        self._recent: collections.deque[str | None] = collections.deque(maxlen=DEFERRAL_WINDOW)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -101,8 +111,19 @@ class Limiter:
                 self.pause,
             )
 
+    async def recipient_deferred(self, domain: str) -> None:
+        """One recipient deferred at RCPT (or after the body): its own matter, unless
+        deferrals across many domains fill the recent window (then: ``throttled``)."""
+        self._recent.append(domain)
+        deferred = [d for d in self._recent if d is not None]
+        if len(deferred) * 2 >= DEFERRAL_WINDOW and len(set(deferred)) >= DEFERRAL_DOMAINS:
+            self._recent.clear()
+            log.info("deferrals across %d domains: slowing the whole sender", len(set(deferred)))
+            await self.throttled()
+
     async def succeeded(self) -> None:
         """One message accepted: after enough in a row, give back some pace."""
+        self._recent.append(None)
         async with self._changed:
             self._successes += 1
             if self._successes < self.recover_after:

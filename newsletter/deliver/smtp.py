@@ -4,9 +4,15 @@ Up to ``concurrency`` connections are open at once; each carries many messages
 and is re-opened after any error. Every message runs under an overall timeout
 (``message_timeout``) on top of aiosmtplib's per-command timeout.
 
-The DATA stage is split so the outcome is exact: a drop before the body is
+The DATA stage is split so the outcome is exact: a drop before the final dot is
 written means the server cannot have the message (deferred); a drop or timeout
 after the final dot, before the reply, means it may have it (unknown).
+
+The ``on_data`` hook runs when everything but the final dot has been written (RFC 5321
+section 4.1.1.4: the server takes the message only at ``<CRLF>.<CRLF>``), so the moment
+the sender records as "it may have gone out" is as close as it can be to the moment it
+can; when the hook answers False the connection is closed without the dot, which aborts
+the transaction, and nothing is delivered.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import aiosmtplib
 from newsletter.config import Settings
 from newsletter.deliver.classify import Stage, outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import DataHook, RecipientResult, SendResult
+from newsletter.deliver.result import NOT_OWNED, DataHook, RecipientResult, SendResult
 from newsletter.errors import DeliveryError, SettingsError
 from newsletter.models import Message
 
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 # 530 authentication/STARTTLS required, 534/538 mechanism or encryption needed, 535 bad login
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
 POST_354_WAIT = 0.001  # seconds: see _transaction
+FINAL_DOT = b".\r\n"  # after the body's last CRLF: the end of the data (RFC 5321 4.1.1.4)
 _DISCONNECTS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
 
 
@@ -112,7 +119,8 @@ class SmtpTransport:
             client = self._idle.pop() if self._idle else self._new_client()
             reused = client.is_connected
             result, keep = await self._attempt(client, sender, recipients, data, on_data)
-            if reused and result.state == "deferred" and result.code is None and not keep:
+            lost = result.state == "deferred" and result.code is None and not keep
+            if reused and lost and result.text != NOT_OWNED:
                 # A pooled connection the server closed while idle: retry once on a fresh one.
                 client = self._new_client()
                 result, keep = await self._attempt(client, sender, recipients, data, on_data)
@@ -150,26 +158,27 @@ class SmtpTransport:
                 return await self._transaction(client, sender, recipients, data, on_data, stage)
         except TimeoutError:
             text = f"no reply within {self.settings.message_timeout:g}s during {stage[0]}"
-            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+            return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
                 f"{self.settings.smtp_host}", f"login refused: {exc.code} {exc.message}"
             ) from None
         except aiosmtplib.SMTPResponseException as exc:
-            if exc.code in CONFIG_ERROR_CODES:
+            if exc.code in CONFIG_ERROR_CODES and stage[0] != "body":
                 # STARTTLS / AUTH required or refused: every message would fail; stop the run.
                 raise DeliveryError(
                     self.settings.smtp_host, f"{exc.code} {exc.message} (check SMTP_SECURITY/AUTH)"
                 ) from None
-            return SendResult(outcome_for(exc.code, stage[0]), exc.code, exc.message), False
+            state = outcome_for(exc.code, stage[0])
+            return SendResult(state, exc.code, exc.message, stage=stage[0]), False
         except aiosmtplib.SMTPException as exc:
             if stage[0] == "connect" and not isinstance(exc, _DISCONNECTS):
                 raise DeliveryError(self.settings.smtp_host, str(exc).splitlines()[0]) from None
             text = f"connection lost during {stage[0]}: {exc}"
-            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+            return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
         except OSError as exc:
             text = f"connection lost during {stage[0]}: {exc}"
-            return SendResult(outcome_for_disconnect(stage[0]), None, text), False
+            return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
 
     async def _transaction(
         self,
@@ -200,25 +209,33 @@ class SmtpTransport:
             await self._reset(client)
             code, text = (worst.code, worst.text) if worst else (None, "connection lost at RCPT")
             state = worst.state if worst else "deferred"
-            return SendResult(state, code, text, tuple(refused)), client.is_connected
+            result = SendResult(state, code, text, tuple(refused), stage="rcpt")
+            return result, client.is_connected
         stage[0] = "data"
         start = await client.execute_command(b"DATA")
         if start.code != 354:
             await self._reset(client)
-            return SendResult(
-                outcome_for(start.code, "data"), start.code, start.message, tuple(refused)
-            ), client.is_connected
-        if on_data is not None:
-            await on_data()
+            state = outcome_for(start.code, "data")
+            result = SendResult(state, start.code, start.message, tuple(refused), stage="data")
+            return result, client.is_connected
         # Let the loop read what already arrived: a server that hung up right after 354
         # is noticed here, and the message is safely deferred rather than "unknown".
         # A short real wait (not only sleep(0)) lets a hang-up sent just behind the 354
         # arrive; the other connections keep sending meanwhile.
         await asyncio.sleep(POST_354_WAIT)
         if not client.is_connected or client.protocol is None:
-            return SendResult("deferred", None, "connection closed after 354"), False
+            return SendResult("deferred", None, "connection closed after 354", stage="data"), False
+        wire = wire_body(data)
+        client.protocol.write(wire[: -len(FINAL_DOT)])
+        if on_data is not None and not await on_data():
+            client.close()  # no final dot: the server discards what it got
+            return SendResult("deferred", None, NOT_OWNED, stage="data"), False
+        if not client.is_connected or client.protocol is None:
+            return SendResult(
+                "deferred", None, "connection lost before the final dot", stage="data"
+            ), False
         stage[0] = "body"
-        client.protocol.write(wire_body(data))
+        client.protocol.write(FINAL_DOT)
         reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
         accepted = [
             RecipientResult(r, outcome_for(reply.code, "body"), reply.code, reply.message)
@@ -226,7 +243,9 @@ class SmtpTransport:
             if r not in {x.address for x in refused}
         ]
         state = outcome_for(reply.code, "body")
-        return SendResult(state, reply.code, reply.message, (*accepted, *refused)), True
+        return SendResult(
+            state, reply.code, reply.message, (*accepted, *refused), stage="body"
+        ), True
 
     async def _reset(self, client: aiosmtplib.SMTP) -> None:
         if not client.is_connected:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -68,6 +69,38 @@ def last_bounce_at(conn: Connection, subscriber_id: int) -> dt.datetime | None:
     )
     found: dt.datetime | None = conn.execute(query).scalar()
     return found
+
+
+SEND_REFUSED = "send-refusal"  # a hard refusal of a subscriber's address at send time
+
+
+def record_refusal(
+    conn: Connection,
+    subscriber_id: int,
+    code: int | None,
+    stage: str | None,
+    text: str,
+    now: dt.datetime,
+) -> None:
+    """Remember a hard refusal of the address at send time (``refusal_days`` reads them)."""
+    record(
+        conn,
+        f"{SEND_REFUSED}:{subscriber_id}:{uuid.uuid4().hex}",
+        SEND_REFUSED,
+        subscriber_id=subscriber_id,
+        detail={"code": code, "stage": stage, "text": text[:500]},
+        now=now,
+    )
+
+
+def refusal_days(conn: Connection, subscriber_id: int, since: dt.datetime) -> set[dt.date]:
+    """The (UTC) days on which the address was refused at send time, since ``since``."""
+    query = select(inbox_events.c.created_at).where(
+        inbox_events.c.subscriber_id == subscriber_id,
+        inbox_events.c.kind == SEND_REFUSED,
+        inbox_events.c.created_at >= since,
+    )
+    return {when.astimezone(dt.UTC).date() for when in conn.execute(query).scalars()}
 
 
 def counts(conn: Connection, since: dt.datetime) -> dict[str, int]:

@@ -8,49 +8,66 @@ Claims are one ``WITH chosen AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... R
 statement (a CTE, not a subquery: PostgreSQL may re-run a subquery per row and claim
 more than the limit): atomic on SQLite (writers are serialised) and on PostgreSQL (concurrent
 workers skip each other's rows instead of waiting or double-claiming).
+
+Ownership: every write a sender makes to a claimed row is conditioned on
+``claimed_by = worker`` and ``state = 'sending'`` and returns what it changed. A claim and
+the data-start mark (the last write before the server can have the message) also require the worker's
+lease to be valid by the database's clock (``locks.lease_held``), in the same statement;
+``reap`` takes back only rows whose claimer has no valid lease. So a row is either the
+claimer's, or it was reaped and the claimer's writes to it change nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.deliver.result import SendResult
-from newsletter.models import LEDGER_STATES, LedgerState
+from newsletter.store.ledger_read import (
+    COLUMNS,
+    LedgerRow,
+    claimers,
+    counts,
+    deferred_before,
+    editions_with_work,
+    has_received,
+    next_due,
+    oldest_deferred,
+    rows,
+    sent_since,
+    to_row,
+)
+from newsletter.store.locks import lease_held
 from newsletter.store.schema import ledger
 
+__all__ = [
+    "LedgerRow",
+    "claim",
+    "claimers",
+    "counts",
+    "deferred_before",
+    "editions_with_work",
+    "enqueue",
+    "give_up",
+    "has_received",
+    "mark_data_started",
+    "mark_data_started_many",
+    "next_due",
+    "oldest_deferred",
+    "reap",
+    "record",
+    "record_sent_many",
+    "release",
+    "rows",
+    "sent_since",
+    "suppress",
+]
+
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    id: int
-    edition_id: int
-    subscriber_id: int
-    state: LedgerState
-    attempts: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    claimed_at: dt.datetime | None = None
-    claimed_by: str | None = None
-    next_attempt_at: dt.datetime | None = None
-    sent_at: dt.datetime | None = None
-    data_started_at: dt.datetime | None = None
-    last_code: int | None = None
-    last_text: str | None = None
-    message_id: str | None = None
-
-
-_COLUMNS = [ledger.c[name] for name in LedgerRow.__slots__]
-
-
-def _row(mapping: Any) -> LedgerRow:
-    return LedgerRow(**{name: mapping[name] for name in LedgerRow.__slots__})
 
 
 def enqueue(
@@ -100,9 +117,13 @@ def claim(
     *,
     include_unknown: bool = False,
     only: Sequence[int] | None = None,
+    retries: bool = True,
 ) -> list[LedgerRow]:
     """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them.
 
+    ``retries=False``: pending rows only (no deferred row, however due).
+
+    Nothing is claimed unless ``worker`` holds a valid lease (``locks.take_lease``).
     Pending rows first, through the (edition, state) index: the general condition (an OR
     over states) makes the database scan and sort the whole edition for every batch,
     which grows with the list (quadratic over a send). Rows due for a retry come after.
@@ -114,7 +135,7 @@ def claim(
         pending = and_(pending, ledger.c.subscriber_id.in_(list(only)))
         retry = and_(retry, ledger.c.subscriber_id.in_(list(only)))
     rows = _claim(conn, pending, worker, limit, now)
-    if len(rows) < limit:
+    if len(rows) < limit and retries:
         rows += _claim(conn, retry, worker, limit - len(rows), now)
     return sorted(rows, key=lambda r: r.id)
 
@@ -132,7 +153,7 @@ def _claim(
     )
     statement = (
         update(ledger)
-        .where(ledger.c.id.in_(select(chosen.c.id)), due)
+        .where(ledger.c.id.in_(select(chosen.c.id)), due, lease_held(worker))
         .values(
             state="sending",
             claimed_at=now,
@@ -140,18 +161,22 @@ def _claim(
             data_started_at=None,
             updated_at=now,
         )
-        .returning(*_COLUMNS)
+        .returning(*COLUMNS)
     )
-    return [_row(r) for r in conn.execute(statement).mappings()]
+    return [to_row(r) for r in conn.execute(statement).mappings()]
 
 
-def mark_data_started(conn: Connection, row_id: int, now: dt.datetime) -> None:
-    """The body is about to go out: from now on a lost connection means ``unknown``."""
-    conn.execute(
-        update(ledger)
-        .where(ledger.c.id == row_id, ledger.c.state == "sending")
-        .values(data_started_at=now, updated_at=now)
-    )
+def _owned(worker: str) -> list[Any]:
+    return [ledger.c.state == "sending", ledger.c.claimed_by == worker]
+
+
+def mark_data_started(conn: Connection, row_id: int, now: dt.datetime, *, worker: str) -> bool:
+    """The body is about to go out: from now on a lost connection means ``unknown``.
+
+    ``False`` when the row is no longer ``worker``'s (or its lease has expired): then the
+    body must not go out.
+    """
+    return row_id in mark_data_started_many(conn, [row_id], now, worker=worker)
 
 
 def record(
@@ -160,11 +185,12 @@ def record(
     result: SendResult,
     now: dt.datetime,
     *,
+    worker: str,
     next_attempt_at: dt.datetime | None = None,
-    worker: str | None = None,
     message_id: str | None = None,
 ) -> bool:
-    """Store the outcome of one attempt on a ``sending`` row; ``False`` if it was not ours."""
+    """Store the outcome of one attempt on a row ``worker`` still holds; ``False`` if it
+    does not (it was reaped, and perhaps claimed by another sender)."""
     values: dict[str, Any] = {
         "state": result.state,
         "last_code": result.code,
@@ -177,20 +203,27 @@ def record(
         values["sent_at"] = now
     if message_id is not None:
         values["message_id"] = message_id
-    condition = [ledger.c.id == row_id, ledger.c.state == "sending"]
-    if worker is not None:
-        condition.append(ledger.c.claimed_by == worker)
-    return conn.execute(update(ledger).where(*condition).values(values)).rowcount == 1
+    statement = update(ledger).where(ledger.c.id == row_id, *_owned(worker)).values(values)
+    return bool(conn.execute(statement).rowcount == 1)
 
 
-def mark_data_started_many(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> None:
-    """``mark_data_started`` for several rows in one statement."""
-    if row_ids:
-        conn.execute(
-            update(ledger)
-            .where(ledger.c.id.in_(list(row_ids)), ledger.c.state == "sending")
-            .values(data_started_at=now, updated_at=now)
-        )
+def mark_data_started_many(
+    conn: Connection, row_ids: Sequence[int], now: dt.datetime, *, worker: str
+) -> set[int]:
+    """``mark_data_started`` for several rows in one statement: the ids it marked.
+
+    A row is marked only if ``worker`` still holds it and its lease is valid by the
+    database's clock; for any other id the body must not go out.
+    """
+    if not row_ids:
+        return set()
+    statement = (
+        update(ledger)
+        .where(ledger.c.id.in_(list(row_ids)), *_owned(worker), lease_held(worker))
+        .values(data_started_at=now, updated_at=now)
+        .returning(ledger.c.id)
+    )
+    return {int(i) for i in conn.execute(statement).scalars()}
 
 
 _RECORD_SENT = (
@@ -219,8 +252,11 @@ def record_sent_many(
     now: dt.datetime,
     *,
     worker: str,
-) -> None:
-    """``record`` for several ``sent`` results (row id, result, message id): one executemany."""
+) -> set[int]:
+    """``record`` for several ``sent`` results (row id, result, message id): one executemany.
+
+    Returns the ids that were not recorded (no longer ``worker``'s).
+    """
     if sent:
         conn.execute(
             _RECORD_SENT,
@@ -236,25 +272,36 @@ def record_sent_many(
                 for row_id, result, message_id in sent
             ],
         )
+        ids = [row_id for row_id, _result, _message_id in sent]
+        recorded = conn.execute(
+            select(ledger.c.id).where(
+                ledger.c.id.in_(ids),
+                ledger.c.state == "sent",
+                ledger.c.claimed_by == worker,
+                ledger.c.sent_at == now,
+            )
+        ).scalars()
+        return set(ids) - {int(i) for i in recorded}
+    return set()
 
 
-def release(conn: Connection, row_ids: Sequence[int], now: dt.datetime) -> int:
+def release(conn: Connection, row_ids: Sequence[int], now: dt.datetime, *, worker: str) -> int:
     """Give claimed rows back (nothing was sent for them): ``sending`` -> ``pending``."""
     if not row_ids:
         return 0
     statement = (
         update(ledger)
-        .where(ledger.c.id.in_(list(row_ids)), ledger.c.state == "sending")
+        .where(ledger.c.id.in_(list(row_ids)), *_owned(worker))
         .values(state="pending", claimed_at=None, claimed_by=None, updated_at=now)
     )
     return int(conn.execute(statement).rowcount)
 
 
-def suppress(conn: Connection, row_id: int, reason: str, now: dt.datetime) -> None:
+def suppress(conn: Connection, row_id: int, reason: str, now: dt.datetime, *, worker: str) -> None:
     """The subscriber may no longer be sent to: the row ends as ``failed`` with the reason."""
     conn.execute(
         update(ledger)
-        .where(ledger.c.id == row_id, ledger.c.state == "sending")
+        .where(ledger.c.id == row_id, *_owned(worker))
         .values(state="failed", last_code=None, last_text=f"suppressed: {reason}", updated_at=now)
     )
 
@@ -267,14 +314,15 @@ def reap(
     edition_id: int | None = None,
     dead_workers: Sequence[str] = (),
 ) -> int:
-    """Return orphaned ``sending`` rows (claimed before ``stale_before`` or by a dead worker).
+    """Return orphaned ``sending`` rows: claimed by a sender whose lease has expired by the
+    database's clock, by one of ``dead_workers``, or before ``stale_before``.
 
     A row whose body may have gone out becomes ``unknown``; the others become ``pending``.
     """
     orphan = [ledger.c.state == "sending"]
     if edition_id is not None:
         orphan.append(ledger.c.edition_id == edition_id)
-    who = ledger.c.claimed_at < stale_before
+    who = or_(ledger.c.claimed_at < stale_before, ~lease_held(ledger.c.claimed_by))
     if dead_workers:
         who = or_(who, ledger.c.claimed_by.in_(list(dead_workers)))
     orphan.append(who)
@@ -297,109 +345,32 @@ def reap(
     return int(unknown) + int(pending)
 
 
-def give_up(conn: Connection, edition_id: int, queued_before: dt.datetime, now: dt.datetime) -> int:
-    """Deferred rows queued before ``queued_before`` end as ``failed``."""
+def give_up(
+    conn: Connection,
+    edition_id: int | None,
+    queued_before: dt.datetime,
+    now: dt.datetime,
+    *,
+    hours: float,
+    include_unknown: bool = False,
+) -> int:
+    """Rows still waiting to go out (``pending``, ``deferred``; ``unknown`` too under the
+    "resend" policy) that were queued before ``queued_before`` end as ``failed``, with
+    "gave up after {hours}h: " before their last error. ``edition_id`` None: every edition.
+    """
+    states = ["pending", "deferred", "unknown"] if include_unknown else ["pending", "deferred"]
+    condition = [ledger.c.state.in_(states), ledger.c.created_at < queued_before]
+    if edition_id is not None:
+        condition.append(ledger.c.edition_id == edition_id)
+    last = func.coalesce(ledger.c.last_text, "never tried")
     statement = (
         update(ledger)
-        .where(
-            ledger.c.edition_id == edition_id,
-            ledger.c.state == "deferred",
-            ledger.c.created_at < queued_before,
-        )
+        .where(*condition)
         .values(
             state="failed",
-            last_text=func.substr(func.coalesce(ledger.c.last_text, ""), 1, 1900) + " (gave up)",
+            last_text=f"gave up after {hours:g}h: " + func.substr(last, 1, 1900),
+            next_attempt_at=None,
             updated_at=now,
         )
     )
     return int(conn.execute(statement).rowcount)
-
-
-def counts(conn: Connection, edition_id: int) -> dict[str, int]:
-    """Rows by state; every state is present (0 when none)."""
-    rows = conn.execute(
-        select(ledger.c.state, func.count())
-        .where(ledger.c.edition_id == edition_id)
-        .group_by(ledger.c.state)
-    ).all()
-    found = {state: int(n) for state, n in rows}
-    return {state: found.get(state, 0) for state in LEDGER_STATES}
-
-
-def oldest_deferred(conn: Connection, edition_id: int) -> LedgerRow | None:
-    row = (
-        conn.execute(
-            select(*_COLUMNS)
-            .where(ledger.c.edition_id == edition_id, ledger.c.state == "deferred")
-            .order_by(ledger.c.created_at, ledger.c.id)
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
-    return _row(row) if row else None
-
-
-def next_due(
-    conn: Connection,
-    edition_id: int,
-    *,
-    include_unknown: bool = False,
-    only: Sequence[int] | None = None,
-) -> dt.datetime | None:
-    """The earliest ``next_attempt_at`` of rows waiting for a retry."""
-    states = ["deferred", "unknown"] if include_unknown else ["deferred"]
-    query = select(ledger.c.next_attempt_at).where(
-        ledger.c.edition_id == edition_id,
-        ledger.c.state.in_(states),
-        ledger.c.next_attempt_at.is_not(None),
-    )
-    if only is not None:
-        query = query.where(ledger.c.subscriber_id.in_(list(only)))
-    value: dt.datetime | None = conn.execute(
-        query.order_by(ledger.c.next_attempt_at).limit(1)
-    ).scalar()
-    return value
-
-
-def rows(conn: Connection, edition_id: int) -> list[LedgerRow]:
-    query = select(*_COLUMNS).where(ledger.c.edition_id == edition_id).order_by(ledger.c.id)
-    return [_row(r) for r in conn.execute(query).mappings()]
-
-
-def sent_since(conn: Connection, since: dt.datetime) -> list[dt.datetime]:
-    """When each message of the last while went out (all editions): seeds the hourly limit."""
-    query = select(ledger.c.sent_at).where(ledger.c.state == "sent", ledger.c.sent_at >= since)
-    return [t for t in conn.execute(query).scalars() if t is not None]
-
-
-def editions_with_work(
-    conn: Connection, now: dt.datetime, *, include_unknown: bool = False
-) -> list[int]:
-    """Editions that have pending rows or retries due."""
-    retry_states = ["deferred", "unknown"] if include_unknown else ["deferred"]
-    query = (
-        select(ledger.c.edition_id)
-        .where(
-            or_(
-                ledger.c.state == "pending",
-                and_(
-                    ledger.c.state.in_(retry_states),
-                    or_(ledger.c.next_attempt_at.is_(None), ledger.c.next_attempt_at <= now),
-                ),
-            )
-        )
-        .group_by(ledger.c.edition_id)
-        .order_by(ledger.c.edition_id)
-    )
-    return [int(i) for i in conn.execute(query).scalars()]
-
-
-def claimers(conn: Connection) -> list[str]:
-    """Workers that currently hold rows in ``sending``."""
-    query = (
-        select(ledger.c.claimed_by)
-        .where(ledger.c.state == "sending", ledger.c.claimed_by.is_not(None))
-        .group_by(ledger.c.claimed_by)
-    )
-    return [str(w) for w in conn.execute(query).scalars()]

@@ -5,6 +5,12 @@ missing, expired (``expires_at``), or held by a process on this host that no
 longer exists (a sender killed with ``kill -9`` does not block the next run for
 the whole TTL). Taking over a stale lock is a guarded UPDATE, so of two racing
 runs exactly one wins; the other gets ``LockedError``.
+
+Sender leases (``lease:<holder>``) are timed by the database's clock (``db_now``:
+PostgreSQL's ``statement_timestamp()``, SQLite's ``'now'``), never by the host's: a
+worker whose clock runs ahead cannot see another's lease as expired. A lease is renewed
+only while it is still valid (``renew_lease``); once expired it is gone for good, and
+``lease_held`` lets a ledger write require it in the same statement.
 """
 
 from __future__ import annotations
@@ -15,13 +21,80 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from newsletter.errors import LockedError
 from newsletter.store.db import Store
-from newsletter.store.schema import locks
+from newsletter.store.schema import UTCDateTime, locks
+
+LEASE_PREFIX = "lease:"
+
+
+class db_now(FunctionElement[dt.datetime]):
+    """The database's current time, as an SQL expression (UTC)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(db_now, "postgresql")
+def _db_now_postgresql(element: db_now, compiler: Any, **kw: Any) -> str:
+    return "statement_timestamp()"
+
+
+@compiles(db_now, "sqlite")
+def _db_now_sqlite(element: db_now, compiler: Any, **kw: Any) -> str:
+    # The stored format of a datetime: 'YYYY-MM-DD HH:MM:SS.ffffff' (text compares in order).
+    return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
+
+
+def database_now(conn: Connection) -> dt.datetime:
+    """The database's clock (aware UTC)."""
+    value: dt.datetime = conn.execute(select(db_now())).scalar_one()
+    return value
+
+
+def lease_name(worker: str) -> str:
+    return LEASE_PREFIX + worker
+
+
+def lease_held(worker: Any) -> ColumnElement[bool]:
+    """SQL: ``worker`` (a value or a column such as ``ledger.claimed_by``) holds a lease
+    that is still valid by the database's clock."""
+    name = literal(LEASE_PREFIX) + worker
+    return exists().where(
+        locks.c.name == name, locks.c.holder == worker, locks.c.expires_at > db_now()
+    )
+
+
+def take_lease(conn: Connection, worker: str, ttl_seconds: float) -> None:
+    """Take (or renew) the lease of ``worker`` until the database's now + ``ttl_seconds``."""
+    acquire(conn, lease_name(worker), worker, database_now(conn), ttl_seconds)
+
+
+def renew_lease(conn: Connection, worker: str, ttl_seconds: float) -> bool:
+    """Extend a lease that is still valid; ``False`` when it has expired or was taken."""
+    now = database_now(conn)
+    renewed = conn.execute(
+        update(locks)
+        .where(
+            locks.c.name == lease_name(worker),
+            locks.c.holder == worker,
+            locks.c.expires_at > now,
+        )
+        .values(expires_at=now + dt.timedelta(seconds=ttl_seconds))
+    ).rowcount
+    return bool(renewed == 1)
+
+
+def has_lease(conn: Connection, worker: str) -> bool:
+    """Whether ``worker`` holds a valid lease right now (by the database's clock)."""
+    return bool(conn.execute(select(lease_held(worker))).scalar())
 
 
 def holder_id(label: str = "") -> str:
@@ -90,14 +163,6 @@ def acquire(conn: Connection, name: str, holder: str, now: dt.datetime, ttl_seco
 
 def release(conn: Connection, name: str, holder: str) -> None:
     conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == holder))
-
-
-def live_holders(conn: Connection, prefix: str, now: dt.datetime) -> list[str]:
-    """Holders of unexpired locks whose name starts with ``prefix`` (e.g. worker leases)."""
-    rows = conn.execute(
-        select(locks.c.holder, locks.c.expires_at).where(locks.c.name.startswith(prefix))
-    ).all()
-    return [h for h, expires in rows if expires > now and not holder_is_dead(h)]
 
 
 @contextmanager

@@ -59,22 +59,6 @@ def finish(
     )
 
 
-def last_finished(conn: Connection, command: str, edition_date: dt.date) -> RunRecord | None:
-    """The latest finished run of ``command`` for ``edition_date``."""
-    query = (
-        select(runs)
-        .where(
-            runs.c.command == command,
-            runs.c.edition_date == edition_date,
-            runs.c.finished_at.is_not(None),
-        )
-        .order_by(runs.c.id.desc())
-        .limit(1)
-    )
-    row = conn.execute(query).mappings().first()
-    return RunRecord(**dict(row)) if row else None
-
-
 def recent(conn: Connection, limit: int = 10) -> list[RunRecord]:
     query = select(runs).order_by(runs.c.id.desc()).limit(limit)
     return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]

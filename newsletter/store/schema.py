@@ -201,6 +201,15 @@ inbox_events = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Operator alerts already emailed: at most one per (edition date, kind of problem).
+alerts_sent = Table(
+    "alerts_sent",
+    metadata,
+    Column("edition_date", Date, primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+
 INITIAL_TABLES = (
     subscribers,
     papers,
@@ -230,6 +239,11 @@ def m010_edition_missing_sources(conn: Connection) -> None:
     if "missing" not in {c["name"] for c in inspect(conn).get_columns("editions")}:
         kind = JSON().compile(dialect=conn.dialect)
         conn.execute(text(f"ALTER TABLE editions ADD COLUMN missing {kind}"))
+
+
+def m020_alerts_sent(conn: Connection) -> None:
+    """Table ``alerts_sent`` (one alert email per edition and kind of problem)."""
+    metadata.create_all(conn, tables=[alerts_sent])
 
 
 def m030_subscriber_token_nonce(conn: Connection) -> None:
@@ -328,6 +342,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_ledger_data_started", m002_ledger_data_started),
     ("m010_edition_missing_sources", m010_edition_missing_sources),
+    ("m020_alerts_sent", m020_alerts_sent),
     ("m030_subscriber_token_nonce", m030_subscriber_token_nonce),
     ("m031_subscriber_ids_never_reused", m031_subscriber_ids_never_reused),
     ("m032_subscriber_token_nonce_default", m032_subscriber_token_nonce_default),

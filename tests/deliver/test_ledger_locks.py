@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 import newsletter.cli.db  # noqa: F401  (registers `newsletter db`)
 from newsletter.cli import main
@@ -15,6 +16,7 @@ from newsletter.deliver import SendResult
 from newsletter.errors import LockedError
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
+from newsletter.store.schema import locks as locks_table
 from tests.deliver.helpers import seed, utcnow
 
 T0 = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
@@ -23,6 +25,8 @@ T0 = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 def test_enqueue_is_idempotent_and_claims_never_overlap(store: Store) -> None:
     edition = seed(store, 10)
     with store.begin() as conn:
+        for worker in "abc":
+            locks.take_lease(conn, worker, 60)
         assert ledger.enqueue(conn, edition.id, range(1, 11), T0) == 0
         first = ledger.claim(conn, edition.id, "a", 4, T0)
         second = ledger.claim(conn, edition.id, "b", 100, T0)
@@ -36,13 +40,14 @@ def test_deferred_rows_are_claimed_only_when_due_and_sent_rows_never(store: Stor
     edition = seed(store, 3)
     later = T0 + dt.timedelta(minutes=10)
     with store.begin() as conn:
+        locks.take_lease(conn, "w", 60)
         a, b, c = ledger.claim(conn, edition.id, "w", 10, T0)
         assert ledger.record(conn, a.id, SendResult("sent", 250, "ok"), T0, worker="w")
         assert ledger.record(
-            conn, b.id, SendResult("deferred", 451, "later"), T0, next_attempt_at=later
+            conn, b.id, SendResult("deferred", 451, "later"), T0, worker="w", next_attempt_at=later
         )
-        assert ledger.record(conn, c.id, SendResult("unknown", None, "dropped"), T0)
-        assert not ledger.record(conn, a.id, SendResult("failed", 550, "x"), T0)  # not sending
+        assert ledger.record(conn, c.id, SendResult("unknown", None, "dropped"), T0, worker="w")
+        assert not ledger.record(conn, a.id, SendResult("failed", 550, "x"), T0, worker="w")
         assert ledger.claim(conn, edition.id, "w", 10, T0 + dt.timedelta(minutes=5)) == []
         assert ledger.next_due(conn, edition.id) == later
         due = ledger.claim(conn, edition.id, "w", 10, later)
@@ -59,8 +64,10 @@ def test_deferred_rows_are_claimed_only_when_due_and_sent_rows_never(store: Stor
 def test_reaper_returns_orphans_to_a_safe_state(store: Store) -> None:
     edition = seed(store, 4)
     with store.begin() as conn:
+        locks.take_lease(conn, "dead-worker", 60)
+        locks.take_lease(conn, "live", 60)
         rows = ledger.claim(conn, edition.id, "dead-worker", 4, T0)
-        ledger.mark_data_started(conn, rows[0].id, T0)
+        assert ledger.mark_data_started(conn, rows[0].id, T0, worker="dead-worker")
         live = ledger.claim(conn, edition.id, "live", 4, T0)
         assert live == []
         reaped = ledger.reap(conn, T0 - dt.timedelta(hours=1), T0, dead_workers=["dead-worker"])
@@ -118,3 +125,29 @@ def test_db_upgrade_and_status_commands(tmp_path: object) -> None:
     assert (
         "applied  m002_ledger_data_started" in runner.invoke(main, ["db", "status"], env=env).output
     )
+
+
+def test_only_the_owner_with_a_valid_lease_marks_or_records_a_row(store: Store) -> None:
+    edition = seed(store, 2)
+    with store.begin() as conn:
+        locks.take_lease(conn, "a", 60)
+        locks.take_lease(conn, "b", 60)
+        ids = [r.id for r in ledger.claim(conn, edition.id, "a", 2, T0)]
+        assert ledger.mark_data_started_many(conn, ids, T0, worker="b") == set()
+        assert ledger.reap(conn, T0 - dt.timedelta(hours=1), T0) == 0  # a's lease is valid
+        # a's lease runs out by the database's clock, whatever the callers' clocks say
+        conn.execute(
+            update(locks_table)
+            .where(locks_table.c.name == locks.lease_name("a"))
+            .values(expires_at=locks.database_now(conn) - dt.timedelta(seconds=1))
+        )
+        assert not locks.has_lease(conn, "a") and not locks.renew_lease(conn, "a", 60)
+        assert ledger.mark_data_started_many(conn, ids, T0, worker="a") == set()
+        assert ledger.reap(conn, T0 - dt.timedelta(hours=1), T0) == 2
+        assert ledger.claim(conn, edition.id, "a", 2, T0) == []  # no lease, no claim
+        taken = ledger.claim(conn, edition.id, "b", 2, T0)
+        assert [r.id for r in taken] == ids
+        assert ledger.mark_data_started_many(conn, ids, T0, worker="a") == set()
+        assert not ledger.record(conn, ids[0], SendResult("sent", 250, "ok"), T0, worker="a")
+        assert ledger.mark_data_started_many(conn, ids, T0, worker="b") == set(ids)
+        assert ledger.record(conn, ids[0], SendResult("sent", 250, "ok"), T0, worker="b")

@@ -13,15 +13,16 @@ from sqlalchemy import select, update
 
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
+from newsletter.deliver.result import NOT_OWNED
 from newsletter.errors import StoreError
-from newsletter.models import Edition
-from newsletter.send import LEASE_PREFIX, SendReport, send_edition
+from newsletter.models import Edition, Subscriber
+from newsletter.send import SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import locks as locks_table
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
+from tests.deliver.helpers import address, build_message, compose, seed, smtp_settings, utcnow
 from tests.deliver.smtpserver import FaultServer, Rule
 
 
@@ -96,7 +97,9 @@ async def test_4xx_on_rcpt_is_deferred_then_sent_within_the_run(
     assert_exactly_once(server, 8)
     row = by_address(sqlite_store, edition)[victim]
     assert row.attempts == 3 and row.state == "sent"
-    expected_throttles = 2 if code[:3] in ("451", "454") else 0
+    # 451/452 at RCPT (greylisting, too many recipients) concern that recipient only; 454
+    # (TLS not available) says the server cannot take mail from us now: slow down.
+    expected_throttles = 2 if code[:3] == "454" else 0
     assert report.throttle_events == expected_throttles
 
 
@@ -151,7 +154,7 @@ async def test_long_deferral_is_left_for_a_later_run_and_never_called_finished(
         (Rule("body", "554 5.7.1 rejected as spam"), "failed", 554),
     ],
 )
-async def test_5xx_fails_permanently_and_counts_as_a_bounce(
+async def test_5xx_fails_permanently_and_only_a_refused_address_counts_as_a_bounce(
     store: Store, server_factory: Any, rule: Rule, state: str, code: int
 ) -> None:
     victim = address(2)
@@ -167,8 +170,9 @@ async def test_5xx_fails_permanently_and_counts_as_a_bounce(
         score = conn.execute(
             select(subscribers_table.c.bounce_score).where(subscribers_table.c.id == sub.id)
         ).scalar_one()
-    # 5.1.1 is a hard bounce: suppressed at once; 5.7.1 (policy) a soft one; 552 not one.
-    expected = {550: settings.bounce_hard_score, 554: settings.bounce_soft_score}.get(code, 0.0)
+    # 5.1.1 to a reader who never had mail is a hard bounce: suppressed at once; 5.7.1 at
+    # the final dot refuses the message (spam policy), not the address; 552 is not one.
+    expected = {550: settings.bounce_hard_score}.get(code, 0.0)
     assert score == expected
     assert sub.status == ("bounced" if code == 550 else "active")
     assert report.finished
@@ -269,7 +273,7 @@ async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
         with sqlite_store.begin() as conn:
             conn.execute(
                 update(locks_table)
-                .where(locks_table.c.name == LEASE_PREFIX + worker)
+                .where(locks_table.c.name == locks.lease_name(worker))
                 .values(holder="someone-else", expires_at=utcnow() + dt.timedelta(hours=1))
             )
 
@@ -285,3 +289,48 @@ async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
     assert counts["sent"] < 200  # it stopped before the end
     assert counts["sending"] == 0  # what it still held went back to a safe state
     assert counts["pending"] + counts["sent"] + counts["unknown"] == 200
+
+
+@pytest.mark.parametrize("reply", ["hello", "25O ok", "999 weird", "199 too low"])
+async def test_an_unreadable_reply_to_the_final_dot_is_unknown_never_resent(
+    sqlite_store: Store, server_factory: Any, reply: str
+) -> None:
+    """The whole body went out: whatever the server meant, it may have the message."""
+    victim = address(2)
+    server = server_factory([Rule("body", reply, match=victim, times=1)])
+    edition = seed(sqlite_store, 5)
+    settings = smtp_settings(server.port)
+    report = await run(sqlite_store, settings, edition)
+    row = by_address(sqlite_store, edition)[victim]
+    assert row.state == "unknown", (row.state, row.last_text)
+    assert report.counts["unknown"] == 1 and report.counts["sent"] == 4
+    again = await run(sqlite_store, settings, edition)
+    assert again.sent_now == 0
+    assert server.delivered()[victim] == 1
+    assert all(server.delivered()[address(i)] == 1 for i in range(5))
+
+
+async def test_a_message_the_sender_no_longer_owns_never_reaches_the_final_dot(
+    server_factory: Any, tmp_path: Any
+) -> None:
+    """The data-start hook answers False: the body is not completed (no final dot), the
+    server has nothing, and the next message goes out on a fresh connection."""
+    server = server_factory()
+    sub = Subscriber(id=1, email=address(1), name="R")
+    calls: list[str] = []
+
+    async def refuse() -> bool:
+        calls.append("asked")
+        return False
+
+    async with open_transport(smtp_settings(server.port)) as transport:
+        result = await transport.send(build_message(sub), on_data=refuse)
+        assert (result.state, result.text) == ("deferred", NOT_OWNED)
+        assert calls == ["asked"]  # asked once: not retried on another connection
+        assert (await transport.send(build_message(sub))).state == "sent"
+    assert server.delivered() == {address(1): 1}
+    maildir = Settings(_env_file=None, delivery="maildir", outbox_dir=tmp_path / "outbox")
+    async with open_transport(maildir) as transport:
+        result = await transport.send(build_message(sub), on_data=refuse)
+    assert result.text == NOT_OWNED
+    assert [list((tmp_path / "outbox" / d).iterdir()) for d in ("tmp", "new")] == [[], []]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from sqlalchemy import select
 
 from newsletter.deliver import open_transport
 from newsletter.errors import DeliveryError
+from newsletter.models import Message, Subscriber
 from newsletter.send import per_process, send_edition
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
@@ -57,28 +58,58 @@ async def test_three_processes_send_every_row_exactly_once(
     assert all(r.state == "sent" and r.attempts == 1 for r in rows)
 
 
-async def test_a_helper_that_fails_fails_the_send(store: Store) -> None:
-    # Every MAIL is answered 530 (authentication required): a configuration error
-    # that stops any sender, helpers included; nothing is marked sent.
+async def test_a_refused_setup_stops_every_process(store: Store) -> None:
+    # Every MAIL is answered 530 (authentication required): a configuration error that
+    # stops any sender, helpers included; nothing is sent, nobody is scored.
     server = FaultServer.start([Rule("mail", "530 5.7.0 Authentication required")])
     try:
         edition = seed(store, 40)
         settings = smtp_settings(server.port, send_processes=2)
-        with pytest.raises(DeliveryError, match="530"):
-            async with open_transport(per_process(settings)) as transport:
-                await send_edition(
-                    store,
-                    settings,
-                    edition,
-                    compose,
-                    transport,
-                    worker=locks.holder_id("parent"),
-                    clock=utcnow,
-                )
+        async with open_transport(per_process(settings)) as transport:
+            report = await send_edition(
+                store,
+                settings,
+                edition,
+                compose,
+                transport,
+                worker=locks.holder_id("parent"),
+                clock=utcnow,
+            )
     finally:
         server.stop()
+    assert report.stopped is not None and "530" in report.stopped
+    assert report.sent_now == 0 and not report.finished
     with store.begin() as conn:
-        assert ledger.counts(conn, edition.id).get("sent", 0) == 0
+        counts = ledger.counts(conn, edition.id)
+    assert counts["sent"] == counts["failed"] == 0
+    assert counts["pending"] + counts["deferred"] == 40
+
+
+async def test_a_helper_that_fails_fails_the_send(store: Store, server: FaultServer) -> None:
+    parent = os.getpid()
+
+    def compose_only_in_the_parent(subs: Sequence[Subscriber]) -> list[Message]:
+        if os.getpid() != parent:
+            raise RuntimeError("template exploded in the helper")
+        return compose(subs)
+
+    edition = seed(store, 40)
+    settings = smtp_settings(server.port, send_processes=2)
+    with pytest.raises(DeliveryError, match="helper sender 1: template exploded"):
+        async with open_transport(per_process(settings)) as transport:
+            await send_edition(
+                store,
+                settings,
+                edition,
+                compose_only_in_the_parent,
+                transport,
+                worker=locks.holder_id("parent"),
+                clock=utcnow,
+            )
+    with store.begin() as conn:
+        counts = ledger.counts(conn, edition.id)
+    assert counts["sending"] == 0  # what the helper held went back
+    assert counts["sent"] + counts["pending"] == 40
 
 
 def test_limits_are_shared_out_between_processes() -> None:

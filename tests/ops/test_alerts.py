@@ -30,6 +30,7 @@ class Report:
     stages: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    stopped: str = ""
 
 
 def ledger(**states: int) -> dict[str, int]:

@@ -13,7 +13,7 @@ from newsletter.cli.status import format_text, gather
 from newsletter.config import Settings
 from newsletter.deliver import SendResult
 from newsletter.models import Paper
-from newsletter.store import editions, ledger, runs, subscribers
+from newsletter.store import editions, ledger, locks, runs, subscribers
 from newsletter.store.db import Store
 
 DAY = dt.date(2026, 11, 26)  # a Thursday
@@ -30,6 +30,7 @@ def fill(store: Store) -> None:
         subscribers.add(conn, "new@example.org", now=T0, status="pending")
         edition = editions.freeze(conn, DAY, PAPERS, sources=["hf_daily"], now=T0)
         ledger.enqueue(conn, edition.id, [p.id for p in people], T0)
+        locks.take_lease(conn, "w1", 60)
         claimed = ledger.claim(conn, edition.id, "w1", 10, T0)
         outcomes = [
             SendResult("sent", 250, "2.0.0 queued"),
@@ -39,7 +40,7 @@ def fill(store: Store) -> None:
         ]
         retry_at = T0 + dt.timedelta(minutes=10)
         for row, result in zip(claimed, outcomes, strict=True):
-            ledger.record(conn, row.id, result, T0, next_attempt_at=retry_at)
+            ledger.record(conn, row.id, result, T0, worker="w1", next_attempt_at=retry_at)
         run_id = runs.start(conn, "run", DAY, T0)
         runs.record_sources(
             conn, [("hf_daily", True, 3, ""), ("arxiv_rss:cs.LG", False, 0, "HTTP 503")], T0

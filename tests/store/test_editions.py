@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from newsletter.deliver import SendResult
 from newsletter.errors import ConstraintError
 from newsletter.models import Paper
-from newsletter.store import editions, ledger, schema, subscribers
+from newsletter.store import editions, ledger, locks, schema, subscribers
 from newsletter.store.db import Store
 
 NOW = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
@@ -108,11 +108,12 @@ def test_a_row_claimed_meanwhile_stops_the_discard(store: Store) -> None:
     with store.begin() as conn:
         assert editions.gone_out(conn, edition_id) is None
     with store.begin() as conn:  # a worker claims one row after the check
+        locks.take_lease(conn, "worker-1", 600)
         [row] = ledger.claim(conn, edition_id, "worker-1", 1, NOW)
     with pytest.raises(ConstraintError), store.begin() as conn:
         editions.discard(conn, edition_id)
     with store.begin() as conn:  # rolled back: the edition and both rows are still there
         assert editions.get_by_date(conn, DAY) is not None
         assert len(ledger.rows(conn, edition_id)) == 2
-        ledger.record(conn, row.id, SendResult("sent", 250, "ok"), NOW)
+        ledger.record(conn, row.id, SendResult("sent", 250, "ok"), NOW, worker="worker-1")
         assert editions.gone_out(conn, edition_id) == "1 sent"

@@ -1,0 +1,27 @@
+"""Which operator alerts were already emailed: one per (edition date, kind of problem)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter.store.schema import alerts_sent
+
+
+def already_sent(conn: Connection, date: dt.date, kind: str) -> bool:
+    query = select(alerts_sent.c.kind).where(
+        alerts_sent.c.edition_date == date, alerts_sent.c.kind == kind
+    )
+    return conn.execute(query).first() is not None
+
+
+def remember(conn: Connection, date: dt.date, kind: str, now: dt.datetime) -> None:
+    """Record that the alert of this kind for this edition went out (idempotent)."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(alerts_sent)
+        .values(edition_date=date, kind=kind, sent_at=now)
+        .on_conflict_do_nothing()
+    )

@@ -1,0 +1,89 @@
+"""Pace by connection, not by recipient (issue 12, "one slow recipient slows everyone").
+
+A 451/452 at RCPT (greylisting, a full mailbox) defers that recipient only. The sender
+slows down on 421 and 454, on a 4xx at connect, MAIL or DATA, and when deferrals pile up
+across many domains. Speed itself is measured in ``bench/send_greylist.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import update
+
+from newsletter.deliver import open_transport
+from newsletter.send import SendReport, send_edition
+from newsletter.store import editions, locks
+from newsletter.store.db import Store
+from newsletter.store.schema import subscribers as subscribers_table
+from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
+from tests.deliver.smtpserver import FaultServer, Rule
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    running = FaultServer.start()
+    yield running
+    running.stop()
+
+
+async def send(store: Store, server: FaultServer, edition_id: int, **values: object) -> SendReport:
+    settings = smtp_settings(server.port, retry_in_run_max_wait=0.0, **values)
+    with store.begin() as conn:
+        edition = editions.get(conn, edition_id)
+    assert edition is not None
+    async with open_transport(settings) as transport:
+        return await send_edition(
+            store, settings, edition, compose, transport, worker=locks.holder_id("t"), clock=utcnow
+        )
+
+
+@pytest.mark.parametrize(("share", "times"), [(0.01, 1), (0.10, None)])
+async def test_greylisted_recipients_slow_down_no_one_else(
+    sqlite_store: Store, server: FaultServer, share: float, times: int | None
+) -> None:
+    count = 200
+    grey = [address(i) for i in range(0, count, round(1 / share))]
+    server.script.rules += [
+        Rule("rcpt", "451 4.7.1 Greylisted", match=a, times=times) for a in grey
+    ]
+    edition = seed(sqlite_store, count)
+    report = await send(sqlite_store, server, edition.id)
+    assert report.throttle_events == 0
+    waiting = len(grey) if times is None else 0  # greylisted once: retried within the run
+    assert report.counts["sent"] == count - waiting and report.counts["deferred"] == waiting
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        Rule("mail", "451 4.3.2 System not accepting network messages", times=1),
+        Rule("data", "451 4.3.0 Try again later", times=1),
+        Rule("rcpt", "454 4.7.0 TLS not available", times=1),
+    ],
+    ids=["451-mail", "451-data", "454-rcpt"],
+)
+async def test_the_sender_slows_down_when_the_server_asks_it_to(
+    sqlite_store: Store, server: FaultServer, rule: Rule
+) -> None:
+    server.script.rules.append(rule)
+    edition = seed(sqlite_store, 10)
+    report = await send(sqlite_store, server, edition.id)
+    assert report.throttle_events == 1
+
+
+async def test_deferrals_across_many_domains_slow_the_sender_down(
+    sqlite_store: Store, server: FaultServer
+) -> None:
+    edition = seed(sqlite_store, 60)
+    with sqlite_store.begin() as conn:  # readers at five different domains
+        for i in range(60):
+            conn.execute(
+                update(subscribers_table)
+                .where(subscribers_table.c.email == address(i))
+                .values(email=f"reader{i}@domain{i % 5}.test")
+            )
+    server.script.rules.append(Rule("rcpt", "451 4.7.1 Try again later", match="@domain"))
+    report = await send(sqlite_store, server, edition.id, smtp_concurrency=2)
+    assert report.throttle_events >= 1
