@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.inbox import bounces, dsn
+from newsletter.inbox.autoreply import is_auto_reply
 from newsletter.inbox.bounces import recipients
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
 from newsletter.links import Links
@@ -291,14 +292,11 @@ def normal_address(header: str) -> str | None:
 
 
 def is_automatic(message: EmailMessage, own_address: str) -> bool:
-    """Auto-replies, lists and our own mail: never answered (no mail loops)."""
-    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
-    precedence = str(message.get("Precedence", "")).strip().lower()
+    """Auto-replies (``autoreply.is_auto_reply``), lists and our own mail: never answered
+    and never executed (no mail loops, no command from an out-of-office answer)."""
     sender = parseaddr(str(message.get("From", "")))[1].lower()
     return (
-        auto != "no"
-        or precedence in ("bulk", "junk", "list", "auto_reply")
-        or message.get("X-Autoreply") is not None
+        is_auto_reply(message)
         or message.get("List-Id") is not None
         or sender == own_address.lower()
         or sender.startswith(("mailer-daemon@", "postmaster@"))
