@@ -139,7 +139,10 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         fail(report.reason)
     if report.outcome in ("nothing", "holiday"):
         if not quiet:
-            click.echo(f"no digest for {date}: {report.reason}")
+            prefix = f"no digest for {date}: "
+            click.echo(
+                report.reason if report.reason.startswith(prefix) else prefix + report.reason
+            )
     elif report.outcome == "waiting":
         click.echo(f"edition {date}: {report.reason}")
         raise SystemExit(EXIT_WAITING)
