@@ -432,6 +432,8 @@ def test_text_that_cannot_be_stored_or_sent_is_cleaned_not_fatal() -> None:
                     "summary": "An \udfff abstract\x00.",
                     "authors": [{"name": "Ada\x00 \ud83d Lovelace"}],
                     "ai_keywords": ["key\x1bword"],
+                    "githubRepo": "https://github.com/a/b\ud800",
+                    "projectPage": "https://example.org/\x00",
                 },
             }
         ]
@@ -441,6 +443,7 @@ def test_text_that_cannot_be_stored_or_sent_is_cleaned_not_fatal() -> None:
     assert paper.abstract == "An \ufffd abstract."
     assert paper.authors == ("Ada \ufffd Lovelace",)
     assert paper.ai_keywords == ("keyword",)
+    assert paper.github_repo is None and paper.project_page is None
     for text in (paper.title, paper.abstract, *paper.authors, *paper.ai_keywords):
         text.encode("utf-8")
         assert not re.search(r"[\x00-\x1f\x7f]", text), text
