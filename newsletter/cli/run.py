@@ -202,9 +202,11 @@ def run_command(
 
     The edition is named by arXiv's announcement day; without --date it is the
     latest one whose data is complete (README: "What is in today's digest").
+    Then it sends earlier editions' deferred rows that are due, and gives up
+    (failed) rows older than GIVE_UP_AFTER_HOURS: a cron line needs nothing else.
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing due,
-    nothing announced), 1 failed, 3 waiting (a source is not ready, or messages
+    nothing new, an arXiv holiday), 1 failed, 3 waiting (a source is not ready, or messages
     are deferred: a later run finishes the job), 4 partly failed (some messages
     failed permanently, sending stopped part-way, or the digest went out without
     a source).
