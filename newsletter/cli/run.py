@@ -106,7 +106,8 @@ def execute_run(
     except (LockedError, InputError):
         raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
-        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+        if not dry_run:  # a dry run alerts nobody and records nothing
+            alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
         store.close()
         raise
     except TimeoutError:
@@ -114,7 +115,8 @@ def execute_run(
             f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
             " stopped; nothing sent is lost: run again to finish"
         )
-        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+        if not dry_run:
+            alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
         store.close()
         raise error from None
     except BaseException:
