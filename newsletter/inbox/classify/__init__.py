@@ -1,0 +1,169 @@
+"""One classifier for every message that reaches the reply mailbox. Pure: no I/O.
+
+``classify(message) -> Classification``, in this order:
+
+1. ``complaint``: an RFC 5965 feedback report (``message/feedback-report``).
+2. An RFC 3464 report (``message/delivery-status``): ``hard`` when a failed recipient's
+   reason is about the address itself, ``soft`` for any other failure; ``warning`` when
+   nothing failed (``Action: delayed | relayed | delivered | expanded``: recorded, never
+   scored).
+3. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
+   soft the same way; a permanent failure with no reason found is soft.
+4. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
+5. ``reply``: a message from a person; ``other``: no usable sender.
+
+Reasons and the hard/soft rule: ``reasons.diagnose`` (which defers to
+``newsletter.deliver.classify.refusal``, the rule used for send-time refusals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from typing import Literal
+
+from newsletter.inbox.classify import plaintext, reports
+from newsletter.inbox.classify.autoreply import auto_reply_signals
+from newsletter.inbox.classify.reasons import Diagnosis, diagnose
+
+Kind = Literal["hard", "soft", "warning", "complaint", "auto-reply", "reply", "other"]
+KINDS: tuple[Kind, ...] = ("hard", "soft", "warning", "complaint", "auto-reply", "reply", "other")
+FAILURE_KINDS = frozenset({"hard", "soft"})
+# Mailman reads VERP addresses from these headers (Mailman's VERP runner).
+VERP_HEADERS = ("To", "Delivered-To", "Envelope-To", "Apparently-To", "X-Original-To")
+WARNING_ACTIONS = frozenset({"delayed", "relayed", "delivered", "expanded"})
+
+__all__ = ["KINDS", "Classification", "Kind", "classify"]
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What one message is.
+
+    ``kind``: hard | soft | warning | complaint | auto-reply | reply | other.
+    ``recipients``: the failed (or reported) addresses: Final-Recipient, Original-Recipient,
+    X-Failed-Recipients, the addresses ``flufl.bounce`` found, an ARF report's
+    Original-Rcpt-To; lower case, in order, no duplicates.
+    ``status``: the RFC 3463 code of the worst failure ('' when none is known).
+    ``reason``: sisimai's name for it (userunknown, mailboxfull, ...; feedback-type for a
+    complaint; '' when none).
+    ``action``: the RFC 3464 Action of that recipient ('' for non-RFC 3464 notices).
+    ``message_ids``: Message-IDs of the returned message (to prove it was ours).
+    ``verp_local_parts``: local parts of To / Delivered-To / Envelope-To / Apparently-To /
+    X-Original-To that carry a ``+tag`` (where a VERP token travels).
+    ``signals``: the RFC 3834 auto-reply signals seen.
+    """
+
+    kind: Kind
+    recipients: tuple[str, ...] = ()
+    status: str = ""
+    reason: str = ""
+    action: str = ""
+    message_ids: tuple[str, ...] = ()
+    verp_local_parts: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+
+    @property
+    def is_failure(self) -> bool:
+        return self.kind in FAILURE_KINDS
+
+
+def classify(message: Message) -> Classification:
+    """Classify one message (parsed by the ``email`` package; any policy)."""
+    text = plaintext.human_text(message)
+    common = {
+        "message_ids": reports.quoted_message_ids(message, text),
+        "verp_local_parts": verp_local_parts(message),
+        "signals": auto_reply_signals(message),
+    }
+    feedback = reports.feedback_report(message)
+    if feedback is not None:
+        named = feedback.recipients or _returned_recipients(message)
+        return Classification(
+            "complaint", _unique(named), reason=feedback.feedback_type or "abuse", **common
+        )
+    command = plaintext.smtp_command(text)
+    statuses = reports.delivery_statuses(message)
+    if statuses:
+        return _from_report(statuses, text, command, common)
+    temporary, permanent = plaintext.failed_addresses(message)
+    if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
+        detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
+        found = diagnose("", detail, permanent=bool(permanent) or not temporary, command=command)
+        kind: Kind = "hard" if found.hard else "soft"
+        if found.reason == "delivered":
+            kind = "warning"
+        return Classification(
+            kind,
+            _unique([*sorted(permanent), *sorted(temporary)]),
+            found.status,
+            found.reason,
+            **common,
+        )
+    if common["signals"]:
+        return Classification("auto-reply", _sender(message), **common)
+    sender = _sender(message)
+    return Classification("reply" if sender else "other", sender, **common)
+
+
+def _from_report(
+    statuses: list[reports.RecipientStatus],
+    text: str,
+    command: str,
+    common: dict[str, tuple[str, ...]],
+) -> Classification:
+    failed = [
+        s for s in statuses if s.action == "failed" or (not s.action and s.status[:1] in "45" and s.status)
+    ]
+    if not failed:
+        first = statuses[0]
+        return Classification(
+            "warning",
+            _unique([a for s in statuses for a in (s.final_recipient, s.original_recipient)]),
+            first.status,
+            "delivered" if first.action == "delivered" else (first.action or "delayed"),
+            first.action,
+            **common,
+        )
+    worst: tuple[Diagnosis, reports.RecipientStatus] | None = None
+    for entry in failed:
+        detail = entry.diagnostic or plaintext.diagnostic_lines(text)
+        found = diagnose(entry.status, detail, permanent=True, command=command)
+        if worst is None or (found.hard and not worst[0].hard):
+            worst = (found, entry)
+    assert worst is not None
+    found, entry = worst
+    return Classification(
+        "hard" if found.hard else "soft",
+        _unique([a for s in failed for a in (s.final_recipient, s.original_recipient)]),
+        found.status,
+        found.reason,
+        entry.action,
+        **common,
+    )
+
+
+def verp_local_parts(message: Message) -> tuple[str, ...]:
+    """Local parts with a ``+tag`` in the headers Mailman reads VERP addresses from."""
+    values = [str(v) for name in VERP_HEADERS for v in message.get_all(name, [])]
+    found = [addr.rpartition("@")[0] for _, addr in getaddresses(values) if "@" in addr]
+    return _unique([local for local in found if "+" in local])
+
+
+def _returned_recipients(message: Message) -> list[str]:
+    return [
+        addr
+        for headers in reports.returned_headers(message)
+        for _, addr in getaddresses([str(v) for v in headers.get_all("To", [])])
+        if "@" in addr
+    ]
+
+
+def _sender(message: Message) -> tuple[str, ...]:
+    address = parseaddr(str(message.get("Reply-To") or message.get("From") or ""))[1]
+    return (address.lower(),) if "@" in address else ()
+
+
+def _unique(addresses: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a.strip().lower() for a in addresses if a and "@" in a))
