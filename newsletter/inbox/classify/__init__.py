@@ -25,7 +25,8 @@ from typing import Literal
 
 from newsletter.inbox.classify import plaintext, reports
 from newsletter.inbox.classify.autoreply import auto_reply_signals
-from newsletter.inbox.classify.reasons import Diagnosis, diagnose
+from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
+from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
 
 Kind = Literal["hard", "soft", "warning", "complaint", "auto-reply", "reply", "other"]
 KINDS: tuple[Kind, ...] = ("hard", "soft", "warning", "complaint", "auto-reply", "reply", "other")
@@ -78,11 +79,13 @@ def classify(message: Message) -> Classification:
         "signals": auto_reply_signals(message),
     }
     feedback = reports.feedback_report(message)
-    if feedback is not None:
-        named = feedback.recipients or _returned_recipients(message)
-        return Classification(
-            "complaint", _unique(named), reason=feedback.feedback_type or "abuse", **common
-        )
+    if feedback is not None or reports.is_complaint_notice(message):
+        named = (feedback.recipients if feedback else ()) or _returned_recipients(message)
+        kind = feedback.feedback_type if feedback else ""
+        return Classification("complaint", _unique(named), reason=kind or "abuse", **common)
+    notification = ses_notification(text)
+    if notification is not None:
+        return _from_ses(notification, common)
     command = plaintext.smtp_command(text)
     statuses = reports.delivery_statuses(message)
     if statuses:
@@ -142,6 +145,28 @@ def _from_report(
         entry.action,
         **common,
     )
+
+
+def _from_ses(notification: SesNotification, common: dict[str, tuple[str, ...]]) -> Classification:
+    addresses = _unique([r.address for r in notification.recipients])
+    if notification.kind == "complaint":
+        return Classification("complaint", addresses, reason=notification.subtype, **common)
+    if notification.kind == "delivery":
+        return Classification("warning", addresses, reason="delivered", action="delivered", **common)
+    worst: Diagnosis | None = None
+    for entry in notification.recipients:
+        if entry.status or entry.diagnostic:
+            found = diagnose(entry.status, entry.diagnostic, permanent=notification.permanent)
+        else:
+            reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
+            code = 550 if notification.permanent else 450
+            found = Diagnosis(reason, "", is_hard(reason, code))
+        if worst is None or (found.hard and not worst.hard):
+            worst = found
+    if worst is None:
+        worst = Diagnosis(SUBTYPE_REASONS.get(notification.subtype, "undefined"), "", False)
+    kind: Kind = "hard" if worst.hard else "soft"
+    return Classification(kind, addresses, worst.status, worst.reason, "failed", **common)
 
 
 def verp_local_parts(message: Message) -> tuple[str, ...]:

@@ -5,8 +5,9 @@
 - What the server said: the lines of the human-readable part that carry an SMTP reply code
   (RFC 5321 section 4.2) or an RFC 3463 status, with their continuation lines.
 - At which SMTP command it was said (``smtp_command``): Postfix's "(in reply to RCPT TO
-  command)", Exim's "after RCPT TO:", Sendmail's transcript (the last ``>>>`` command before
-  the first ``<<< 5xx`` reply).
+  command)", Exim's "after RCPT TO:". Sendmail's transcripts are not read for this: with
+  PIPELINING its RCPT replies arrive after ``>>> DATA``, so the last command shown is not
+  the one a reply answered.
 - Whether a message is a bounce at all (``looks_like_bounce``): a failure found above, or the
   well-known sender names and subjects of delivery failure notices.
 """
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 20_000
 _CODE_LINE = re.compile(
-    r"(?<![\d.\-])([245]\d\d)([ \-]|$)|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])"
+    r"(?<![\d.\-])([45]\d\d)([ \-]|$)|(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.])"
 )
 _NOTICE_SENDER = re.compile(
     r"mailer-daemon|postmaster|mail\s+delivery\s+(system|subsystem)|\bmmdf\b|"
@@ -37,16 +38,14 @@ _NOTICE_SUBJECT = re.compile(
     r"notification)|returned\s+mail|mail\s+delivery\s+failed|failure\s+notice|"
     r"could\s+not\s+be\s+delivered|non[-\s]?delivery|delivery\s+has\s+failed|"
     r"message\s+not\s+delivered|warning:\s+could\s+not\s+send|rejected|bounced?|"
-    r"mail\s+system\s+error|delivery\s+report",
+    r"mail\s+system\s+error|delivery\s+report|mail\s+failure|\berrors?\b|\bfailure\b",
     re.IGNORECASE,
 )
 _IN_REPLY_TO = re.compile(
     r"in\s+reply\s+to\s+(end\s+of\s+)?(?P<cmd>rcpt|mail|data|helo|ehlo|end)\b"
-    r"|after\s+(?P<exim>rcpt|mail|end\s+of\s+data|data|initial\s+connection)"
-    r"|while\s+talking\s+to.*?\n\s*>>>\s*(?P<sendmail>rcpt|mail|data|\.)",
+    r"|after\s+(?P<exim>rcpt|mail|end\s+of\s+data|data|initial\s+connection)",
     re.IGNORECASE | re.DOTALL,
 )
-_TRANSCRIPT = re.compile(r"^\s*(>>>|<<<)\s*(.*)$", re.MULTILINE)
 
 
 def human_text(message: Message) -> str:
@@ -119,12 +118,10 @@ def diagnostic_lines(text: str, limit: int = 500) -> str:
 
 def smtp_command(text: str) -> str:
     """The SMTP command the failure answered: rcpt | mail | data | connect | '' (unknown)."""
-    for found in _TRANSCRIPT_ORDER(text):
-        return found
     match = _IN_REPLY_TO.search(text)
     if match is None:
         return ""
-    word = (match.group("cmd") or match.group("exim") or match.group("sendmail") or "").lower()
+    word = (match.group("cmd") or match.group("exim") or "").lower()
     if word.startswith("rcpt"):
         return "rcpt"
     if word.startswith("mail"):
@@ -132,18 +129,6 @@ def smtp_command(text: str) -> str:
     if word in ("helo", "ehlo") or word.startswith("initial"):
         return "connect"
     return "data"
-
-
-def _TRANSCRIPT_ORDER(text: str) -> list[str]:
-    """Sendmail's transcript: the last ``>>>`` command before the first ``<<< 5xx``/``4xx``."""
-    last = ""
-    for direction, line in _TRANSCRIPT.findall(text):
-        if direction == ">>>":
-            word = line.split(" ")[0].split(":")[0].lower()
-            last = {"rcpt": "rcpt", "mail": "mail", "data": "data", ".": "data"}.get(word, last)
-        elif re.match(r"[45]\d\d", line) and last:
-            return [last]
-    return []
 
 
 def looks_like_bounce(message: Message, failed: int) -> bool:

@@ -17,8 +17,10 @@ Hard or soft: the reason stands for an RFC 3463 code (``REASON_STATUS``: userunk
 code exactly as it decides for a refusal at send time. Only reasons about the address itself
 (userunknown, hostunknown, hasmoved, notaccept) are hard.
 
-A "user unknown" refusal given at DATA, after the server accepted the recipient at RCPT, is a
-filter, not proof about the address (sisimai's ``filtered``).
+A "user unknown" text is a filter, not proof about the address (sisimai's ``filtered``), when
+it was given at DATA, after the server accepted the recipient at RCPT, or when the status is
+x.2.0 (RFC 3463: "the mailbox exists, but something about the destination mailbox has caused
+the sending of this DSN").
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ _C = re.IGNORECASE
 
 # (reason, pattern): first match wins.
 PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # Exchange Online's directory-based edge blocking: the recipient is not in the directory.
+    (
+        "userunknown",
+        re.compile(r"recipient\s+address\s+rejected:\s+access\s+denied|recipnotfound", _C),
+    ),
     (
         "norelaying",
         re.compile(
@@ -147,13 +154,17 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"null\s+mx|does\s+not\s+accept\s+(e-?)?mail|accepts?\s+no\s+mail", _C),
     ),
     (
+        "networkerror",
+        re.compile(r"try\s+again|temporary\s+(lookup|dns)", _C),
+    ),
+    (
         "hostunknown",
         re.compile(
             r"host\s+(or\s+domain\s+name\s+)?(unknown|not\s+found)|unknown\s+host|"
-            r"domain\s+(name\s+)?(not\s+found|does\s+not\s+exist|unknown|is\s+invalid)|"
+            r"domain\s+(name\s+)?(not\s+found|does\s+not\s+exist|unknown)|"
             r"(unrouteable|unroutable)\s+(mail\s+)?domain|no\s+such\s+(domain|host)|"
             r"name\s+or\s+service\s+not\s+known|nxdomain|no\s+mx\s+(record|for)|"
-            r"dns\s+(lookup\s+)?(error|failure).*domain|recipient\s+domain",
+            r"(?<![@\w.-])[a-z0-9-]+(\.[a-z0-9-]+)+\s+does\s+not\s+exist",
             _C,
         ),
     ),
@@ -260,6 +271,7 @@ STATUS_REASONS: dict[str, str] = {
     "1.7": "rejected",
     "1.8": "rejected",
     "1.10": "notaccept",
+    "2.0": "filtered",
     "2.1": "suspend",
     "2.2": "mailboxfull",
     "2.3": "exceedlimit",
@@ -280,7 +292,9 @@ SUBJECT_REASONS: dict[str, str] = {
 }
 
 STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-REPLY_CODE = re.compile(r"(?<![\d.\-])([245]\d\d)(?:[ \-]|$)")
+# In the text: only failures (a "250 ok" earlier in a transcript says nothing).
+FAILED_STATUS = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+REPLY_CODE = re.compile(r"(?<![\d.\-])([45]\d\d)(?:[ \-]|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +306,13 @@ class Diagnosis:
     reason: str
     status: str
     hard: bool
+
+
+def _status_reason(status: str) -> str:
+    if not _specific(status):
+        return ""
+    _class, _, rest = status.partition(".")
+    return STATUS_REASONS.get(rest) or SUBJECT_REASONS.get(rest.partition(".")[0], "")
 
 
 def _specific(status: str) -> bool:
@@ -309,7 +330,7 @@ def diagnose(
     report gave up for good (Action: failed), when the status does not say; ``command``:
     the SMTP command the refusal answered (rcpt | mail | data | connect | '').
     """
-    in_text = STATUS.search(text)
+    in_text = FAILED_STATUS.search(text)
     if not _specific(status) and in_text is not None:
         found = ".".join(in_text.groups())
         status = found if _specific(found) or not status else status
@@ -320,18 +341,22 @@ def diagnose(
     if klass == "2":
         return Diagnosis("delivered", status, False)
     reason = next((name for name, pattern in PHRASES if pattern.search(text)), "")
-    if not reason and status:
-        _class, _, rest = status.partition(".")
-        subject = rest.partition(".")[0]
-        reason = STATUS_REASONS.get(rest) or SUBJECT_REASONS.get(subject, "")
-    if reason == "userunknown" and command == "data":
+    if not reason:
+        reason = _status_reason(status)
+    by_status = _status_reason(status)
+    if reason == "userunknown" and (command == "data" or by_status == "filtered"):
         reason = "filtered"
     if reason in ("userunknown", "hostunknown") and command in ("mail", "connect"):
         reason = "rejected"
     if not reason:
         reason = "undefined" if klass == "5" else "expired"
-    standing = REASON_STATUS.get(reason)
-    enhanced = f"{klass}{standing[1:]}" if standing else (status or None)
     code = int(reply.group(1)) if reply and reply.group(1)[:1] == klass else int(klass) * 100 + 50
-    meaning = refusal(code, enhanced if enhanced and _specific(enhanced) else None, "report", text)
-    return Diagnosis(reason, status, meaning.bounce == "hard")
+    return Diagnosis(reason, status, is_hard(reason, code, status, text))
+
+
+def is_hard(reason: str, code: int, status: str = "", text: str = "") -> bool:
+    """Whether ``reason`` (with the reply ``code``, e.g. 550, and the report's ``status``)
+    makes a hard bounce: the send-time rule, ``refusal``, on the status the reason stands for."""
+    standing = REASON_STATUS.get(reason)
+    enhanced = f"{str(code)[:1]}{standing[1:]}" if standing else status
+    return refusal(code, enhanced if _specific(enhanced) else None, "report", text).bounce == "hard"

@@ -24,6 +24,11 @@ RETURNED_HEADER_TYPES = frozenset({"text/rfc822-headers", "message/global-header
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,298}>")
 _MESSAGE_ID_LINE = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]{1,298}>)", re.IGNORECASE | re.MULTILINE)
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
+# Complaint notices without a feedback-report part (Microsoft's JMRP, older feedback loops).
+_COMPLAINT_SUBJECT = re.compile(
+    r"complaint\s+about\s+message|(email\s+)?feedback\s+report|abuse\s+report|spam\s+report",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,13 @@ def feedback_report(message: Message) -> FeedbackReport | None:
         recipients = tuple(a for _, a in getaddresses(named) if "@" in a)
         return FeedbackReport(merged.get("feedback-type", "").strip().lower(), recipients)
     return None
+
+
+def is_complaint_notice(message: Message) -> bool:
+    """A feedback-loop notice without RFC 5965 structure: a complaint subject and the
+    complained-about message attached."""
+    subject = str(message.get("Subject", ""))
+    return bool(_COMPLAINT_SUBJECT.search(subject)) and bool(returned_headers(message))
 
 
 def returned_headers(message: Message) -> list[Message]:
