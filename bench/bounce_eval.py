@@ -28,8 +28,10 @@ def main() -> None:
         print(result.table())
         if args.errors:
             for case, got in result.errors:
-                print(f"  {case.file}: expected {case.expected}, got {got.kind} "
-                      f"({got.status or '-'} {got.reason or '-'})")
+                print(
+                    f"  {case.file}: expected {case.expected}, got {got.kind} "
+                    f"({got.status or '-'} {got.reason or '-'})"
+                )
         print()
 
 

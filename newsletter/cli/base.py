@@ -86,7 +86,7 @@ def configure_logging(verbosity: int) -> None:
     level = _level(verbosity)
     handler = logging.StreamHandler(sys.stderr)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access", "flufl.bounce"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -18,7 +18,7 @@ Reasons and the hard/soft rule: ``reasons.diagnose`` (which defers to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
@@ -73,23 +73,29 @@ class Classification:
 def classify(message: Message) -> Classification:
     """Classify one message (parsed by the ``email`` package; any policy)."""
     text = plaintext.human_text(message)
-    common = {
-        "message_ids": reports.quoted_message_ids(message, text),
-        "verp_local_parts": verp_local_parts(message),
-        "signals": auto_reply_signals(message),
-    }
+    signals = auto_reply_signals(message)
+    found = _kind_of(message, text, signals)
+    return replace(
+        found,
+        message_ids=reports.quoted_message_ids(message, text),
+        verp_local_parts=verp_local_parts(message),
+        signals=signals,
+    )
+
+
+def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classification:
     feedback = reports.feedback_report(message)
     if feedback is not None or reports.is_complaint_notice(message):
         named = (feedback.recipients if feedback else ()) or _returned_recipients(message)
-        kind = feedback.feedback_type if feedback else ""
-        return Classification("complaint", _unique(named), reason=kind or "abuse", **common)
+        feedback_type = feedback.feedback_type if feedback else ""
+        return Classification("complaint", _unique(named), reason=feedback_type or "abuse")
     notification = ses_notification(text)
     if notification is not None:
-        return _from_ses(notification, common)
+        return _from_ses(notification)
     command = plaintext.smtp_command(text)
     statuses = reports.delivery_statuses(message)
     if statuses:
-        return _from_report(statuses, text, command, common)
+        return _from_report(statuses, text, command)
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
@@ -97,38 +103,25 @@ def classify(message: Message) -> Classification:
         kind: Kind = "hard" if found.hard else "soft"
         if found.reason == "delivered":
             kind = "warning"
-        return Classification(
-            kind,
-            _unique([*sorted(permanent), *sorted(temporary)]),
-            found.status,
-            found.reason,
-            **common,
-        )
-    if common["signals"]:
-        return Classification("auto-reply", _sender(message), **common)
+        failed = _unique([*sorted(permanent), *sorted(temporary)])
+        return Classification(kind, failed, found.status, found.reason)
     sender = _sender(message)
-    return Classification("reply" if sender else "other", sender, **common)
+    if signals:
+        return Classification("auto-reply", sender)
+    return Classification("reply" if sender else "other", sender)
 
 
 def _from_report(
-    statuses: list[reports.RecipientStatus],
-    text: str,
-    command: str,
-    common: dict[str, tuple[str, ...]],
+    statuses: list[reports.RecipientStatus], text: str, command: str
 ) -> Classification:
     failed = [
-        s for s in statuses if s.action == "failed" or (not s.action and s.status[:1] in "45" and s.status)
+        s for s in statuses if s.action == "failed" or (not s.action and s.status[:1] in "45")
     ]
     if not failed:
         first = statuses[0]
-        return Classification(
-            "warning",
-            _unique([a for s in statuses for a in (s.final_recipient, s.original_recipient)]),
-            first.status,
-            "delivered" if first.action == "delivered" else (first.action or "delayed"),
-            first.action,
-            **common,
-        )
+        named = _unique([a for s in statuses for a in (s.final_recipient, s.original_recipient)])
+        reason = "delivered" if first.action == "delivered" else (first.action or "delayed")
+        return Classification("warning", named, first.status, reason, first.action)
     worst: tuple[Diagnosis, reports.RecipientStatus] | None = None
     for entry in failed:
         detail = entry.diagnostic or plaintext.diagnostic_lines(text)
@@ -137,36 +130,27 @@ def _from_report(
             worst = (found, entry)
     assert worst is not None
     found, entry = worst
-    return Classification(
-        "hard" if found.hard else "soft",
-        _unique([a for s in failed for a in (s.final_recipient, s.original_recipient)]),
-        found.status,
-        found.reason,
-        entry.action,
-        **common,
-    )
+    named = _unique([a for s in failed for a in (s.final_recipient, s.original_recipient)])
+    kind: Kind = "hard" if found.hard else "soft"
+    return Classification(kind, named, found.status, found.reason, entry.action)
 
 
-def _from_ses(notification: SesNotification, common: dict[str, tuple[str, ...]]) -> Classification:
+def _from_ses(notification: SesNotification) -> Classification:
     addresses = _unique([r.address for r in notification.recipients])
     if notification.kind == "complaint":
-        return Classification("complaint", addresses, reason=notification.subtype, **common)
+        return Classification("complaint", addresses, reason=notification.subtype)
     if notification.kind == "delivery":
-        return Classification("warning", addresses, reason="delivered", action="delivered", **common)
-    worst: Diagnosis | None = None
+        return Classification("warning", addresses, reason="delivered", action="delivered")
+    subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
+    code = 550 if notification.permanent else 450
+    worst = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
     for entry in notification.recipients:
         if entry.status or entry.diagnostic:
             found = diagnose(entry.status, entry.diagnostic, permanent=notification.permanent)
-        else:
-            reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
-            code = 550 if notification.permanent else 450
-            found = Diagnosis(reason, "", is_hard(reason, code))
-        if worst is None or (found.hard and not worst.hard):
-            worst = found
-    if worst is None:
-        worst = Diagnosis(SUBTYPE_REASONS.get(notification.subtype, "undefined"), "", False)
+            if found.hard or not worst.hard:
+                worst = found
     kind: Kind = "hard" if worst.hard else "soft"
-    return Classification(kind, addresses, worst.status, worst.reason, "failed", **common)
+    return Classification(kind, addresses, worst.status, worst.reason, "failed")
 
 
 def verp_local_parts(message: Message) -> tuple[str, ...]:

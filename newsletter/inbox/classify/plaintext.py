@@ -85,10 +85,12 @@ def failed_addresses(message: Message) -> tuple[frozenset[str], frozenset[str]]:
     """(temporary, permanent) failed addresses, by ``flufl.bounce`` and X-Failed-Recipients."""
     try:
         temporary, permanent = all_failures(message)
-    except Exception:  # noqa: BLE001 - heuristic third-party parsers on untrusted mail
+    except Exception:  # heuristic third-party parsers on untrusted mail: never a traceback
         log.debug("flufl.bounce could not read the message", exc_info=True)
         temporary, permanent = frozenset(), frozenset()
-    failed = {a.strip() for v in message.get_all("X-Failed-Recipients", []) for a in str(v).split(",")}
+    failed = {
+        a.strip() for v in message.get_all("X-Failed-Recipients", []) for a in str(v).split(",")
+    }
     perm = {_text(a) for a in permanent} | {a for a in failed if "@" in a}
     temp = {_text(a) for a in temporary} - perm
     return frozenset(a for a in temp if "@" in a), frozenset(a for a in perm if "@" in a)

@@ -114,7 +114,9 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "speeding",
-        re.compile(r"rate\s+limit|too\s+many\s+(messages|recipients|emails)|try\s+again\s+later", _C),
+        re.compile(
+            r"rate\s+limit|too\s+many\s+(messages|recipients|emails)|try\s+again\s+later", _C
+        ),
     ),
     (
         "mesgtoobig",
@@ -146,8 +148,11 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "hasmoved",
-        re.compile(r"has\s+(been\s+)?moved|address\s+(has\s+)?changed|no\s+longer\s+(valid|"
-                   r"available|in\s+use)|user\s+has\s+moved", _C),
+        re.compile(
+            r"has\s+(been\s+)?moved|address\s+(has\s+)?changed|no\s+longer\s+(valid|"
+            r"available|in\s+use)|user\s+has\s+moved",
+            _C,
+        ),
     ),
     (
         "notaccept",
