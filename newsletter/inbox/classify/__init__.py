@@ -157,7 +157,7 @@ def verp_local_parts(message: Message) -> tuple[str, ...]:
     """Local parts with a ``+tag`` in the headers Mailman reads VERP addresses from."""
     values = [str(v) for name in VERP_HEADERS for v in message.get_all(name, [])]
     found = [addr.rpartition("@")[0] for _, addr in getaddresses(values) if "@" in addr]
-    return _unique([local for local in found if "+" in local])
+    return tuple(dict.fromkeys(local for local in found if "+" in local))
 
 
 def _returned_recipients(message: Message) -> list[str]:

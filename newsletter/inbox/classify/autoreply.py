@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+from email.header import Header, decode_header
 from email.message import Message
 
 _PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -61,13 +62,22 @@ def auto_reply_signals(message: Message) -> tuple[str, ...]:
 
 
 def subject(message: Message) -> str:
-    """The decoded Subject ('' when absent or undecodable)."""
-    from email.header import decode_header, make_header
-
+    """The decoded Subject: RFC 2047 encoded-words, or raw UTF-8 (RFC 6532); '' when absent."""
     raw = message.get("Subject")
     if raw is None:
         return ""
     try:
-        return str(make_header(decode_header(str(raw))))
+        parts = decode_header(raw if isinstance(raw, Header) else str(raw))
     except (LookupError, UnicodeError, ValueError):
         return str(raw)
+    return "".join(_decoded(value, charset) for value, charset in parts)
+
+
+def _decoded(value: bytes | str, charset: str | None) -> str:
+    if isinstance(value, str):
+        return value
+    name = charset if charset and charset != "unknown-8bit" else "utf-8"
+    try:
+        return value.decode(name, "replace")
+    except LookupError:
+        return value.decode("utf-8", "replace")
