@@ -72,6 +72,8 @@ def test_the_verp_local_part_is_reported() -> None:
         ("4.4.7", "smtp; 451 4.4.7 Delivery time expired", "expired"),
         # RFC 3463 x.2.0: the mailbox exists, whatever the text says
         ("5.2.0", "smtp; 550 : User unknown", "filtered"),
+        # RFC 3463 x.7.x: refused on policy, the address was not judged
+        ("5.7.1", "smtp; 550 5.7.1 <{r}>... User unknown, not local address", "blocked"),
     ],
 )
 def test_refusals_that_do_not_prove_the_address_bad_are_soft(
@@ -79,6 +81,12 @@ def test_refusals_that_do_not_prove_the_address_bad_are_soft(
 ) -> None:
     found = parsed(mail.dsn("reader@example.net", status, diagnostic=diagnostic))
     assert (found.kind, found.reason) == ("soft", reason)
+
+
+def test_exchange_online_not_in_directory_is_hard_despite_its_policy_code() -> None:
+    diagnostic = "smtp; 550 5.7.1 <{r}>: Recipient address rejected: Access denied"
+    found = parsed(mail.dsn("gone@example.net", "5.7.1", diagnostic=diagnostic))
+    assert (found.kind, found.reason) == ("hard", "userunknown")
 
 
 def test_user_unknown_given_at_data_is_a_filter_not_a_dead_address() -> None:
