@@ -226,3 +226,38 @@ def test_an_ses_bounce_notification_is_read_from_its_json() -> None:
 )
 def test_malformed_messages_are_classified_without_an_exception(raw: bytes) -> None:
     assert parsed(raw).kind in ("other", "reply", "soft", "warning", "auto-reply")
+
+
+def test_an_ses_notification_inside_an_sns_envelope_is_read() -> None:
+    inner = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "NoEmail",
+            "bouncedRecipients": [{"emailAddress": "gone@example.net"}],
+        },
+    }
+    envelope = {"Type": "Notification", "Message": json.dumps(inner)}
+    raw = (
+        b"From: no-reply@sns.amazonaws.com\r\nTo: papers@example.org\r\n"
+        b"Subject: AWS Notification Message\r\n\r\n" + json.dumps(envelope, indent=2).encode()
+    )
+    found = parsed(raw)
+    assert (found.kind, found.recipients, found.reason) == (
+        "hard",
+        ("gone@example.net",),
+        "userunknown",
+    )
+
+
+def test_a_person_quoting_a_bounce_is_not_a_bounce() -> None:
+    body = (
+        "Hi, I got this when I wrote to my old address, can you update it?\n\n"
+        "----- The following addresses had permanent fatal errors -----\n"
+        "<reader@old.example.net>\n"
+        "    (reason: 550 5.1.1 <reader@old.example.net>... User unknown)\n"
+    )
+    raw = mail.reply(
+        sender="reader@example.net", to="papers@example.org", subject="Re: Daily Papers", body=body
+    )
+    assert parsed(raw).kind == "reply"

@@ -134,10 +134,16 @@ def smtp_command(text: str) -> str:
 
 
 def looks_like_bounce(message: Message, failed: int) -> bool:
-    """A delivery failure notice: ``failed`` addresses were found, or the sender and subject
-    are those of a mail system's notice."""
-    if failed:
+    """A delivery failure notice: the sender and subject are those of a mail system's notice,
+    or ``failed`` addresses were found in a message that a program sent (a notice sender or
+    subject, a null Return-Path, ``Auto-Submitted``, ``X-Failed-Recipients``). A person's
+    message that merely quotes a bounce is not one."""
+    sender = _NOTICE_SENDER.search(str(message.get("From", "")))
+    subject = _NOTICE_SUBJECT.search(str(message.get("Subject", "")))
+    if sender and subject:
         return True
-    sender = str(message.get("From", ""))
-    subject = str(message.get("Subject", ""))
-    return bool(_NOTICE_SENDER.search(sender) and _NOTICE_SUBJECT.search(subject))
+    if not failed:
+        return False
+    null_path = str(message.get("Return-Path", "x")).strip() in ("<>", "")
+    automatic = str(message.get("Auto-Submitted", "no")).strip().lower() != "no"
+    return bool(sender or subject or null_path or automatic or message.get("X-Failed-Recipients"))

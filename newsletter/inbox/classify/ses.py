@@ -1,6 +1,7 @@
 """Amazon SES notifications delivered by email (an SNS topic's email subscription). Pure.
 
-The body starts with one JSON object (Amazon SES developer guide, "Contents of notifications"):
+The body starts with one JSON object (Amazon SES developer guide, "Contents of notifications"),
+bare or as the ``Message`` string of an SNS envelope (``{"Type": "Notification", ...}``):
 ``notificationType`` Bounce | Complaint | Delivery; a bounce has ``bounceType`` (Permanent,
 Transient, Undetermined), ``bounceSubType`` and ``bouncedRecipients`` (``emailAddress``,
 ``status``, ``diagnosticCode``); a complaint has ``complainedRecipients`` and
@@ -50,9 +51,11 @@ class SesNotification:
 def ses_notification(text: str) -> SesNotification | None:
     """The SES notification a message body starts with, or None."""
     start = text.find("{")
-    if start < 0 or '"notificationType"' not in text[start : start + 200]:
+    if start < 0 or "notificationType" not in text[start:]:
         return None
     data = _first_object(text[start:])
+    if isinstance(data, dict) and isinstance(data.get("Message"), str):
+        data = _first_object(data["Message"])  # the SNS envelope (raw delivery off)
     if not isinstance(data, dict):
         return None
     kind = str(data.get("notificationType", "")).lower()
