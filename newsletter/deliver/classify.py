@@ -128,9 +128,9 @@ def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> 
     3. At send time, a 5xx to the greeting or to MAIL: ``sender`` (our address or host).
     4. Enhanced codes: 5.1.x (bad address; 5.1.7/5.1.8 name the *sender*) hard and 5.2.x
        (mailbox; soft, 5.2.1 "disabled" too: RFC 3463 says it may be temporary) are
-       ``recipient``, except 5.2.3 (message too long: ``message``); 5.3.x (mail system) and 5.5.x (protocol) are
-       ``sender`` at send time; 5.4.x, 5.6.x, 5.7.x are ``message`` (routing, content,
-       policy: nothing proven about the address).
+       ``recipient``, except 5.2.3 (message too long: ``message``); 5.3.x (mail system)
+       and 5.5.x (protocol) are ``sender`` at send time; 5.4.x, 5.6.x, 5.7.x are
+       ``message`` (routing, content, policy: nothing proven about the address).
     5. Without an enhanced code (or 5.0.0): 500-504 at send time are ``sender`` (syntax:
        our commands); 550, 551, 553 at RCPT, or a text that says the user is unknown, are
        a hard ``recipient`` refusal; anything else is ``message``.
