@@ -261,3 +261,25 @@ def test_a_person_quoting_a_bounce_is_not_a_bounce() -> None:
         sender="reader@example.net", to="papers@example.org", subject="Re: Daily Papers", body=body
     )
     assert parsed(raw).kind == "reply"
+
+
+def test_each_recipient_of_a_report_keeps_its_own_kind() -> None:
+    raw = mail.dsn(
+        "gone@example.net",
+        "5.1.1",
+        more=("full@example.net",),
+        diagnostic="smtp; 550 5.1.1 <{r}>: Recipient address rejected: User unknown",
+    )
+    raw = raw.replace(
+        b"Status: 5.1.1\r\nRemote-MTA: dns; mail.example.com\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 <full@example.net>: Recipient address rejected: User unknown",
+        b"Status: 4.2.2\r\nRemote-MTA: dns; mail.example.com\r\n"
+        b"Diagnostic-Code: smtp; 452 4.2.2 <full@example.net>: Mailbox full",
+    ).replace(b"Action: failed\r\nStatus: 4.2.2", b"Action: delayed\r\nStatus: 4.2.2")
+    found = parsed(raw)
+    assert found.kind == "hard"
+    assert [(r.recipient, r.kind, r.reason) for r in found.per_recipient] == [
+        ("gone@example.net", "hard", "userunknown"),
+        ("full@example.net", "warning", "delayed"),
+    ]
+    assert found.recipients == ("gone@example.net",)  # only failures are named

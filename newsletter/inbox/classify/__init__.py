@@ -29,13 +29,28 @@ from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
 
 Kind = Literal["hard", "soft", "warning", "complaint", "auto-reply", "reply", "other"]
+RecipientKind = Literal["hard", "soft", "warning"]
 KINDS: tuple[Kind, ...] = ("hard", "soft", "warning", "complaint", "auto-reply", "reply", "other")
 FAILURE_KINDS = frozenset({"hard", "soft"})
 # Mailman reads VERP addresses from these headers (Mailman's VERP runner).
 VERP_HEADERS = ("To", "Delivered-To", "Envelope-To", "Apparently-To", "X-Original-To")
-WARNING_ACTIONS = frozenset({"delayed", "relayed", "delivered", "expanded"})
 
-__all__ = ["KINDS", "Classification", "Kind", "classify"]
+__all__ = ["KINDS", "Classification", "Kind", "RecipientResult", "classify"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientResult:
+    """One reported recipient: ``recipient`` (Final-Recipient, or the failed address of a
+    non-RFC 3464 notice), ``original_recipient`` (RFC 3464 Original-Recipient, '' when
+    absent), ``action`` (failed | delayed | delivered | relayed | expanded | ''),
+    ``status`` (RFC 3463), ``reason`` and ``kind``: hard | soft | warning (never scored)."""
+
+    recipient: str
+    original_recipient: str
+    action: str
+    status: str
+    reason: str
+    kind: RecipientKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +69,8 @@ class Classification:
     ``verp_local_parts``: local parts of To / Delivered-To / Envelope-To / Apparently-To /
     X-Original-To that carry a ``+tag`` (where a VERP token travels).
     ``signals``: the RFC 3834 auto-reply signals seen.
+    ``per_recipient``: each reported recipient with its own status, reason and kind (a report
+    may list a hard and a soft failure); empty for complaints, auto-replies and replies.
     """
 
     kind: Kind
@@ -64,6 +81,7 @@ class Classification:
     message_ids: tuple[str, ...] = ()
     verp_local_parts: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()
+    per_recipient: tuple[RecipientResult, ...] = ()
 
     @property
     def is_failure(self) -> bool:
@@ -100,11 +118,10 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
         found = diagnose("", detail, permanent=bool(permanent) or not temporary, command=command)
-        kind: Kind = "hard" if found.hard else "soft"
-        if found.reason == "delivered":
-            kind = "warning"
+        kind: RecipientKind = "hard" if found.hard else "soft"
         failed = _unique([*sorted(permanent), *sorted(temporary)])
-        return Classification(kind, failed, found.status, found.reason)
+        each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
+        return Classification(kind, failed, found.status, found.reason, per_recipient=each)
     sender = _sender(message)
     if signals:
         return Classification("auto-reply", sender)
@@ -114,25 +131,39 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
 def _from_report(
     statuses: list[reports.RecipientStatus], text: str, command: str
 ) -> Classification:
-    failed = [
-        s for s in statuses if s.action == "failed" or (not s.action and s.status[:1] in "45")
-    ]
-    if not failed:
-        first = statuses[0]
-        named = _unique([a for s in statuses for a in (s.final_recipient, s.original_recipient)])
-        reason = "delivered" if first.action == "delivered" else (first.action or "delayed")
-        return Classification("warning", named, first.status, reason, first.action)
-    worst: tuple[Diagnosis, reports.RecipientStatus] | None = None
-    for entry in failed:
-        detail = entry.diagnostic or plaintext.diagnostic_lines(text)
-        found = diagnose(entry.status, detail, permanent=True, command=command)
-        if worst is None or (found.hard and not worst[0].hard):
-            worst = (found, entry)
+    each: list[RecipientResult] = []
+    worst: RecipientResult | None = None
+    for entry in statuses:
+        failed = entry.action == "failed" or (not entry.action and entry.status[:1] in "45")
+        if failed:
+            detail = entry.diagnostic or plaintext.diagnostic_lines(text)
+            found = diagnose(entry.status, detail, permanent=True, command=command)
+            kind: RecipientKind = "hard" if found.hard else "soft"
+            status, reason = found.status, found.reason
+        else:
+            kind, status = "warning", entry.status
+            reason = "delivered" if entry.action == "delivered" else (entry.action or "delayed")
+        result = RecipientResult(
+            entry.final_recipient or entry.original_recipient,
+            entry.original_recipient,
+            entry.action,
+            status,
+            reason,
+            kind,
+        )
+        each.append(result)
+        if worst is None or _rank(result.kind) < _rank(worst.kind):
+            worst = result
     assert worst is not None
-    found, entry = worst
-    named = _unique([a for s in failed for a in (s.final_recipient, s.original_recipient)])
-    kind: Kind = "hard" if found.hard else "soft"
-    return Classification(kind, named, found.status, found.reason, entry.action)
+    scored = [r for r in each if r.kind != "warning"] or each
+    named = _unique([a for r in scored for a in (r.recipient, r.original_recipient)])
+    return Classification(
+        worst.kind, named, worst.status, worst.reason, worst.action, per_recipient=tuple(each)
+    )
+
+
+def _rank(kind: str) -> int:
+    return ("hard", "soft", "warning").index(kind)
 
 
 def _from_ses(notification: SesNotification) -> Classification:
@@ -140,17 +171,31 @@ def _from_ses(notification: SesNotification) -> Classification:
     if notification.kind == "complaint":
         return Classification("complaint", addresses, reason=notification.subtype)
     if notification.kind == "delivery":
-        return Classification("warning", addresses, reason="delivered", action="delivered")
+        each = tuple(
+            RecipientResult(a, "", "delivered", "", "delivered", "warning") for a in addresses
+        )
+        return Classification(
+            "warning", addresses, reason="delivered", action="delivered", per_recipient=each
+        )
     subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
     code = 550 if notification.permanent else 450
-    worst = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
+    default = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
+    results: list[RecipientResult] = []
     for entry in notification.recipients:
+        found = default
         if entry.status or entry.diagnostic:
             found = diagnose(entry.status, entry.diagnostic, permanent=notification.permanent)
-            if found.hard or not worst.hard:
-                worst = found
-    kind: Kind = "hard" if worst.hard else "soft"
-    return Classification(kind, addresses, worst.status, worst.reason, "failed")
+        kind: RecipientKind = "hard" if found.hard else "soft"
+        results.append(
+            RecipientResult(entry.address.lower(), "", "failed", found.status, found.reason, kind)
+        )
+    worst = min(results, key=lambda r: _rank(r.kind), default=None)
+    if worst is None:
+        kind = "hard" if default.hard else "soft"
+        return Classification(kind, addresses, "", default.reason, "failed")
+    return Classification(
+        worst.kind, addresses, worst.status, worst.reason, "failed", per_recipient=tuple(results)
+    )
 
 
 def verp_local_parts(message: Message) -> tuple[str, ...]:
