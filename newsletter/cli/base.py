@@ -86,8 +86,11 @@ def configure_logging(verbosity: int) -> None:
     level = _level(verbosity)
     handler = logging.StreamHandler(sys.stderr)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access", "flufl.bounce"):
+    for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # flufl.bounce logs each detector at INFO and a traceback for a detector's exception,
+    # which inbox.classify catches and handles: neither is news for an operator.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 def add_log_file(path: Path, verbosity: int) -> None:

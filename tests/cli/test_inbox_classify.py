@@ -57,3 +57,12 @@ def test_plain_inbox_still_reads_the_mailbox() -> None:
     result = CliRunner().invoke(main, ["--env-file", "/dev/null", "inbox"])
     assert result.exit_code == 1
     assert "NEWSLETTER_IMAP_HOST" in result.stderr
+
+
+def test_a_message_that_breaks_a_flufl_bounce_detector_prints_no_traceback(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.eml"
+    odd.write_bytes(b"From: \r\nSubject: Returned mail\r\n\r\nUser unknown\r\n")  # Yale: IndexError
+    result = CliRunner().invoke(main, ["inbox", "classify", str(odd)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["file"] == str(odd)
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr

@@ -283,3 +283,11 @@ def test_each_recipient_of_a_report_keeps_its_own_kind() -> None:
         ("full@example.net", "warning", "delayed"),
     ]
     assert found.recipients == ("gone@example.net",)  # only failures are named
+
+
+def test_a_header_the_standard_library_cannot_parse_reads_as_absent() -> None:
+    raw = b"Message-ID: <\r\nFrom: reader@example.net\r\nSubject: hi\r\n\r\nThanks"
+    message = email.message_from_bytes(raw, policy=policy.default)
+    with pytest.raises(IndexError):  # Python's own parser on this header
+        message.get("Message-ID")
+    assert classify(message).kind == "reply"

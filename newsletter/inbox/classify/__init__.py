@@ -23,7 +23,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.inbox.classify import plaintext, reports
+from newsletter.inbox.classify import headers, plaintext, reports
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -200,7 +200,7 @@ def _from_ses(notification: SesNotification) -> Classification:
 
 def verp_local_parts(message: Message) -> tuple[str, ...]:
     """Local parts with a ``+tag`` in the headers Mailman reads VERP addresses from."""
-    values = [str(v) for name in VERP_HEADERS for v in message.get_all(name, [])]
+    values = [v for name in VERP_HEADERS for v in headers.values(message, name)]
     found = [addr.rpartition("@")[0] for _, addr in getaddresses(values) if "@" in addr]
     return tuple(dict.fromkeys(local for local in found if "+" in local))
 
@@ -208,14 +208,14 @@ def verp_local_parts(message: Message) -> tuple[str, ...]:
 def _returned_recipients(message: Message) -> list[str]:
     return [
         addr
-        for headers in reports.returned_headers(message)
-        for _, addr in getaddresses([str(v) for v in headers.get_all("To", [])])
+        for returned in reports.returned_headers(message)
+        for _, addr in getaddresses(headers.values(returned, "To"))
         if "@" in addr
     ]
 
 
 def _sender(message: Message) -> tuple[str, ...]:
-    address = parseaddr(str(message.get("Reply-To") or message.get("From") or ""))[1]
+    address = parseaddr(headers.first(message, "Reply-To") or headers.first(message, "From"))[1]
     return (address.lower(),) if "@" in address else ()
 
 

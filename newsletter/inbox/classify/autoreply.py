@@ -17,6 +17,8 @@ import re
 from email.header import Header, decode_header
 from email.message import Message
 
+from newsletter.inbox.classify import headers
+
 _PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
 _PROGRAM_HEADERS = (
     "X-Autoreply",
@@ -43,19 +45,18 @@ VACATION_SUBJECT = re.compile(
 def auto_reply_signals(message: Message) -> tuple[str, ...]:
     """The RFC 3834 signals present, as ``Header: value`` strings ('' signals: none)."""
     signals: list[str] = []
-    submitted = str(message.get("Auto-Submitted", "")).strip().lower()
+    submitted = headers.first(message, "Auto-Submitted").strip().lower()
     if submitted and submitted.split(";")[0].strip() != "no":
         signals.append(f"Auto-Submitted: {submitted}")
-    suppress = message.get("X-Auto-Response-Suppress")
-    if suppress is not None:
-        signals.append(f"X-Auto-Response-Suppress: {str(suppress).strip()}")
-    precedence = str(message.get("Precedence", "")).strip().lower()
+    if headers.present(message, "X-Auto-Response-Suppress"):
+        suppress = headers.first(message, "X-Auto-Response-Suppress").strip()
+        signals.append(f"X-Auto-Response-Suppress: {suppress}")
+    precedence = headers.first(message, "Precedence").strip().lower()
     if precedence in _PRECEDENCE:
         signals.append(f"Precedence: {precedence}")
-    return_path = message.get("Return-Path")
-    if return_path is not None and str(return_path).strip() in ("<>", ""):
+    if headers.first(message, "Return-Path", "x").strip() in ("<>", ""):
         signals.append("Return-Path: <>")
-    signals.extend(f"{name}: yes" for name in _PROGRAM_HEADERS if message.get(name) is not None)
+    signals.extend(f"{name}: yes" for name in _PROGRAM_HEADERS if headers.present(message, name))
     if VACATION_SUBJECT.search(subject(message)):
         signals.append("Subject: vacation")
     return tuple(signals)
@@ -63,13 +64,13 @@ def auto_reply_signals(message: Message) -> tuple[str, ...]:
 
 def subject(message: Message) -> str:
     """The decoded Subject: RFC 2047 encoded-words, or raw UTF-8 (RFC 6532); '' when absent."""
-    raw = message.get("Subject")
-    if raw is None:
-        return ""
     try:
+        raw = message.get("Subject")
+        if raw is None:
+            return ""
         parts = decode_header(raw if isinstance(raw, Header) else str(raw))
-    except (LookupError, UnicodeError, ValueError):
-        return str(raw)
+    except Exception:  # the standard library's header parsers on malformed input
+        return headers.first(message, "Subject")
     return "".join(_decoded(value, charset) for value, charset in parts)
 
 

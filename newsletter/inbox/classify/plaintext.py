@@ -20,6 +20,7 @@ from email.message import Message
 
 from flufl.bounce import all_failures
 
+from newsletter.inbox.classify import headers
 from newsletter.inbox.classify.reports import DELIVERY_STATUS_TYPES, RETURNED_MESSAGE_TYPES
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def failed_addresses(message: Message) -> tuple[frozenset[str], frozenset[str]]:
         log.debug("flufl.bounce could not read the message", exc_info=True)
         temporary, permanent = frozenset(), frozenset()
     failed = {
-        a.strip() for v in message.get_all("X-Failed-Recipients", []) for a in str(v).split(",")
+        a.strip() for v in headers.values(message, "X-Failed-Recipients") for a in v.split(",")
     }
     perm = {_text(a) for a in permanent} | {a for a in failed if "@" in a}
     temp = {_text(a) for a in temporary} - perm
@@ -138,12 +139,18 @@ def looks_like_bounce(message: Message, failed: int) -> bool:
     or ``failed`` addresses were found in a message that a program sent (a notice sender or
     subject, a null Return-Path, ``Auto-Submitted``, ``X-Failed-Recipients``). A person's
     message that merely quotes a bounce is not one."""
-    sender = _NOTICE_SENDER.search(str(message.get("From", "")))
-    subject = _NOTICE_SUBJECT.search(str(message.get("Subject", "")))
+    sender = _NOTICE_SENDER.search(headers.first(message, "From"))
+    subject = _NOTICE_SUBJECT.search(headers.first(message, "Subject"))
     if sender and subject:
         return True
     if not failed:
         return False
-    null_path = str(message.get("Return-Path", "x")).strip() in ("<>", "")
-    automatic = str(message.get("Auto-Submitted", "no")).strip().lower() != "no"
-    return bool(sender or subject or null_path or automatic or message.get("X-Failed-Recipients"))
+    null_path = headers.first(message, "Return-Path", "x").strip() in ("<>", "")
+    automatic = headers.first(message, "Auto-Submitted", "no").strip().lower() != "no"
+    return bool(
+        sender
+        or subject
+        or null_path
+        or automatic
+        or headers.present(message, "X-Failed-Recipients")
+    )

@@ -18,6 +18,8 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 
+from newsletter.inbox.classify import headers
+
 DELIVERY_STATUS_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 RETURNED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 RETURNED_HEADER_TYPES = frozenset({"text/rfc822-headers", "message/global-headers"})
@@ -76,18 +78,18 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
         if part.get_content_type() not in DELIVERY_STATUS_TYPES:
             continue
         for block in _field_blocks(part):
-            final = bare_address(str(block.get("Final-Recipient", "")))
-            original = bare_address(str(block.get("Original-Recipient", "")))
+            final = bare_address(headers.first(block, "Final-Recipient"))
+            original = bare_address(headers.first(block, "Original-Recipient"))
             if not (final or original):
                 continue
-            status = str(block.get("Status", "")).strip().split(" ")[0]
-            diagnostic = str(block.get("Diagnostic-Code", ""))
+            status = headers.first(block, "Status").strip().split(" ")[0]
+            diagnostic = headers.first(block, "Diagnostic-Code")
             _type, semicolon, text = diagnostic.partition(";")
             found.append(
                 RecipientStatus(
                     final_recipient=final,
                     original_recipient=original,
-                    action=str(block.get("Action", "")).strip().lower(),
+                    action=headers.first(block, "Action").strip().lower(),
                     status=status,
                     diagnostic=one_line(text if semicolon else diagnostic),
                 )
@@ -110,12 +112,12 @@ def feedback_report(message: Message) -> FeedbackReport | None:
         if part.get_content_type() != "message/feedback-report":
             continue
         fields = _field_blocks(part)
-        merged = {k.lower(): str(v) for block in fields for k, v in block.items()}
+        merged = {k.lower(): v for block in fields for k, v in headers.items(block)}
         named = [
-            str(v)
+            v
             for block in fields
             for name in ("Original-Rcpt-To", "Removal-Recipient")
-            for v in block.get_all(name, [])
+            for v in headers.values(block, name)
         ]
         recipients = tuple(a for _, a in getaddresses(named) if "@" in a)
         return FeedbackReport(merged.get("feedback-type", "").strip().lower(), recipients)
@@ -125,7 +127,7 @@ def feedback_report(message: Message) -> FeedbackReport | None:
 def is_complaint_notice(message: Message) -> bool:
     """A feedback-loop notice without RFC 5965 structure: a complaint subject and the
     complained-about message attached."""
-    subject = str(message.get("Subject", ""))
+    subject = headers.first(message, "Subject")
     return bool(_COMPLAINT_SUBJECT.search(subject)) and bool(returned_headers(message))
 
 
@@ -149,9 +151,9 @@ def quoted_message_ids(message: Message, body_text: str = "") -> tuple[str, ...]
     """Message-IDs of the returned message: from its attached headers, else from
     ``Message-ID:`` lines quoted in ``body_text`` (non-RFC 3464 bounces quote it inline)."""
     found: list[str] = []
-    for headers in returned_headers(message):
-        for value in headers.get_all("Message-ID", []):
-            found.extend(_MESSAGE_ID.findall(str(value)))
-    own = set(_MESSAGE_ID.findall(str(message.get("Message-ID", ""))))
+    for returned in returned_headers(message):
+        for value in headers.values(returned, "Message-ID"):
+            found.extend(_MESSAGE_ID.findall(value))
+    own = set(_MESSAGE_ID.findall(headers.first(message, "Message-ID")))
     found.extend(m for m in _MESSAGE_ID_LINE.findall(body_text) if m not in own)
     return tuple(dict.fromkeys(found))
