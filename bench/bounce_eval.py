@@ -1,6 +1,6 @@
 """The bounce classifier on the shared labelled corpus: confusion table, precision, recall.
 
-    .venv/bin/python bench/bounce_eval.py [--half dev|held-out|all] [--errors]
+    .venv/bin/python -m bench.bounce_eval [--half dev|held-out|all] [--errors]
 
 NEWSLETTER_FIXTURES moves the folder (the corpus is ../bounces next to it). The halves are
 those of ``tests/inbox/bounce_corpus.py`` (a fixed seed): rules were developed on ``dev``.
