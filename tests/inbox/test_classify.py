@@ -291,3 +291,23 @@ def test_a_header_the_standard_library_cannot_parse_reads_as_absent() -> None:
     with pytest.raises(IndexError):  # Python's own parser on this header
         message.get("Message-ID")
     assert classify(message).kind == "reply"
+
+
+def test_an_rfc_6533_global_delivery_status_is_read_like_rfc_3464() -> None:
+    raw = mail.dsn("gone@example.net", "5.1.1").replace(
+        b"Content-Type: message/delivery-status", b"Content-Type: message/global-delivery-status"
+    )
+    found = parsed(raw)
+    assert (found.kind, found.recipients, found.status) == ("hard", ("gone@example.net",), "5.1.1")
+
+
+def test_a_feedback_loop_notice_without_arf_is_a_complaint() -> None:
+    raw = (
+        b"From: staff@hotmail.example\r\nTo: abuse@example.org\r\n"
+        b"Subject: complaint about message from 192.0.2.1\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: papers@example.org\r\n"
+        b"To: reader@example.net\r\nMessage-ID: <ours@papers.example.org>\r\n\r\nbody\r\n--b--\r\n"
+    )
+    found = parsed(raw)
+    assert (found.kind, found.recipients) == ("complaint", ("reader@example.net",))

@@ -100,9 +100,15 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
 def _field_blocks(part: Message) -> list[Message]:
     payload = part.get_payload()
     if isinstance(payload, list):
-        return [block for block in payload if isinstance(block, Message)]
-    raw = part.get_payload(decode=True)
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+        blocks = [block for block in payload if isinstance(block, Message)]
+        if len(blocks) != 1 or not blocks[0].get_payload():
+            return blocks
+        # A type the email package does not know as a report (message/global-delivery-
+        # status) is parsed as one message: the first block its headers, the rest its body.
+        text = blocks[0].as_string()
+    else:
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
     return [HeaderParser().parsestr(chunk.strip()) for chunk in _BLANK_LINE.split(text)]
 
 
