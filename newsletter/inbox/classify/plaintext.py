@@ -7,9 +7,10 @@
 - At which SMTP command it was said (``smtp_command``): Postfix's "(in reply to RCPT TO
   command)", Exim's "after RCPT TO:". Sendmail's transcripts are not read for this: with
   PIPELINING its RCPT replies arrive after ``>>> DATA``, so the last command shown is not
-  the one a reply answered.
-- Whether a message is a bounce at all (``looks_like_bounce``): a failure found above, or the
-  well-known sender names and subjects of delivery failure notices.
+  the one a reply answered. One command per message (the first one named).
+- Whether a message is a bounce at all (``looks_like_bounce``): the well-known sender names
+  and subjects of delivery failure notices, or failed addresses found in a message that a
+  program sent (never a person's message quoting a bounce).
 """
 
 from __future__ import annotations
