@@ -16,9 +16,9 @@ import pytest
 from newsletter.sendbatch import FLUSH_EVERY
 from newsletter.store import ledger
 from newsletter.store.db import Store
-from tests.conftest import fresh_postgres_schema
-from tests.deliver.helpers import address, seed, utcnow
-from tests.deliver.smtpserver import FaultServer
+from tests.support.databases import fresh_postgres_schema
+from tests.support.delivery import address, seed, utcnow
+from tests.support.faultsmtp import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from newsletter.errors import LockedError
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import locks as locks_table
-from tests.deliver.helpers import seed, utcnow
+from tests.support.delivery import seed, utcnow
 
 T0 = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 

@@ -22,8 +22,8 @@ from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import locks as locks_table
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, build_message, compose, seed, smtp_settings, utcnow
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.delivery import address, build_message, compose, seed, smtp_settings, utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 
 @pytest.fixture
