@@ -62,9 +62,9 @@ def test_kill_9_mid_run_then_the_next_run_completes_it(
     edition = seed(store, total)
     first = sender(url, slow_server.port, "first", "resend")
     deadline = time.monotonic() + 60
-    while len(slow_server.script.accepted) < 600 and time.monotonic() < deadline:
+    while not slow_server.script.wait_accepted(600, timeout=0.5):
         assert first.poll() is None, first.communicate()
-        time.sleep(0.02)
+        assert time.monotonic() < deadline, "the first sender did not reach 600 messages"
     first.send_signal(signal.SIGKILL)
     first.wait()
     received_at_kill = len(slow_server.script.accepted)

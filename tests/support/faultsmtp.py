@@ -55,6 +55,12 @@ class Script:
     connections: int = 0
     logins: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_accepted(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` messages were accepted (woken by each); False on timeout."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.accepted) >= count, timeout)
 
     def fire(self, stage: str, recipients: list[str]) -> Rule | None:
         with self.lock:
@@ -110,7 +116,9 @@ class ScriptedHandler:
         if rule:
             self.script.unanswered.append(item)
             return await _act(server, rule) or ""
-        self.script.accepted.append(item)
+        with self.script.arrived:
+            self.script.accepted.append(item)
+            self.script.arrived.notify_all()
         return f"250 2.0.0 OK queued as q{len(self.script.accepted)}"
 
 
