@@ -18,7 +18,6 @@ import pytest
 from newsletter.store.db import Store
 from tests.support.clock import FakeClock
 from tests.support.databases import fresh_postgres_schema
-from tests.support.http import StubServer
 from tests.support.needs import FIXTURES_ENV, IN_CI, fixtures_dir, need
 from tests.support.smtp import SmtpSink, running_smtp_sink
 
@@ -101,13 +100,6 @@ def smtp_sink() -> Iterator[SmtpSink]:
     """An SMTP server on 127.0.0.1 that accepts every message (no AUTH), and keeps it."""
     with running_smtp_sink() as sink:
         yield sink
-
-
-@pytest.fixture
-def stub() -> Iterator[StubServer]:
-    """An HTTP stub on 127.0.0.1 that answers 404 until the test scripts it."""
-    with StubServer().running() as server:
-        yield server
 
 
 @pytest.fixture
