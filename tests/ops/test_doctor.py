@@ -20,8 +20,9 @@ from newsletter.cli.doctor import check_base_url, check_database, check_imap, ch
 from newsletter.config import Settings
 from newsletter.dnsrecords import dkim_public_value, dns_records
 from newsletter.store.db import Store
-from tests.deliver.smtpserver import FaultServer, self_signed_cert
-from tests.ops.conftest import Sink, free_port
+from tests.support.faultsmtp import FaultServer
+from tests.support.ports import free_port, self_signed_cert
+from tests.support.smtp import SmtpSink
 
 USER, PASSWORD = "operator", "correct horse"
 
@@ -35,11 +36,11 @@ def smtp(port: int, **values: Any) -> Settings:
     return settings(**(base | {"smtp_security": "none"} | values))
 
 
-async def test_smtp_reachable_without_auth(smtp_sink: Sink) -> None:
+async def test_smtp_reachable_without_auth(smtp_sink: SmtpSink) -> None:
     check = await check_smtp(smtp(smtp_sink.port))
     assert check.status == "ok"
     assert check.line == f"ok    smtp: 127.0.0.1:{smtp_sink.port} (none): EHLO; no message sent"
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -178,7 +179,7 @@ def cli_env(**values: str) -> dict[str, str]:
     return {f"NEWSLETTER_{k.upper()}": v for k, v in values.items()}
 
 
-def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> None:
+def test_cli_all_green(tmp_path: Path, smtp_sink: SmtpSink, http_server: str) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     Store.open(url, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).close()
     write_key(tmp_path / "dkim.pem", "rsa")
@@ -206,7 +207,7 @@ def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> Non
         for line in lines
     )
     assert lines[-1] == "All checks passed."
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
 def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:

@@ -31,8 +31,8 @@ from newsletter.store import schema, subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web import create_app
-from tests.conftest import fresh_postgres_schema
-from tests.web.helpers import csrf_of
+from tests.support.databases import fresh_postgres_schema
+from tests.support.forms import csrf_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MADE = json.loads((FIXTURES / "main_links.json").read_text())
