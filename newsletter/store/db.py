@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
-from newsletter.store import schema
+from newsletter.store import migrations
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,15 @@ class Store:
             store.upgrade(now)
         return store
 
-    def upgrade(self, now: dt.datetime) -> list[str]:
-        """Apply pending migrations in one transaction; nothing is written when none is."""
+    def upgrade(self, now: dt.datetime, *, until: str | None = None) -> list[str]:
+        """Apply pending migrations in one transaction (up to and including the one named
+        ``until``, when given); return their names. Nothing is written when none is pending.
+
+        Raises ``StoreError`` when the database cannot be reached or a migration fails."""
         if not self.pending_migrations():
             return []
         with self._migrating() as conn:
-            applied = schema.upgrade(conn, now)
+            applied = migrations.upgrade(conn, now, until=until)
         if applied:
             log.debug("applied migrations: %s", ", ".join(applied))
         return applied
@@ -116,7 +119,7 @@ class Store:
 
     def pending_migrations(self) -> list[str]:
         with self.begin() as conn:
-            return schema.pending_migrations(conn)
+            return migrations.pending_migrations(conn)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
