@@ -29,7 +29,7 @@ def _verify(request: Request) -> tuple[int, str, int]:
     return subscriber.id, arxiv_id, signal
 
 
-async def feedback_page(request: Request) -> Response:
+def feedback_page(request: Request) -> Response:
     web = ctx(request)
     try:
         sid, arxiv_id, signal = _verify(request)
@@ -46,7 +46,7 @@ async def feedback_page(request: Request) -> Response:
     )
 
 
-async def feedback(request: Request) -> Response:
+def feedback(request: Request) -> Response:
     web = ctx(request)
     now = web.clock()
     try:

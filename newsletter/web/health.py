@@ -15,7 +15,7 @@ from newsletter.web.context import ctx
 log = logging.getLogger(__name__)
 
 
-async def health(request: Request) -> Response:
+def health(request: Request) -> Response:
     web = ctx(request)
     try:
         with web.store.begin() as conn:
