@@ -22,9 +22,9 @@ import httpx
 from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.config import Settings
 from newsletter.deliver.smtp import tls_context
-from newsletter.dnsrecords import DnsRecord, dns_records
 from newsletter.errors import NewsletterError, SettingsError
 from newsletter.links import Links
+from newsletter.ops.dns import DnsRecord, dns_records
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 

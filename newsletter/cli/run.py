@@ -262,7 +262,7 @@ def preview_command(
     click.echo(f"subject: {message.subject}")
     click.echo(f"html:    {target} ({len(message.data) / 1024:.0f} KB message)")
     if shot_dir is not None:
-        from newsletter.screenshot import screenshot_html
+        from newsletter.ops.screenshot import screenshot_html
 
         for path in screenshot_html(message.html, shot_dir, f"{edition.date}"):
             click.echo(f"screenshot: {path}")

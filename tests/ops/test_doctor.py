@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from newsletter.cli import main
 from newsletter.cli.doctor import check_base_url, check_database, check_imap, check_smtp
 from newsletter.config import Settings
-from newsletter.dnsrecords import dkim_public_value, dns_records
+from newsletter.ops.dns import dkim_public_value, dns_records
 from newsletter.store.db import Store
 from tests.deliver.smtpserver import FaultServer, self_signed_cert
 from tests.ops.conftest import Sink, free_port
