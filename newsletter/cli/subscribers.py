@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -11,11 +9,9 @@ from pathlib import Path
 import click
 
 from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
-from newsletter.errors import InputError
 from newsletter.models import Profile, Subscriber
+from newsletter.ops import subscribers_csv
 from newsletter.store import subscribers
-
-CSV_COLUMNS = ("email", "name", "topics")
 
 
 @main.group(name="subscribers")
@@ -118,41 +114,13 @@ def import_command(ctx: Context, file: Path) -> None:
     Every row is checked first; one bad row stops the import with its line number
     and nothing is written. Addresses already on the list are left as they are.
     """
-    rows = parse_csv(file.read_text(encoding="utf-8-sig"), str(file))
+    rows = subscribers_csv.parse_csv(file.read_text(encoding="utf-8-sig"), str(file))
     store = open_store(ctx.settings)
-    added = skipped = 0
-    now = utc_now()
     with store.begin() as conn:
-        for email, name, topics in rows:
-            if subscribers.get_by_email(conn, email) is not None:
-                skipped += 1
-                continue
-            subscribers.add(conn, email, now=now, name=name, profile=Profile(topics=topics))
-            added += 1
-    click.echo(f"imported {added} subscribers from {file} ({skipped} already on the list)")
-
-
-def parse_csv(text: str, source: str) -> list[tuple[str, str, tuple[str, ...]]]:
-    """Rows of (email, name, topics) from CSV text, or an ``InputError`` naming the line."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if "email" not in header:
-        raise InputError("csv", source, f"{source}: the header must name an 'email' column")
-    reader.fieldnames = header
-    rows: list[tuple[str, str, tuple[str, ...]]] = []
-    seen: set[str] = set()
-    for record in reader:
-        line = reader.line_num
-        try:
-            email = subscribers.normalize_email(record.get("email") or "")
-            topics = subscribers.clean_terms((record.get("topics") or "").split(";"))
-        except InputError as exc:
-            raise InputError("csv", source, f"{source}, line {line}: {exc}") from None
-        if email.lower() in seen:
-            raise InputError("csv", source, f"{source}, line {line}: {email} appears twice")
-        seen.add(email.lower())
-        rows.append((email, (record.get("name") or "").strip(), topics))
-    return rows
+        done = subscribers_csv.import_rows(conn, rows, now=utc_now())
+    click.echo(
+        f"imported {done.added} subscribers from {file} ({done.skipped} already on the list)"
+    )
 
 
 @subscribers_group.command("export")
@@ -164,15 +132,11 @@ def export_command(ctx: Context, file: Path | None) -> None:
     store = open_store(ctx.settings)
     with store.begin() as conn:
         everyone = subscribers.list_all(conn)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, "status"])
-    for sub in everyone:
-        writer.writerow([sub.email, sub.name, ";".join(sub.topics), sub.status])
+    text = subscribers_csv.export_csv(everyone)
     if file is None:
-        sys.stdout.write(out.getvalue())
+        sys.stdout.write(text)
     else:
-        file.write_text(out.getvalue(), encoding="utf-8")
+        file.write_text(text, encoding="utf-8")
         click.echo(f"exported {len(everyone)} subscribers to {file}")
 
 
