@@ -3,7 +3,9 @@ databases, and a DKIM record that dkimpy accepts for verifying a signature."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import ssl
 from pathlib import Path
@@ -16,14 +18,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter.cli import main
-from newsletter.cli.doctor import check_base_url, check_database, check_imap, check_smtp
 from newsletter.config import Settings
 from newsletter.ops.dns import dkim_public_value, dns_records
+from newsletter.ops.doctor import check_base_url, check_database, check_imap, check_smtp
 from newsletter.store.db import Store
 from tests.deliver.smtpserver import FaultServer, self_signed_cert
 from tests.ops.conftest import Sink, free_port
 
 USER, PASSWORD = "operator", "correct horse"
+NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
 
 def settings(**values: Any) -> Settings:
@@ -105,6 +108,30 @@ async def test_imap_unreachable_fails() -> None:
     assert "refused" in check.detail.lower()
 
 
+async def test_imap_certificate_is_verified(tmp_path: Path) -> None:
+    """The same ``Mailbox`` as the inbox reader: a self-signed certificate is refused."""
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK IMAP4rev1 ready\r\n")
+        with contextlib.suppress(OSError):
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        check = await check_imap(
+            settings(imap_host="127.0.0.1", imap_port=port, imap_security="tls", smtp_timeout=5)
+        )
+    finally:
+        server.close()
+    assert check.status == "FAIL"
+    assert "certificate verify failed" in check.detail.lower()
+
+
 async def test_base_url_answers(http_server: str) -> None:
     assert (await check_base_url(settings(base_url=http_server))).status == "ok"
     down = await check_base_url(settings(base_url=f"http://127.0.0.1:{free_port()}"))
@@ -112,14 +139,16 @@ async def test_base_url_answers(http_server: str) -> None:
 
 
 def test_database_migrated_pending_and_unreachable(tmp_path: Path) -> None:
+    """Pending migrations are information (every command applies them), not a failure."""
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    pending = check_database(settings(database_url=url))
-    assert pending.status == "FAIL"
+    pending = check_database(settings(database_url=url), now=NOW)
+    assert pending.status == "info"
     assert "migration(s) pending (m001_initial" in pending.detail
-    Store.open(url, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).close()
-    assert check_database(settings(database_url=url)).status == "ok"
+    assert "`newsletter db upgrade`" in pending.detail
+    Store.open(url, now=NOW).close()
+    assert check_database(settings(database_url=url), now=NOW).status == "ok"
     gone = check_database(
-        settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
+        settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"), now=NOW
     )
     assert gone.status == "FAIL"
     assert gone.fix.startswith("check NEWSLETTER_DATABASE_URL")
@@ -235,3 +264,24 @@ def test_cli_bad_setting_is_one_line() -> None:
     assert result.exit_code == 1
     assert result.stdout.startswith("FAIL  settings: setting NEWSLETTER_SMTP_SECURITY: ")
     assert len(result.stdout.strip().splitlines()) == 1
+
+
+def test_cli_fresh_install_passes_with_migrations_as_information(
+    tmp_path: Path, http_server: str
+) -> None:
+    env = cli_env(
+        database_url=f"sqlite:///{tmp_path / 'new.db'}",
+        delivery="maildir",
+        outbox_dir=str(tmp_path / "outbox"),
+        base_url=http_server,
+    )
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "info  database: reachable, 7 migration(s) pending (m001_initial," in result.stdout
+    assert result.stdout.rstrip().endswith("All checks passed.")
+    assert (
+        not (tmp_path / "new.db").exists()
+        or Store.open(
+            f"sqlite:///{tmp_path / 'new.db'}", now=NOW, migrate=False
+        ).pending_migrations()
+    )
