@@ -285,3 +285,21 @@ def test_cli_fresh_install_passes_with_migrations_as_information(
             f"sqlite:///{tmp_path / 'new.db'}", now=NOW, migrate=False
         ).pending_migrations()
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "mechanism"),
+    [
+        ("127.0.0.1", "ip4:127.0.0.1"),
+        ("2001:db8::25", "ip6:2001:db8::25"),
+        ("[2001:db8::25]", "ip6:2001:db8::25"),
+        ("smtp.example.net", "a:smtp.example.net"),
+    ],
+)
+def test_spf_names_an_address_with_ip4_or_ip6(host: str, mechanism: str) -> None:
+    record = dns_records(settings(delivery="smtp", smtp_host=host))[0]
+    assert record.value == f"v=spf1 mx {mechanism} ~all"
+
+
+def test_spf_for_maildir_names_only_mx() -> None:
+    assert dns_records(settings(delivery="maildir"))[0].value == "v=spf1 mx ~all"
