@@ -16,6 +16,8 @@ from newsletter.ops.status import gather
 
 
 def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
+    """The snapshot of ``newsletter.ops.status.gather`` as the text ``status`` prints:
+    runs, editions, sources, subscribers, schedule and problems, times in TIMEZONE."""
     zone = zoneinfo.ZoneInfo(settings.timezone)
 
     def when(value: str | None) -> str:

@@ -162,6 +162,8 @@ def _source(health: runs.SourceHealth) -> dict[str, Any]:
 
 
 def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> list[str]:
+    """One line per thing that needs a look (see the module docstring), each saying what
+    to do; an empty list when all is well. ``status --check`` exits 2 on any."""
     found: list[str] = []
     recent = snapshot["runs"]
     if not recent:

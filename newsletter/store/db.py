@@ -47,11 +47,19 @@ def describe(exc: SQLAlchemyError) -> str:
 
 
 class Store:
+    """The database: one SQLAlchemy ``Engine`` (SQLite file or PostgreSQL server).
+
+    Open it with ``Store.open(url, now=...)``; take a transaction with ``begin()`` and pass
+    its ``Connection`` to the store modules. SQLite runs in WAL mode with a 30 s busy timeout
+    and foreign keys on. Errors surface as ``StoreError`` (``ConstraintError`` for a broken
+    constraint), one line each, never a driver traceback."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @property
     def is_sqlite(self) -> bool:
+        """True for SQLite (migrations then run with foreign keys off, BEGIN IMMEDIATE)."""
         return self.engine.dialect.name == "sqlite"
 
     @classmethod
@@ -118,6 +126,7 @@ class Store:
             raise StoreError(describe(exc)) from None
 
     def pending_migrations(self) -> list[str]:
+        """Names of the migrations not applied yet, in order (``store.migrations``)."""
         with self.begin() as conn:
             return migrations.pending_migrations(conn)
 
@@ -133,4 +142,5 @@ class Store:
             raise StoreError(describe(exc)) from None
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self.engine.dispose()

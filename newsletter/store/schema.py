@@ -38,6 +38,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        """An aware datetime converted to UTC; ``ValueError`` for a naive one."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -47,6 +48,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(
         self, value: dt.datetime | None, dialect: object
     ) -> dt.datetime | None:
+        """The stored time as aware UTC (SQLite returns it naive)."""
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -23,6 +23,8 @@ def split_terms(text: str) -> list[str]:
 
 
 def field(form: object, name: str, limit: int = 2000) -> str:
+    """The text of form field ``name`` (``""`` when absent or not text); ``InputError``
+    when it is longer than ``limit`` characters."""
     value = form.get(name) if hasattr(form, "get") else None
     if not isinstance(value, str):
         return ""

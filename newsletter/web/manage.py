@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def confirm_page(request: Request) -> Response:
+    """``GET /confirm/{token}``: a button that confirms (or "already subscribed")."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "confirm", request.path_params["token"])
@@ -39,6 +40,8 @@ def confirm_page(request: Request) -> Response:
 
 
 def confirm(request: Request) -> Response:
+    """``POST /confirm/{token}``: a pending (or lapsed) subscriber becomes active, bounce
+    score reset; repeatable."""
     web = ctx(request)
     now = web.clock()
     try:
@@ -66,6 +69,7 @@ def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
 
 
 def unsubscribe_page(request: Request) -> Response:
+    """``GET /unsubscribe/{token}``: a button that unsubscribes; changes nothing itself."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "unsubscribe", request.path_params["token"])
@@ -106,6 +110,7 @@ def _unsubscribed_page(web: WebContext) -> Response:
 
 
 def preferences_page(request: Request) -> Response:
+    """``GET /preferences/{token}``: the preferences form (topics, frequency, pause)."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "preferences", request.path_params["token"])

@@ -27,6 +27,7 @@ SCOPE = "subscribe"
 
 
 def form(request: Request) -> Response:
+    """``GET /subscribe``: the subscription form with a fresh CSRF token."""
     web = ctx(request)
     return _form_page(web, {}, None)
 
