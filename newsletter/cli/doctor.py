@@ -39,7 +39,7 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[DnsRecord]]:
 @pass_context
 @handle_errors
 def doctor_command(ctx: Context) -> None:
-    """Check settings, database, SMTP, IMAP, BASE_URL and templates; print DNS records."""
+    """Check settings, database, SMTP, IMAP, BASE_URL, sources and templates; print DNS records."""
     try:
         settings = ctx.settings
     except NewsletterError as exc:

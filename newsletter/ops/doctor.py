@@ -5,7 +5,7 @@ Settings, the database (reachable; pending migrations are information, since eve
 command applies them on first use), SMTP through the transport ``send`` uses (connect,
 EHLO, STARTTLS, AUTH; no message is sent), IMAP through the ``Mailbox`` the inbox reader
 uses (certificate verified, folder name quoted), that BASE_URL answers, that the
-templates compile, and DKIM. Every network check is bounded by SMTP_TIMEOUT or
+templates compile, that each source URL answers, and DKIM. Every network check is bounded by SMTP_TIMEOUT or
 HTTP_TIMEOUT. ``newsletter doctor`` runs them (``network_checks`` with ``asyncio.run``)
 and prints them with the records of ``newsletter.ops.dns``.
 """
@@ -26,6 +26,8 @@ from newsletter.errors import NewsletterError, SettingsError, SourceError
 from newsletter.inbox.imap import Mailbox
 from newsletter.links import Links
 from newsletter.ops.dns import DnsRecord, dns_records
+from newsletter.sources.arxiv_rss import feed_url
+from newsletter.sources.http import client as source_client
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 
@@ -212,6 +214,54 @@ async def check_base_url(settings: Settings) -> Check:
     return Check("base_url", "ok", f"{url}: HTTP {response.status_code}")
 
 
+def source_urls(settings: Settings) -> dict[str, str]:
+    """``{source spec: URL}`` for every configured source that uses the network (``sample``
+    does not), each URL once: the address its ``fetch`` starts from."""
+    found: dict[str, str] = {}
+    for spec in settings.source_specs:
+        if spec.name == "hf_daily":
+            url = settings.hf_daily_url
+        elif spec.name == "arxiv_rss":
+            url = feed_url(settings, spec.argument)
+        elif spec.name == "arxiv_api":
+            url = settings.arxiv_api_url
+        else:
+            continue
+        if url not in found.values():
+            found[repr(spec)] = url
+    return found
+
+
+async def check_sources(settings: Settings) -> list[Check]:
+    """Each source URL asked once (one ``GET``, no retries) with the client and timeouts
+    a run uses (``newsletter.sources.http.client``: HTTP_TIMEOUT, USER_AGENT, redirects)."""
+    urls = source_urls(settings)
+    if not urls:
+        return [Check("sources", "skip", "no source uses the network")]
+    fix = (
+        "check NEWSLETTER_SOURCES and the source URL settings; a source that is down"
+        " for a while is retried by each run (MISSING_SOURCE_POLICY)"
+    )
+    found: list[Check] = []
+    async with source_client(settings) as client:
+        for name, url in urls.items():
+            try:
+                response = await client.get(url)
+            except httpx.HTTPError as exc:
+                found.append(Check(f"source {name}", "FAIL", f"{url}: {_first_line(exc)}", fix))
+                continue
+            status: Status = "ok" if response.status_code < 400 else "FAIL"
+            found.append(
+                Check(
+                    f"source {name}",
+                    status,
+                    f"{url}: HTTP {response.status_code}",
+                    "" if status == "ok" else fix,
+                )
+            )
+    return found
+
+
 def check_templates(settings: Settings) -> Check:
     """The email templates (built-in or TEMPLATES_DIR) compile."""
     from newsletter.render import Renderer  # MJML and Jinja: heavy, only when checked
@@ -253,5 +303,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 async def network_checks(settings: Settings) -> list[Check]:
-    """SMTP, IMAP and BASE_URL, in that order (one after another: one line each)."""
-    return [await check_smtp(settings), await check_imap(settings), await check_base_url(settings)]
+    """SMTP, IMAP, BASE_URL and the sources, in that order (one after another)."""
+    found = [await check_smtp(settings), await check_imap(settings)]
+    found.append(await check_base_url(settings))
+    return found + await check_sources(settings)

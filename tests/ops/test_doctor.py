@@ -20,7 +20,15 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.ops.dns import dkim_public_value, dns_records
-from newsletter.ops.doctor import check_base_url, check_database, check_imap, check_smtp
+from newsletter.ops.doctor import (
+    Check,
+    check_base_url,
+    check_database,
+    check_imap,
+    check_smtp,
+    check_sources,
+    source_urls,
+)
 from newsletter.store.db import Store
 from tests.deliver.smtpserver import FaultServer, self_signed_cert
 from tests.ops.conftest import Sink, free_port
@@ -222,12 +230,24 @@ def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> Non
         dkim_selector="s1",
         dkim_domain="papers.example.net",
         dkim_private_key_path=str(tmp_path / "dkim.pem"),
+        sources="hf_daily",
+        hf_daily_url=f"{http_server}/health",
     )
     env["NEWSLETTER_FROM"] = "Papers <papers@papers.example.net>"
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines[:7]] == ["ok", "warn", "ok", "ok", "skip", "ok", "ok"]
+    assert [line.split()[0] for line in lines[:8]] == [
+        "ok",
+        "warn",
+        "ok",
+        "ok",
+        "skip",
+        "ok",
+        "ok",
+        "ok",
+    ]
+    assert f"ok    source hf_daily: {http_server}/health: HTTP 200" in lines
     assert lines[1].startswith("warn  base_url: http://127.0.0.1:")  # not public, but it answers
     assert "DNS records to publish:" in lines
     assert any(
@@ -249,6 +269,7 @@ def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:
         smtp_timeout="3",
         dkim_selector="s1",
         dkim_private_key_path=str(tmp_path / "missing.pem"),
+        sources="sample",
     )
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 1
@@ -274,6 +295,7 @@ def test_cli_fresh_install_passes_with_migrations_as_information(
         delivery="maildir",
         outbox_dir=str(tmp_path / "outbox"),
         base_url=http_server,
+        sources="sample",
     )
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 0, result.output
@@ -303,3 +325,34 @@ def test_spf_names_an_address_with_ip4_or_ip6(host: str, mechanism: str) -> None
 
 def test_spf_for_maildir_names_only_mx() -> None:
     assert dns_records(settings(delivery="maildir"))[0].value == "v=spf1 mx ~all"
+
+
+async def test_each_source_url_is_asked_once(http_server: str) -> None:
+    down = f"http://127.0.0.1:{free_port()}/api"
+    config = settings(
+        sources='hf_daily,arxiv_rss:cs.LG,arxiv_api:cat:cs.LG,arxiv_api:all:"bandits",sample',
+        hf_daily_url=f"{http_server}/health",
+        arxiv_rss_url=f"{http_server}/rss",
+        arxiv_api_url=down,
+        http_timeout=5,
+    )
+    assert source_urls(config) == {
+        "hf_daily": f"{http_server}/health",
+        "arxiv_rss:cs.LG": f"{http_server}/rss/cs.LG",
+        "arxiv_api:cat:cs.LG": down,
+    }
+    found = {c.name: c for c in await check_sources(config)}
+    assert list(found) == [
+        "source hf_daily",
+        "source arxiv_rss:cs.LG",
+        "source arxiv_api:cat:cs.LG",
+    ]
+    assert found["source hf_daily"].status == "ok"
+    assert found["source arxiv_rss:cs.LG"].line.startswith(
+        f"FAIL  source arxiv_rss:cs.LG: {http_server}/rss/cs.LG: HTTP 404 -> fix: check"
+    )
+    assert found["source arxiv_api:cat:cs.LG"].status == "FAIL"
+    assert found["source arxiv_api:cat:cs.LG"].detail.startswith(f"{down}: ")
+    assert await check_sources(settings(sources="sample")) == [
+        Check("sources", "skip", "no source uses the network")
+    ]
