@@ -106,20 +106,32 @@ def topics_command(
 
 @subscribers_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--reactivate",
+    is_flag=True,
+    help="Add rows marked unsubscribed or bounced as active (the readers asked again).",
+)
 @pass_context
 @handle_errors
-def import_command(ctx: Context, file: Path) -> None:
-    """Import FILE.csv with columns email,name,topics (topics separated by ';').
+def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
+    """Import FILE.csv: an `email` column, and any of `subscribers export`'s columns.
 
-    Every row is checked first; one bad row stops the import with its line number
-    and nothing is written. Addresses already on the list are left as they are.
+    Lists (topics, ...) are separated by ';'; the file may be UTF-8 or Windows-1252, with
+    ',', ';' or tab between columns. Every row is checked first; one bad row stops the
+    import with its line number and nothing is written. Addresses already on the list are
+    left as they are; unsubscribed and bounced rows stay so unless --reactivate.
     """
-    rows = subscribers_csv.parse_csv(file.read_text(encoding="utf-8-sig"), str(file))
+    rows = subscribers_csv.parse_csv(file.read_bytes(), str(file))
     store = open_store(ctx.settings)
     with store.begin() as conn:
-        done = subscribers_csv.import_rows(conn, rows, now=utc_now())
+        done = subscribers_csv.import_rows(conn, rows, now=utc_now(), reactivate=reactivate)
+    kept = (
+        f"; {done.inactive} of them unsubscribed or bounced, as in the file"
+        if done.inactive
+        else ""
+    )
     click.echo(
-        f"imported {done.added} subscribers from {file} ({done.skipped} already on the list)"
+        f"imported {done.added} subscribers from {file} ({done.skipped} already on the list)" + kept
     )
 
 
@@ -128,7 +140,7 @@ def import_command(ctx: Context, file: Path) -> None:
 @pass_context
 @handle_errors
 def export_command(ctx: Context, file: Path | None) -> None:
-    """Write every subscriber as CSV (email,name,topics,status) to FILE or stdout."""
+    """Write every subscriber, every field, as CSV to FILE or stdout (`import` reads it back)."""
     store = open_store(ctx.settings)
     with store.begin() as conn:
         everyone = subscribers.list_all(conn)
