@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from newsletter import pipeline
 from newsletter.cli import main
-from newsletter.cli.status import gather
 from newsletter.config import Settings
 from newsletter.deliver import SendResult
 from newsletter.models import Paper, Profile
+from newsletter.ops.status import gather
 from newsletter.store import editions, ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
