@@ -19,9 +19,9 @@ from email import policy
 
 import pytest
 
+from bench.bounce_eval import Case, Result, corpus_dir, evaluate, load, split
 from newsletter.inbox.classify import classify
-from tests.conftest import need
-from tests.inbox.bounce_corpus import Case, Result, corpus_dir, evaluate, load, split
+from tests.support.needs import need
 
 TARGET_HARD_PRECISION = 0.95
 TARGET_HARD_RECALL = 0.90
