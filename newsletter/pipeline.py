@@ -27,8 +27,8 @@ from newsletter.errors import InputError, NewsletterError
 from newsletter.freeze import collect_fresh, freeze_collected, record_health
 from newsletter.links import Links
 from newsletter.models import Edition
+from newsletter.ops.readiness import missing_lines
 from newsletter.progress import PlainProgress, Progress, ProgressTransport
-from newsletter.readiness import missing_lines
 from newsletter.render import Renderer
 from newsletter.send import SendReport, send_edition
 from newsletter.store import editions, ledger, locks, runs

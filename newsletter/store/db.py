@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
-from newsletter.store import schema
+from newsletter.store import migrations
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,19 @@ def describe(exc: SQLAlchemyError) -> str:
 
 
 class Store:
+    """The database: one SQLAlchemy ``Engine`` (SQLite file or PostgreSQL server).
+
+    Open it with ``Store.open(url, now=...)``; take a transaction with ``begin()`` and pass
+    its ``Connection`` to the store modules. SQLite runs in WAL mode with a 30 s busy timeout
+    and foreign keys on. Errors surface as ``StoreError`` (``ConstraintError`` for a broken
+    constraint), one line each, never a driver traceback."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @property
     def is_sqlite(self) -> bool:
+        """True for SQLite (migrations then run with foreign keys off, BEGIN IMMEDIATE)."""
         return self.engine.dialect.name == "sqlite"
 
     @classmethod
@@ -84,12 +92,15 @@ class Store:
             store.upgrade(now)
         return store
 
-    def upgrade(self, now: dt.datetime) -> list[str]:
-        """Apply pending migrations in one transaction; nothing is written when none is."""
+    def upgrade(self, now: dt.datetime, *, until: str | None = None) -> list[str]:
+        """Apply pending migrations in one transaction (up to and including the one named
+        ``until``, when given); return their names. Nothing is written when none is pending.
+
+        Raises ``StoreError`` when the database cannot be reached or a migration fails."""
         if not self.pending_migrations():
             return []
         with self._migrating() as conn:
-            applied = schema.upgrade(conn, now)
+            applied = migrations.upgrade(conn, now, until=until)
         if applied:
             log.debug("applied migrations: %s", ", ".join(applied))
         return applied
@@ -121,8 +132,9 @@ class Store:
             raise StoreError(describe(exc)) from None
 
     def pending_migrations(self) -> list[str]:
+        """Names of the migrations not applied yet, in order (``store.migrations``)."""
         with self.begin() as conn:
-            return schema.pending_migrations(conn)
+            return migrations.pending_migrations(conn)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -136,4 +148,5 @@ class Store:
             raise StoreError(describe(exc)) from None
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self.engine.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +19,7 @@ from newsletter.models import Subscriber
 from newsletter.store import subscribers
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, ctx, subscriber_from
-from newsletter.web.forms import field, pause_date, split_terms
+from newsletter.web.forms import field, form_endpoint, pause_date, split_terms
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 # --- confirm ------------------------------------------------------------------------
 
 
-async def confirm_page(request: Request) -> Response:
+def confirm_page(request: Request) -> Response:
+    """``GET /confirm/{token}``: a button that confirms (or "already subscribed")."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "confirm", request.path_params["token"])
@@ -37,7 +39,9 @@ async def confirm_page(request: Request) -> Response:
     return web.page("confirm.html", email=subscriber.email)
 
 
-async def confirm(request: Request) -> Response:
+def confirm(request: Request) -> Response:
+    """``POST /confirm/{token}``: a pending (or lapsed) subscriber becomes active, bounce
+    score reset; repeatable."""
     web = ctx(request)
     now = web.clock()
     try:
@@ -64,7 +68,8 @@ def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
 # --- unsubscribe --------------------------------------------------------------------
 
 
-async def unsubscribe_page(request: Request) -> Response:
+def unsubscribe_page(request: Request) -> Response:
+    """``GET /unsubscribe/{token}``: a button that unsubscribes; changes nothing itself."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "unsubscribe", request.path_params["token"])
@@ -75,7 +80,7 @@ async def unsubscribe_page(request: Request) -> Response:
     return web.page("unsubscribe.html", email=subscriber.email)
 
 
-async def unsubscribe(request: Request) -> Response:
+def unsubscribe(request: Request) -> Response:
     """Both the page's button and RFC 8058 one-click: 200, no redirect, repeatable."""
     web = ctx(request)
     now = web.clock()
@@ -104,7 +109,8 @@ def _unsubscribed_page(web: WebContext) -> Response:
 # --- preferences --------------------------------------------------------------------
 
 
-async def preferences_page(request: Request) -> Response:
+def preferences_page(request: Request) -> Response:
+    """``GET /preferences/{token}``: the preferences form (topics, frequency, pause)."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "preferences", request.path_params["token"])
@@ -134,14 +140,13 @@ def _preferences(
     )
 
 
-async def preferences(request: Request) -> Response:
+def _preferences_post(request: Request, data: FormData) -> Response:
     web = ctx(request)
     now = web.clock()
     try:
         subscriber = subscriber_from(web, "preferences", request.path_params["token"])
     except TokenError as exc:
         return web.link_error(exc)
-    data = await request.form()
     if not csrf.valid(web.signer, f"preferences:{subscriber.id}", data.get(csrf.FIELD), now):
         return _preferences(
             web,
@@ -158,6 +163,9 @@ async def preferences(request: Request) -> Response:
     with web.store.begin() as conn:
         subscriber = subscribers.get(conn, subscriber.id)
     return _preferences(web, subscriber, notice, None)
+
+
+preferences = form_endpoint(_preferences_post)
 
 
 def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -> str:

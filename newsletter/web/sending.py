@@ -21,6 +21,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 def transport_sender(settings: Settings) -> Send:
+    """A ``Send`` that opens the configured transport for each message; a message not
+    accepted (deferred, failed) raises ``DeliveryError``."""
+
     async def send(message: Message) -> None:
         async with open_transport(settings) as transport:
             result = await transport.send(message)

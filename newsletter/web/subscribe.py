@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,14 +19,15 @@ from newsletter.models import Message, Profile
 from newsletter.store import subscribers
 from newsletter.web import csrf, notices
 from newsletter.web.context import WebContext, client_ip, ctx
-from newsletter.web.forms import field, split_terms
+from newsletter.web.forms import field, form_endpoint, split_terms
 
 log = logging.getLogger(__name__)
 
 SCOPE = "subscribe"
 
 
-async def form(request: Request) -> Response:
+def form(request: Request) -> Response:
+    """``GET /subscribe``: the subscription form with a fresh CSRF token."""
     web = ctx(request)
     return _form_page(web, {}, None)
 
@@ -42,10 +44,9 @@ def _form_page(
     )
 
 
-async def submit(request: Request) -> Response:
+def _submit(request: Request, data: FormData) -> Response:
     web = ctx(request)
     now = web.clock()
-    data = await request.form()
     try:
         values = {name: field(data, name) for name in ("email", "name", "topics", "website")}
     except InputError as exc:
@@ -76,6 +77,9 @@ async def submit(request: Request) -> Response:
     if message is not None:
         done.background = BackgroundTask(_send_quietly, web, message)
     return done
+
+
+submit = form_endpoint(_submit)
 
 
 def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -> Message | None:

@@ -7,6 +7,7 @@ nothing. Each autoresponder below marks itself in one way only, as the ones obse
 
 from __future__ import annotations
 
+import datetime as dt
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -21,12 +22,11 @@ from newsletter.models import Profile
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
-from tests.inbox.mail import reply
-from tests.inbox.test_process import NOW
-from tests.web.servers import SmtpSink
+from tests.inbox.mail import KEY, reply
+from tests.support.smtp import SmtpSink
 
+NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 # (extra header lines, subject): one way each that autoresponders mark their answers.
 AUTO_REPLIES = [
     ("X-Autorespond: yes\r\n", "Re: Daily Papers"),
@@ -90,7 +90,7 @@ def test_a_readers_own_reply_is_not_an_auto_reply(subject: str) -> None:
 
 @pytest.mark.dovecot
 async def test_no_auto_reply_to_the_tokened_reply_to_executes_its_command(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
     links = Links("http://127.0.0.1:9", Signer.from_secrets(KEY), "papers@example.org")
     with sqlite_store.begin() as conn:
@@ -116,7 +116,7 @@ async def test_no_auto_reply_to_the_tokened_reply_to_executes_its_command(
     )
     with sqlite_store.begin() as conn:
         assert subscribers.get(conn, ada.id).status == "active"
-    assert sink.messages == []
+    assert smtp_sink.messages == []
 
     # The same words from the reader, to the same address, do unsubscribe.
     mailbox.append(

@@ -10,11 +10,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from tests.ops.conftest import Sink
+from tests.support.smtp import SmtpSink
 
 
 def test_a_failing_dry_run_alerts_nobody_and_writes_nothing(
-    tmp_path: Path, smtp_sink: Sink
+    tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
     database = tmp_path / "db" / "newsletter.db"
     env = {

@@ -15,7 +15,7 @@ from rich.console import Console
 from newsletter.deliver import MaildirTransport
 from newsletter.models import Subscriber
 from newsletter.progress import BarProgress, PlainProgress, ProgressTransport, make_progress
-from tests.deliver.helpers import build_message
+from tests.support.delivery import build_message
 
 
 def test_plain_progress_logs_one_line_per_stage_and_steps_at_debug(

@@ -14,11 +14,11 @@ import pytest
 
 from newsletter.alerts import Alert
 from newsletter.alerts import compose as compose_alert
-from newsletter.cli.doctor import check_settings
 from newsletter.config import Settings
 from newsletter.errors import SettingsError
 from newsletter.links import MAX_LOCAL_PART, Links, longest_tag
 from newsletter.models import Edition, Message, Paper, Profile, RankedItem, Section, Subscriber
+from newsletter.ops.doctor import check_settings
 from newsletter.render import Renderer
 from newsletter.tokens import Signer
 from newsletter.web import notices
