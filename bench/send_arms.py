@@ -1,4 +1,4 @@
-"""The arms of ``bench/send_bench.py``: setup, the limit, the naive loop, the project run."""
+"""The arms of ``bench/send_vs_smtp_limit.py``: setup, the limit, the naive loop, the project run."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from pathlib import Path
 from mjml import mjml2html
 from sqlalchemy import delete, insert, text
 
-from newsletter.compose import make_composer, make_ranker
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Paper, Subscriber
+from newsletter.personalize import make_composer, make_ranker
 from newsletter.render import Renderer
 from newsletter.render.compile import _expand_includes, find_template, template_dirs
 from newsletter.sources import sample

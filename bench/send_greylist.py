@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from newsletter.deliver import open_transport
-from newsletter.send import send_edition
+from newsletter.outbox.send import send_edition
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
 from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow

@@ -8,6 +8,7 @@ Data flows one way:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -213,3 +214,47 @@ class Message:
     html: str = ""
     text: str = ""
     return_path: str = ""  # the envelope sender (VERP address); "" for the FROM address
+
+
+# --- Delivery results: made by newsletter.deliver, recorded by newsletter.store -------------
+
+# What one send attempt means for its message (``deliver.classify.outcome_for``):
+# ``unknown`` when the connection was lost after the body went out (RFC 5321 §4.1.1.4: the
+# server may have accepted it), so the ledger must not send it again by default.
+DeliveryOutcome = Literal["sent", "deferred", "failed", "unknown"]
+# The SMTP stage (RFC 5321 §3.3) a reply or a lost connection came at; "body" is after the
+# data was written, before the final reply.
+SmtpStage = Literal["connect", "mail", "rcpt", "data", "body"]
+
+# Called at the last moment before the server can have the message (SMTP: the body is
+# written but not its final dot; Maildir: the file is in tmp/ but not yet in new/): from
+# here on a lost connection or a crash leaves the message "unknown", so the sender records
+# that moment. It answers whether to go on: False (the sender no longer owns the message)
+# makes the transport abandon it (no final dot, or the tmp/ file removed): nothing is sent.
+DataHook = Callable[[], Awaitable[bool]]
+NOT_OWNED = "not sent: this sender no longer owns the message"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientResult:
+    """One RCPT TO's answer: the address, what it means, the SMTP reply code and text."""
+
+    address: str
+    state: DeliveryOutcome
+    code: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of one send attempt, as the ledger records it.
+
+    ``state``: what it means for the message; ``code``/``text``: the SMTP reply (None when
+    there was none, e.g. a lost connection); ``recipients``: per-RCPT answers;
+    ``stage``: the SMTP stage the reply (or the lost connection) came at, when known."""
+
+    state: DeliveryOutcome
+    code: int | None
+    text: str
+    recipients: tuple[RecipientResult, ...] = ()
+    stage: SmtpStage | None = None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from newsletter import alerts, pipeline, schedule
+from newsletter import pipeline, schedule
 from newsletter.cli.base import (
     Context,
     fail,
@@ -23,12 +23,13 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
-from newsletter.compose import make_composer
+from newsletter.cli.progress import make_progress
 from newsletter.config import Settings
 from newsletter.errors import InputError, LockedError, NewsletterError, StoreError
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
-from newsletter.progress import make_progress
+from newsletter.outbox import alerts
+from newsletter.personalize import make_composer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers

@@ -24,12 +24,12 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
-from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import NotFoundError
 from newsletter.models import Edition
-from newsletter.send import SendReport, send_edition
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.personalize import make_composer
 from newsletter.store import editions, ledger, locks
 from newsletter.store.db import Store
 

@@ -2,7 +2,7 @@
 
 ``open_transport(settings)`` gives the SMTP pool (``DELIVERY=smtp``) or the local
 Maildir outbox (``DELIVERY=maildir``); both DKIM-sign when DKIM is configured.
-The send loop (``newsletter.send``) owns the ledger, retries and pacing.
+The send loop (``newsletter.outbox.send``) owns the ledger, retries and pacing.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Protocol
 from newsletter.config import Settings
 from newsletter.deliver.dkim import DkimSigner
 from newsletter.deliver.maildir import MaildirTransport
-from newsletter.deliver.result import DataHook, RecipientResult, SendResult
 from newsletter.deliver.smtp import SmtpTransport
-from newsletter.models import Message
+from newsletter.models import DataHook, Message, RecipientResult, SendResult
 
 __all__ = [
     "DataHook",

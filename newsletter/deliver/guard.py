@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from newsletter.deliver.classify import Refusal, enhanced_status
-from newsletter.deliver.result import SendResult
+from newsletter.models import SendResult
 
 MIN_TRIED = 20
 StopKind = Literal["setup", "refusals", "failures"]

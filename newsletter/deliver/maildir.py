@@ -26,10 +26,9 @@ from pathlib import Path
 from types import TracebackType
 
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import NOT_OWNED, DataHook, SendResult
 from newsletter.errors import DeliveryError
 from newsletter.files import write_atomic
-from newsletter.models import Message
+from newsletter.models import NOT_OWNED, DataHook, Message, SendResult
 
 log = logging.getLogger(__name__)
 

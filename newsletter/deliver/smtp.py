@@ -26,11 +26,10 @@ from types import TracebackType
 import aiosmtplib
 
 from newsletter.config import Settings
-from newsletter.deliver.classify import Stage, outcome_for, outcome_for_disconnect
+from newsletter.deliver.classify import outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import NOT_OWNED, DataHook, RecipientResult, SendResult
 from newsletter.errors import DeliveryError, SettingsError
-from newsletter.models import Message
+from newsletter.models import NOT_OWNED, DataHook, Message, RecipientResult, SendResult, SmtpStage
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ class SmtpTransport:
         data: bytes,
         on_data: DataHook | None,
     ) -> tuple[SendResult, bool]:
-        stage: list[Stage] = ["connect"]
+        stage: list[SmtpStage] = ["connect"]
         try:
             async with asyncio.timeout(self.settings.message_timeout):
                 return await self._transaction(client, sender, recipients, data, on_data, stage)
@@ -187,7 +186,7 @@ class SmtpTransport:
         recipients: Sequence[str],
         data: bytes,
         on_data: DataHook | None,
-        stage: list[Stage],
+        stage: list[SmtpStage],
     ) -> tuple[SendResult, bool]:
         if not client.is_connected:
             await client.connect()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsletter.web.forms import split_terms
+from newsletter.text import split_terms
 
 MAX_BODY_LINES = 5
 NAMES = (

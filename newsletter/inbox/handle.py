@@ -23,16 +23,15 @@ from sqlalchemy import Connection
 
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
-from newsletter.inbox import bounces, dsn
-from newsletter.inbox.bounces import recipients
+from newsletter.inbox import bounce_score, dsn
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
+from newsletter.inbox.dsn import recipients
 from newsletter.links import Links
 from newsletter.models import Message, Profile, Subscriber
-from newsletter.render import Renderer
+from newsletter.render import Renderer, notices
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from newsletter.web import notices
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ HELP = (
 
 
 @dataclass
-class Outcome:
+class HandledMessage:
     kind: str  # command | confirm-asked | bounce | ignored | duplicate
     replies: list[Message] = field(default_factory=list)
     suppressed: int = 0
@@ -66,37 +65,37 @@ class Handler:
     def reply_local(self) -> str:
         return self.links.reply_address.partition("@")[0]
 
-    def handle(self, raw: bytes) -> Outcome:
+    def handle(self, raw: bytes) -> HandledMessage:
         message = message_from_bytes(raw, policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
             if events.seen(conn, key):
-                return Outcome("duplicate")
-            found = bounces.parse(message) if bounces.is_dsn(message) else []
-            if found or bounces.is_dsn(message):
+                return HandledMessage("duplicate")
+            found = dsn.parse(message) if dsn.is_dsn(message) else []
+            if found or dsn.is_dsn(message):
                 return self._bounces(conn, key, message, found)
             if is_automatic(message, self.settings.sender_address):
                 events.record(conn, key, "ignored", subscriber_id=None, detail=None, now=self.now)
-                return Outcome("ignored")
+                return HandledMessage("ignored")
             return self._commands(conn, key, message)
 
     # --- bounces ------------------------------------------------------------------
 
     def _bounces(
-        self, conn: Connection, key: str, message: EmailMessage, found: list[bounces.Bounce]
-    ) -> Outcome:
-        counted = dsn.count(conn, message, found, self.settings, self.links, self.now)
+        self, conn: Connection, key: str, message: EmailMessage, found: list[dsn.Bounce]
+    ) -> HandledMessage:
+        counted = bounce_score.count(conn, message, found, self.settings, self.links, self.now)
         detail: dict[str, object] = {"bounces": [[b.recipient, b.status, b.kind] for b in found]}
         if counted.unproven:
             detail["unproven"] = True
         events.record(
             conn, key, "bounce", subscriber_id=counted.subscriber_id, detail=detail, now=self.now
         )
-        return Outcome("bounce", suppressed=int(counted.suppressed))
+        return HandledMessage("bounce", suppressed=int(counted.suppressed))
 
     # --- commands -----------------------------------------------------------------
 
-    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> Outcome:
+    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> HandledMessage:
         subject = str(message.get("Subject", ""))
         body = plain_body(message)
         commands = parse(subject, body)
@@ -124,7 +123,7 @@ class Handler:
                     detail={"commands": [c.describe() for c in commands]},
                     now=self.now,
                 )
-                return Outcome("command", [self._reply(target.email, sid, "\n".join(lines))])
+                return HandledMessage("command", [self._reply(target.email, sid, "\n".join(lines))])
         if sender is None:
             raise ValueError("no valid From address and no token: cannot tell who wrote")
         known = subscribers.get_by_email(conn, sender)
@@ -139,17 +138,17 @@ class Handler:
         to = known.email if known is not None else sender
         if events.replied_since(conn, to, self.now - UNVERIFIED_REPLY_INTERVAL):
             log.info("no reply to an unverified message: %s got one less than a day ago", to)
-            return Outcome("command")
+            return HandledMessage("command")
         events.note_unverified_reply(conn, to, key, self.now)
         if not commands or all(c.name == "help" for c in commands):
-            return Outcome("command", [self._reply(sender, known.id if known else 0, HELP)])
+            return HandledMessage("command", [self._reply(sender, known.id if known else 0, HELP)])
         if any(c.name == "subscribe" for c in commands) and (
             known is None or known.status not in ("active", "paused")
         ):
-            return Outcome("command", self._subscribe(conn, sender, known, commands))
+            return HandledMessage("command", self._subscribe(conn, sender, known, commands))
         if known is None:
             text = f"{sender} is not subscribed, so there was nothing to change.\nTo subscribe, reply with the word: subscribe\n"
-            return Outcome("command", [self._reply(sender, 0, text)])
+            return HandledMessage("command", [self._reply(sender, 0, text)])
         # A known address without a token: ask the subscriber's own mailbox to confirm.
         event_id = events.record(
             conn,
@@ -167,7 +166,7 @@ class Handler:
             f"To go ahead, reply (subject: confirm) to: {confirm_address}\n"
             "If you did not send it, ignore this email.\n"
         )
-        return Outcome("confirm-asked", [self._reply(known.email, known.id, text)])
+        return HandledMessage("confirm-asked", [self._reply(known.email, known.id, text)])
 
     def _proof(
         self, conn: Connection, message: EmailMessage, subject: str
@@ -255,7 +254,7 @@ class Handler:
         return [confirmation]
 
     def _reply(self, to: str, subscriber_id: int, text: str) -> Message:
-        return notices.compose(
+        return notices.build_notice(
             self.settings,
             to=to,
             subject=f"Re: your {' '.join(self.settings.list_name.split())} request",

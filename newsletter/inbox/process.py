@@ -16,15 +16,15 @@ import logging
 from dataclasses import dataclass, field
 
 from newsletter.config import Settings
+from newsletter.deliver.single import Send, transport_sender
 from newsletter.errors import NewsletterError, SourceError
-from newsletter.inbox.handle import Handler, Outcome
+from newsletter.inbox.handle import HandledMessage, Handler
 from newsletter.inbox.imap import Mailbox
 from newsletter.links import Links
 from newsletter.models import Message
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from newsletter.web.sending import Send, transport_sender
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class InboxReport:
             f"{self.replies_sent} repl(y/ies) sent"
         )
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: HandledMessage) -> None:
         attribute = {
             "command": "commands",
             "confirm-asked": "confirmations_asked",

@@ -22,9 +22,9 @@ from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
-from newsletter.render.clean import one_line
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.compose import QpCache, address, compose, sender_address
+from newsletter.render.mime import QpCache, address, compose, sender_address
+from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
 

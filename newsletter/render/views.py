@@ -16,13 +16,8 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from newsletter.models import Paper, RankedItem, Section
-from newsletter.render.clean import (
-    clean_abstract,
-    clean_text,
-    one_line,
-    short_authors,
-    trim_sentences,
-)
+from newsletter.render.clean import clean_abstract, clean_text, short_authors, trim_sentences
+from newsletter.text import one_line
 
 ABSTRACT_CHARS = 480
 SUMMARY_CHARS = 400

@@ -28,13 +28,8 @@ from newsletter.errors import ParseError, SourceError
 from newsletter.models import Paper
 from newsletter.sources import http
 from newsletter.sources.base import FetchContext, Fetched
-from newsletter.sources.normalize import (
-    arxiv_id,
-    categories,
-    collapse,
-    one_line,
-    published_or_none,
-)
+from newsletter.sources.normalize import arxiv_id, categories, collapse, published_or_none
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 

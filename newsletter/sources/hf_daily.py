@@ -26,7 +26,8 @@ from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import http
 from newsletter.sources.base import FetchContext, Fetched
-from newsletter.sources.normalize import arxiv_id, collapse, one_line, published_or_none
+from newsletter.sources.normalize import arxiv_id, collapse, published_or_none
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.deliver.result import SendResult
+from newsletter.models import SendResult
 from newsletter.store.ledger_read import (
     COLUMNS,
     LedgerRow,

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from newsletter.config import Settings
+from newsletter.deliver.single import Send
 from newsletter.errors import NotFoundError, TokenError
 from newsletter.links import Links
 from newsletter.models import Subscriber
@@ -22,7 +23,6 @@ from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web.ratelimit import RateLimiter
-from newsletter.web.sending import Send
 
 log = logging.getLogger(__name__)
 

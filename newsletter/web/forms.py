@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from newsletter.errors import InputError
 
-_SEPARATORS = re.compile(r"[;,\n\r]+")
 MAX_PAUSE_DAYS = 366
-
-
-def split_terms(text: str) -> list[str]:
-    """``"a; b, c"`` or one per line -> ``["a", "b", "c"]`` (cleaning is the store's job)."""
-    return [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
 
 
 def field(form: object, name: str, limit: int = 2000) -> str:

@@ -15,10 +15,12 @@ from starlette.responses import Response
 
 from newsletter.errors import InputError, NewsletterError
 from newsletter.models import Message, Profile
+from newsletter.render import notices
 from newsletter.store import subscribers
-from newsletter.web import csrf, notices
+from newsletter.text import split_terms
+from newsletter.web import csrf
 from newsletter.web.context import WebContext, client_ip, ctx
-from newsletter.web.forms import field, split_terms
+from newsletter.web.forms import field
 
 log = logging.getLogger(__name__)
 

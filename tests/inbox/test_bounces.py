@@ -5,7 +5,7 @@ from email.policy import default
 
 import pytest
 
-from newsletter.inbox.bounces import classify, is_dsn, parse, quoted_message_ids
+from newsletter.inbox.dsn import classify, is_dsn, parse, quoted_message_ids
 from tests.inbox.mail import dsn, reply
 
 

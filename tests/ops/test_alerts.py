@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from newsletter.alerts import decide, maybe_alert
 from newsletter.config import Settings
+from newsletter.outbox.alerts import decide, maybe_alert
 from tests.ops.conftest import Sink, free_port
 
 THURSDAY = dt.date(2026, 11, 26)
@@ -156,7 +156,7 @@ def test_no_alert_email_when_run_is_fine(smtp_sink: Sink) -> None:
 
 def test_unreachable_mail_server_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     config = smtp_settings("127.0.0.1", free_port())
-    with caplog.at_level(logging.WARNING, logger="newsletter.alerts"):
+    with caplog.at_level(logging.WARNING, logger="newsletter.outbox.alerts"):
         alert = maybe_alert(Report(THURSDAY, "failed", "database is locked"), config, now=NOW)
     assert alert is not None
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
@@ -168,7 +168,7 @@ def test_without_alert_email_the_alert_is_only_logged(
     smtp_sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port).model_copy(update={"alert_email": None})
-    with caplog.at_level(logging.WARNING, logger="newsletter.alerts"):
+    with caplog.at_level(logging.WARNING, logger="newsletter.outbox.alerts"):
         alert = maybe_alert(Report(THURSDAY, "failed", "boom"), config, now=NOW)
     assert alert is not None
     assert smtp_sink.messages == []

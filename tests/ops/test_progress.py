@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from newsletter.cli.progress import BarProgress, make_progress
 from newsletter.deliver import MaildirTransport
 from newsletter.models import Subscriber
-from newsletter.progress import BarProgress, PlainProgress, ProgressTransport, make_progress
+from newsletter.pipeline.progress import PlainProgress, ProgressTransport
 from tests.deliver.helpers import build_message
 
 
@@ -22,7 +23,7 @@ def test_plain_progress_logs_one_line_per_stage_and_steps_at_debug(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     progress = PlainProgress(steps=4)
-    with caplog.at_level(logging.DEBUG, logger="newsletter.progress"):
+    with caplog.at_level(logging.DEBUG, logger="newsletter.pipeline.progress"):
         progress.start("send", total=10)
         for _ in range(10):
             progress.advance()
@@ -38,7 +39,7 @@ def test_plain_progress_is_silent_at_info_while_advancing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     progress = PlainProgress()
-    with caplog.at_level(logging.INFO, logger="newsletter.progress"):
+    with caplog.at_level(logging.INFO, logger="newsletter.pipeline.progress"):
         progress.start("collect")
         progress.advance(5)
         progress.done("collect: 5 papers (0.3s)")

@@ -9,7 +9,7 @@ from email.policy import SMTP
 
 from newsletter.models import Edition, Profile, Subscriber
 from newsletter.render import Renderer
-from newsletter.render.compose import QpCache, _header
+from newsletter.render.mime import QpCache, _header
 from tests.render.conftest import NOW, split_sections
 
 POLICY = SMTP.clone(max_line_length=998)

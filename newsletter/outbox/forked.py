@@ -42,8 +42,8 @@ class HelperResult:
 
 
 # What a helper's target returns: (sent, throttle events, failed, why it stopped or "")
-Outcome = tuple[int, int, int, str]
-Target = Callable[[int], Awaitable[Outcome]]
+HelperTally = tuple[int, int, int, str]
+Target = Callable[[int], Awaitable[HelperTally]]
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _child(index: int, target: Target, writer: Connection) -> None:
         writer.close()
 
 
-async def _call(target: Target, index: int) -> Outcome:
+async def _call(target: Target, index: int) -> HelperTally:
     return await target(index)
 
 

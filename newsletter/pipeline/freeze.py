@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from newsletter.collect import CollectResult, collect
 from newsletter.config import Settings
 from newsletter.errors import ConstraintError, InputError, NotFoundError
 from newsletter.models import Edition, Paper
-from newsletter.readiness import Verdict, judge
+from newsletter.pipeline.collect import CollectResult, collect
+from newsletter.pipeline.readiness import Verdict, judge
 from newsletter.sources.http import client as http_client
 from newsletter.store import editions, runs
 from newsletter.store.db import Store

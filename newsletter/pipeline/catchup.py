@@ -15,13 +15,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.links import Links
 from newsletter.models import Edition
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.personalize import make_composer
 from newsletter.render import Renderer
-from newsletter.send import SendReport, send_edition
 from newsletter.store import editions, ledger
 from newsletter.store.db import Store
 from newsletter.tokens import Signer

@@ -1,22 +1,19 @@
-"""Progress of a run: a rich progress bar on a terminal, plain log lines otherwise.
+"""Progress of a run as the pipeline reports it: stage started, advanced, done.
 
 cron mails whatever a job prints, so without a terminal nothing but each stage's
 one summary line is logged (INFO), with progress at DEBUG (``-v``) every tenth of
-the way. On a terminal a transient bar shows the stage moving, then its summary line.
+the way (``PlainProgress``). The CLI passes a terminal bar instead
+(``newsletter.cli.progress``).
 
 ``ProgressTransport`` wraps a delivery transport so that every message the send
-loop hands over advances the bar, without the send loop knowing about progress.
+loop hands over advances the progress, without the send loop knowing about progress.
 """
 
 from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Protocol, TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichProgress
+from typing import Protocol
 
 from newsletter.deliver import DataHook, SendResult, Transport
 from newsletter.models import Message
@@ -64,50 +61,6 @@ class PlainProgress:
 
     def close(self) -> None:
         return None
-
-
-class BarProgress:
-    """A transient rich bar per stage; the stage's summary line stays on screen."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self._bar: RichProgress | None = None
-        self._task: TaskID | None = None
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        self.close()
-        self._bar = RichProgress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task(stage, total=total)
-
-    def advance(self, count: int = 1) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task, count)
-
-    def done(self, line: str) -> None:
-        self.close()
-        self.console.print(line, markup=False, highlight=False)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-        self._bar, self._task = None, None
-
-
-def make_progress(stream: TextIO, *, quiet: bool = False) -> Progress:
-    """A bar when ``stream`` is a terminal (and not ``--quiet``), log lines otherwise."""
-    if quiet or not stream.isatty():
-        return PlainProgress()
-    return BarProgress(Console(file=stream))
 
 
 class ProgressTransport:

@@ -19,8 +19,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from newsletter.collect import CollectResult, SourceReport
 from newsletter.config import Settings
+from newsletter.pipeline.collect import CollectResult, SourceReport
 from newsletter.schedule import has_hf, wait_deadline
 
 Action = Literal["freeze", "wait", "holiday", "nothing", "fail"]

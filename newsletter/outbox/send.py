@@ -22,11 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from newsletter.config import Settings
-from newsletter.deliver import Transport, forked, open_transport
+from newsletter.deliver import Transport, open_transport
 from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError, LeaseLostError, StoreError
 from newsletter.models import Edition, Message, Subscriber
-from newsletter.sendbatch import Batch
+from newsletter.outbox import forked
+from newsletter.outbox.sendbatch import Batch
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.ledger import LedgerRow
@@ -173,7 +174,7 @@ async def send_edition(
     ``only``: send nothing but these subscribers' rows, in this process alone.
 
     With ``settings.send_processes`` > 1, that many processes send side by side (this one
-    and forked helpers, see ``newsletter.deliver.forked``); the report covers them all.
+    and forked helpers, see ``newsletter.outbox.forked``); the report covers them all.
     """
     # Everything built so far (templates, ranker, edition, modules) lives for the whole
     # send: keep it out of the garbage collector's scans, which otherwise revisit it
@@ -203,7 +204,7 @@ async def _send_all(
     started = time.monotonic()
     share = per_process(settings)
 
-    async def helper(index: int) -> forked.Outcome:
+    async def helper(index: int) -> forked.HelperTally:
         store.engine.dispose(close=False)  # never use the parent's connections
         name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
         async with open_transport(share) as own:

@@ -22,6 +22,7 @@ from newsletter.deliver.classify import (
     Refusal,
     counted_bounce,
     enhanced_status,
+    is_throttle,
     next_attempt,
     refusal,
 )
@@ -134,7 +135,7 @@ class Batch:
                 result = SendResult("deferred", None, str(exc), stage="connect")
                 meaning = Refusal("sender", None, "could not connect or log in")
         self.guard.note(result, meaning)
-        if result.throttled:
+        if is_throttle(result.code, result.stage):
             await self.limiter.throttled()
         elif result.state == "sent":
             await self.limiter.succeeded()

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from newsletter.compose import make_composer, recipients
 from newsletter.config import Settings
 from newsletter.deliver.folder import FolderWriter, new_folder
-from newsletter.freeze import collect_fresh
 from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.progress import Progress
+from newsletter.personalize import make_composer, recipients
+from newsletter.pipeline.freeze import collect_fresh
+from newsletter.pipeline.progress import Progress
 from newsletter.render import Renderer
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store

@@ -17,9 +17,10 @@ from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Message, Subscriber
 from newsletter.render.headers import SMTP_POLICY
+from newsletter.text import one_line
 
 
-def compose(
+def build_notice(
     settings: Settings,
     *,
     to: str,
@@ -60,10 +61,6 @@ def compose(
     )
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def already_subscribed(
     settings: Settings, links: Links, subscriber: Subscriber, *, now: dt.datetime
 ) -> Message:
@@ -75,10 +72,10 @@ def already_subscribed(
         f"Change your topics or pause: {links.preferences(subscriber)}\n"
         f"Unsubscribe: {links.unsubscribe(subscriber)}\n"
     )
-    return compose(
+    return build_notice(
         settings,
         to=subscriber.email,
-        subject=f"You are already subscribed to {_one_line(settings.list_name)}",
+        subject=f"You are already subscribed to {one_line(settings.list_name)}",
         body=body,
         subscriber_id=subscriber.id,
         now=now,

@@ -18,19 +18,20 @@ from typing import Any
 
 import httpx
 
-from newsletter import catchup, schedule
-from newsletter.compose import make_composer, publish_web_version, recipients
+from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
-from newsletter.dryrun import dry_run as render_dry_run
 from newsletter.errors import InputError, NewsletterError
-from newsletter.freeze import collect_fresh, freeze_collected, record_health
 from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.progress import PlainProgress, Progress, ProgressTransport
-from newsletter.readiness import missing_lines
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.personalize import make_composer, publish_web_version, recipients
+from newsletter.pipeline import catchup
+from newsletter.pipeline.dryrun import dry_run as render_dry_run
+from newsletter.pipeline.freeze import collect_fresh, freeze_collected, record_health
+from newsletter.pipeline.progress import PlainProgress, Progress, ProgressTransport
+from newsletter.pipeline.readiness import missing_lines
 from newsletter.render import Renderer
-from newsletter.send import SendReport, send_edition
 from newsletter.store import editions, ledger, locks, runs
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
@@ -123,7 +124,7 @@ async def run_daily(
     """The daily job. Safe to run twice: the edition is reused and the ledger never re-sends.
 
     Raises ``InputError`` for an edition that cannot be made yet (``schedule.refusal``).
-    ``dry_run``: render into ``out`` and change nothing else (see ``newsletter.dryrun``).
+    ``dry_run``: render into ``out`` and change nothing else (see ``newsletter.pipeline.dryrun``).
     """
     refused = schedule.refusal(date, clock(), settings)
     if refused is not None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -38,6 +37,7 @@ from newsletter.errors import NewsletterError
 from newsletter.models import Message, Subscriber
 from newsletter.render.headers import SMTP_POLICY
 from newsletter.schedule import should_send
+from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
 SUBJECT_LIMIT = 140
@@ -109,12 +109,6 @@ class AlertLog(Protocol):
 
     def already_sent(self, alert: Alert) -> bool: ...
     def remember(self, alert: Alert) -> None: ...
-
-
-def one_line(text: str, limit: int = 500) -> str:
-    """Collapse any whitespace (CR/LF included) so untrusted text cannot split a header."""
-    flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def decide(report: RunSummary, settings: Settings) -> Alert | None:
@@ -192,7 +186,7 @@ def alert_for_error(error: BaseException, date: dt.date) -> Alert:
     return Alert(
         date,
         "the run stopped with an error",
-        one_line(str(error)) or type(error).__name__,
+        one_line(str(error), 500) or type(error).__name__,
         f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)",
         kind="error",
     )
@@ -253,7 +247,7 @@ async def send_alert(message: Message, settings: Settings) -> bool:
         log.error("alert to %s not sent: no answer within %gs", message.to, limit)
         return False
     except (NewsletterError, OSError) as exc:
-        log.error("alert to %s not sent: %s", message.to, one_line(str(exc)))
+        log.error("alert to %s not sent: %s", message.to, one_line(str(exc), 500))
         return False
     if result.state != "sent":
         log.error("alert to %s not sent: %s %s", message.to, result.code or "", result.text)

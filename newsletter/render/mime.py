@@ -31,8 +31,8 @@ from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 
 from newsletter.errors import DeliveryError
-from newsletter.render.clean import one_line
 from newsletter.render.headers import SMTP_POLICY, fold_unstructured
+from newsletter.text import one_line
 
 POLICY = SMTP_POLICY.clone(max_line_length=998)
 

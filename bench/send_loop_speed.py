@@ -1,6 +1,6 @@
 """Throughput of the send loop against a local aiosmtpd sink (SQLite ledger).
 
-    .venv/bin/python -m bench.bench_send [N] [RUNS]
+    .venv/bin/python -m bench.send_loop_speed [N] [RUNS]
 
 Prints messages/second per run and the median. The sink runs in a thread of the
 same process, so the numbers are a lower bound on a 2-core machine.
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from newsletter.deliver import open_transport
-from newsletter.send import send_edition
+from newsletter.outbox.send import send_edition
 from newsletter.store import locks
 from newsletter.store.db import Store
 from tests.deliver.helpers import compose, seed, smtp_settings, utcnow
