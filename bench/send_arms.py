@@ -23,7 +23,8 @@ from sqlalchemy import delete, insert, text
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Paper, Subscriber
-from newsletter.personalize import make_composer, make_ranker
+from newsletter.personalize import make_ranker
+from newsletter.pipeline.batches import make_composer
 from newsletter.render import Renderer
 from newsletter.render.compile import _expand_includes, find_template, template_dirs
 from newsletter.sources import sample
@@ -115,7 +116,8 @@ def seed_database(
                 )
             conn.execute(insert(subscribers_table), rows)
     settings = bench_settings(url, 25, Path("."), papers)
-    compose = make_composer(store, settings, edition, NOW)
+    renderer = Renderer(settings, Links.for_settings(settings, Signer.from_secrets(SECRET)))
+    compose = make_composer(store, settings, edition, NOW, renderer)
     sampled = min(n, 300)
     with store.begin() as conn:
         found = subscribers.get_many(conn, list(range(1, sampled + 1)))

@@ -29,7 +29,7 @@ from newsletter.errors import InputError, LockedError, NewsletterError, StoreErr
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.outbox import alerts
-from newsletter.personalize import make_composer
+from newsletter.pipeline.batches import make_composer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers

@@ -20,6 +20,7 @@ from newsletter.cli.base import (
     fail,
     handle_errors,
     main,
+    make_signer,
     open_store,
     pass_context,
     utc_now,
@@ -27,9 +28,11 @@ from newsletter.cli.base import (
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import NotFoundError
+from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
-from newsletter.personalize import make_composer
+from newsletter.pipeline.batches import make_composer
+from newsletter.render import Renderer
 from newsletter.store import editions, ledger, locks
 from newsletter.store.db import Store
 
@@ -68,9 +71,10 @@ async def send_all(
     store: Store, settings: Settings, chosen: list[Edition], worker: str
 ) -> list[SendReport]:
     reports: list[SendReport] = []
+    renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
     async with open_transport(settings) as transport:
         for edition in chosen:
-            compose = make_composer(store, settings, edition, utc_now())
+            compose = make_composer(store, settings, edition, utc_now(), renderer)
             reports.append(
                 await send_edition(
                     store, settings, edition, compose, transport, worker=worker, clock=utc_now

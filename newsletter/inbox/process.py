@@ -71,15 +71,11 @@ async def process_inbox(
     settings: Settings,
     *,
     now: dt.datetime,
-    signer: Signer | None = None,
+    signer: Signer,
     send: Send | None = None,
     limit: int = 500,
 ) -> InboxReport:
     """Handle every new message in IMAP_FOLDER; raises ``SourceError`` if IMAP is unreachable."""
-    if signer is None:
-        from newsletter.store.secret import signer_for  # the lead's: generated key for SQLite
-
-        signer = signer_for(settings)
     links = Links.for_settings(settings, signer)
     handler = Handler(store, settings, links, Renderer(settings, links), now)
     report = InboxReport()

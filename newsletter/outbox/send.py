@@ -1,4 +1,4 @@
-"""The send loop: claim a batch from the ledger, re-check, compose, send, record.
+"""The send loop: claim a batch from the ledger, re-check, personalize, send, record.
 
 Every sender holds a lease (lock ``lease:<worker>``, timed by the database's clock and
 renewed while it runs). Each message's body goes out only after its row was marked in a
@@ -25,16 +25,15 @@ from newsletter.config import Settings
 from newsletter.deliver import Transport, open_transport
 from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError, LeaseLostError, StoreError
-from newsletter.models import Edition, Message, Subscriber
+from newsletter.models import Edition, Message
 from newsletter.outbox import forked
 from newsletter.outbox.sendbatch import Batch
+from newsletter.personalize import Personalize
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.ledger import LedgerRow
 
 log = logging.getLogger(__name__)
-
-Compose = Callable[[Sequence[Subscriber]], Sequence[Message]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,7 @@ def _prepare(
     store: Store,
     edition: Edition,
     rows: list[LedgerRow],
-    compose: Compose,
+    personalize: Personalize,
     now: dt.datetime,
     worker: str,
 ) -> list[tuple[LedgerRow, Message]]:
@@ -107,7 +106,7 @@ def _prepare(
             else:
                 keep.append(row)
     try:
-        messages = {m.subscriber_id: m for m in compose([found[r.subscriber_id] for r in keep])}
+        messages = {m.subscriber_id: m for m in personalize([found[r.subscriber_id] for r in keep])}
     except BaseException:
         with store.begin() as conn:
             ledger.release(conn, [r.id for r in keep], now, worker=worker)
@@ -162,7 +161,7 @@ async def send_edition(
     store: Store,
     settings: Settings,
     edition: Edition,
-    compose: Compose,
+    personalize: Personalize,
     transport: Transport,
     *,
     worker: str,
@@ -183,9 +182,9 @@ async def send_edition(
     try:
         if only is not None:
             return await _send_edition(
-                store, settings, edition, compose, transport, worker, clock, only=only
+                store, settings, edition, personalize, transport, worker, clock, only=only
             )
-        return await _send_all(store, settings, edition, compose, transport, worker, clock)
+        return await _send_all(store, settings, edition, personalize, transport, worker, clock)
     finally:
         gc.unfreeze()
 
@@ -194,13 +193,13 @@ async def _send_all(
     store: Store,
     settings: Settings,
     edition: Edition,
-    compose: Compose,
+    personalize: Personalize,
     transport: Transport,
     worker: str,
     clock: Callable[[], dt.datetime],
 ) -> SendReport:
     if settings.send_processes <= 1:
-        return await _send_edition(store, settings, edition, compose, transport, worker, clock)
+        return await _send_edition(store, settings, edition, personalize, transport, worker, clock)
     started = time.monotonic()
     share = per_process(settings)
 
@@ -208,12 +207,12 @@ async def _send_all(
         store.engine.dispose(close=False)  # never use the parent's connections
         name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
         async with open_transport(share) as own:
-            report = await _send_edition(store, share, edition, compose, own, name, clock)
+            report = await _send_edition(store, share, edition, personalize, own, name, clock)
         return report.sent_now, report.throttle_events, report.failed_now, report.stopped or ""
 
     helpers = forked.start(settings.send_processes - 1, helper)
     try:
-        report = await _send_edition(store, share, edition, compose, transport, worker, clock)
+        report = await _send_edition(store, share, edition, personalize, transport, worker, clock)
     except BaseException:
         forked.stop(helpers)
         raise
@@ -244,7 +243,7 @@ async def _send_edition(
     store: Store,
     settings: Settings,
     edition: Edition,
-    compose: Compose,
+    personalize: Personalize,
     transport: Transport,
     worker: str,
     clock: Callable[[], dt.datetime],
@@ -304,7 +303,7 @@ async def _send_edition(
             if retry_until is None and all(r.attempts > 0 for r in rows):
                 retry_until = now + dt.timedelta(seconds=settings.retry_in_run_max_wait)
             if rows:
-                pairs = _prepare(store, edition, rows, compose, now, worker)
+                pairs = _prepare(store, edition, rows, personalize, now, worker)
                 await batch.run(pairs)
                 if batch.lost:
                     raise LeaseLostError(worker, settings.worker_lease)

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -22,11 +21,12 @@ from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import InputError, NewsletterError
+from newsletter.inbox import process_inbox
 from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
-from newsletter.personalize import make_composer, publish_web_version, recipients
 from newsletter.pipeline import catchup
+from newsletter.pipeline.batches import make_composer, publish_web_version, recipients
 from newsletter.pipeline.dryrun import dry_run as render_dry_run
 from newsletter.pipeline.freeze import collect_fresh, freeze_collected, record_health
 from newsletter.pipeline.progress import PlainProgress, Progress, ProgressTransport
@@ -286,11 +286,9 @@ async def _process_inbox(
     """
     if not settings.imap_host:
         return
-    from newsletter.inbox import process_inbox
-
     started = time.monotonic()
     try:
-        processed: Any = await process_inbox(store, settings, now=clock(), signer=signer)
+        processed = await process_inbox(store, settings, now=clock(), signer=signer)
     except NewsletterError as exc:
         log.warning("inbox not read: %s", exc)
         _stage(report, progress, f"inbox: not read ({exc})", started)

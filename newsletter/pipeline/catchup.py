@@ -20,7 +20,7 @@ from newsletter.deliver import open_transport
 from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
-from newsletter.personalize import make_composer
+from newsletter.pipeline.batches import make_composer
 from newsletter.render import Renderer
 from newsletter.store import editions, ledger
 from newsletter.store.db import Store

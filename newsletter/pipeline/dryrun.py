@@ -22,7 +22,7 @@ from newsletter.config import Settings
 from newsletter.deliver.folder import FolderWriter, new_folder
 from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.personalize import make_composer, recipients
+from newsletter.pipeline.batches import make_composer, recipients
 from newsletter.pipeline.freeze import collect_fresh
 from newsletter.pipeline.progress import Progress
 from newsletter.render import Renderer

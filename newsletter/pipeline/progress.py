@@ -18,7 +18,8 @@ from typing import Protocol
 from newsletter.deliver import DataHook, SendResult, Transport
 from newsletter.models import Message
 
-log = logging.getLogger(__name__)
+# The name log lines have always carried (log files and filters match on it).
+log = logging.getLogger("newsletter.progress")
 
 
 class Progress(Protocol):

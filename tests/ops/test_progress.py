@@ -23,7 +23,7 @@ def test_plain_progress_logs_one_line_per_stage_and_steps_at_debug(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     progress = PlainProgress(steps=4)
-    with caplog.at_level(logging.DEBUG, logger="newsletter.pipeline.progress"):
+    with caplog.at_level(logging.DEBUG, logger="newsletter.progress"):
         progress.start("send", total=10)
         for _ in range(10):
             progress.advance()
@@ -39,7 +39,7 @@ def test_plain_progress_is_silent_at_info_while_advancing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     progress = PlainProgress()
-    with caplog.at_level(logging.INFO, logger="newsletter.pipeline.progress"):
+    with caplog.at_level(logging.INFO, logger="newsletter.progress"):
         progress.start("collect")
         progress.advance(5)
         progress.done("collect: 5 papers (0.3s)")
