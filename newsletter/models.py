@@ -258,3 +258,27 @@ class SendResult:
     text: str
     recipients: tuple[RecipientResult, ...] = ()
     stage: SmtpStage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One row of the send ledger: one (edition, subscriber) pair and where its message is.
+
+    Times are UTC; ``attempts`` counts sends tried; ``last_code``/``last_text`` are the last
+    SMTP reply; ``claimed_by`` is the sender (worker id) holding it in ``sending``."""
+
+    id: int
+    edition_id: int
+    subscriber_id: int
+    state: LedgerState
+    attempts: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    claimed_by: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    data_started_at: dt.datetime | None = None
+    last_code: int | None = None
+    last_text: str | None = None
+    message_id: str | None = None

@@ -7,33 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from newsletter.models import LEDGER_STATES, LedgerState
+from newsletter.models import LEDGER_STATES, LedgerRow
 from newsletter.store.schema import ledger
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    id: int
-    edition_id: int
-    subscriber_id: int
-    state: LedgerState
-    attempts: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    claimed_at: dt.datetime | None = None
-    claimed_by: str | None = None
-    next_attempt_at: dt.datetime | None = None
-    sent_at: dt.datetime | None = None
-    data_started_at: dt.datetime | None = None
-    last_code: int | None = None
-    last_text: str | None = None
-    message_id: str | None = None
-
 
 COLUMNS = [ledger.c[name] for name in LedgerRow.__slots__]
 
