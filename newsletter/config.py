@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from newsletter import addresses
 from newsletter.errors import SettingsError, SettingsFileError
 
 ENV_PREFIX = "NEWSLETTER_"
@@ -156,6 +157,10 @@ class Settings(BaseSettings):
         name, addr = parseaddr(value)
         if "@" not in addr or "\r" in value or "\n" in value:
             raise ValueError(f"not an email address: {value!r}")
+        try:
+            addresses.normalize(addr)
+        except ValueError as exc:
+            raise ValueError(f"not an email address: {value!r} ({exc})") from None
         Address(display_name=name, addr_spec=addr)
         return value
 
@@ -164,10 +169,13 @@ class Settings(BaseSettings):
     def _plain_address(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
             return None
-        address = value.strip()
-        local, at, domain = address.rpartition("@")
-        if not at or not local or "." not in domain or any(c in address for c in " <>\r\n,"):
-            raise ValueError(f"not a plain email address (name@example.org): {value!r}")
+        try:
+            address = addresses.normalize(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"not a plain email address (name@example.org): {value!r} ({exc})"
+            ) from None
+        local, _, domain = address.rpartition("@")
         if info.field_name == "reply_address" and "+" in local:
             raise ValueError(f"no '+' in {value!r}: replies come to {local}+COMMAND-TOKEN@{domain}")
         return address

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from newsletter import addresses
 from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
 from newsletter.errors import InputError
 from newsletter.models import Profile, Subscriber
@@ -144,7 +145,7 @@ def parse_csv(text: str, source: str) -> list[tuple[str, str, tuple[str, ...]]]:
     for record in reader:
         line = reader.line_num
         try:
-            email = subscribers.normalize_email(record.get("email") or "")
+            email = addresses.normalize_email(record.get("email") or "")
             topics = subscribers.clean_terms((record.get("topics") or "").split(";"))
         except InputError as exc:
             raise InputError("csv", source, f"{source}, line {line}: {exc}") from None

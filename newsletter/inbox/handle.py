@@ -21,6 +21,7 @@ from email.utils import parseaddr
 
 from sqlalchemy import Connection
 
+from newsletter import addresses
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.inbox import bounce_score, dsn
@@ -100,7 +101,7 @@ class Handler:
         body = plain_body(message)
         commands = parse(subject, body)
         proof = self._proof(conn, message, subject)
-        sender = normal_address(str(message.get("From", "")))
+        sender = addresses.from_header(str(message.get("From", "")))
         if proof is not None:
             sid, token_command, event_id = proof
             try:
@@ -279,14 +280,6 @@ def message_key(message: EmailMessage, raw: bytes) -> str:
     if re.fullmatch(r"<[^<>\s]{1,380}>", message_id):
         return message_id
     return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def normal_address(header: str) -> str | None:
-    _, address = parseaddr(header)
-    try:
-        return subscribers.normalize_email(address) if address else None
-    except InputError:
-        return None
 
 
 def is_automatic(message: EmailMessage, own_address: str) -> bool:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 
+from newsletter import addresses
 from newsletter.errors import DeliveryError
 from newsletter.render.headers import SMTP_POLICY, fold_unstructured
 from newsletter.text import one_line
@@ -39,9 +40,10 @@ POLICY = SMTP_POLICY.clone(max_line_length=998)
 
 def address(email: str, name: str = "") -> Address:
     """A header-safe address; a malformed one is a ``DeliveryError`` naming it."""
-    addr = email.strip()
-    if not addr or any(ch in addr for ch in '\r\n<>,; \t"') or addr.count("@") != 1:
-        raise DeliveryError(one_line(email, 80), "not a valid email address")
+    try:
+        addr = addresses.normalize(email)
+    except ValueError as exc:
+        raise DeliveryError(one_line(email, 80), f"not a valid email address ({exc})") from None
     local, _, domain = addr.rpartition("@")
     try:
         return Address(display_name=one_line(name, 80), username=local, domain=domain)

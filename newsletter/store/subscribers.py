@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -12,6 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
 
+from newsletter.addresses import normalize_email
 from newsletter.errors import InputError, NotFoundError
 from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, SubscriberStatus
 from newsletter.store import inbox as events
@@ -19,21 +19,9 @@ from newsletter.store.schema import feedback, ledger, subscribers
 
 log = logging.getLogger(__name__)
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
 MAX_TOPICS = 20
 NO_INTERESTS = Profile()
 MAX_TOPIC_LENGTH = 100
-
-
-def normalize_email(email: str) -> str:
-    """Trim, lower-case the domain, and reject anything that is not a plain address."""
-    value = email.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise InputError("email", email, f"not a valid email address: {email[:80]!r}")
-    local, _, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
 
 
 def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newsletter import addresses
 from newsletter.errors import InputError, NewsletterError
 from newsletter.models import Message, Profile
 from newsletter.render import notices
@@ -60,7 +61,7 @@ async def submit(request: Request) -> Response:
             "Too many requests", "Please wait a while before trying again.", 429
         )
     try:
-        email = subscribers.normalize_email(values["email"])
+        email = addresses.normalize_email(values["email"])
         topics = subscribers.clean_terms(split_terms(values["topics"]))
     except InputError as exc:
         return _form_page(web, values, str(exc), 400)
