@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from sqlalchemy import Connection
 
 from newsletter.config import Settings
+from newsletter.deliver.classify import BounceKind
 from newsletter.errors import InputError, TokenError
 from newsletter.inbox import dsn
 from newsletter.links import Links
@@ -68,7 +69,7 @@ def _concerned(
     failures: list[dsn.Bounce],
     links: Links,
     now: dt.datetime,
-) -> tuple[Subscriber | None, dsn.Kind | None]:
+) -> tuple[Subscriber | None, BounceKind | None]:
     """The subscriber the DSN is about and the worst failure kind (hard first)."""
     verp = verp_subscriber(conn, message, links, now)
     if verp is not None:

@@ -1,9 +1,9 @@
-"""Delivery status notifications (RFC 3464): who bounced, how badly. Pure.
+"""Delivery status notifications (RFC 3464): the parser. Pure.
 
-Hard bounce: ``Action: failed`` with a 5.x.x status, except 5.7.x (policy and spam
-rejections, which say more about the message than the address). Everything else that
-failed or was delayed is soft. Scores follow Mailman: soft bounces add up over time, a
-hard bounce reaches the threshold at once (with the default scores).
+``parse`` reads each per-recipient block of a ``multipart/report; report-type=
+delivery-status`` message into a ``Bounce``; how badly it bounced is
+``newsletter.deliver.classify.report_bounce``'s rule (the one module for hard and soft),
+and ``newsletter.inbox.bounce_score`` scores it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
-from typing import Literal
 
-Kind = Literal["hard", "soft"]
-
-_STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
+from newsletter.deliver.classify import BounceKind, report_bounce
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +25,9 @@ class Bounce:
     diagnostic: str = ""
 
     @property
-    def kind(self) -> Kind | None:
-        return classify(self.action, self.status)
-
-
-def classify(action: str, status: str) -> Kind | None:
-    action = action.strip().lower()
-    found = _STATUS.match(status.strip())
-    if action not in ("failed", "delayed") or found is None:
-        return None
-    if action == "failed" and found.group(1) == "5" and found.group(2) != "7":
-        return "hard"
-    if found.group(1) == "2":
-        return None
-    return "soft"
+    def kind(self) -> BounceKind | None:
+        """hard, soft or None (not a failure) by ``classify.report_bounce``."""
+        return report_bounce(self.action, self.status)
 
 
 def recipients(message: Message) -> list[str]:
