@@ -107,7 +107,9 @@ def execute_run(
     except (LockedError, InputError):
         raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
-        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+        asyncio.run(
+            alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+        )
         store.close()
         raise
     except TimeoutError:
@@ -115,7 +117,9 @@ def execute_run(
             f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
             " stopped; nothing sent is lost: run again to finish"
         )
-        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+        asyncio.run(
+            alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+        )
         store.close()
         raise error from None
     except BaseException:
@@ -123,7 +127,7 @@ def execute_run(
         raise
     try:
         if not dry_run:
-            alerts.maybe_alert(report, settings, now=utc_now(), once=once)
+            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once))
     finally:
         store.close()
     return report

@@ -28,14 +28,14 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from typing import Any, Protocol
 
 from newsletter.config import Settings
+from newsletter.deliver import open_transport
 from newsletter.errors import NewsletterError
 from newsletter.models import Message, Subscriber
-from newsletter.render.headers import SMTP_POLICY
+from newsletter.render.mime import address, build_plain, sender_address
 from newsletter.schedule import should_send
 from newsletter.text import one_line
 
@@ -192,7 +192,7 @@ def alert_for_error(error: BaseException, date: dt.date) -> Alert:
     )
 
 
-def compose(
+def build_alert(
     alert: Alert,
     settings: Settings,
     *,
@@ -214,30 +214,31 @@ def compose(
             "next_step": alert.next_step,
         }
         return renderer.notice("alert", to, subscriber=None, context=context, now=now)
-    email = EmailMessage(policy=SMTP_POLICY)
-    email["From"] = settings.from_address
-    email["To"] = one_line(to)
-    email["Subject"] = alert.subject
-    email["Date"] = format_datetime(now)
     message_id = make_msgid("alert", domain=settings.sender_address.rpartition("@")[2])
-    email["Message-ID"] = message_id
-    email["Auto-Submitted"] = "auto-generated"
-    email.set_content(alert.text)
+    data = build_plain(
+        sender=sender_address(settings.from_address),
+        to=address(to),
+        subject=alert.subject,
+        msg_id=message_id,
+        date=now,
+        text=alert.text,
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
     return Message(
         subscriber_id=0,
         to=one_line(to),
         sender=settings.sender_address,
         message_id=message_id,
         subject=alert.subject,
-        data=email.as_bytes(),
+        data=data,
         text=alert.text,
     )
 
 
 async def send_alert(message: Message, settings: Settings) -> bool:
-    """Send through the configured transport within SMTP_TIMEOUT x 2; True when accepted."""
-    from newsletter.deliver import open_transport
+    """Send through the configured transport within SMTP_TIMEOUT x 2; True when accepted.
 
+    Never raises for a delivery problem: it is logged (an alert must not fail the run)."""
     limit = settings.smtp_timeout * 2
     try:
         async with asyncio.timeout(limit):
@@ -256,7 +257,7 @@ async def send_alert(message: Message, settings: Settings) -> bool:
     return True
 
 
-def maybe_alert(
+async def maybe_alert(
     report: RunSummary,
     settings: Settings,
     *,
@@ -264,17 +265,17 @@ def maybe_alert(
     renderer: NoticeRenderer | None = None,
     once: AlertLog | None = None,
 ) -> Alert | None:
-    """Call at the end of ``newsletter run`` (outside an event loop): decide, then send.
+    """Call at the end of ``newsletter run``: decide, then send.
 
     Returns the alert that was due (sent or not), or None.
     """
     alert = decide(report, settings)
     if alert is not None:
-        deliver(alert, settings, now=now, renderer=renderer, once=once)
+        await deliver(alert, settings, now=now, renderer=renderer, once=once)
     return alert
 
 
-def deliver(
+async def deliver(
     alert: Alert,
     settings: Settings,
     *,
@@ -290,8 +291,8 @@ def deliver(
     if once is not None and once.already_sent(alert):
         log.info("alert (%s) for %s already emailed; not again", alert.kind, alert.date)
         return False
-    message = compose(alert, settings, now=now, renderer=renderer)
-    sent = asyncio.run(send_alert(message, settings))
+    message = build_alert(alert, settings, now=now, renderer=renderer)
+    sent = await send_alert(message, settings)
     if sent and once is not None:
         once.remember(alert)
     return sent

@@ -153,7 +153,35 @@ def ascii_header(name: str, value: str) -> bytes:
     return f"{name}: {value}\r\n".encode("ascii")
 
 
-def compose(
+def _head(
+    sender: Address,
+    to: Address,
+    subject: str,
+    msg_id: str,
+    date: dt.datetime,
+    extra_headers: Mapping[str, str] | None,
+) -> list[bytes]:
+    """The header block every message shares, each value through the header-safety path:
+    addresses and the subject through the ``email`` policy, our own values checked."""
+    when = date if date.tzinfo else date.replace(tzinfo=dt.UTC)
+    head = [
+        _header("From", sender),
+        _header("To", to),
+        _header("Subject", one_line(subject, 200)),
+        ascii_header("Date", format_datetime(when)),
+        ascii_header("Message-ID", msg_id),
+        ascii_header("MIME-Version", "1.0"),
+    ]
+    head += [ascii_header(name, value) for name, value in (extra_headers or {}).items()]
+    return head
+
+
+_PART_HEAD = (
+    'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
+)
+
+
+def build_message(
     *,
     sender: Address,
     to: Address,
@@ -165,23 +193,17 @@ def compose(
     extra_headers: Mapping[str, str] | None = None,
     encode: Callable[[str], bytes] = _qp,
 ) -> bytes:
-    """The exact bytes to send (and DKIM-sign): CRLF line endings throughout.
+    """A multipart/alternative email (text, then HTML) as the exact bytes to send (and
+    DKIM-sign): CRLF line endings throughout (RFC 5322 §2.1, RFC 2046 §5.1.4).
 
-    ``encode``: the quoted-printable encoder (``QpCache(...).encode`` for many emails)."""
+    ``encode``: the quoted-printable encoder (``QpCache(...).encode`` for many emails).
+    ``extra_headers``: values we built (List-Unsubscribe, ids), written after the checks of
+    ``ascii_header``."""
     boundary = "==nl-" + hashlib.sha256(msg_id.encode()).hexdigest()[:28]
-    when = date if date.tzinfo else date.replace(tzinfo=dt.UTC)
-    head = [
-        _header("From", sender),
-        _header("To", to),
-        _header("Subject", one_line(subject, 200)),
-        ascii_header("Date", format_datetime(when)),
-        ascii_header("Message-ID", msg_id),
-        ascii_header("MIME-Version", "1.0"),
-    ]
-    head += [ascii_header(name, value) for name, value in (extra_headers or {}).items()]
+    head = _head(sender, to, subject, msg_id, date, extra_headers)
     head.append(ascii_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
     delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
-    part_head = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    part_head = _PART_HEAD + "\r\n"
     return b"".join(
         [
             *head,
@@ -195,3 +217,19 @@ def compose(
             f"\r\n--{boundary}--\r\n".encode("ascii"),
         ]
     )
+
+
+def build_plain(
+    *,
+    sender: Address,
+    to: Address,
+    subject: str,
+    msg_id: str,
+    date: dt.datetime,
+    text: str,
+    extra_headers: Mapping[str, str] | None = None,
+) -> bytes:
+    """A text/plain email (UTF-8, quoted-printable) as the exact bytes to send, through the
+    same header path as ``build_message``: replies, notices and operator alerts."""
+    head = _head(sender, to, subject, msg_id, date, extra_headers)
+    return b"".join([*head, _PART_HEAD.format("plain").encode("ascii"), b"\r\n", _qp(text)])

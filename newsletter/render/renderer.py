@@ -23,7 +23,7 @@ from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.mime import QpCache, address, compose, sender_address
+from newsletter.render.mime import QpCache, address, build_message, sender_address
 from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ class Renderer:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             headers["Reply-To"] = self.links.command_address("reply", subscriber)
-        data = compose(
+        data = build_message(
             sender=self._sender,
             to=to,
             subject=subject,

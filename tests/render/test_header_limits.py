@@ -18,7 +18,7 @@ from newsletter.errors import SettingsError
 from newsletter.links import MAX_LOCAL_PART, Links, longest_tag
 from newsletter.models import Edition, Message, Paper, Profile, RankedItem, Section, Subscriber
 from newsletter.outbox.alerts import Alert
-from newsletter.outbox.alerts import compose as compose_alert
+from newsletter.outbox.alerts import build_alert as compose_alert
 from newsletter.render import Renderer, notices
 from newsletter.tokens import Signer
 
