@@ -87,9 +87,10 @@ class Links:
     def preferences(self, subscriber: Subscriber) -> str:
         return f"{self.base_url}/preferences/{self._sign('preferences', subscriber)}"
 
-    def confirm(self, subscriber: Subscriber, *, now: dt.datetime | None = None) -> str:
-        issued = None if now is None else now.timestamp()
-        token = self.signer.sign("confirm", holder(subscriber), now=issued)
+    def confirm(self, subscriber: Subscriber, *, now: dt.datetime) -> str:
+        """The confirmation link; its token is dated ``now`` and expires after
+        ``tokens.MAX_AGE["confirm"]`` seconds (double opt-in)."""
+        token = self.signer.sign("confirm", holder(subscriber), now=now.timestamp())
         return f"{self.base_url}/confirm/{token}"
 
     def feedback(self, subscriber: Subscriber, arxiv_id: str, signal: int) -> str:
