@@ -35,6 +35,12 @@ SOURCE_NAMES = ("hf_daily", "arxiv_rss", "arxiv_api", "sample")
 
 
 class Settings(BaseSettings):
+    """All settings (``NEWSLETTER_*`` environment variables or a settings file), validated once.
+
+    Built only by the CLI and passed down as a value; library code never reads the
+    environment. A bad value is a ``SettingsError`` naming the variable. Durations are seconds
+    unless a name says hours or days; rates are messages per second or per hour."""
+
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_file=".env",
@@ -202,16 +208,20 @@ class Settings(BaseSettings):
 
     @property
     def sender_address(self) -> str:
+        """The bare address of ``from_address`` (``Name <a@b>`` -> ``a@b``): the SMTP envelope sender."""
         return parseaddr(self.from_address)[1]
 
     @property
     def smtp_port_effective(self) -> int:
+        """``smtp_port``, or the standard port for ``smtp_security`` when unset (465 for
+        implicit TLS, RFC 8314; 587 for STARTTLS, RFC 6409; 25 otherwise)."""
         if self.smtp_port:
             return self.smtp_port
         return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
 
     @property
     def source_specs(self) -> list[SourceSpec]:
+        """The sources to collect from, parsed from ``sources`` (``name[:option]`` entries)."""
         return parse_sources(self.sources)
 
 

@@ -58,18 +58,22 @@ class Paper:
 
     @property
     def primary_category(self) -> str | None:
+        """The first arXiv category (the paper's primary one), or None."""
         return self.categories[0] if self.categories else None
 
     @property
     def abs_url(self) -> str:
+        """The arXiv abstract page URL."""
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 
     @property
     def pdf_url(self) -> str:
+        """The arXiv PDF URL."""
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
     @property
     def hf_url(self) -> str | None:
+        """The Hugging Face paper page, when the paper came from Daily Papers."""
         return (
             f"https://huggingface.co/papers/{self.arxiv_id}" if "hf_daily" in self.sources else None
         )
@@ -98,12 +102,14 @@ class Paper:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The paper as JSON-ready values (dates as ISO 8601 strings)."""
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Paper:
+        """The inverse of ``to_json``; raises ``KeyError``/``ValueError`` for a bad record."""
         published = data.get("published")
         return cls(
             arxiv_id=str(data["arxiv_id"]),
@@ -150,11 +156,17 @@ class Profile:
 
     @property
     def is_empty(self) -> bool:
+        """Whether the profile names no topic, category or author."""
         return not (self.topics or self.categories or self.authors)
 
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
+    """A subscriber: address, name, interests (``profile``), status and frequency.
+
+    ``paused_until`` is the last paused day; ``token_nonce`` makes their signed links theirs
+    (``newsletter.tokens``)."""
+
     id: int
     email: str
     name: str = ""
@@ -169,6 +181,7 @@ class Subscriber:
 
     @property
     def topics(self) -> tuple[str, ...]:
+        """The subscriber's topics (``profile.topics``)."""
         return self.profile.topics
 
 
@@ -184,6 +197,8 @@ class Feedback:
 
 @dataclass(frozen=True, slots=True)
 class RankedItem:
+    """One paper in a section, with its score and the reason shown to the reader."""
+
     paper: Paper
     score: float
     topic: str | None = None

@@ -28,6 +28,13 @@ __all__ = [
 
 
 class Transport(Protocol):
+    """The delivery seam: ``send(message) -> SendResult``, used with ``async with``.
+
+    Implemented by ``SmtpTransport`` (a pool of SMTP connections) and ``MaildirTransport``.
+    ``send`` never raises for a refusal or a lost connection: the ``SendResult`` says what
+    happened (``models.DeliveryOutcome``); ``DeliveryError`` means nothing went out (no
+    connection or login)."""
+
     async def __aenter__(self) -> Transport: ...
 
     async def __aexit__(
@@ -37,7 +44,10 @@ class Transport(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult: ...
+    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        """Send ``message``; ``on_data`` is awaited at the last moment before the server can
+        have it (``models.DataHook``): False abandons it, unsent."""
+        ...
 
 
 def open_transport(settings: Settings) -> Transport:

@@ -27,6 +27,10 @@ StopKind = Literal["setup", "refusals", "failures"]
 
 @dataclass
 class SendGuard:
+    """Decides when a sender must stop (the rules are in the module docstring): a
+    refusal of our setup, ``pause_after`` identical refusals of the message, or more than
+    ``failure_share`` of the messages tried failed. ``stopped`` holds the reason once set."""
+
     pause_after: int
     failure_share: float
     tried: int = 0

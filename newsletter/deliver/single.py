@@ -21,6 +21,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 def transport_sender(settings: Settings) -> Send:
+    """A ``Send`` that opens a transport per message (these emails are rare) and raises
+    ``DeliveryError`` unless the server accepted it."""
+
     async def send(message: Message) -> None:
         async with open_transport(settings) as transport:
             result = await transport.send(message)

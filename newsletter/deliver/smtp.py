@@ -65,6 +65,10 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 class SmtpTransport:
+    """A ``Transport`` over SMTP (RFC 5321): a pool of at most ``SMTP_CONCURRENCY`` reused
+    connections with STARTTLS or implicit TLS (RFC 8314) and AUTH, DKIM-signing each message
+    when ``dkim_signer`` is given. Replies are classified by ``deliver.classify``."""
+
     def __init__(
         self,
         settings: Settings,
@@ -100,6 +104,8 @@ class SmtpTransport:
         return message.return_path or self.settings.sender_address
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        """Send ``message`` (DKIM-signed when configured) to its one recipient; see
+        ``Transport.send``."""
         data = self.dkim_signer.sign(message.data) if self.dkim_signer else message.data
         return await self.send_envelope(
             self.envelope_sender(message), [message.to], data, on_data=on_data

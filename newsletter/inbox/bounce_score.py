@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Counted:
+    """What one DSN did: the subscriber it counted against (None: not proven ours),
+    whether that suppressed them, and ``unproven`` when it named failures none of which
+    were provably ours."""
+
     subscriber_id: int | None = None
     suppressed: bool = False
     unproven: bool = False  # it reported failures, none of them provably ours
@@ -43,6 +47,10 @@ def count(
     links: Links,
     now: dt.datetime,
 ) -> Counted:
+    """Score the failures ``found`` in a DSN against the subscriber it provably concerns:
+    a valid VERP token (Mailman's VERP), or a recipient we sent a quoted Message-ID to.
+    The worst kind (hard first, ``classify.report_bounce``) counts once, with the settings'
+    scores (``subscribers.record_bounce``). Runs in the caller's transaction."""
     failures = sorted((b for b in found if b.kind is not None), key=lambda b: b.kind != "hard")
     if not failures:
         return Counted()

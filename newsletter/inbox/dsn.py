@@ -19,6 +19,9 @@ from newsletter.deliver.classify import BounceKind, report_bounce
 
 @dataclass(frozen=True, slots=True)
 class Bounce:
+    """One per-recipient block of a DSN (RFC 3464 §2.3): ``Final-Recipient``, ``Action``,
+    ``Status`` (RFC 3463) and ``Diagnostic-Code`` text."""
+
     recipient: str
     action: str
     status: str
@@ -41,6 +44,8 @@ def recipients(message: Message) -> list[str]:
 
 
 def is_dsn(message: Message) -> bool:
+    """Whether ``message`` is a DSN: ``multipart/report; report-type=delivery-status``
+    (RFC 3462/6522)."""
     return (
         message.get_content_type() == "multipart/report"
         and str(message.get_param("report-type", "")).lower() == "delivery-status"

@@ -49,6 +49,9 @@ HELP = (
 
 @dataclass
 class HandledMessage:
+    """What handling one incoming message did: its ``kind`` (command, confirm-asked, bounce,
+    ignored, duplicate), the ``replies`` to send and how many subscribers it suppressed."""
+
     kind: str  # command | confirm-asked | bounce | ignored | duplicate
     replies: list[Message] = field(default_factory=list)
     suppressed: int = 0
@@ -56,6 +59,9 @@ class HandledMessage:
 
 @dataclass(frozen=True)
 class Handler:
+    """Handles one incoming message (a DSN or a reply command) in one transaction; the
+    replies it returns are sent by the caller."""
+
     store: Store
     settings: Settings
     links: Links
@@ -64,9 +70,12 @@ class Handler:
 
     @property
     def reply_local(self) -> str:
+        """The local part of our reply address (``papers`` in ``papers+cmd-TOKEN@d``)."""
         return self.links.reply_address.partition("@")[0]
 
     def handle(self, raw: bytes) -> HandledMessage:
+        """Handle one raw RFC 5322 message once (``message_key``): score a DSN, apply a
+        command, or ignore it (auto-replies never get an answer, RFC 3834)."""
         message = message_from_bytes(raw, policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
@@ -276,6 +285,7 @@ def _new_topics(current: tuple[str, ...], command: Command) -> tuple[str, ...]:
 
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
+    """A message's identity for "seen once": its Message-ID, or a SHA-256 of its bytes."""
     message_id = " ".join(str(message.get("Message-ID", "")).split())
     if re.fullmatch(r"<[^<>\s]{1,380}>", message_id):
         return message_id
@@ -298,6 +308,7 @@ def is_automatic(message: EmailMessage, own_address: str) -> bool:
 
 
 def plain_body(message: EmailMessage) -> str:
+    """The text/plain body of ``message`` (empty when it has none)."""
     part = message.get_body(("plain",))
     if part is None:
         return ""

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class InboxReport:
+    """What one reading of the reply mailbox did, by kind, with errors as one-line texts."""
+
     messages: int = 0
     commands: int = 0
     confirmations_asked: int = 0
@@ -45,6 +47,7 @@ class InboxReport:
     mailbox_error: str | None = None  # the mailbox failed part-way: one line
 
     def summary(self) -> str:
+        """The report as one line for the run's output."""
         failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
         return failed + (
             f"{self.messages} message(s): {self.commands} command(s), "
@@ -55,6 +58,7 @@ class InboxReport:
         )
 
     def count(self, outcome: HandledMessage) -> None:
+        """Count one handled message by its kind."""
         attribute = {
             "command": "commands",
             "confirm-asked": "confirmations_asked",

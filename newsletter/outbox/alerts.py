@@ -47,22 +47,44 @@ class RunSummary(Protocol):
     """What ``pipeline.RunReport`` offers: the fields an alert reads."""
 
     @property
-    def date(self) -> dt.date: ...
+    def date(self) -> dt.date:
+        """The day the run was for."""
+        ...
+
     @property
-    def outcome(self) -> str: ...
+    def outcome(self) -> str:
+        """How the run ended (``done``, ``failed``, ``dry run`` …)."""
+        ...
+
     @property
-    def reason(self) -> str: ...
+    def reason(self) -> str:
+        """Why it ended that way, one line (empty when fine)."""
+        ...
+
     @property
-    def stages(self) -> Sequence[str]: ...
+    def stages(self) -> Sequence[str]:
+        """The summary line of each stage, in order."""
+        ...
+
     @property
-    def counts(self) -> Mapping[str, int]: ...
+    def counts(self) -> Mapping[str, int]:
+        """The edition's ledger rows by state."""
+        ...
+
     @property
-    def missing(self) -> Sequence[str]: ...
+    def missing(self) -> Sequence[str]:
+        """The sources that had no papers when the edition froze."""
+        ...
+
     @property
-    def stopped(self) -> str: ...
+    def stopped(self) -> str:
+        """Why sending stopped early (``deliver.guard``), or empty."""
+        ...
 
 
 class NoticeRenderer(Protocol):
+    """What renders an alert with the email templates (``render.Renderer`` does)."""
+
     def notice(
         self,
         kind: str,
@@ -71,7 +93,9 @@ class NoticeRenderer(Protocol):
         subscriber: Subscriber | None,
         context: dict[str, Any],
         now: dt.datetime,
-    ) -> Message: ...
+    ) -> Message:
+        """One notice email of ``kind`` to ``to``; see ``Renderer.notice``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +111,12 @@ class Alert:
 
     @property
     def subject(self) -> str:
+        """The alert's subject, one line of at most ``SUBJECT_LIMIT`` characters."""
         return one_line(f"[newsletter] {self.date}: {self.problem}: {self.reason}", SUBJECT_LIMIT)
 
     @property
     def text(self) -> str:
+        """The alert's plain-text body: what happened, why, and the next step."""
         lines = [
             f"The daily run for {self.date} needs attention: {self.problem}.",
             "",
@@ -107,8 +133,13 @@ class Alert:
 class AlertLog(Protocol):
     """Remembers which alerts were emailed (``store.alerts`` behind it in the CLI)."""
 
-    def already_sent(self, alert: Alert) -> bool: ...
-    def remember(self, alert: Alert) -> None: ...
+    def already_sent(self, alert: Alert) -> bool:
+        """Whether this alert's (date, kind) was already emailed."""
+        ...
+
+    def remember(self, alert: Alert) -> None:
+        """Note that this alert's (date, kind) was emailed."""
+        ...
 
 
 def decide(report: RunSummary, settings: Settings) -> Alert | None:

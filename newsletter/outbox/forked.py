@@ -33,6 +33,9 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True, slots=True)
 class HelperResult:
+    """What one helper sender reported: messages sent, throttle events, failures, why
+    it stopped, or the error that ended it."""
+
     index: int
     sent: int = 0
     throttle_events: int = 0
@@ -48,6 +51,8 @@ Target = Callable[[int], Awaitable[HelperTally]]
 
 @dataclass
 class Helper:
+    """A forked helper sender: its process id and the pipe its result comes back on."""
+
     index: int
     process: BaseProcess
     reader: Connection

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SendReport:
+    """What one send of an edition did: ledger ``counts`` by state after it, messages
+    sent and failed now, ``seconds`` taken, whether it ``finished`` (nothing left to try)
+    and when the next deferred message falls due."""
+
     edition_id: int
     counts: dict[str, int]
     sent_now: int
@@ -48,6 +52,7 @@ class SendReport:
     stopped: str | None = None  # why sending stopped early (``deliver.guard``), if it did
 
     def summary(self) -> str:
+        """The report as one line for the run's output."""
         parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         status = "finished" if self.finished else "NOT finished"
         if self.stopped:
@@ -64,6 +69,8 @@ class SendReport:
 
 
 def is_finished(counts: dict[str, int], settings: Settings) -> bool:
+    """Whether nothing is left to send: no row pending, sending or deferred (nor unknown
+    when ``UNKNOWN_POLICY=resend``)."""
     open_states = ["pending", "sending", "deferred"]
     if settings.unknown_policy == "resend":
         open_states.append("unknown")

@@ -76,6 +76,8 @@ class Batch:
         self.session.close()
 
     async def run(self, pairs: Sequence[tuple[LedgerRow, Message]]) -> None:
+        """Send every (row, message) pair concurrently within the limiter, recording results
+        in small transactions; the first error raised by a send is re-raised."""
         try:
             async with asyncio.TaskGroup() as group:
                 for row, message in pairs:
@@ -147,6 +149,7 @@ class Batch:
         return done
 
     def flush(self) -> None:
+        """Record the results waiting, in one transaction."""
         done = self._take_done()
         if not done:
             return

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CatchUp:
+    """What catching up on earlier editions did: rows given up on, and each edition's
+    send report."""
+
     given_up: int = 0
     sent: list[tuple[Edition, SendReport]] = field(default_factory=list)
 

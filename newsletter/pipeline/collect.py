@@ -50,11 +50,14 @@ class SourceReport:
 
 @dataclass(frozen=True, slots=True)
 class CollectResult:
+    """Every source's report for one collection and the papers, deduplicated."""
+
     papers: tuple[Paper, ...]
     reports: tuple[SourceReport, ...]
 
     @property
     def all_failed(self) -> bool:
+        """Whether every source failed (nothing to freeze)."""
         return bool(self.reports) and not any(r.ok for r in self.reports)
 
     @property
@@ -70,6 +73,7 @@ class CollectResult:
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
+        """The reports of the sources that failed."""
         return tuple(r for r in self.reports if not r.ok)
 
 

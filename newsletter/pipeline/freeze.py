@@ -38,6 +38,7 @@ class Collected:
 
     @property
     def repeats(self) -> int:
+        """How many of the papers were already in an earlier edition."""
         return len(self.result.papers) - len(self.fresh)
 
     def summary(self) -> str:
@@ -54,6 +55,7 @@ class Collected:
 
     @property
     def ok_sources(self) -> tuple[str, ...]:
+        """The names of the sources that answered."""
         return tuple(r.name for r in self.result.reports if r.ok)
 
 

@@ -23,10 +23,23 @@ log = logging.getLogger("newsletter.progress")
 
 
 class Progress(Protocol):
-    def start(self, stage: str, total: int | None = None) -> None: ...
-    def advance(self, count: int = 1) -> None: ...
-    def done(self, line: str) -> None: ...
-    def close(self) -> None: ...
+    """How a run reports its stages: started (with a total when known), advanced, done."""
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins; ``total`` items when known."""
+        ...
+
+    def advance(self, count: int = 1) -> None:
+        """``count`` more items of the stage are done."""
+        ...
+
+    def done(self, line: str) -> None:
+        """The stage ended; ``line`` is its summary."""
+        ...
+
+    def close(self) -> None:
+        """The run is over: release the terminal."""
+        ...
 
 
 class PlainProgress:
@@ -41,6 +54,7 @@ class PlainProgress:
         self._next_report = 0
 
     def start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins; progress is logged every ``1/steps`` of ``total``."""
         self.stage, self.total, self.completed = stage, total, 0
         self._next_report = self._step()
 
@@ -50,6 +64,7 @@ class PlainProgress:
         return max(1, -(-self.total // self.steps))
 
     def advance(self, count: int = 1) -> None:
+        """``count`` more items done; logged at DEBUG when a step is passed."""
         self.completed += count
         if self.total and self.completed >= self._next_report:
             self.logger.debug("%s: %d/%d", self.stage, self.completed, self.total)
@@ -57,10 +72,12 @@ class PlainProgress:
                 self._next_report += self._step()
 
     def done(self, line: str) -> None:
+        """Log the stage's summary ``line`` at INFO."""
         self.logger.info("%s", line)
         self.stage, self.total, self.completed = "", None, 0
 
     def close(self) -> None:
+        """Nothing to release."""
         return None
 
 
@@ -84,6 +101,7 @@ class ProgressTransport:
         await self.inner.__aexit__(exc_type, exc, tb)
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        """Send through the wrapped transport, then advance the progress by one."""
         try:
             return await self.inner.send(message, on_data=on_data)
         finally:

@@ -32,6 +32,7 @@ FEED_ENTRIES = 30
 
 
 def edition_summary(edition: Edition) -> str:
+    """One line for the archive index: paper count and the top paper's title."""
     count = len(edition.papers)
     if not count:
         return "No papers."

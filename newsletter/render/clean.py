@@ -134,6 +134,8 @@ def clean_text(text: str) -> str:
 
 
 def clean_abstract(text: str) -> str:
+    """An arXiv abstract made readable: ``Abstract:`` prefix and hard wraps removed, LaTeX
+    to Unicode (``latex_to_unicode``)."""
     return clean_text(_PREFIX.sub("", text.strip()))
 
 

@@ -52,6 +52,8 @@ def address(email: str, name: str = "") -> Address:
 
 
 def sender_address(from_address: str) -> Address:
+    """The ``From`` setting (``Name <a@b>``) as a header-safe ``Address``;
+    ``DeliveryError`` when it is not valid."""
     name, addr = parseaddr(from_address)
     return address(addr, name)
 
@@ -83,10 +85,13 @@ class QpCache:
         self._seen: set[int] = set()
 
     def clear(self) -> None:
+        """Forget the lines seen (a new edition)."""
         self._lines.clear()
         self._seen.clear()
 
     def encode(self, content: str) -> bytes:
+        """``content`` as quoted-printable with CRLF line endings, byte for byte what
+        ``binascii.b2a_qp`` gives for the whole text."""
         data = content.replace("\r\n", "\n").encode("utf-8")
         if b"\r" in data:  # a stray CR changes how b2a_qp reads line ends: the plain way
             return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")

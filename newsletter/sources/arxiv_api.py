@@ -50,10 +50,12 @@ class Page:
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of one arXiv API (Atom) answer; ``ParseError`` when it is not one."""
     return parse_page(raw).papers
 
 
 def parse_page(raw: bytes | str) -> Page:
+    """One arXiv API answer: its papers and the total results (for paging)."""
     root = _root(raw)
     papers: list[Paper] = []
     entries = 0

@@ -36,6 +36,8 @@ PAGE_LIMIT = 100  # the most the API gives per page
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of one Hugging Face Daily Papers JSON answer; ``ParseError`` when it is
+    not one."""
     return parse_items(raw, source=NAME)
 
 

@@ -35,6 +35,7 @@ def arxiv_id(value: str) -> str | None:
 
 
 def is_category(term: str) -> bool:
+    """Whether ``term`` is an arXiv category code (``cs.CL``, ``math.AP``, ``hep-th``)."""
     return bool(_CATEGORY.match(term))
 
 

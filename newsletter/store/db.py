@@ -50,11 +50,18 @@ def describe(exc: SQLAlchemyError) -> str:
 
 
 class Store:
+    """The database: one SQLAlchemy engine (SQLite or PostgreSQL), migrated on open.
+
+    ``begin()`` gives a connection in a transaction; the ``store`` modules' functions take
+    that connection. Raises ``StoreError`` (``LockedError``, ``ConstraintError``) with a
+    one-line reason."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @property
     def is_sqlite(self) -> bool:
+        """Whether the database is SQLite (else PostgreSQL)."""
         return self.engine.dialect.name == "sqlite"
 
     @classmethod
@@ -118,6 +125,7 @@ class Store:
             raise StoreError(describe(exc)) from None
 
     def pending_migrations(self) -> list[str]:
+        """The names of the migrations not yet applied."""
         with self.begin() as conn:
             return schema.pending_migrations(conn)
 
@@ -140,4 +148,5 @@ class Store:
         return SqlSendSource(self)
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self.engine.dispose()

@@ -18,6 +18,7 @@ COLUMNS = [ledger.c[name] for name in LedgerRow.__slots__]
 
 
 def to_row(mapping: Any) -> LedgerRow:
+    """A ``LedgerRow`` from a result row's mapping."""
     return LedgerRow(**{name: mapping[name] for name in LedgerRow.__slots__})
 
 
@@ -47,6 +48,7 @@ def counts(conn: Connection, edition_id: int) -> dict[str, int]:
 
 
 def oldest_deferred(conn: Connection, edition_id: int) -> LedgerRow | None:
+    """The edition's deferred row queued longest ago, or None."""
     row = (
         conn.execute(
             select(*COLUMNS)
@@ -83,6 +85,7 @@ def next_due(
 
 
 def rows(conn: Connection, edition_id: int) -> list[LedgerRow]:
+    """Every row of the edition, in id order."""
     query = select(*COLUMNS).where(ledger.c.edition_id == edition_id).order_by(ledger.c.id)
     return [to_row(r) for r in conn.execute(query).mappings()]
 

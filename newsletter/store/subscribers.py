@@ -42,6 +42,7 @@ def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]
 
 
 def clean_profile(profile: Profile) -> Profile:
+    """``profile`` with its terms cleaned (``clean_terms``); ``InputError`` past the caps."""
     return Profile(
         topics=clean_terms(profile.topics, "topics"),
         categories=clean_terms(profile.categories, "categories"),
@@ -114,6 +115,7 @@ def add(
 
 
 def get(conn: Connection, subscriber_id: int) -> Subscriber:
+    """The subscriber ``subscriber_id``; ``NotFoundError`` when there is none."""
     found = find(conn, subscriber_id)
     if found is None:
         raise NotFoundError(f"subscriber #{subscriber_id}")
@@ -128,6 +130,8 @@ def find(conn: Connection, subscriber_id: int) -> Subscriber | None:
 
 
 def get_by_email(conn: Connection, email: str) -> Subscriber | None:
+    """The subscriber with this address (normalised first), or None; ``InputError`` for
+    an invalid address."""
     address = normalize_email(email)
     query = select(subscribers).where(func.lower(subscribers.c.email) == address.lower())
     found = conn.execute(query).mappings().first()
@@ -135,6 +139,7 @@ def get_by_email(conn: Connection, email: str) -> Subscriber | None:
 
 
 def require_by_email(conn: Connection, email: str) -> Subscriber:
+    """The subscriber with this address; ``NotFoundError`` when there is none."""
     found = get_by_email(conn, email)
     if found is None:
         raise NotFoundError(f"subscriber {normalize_email(email)}")
@@ -142,6 +147,7 @@ def require_by_email(conn: Connection, email: str) -> Subscriber:
 
 
 def get_many(conn: Connection, ids: Sequence[int]) -> dict[int, Subscriber]:
+    """The subscribers among ``ids`` that exist, by id."""
     if not ids:
         return {}
     rows = conn.execute(select(subscribers).where(subscribers.c.id.in_(list(ids)))).mappings()
@@ -149,6 +155,7 @@ def get_many(conn: Connection, ids: Sequence[int]) -> dict[int, Subscriber]:
 
 
 def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
+    """Every subscriber (with ``status`` only, when given), in id order."""
     query = select(subscribers).order_by(subscribers.c.id)
     if status:
         query = query.where(subscribers.c.status == status)
@@ -156,6 +163,7 @@ def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:
+    """The number of subscribers in each status."""
     rows = conn.execute(
         select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
     ).all()
@@ -180,6 +188,8 @@ def sendable_condition(on: dt.date, *, weekly_due: bool = False) -> Any:
 
 
 def sendable_ids(conn: Connection, on: dt.date, *, weekly_due: bool = False) -> list[int]:
+    """The ids of the subscribers who get the edition of ``on`` (weekly readers only when
+    ``weekly_due``)."""
     query = (
         select(subscribers.c.id)
         .where(sendable_condition(on, weekly_due=weekly_due))
@@ -189,6 +199,7 @@ def sendable_ids(conn: Connection, on: dt.date, *, weekly_due: bool = False) -> 
 
 
 def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
+    """Whether ``subscriber`` may get the edition of ``on`` (active, not paused that day)."""
     if subscriber.status == "active":
         return True
     return (
@@ -201,6 +212,8 @@ def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
 def set_status(
     conn: Connection, subscriber_id: int, status: SubscriberStatus, *, now: dt.datetime
 ) -> None:
+    """Set the subscriber's status (``active`` also confirms and ends a pause;
+    ``unsubscribed`` notes when); ``InputError`` for an unknown status."""
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
@@ -215,6 +228,7 @@ def set_status(
 def set_profile(
     conn: Connection, subscriber_id: int, profile: Profile, *, now: dt.datetime
 ) -> None:
+    """Replace the subscriber's profile."""
     _update(conn, subscriber_id, {**_profile_values(profile), "updated_at": now})
 
 
