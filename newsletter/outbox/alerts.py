@@ -35,7 +35,7 @@ from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import NewsletterError
 from newsletter.models import Message, Subscriber
-from newsletter.render.mime import address, build_plain, sender_address
+from newsletter.render.mime import address, build_message, sender_address
 from newsletter.schedule import should_send
 from newsletter.text import one_line
 
@@ -246,7 +246,7 @@ def build_alert(
         }
         return renderer.notice("alert", to, subscriber=None, context=context, now=now)
     message_id = make_msgid("alert", domain=settings.sender_address.rpartition("@")[2])
-    data = build_plain(
+    data = build_message(
         sender=sender_address(settings.from_address),
         to=address(to),
         subject=alert.subject,

@@ -194,18 +194,21 @@ def build_message(
     msg_id: str,
     date: dt.datetime,
     text: str,
-    html: str,
+    html: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
     encode: Callable[[str], bytes] = _qp,
 ) -> bytes:
-    """A multipart/alternative email (text, then HTML) as the exact bytes to send (and
-    DKIM-sign): CRLF line endings throughout (RFC 5322 §2.1, RFC 2046 §5.1.4).
+    """One email as the exact bytes to send (and DKIM-sign), CRLF line endings throughout
+    (RFC 5322 §2.1): multipart/alternative (text, then HTML; RFC 2046 §5.1.4) when ``html``
+    is given (digests), text/plain otherwise (replies, notices, operator alerts).
 
-    ``encode``: the quoted-printable encoder (``QpCache(...).encode`` for many emails).
-    ``extra_headers``: values we built (List-Unsubscribe, ids), written after the checks of
-    ``ascii_header``."""
-    boundary = "==nl-" + hashlib.sha256(msg_id.encode()).hexdigest()[:28]
+    Every header goes through ``_head`` (the one header-safety path). ``encode``: the
+    quoted-printable encoder (``QpCache(...).encode`` for many emails). ``extra_headers``:
+    values we built (List-Unsubscribe, ids), checked by ``ascii_header``."""
     head = _head(sender, to, subject, msg_id, date, extra_headers)
+    if html is None:
+        return b"".join([*head, _PART_HEAD.format("plain").encode("ascii"), b"\r\n", encode(text)])
+    boundary = "==nl-" + hashlib.sha256(msg_id.encode()).hexdigest()[:28]
     head.append(ascii_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
     delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
     part_head = _PART_HEAD + "\r\n"
@@ -222,19 +225,3 @@ def build_message(
             f"\r\n--{boundary}--\r\n".encode("ascii"),
         ]
     )
-
-
-def build_plain(
-    *,
-    sender: Address,
-    to: Address,
-    subject: str,
-    msg_id: str,
-    date: dt.datetime,
-    text: str,
-    extra_headers: Mapping[str, str] | None = None,
-) -> bytes:
-    """A text/plain email (UTF-8, quoted-printable) as the exact bytes to send, through the
-    same header path as ``build_message``: replies, notices and operator alerts."""
-    head = _head(sender, to, subject, msg_id, date, extra_headers)
-    return b"".join([*head, _PART_HEAD.format("plain").encode("ascii"), b"\r\n", _qp(text)])

@@ -3,7 +3,7 @@
 The confirmation email itself comes from the renderer (``Renderer.notice("confirmation")``).
 
 Pure: builds a ``Message`` from fixed subjects and our own text, through the one message
-builder (``render.mime.build_plain``). Subscriber text only ever reaches the body; headers
+builder (``render.mime.build_message``). Subscriber text only ever reaches the body; headers
 carry the normalised address and fixed strings (no CR/LF injection).
 """
 
@@ -15,7 +15,7 @@ from email.utils import make_msgid, parseaddr
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Message, Subscriber
-from newsletter.render.mime import address, build_plain, sender_address
+from newsletter.render.mime import address, build_message, sender_address
 from newsletter.text import one_line
 
 
@@ -30,7 +30,7 @@ def build_notice(
     auto_submitted: str = "auto-generated",
     in_reply_to: str | None = None,
 ) -> Message:
-    """One text/plain message (``mime.build_plain``); ``to`` must be a normalised address,
+    """One text/plain message (``mime.build_message``); ``to`` must be a normalised address,
     ``subject`` our own text; ``in_reply_to`` a Message-ID we answer (RFC 5322 §3.6.4).
     ``auto_submitted``: RFC 3834 §5 (never answered by auto-responders).
     Raises ``ValueError`` for a line break in ``to`` or ``subject``."""
@@ -45,7 +45,7 @@ def build_notice(
         extra["References"] = in_reply_to
     if settings.reply_address:
         extra["Reply-To"] = settings.reply_address
-    data = build_plain(
+    data = build_message(
         sender=sender_address(settings.from_address),
         to=address(to),
         subject=subject,
