@@ -78,7 +78,12 @@ class CollectResult:
 
 
 async def collect(settings: Settings, client: httpx.AsyncClient, date: dt.date) -> CollectResult:
-    """Every configured source's papers for edition ``date``, merged once per arXiv id."""
+    """Every configured source's papers for edition ``date``, merged once per arXiv id.
+
+    The sources (``settings.source_specs``) are fetched concurrently through ``client``;
+    one that fails (``SourceError``, or any bug) is isolated: its ``SourceReport`` says
+    why (one line) and the others go on. Never raises for a source; the result's papers
+    are ordered by Hugging Face upvotes, then arXiv id (``dedupe``)."""
     context = FetchContext.for_settings(client, settings)
     specs = settings.source_specs
     outcomes = await asyncio.gather(*(_run(spec, context, date) for spec in specs))
