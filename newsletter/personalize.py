@@ -1,7 +1,7 @@
 """Each subscriber's email from an edition: rank a batch (vectorised) and render it. Pure.
 
 Used by the daily run, ``newsletter send``, ``newsletter preview`` and the benchmarks
-(through ``newsletter.pipeline.batches.make_composer``, which reads the store), so that
+(through ``newsletter.pipeline.batches.make_personalizer``, which reads the store), so that
 every path produces the same bytes for the same edition and subscriber. Nothing here
 reads the store or a file: feedback and the week's papers are passed in as functions.
 """

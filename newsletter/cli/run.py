@@ -29,7 +29,7 @@ from newsletter.errors import InputError, LockedError, NewsletterError, StoreErr
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.outbox import alerts
-from newsletter.pipeline.batches import make_composer
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers
@@ -260,8 +260,8 @@ def preview_command(
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
     renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
-    compose = make_composer(store, settings, edition, now, renderer)
-    message = compose([reader])[0]
+    personalize = make_personalizer(store, settings, edition, now, renderer)
+    message = personalize([reader])[0]
     target = out or Path(f"preview-{edition.date}.html")
     target.write_text(message.html, encoding="utf-8")
     click.echo(f"subject: {message.subject}")

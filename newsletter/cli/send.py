@@ -31,7 +31,7 @@ from newsletter.errors import NotFoundError
 from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
-from newsletter.pipeline.batches import make_composer
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import editions, ledger, locks
 from newsletter.store.db import Store
@@ -74,10 +74,10 @@ async def send_all(
     renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
     async with open_transport(settings) as transport:
         for edition in chosen:
-            compose = make_composer(store, settings, edition, utc_now(), renderer)
+            personalize = make_personalizer(store, settings, edition, utc_now(), renderer)
             reports.append(
                 await send_edition(
-                    store, settings, edition, compose, transport, worker=worker, clock=utc_now
+                    store, settings, edition, personalize, transport, worker=worker, clock=utc_now
                 )
             )
     return reports

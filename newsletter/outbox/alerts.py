@@ -15,7 +15,7 @@ alerts nobody yet: the next run tries again. Each alert has a ``kind``; given an
 ``AlertLog``, at most one email goes out per (edition date, kind), however often the run
 is repeated.
 
-``compose`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
+``build_alert`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
 its "alert" notice), and ``send_alert`` sends it through the configured transport,
 bounded by a timeout. Sending an alert never raises: a broken mail server must not
 hide the run's own exit status, so a failed alert is logged instead.

@@ -3,7 +3,7 @@
 Rendering and SMTP are CPU-bound Python; one process keeps one core busy. With
 ``SEND_PROCESSES=N`` the sender forks N-1 helpers that claim batches from the same
 ledger (claims are single atomic statements, so no row is claimed twice) while the
-parent sends too. Forking (not spawning) lets each child inherit the composer — the
+parent sends too. Forking (not spawning) lets each child inherit the personalizer — the
 compiled templates, the ranker and the edition — without pickling or rebuilding them.
 
 Each child runs ``target(index)`` in a fresh event loop and reports back one

@@ -26,7 +26,7 @@ from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
 from newsletter.pipeline import catchup
-from newsletter.pipeline.batches import make_composer, publish_web_version, recipients
+from newsletter.pipeline.batches import make_personalizer, publish_web_version, recipients
 from newsletter.pipeline.dryrun import dry_run as render_dry_run
 from newsletter.pipeline.freeze import collect_fresh, freeze_collected, record_health
 from newsletter.pipeline.progress import PlainProgress, Progress, ProgressTransport
@@ -36,7 +36,7 @@ from newsletter.store import editions, ledger, locks, runs
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 
-__all__ = ["RunReport", "make_composer", "run_daily"]
+__all__ = ["RunReport", "make_personalizer", "run_daily"]
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 RUN_LOCK = "run"
@@ -194,7 +194,7 @@ async def _run_locked(
     renderer = Renderer(settings, Links.for_settings(settings, signer))
     publish_web_version(settings, renderer, edition)
     ids = recipients(store, settings, date, only)
-    compose = make_composer(store, settings, edition, clock(), renderer)
+    personalize = make_personalizer(store, settings, edition, clock(), renderer)
     started = time.monotonic()
     with store.begin() as conn:
         added = ledger.enqueue(conn, edition.id, ids, clock())
@@ -206,7 +206,7 @@ async def _run_locked(
             store,
             settings,
             edition,
-            compose,
+            personalize,
             ProgressTransport(transport, progress),
             worker=worker,
             clock=clock,

@@ -1,6 +1,6 @@
 """What ``newsletter.personalize`` needs from the store, and who gets an edition.
 
-``make_composer`` joins the pure ``personalizer`` to the store: each batch's feedback is read
+``make_personalizer`` joins the pure ``personalizer`` to the store: each batch's feedback is read
 in one transaction, the week's papers once, when a weekly reader first needs them.
 """
 
@@ -21,7 +21,7 @@ from newsletter.store.db import Store
 WEEK = dt.timedelta(days=7)
 
 
-def make_composer(
+def make_personalizer(
     store: Store, settings: Settings, edition: Edition, now: dt.datetime, renderer: Renderer
 ) -> Personalize:
     """Each batch's emails for ``edition`` (see ``personalize.personalizer``), reading each

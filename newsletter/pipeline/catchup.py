@@ -20,7 +20,7 @@ from newsletter.deliver import open_transport
 from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
-from newsletter.pipeline.batches import make_composer
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import editions, ledger
 from newsletter.store.db import Store
@@ -71,9 +71,9 @@ async def send_earlier_editions(
     renderer = Renderer(settings, Links.for_settings(settings, signer))
     async with open_transport(settings) as transport:
         for edition in earlier:
-            compose = make_composer(store, settings, edition, clock(), renderer)
+            personalize = make_personalizer(store, settings, edition, clock(), renderer)
             report = await send_edition(
-                store, settings, edition, compose, transport, worker=worker, clock=clock
+                store, settings, edition, personalize, transport, worker=worker, clock=clock
             )
             caught.sent.append((edition, report))
             if report.stopped:
