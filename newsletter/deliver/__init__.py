@@ -8,7 +8,7 @@ The send loop (``newsletter.outbox.send``) owns the ledger, retries and pacing.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Protocol
+from typing import Final, Literal, Protocol
 
 from newsletter.config import Settings
 from newsletter.deliver.dkim import DkimSigner
@@ -17,7 +17,9 @@ from newsletter.deliver.smtp import SmtpTransport
 from newsletter.models import DataHook, Message, RecipientResult, SendResult
 
 __all__ = [
+    "FROM_SETTINGS",
     "DataHook",
+    "DkimSigner",
     "MaildirTransport",
     "RecipientResult",
     "SendResult",
@@ -50,9 +52,21 @@ class Transport(Protocol):
         ...
 
 
-def open_transport(settings: Settings) -> Transport:
-    """The transport ``settings.delivery`` names; use it with ``async with``."""
-    dkim_signer = DkimSigner.from_settings(settings)
+# ``open_transport``'s default: read the DKIM key from the settings' file now.
+FROM_SETTINGS: Final = "from settings"
+
+
+def open_transport(
+    settings: Settings, dkim_signer: DkimSigner | Literal["from settings"] | None = FROM_SETTINGS
+) -> Transport:
+    """The transport ``settings.delivery`` names; use it with ``async with``.
+
+    ``dkim_signer``: the caller's DKIM signer (None: do not sign). A caller that opens many
+    transports (one per message, or per helper process) loads it once with
+    ``DkimSigner.from_settings`` and passes it, so the key file is read once, never in a
+    sending loop; by default it is loaded here. ``SettingsError`` for a bad DKIM setup."""
+    if isinstance(dkim_signer, str):
+        dkim_signer = DkimSigner.from_settings(settings)
     if settings.delivery == "maildir":
         return MaildirTransport(settings.outbox_dir, dkim_signer)
     return SmtpTransport(settings, dkim_signer=dkim_signer)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from newsletter.config import Settings
-from newsletter.deliver import Transport, open_transport
+from newsletter.deliver import DkimSigner, Transport, open_transport
 from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError, LeaseLostError, StoreError
 from newsletter.models import Edition, LedgerRow, Message
@@ -194,11 +194,12 @@ async def _send_all(
         return await _send_edition(source, settings, edition, personalize, transport, worker, clock)
     started = time.monotonic()
     share = per_process(settings)
+    dkim_signer = DkimSigner.from_settings(settings)  # read once, before forking
 
     async def helper(index: int) -> forked.HelperTally:
         source.after_fork()
         name = source.helper_name(f"{worker.rpartition(':')[2] or 'send'}+{index}")
-        async with open_transport(share) as own:
+        async with open_transport(share, dkim_signer) as own:
             report = await _send_edition(source, share, edition, personalize, own, name, clock)
         return report.sent_now, report.throttle_events, report.failed_now, report.stopped or ""
 
