@@ -16,75 +16,19 @@ postgresql://postgres@127.0.0.1:5432/test).
 
 from __future__ import annotations
 
-import argparse
-import collections
-import itertools
+import os
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from tests.deliver.chaos import RoundResult, run_rounds
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--readers", type=int, default=300)
-    parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--maildir-every", type=int, default=4)
-    args = parser.parse_args()
-    started = time.monotonic()
-    results: list[RoundResult] = []
-    with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
-        tmp = Path(folder)
-        counter = itertools.count()
-
-        @contextmanager
-        def sqlite() -> Iterator[str]:
-            yield f"sqlite:///{tmp / f'chaos-{next(counter)}.db'}"
-
-        if args.postgres:
-            from tests.conftest import fresh_postgres_schema as databases
-        else:
-            databases = sqlite  # type: ignore[assignment]
-        print(f"chaos: {args.rounds} rounds, seed {args.seed}, load {loadavg()}", flush=True)
-        for index, result in enumerate(
-            run_rounds(
-                databases,
-                tmp,
-                rounds=args.rounds,
-                seed_value=args.seed,
-                readers=args.readers,
-                maildir_every=args.maildir_every,
-            )
-        ):
-            results.append(result)
-            print(f"{index + 1:3} {result.line()}  load {loadavg()}", flush=True)
-            for violation in result.violations[:10]:
-                print(f"      {violation}", flush=True)
-    faults: collections.Counter[str] = collections.Counter()
-    kinds: collections.Counter[str] = collections.Counter()
-    for result in results:
-        faults.update(result.faults)
-        kinds[result.kind] += 1
-    print(f"rounds: {len(results)} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})")
-    print("faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(faults.items())))
-    print(
-        f"copies {sum(r.copies for r in results)}, duplicates"
-        f" {sum(r.duplicates for r in results)}, unknown rows {sum(r.unknown for r in results)}"
-        f" ({sum(r.unknown_without_copy for r in results)} without a copy), violations"
-        f" {sum(len(r.violations) for r in results)}, {time.monotonic() - started:.0f}s,"
-        f" load {loadavg()}"
-    )
-    sys.exit(1 if any(r.violations for r in results) else 0)
+    """Run the chaos harness's command line (``tests/deliver/chaos_cli.py``) in this
+    process's place, with the same arguments."""
+    os.chdir(ROOT)
+    command = [sys.executable, "-m", "tests.deliver.chaos_cli", *sys.argv[1:]]
+    os.execv(sys.executable, command)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._support import LARGEST_DAY, RENDER_NOW, edition_of, hf_day, sections_by_topic
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.render import Renderer
 from newsletter.tokens import Signer
-from tests.render.conftest import LARGEST_DAY, NOW, edition_of, hf_papers, split_sections
 
 RUNS = 7
 EMAILS_PER_RUN = 300
@@ -35,10 +35,10 @@ def main() -> None:
     )
     settings = Settings(_env_file=None, base_url="https://papers.example.org")
     links = Links(settings.base_url, Signer.from_secrets("bench"), "papers@example.org")
-    papers = hf_papers(folder / LARGEST_DAY)
+    papers = hf_day(folder / LARGEST_DAY)
     edition = edition_of(papers, dt.date(2026, 8, 18))
     topics = ("multimodal agents", "image generation", "benchmarks")
-    sections = split_sections(papers, topics)
+    sections = sections_by_topic(papers, topics)
     compile_times, per_email = [], []
     for _ in range(RUNS):
         start = time.perf_counter()
@@ -49,7 +49,7 @@ def main() -> None:
             subscriber = Subscriber(
                 id=sid, email=f"r{sid}@example.com", profile=Profile(topics), token_nonce="n"
             )
-            msg = renderer.digest(edition, subscriber, sections, now=NOW)
+            msg = renderer.digest(edition, subscriber, sections, now=RENDER_NOW)
         per_email.append((time.perf_counter() - start) / EMAILS_PER_RUN)
     print(f"papers per email     {len(papers)}")
     print(f"compile (once)       {statistics.median(compile_times) * 1000:.1f} ms median of {RUNS}")

@@ -27,12 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._support import SmtpServer, address, compose, seed, smtp_settings, utcnow
 from newsletter.deliver import open_transport
 from newsletter.outbox.send import send_edition
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
-from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
-from tests.deliver.smtpserver import FaultServer, Rule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,15 +41,12 @@ def loadavg() -> str:
 
 
 async def one(arm: int, messages: int, timeout: float) -> dict[str, object]:
-    rules = []
+    greylist: dict[str, int | None] = {}
     if arm:
         step = 100 // arm
         times = 1 if arm == 1 else None
-        rules = [
-            Rule("rcpt", "451 4.7.1 Greylisted, try again later", match=address(i), times=times)
-            for i in range(0, messages, step)
-        ]
-    server = FaultServer.start(rules)
+        greylist = {address(i): times for i in range(0, messages, step)}
+    server = SmtpServer.start(greylist)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         store = Store.open(url, now=utcnow())

@@ -15,16 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._support import SmtpServer, compose, seed, smtp_settings, utcnow
 from newsletter.deliver import open_transport
 from newsletter.outbox.send import send_edition
 from newsletter.store import locks
 from newsletter.store.db import Store
-from tests.deliver.helpers import compose, seed, smtp_settings, utcnow
-from tests.deliver.smtpserver import FaultServer
 
 
 async def one_run(n: int) -> float:
-    server = FaultServer.start()
+    server = SmtpServer.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"

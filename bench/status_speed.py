@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from newsletter.cli.status import gather
 from newsletter.config import Settings
 from newsletter.deliver import SendResult
 from newsletter.models import Paper
+from newsletter.ops.status import gather
 from newsletter.store import editions, ledger, locks, runs, subscribers
 from newsletter.store.db import Store
 

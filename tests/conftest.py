@@ -1,43 +1,28 @@
 """Shared test fixtures.
 
-Tests that need a tool absent on this machine call ``need(condition, reason)``:
-they skip with the reason locally, and fail under ``CI=true`` (a skip in CI is a
-failure, so CI cannot go green by skipping).
+The helpers behind them live in ``tests/support`` (a test imports helpers from there,
+never from a conftest or another test module): ``needs`` (``need``, the real fixtures),
+``databases`` (a fresh PostgreSQL schema), ``smtp`` (the SMTP sink), ``http`` (the HTTP
+stub), ``clock`` (the fake clock), ``ports``; ``faultsmtp`` is the scripted SMTP server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from newsletter.store.db import Store
+from tests.support.clock import FakeClock
+from tests.support.databases import fresh_postgres_schema
+from tests.support.needs import FIXTURES_ENV, IN_CI, fixtures_dir, need
+from tests.support.smtp import SmtpSink, running_smtp_sink
 
-FIXTURES_ENV = "NEWSLETTER_FIXTURES"
-DEFAULT_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Fake Hugging Face and arXiv servers (fixtures upstream_clock, fake_hf, fake_arxiv).
 pytest_plugins = ["tests.support.upstreams"]
-
-
-def need(condition: object, reason: str) -> None:
-    """Skip (locally) or fail (in CI) when ``condition`` is false."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def fixtures_dir() -> Path:
-    return Path(os.environ.get(FIXTURES_ENV, str(DEFAULT_FIXTURES)))
 
 
 @pytest.fixture
@@ -78,46 +63,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 # --- databases -------------------------------------------------------------------------
 
-PG_URL_ENV = "NEWSLETTER_TEST_POSTGRES"
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 def _now() -> dt.datetime:
     return dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
-
-
-def postgres_url() -> str:
-    return os.environ.get(PG_URL_ENV, DEFAULT_PG_URL)
-
-
-def _postgres_reachable(url: str) -> str | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(
-            url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
-        ):
-            return None
-    except psycopg.Error as exc:
-        return str(exc).strip().splitlines()[0]
-
-
-@contextmanager
-def fresh_postgres_schema() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a new, empty schema (dropped afterwards)."""
-    import psycopg
-
-    base = postgres_url()
-    problem = _postgres_reachable(base)
-    need(problem is None, f"PostgreSQL not reachable at {base}: {problem}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -144,33 +92,17 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-# --- a real SMTP sink ------------------------------------------------------------------
-
-
-@dataclass
-class Sink:
-    """Keeps every message an aiosmtpd server on 127.0.0.1 accepted."""
-
-    host: str
-    port: int
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK queued"
+# --- real servers and the clock -----------------------------------------------------------
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    """An SMTP server that accepts every message (no AUTH), and keeps it."""
-    from aiosmtpd.controller import Controller
-
-    from tests.deliver.smtpserver import free_port
-
-    sink = Sink("127.0.0.1", free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
-    try:
+def smtp_sink() -> Iterator[SmtpSink]:
+    """An SMTP server on 127.0.0.1 that accepts every message (no AUTH), and keeps it."""
+    with running_smtp_sink() as sink:
         yield sink
-    finally:
-        controller.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The fake clock, at Thursday 26 November 2026 09:00 UTC unless the test moves it."""
+    return FakeClock()

@@ -30,7 +30,9 @@ from newsletter.outbox import alerts
 from newsletter.store import editions, ledger, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
-from tests.support.upstreams import UTC, Clock, FakeArxiv, FakeHF
+from tests.support.clock import FakeClock
+from tests.support.fake_arxiv import UTC, FakeArxiv
+from tests.support.fake_hf import FakeHF
 
 MON, TUE = dt.date(2026, 11, 30), dt.date(2026, 12, 1)
 READERS = ("ada@example.org", "grace@example.org")
@@ -57,7 +59,7 @@ def make_settings(tmp_path: Path, hf: FakeHF, arxiv: FakeArxiv, **extra: Any) ->
     return Settings(_env_file=None, **values)
 
 
-def open_store(settings: Settings, clock: Clock, readers: tuple[str, ...] = READERS) -> Store:
+def open_store(settings: Settings, clock: FakeClock, readers: tuple[str, ...] = READERS) -> Store:
     store = Store.open(settings.database_url, now=clock())
     with store.begin() as conn:
         for address in readers:
@@ -66,7 +68,7 @@ def open_store(settings: Settings, clock: Clock, readers: tuple[str, ...] = READ
 
 
 def run(
-    store: Store, settings: Settings, clock: Clock, date: dt.date | None = None, **kwargs: Any
+    store: Store, settings: Settings, clock: FakeClock, date: dt.date | None = None, **kwargs: Any
 ) -> pipeline.RunReport:
     day = date or schedule.default_edition(clock(), settings)
     coroutine = pipeline.run_daily(
@@ -108,7 +110,7 @@ def arxiv_ids(arxiv: FakeArxiv, day: dt.date) -> list[str]:
 
 
 def test_a_morning_run_makes_the_latest_complete_edition_whole(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     wanted = a_full_tuesday(fake_hf, fake_arxiv)
     settings = make_settings(tmp_path, fake_hf, fake_arxiv)
@@ -146,7 +148,7 @@ def test_a_daily_cron_anywhere_sends_every_edition_once_and_whole(
     tmp_path: Path,
     fake_hf: FakeHF,
     fake_arxiv: FakeArxiv,
-    upstream_clock: Clock,
+    upstream_clock: FakeClock,
     zone: str,
     clock_time: tuple[int, int],
     week: dt.date,
@@ -186,7 +188,7 @@ def test_a_daily_cron_anywhere_sends_every_edition_once_and_whole(
 
 
 def test_wait_policy_freezes_nothing_until_the_source_is_back(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     wanted = a_full_tuesday(fake_hf, fake_arxiv)
     fake_hf.fail("/api/daily_papers", until=dt.datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
@@ -213,7 +215,7 @@ def test_wait_policy_freezes_nothing_until_the_source_is_back(
 
 
 def test_wait_policy_sends_without_the_source_after_the_deadline_and_says_so(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     a_full_tuesday(fake_hf, fake_arxiv)
     fake_hf.fail("/api/daily_papers")
@@ -241,7 +243,7 @@ def test_wait_policy_sends_without_the_source_after_the_deadline_and_says_so(
 
 
 def test_send_policy_sends_what_there_is_at_once(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     a_full_tuesday(fake_hf, fake_arxiv)
     fake_arxiv.fail("/rss/")
@@ -258,7 +260,7 @@ def test_send_policy_sends_what_there_is_at_once(
 
 
 def test_every_source_down_waits_then_fails_never_nothing_announced(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     fake_hf.fail("/")
     fake_arxiv.fail("/")
@@ -273,7 +275,7 @@ def test_every_source_down_waits_then_fails_never_nothing_announced(
 
 
 def test_a_failed_source_with_everything_else_already_sent_is_not_a_quiet_day(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     """The issue's case: HF down and every arXiv paper already sent. Not "nothing announced"."""
     fake_hf.add_day(MON, 3)
@@ -297,7 +299,7 @@ def test_a_failed_source_with_everything_else_already_sent_is_not_a_quiet_day(
 
 
 def test_a_holiday_is_quiet_and_alerts_nobody(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     fake_arxiv.holidays.add(TUE)
     settings = make_settings(tmp_path, fake_hf, fake_arxiv)
@@ -316,7 +318,7 @@ def test_a_holiday_is_quiet_and_alerts_nobody(
 
 
 def test_a_holiday_with_hf_papers_still_sends_them(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     fake_arxiv.holidays.add(TUE)
     ids = fake_hf.add_day(MON, 9)
@@ -332,7 +334,7 @@ def test_a_holiday_with_hf_papers_still_sends_them(
 
 
 def test_an_edition_not_complete_yet_is_refused(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     settings = make_settings(tmp_path, fake_hf, fake_arxiv)
     store = open_store(settings, upstream_clock)
@@ -350,7 +352,7 @@ def test_an_edition_not_complete_yet_is_refused(
 
 
 def test_a_weekend_date_is_refused(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     settings = make_settings(tmp_path, fake_hf, fake_arxiv)
     store = open_store(settings, upstream_clock)
@@ -370,7 +372,7 @@ def digest_of(path: Path) -> dict[str, str]:
 
 
 def test_a_dry_run_during_an_outage_changes_nothing_and_the_real_run_collects_afresh(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     wanted = a_full_tuesday(fake_hf, fake_arxiv)
     fake_hf.fail("/api/daily_papers", until=dt.datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
@@ -408,7 +410,7 @@ def test_a_dry_run_during_an_outage_changes_nothing_and_the_real_run_collects_af
 
 
 def test_a_dry_run_of_a_frozen_edition_renders_it_and_writes_nothing(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     a_full_tuesday(fake_hf, fake_arxiv)
     settings = make_settings(tmp_path, fake_hf, fake_arxiv)

@@ -9,10 +9,8 @@ import email
 import email.policy
 import json
 import mailbox
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,51 +25,22 @@ from newsletter.sources import hf_daily
 from newsletter.store import editions, ledger, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
-from tests.conftest import Sink
-from tests.support.upstreams import feed_dated
+from tests.support.fake_arxiv import feed_dated
+from tests.support.http import Reply, StubServer, running_stub
+from tests.support.smtp import SmtpSink
 
 DAY = dt.date(2026, 8, 18)  # a Tuesday, the date of the richest HF fixture
 NOW = dt.datetime(2026, 8, 18, 7, 0, tzinfo=dt.UTC)
 
 
-class FeedServer:
-    """Serves fixture bytes by path on 127.0.0.1 and counts the requests."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, bytes] = {}
-        self.hits: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                outer.hits.append(path)
-                body = outer.routes.get(path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture
-def feeds() -> Iterator[FeedServer]:
-    server = FeedServer()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def feeds() -> Iterator[StubServer]:
+    """Serves fixture bytes by path on 127.0.0.1 (``feeds.script``) and records requests."""
+    with running_stub() as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
 
 
-def make_settings(tmp_path: Path, feeds: FeedServer, sink: Sink, **extra: Any) -> Settings:
+def make_settings(tmp_path: Path, feeds: StubServer, sink: SmtpSink, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'db' / 'newsletter.db'}",
         "sources": "hf_daily,arxiv_rss:stat",
@@ -120,10 +89,10 @@ def add_readers(store: Store) -> dict[str, int]:
 
 
 def one_hf_day(
-    tmp_path: Path, feeds: FeedServer, sink: Sink, fixture: Path, **extra: Any
+    tmp_path: Path, feeds: StubServer, sink: SmtpSink, fixture: Path, **extra: Any
 ) -> tuple[Settings, Store]:
     """Serve one real HF day, and a store with the three readers of ``add_readers``."""
-    feeds.routes["/api/daily_papers"] = fixture.read_bytes()
+    feeds.script("/api/daily_papers", Reply(200, fixture.read_bytes()))
     settings = make_settings(tmp_path, feeds, sink, sources="hf_daily", **extra)
     store = Store.open(settings.database_url, now=NOW)
     add_readers(store)
@@ -131,14 +100,12 @@ def one_hf_day(
 
 
 def test_daily_job_on_real_feeds_sends_each_reader_one_complete_email(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
-    feeds.routes["/api/daily_papers"] = (
-        real_fixtures / "hf_daily_papers_2026-08-18.json"
-    ).read_bytes()
-    feeds.routes["/rss/stat"] = feed_dated(
-        (real_fixtures / "arxiv_rss_stat_2024-03-26.xml").read_bytes(), DAY
-    )
+    hf_day = (real_fixtures / "hf_daily_papers_2026-08-18.json").read_bytes()
+    feeds.script("/api/daily_papers", Reply(200, hf_day))
+    rss = (real_fixtures / "arxiv_rss_stat_2024-03-26.xml").read_bytes()
+    feeds.script("/rss/stat", Reply(200, feed_dated(rss, DAY)))
     settings = make_settings(tmp_path, feeds, smtp_sink)
     store = Store.open(settings.database_url, now=NOW)
     ids = add_readers(store)
@@ -147,13 +114,13 @@ def test_daily_job_on_real_feeds_sends_each_reader_one_complete_email(
 
     assert report.outcome == "ok", report.reason
     assert report.counts["sent"] == 3
-    assert sorted(rcpt for _, rcpts, _ in smtp_sink.messages for rcpt in rcpts) == sorted(ids)
+    assert sorted(rcpt for _, rcpts, _ in smtp_sink.envelopes for rcpt in rcpts) == sorted(ids)
     with store.begin() as conn:
         edition = editions.get_by_date(conn, DAY)
     assert edition is not None
     assert len(edition.papers) == 29 + 62  # HF day + RSS new/cross, no duplicates
     message_ids = set()
-    for _, (recipient,), raw in smtp_sink.messages:
+    for _, (recipient,), raw in smtp_sink.envelopes:
         message = parsed(raw)
         assert message["To"].addresses[0].addr_spec == recipient
         assert message.get_content_type() == "multipart/alternative"
@@ -169,31 +136,31 @@ def test_daily_job_on_real_feeds_sends_each_reader_one_complete_email(
         assert message["List-Id"] and message["Date"]
         message_ids.add(message["Message-ID"])
     assert len(message_ids) == 3
-    ada = next(parsed(raw) for _, (r,), raw in smtp_sink.messages if r == "ada@example.org")
+    ada = next(parsed(raw) for _, (r,), raw in smtp_sink.envelopes if r == "ada@example.org")
     ada_text = ada.get_body(("plain",))
     assert ada_text is not None
     assert "multimodal agents" in ada_text.get_content().lower()
     assert (tmp_path / "archive" / f"{DAY}.html").is_file()
 
     # The same day again: the edition is reused (no fetch) and nothing is sent twice.
-    fetched = len(feeds.hits)
+    fetched = len(feeds.requests())
     again = run(store, settings)
     assert again.outcome == "ok"
-    assert len(smtp_sink.messages) == 3
-    assert len(feeds.hits) == fetched
+    assert len(smtp_sink.envelopes) == 3
+    assert len(feeds.requests()) == fetched
     with store.begin() as conn:
         assert ledger.counts(conn, edition.id)["sent"] == 3
 
 
 def test_hostile_titles_are_escaped_and_never_reach_a_header(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
     items = json.loads((real_fixtures / "hf_daily_papers_2026-08-11.json").read_bytes())
     items[0]["paper"]["title"] = items[0]["title"] = "<script>alert(1)</script> Agents & Tools"
     items[1]["paper"]["title"] = items[1]["title"] = "Agents\r\nBcc: victim@evil.example\r\n\r\nhi"
     for item in items[:2]:
         item["paper"]["upvotes"] = 10_000  # the top papers, in every reader's email
-    feeds.routes["/api/daily_papers"] = json.dumps(items).encode()
+    feeds.script("/api/daily_papers", Reply(200, json.dumps(items).encode()))
     settings = make_settings(tmp_path, feeds, smtp_sink, sources="hf_daily")
     store = Store.open(settings.database_url, now=NOW)
     with store.begin() as conn:
@@ -201,7 +168,7 @@ def test_hostile_titles_are_escaped_and_never_reach_a_header(
 
     assert run(store, settings).outcome == "ok"
 
-    [(_, recipients, raw)] = smtp_sink.messages
+    [(_, recipients, raw)] = smtp_sink.envelopes
     assert recipients == ["reader@example.org"]
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert b"victim@evil.example" not in head
@@ -216,7 +183,7 @@ def test_hostile_titles_are_escaped_and_never_reach_a_header(
 
 
 def test_dry_run_renders_everything_and_sends_nothing(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
     settings, store = one_hf_day(
         tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2025-10-15.json"
@@ -227,7 +194,7 @@ def test_dry_run_renders_everything_and_sends_nothing(
     assert report.outcome == "dry-run"
     assert report.counts["rendered"] == 3
     assert report.counts["bytes"] > 3 * 10_000
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
     assert report.folder == tmp_path / "look"
     assert len(list(report.folder.glob("*.eml"))) == len(list(report.folder.glob("*.html"))) == 3
     with store.begin() as conn:  # nothing frozen, nothing queued
@@ -235,14 +202,14 @@ def test_dry_run_renders_everything_and_sends_nothing(
 
 
 def test_only_sends_to_one_reader_and_papers_are_not_repeated_next_day(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
     settings, store = one_hf_day(
         tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2026-08-11.json"
     )
 
     assert run(store, settings, only="grace@example.org").counts["sent"] == 1
-    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["grace@example.org"]]
+    assert [rcpts for _, rcpts, _ in smtp_sink.envelopes] == [["grace@example.org"]]
 
     # The next day the same papers come back (an API query looks back a few days):
     # they went out already, so there is no new edition and no email.
@@ -256,11 +223,11 @@ def test_only_sends_to_one_reader_and_papers_are_not_repeated_next_day(
     report = asyncio.run(later)
     assert report.outcome == "nothing"
     assert "no new papers" in report.reason
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.envelopes) == 1
 
 
 def test_weekly_readers_get_the_week_on_their_day_only(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
     settings = make_settings(tmp_path, feeds, smtp_sink, sources="hf_daily", weekly_day="tue")
     store = Store.open(settings.database_url, now=NOW)
@@ -271,12 +238,12 @@ def test_weekly_readers_get_the_week_on_their_day_only(
     monday, tuesday = DAY - dt.timedelta(days=1), DAY
     days = {monday: "hf_daily_papers_2026-08-11.json", tuesday: "hf_daily_papers_2026-08-18.json"}
     for day, fixture in days.items():
-        feeds.routes["/api/daily_papers"] = (real_fixtures / fixture).read_bytes()
+        feeds.script("/api/daily_papers", Reply(200, (real_fixtures / fixture).read_bytes()))
         coroutine = pipeline.run_daily(
             store, settings, signer_for(settings), date=day, clock=lambda: NOW
         )
         assert asyncio.run(coroutine).outcome == "ok"
-    received = [(rcpts[0], parsed(raw)) for _, rcpts, raw in smtp_sink.messages]
+    received = [(rcpts[0], parsed(raw)) for _, rcpts, raw in smtp_sink.envelopes]
     assert sorted(who for who, _ in received) == [
         "daily@example.org",
         "daily@example.org",
@@ -318,7 +285,7 @@ def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
 
 
 def test_only_never_sends_to_others_left_pending_by_an_earlier_run(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
     settings, store = one_hf_day(
         tmp_path, feeds, smtp_sink, real_fixtures / "hf_daily_papers_2026-08-11.json"
@@ -331,12 +298,12 @@ def test_only_never_sends_to_others_left_pending_by_an_earlier_run(
 
     report = run(store, settings, only="grace@example.org")
 
-    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["grace@example.org"]]
+    assert [rcpts for _, rcpts, _ in smtp_sink.envelopes] == [["grace@example.org"]]
     assert report.counts["sent"] == 1 and report.counts["pending"] == 2
 
 
 def test_an_unreachable_reply_mailbox_does_not_stop_the_digest(
-    tmp_path: Path, feeds: FeedServer, smtp_sink: Sink, real_fixtures: Path
+    tmp_path: Path, feeds: StubServer, smtp_sink: SmtpSink, real_fixtures: Path
 ) -> None:
     closed = {"imap_host": "127.0.0.1", "imap_port": 1, "imap_security": "none"}
     settings, store = one_hf_day(
@@ -354,4 +321,4 @@ def test_an_unreachable_reply_mailbox_does_not_stop_the_digest(
     report = run(store, settings)
     assert report.outcome == "ok"
     assert any(line.startswith("inbox: not read (") for line in report.stages)
-    assert len(smtp_sink.messages) == 3
+    assert len(smtp_sink.envelopes) == 3

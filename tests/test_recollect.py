@@ -20,7 +20,9 @@ from newsletter.pipeline import freeze
 from newsletter.store import editions, ledger, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
-from tests.support.upstreams import UTC, Clock, FakeArxiv, FakeHF
+from tests.support.clock import FakeClock
+from tests.support.fake_arxiv import UTC, FakeArxiv
+from tests.support.fake_hf import FakeHF
 
 # In the past of the real clock too: the command runs on the process clock.
 MON, TUE = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
@@ -46,7 +48,7 @@ def values(tmp_path: Path, hf: FakeHF, arxiv: FakeArxiv) -> dict[str, Any]:
 
 @pytest.fixture
 def thin_tuesday(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> tuple[Settings, Store, set[str]]:
     """Tuesday's edition frozen without HF (policy send, HF down); nobody subscribed yet.
     Returns the settings, the store and the ids of the whole edition."""
@@ -65,7 +67,7 @@ def thin_tuesday(
 
 
 def test_a_thin_edition_nobody_got_is_collected_again_whole(
-    thin_tuesday: tuple[Settings, Store, set[str]], upstream_clock: Clock
+    thin_tuesday: tuple[Settings, Store, set[str]], upstream_clock: FakeClock
 ) -> None:
     settings, store, whole = thin_tuesday
     with store.begin() as conn:
@@ -89,7 +91,7 @@ def test_a_thin_edition_nobody_got_is_collected_again_whole(
 
 
 def test_the_old_edition_stays_while_the_source_is_still_failing_before_the_deadline(
-    thin_tuesday: tuple[Settings, Store, set[str]], fake_hf: FakeHF, upstream_clock: Clock
+    thin_tuesday: tuple[Settings, Store, set[str]], fake_hf: FakeHF, upstream_clock: FakeClock
 ) -> None:
     settings, store, _ = thin_tuesday
     fake_hf.fail("/api/daily_papers")
@@ -102,7 +104,7 @@ def test_the_old_edition_stays_while_the_source_is_still_failing_before_the_dead
 
 
 def test_an_edition_whose_messages_went_out_is_refused(
-    thin_tuesday: tuple[Settings, Store, set[str]], tmp_path: Path, upstream_clock: Clock
+    thin_tuesday: tuple[Settings, Store, set[str]], tmp_path: Path, upstream_clock: FakeClock
 ) -> None:
     settings, store, _ = thin_tuesday
     with store.begin() as conn:
@@ -133,7 +135,7 @@ def test_the_command_replaces_then_refuses_once_sent(
     tmp_path: Path,
     fake_hf: FakeHF,
     fake_arxiv: FakeArxiv,
-    upstream_clock: Clock,
+    upstream_clock: FakeClock,
 ) -> None:
     _, store, whole = thin_tuesday
     upstream_clock.set(HF_BACK)

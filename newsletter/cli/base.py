@@ -33,6 +33,8 @@ class Context:
 
     @property
     def settings(self) -> Settings:
+        """The settings from ``--env-file`` (or ``.env``) and ``NEWSLETTER_*``, loaded on first
+        use; ``SettingsError`` when one is invalid."""
         if self._settings is None:
             self._settings = load_settings(self.env_file)
             if self._settings.log_file:
@@ -41,6 +43,7 @@ class Context:
 
 
 def utc_now() -> dt.datetime:
+    """The wall clock, aware UTC: the CLI is where time enters; the library takes ``now``."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -50,6 +53,7 @@ def open_store(settings: Settings) -> Store:
 
 
 def make_signer(settings: Settings) -> Signer:
+    """The link signer for these settings (``newsletter.store.secret.signer_for``)."""
     return signer_for(settings)
 
 

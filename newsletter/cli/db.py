@@ -7,7 +7,7 @@ import click
 from sqlalchemy import select
 
 from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
-from newsletter.store import schema
+from newsletter.store import migrations, schema
 from newsletter.store.copy import copy_database
 from newsletter.store.db import Store
 
@@ -50,7 +50,7 @@ def status_command(ctx: Context) -> None:
             )
     finally:
         store.close()
-    for name, _ in schema.MIGRATIONS:
+    for name, _ in migrations.MIGRATIONS:
         click.echo(f"{'applied' if name in applied else 'pending'}  {name}")
     click.echo(f"{len(pending)} pending" if pending else "database is up to date")
 

@@ -46,6 +46,7 @@ class AlertsOnce:
     store: Store
 
     def already_sent(self, alert: alerts.Alert) -> bool:
+        """Whether this (edition, kind) alert went out already; False when unknown."""
         try:
             with self.store.begin() as conn:
                 return sent_alerts.already_sent(conn, alert.date, alert.kind)
@@ -54,6 +55,7 @@ class AlertsOnce:
             return False
 
     def remember(self, alert: alerts.Alert) -> None:
+        """Record the alert as sent; a database error is logged, never raised."""
         try:
             with self.store.begin() as conn:
                 sent_alerts.remember(conn, alert.date, alert.kind, utc_now())
@@ -84,6 +86,8 @@ def execute_run(
     quiet: bool = False,
     out: Path | None = None,
 ) -> pipeline.RunReport:
+    """One ``newsletter run`` for edition ``date``: the pipeline under RUN_TIMEOUT, with
+    alerts sent once per (edition, kind). The caller maps the report to an exit status."""
     store = open_store(settings)
     signer = make_signer(settings)
     progress = make_progress(sys.stderr, quiet=quiet)
@@ -267,7 +271,7 @@ def preview_command(
     click.echo(f"subject: {message.subject}")
     click.echo(f"html:    {target} ({len(message.data) / 1024:.0f} KB message)")
     if shot_dir is not None:
-        from newsletter.screenshot import screenshot_html
+        from newsletter.ops.screenshot import screenshot_html
 
         for path in screenshot_html(message.html, shot_dir, f"{edition.date}"):
             click.echo(f"screenshot: {path}")

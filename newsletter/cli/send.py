@@ -70,6 +70,8 @@ def _exclusive(store: Store, settings: Settings, holder: str, shared: bool) -> I
 async def send_all(
     store: Store, settings: Settings, chosen: list[Edition], worker: str
 ) -> list[SendReport]:
+    """Send each chosen edition's waiting rows over one transport, as ``worker``; one
+    report per edition, in order."""
     reports: list[SendReport] = []
     renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
     async with open_transport(settings) as transport:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from newsletter import addresses
 from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
-from newsletter.errors import InputError
 from newsletter.models import Profile, Subscriber
+from newsletter.ops import subscribers_csv
 from newsletter.store import subscribers
-
-CSV_COLUMNS = ("email", "name", "topics")
 
 
 @main.group(name="subscribers")
@@ -111,49 +106,33 @@ def topics_command(
 
 @subscribers_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--reactivate",
+    is_flag=True,
+    help="Add rows marked unsubscribed or bounced as active (the readers asked again).",
+)
 @pass_context
 @handle_errors
-def import_command(ctx: Context, file: Path) -> None:
-    """Import FILE.csv with columns email,name,topics (topics separated by ';').
+def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
+    """Import FILE.csv: an `email` column, and any of `subscribers export`'s columns.
 
-    Every row is checked first; one bad row stops the import with its line number
-    and nothing is written. Addresses already on the list are left as they are.
+    Lists (topics, ...) are separated by ';'; the file may be UTF-8 or Windows-1252, with
+    ',', ';' or tab between columns. Every row is checked first; one bad row stops the
+    import with its line number and nothing is written. Addresses already on the list are
+    left as they are; unsubscribed and bounced rows stay so unless --reactivate.
     """
-    rows = parse_csv(file.read_text(encoding="utf-8-sig"), str(file))
+    rows = subscribers_csv.parse_csv(file.read_bytes(), str(file))
     store = open_store(ctx.settings)
-    added = skipped = 0
-    now = utc_now()
     with store.begin() as conn:
-        for email, name, topics in rows:
-            if subscribers.get_by_email(conn, email) is not None:
-                skipped += 1
-                continue
-            subscribers.add(conn, email, now=now, name=name, profile=Profile(topics=topics))
-            added += 1
-    click.echo(f"imported {added} subscribers from {file} ({skipped} already on the list)")
-
-
-def parse_csv(text: str, source: str) -> list[tuple[str, str, tuple[str, ...]]]:
-    """Rows of (email, name, topics) from CSV text, or an ``InputError`` naming the line."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if "email" not in header:
-        raise InputError("csv", source, f"{source}: the header must name an 'email' column")
-    reader.fieldnames = header
-    rows: list[tuple[str, str, tuple[str, ...]]] = []
-    seen: set[str] = set()
-    for record in reader:
-        line = reader.line_num
-        try:
-            email = addresses.normalize_email(record.get("email") or "")
-            topics = subscribers.clean_terms((record.get("topics") or "").split(";"))
-        except InputError as exc:
-            raise InputError("csv", source, f"{source}, line {line}: {exc}") from None
-        if email.lower() in seen:
-            raise InputError("csv", source, f"{source}, line {line}: {email} appears twice")
-        seen.add(email.lower())
-        rows.append((email, (record.get("name") or "").strip(), topics))
-    return rows
+        done = subscribers_csv.import_rows(conn, rows, now=utc_now(), reactivate=reactivate)
+    kept = (
+        f"; {done.inactive} of them unsubscribed or bounced, as in the file"
+        if done.inactive
+        else ""
+    )
+    click.echo(
+        f"imported {done.added} subscribers from {file} ({done.skipped} already on the list)" + kept
+    )
 
 
 @subscribers_group.command("export")
@@ -161,19 +140,15 @@ def parse_csv(text: str, source: str) -> list[tuple[str, str, tuple[str, ...]]]:
 @pass_context
 @handle_errors
 def export_command(ctx: Context, file: Path | None) -> None:
-    """Write every subscriber as CSV (email,name,topics,status) to FILE or stdout."""
+    """Write every subscriber, every field, as CSV to FILE or stdout (`import` reads it back)."""
     store = open_store(ctx.settings)
     with store.begin() as conn:
         everyone = subscribers.list_all(conn)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, "status"])
-    for sub in everyone:
-        writer.writerow([sub.email, sub.name, ";".join(sub.topics), sub.status])
+    text = subscribers_csv.export_csv(everyone)
     if file is None:
-        sys.stdout.write(out.getvalue())
+        sys.stdout.write(text)
     else:
-        file.write_text(out.getvalue(), encoding="utf-8")
+        file.write_text(text, encoding="utf-8")
         click.echo(f"exported {len(everyone)} subscribers to {file}")
 
 

@@ -1,4 +1,2 @@
-"""Operations over the library: status, doctor, CSV import/export, DNS records, screenshots.
-
-Called by ``newsletter.cli`` (which keeps options, output and exit codes) and by tests.
-"""
+"""Operator tasks as a library: status, doctor checks, CSV import/export, DNS records,
+screenshots. ``newsletter.cli`` parses options, calls these and prints."""

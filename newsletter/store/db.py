@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
-from newsletter.store import schema
+from newsletter.store import migrations
 
 if TYPE_CHECKING:
     from newsletter.store.send_source import SqlSendSource
@@ -50,18 +50,19 @@ def describe(exc: SQLAlchemyError) -> str:
 
 
 class Store:
-    """The database: one SQLAlchemy engine (SQLite or PostgreSQL), migrated on open.
+    """The database: one SQLAlchemy ``Engine`` (SQLite file or PostgreSQL server).
 
-    ``begin()`` gives a connection in a transaction; the ``store`` modules' functions take
-    that connection. Raises ``StoreError`` (``LockedError``, ``ConstraintError``) with a
-    one-line reason."""
+    Open it with ``Store.open(url, now=...)``; take a transaction with ``begin()`` and pass
+    its ``Connection`` to the store modules. SQLite runs in WAL mode with a 30 s busy timeout
+    and foreign keys on. Errors surface as ``StoreError`` (``ConstraintError`` for a broken
+    constraint), one line each, never a driver traceback."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @property
     def is_sqlite(self) -> bool:
-        """Whether the database is SQLite (else PostgreSQL)."""
+        """True for SQLite (migrations then run with foreign keys off, BEGIN IMMEDIATE)."""
         return self.engine.dialect.name == "sqlite"
 
     @classmethod
@@ -88,12 +89,15 @@ class Store:
             store.upgrade(now)
         return store
 
-    def upgrade(self, now: dt.datetime) -> list[str]:
-        """Apply pending migrations in one transaction; nothing is written when none is."""
+    def upgrade(self, now: dt.datetime, *, until: str | None = None) -> list[str]:
+        """Apply pending migrations in one transaction (up to and including the one named
+        ``until``, when given); return their names. Nothing is written when none is pending.
+
+        Raises ``StoreError`` when the database cannot be reached or a migration fails."""
         if not self.pending_migrations():
             return []
         with self._migrating() as conn:
-            applied = schema.upgrade(conn, now)
+            applied = migrations.upgrade(conn, now, until=until)
         if applied:
             log.debug("applied migrations: %s", ", ".join(applied))
         return applied
@@ -125,9 +129,9 @@ class Store:
             raise StoreError(describe(exc)) from None
 
     def pending_migrations(self) -> list[str]:
-        """The names of the migrations not yet applied."""
+        """Names of the migrations not applied yet, in order (``store.migrations``)."""
         with self.begin() as conn:
-            return schema.pending_migrations(conn)
+            return migrations.pending_migrations(conn)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -40,6 +40,12 @@ def create_app(
     send: Send | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
 ) -> Starlette:
+    """The ASGI app: subscribe, confirm, unsubscribe (RFC 8058 one-click), preferences,
+    feedback, ``/health`` and ``/archive/``. ``send`` delivers its emails (default: the
+    configured transport), ``clock`` gives aware UTC times. Handlers that touch ``store``
+    are plain ``def`` (or read the form, then run in the threadpool), so a slow database
+    call never blocks the event loop. ``SettingsError`` when the reply address cannot
+    carry tokens."""
     links = Links.for_settings(settings, signer)
     web = WebContext(
         settings=settings,

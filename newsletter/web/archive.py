@@ -21,6 +21,7 @@ class ArchiveFiles(StaticFiles):
         self.folder = directory
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the file, or 404 while ARCHIVE_DIR does not exist yet."""
         if not self.folder.is_dir():
             raise HTTPException(status_code=404)
         await super().__call__(scope, receive, send)

@@ -46,6 +46,11 @@ def template_environment(settings: Settings) -> jinja2.Environment:
 
 @dataclass
 class WebContext:
+    """Everything a handler needs, built once by ``create_app`` and kept on ``app.state``.
+
+    ``clock`` is the time seam (aware UTC); ``send`` sends one email (``deliver.single``);
+    ``extra`` is free room for tests and extensions."""
+
     settings: Settings
     store: Store
     signer: Signer
@@ -61,6 +66,8 @@ class WebContext:
     def page(
         self, name: str, status_code: int = 200, *, cache: bool = False, **context: Any
     ) -> HTMLResponse:
+        """Template ``name`` rendered with ``context`` (autoescaped); ``Cache-Control:
+        no-store`` unless ``cache``."""
         html = self.env.get_template(name).render(list_name=self.settings.list_name, **context)
         headers = None if cache else NO_STORE
         return HTMLResponse(html, status_code=status_code, headers=headers)
@@ -68,6 +75,7 @@ class WebContext:
     def message_page(
         self, title: str, text: str, status_code: int = 200, **context: Any
     ) -> HTMLResponse:
+        """The one-message page (``message.html``): a title and a sentence."""
         return self.page("message.html", status_code, title=title, text=text, **context)
 
     def link_error(self, error: TokenError | NotFoundError) -> HTMLResponse:
@@ -83,6 +91,7 @@ class WebContext:
 
 
 def ctx(request: Request) -> WebContext:
+    """The ``WebContext`` of the app serving ``request``."""
     context: WebContext = request.app.state.ctx
     return context
 

@@ -16,10 +16,13 @@ FIELD = "csrf"
 
 
 def issue(signer: Signer, scope: str, now: dt.datetime) -> str:
+    """A CSRF token for a form that changes ``scope`` (e.g. ``preferences:42``), valid 24 h."""
     return signer.sign("csrf", None, scope.encode("utf-8"), now=now.timestamp())
 
 
 def valid(signer: Signer, scope: str, token: object, now: dt.datetime) -> bool:
+    """Whether ``token`` (the posted field, any type) is a current token for ``scope``;
+    never raises."""
     if not isinstance(token, str) or not token:
         return False
     try:

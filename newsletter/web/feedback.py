@@ -29,7 +29,8 @@ def _verify(request: Request) -> tuple[int, str, int]:
     return subscriber.id, arxiv_id, signal
 
 
-async def feedback_page(request: Request) -> Response:
+def feedback_page(request: Request) -> Response:
+    """``GET /feedback/{token}``: the paper and a button; records nothing."""
     web = ctx(request)
     try:
         sid, arxiv_id, signal = _verify(request)
@@ -46,7 +47,9 @@ async def feedback_page(request: Request) -> Response:
     )
 
 
-async def feedback(request: Request) -> Response:
+def feedback(request: Request) -> Response:
+    """``POST /feedback/{token}``: record +1 or -1 for the paper (the last one counts);
+    a bad link gets the generic link-error page (400/404)."""
     web = ctx(request)
     now = web.clock()
     try:

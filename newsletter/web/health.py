@@ -15,7 +15,9 @@ from newsletter.web.context import ctx
 log = logging.getLogger(__name__)
 
 
-async def health(request: Request) -> Response:
+def health(request: Request) -> Response:
+    """``GET /health``: ``{"status": "ok", "database": "ok"}`` (200) when ``SELECT 1``
+    answers, 503 when the database does not."""
     web = ctx(request)
     try:
         with web.store.begin() as conn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,7 +20,7 @@ from newsletter.store import subscribers
 from newsletter.text import split_terms
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, ctx, subscriber_from
-from newsletter.web.forms import field, pause_date
+from newsletter.web.forms import field, form_endpoint, pause_date
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 # --- confirm ------------------------------------------------------------------------
 
 
-async def confirm_page(request: Request) -> Response:
+def confirm_page(request: Request) -> Response:
+    """``GET /confirm/{token}``: a button that confirms (or "already subscribed")."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "confirm", request.path_params["token"])
@@ -38,7 +40,9 @@ async def confirm_page(request: Request) -> Response:
     return web.page("confirm.html", email=subscriber.email)
 
 
-async def confirm(request: Request) -> Response:
+def confirm(request: Request) -> Response:
+    """``POST /confirm/{token}``: a pending (or lapsed) subscriber becomes active, bounce
+    score reset; repeatable."""
     web = ctx(request)
     now = web.clock()
     try:
@@ -65,7 +69,8 @@ def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
 # --- unsubscribe --------------------------------------------------------------------
 
 
-async def unsubscribe_page(request: Request) -> Response:
+def unsubscribe_page(request: Request) -> Response:
+    """``GET /unsubscribe/{token}``: a button that unsubscribes; changes nothing itself."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "unsubscribe", request.path_params["token"])
@@ -76,7 +81,7 @@ async def unsubscribe_page(request: Request) -> Response:
     return web.page("unsubscribe.html", email=subscriber.email)
 
 
-async def unsubscribe(request: Request) -> Response:
+def unsubscribe(request: Request) -> Response:
     """Both the page's button and RFC 8058 one-click: 200, no redirect, repeatable."""
     web = ctx(request)
     now = web.clock()
@@ -105,7 +110,8 @@ def _unsubscribed_page(web: WebContext) -> Response:
 # --- preferences --------------------------------------------------------------------
 
 
-async def preferences_page(request: Request) -> Response:
+def preferences_page(request: Request) -> Response:
+    """``GET /preferences/{token}``: the preferences form (topics, frequency, pause)."""
     web = ctx(request)
     try:
         subscriber = subscriber_from(web, "preferences", request.path_params["token"])
@@ -135,14 +141,13 @@ def _preferences(
     )
 
 
-async def preferences(request: Request) -> Response:
+def _preferences_post(request: Request, data: FormData) -> Response:
     web = ctx(request)
     now = web.clock()
     try:
         subscriber = subscriber_from(web, "preferences", request.path_params["token"])
     except TokenError as exc:
         return web.link_error(exc)
-    data = await request.form()
     if not csrf.valid(web.signer, f"preferences:{subscriber.id}", data.get(csrf.FIELD), now):
         return _preferences(
             web,
@@ -159,6 +164,9 @@ async def preferences(request: Request) -> Response:
     with web.store.begin() as conn:
         subscriber = subscribers.get(conn, subscriber.id)
     return _preferences(web, subscriber, notice, None)
+
+
+preferences = form_endpoint(_preferences_post)
 
 
 def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -> str:

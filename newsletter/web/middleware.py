@@ -29,14 +29,19 @@ SECURITY_HEADERS = {
 
 
 def redact(path: str) -> str:
+    """``/unsubscribe/abc…`` -> ``/unsubscribe/…``: a path with its link token cut out."""
     return _TOKEN_PATH.sub(lambda m: f"/{m.group(1)}/…", path)
 
 
 class AccessLogMiddleware:
+    """ASGI middleware: one access-log line per request (tokens redacted) and the
+    ``SECURITY_HEADERS`` on every HTTP response."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; log it and add the headers to its response."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

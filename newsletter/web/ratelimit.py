@@ -1,11 +1,13 @@
 """Sliding-window rate limits, kept in memory (one web process; good enough against bombing).
 
 Time is passed in, so tests drive the clock. Memory stays bounded: stale keys are pruned,
-and past ``max_keys`` the oldest keys are dropped.
+and past ``max_keys`` the oldest keys are dropped. Thread-safe: the form handlers that
+call it run in Starlette's threadpool.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, deque
 
 
@@ -17,11 +19,16 @@ class RateLimiter:
         self.window = window
         self.max_keys = max_keys
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def allow(self, key: str, now: float) -> bool:
-        """Record a hit for ``key`` at ``now`` unless the key is over its limit."""
+        """Record a hit for ``key`` at ``now`` (seconds) unless the key is over its limit."""
         if self.limit <= 0:
             return True
+        with self._lock:
+            return self._allow(key, now)
+
+    def _allow(self, key: str, now: float) -> bool:
         hits = self._hits.get(key)
         if hits is None:
             hits = deque()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,14 +22,15 @@ from newsletter.store import subscribers
 from newsletter.text import split_terms
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, client_ip, ctx
-from newsletter.web.forms import field
+from newsletter.web.forms import field, form_endpoint
 
 log = logging.getLogger(__name__)
 
 SCOPE = "subscribe"
 
 
-async def form(request: Request) -> Response:
+def form(request: Request) -> Response:
+    """``GET /subscribe``: the subscription form with a fresh CSRF token."""
     web = ctx(request)
     return _form_page(web, {}, None)
 
@@ -45,10 +47,9 @@ def _form_page(
     )
 
 
-async def submit(request: Request) -> Response:
+def _submit(request: Request, data: FormData) -> Response:
     web = ctx(request)
     now = web.clock()
-    data = await request.form()
     try:
         values = {name: field(data, name) for name in ("email", "name", "topics", "website")}
     except InputError as exc:
@@ -79,6 +80,9 @@ async def submit(request: Request) -> Response:
     if message is not None:
         done.background = BackgroundTask(_send_quietly, web, message)
     return done
+
+
+submit = form_endpoint(_submit)
 
 
 def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -> Message | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from tests.conftest import need
+from tests.support.needs import need
 
 ARGS = ["--env-file", "none.env"]
 DEMO_DB = {"NEWSLETTER_DATABASE_URL": "sqlite:///subscribers/demo.db"}

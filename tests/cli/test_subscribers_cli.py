@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -7,6 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import main
+from newsletter.models import Profile
+from newsletter.store import subscribers
+from newsletter.store.db import Store
+
+DAY = dt.date(2027, 1, 4)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -90,10 +96,72 @@ def test_import_checks_every_row_first_and_export_roundtrips(tmp_path: Path) -> 
 
     code, out, _ = invoke("subscribers", "export")
     assert out.splitlines() == [
-        "email,name,topics,status",
-        "ok@example.org,Ok,LoRA;robot manipulation,active",
-        "b@example.org,,,active",
+        "email,name,status,frequency,paused_until,topics,categories,authors,exclude",
+        "ok@example.org,Ok,active,daily,,LoRA;robot manipulation,,,",
+        "b@example.org,,active,daily,,,,,",
     ]
+
+
+def test_an_export_imports_back_with_every_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status included: an unsubscribed or bounced reader stays so unless --reactivate."""
+    assert invoke("subscribers", "add", "ada@example.org", "--name", "Ada")[0] == 0
+    for email in ("bo@example.org", "cy@example.org"):
+        assert invoke("subscribers", "add", email)[0] == 0
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    store = Store.open("sqlite:///subscribers/newsletter.db", now=now)
+    with store.begin() as conn:
+        ada = subscribers.require_by_email(conn, "ada@example.org")
+        subscribers.set_profile(
+            conn, ada.id, Profile(("bandits", "RL"), ("cs.LG",), ("Sutton",), ("survey",)), now=now
+        )
+        subscribers.update_fields(
+            conn, ada.id, now=now, frequency="weekly", status="paused", paused_until=DAY
+        )
+        subscribers.set_status(conn, 2, "unsubscribed", now=now)
+        subscribers.set_status(conn, 3, "bounced", now=now)
+    store.close()
+    exported = tmp_path / "list.csv"
+    assert invoke("subscribers", "export", str(exported))[0] == 0
+    assert exported.read_text().splitlines()[1:] == [
+        "ada@example.org,Ada,paused,weekly,2027-01-04,bandits;RL,cs.LG,Sutton,survey",
+        "bo@example.org,,unsubscribed,daily,,,,,",
+        "cy@example.org,,bounced,daily,,,,,",
+    ]
+
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", f"sqlite:///{tmp_path / 'restored.db'}")
+    code, out, _ = invoke("subscribers", "import", str(exported))
+    assert (code, out) == (
+        0,
+        f"imported 3 subscribers from {exported} (0 already on the list);"
+        " 2 of them unsubscribed or bounced, as in the file\n",
+    )
+    again = tmp_path / "again.csv"
+    assert invoke("subscribers", "export", str(again))[0] == 0
+    assert again.read_text() == exported.read_text()
+
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", f"sqlite:///{tmp_path / 'asked.db'}")
+    assert invoke("subscribers", "import", "--reactivate", str(exported))[0] == 0
+    code, out, _ = invoke("subscribers", "list", "--json")
+    assert [s["status"] for s in json.loads(out)] == ["paused", "active", "active"]
+
+
+def test_excel_files_import_windows_1252_and_semicolons(tmp_path: Path) -> None:
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(
+        'email;name;topics\r\nrene@example.org;René Müller;"café;ML"\r\n'.encode("cp1252")
+    )
+    code, out, err = invoke("subscribers", "import", str(excel))
+    assert (code, err) == (0, "")
+    code, out, _ = invoke("subscribers", "list", "--json")
+    [rene] = json.loads(out)
+    assert (rene["name"], rene["topics"]) == ("René Müller", ["café", "ML"])
+    tabbed = tmp_path / "tabbed.csv"
+    tabbed.write_bytes(b"\xef\xbb\xbfemail\tname\nzoe@example.org\tZo\xc3\xab\n")
+    assert invoke("subscribers", "import", str(tabbed))[0] == 0
+    code, out, _ = invoke("subscribers", "list", "--json")
+    assert [s["name"] for s in json.loads(out)] == ["René Müller", "Zoë"]
 
 
 def test_bad_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:

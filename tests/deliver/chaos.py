@@ -46,7 +46,6 @@ from sqlalchemy import select
 from newsletter.store import ledger
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, seed, utcnow
 from tests.deliver.procs import (
     ROOT,
     busy_probe,
@@ -55,7 +54,8 @@ from tests.deliver.procs import (
     start_sender,
     wait_for,
 )
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.delivery import address, seed, utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 SCENARIOS = ("kill9", "pause", "skew", "second")
 MALFORMED = ("hello", "25O ok", "999 weird")

@@ -30,7 +30,7 @@ from newsletter.models import Message, Subscriber
 from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
-from tests.deliver.helpers import address, build_message, utcnow
+from tests.support.delivery import address, build_message, utcnow
 
 MiB = 1024 * 1024
 

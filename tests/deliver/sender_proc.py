@@ -21,7 +21,7 @@ from newsletter.errors import NewsletterError
 from newsletter.outbox.send import send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
-from tests.deliver.helpers import compose, smtp_settings, utcnow
+from tests.support.delivery import compose, smtp_settings, utcnow
 
 
 async def main(args: argparse.Namespace) -> None:

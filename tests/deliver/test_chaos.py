@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_postgres_schema, need
 from tests.deliver.chaos import RoundResult, run_rounds
+from tests.support.databases import fresh_postgres_schema
+from tests.support.needs import need
 
 SEED = 20261126
 READERS = 200

@@ -16,9 +16,9 @@ import pytest
 from newsletter.outbox.sendbatch import FLUSH_EVERY
 from newsletter.store import ledger
 from newsletter.store.db import Store
-from tests.conftest import fresh_postgres_schema
-from tests.deliver.helpers import address, seed, utcnow
-from tests.deliver.smtpserver import FaultServer
+from tests.support.databases import fresh_postgres_schema
+from tests.support.delivery import address, seed, utcnow
+from tests.support.faultsmtp import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,9 +62,9 @@ def test_kill_9_mid_run_then_the_next_run_completes_it(
     edition = seed(store, total)
     first = sender(url, slow_server.port, "first", "resend")
     deadline = time.monotonic() + 60
-    while len(slow_server.script.accepted) < 600 and time.monotonic() < deadline:
+    while not slow_server.script.wait_accepted(600, timeout=0.5):
         assert first.poll() is None, first.communicate()
-        time.sleep(0.02)
+        assert time.monotonic() < deadline, "the first sender did not reach 600 messages"
     first.send_signal(signal.SIGKILL)
     first.wait()
     received_at_kill = len(slow_server.script.accepted)

@@ -17,7 +17,7 @@ from newsletter.errors import LockedError
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import locks as locks_table
-from tests.deliver.helpers import seed, utcnow
+from tests.support.delivery import seed, utcnow
 
 T0 = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 
@@ -67,7 +67,8 @@ def test_reaper_returns_orphans_to_a_safe_state(store: Store) -> None:
         locks.take_lease(conn, "dead-worker", 60)
         locks.take_lease(conn, "live", 60)
         rows = ledger.claim(conn, edition.id, "dead-worker", 4, T0)
-        assert ledger.mark_data_started(conn, rows[0].id, T0, worker="dead-worker")
+        marked = ledger.mark_data_started_many(conn, [rows[0].id], T0, worker="dead-worker")
+        assert marked == {rows[0].id}
         live = ledger.claim(conn, edition.id, "live", 4, T0)
         assert live == []
         reaped = ledger.reap(conn, T0 - dt.timedelta(hours=1), T0, dead_workers=["dead-worker"])

@@ -18,7 +18,7 @@ from typing import Any
 
 from newsletter.store import ledger
 from newsletter.store.db import Store
-from tests.deliver.helpers import address, seed, utcnow
+from tests.support.delivery import address, seed, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024

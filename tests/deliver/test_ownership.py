@@ -22,8 +22,6 @@ from sqlalchemy import select
 from newsletter.store import ledger
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.conftest import fresh_postgres_schema, need
-from tests.deliver.helpers import address, seed, utcnow
 from tests.deliver.procs import (
     ROOT,
     busy_probe,
@@ -33,7 +31,10 @@ from tests.deliver.procs import (
     start_sender,
     wait_for,
 )
-from tests.deliver.smtpserver import FaultServer
+from tests.support.databases import fresh_postgres_schema
+from tests.support.delivery import address, seed, utcnow
+from tests.support.faultsmtp import FaultServer
+from tests.support.needs import need
 
 COUNT = 300
 

@@ -7,7 +7,8 @@ across many domains. Speed itself is measured in ``bench/send_greylist.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import update
@@ -17,8 +18,9 @@ from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.clock import FakeClock
+from tests.support.delivery import address, compose, seed, smtp_settings, utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 
 @pytest.fixture
@@ -28,14 +30,20 @@ def server() -> Iterator[FaultServer]:
     running.stop()
 
 
-async def send(store: Store, server: FaultServer, edition_id: int, **values: object) -> SendReport:
+async def send(
+    store: Store,
+    server: FaultServer,
+    edition_id: int,
+    clock: Callable[[], dt.datetime] = utcnow,
+    **values: object,
+) -> SendReport:
     settings = smtp_settings(server.port, retry_in_run_max_wait=0.0, **values)
     with store.begin() as conn:
         edition = editions.get(conn, edition_id)
     assert edition is not None
     async with open_transport(settings) as transport:
         return await send_edition(
-            store, settings, edition, compose, transport, worker=locks.holder_id("t"), clock=utcnow
+            store, settings, edition, compose, transport, worker=locks.holder_id("t"), clock=clock
         )
 
 
@@ -49,7 +57,11 @@ async def test_greylisted_recipients_slow_down_no_one_else(
         Rule("rcpt", "451 4.7.1 Greylisted", match=a, times=times) for a in grey
     ]
     edition = seed(sqlite_store, count)
-    report = await send(sqlite_store, server, edition.id)
+    # Each reading of the clock moves it on 50 ms: a message greylisted once falls due
+    # (retry_base_delay 0.2 s) while the rest of the edition is sent, however fast or
+    # slow the machine is.
+    clock = FakeClock(utcnow(), tick=0.05)
+    report = await send(sqlite_store, server, edition.id, clock)
     assert report.throttle_events == 0
     waiting = len(grey) if times is None else 0  # greylisted once: retried within the run
     assert report.counts["sent"] == count - waiting and report.counts["deferred"] == waiting

@@ -20,8 +20,8 @@ from newsletter.sources.sample import SAMPLE_DATE
 from newsletter.store import ledger, subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from tests.conftest import need
-from tests.deliver.smtpserver import free_port
+from tests.support.needs import need
+from tests.support.ports import free_port
 
 SMTP_SINK = Path("/usr/sbin/smtp-sink")
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)

@@ -21,8 +21,8 @@ from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, ledger, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, compose, seed, smtp_settings, utcnow
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.delivery import address, compose, seed, smtp_settings, utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 
 @pytest.fixture

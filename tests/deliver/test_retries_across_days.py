@@ -20,17 +20,17 @@ from sqlalchemy import select
 
 from newsletter import pipeline
 from newsletter.cli import main
-from newsletter.cli.status import gather
 from newsletter.config import Settings
 from newsletter.deliver import SendResult
 from newsletter.models import Paper, Profile
+from newsletter.ops.status import gather
 from newsletter.store import editions, ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.secret import signer_for
-from tests.deliver.helpers import utcnow
 from tests.deliver.procs import wait_for
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.delivery import utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 THURSDAY = dt.date(2026, 11, 26)

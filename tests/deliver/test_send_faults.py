@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import datetime as dt
 from collections.abc import Iterator
@@ -14,15 +13,15 @@ from sqlalchemy import select, update
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import StoreError
-from newsletter.models import NOT_OWNED, Edition, Subscriber
+from newsletter.models import NOT_OWNED, Edition, Message, Subscriber
 from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import locks as locks_table
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import address, build_message, compose, seed, smtp_settings, utcnow
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.delivery import address, build_message, compose, seed, smtp_settings, utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 
 @pytest.fixture
@@ -262,30 +261,40 @@ async def test_a_lease_taken_over_stops_the_sender_before_it_claims_more(
 ) -> None:
     """If this sender cannot renew its lease (here: another holder took it), its rows may be
     handed to someone else: it must stop claiming rather than keep sending beside them."""
-    server = server_factory(delay=0.05)  # 200 messages take about 10 s at 4 connections
+    server = server_factory()
     edition = seed(sqlite_store, 200)
     settings = smtp_settings(server.port, worker_lease=1.2, send_batch_size=8)
     worker = locks.holder_id("test")
+    batches: list[int] = []
 
-    async def take_the_lease() -> None:
-        await asyncio.sleep(0.5)
-        with sqlite_store.begin() as conn:
-            conn.execute(
-                update(locks_table)
-                .where(locks_table.c.name == locks.lease_name(worker))
-                .values(holder="someone-else", expires_at=utcnow() + dt.timedelta(hours=1))
-            )
+    def compose_then_lose_the_lease(subs: list[Subscriber]) -> list[Message]:
+        # Another holder takes the lease while the second batch is being composed: an
+        # event of the run, not a moment of the wall clock.
+        batches.append(len(subs))
+        if len(batches) == 2:
+            with sqlite_store.begin() as conn:
+                conn.execute(
+                    update(locks_table)
+                    .where(locks_table.c.name == locks.lease_name(worker))
+                    .values(holder="someone-else", expires_at=utcnow() + dt.timedelta(hours=1))
+                )
+        return compose(subs)
 
     async with open_transport(settings) as transport:
-        thief = asyncio.create_task(take_the_lease())
         with pytest.raises(StoreError):
             await send_edition(
-                sqlite_store, settings, edition, compose, transport, worker=worker, clock=utcnow
+                sqlite_store,
+                settings,
+                edition,
+                compose_then_lose_the_lease,
+                transport,
+                worker=worker,
+                clock=utcnow,
             )
-        await thief
     with sqlite_store.begin() as conn:
         counts = ledger.counts(conn, edition.id)
-    assert counts["sent"] < 200  # it stopped before the end
+    assert len(batches) == 2  # no batch was claimed after the lease was lost
+    assert counts["sent"] <= 8  # the first batch at most: the second one's rows were lost
     assert counts["sending"] == 0  # what it still held went back to a safe state
     assert counts["pending"] + counts["sent"] + counts["unknown"] == 200
 

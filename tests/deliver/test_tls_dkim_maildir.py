@@ -19,8 +19,9 @@ from newsletter.errors import DeliveryError
 from newsletter.links import Links
 from newsletter.models import Subscriber
 from newsletter.tokens import Signer
-from tests.deliver.helpers import build_message, smtp_settings
-from tests.deliver.smtpserver import FaultServer, Rule, self_signed_cert
+from tests.support.delivery import build_message, smtp_settings
+from tests.support.faultsmtp import FaultServer, Rule
+from tests.support.ports import self_signed_cert
 
 SUB = Subscriber(id=7, email="ada@example.test", name="Ada", token_nonce="ada-nonce")
 LINKS = Links("https://example.org", Signer.from_secrets("test-secret"), "papers@example.org")

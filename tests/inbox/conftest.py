@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Settings
-from tests.conftest import need
 from tests.inbox.dovecot import Dovecot, dovecot_problem, running_dovecot
-from tests.web.servers import SmtpSink, smtp_sink
-
-KEY = "inbox-test-secret-0123456789"
+from tests.inbox.mail import KEY
+from tests.support.needs import need
+from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +38,7 @@ def mailbox(dovecot: Dovecot) -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with smtp_sink() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> Settings:
+def settings(mailbox: Dovecot, smtp_sink: SmtpSink, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         secret_key=KEY,
@@ -57,7 +50,7 @@ def settings(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> Settings:
         imap_password=mailbox.password,
         imap_security="none",
         delivery="smtp",
-        smtp_host=sink.host,
-        smtp_port=sink.port,
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
         smtp_security="none",
     )

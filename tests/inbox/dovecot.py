@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.deliver.smtpserver import free_port
+from tests.support.ports import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
 USER = "papers@example.org"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+# The secret the inbox tests' settings sign with (tokens in replies and bounce addresses).
+KEY = "inbox-test-secret-0123456789"
+
 
 def reply(
     *,

@@ -21,9 +21,8 @@ from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger
 from newsletter.tokens import Signer
-from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
-from tests.inbox.mail import dsn
+from tests.inbox.mail import KEY, dsn
 
 pytestmark = pytest.mark.dovecot
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)

@@ -16,11 +16,10 @@ from newsletter.store.db import Store
 from newsletter.store.schema import ledger
 from newsletter.store.schema import subscribers as subscribers_table
 from newsletter.tokens import Signer
-from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
-from tests.inbox.mail import dsn, reply
+from tests.inbox.mail import KEY, dsn, reply
 from tests.inbox.proxy import cutting_proxy
-from tests.web.servers import SmtpSink
+from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.dovecot
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
@@ -71,7 +70,7 @@ async def run(store: Store, settings: Settings, now: dt.datetime = NOW):  # type
 
 
 async def test_unsubscribe_by_token_reply_once(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
 ) -> None:
     sub = add(sqlite_store)
     to = links.command_address("unsubscribe", sub)
@@ -79,13 +78,13 @@ async def test_unsubscribe_by_token_reply_once(
     report = await run(sqlite_store, settings)
     assert (report.messages, report.commands, report.replies_sent) == (1, 1, 1)
     assert get(sqlite_store, sub.id).status == "unsubscribed"
-    (answer,) = sink.messages
+    (answer,) = smtp_sink.messages
     assert answer["To"] == "ada@example.org" and "unsubscribe: done" in answer.get_content()
     assert answer["Auto-Submitted"] == "auto-replied"
     ((flags, _),) = mailbox.folder_messages()
     assert b"NewsletterDone" in flags
     again = await run(sqlite_store, settings)
-    assert again.messages == 0 and len(sink.messages) == 1
+    assert again.messages == 0 and len(smtp_sink.messages) == 1
 
 
 async def test_topics_by_reply_ignores_quote_and_signature(
@@ -107,7 +106,7 @@ async def test_topics_by_reply_ignores_quote_and_signature(
 
 
 async def test_forged_from_changes_nothing_until_confirmed(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
     sub = add(sqlite_store)
     mailbox.append(
@@ -118,7 +117,7 @@ async def test_forged_from_changes_nothing_until_confirmed(
     report = await run(sqlite_store, settings)
     assert report.confirmations_asked == 1
     assert get(sqlite_store, sub.id).status == "active"
-    (ask,) = sink.messages
+    (ask,) = smtp_sink.messages
     assert ask["To"] == "ada@example.org"
     confirm_to = re.search(r"papers\+confirm-\S+@example\.org", ask.get_content())
     assert confirm_to is not None
@@ -160,7 +159,7 @@ async def test_forged_token_and_unknown_sender_change_nothing(
 
 
 async def test_subscribe_by_email_needs_confirmation(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
     mailbox.append(
         reply(
@@ -174,12 +173,12 @@ async def test_subscribe_by_email_needs_confirmation(
     with sqlite_store.begin() as conn:
         bob = subscribers.require_by_email(conn, "bob@example.net")
     assert bob.status == "pending" and bob.topics == ("RAG", "agents")
-    (confirmation,) = sink.messages
+    (confirmation,) = smtp_sink.messages
     assert "/confirm/" in confirmation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 async def test_bounces_suppress_hard_at_once_soft_after_threshold(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
     hard = add(sqlite_store, "gone@example.com")
     soft = add(sqlite_store, "full@example.com")
@@ -205,7 +204,7 @@ async def test_bounces_suppress_hard_at_once_soft_after_threshold(
     mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
     await run(sqlite_store, settings, NOW + dt.timedelta(days=1))
     assert get(sqlite_store, soft.id).status == "bounced"
-    assert sink.messages == []
+    assert smtp_sink.messages == []
 
 
 async def test_forged_dsn_changes_nothing(
@@ -264,7 +263,7 @@ async def test_old_soft_bounces_are_forgotten(
 
 
 async def test_malformed_set_aside_duplicates_and_auto_replies_skipped(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
 ) -> None:
     sub = add(sqlite_store)
     mailbox.append(b"Subject: unsubscribe\r\nMessage-ID: <nofrom@x>\r\n\r\nunsubscribe\r\n")
@@ -295,14 +294,14 @@ async def test_malformed_set_aside_duplicates_and_auto_replies_skipped(
         report.duplicates,
     ) == (4, 1, 1, 1, 1)
     assert get(sqlite_store, sub.id).status == "paused"
-    assert len(sink.messages) == 1
+    assert len(smtp_sink.messages) == 1
     assert len(mailbox.folder_messages(settings.imap_quarantine_folder)) == 1
     assert len(mailbox.folder_messages()) == 3
     assert (await run(sqlite_store, settings)).messages == 0
 
 
 async def test_forged_subscribe_flood_gets_one_confirmation_a_day(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
     for _ in range(5):
         mailbox.append(
@@ -312,7 +311,7 @@ async def test_forged_subscribe_flood_gets_one_confirmation_a_day(
         )
     report = await run(sqlite_store, settings)
     assert (report.messages, report.commands, report.replies_sent) == (5, 5, 1)
-    (confirmation,) = sink.messages
+    (confirmation,) = smtp_sink.messages
     assert confirmation["To"] == "victim@example.net"
     with sqlite_store.begin() as conn:
         assert subscribers.require_by_email(conn, "victim@example.net").status == "pending"
@@ -320,16 +319,16 @@ async def test_forged_subscribe_flood_gets_one_confirmation_a_day(
         reply(sender="victim@example.net", to="papers@example.org", subject="subscribe", body="")
     )
     await run(sqlite_store, settings, NOW + dt.timedelta(hours=23))
-    assert len(sink.messages) == 1
+    assert len(smtp_sink.messages) == 1
     mailbox.append(
         reply(sender="Victim@example.net", to="papers@example.org", subject="subscribe", body="")
     )
     await run(sqlite_store, settings, NOW + dt.timedelta(hours=25))
-    assert len(sink.messages) == 2
+    assert len(smtp_sink.messages) == 2
 
 
 async def test_forged_command_flood_asks_the_subscriber_once(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
     sub = add(sqlite_store)
     for word in ("unsubscribe", "pause", "unsubscribe", "topics: spam"):
@@ -338,13 +337,13 @@ async def test_forged_command_flood_asks_the_subscriber_once(
         )
     report = await run(sqlite_store, settings)
     assert report.messages == 4 and report.confirmations_asked == 1
-    (ask,) = sink.messages
+    (ask,) = smtp_sink.messages
     assert ask["To"] == "ada@example.org"
     assert get(sqlite_store, sub.id).status == "active"
 
 
 async def test_mailbox_dying_midway_keeps_the_replies_and_says_so(
-    sqlite_store: Store, settings: Settings, mailbox: Dovecot, sink: SmtpSink, links: Links
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
 ) -> None:
     ada = add(sqlite_store)
     grace = add(sqlite_store, "grace@example.org")
@@ -359,11 +358,11 @@ async def test_mailbox_dying_midway_keeps_the_replies_and_says_so(
     assert "\n" not in report.mailbox_error
     assert "failed part-way" in report.summary()
     assert (report.messages, report.commands, report.replies_sent) == (2, 1, 1)
-    assert [str(m["To"]) for m in sink.messages] == ["ada@example.org"]
+    assert [str(m["To"]) for m in smtp_sink.messages] == ["ada@example.org"]
     assert get(sqlite_store, ada.id).status == "unsubscribed"
     assert get(sqlite_store, grace.id).status == "active"
     # The next run picks up where this one stopped: Grace's message, once.
     again = await run(sqlite_store, settings)
     assert (again.messages, again.commands, again.mailbox_error) == (1, 1, None)
     assert get(sqlite_store, grace.id).status == "unsubscribed"
-    assert [str(m["To"]) for m in sink.messages] == ["ada@example.org", "grace@example.org"]
+    assert [str(m["To"]) for m in smtp_sink.messages] == ["ada@example.org", "grace@example.org"]

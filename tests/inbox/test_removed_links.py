@@ -14,9 +14,8 @@ from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
-from tests.inbox.mail import dsn, reply
+from tests.inbox.mail import KEY, dsn, reply
 
 pytestmark = pytest.mark.dovecot
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)

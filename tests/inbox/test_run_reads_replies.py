@@ -14,16 +14,15 @@ from newsletter.sources.sample import SAMPLE_DATE
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from tests.inbox.conftest import KEY
 from tests.inbox.dovecot import Dovecot
-from tests.inbox.mail import reply
-from tests.web.servers import SmtpSink
+from tests.inbox.mail import KEY, reply
+from tests.support.smtp import SmtpSink
 
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 
 
 def test_an_unsubscribe_reply_stops_todays_email(
-    tmp_path: Path, mailbox: Dovecot, sink: SmtpSink, settings: Settings
+    tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink, settings: Settings
 ) -> None:
     settings = settings.model_copy(
         update={
@@ -49,7 +48,7 @@ def test_an_unsubscribe_reply_stops_todays_email(
     assert any(line.startswith("inbox: ") for line in report.stages)
     with store.begin() as conn:
         assert subscribers.get(conn, ada.id).status == "unsubscribed"
-    digests = [m for m in sink.messages if "Daily Papers, 26 Nov" in str(m["Subject"])]
+    digests = [m for m in smtp_sink.messages if "Daily Papers, 26 Nov" in str(m["Subject"])]
     assert [str(m["To"]) for m in digests] == ["grace@example.org"]
     # Ada got the short answer to her command, and no digest.
-    assert [str(m["To"]) for m in sink.messages if m not in digests] == ["ada@example.org"]
+    assert [str(m["To"]) for m in smtp_sink.messages if m not in digests] == ["ada@example.org"]

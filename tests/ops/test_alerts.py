@@ -14,7 +14,8 @@ import pytest
 
 from newsletter.config import Settings
 from newsletter.outbox.alerts import decide, maybe_alert
-from tests.ops.conftest import Sink, free_port
+from tests.support.ports import free_port
+from tests.support.smtp import SmtpSink
 
 THURSDAY = dt.date(2026, 11, 26)
 SATURDAY = dt.date(2026, 11, 28)
@@ -121,7 +122,7 @@ def smtp_settings(sink_host: str, port: int, **values: Any) -> Settings:
     )
 
 
-def test_alert_email_reaches_the_smtp_sink(smtp_sink: Sink) -> None:
+def test_alert_email_reaches_the_smtp_sink(smtp_sink: SmtpSink) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port)
     report = Report(
         THURSDAY,
@@ -131,8 +132,8 @@ def test_alert_email_reaches_the_smtp_sink(smtp_sink: Sink) -> None:
     )
     alert = asyncio.run(maybe_alert(report, config, now=NOW))
     assert alert is not None
-    assert len(smtp_sink.messages) == 1
-    mail_from, rcpts, data = smtp_sink.messages[0]
+    assert len(smtp_sink.envelopes) == 1
+    mail_from, rcpts, data = smtp_sink.envelopes[0]
     assert rcpts == ["ops@example.org"]
     assert mail_from == "papers@example.org"
     parsed = email.message_from_bytes(data, policy=default)
@@ -149,12 +150,12 @@ def test_alert_email_reaches_the_smtp_sink(smtp_sink: Sink) -> None:
     assert "collect: 0 papers (hf_daily FAILED) (1.2s)" in body
 
 
-def test_no_alert_email_when_run_is_fine(smtp_sink: Sink) -> None:
+def test_no_alert_email_when_run_is_fine(smtp_sink: SmtpSink) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port)
     assert (
         asyncio.run(maybe_alert(Report(THURSDAY, counts=ledger(sent=3)), config, now=NOW)) is None
     )
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
 def test_unreachable_mail_server_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -170,17 +171,17 @@ def test_unreachable_mail_server_is_logged_not_raised(caplog: pytest.LogCaptureF
 
 
 def test_without_alert_email_the_alert_is_only_logged(
-    smtp_sink: Sink, caplog: pytest.LogCaptureFixture
+    smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port).model_copy(update={"alert_email": None})
     with caplog.at_level(logging.WARNING, logger="newsletter.outbox.alerts"):
         alert = asyncio.run(maybe_alert(Report(THURSDAY, "failed", "boom"), config, now=NOW))
     assert alert is not None
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
     assert any("ALERT 2026-11-26: boom" in r.getMessage() for r in caplog.records)
 
 
-def test_alert_rendered_by_the_email_templates(smtp_sink: Sink) -> None:
+def test_alert_rendered_by_the_email_templates(smtp_sink: SmtpSink) -> None:
     from newsletter.links import Links
     from newsletter.render import Renderer
     from newsletter.tokens import Signer
@@ -189,7 +190,7 @@ def test_alert_rendered_by_the_email_templates(smtp_sink: Sink) -> None:
     renderer = Renderer(config, Links(config.base_url, Signer.from_secrets("k", []), "p@e.org"))
     report = Report(THURSDAY, "failed", "<script>x</script> every source failed\r\nX-Evil: 1")
     assert asyncio.run(maybe_alert(report, config, now=NOW, renderer=renderer)) is not None
-    [(_, rcpts, data)] = smtp_sink.messages
+    [(_, rcpts, data)] = smtp_sink.envelopes
     assert rcpts == ["ops@example.org"]
     parsed = email.message_from_bytes(data, policy=default)
     assert parsed["X-Evil"] is None

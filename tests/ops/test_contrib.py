@@ -18,8 +18,10 @@ from newsletter.edition_day import complete_at
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
-from tests.conftest import need
-from tests.support.upstreams import Clock, FakeArxiv, FakeHF
+from tests.support.clock import FakeClock
+from tests.support.fake_arxiv import FakeArxiv
+from tests.support.fake_hf import FakeHF
+from tests.support.needs import need
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 VENV_SCRIPT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "newsletter"
@@ -136,7 +138,7 @@ def test_the_timer_fires_when_the_cron_line_does() -> None:
 
 
 def test_the_documented_schedule_makes_each_edition_once_and_waits_out_an_outage(
-    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     """Monday to Wednesday morning, hourly as documented; Hugging Face down on Tuesday
     from 04:00 to 09:40 UTC."""

@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import need
-from tests.support.upstreams import Clock, FakeArxiv, FakeHF
+from tests.support.clock import FakeClock
+from tests.support.fake_arxiv import FakeArxiv
+from tests.support.fake_hf import FakeHF
+from tests.support.needs import need
 
 MON, TUE = dt.date(2026, 11, 30), dt.date(2026, 12, 1)
 FRI, SAT, SUN = dt.date(2026, 11, 27), dt.date(2026, 11, 28), dt.date(2026, 11, 29)
@@ -47,7 +49,7 @@ def env(tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv) -> dict[str, str
 
 
 def newsletter(
-    tmp_path: Path, env: dict[str, str], clock: Clock, zone: str, *args: str
+    tmp_path: Path, env: dict[str, str], clock: FakeClock, zone: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI with the process clock at ``clock.now`` (shown in ``zone``, the
     machine's TZ)."""
@@ -68,7 +70,7 @@ def newsletter(
     )
 
 
-def add_reader(tmp_path: Path, env: dict[str, str], clock: Clock) -> None:
+def add_reader(tmp_path: Path, env: dict[str, str], clock: FakeClock) -> None:
     added = newsletter(tmp_path, env, clock, "UTC", "subscribers", "add", "ada@example.org")
     assert added.returncode == 0, added.stderr
 
@@ -83,7 +85,7 @@ def test_tokyo_at_0715_sends_yesterdays_announcement_with_the_whole_weekend(
     env: dict[str, str],
     fake_hf: FakeHF,
     fake_arxiv: FakeArxiv,
-    upstream_clock: Clock,
+    upstream_clock: FakeClock,
 ) -> None:
     """Tuesday 07:15 in Tokyo is Monday 22:15 UTC: Tuesday's announcement is not out;
     Monday's edition (Friday's to Sunday's HF lists) is the latest complete one."""
@@ -119,7 +121,7 @@ def test_new_york_at_2330_sends_the_days_edition(
     env: dict[str, str],
     fake_hf: FakeHF,
     fake_arxiv: FakeArxiv,
-    upstream_clock: Clock,
+    upstream_clock: FakeClock,
 ) -> None:
     """23:30 in New York: Wednesday's announcement came out at 20:00, its feed at
     midnight; Tuesday's edition is the one complete now."""
@@ -141,7 +143,7 @@ def test_an_edition_not_complete_is_refused_in_one_line_and_nothing_changes(
     env: dict[str, str],
     fake_hf: FakeHF,
     fake_arxiv: FakeArxiv,
-    upstream_clock: Clock,
+    upstream_clock: FakeClock,
 ) -> None:
     upstream_clock.set(dt.datetime(2026, 12, 1, 4, 59, tzinfo=dt.UTC))
     add_reader(tmp_path, env, upstream_clock)
@@ -163,7 +165,7 @@ def test_an_outage_waits_with_exit_3_and_the_next_cron_run_sends(
     env: dict[str, str],
     fake_hf: FakeHF,
     fake_arxiv: FakeArxiv,
-    upstream_clock: Clock,
+    upstream_clock: FakeClock,
 ) -> None:
     fake_hf.add_day(MON, 25)
     fake_arxiv.announce(TUE, 6)

@@ -3,7 +3,9 @@ databases, and a DKIM record that dkimpy accepts for verifying a signature."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import ssl
 from pathlib import Path
@@ -16,14 +18,24 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter.cli import main
-from newsletter.cli.doctor import check_base_url, check_database, check_imap, check_smtp
 from newsletter.config import Settings
-from newsletter.dnsrecords import dkim_public_value, dns_records
+from newsletter.ops.dns import dkim_public_value, dns_records
+from newsletter.ops.doctor import (
+    Check,
+    check_base_url,
+    check_database,
+    check_imap,
+    check_smtp,
+    check_sources,
+    source_urls,
+)
 from newsletter.store.db import Store
-from tests.deliver.smtpserver import FaultServer, self_signed_cert
-from tests.ops.conftest import Sink, free_port
+from tests.support.faultsmtp import FaultServer
+from tests.support.ports import free_port, self_signed_cert
+from tests.support.smtp import SmtpSink
 
 USER, PASSWORD = "operator", "correct horse"
+NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
 
 def settings(**values: Any) -> Settings:
@@ -35,11 +47,11 @@ def smtp(port: int, **values: Any) -> Settings:
     return settings(**(base | {"smtp_security": "none"} | values))
 
 
-async def test_smtp_reachable_without_auth(smtp_sink: Sink) -> None:
+async def test_smtp_reachable_without_auth(smtp_sink: SmtpSink) -> None:
     check = await check_smtp(smtp(smtp_sink.port))
     assert check.status == "ok"
     assert check.line == f"ok    smtp: 127.0.0.1:{smtp_sink.port} (none): EHLO; no message sent"
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -105,6 +117,30 @@ async def test_imap_unreachable_fails() -> None:
     assert "refused" in check.detail.lower()
 
 
+async def test_imap_certificate_is_verified(tmp_path: Path) -> None:
+    """The same ``Mailbox`` as the inbox reader: a self-signed certificate is refused."""
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK IMAP4rev1 ready\r\n")
+        with contextlib.suppress(OSError):
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        check = await check_imap(
+            settings(imap_host="127.0.0.1", imap_port=port, imap_security="tls", smtp_timeout=5)
+        )
+    finally:
+        server.close()
+    assert check.status == "FAIL"
+    assert "certificate verify failed" in check.detail.lower()
+
+
 async def test_base_url_answers(http_server: str) -> None:
     assert (await check_base_url(settings(base_url=http_server))).status == "ok"
     down = await check_base_url(settings(base_url=f"http://127.0.0.1:{free_port()}"))
@@ -112,14 +148,16 @@ async def test_base_url_answers(http_server: str) -> None:
 
 
 def test_database_migrated_pending_and_unreachable(tmp_path: Path) -> None:
+    """Pending migrations are information (every command applies them), not a failure."""
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    pending = check_database(settings(database_url=url))
-    assert pending.status == "FAIL"
+    pending = check_database(settings(database_url=url), now=NOW)
+    assert pending.status == "info"
     assert "migration(s) pending (m001_initial" in pending.detail
-    Store.open(url, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).close()
-    assert check_database(settings(database_url=url)).status == "ok"
+    assert "`newsletter db upgrade`" in pending.detail
+    Store.open(url, now=NOW).close()
+    assert check_database(settings(database_url=url), now=NOW).status == "ok"
     gone = check_database(
-        settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
+        settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"), now=NOW
     )
     assert gone.status == "FAIL"
     assert gone.fix.startswith("check NEWSLETTER_DATABASE_URL")
@@ -178,7 +216,7 @@ def cli_env(**values: str) -> dict[str, str]:
     return {f"NEWSLETTER_{k.upper()}": v for k, v in values.items()}
 
 
-def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> None:
+def test_cli_all_green(tmp_path: Path, smtp_sink: SmtpSink, http_server: str) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     Store.open(url, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)).close()
     write_key(tmp_path / "dkim.pem", "rsa")
@@ -193,12 +231,24 @@ def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> Non
         dkim_selector="s1",
         dkim_domain="papers.example.net",
         dkim_private_key_path=str(tmp_path / "dkim.pem"),
+        sources="hf_daily",
+        hf_daily_url=f"{http_server}/health",
     )
     env["NEWSLETTER_FROM"] = "Papers <papers@papers.example.net>"
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines[:7]] == ["ok", "warn", "ok", "ok", "skip", "ok", "ok"]
+    assert [line.split()[0] for line in lines[:8]] == [
+        "ok",
+        "warn",
+        "ok",
+        "ok",
+        "skip",
+        "ok",
+        "ok",
+        "ok",
+    ]
+    assert f"ok    source hf_daily: {http_server}/health: HTTP 200" in lines
     assert lines[1].startswith("warn  base_url: http://127.0.0.1:")  # not public, but it answers
     assert "DNS records to publish:" in lines
     assert any(
@@ -206,7 +256,7 @@ def test_cli_all_green(tmp_path: Path, smtp_sink: Sink, http_server: str) -> Non
         for line in lines
     )
     assert lines[-1] == "All checks passed."
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
 def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:
@@ -220,6 +270,7 @@ def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:
         smtp_timeout="3",
         dkim_selector="s1",
         dkim_private_key_path=str(tmp_path / "missing.pem"),
+        sources="sample",
     )
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 1
@@ -235,3 +286,74 @@ def test_cli_bad_setting_is_one_line() -> None:
     assert result.exit_code == 1
     assert result.stdout.startswith("FAIL  settings: setting NEWSLETTER_SMTP_SECURITY: ")
     assert len(result.stdout.strip().splitlines()) == 1
+
+
+def test_cli_fresh_install_passes_with_migrations_as_information(
+    tmp_path: Path, http_server: str
+) -> None:
+    env = cli_env(
+        database_url=f"sqlite:///{tmp_path / 'new.db'}",
+        delivery="maildir",
+        outbox_dir=str(tmp_path / "outbox"),
+        base_url=http_server,
+        sources="sample",
+    )
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "info  database: reachable, 7 migration(s) pending (m001_initial," in result.stdout
+    assert result.stdout.rstrip().endswith("All checks passed.")
+    assert (
+        not (tmp_path / "new.db").exists()
+        or Store.open(
+            f"sqlite:///{tmp_path / 'new.db'}", now=NOW, migrate=False
+        ).pending_migrations()
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "mechanism"),
+    [
+        ("127.0.0.1", "ip4:127.0.0.1"),
+        ("2001:db8::25", "ip6:2001:db8::25"),
+        ("[2001:db8::25]", "ip6:2001:db8::25"),
+        ("smtp.example.net", "a:smtp.example.net"),
+    ],
+)
+def test_spf_names_an_address_with_ip4_or_ip6(host: str, mechanism: str) -> None:
+    record = dns_records(settings(delivery="smtp", smtp_host=host))[0]
+    assert record.value == f"v=spf1 mx {mechanism} ~all"
+
+
+def test_spf_for_maildir_names_only_mx() -> None:
+    assert dns_records(settings(delivery="maildir"))[0].value == "v=spf1 mx ~all"
+
+
+async def test_each_source_url_is_asked_once(http_server: str) -> None:
+    down = f"http://127.0.0.1:{free_port()}/api"
+    config = settings(
+        sources='hf_daily,arxiv_rss:cs.LG,arxiv_api:cat:cs.LG,arxiv_api:all:"bandits",sample',
+        hf_daily_url=f"{http_server}/health",
+        arxiv_rss_url=f"{http_server}/rss",
+        arxiv_api_url=down,
+        http_timeout=5,
+    )
+    assert source_urls(config) == {
+        "hf_daily": f"{http_server}/health",
+        "arxiv_rss:cs.LG": f"{http_server}/rss/cs.LG",
+        "arxiv_api:cat:cs.LG": down,
+    }
+    found = {c.name: c for c in await check_sources(config)}
+    assert list(found) == [
+        "source hf_daily",
+        "source arxiv_rss:cs.LG",
+        "source arxiv_api:cat:cs.LG",
+    ]
+    assert found["source hf_daily"].status == "ok"
+    assert found["source arxiv_rss:cs.LG"].line.startswith(
+        f"FAIL  source arxiv_rss:cs.LG: {http_server}/rss/cs.LG: HTTP 404 -> fix: check"
+    )
+    assert found["source arxiv_api:cat:cs.LG"].status == "FAIL"
+    assert found["source arxiv_api:cat:cs.LG"].detail.startswith(f"{down}: ")
+    assert await check_sources(settings(sources="sample")) == [
+        Check("sources", "skip", "no source uses the network")
+    ]

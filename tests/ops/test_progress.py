@@ -16,7 +16,7 @@ from newsletter.cli.progress import BarProgress, make_progress
 from newsletter.deliver import MaildirTransport
 from newsletter.models import Subscriber
 from newsletter.pipeline.progress import PlainProgress, ProgressTransport
-from tests.deliver.helpers import build_message
+from tests.support.delivery import build_message
 
 
 def test_plain_progress_logs_one_line_per_stage_and_steps_at_debug(

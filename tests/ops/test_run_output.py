@@ -10,11 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -22,7 +19,8 @@ from click.testing import CliRunner, Result
 from newsletter.cli import main
 from newsletter.store import locks
 from newsletter.store.db import Store
-from tests.ops.conftest import Sink
+from tests.support.http import Reply, StubServer, running_stub
+from tests.support.smtp import SmtpSink
 
 THURSDAY, SATURDAY = "2026-11-26", "2026-11-28"
 
@@ -31,38 +29,20 @@ def normalised(text: str) -> list[str]:
     return re.sub(r"\b\d+\.\d+s\b", "Ns", text).splitlines()
 
 
-class _Feed(BaseHTTPRequestHandler):
-    status = 503
-    body = b'{"error": "unavailable"}'
-
-    def do_GET(self) -> None:
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+HF_PATH = "/api/daily_papers"
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def feed_server() -> Iterator[type[_Feed]]:
-    """A stand-in for the Hugging Face API on 127.0.0.1: 503 unless a test changes it."""
-    handler = type("Feed", (_Feed,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}/api/daily_papers"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def feed_server() -> Iterator[StubServer]:
+    """A stand-in for the Hugging Face API on 127.0.0.1: 503 unless a test scripts it."""
+    with running_stub() as stub:
+        stub.script(HF_PATH, Reply(503, b'{"error": "unavailable"}', JSON))
+        yield stub
 
 
 @pytest.fixture
-def env(tmp_path: Path, smtp_sink: Sink) -> dict[str, str]:
+def env(tmp_path: Path, smtp_sink: SmtpSink) -> dict[str, str]:
     values = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'newsletter.db'}",
         "SOURCES": "sample",
@@ -87,7 +67,7 @@ def add_readers(env: dict[str, str]) -> None:
         assert cli(env, "subscribers", "add", email, "--topic", topic).exit_code == 0
 
 
-def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink: Sink) -> None:
+def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink: SmtpSink) -> None:
     add_readers(env)
     first = cli(env, "run", "--date", THURSDAY)
     assert first.exit_code == 0, first.output
@@ -102,7 +82,7 @@ def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink:
         "queue: 2 recipients (2 new) in Ns",
         "send: 2 sent now (2 sent) in Ns",
     ]
-    assert sorted(rcpt for _, [rcpt], _ in smtp_sink.messages) == [
+    assert sorted(rcpt for _, [rcpt], _ in smtp_sink.envelopes) == [
         "ada@example.org",
         "alan@example.org",
     ]
@@ -111,7 +91,7 @@ def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink:
     assert again.stdout == "edition 2026-11-26: done, 0 sent now, 2 sent in total\n"
     assert "edition 2026-11-26: 30 papers, already frozen" in again.stderr
     assert "send: 0 sent now (2 sent) in Ns" in normalised(again.stderr)
-    assert len(smtp_sink.messages) == 2
+    assert len(smtp_sink.envelopes) == 2
 
 
 def test_quiet_success_prints_one_line(env: dict[str, str]) -> None:
@@ -122,7 +102,7 @@ def test_quiet_success_prints_one_line(env: dict[str, str]) -> None:
     assert result.stderr == ""
 
 
-def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: Sink) -> None:
+def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: SmtpSink) -> None:
     add_readers(env)
     env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG"}
     result = cli(env, "run", "--date", SATURDAY)
@@ -133,10 +113,10 @@ def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: Sink) ->
         " by the announcement days, Monday to Friday); the HF list of Sat 28 Nov is in the"
         " edition of Mon 30 Nov\n"
     )
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
-def test_a_day_the_schedule_skips(env: dict[str, str], smtp_sink: Sink) -> None:
+def test_a_day_the_schedule_skips(env: dict[str, str], smtp_sink: SmtpSink) -> None:
     add_readers(env)
     env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG", "NEWSLETTER_SCHEDULE": "weekly"}
     result = cli(env, "run", "--date", THURSDAY)
@@ -145,17 +125,17 @@ def test_a_day_the_schedule_skips(env: dict[str, str], smtp_sink: Sink) -> None:
         "no digest for 2026-11-26: Thursday 2026-11-26: SCHEDULE=weekly sends on mon;"
         " next digest Monday 2026-11-30\n"
     )
-    assert smtp_sink.messages == []
+    assert smtp_sink.envelopes == []
 
 
 def test_nothing_announced_on_a_weekday_alerts_the_operator(
-    env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
+    env: dict[str, str], smtp_sink: SmtpSink, feed_server: StubServer
 ) -> None:
     add_readers(env)
-    feed_server.status, feed_server.body = 200, b"[]"
+    feed_server.script(HF_PATH, Reply(200, b"[]", JSON))
     env = env | {
         "NEWSLETTER_SOURCES": "hf_daily",
-        "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url + HF_PATH,
         "NEWSLETTER_ALERT_EMAIL": "ops@example.org",
     }
     result = cli(env, "run", "--date", THURSDAY)
@@ -163,20 +143,20 @@ def test_nothing_announced_on_a_weekday_alerts_the_operator(
     assert result.stdout == (
         "no digest for 2026-11-26: no new papers announced for 2026-11-26; no digest sent\n"
     )
-    [(_, rcpts, data)] = smtp_sink.messages
+    [(_, rcpts, data)] = smtp_sink.envelopes
     assert rcpts == ["ops@example.org"]
     assert b"no digest was sent on a day one was due" in data
 
 
 def test_failed_source_is_reported_and_the_others_go_out(
-    env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
+    env: dict[str, str], smtp_sink: SmtpSink, feed_server: StubServer
 ) -> None:
     """Past the deadline (Thursday's edition, days ago) the digest goes out without HF:
     exit 4, the reason on the outcome line, and an alert."""
     add_readers(env)
     env = env | {
         "NEWSLETTER_SOURCES": "sample,hf_daily",
-        "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url + HF_PATH,
         "NEWSLETTER_ALERT_EMAIL": "ops@example.org",
     }
     result = cli(env, "run", "--date", THURSDAY)
@@ -189,8 +169,8 @@ def test_failed_source_is_reported_and_the_others_go_out(
     lines = normalised(result.stderr)
     assert "collect: 30 papers (sample 30, hf_daily FAILED) in Ns" in lines
     assert any(line.startswith("source hf_daily failed: ") and "503" in line for line in lines)
-    readers = [m for m in smtp_sink.messages if m[1] != ["ops@example.org"]]
-    [alert] = [m for m in smtp_sink.messages if m[1] == ["ops@example.org"]]
+    readers = [m for m in smtp_sink.envelopes if m[1] != ["ops@example.org"]]
+    [alert] = [m for m in smtp_sink.envelopes if m[1] == ["ops@example.org"]]
     assert len(readers) == 2
     assert b"the digest went out without hf_daily" in alert[2]
     status = json.loads(cli(env, "status", "--json").stdout)
@@ -206,9 +186,12 @@ def test_failed_source_is_reported_and_the_others_go_out(
     )
 
 
-def test_every_source_failing_fails_the_run(env: dict[str, str], feed_server: type[_Feed]) -> None:
+def test_every_source_failing_fails_the_run(env: dict[str, str], feed_server: StubServer) -> None:
     add_readers(env)
-    env = env | {"NEWSLETTER_SOURCES": "hf_daily", "NEWSLETTER_HF_DAILY_URL": feed_server.url}  # type: ignore[attr-defined]
+    env = env | {
+        "NEWSLETTER_SOURCES": "hf_daily",
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url + HF_PATH,
+    }
     result = cli(env, "run", "--date", THURSDAY)
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -238,19 +221,19 @@ def test_a_second_concurrent_run_stops_with_a_clear_message(env: dict[str, str])
 
 
 def test_the_same_failure_again_does_not_alert_again(
-    env: dict[str, str], smtp_sink: Sink, feed_server: type[_Feed]
+    env: dict[str, str], smtp_sink: SmtpSink, feed_server: StubServer
 ) -> None:
     """An hourly cron must not mail the operator every hour about the same problem: one
     email per edition and kind of problem, whatever the reason says this time."""
     add_readers(env)
     env = env | {
         "NEWSLETTER_SOURCES": "hf_daily",
-        "NEWSLETTER_HF_DAILY_URL": feed_server.url,  # type: ignore[attr-defined]
+        "NEWSLETTER_HF_DAILY_URL": feed_server.url + HF_PATH,
         "NEWSLETTER_ALERT_EMAIL": "ops@example.org",
     }
     for _ in range(2):
         assert cli(env, "run", "--date", THURSDAY).exit_code == 1
-    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["ops@example.org"]]
+    assert [rcpts for _, rcpts, _ in smtp_sink.envelopes] == [["ops@example.org"]]
     feed_server.status = 500  # another reason, the same kind of problem (the run failed)
     assert cli(env, "run", "--date", THURSDAY).exit_code == 1
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.envelopes) == 1

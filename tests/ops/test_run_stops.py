@@ -18,8 +18,8 @@ from sqlalchemy import select
 from newsletter.cli import main
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.deliver.helpers import utcnow
-from tests.deliver.smtpserver import FaultServer, Rule
+from tests.support.delivery import utcnow
+from tests.support.faultsmtp import FaultServer, Rule
 
 THURSDAY = "2026-11-26"
 OPS = "ops@alerts.test"

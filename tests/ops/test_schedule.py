@@ -26,8 +26,13 @@ def settings(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def test_start_is_a_monday() -> None:
-    assert START.weekday() == 0
+def test_the_weekend_before_start_leads_to_start_a_monday() -> None:
+    # START is the first digest day after a weekend, by the production calendar: both
+    # weekend days point to it, and the reason names it Monday.
+    config = settings(sources=ARXIV, schedule="daily")
+    for weekend_day in (START - dt.timedelta(days=2), START - dt.timedelta(days=1)):
+        assert next_send_date(weekend_day, config) == START
+        assert f"next digest Monday {START.isoformat()}" in should_send(weekend_day, config).reason
 
 
 def test_daily_with_arxiv_sources_skips_weekends_and_says_why() -> None:

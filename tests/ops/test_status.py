@@ -9,10 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from newsletter.cli.status import format_text, gather
+from newsletter.cli.status import format_text
 from newsletter.config import Settings
 from newsletter.deliver import SendResult
 from newsletter.models import Paper
+from newsletter.ops.status import gather
 from newsletter.store import editions, ledger, locks, runs, subscribers
 from newsletter.store.db import Store
 

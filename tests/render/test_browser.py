@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from newsletter.models import Edition, Subscriber
+from newsletter.ops.screenshot import CHROMIUM, CHROMIUM_ARGS, screenshot_html
 from newsletter.render import Renderer
 from newsletter.render.clean import clean_text
-from newsletter.screenshot import CHROMIUM, CHROMIUM_ARGS, screenshot_html
-from tests.conftest import need
-from tests.render.conftest import BASE_URL, NOW, edition_of, hf_papers, split_sections
+from tests.render.editions import BASE_URL, NOW, edition_of, hf_papers, split_sections
+from tests.support.needs import need
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from newsletter.links import Links
 from newsletter.models import Edition, Paper, Profile, RankedItem, Section, Subscriber
 from newsletter.render import Renderer
 from newsletter.render.clean import clean_text
-from tests.render.conftest import BASE_URL, NOW, edition_of, signed_links, split_sections
+from tests.render.editions import BASE_URL, NOW, edition_of, signed_links, split_sections
 
 
 def parse(data: bytes) -> EmailMessage:

@@ -12,11 +12,11 @@ from email.utils import getaddresses
 
 import pytest
 
-from newsletter.cli.doctor import check_settings
 from newsletter.config import Settings
 from newsletter.errors import SettingsError
 from newsletter.links import MAX_LOCAL_PART, Links, longest_tag
 from newsletter.models import Edition, Message, Paper, Profile, RankedItem, Section, Subscriber
+from newsletter.ops.doctor import check_settings
 from newsletter.outbox.alerts import Alert
 from newsletter.outbox.alerts import build_alert as compose_alert
 from newsletter.render import Renderer, notices

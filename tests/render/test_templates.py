@@ -17,7 +17,7 @@ from newsletter.models import Edition, Subscriber
 from newsletter.render import NOTICE_KINDS, Renderer
 from newsletter.render.archive import write_archive
 from newsletter.render.compile import BUILTIN_TEMPLATES
-from tests.render.conftest import BASE_URL, NOW, signed_links, split_sections
+from tests.render.editions import BASE_URL, NOW, signed_links, split_sections
 
 
 def override(tmp_path: Path, name: str, text: str) -> Settings:

@@ -10,10 +10,11 @@ import pytest
 
 from newsletter.errors import SourceError
 from newsletter.sources import http
-from tests.sources.conftest import Reply, ScriptedServer, SleepRecorder
+from tests.support.clock import FakeClock
+from tests.support.http import Reply, StubServer
 
 
-async def get(url: str, sleeps: SleepRecorder, *, retries: int = 2, timeout: float = 5.0) -> bytes:
+async def get(url: str, sleeps: FakeClock, *, retries: int = 2, timeout: float = 5.0) -> bytes:
     async with httpx.AsyncClient() as client:
         return await http.get(
             client,
@@ -23,30 +24,28 @@ async def get(url: str, sleeps: SleepRecorder, *, retries: int = 2, timeout: flo
             timeout=timeout,
             user_agent="newsletter-test/1.0 (+contact)",
             backoff=0.01,
-            sleep=sleeps,
+            sleep=sleeps.sleep,
         )
 
 
-async def test_500_then_success_retries_once(server: ScriptedServer, sleeps: SleepRecorder) -> None:
+async def test_500_then_success_retries_once(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/feed", Reply(500, b"oops"), Reply(200, b"payload"))
     assert await get(url, sleeps) == b"payload"
-    assert len(server.hits("/feed")) == 2
-    assert len(sleeps.waits) == 1
-    assert 0.005 <= sleeps.waits[0] <= 0.01  # base 0.01 with jitter in [50%, 100%]
+    assert len(server.requests("/feed")) == 2
+    assert len(sleeps.slept) == 1
+    assert 0.005 <= sleeps.slept[0] <= 0.01  # base 0.01 with jitter in [50%, 100%]
 
 
-async def test_429_honours_retry_after_seconds(
-    server: ScriptedServer, sleeps: SleepRecorder
-) -> None:
+async def test_429_honours_retry_after_seconds(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/feed", Reply(429, b"slow down", {"Retry-After": "7"}), Reply(200, b"ok"))
     assert await get(url, sleeps) == b"ok"
-    assert sleeps.waits == [7.0]
+    assert sleeps.slept == [7.0]
 
 
-async def test_retry_after_is_capped(server: ScriptedServer, sleeps: SleepRecorder) -> None:
+async def test_retry_after_is_capped(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/feed", Reply(503, headers={"Retry-After": "86400"}), Reply(200, b"ok"))
     assert await get(url, sleeps) == b"ok"
-    assert sleeps.waits == [http.MAX_WAIT]
+    assert sleeps.slept == [http.MAX_WAIT]
 
 
 def test_retry_after_http_date() -> None:
@@ -66,22 +65,18 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
         assert len(set(delays)) > 1
 
 
-async def test_persistent_500_raises_source_error(
-    server: ScriptedServer, sleeps: SleepRecorder
-) -> None:
+async def test_persistent_500_raises_source_error(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/feed", Reply(500, b"down"))
     with pytest.raises(SourceError) as info:
         await get(url, sleeps, retries=2)
     assert str(info.value) == "source test: HTTP 500 after 3 attempts"
     assert info.value.source == "test"
-    assert len(server.hits("/feed")) == 3
-    assert len(sleeps.waits) == 2
-    assert sleeps.waits[1] > sleeps.waits[0] / 2  # second wait drawn from a doubled range
+    assert len(server.requests("/feed")) == 3
+    assert len(sleeps.slept) == 2
+    assert sleeps.slept[1] > sleeps.slept[0] / 2  # second wait drawn from a doubled range
 
 
-async def test_timeout_raises_one_line_source_error(
-    server: ScriptedServer, sleeps: SleepRecorder
-) -> None:
+async def test_timeout_raises_one_line_source_error(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/slow", Reply(200, b"late", delay=1.0))
     with pytest.raises(SourceError) as info:
         await get(url, sleeps, retries=1, timeout=0.2)
@@ -89,31 +84,31 @@ async def test_timeout_raises_one_line_source_error(
     assert "\n" not in str(info.value)
 
 
-async def test_timeout_then_success(server: ScriptedServer, sleeps: SleepRecorder) -> None:
+async def test_timeout_then_success(server: StubServer, sleeps: FakeClock) -> None:
     # A wide gap between the slow reply and the timeout, and a generous timeout for the
     # reply that must succeed: a loaded machine must not turn it into a failure.
     url = server.script("/slow", Reply(200, b"late", delay=4.0), Reply(200, b"fast"))
     assert await get(url, sleeps, retries=1, timeout=1.5) == b"fast"
 
 
-async def test_404_is_not_retried(server: ScriptedServer, sleeps: SleepRecorder) -> None:
+async def test_404_is_not_retried(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/missing", Reply(404, b"nope"))
     with pytest.raises(SourceError, match=r"HTTP 404 from http://127\.0\.0\.1:\d+/missing$"):
         await get(url, sleeps)
-    assert len(server.hits("/missing")) == 1
-    assert sleeps.waits == []
+    assert len(server.requests("/missing")) == 1
+    assert sleeps.slept == []
 
 
-async def test_connection_refused_is_retried_then_reported(sleeps: SleepRecorder) -> None:
+async def test_connection_refused_is_retried_then_reported(sleeps: FakeClock) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(SourceError, match=r"ConnectError.*after 3 attempts$"):
         await get(f"http://127.0.0.1:{port}/feed", sleeps)
-    assert len(sleeps.waits) == 2
+    assert len(sleeps.slept) == 2
 
 
-async def test_sends_user_agent_and_params(server: ScriptedServer, sleeps: SleepRecorder) -> None:
+async def test_sends_user_agent_and_params(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/feed", Reply(200, b"x"))
     async with httpx.AsyncClient() as client:
         await http.get(
@@ -125,12 +120,12 @@ async def test_sends_user_agent_and_params(server: ScriptedServer, sleeps: Sleep
             timeout=5,
             user_agent="newsletter-test/1.0 (+contact)",
         )
-    [seen] = server.hits("/feed")
+    [seen] = server.requests("/feed")
     assert seen.headers["User-Agent"] == "newsletter-test/1.0 (+contact)"
-    assert seen.query == {"date": ["2026-11-26"]}
+    assert seen.query == {"date": "2026-11-26"}
 
 
-async def test_oversized_body_is_refused(server: ScriptedServer, sleeps: SleepRecorder) -> None:
+async def test_oversized_body_is_refused(server: StubServer, sleeps: FakeClock) -> None:
     url = server.script("/big", Reply(200, b"x" * 5000))
     async with httpx.AsyncClient() as client:
         with pytest.raises(SourceError, match="larger than 1000 bytes"):

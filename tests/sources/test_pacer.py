@@ -16,23 +16,8 @@ import pytest
 from newsletter.errors import SourceError
 from newsletter.sources import http
 from newsletter.sources.pacer import Pacer, host_key
-from tests.sources.conftest import Reply, ScriptedServer, SleepRecorder
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps on it (or a request "takes" time)."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+from tests.support.clock import FakeClock
+from tests.support.http import Reply, StubServer
 
 
 def test_host_key_includes_the_port() -> None:
@@ -44,16 +29,16 @@ def test_host_key_includes_the_port() -> None:
 async def test_requests_to_paced_hosts_start_interval_after_the_last_one_ended() -> None:
     clock = FakeClock()
     pacer = Pacer(
-        ["export.arxiv.org:443", "rss.arxiv.org:443"], 3.0, clock=clock, sleep=clock.sleep
+        ["export.arxiv.org:443", "rss.arxiv.org:443"], 3.0, clock=clock.monotonic, sleep=clock.sleep
     )
     spans: list[tuple[str, float, float]] = []
 
     async def request(url: str, takes: float) -> None:
         async with pacer.slot(url):
-            start = clock()
-            clock.now += takes  # the request itself takes this long
+            start = clock.monotonic()
+            clock.advance(seconds=takes)  # the request itself takes this long
             await asyncio.sleep(0)  # let the others try to get in meanwhile
-            spans.append((url, start, clock()))
+            spans.append((url, start, clock.monotonic()))
 
     await asyncio.gather(
         request("https://export.arxiv.org/api/query?a", 0.5),
@@ -68,7 +53,7 @@ async def test_requests_to_paced_hosts_start_interval_after_the_last_one_ended()
 
 async def test_other_hosts_are_not_paced() -> None:
     clock = FakeClock()
-    pacer = Pacer(["export.arxiv.org:443"], 3.0, clock=clock, sleep=clock.sleep)
+    pacer = Pacer(["export.arxiv.org:443"], 3.0, clock=clock.monotonic, sleep=clock.sleep)
     for _ in range(3):
         async with pacer.slot("https://huggingface.co/api/daily_papers"):
             pass
@@ -77,7 +62,8 @@ async def test_other_hosts_are_not_paced() -> None:
 
 
 async def test_a_zero_interval_still_allows_one_request_at_a_time() -> None:
-    pacer = Pacer(["a.example:443"], 0.0)
+    clock = FakeClock()
+    pacer = Pacer(["a.example:443"], 0.0, clock=clock.monotonic, sleep=clock.sleep)
     inside = 0
     most = 0
 
@@ -86,7 +72,7 @@ async def test_a_zero_interval_still_allows_one_request_at_a_time() -> None:
         async with pacer.slot("https://a.example/x"):
             inside += 1
             most = max(most, inside)
-            await asyncio.sleep(0.01)
+            await clock.sleep(0.01)  # the request takes a while: the others try to get in
             inside -= 1
 
     await asyncio.gather(*(request() for _ in range(4)))
@@ -94,7 +80,7 @@ async def test_a_zero_interval_still_allows_one_request_at_a_time() -> None:
 
 
 async def test_real_requests_and_their_retries_are_spaced(
-    server: ScriptedServer, sleeps: SleepRecorder
+    server: StubServer, sleeps: FakeClock
 ) -> None:
     interval = 0.2
     feed = server.script("/rss/cs.LG", Reply(503, b"busy"), Reply(200, b"feed"))
@@ -110,7 +96,7 @@ async def test_real_requests_and_their_retries_are_spaced(
 
         bodies = await asyncio.gather(fetch(feed), fetch(query), fetch(query), fetch(query))
     assert sorted(bodies) == [b"atom", b"atom", b"atom", b"feed"]
-    hits = sorted(server.requests, key=lambda seen: seen.arrived)
+    hits = sorted(server.requests(), key=lambda seen: seen.arrived)
     assert len(hits) == 5  # four requests and one retry
     for before, after in itertools.pairwise(hits):
         # Each request arrived after the previous one was answered, plus the interval:
@@ -119,7 +105,7 @@ async def test_real_requests_and_their_retries_are_spaced(
 
 
 async def test_4xx_reason_comes_from_the_answer_when_the_source_can_explain_it(
-    server: ScriptedServer, sleeps: SleepRecorder
+    server: StubServer, sleeps: FakeClock
 ) -> None:
     url = server.script("/api/query", Reply(400, b"<reason>bad query syntax</reason>"))
 
@@ -130,4 +116,4 @@ async def test_4xx_reason_comes_from_the_answer_when_the_source_can_explain_it(
         with pytest.raises(SourceError) as info:
             await http.get(client, url, source="t", retries=2, timeout=5, explain=explain)
     assert str(info.value).endswith("HTTP 400 from " + url + ": bad query syntax")
-    assert len(server.hits("/api/query")) == 1
+    assert len(server.requests("/api/query")) == 1

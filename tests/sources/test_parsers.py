@@ -13,7 +13,7 @@ import pytest
 from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import arxiv_api, arxiv_rss, hf_daily
-from tests.sources.conftest import Reply, ScriptedServer
+from tests.support.http import Reply, StubServer
 
 ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
 
@@ -337,7 +337,7 @@ def test_api_query_params_limit_dates() -> None:
     assert own["search_query"] == "cat:cs.LG AND submittedDate:[2026 TO 2027]"
 
 
-def test_rss_parse_never_opens_files_or_urls(tmp_path: Path, server: ScriptedServer) -> None:
+def test_rss_parse_never_opens_files_or_urls(tmp_path: Path, server: StubServer) -> None:
     # feedparser.parse() treats a URL-looking str as something to fetch and a str/bytes
     # naming a file as a path to read; parse() must only ever read the bytes it is given.
     feed = tmp_path / "feed.xml"
@@ -346,7 +346,7 @@ def test_rss_parse_never_opens_files_or_urls(tmp_path: Path, server: ScriptedSer
     for raw in (str(feed), str(feed).encode(), url):
         with pytest.raises(ParseError, match=r"not an RSS feed|malformed XML"):
             arxiv_rss.parse(raw)
-    assert server.hits("/rss.xml") == []
+    assert server.requests("/rss.xml") == []
 
 
 def test_api_bad_date_keeps_the_paper_and_the_rest_of_the_response(real_fixtures: Path) -> None:

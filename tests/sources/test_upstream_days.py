@@ -15,7 +15,9 @@ from newsletter.config import Settings
 from newsletter.edition_day import complete_at, hf_days
 from newsletter.pipeline.collect import CollectResult, collect
 from newsletter.sources import arxiv_api
-from tests.support.upstreams import UTC, Clock, FakeArxiv, FakeHF
+from tests.support.clock import FakeClock
+from tests.support.fake_arxiv import UTC, FakeArxiv
+from tests.support.fake_hf import FakeHF
 
 MON, TUE, WED = dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 2)
 FRI, SAT, SUN = dt.date(2026, 11, 27), dt.date(2026, 11, 28), dt.date(2026, 11, 29)
@@ -98,7 +100,7 @@ async def test_a_failed_page_fails_the_source_and_keeps_nothing(
 
 
 async def test_monday_holds_friday_saturday_and_sunday(
-    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     upstream_clock.set(dt.datetime(2026, 11, 30, 12, tzinfo=UTC))
     wanted = fake_hf.add_day(FRI, 20) + fake_hf.add_day(SAT, 5) + fake_hf.add_day(SUN, 7)
@@ -113,7 +115,7 @@ async def test_monday_holds_friday_saturday_and_sunday(
 
 
 async def test_a_day_still_filling_is_never_asked_for(
-    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     """At Tuesday 07:15 UTC Tuesday's list holds the few papers submitted so far;
     Tuesday's edition holds Monday's list, which is over."""
@@ -137,7 +139,7 @@ async def test_the_feed_dated_the_edition_is_taken(fake_hf: FakeHF, fake_arxiv: 
 
 
 async def test_a_stale_feed_is_a_failure_naming_both_dates(
-    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     fake_arxiv.announce(MON, 9)
     fake_arxiv.announce(TUE, 12)
@@ -154,7 +156,7 @@ async def test_a_stale_feed_is_a_failure_naming_both_dates(
 
 
 async def test_a_feed_that_moved_on_says_the_day_is_gone(
-    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: Clock
+    fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
 ) -> None:
     fake_arxiv.announce(TUE, 12)
     fake_arxiv.announce(WED, 3)

@@ -12,7 +12,7 @@ from newsletter.models import Paper, Profile
 from newsletter.store import editions, feedback, ledger, subscribers
 from newsletter.store.copy import copy_database
 from newsletter.store.db import Store
-from tests.conftest import fresh_postgres_schema
+from tests.support.databases import fresh_postgres_schema
 
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 

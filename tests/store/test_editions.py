@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from newsletter.deliver import SendResult
 from newsletter.errors import ConstraintError
 from newsletter.models import Paper
-from newsletter.store import editions, ledger, locks, schema, subscribers
+from newsletter.store import editions, ledger, locks, migrations, subscribers
 from newsletter.store.db import Store
 
 NOW = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
@@ -46,7 +46,7 @@ def test_m010_adds_the_column_to_an_existing_database_once(tmp_path: Path) -> No
     with reopened.begin() as conn:
         assert "missing" in {c["name"] for c in inspect(conn).get_columns("editions")}
         old = editions.get_by_date(conn, DAY)
-        schema.m010_edition_missing_sources(conn)  # idempotent
+        migrations.m010_edition_missing_sources(conn)  # idempotent
     assert old is not None and old.missing == () and old.sources == ("hf_daily",)
     assert reopened.pending_migrations() == []
     reopened.close()

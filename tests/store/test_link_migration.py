@@ -27,12 +27,12 @@ from newsletter.errors import TokenError
 from newsletter.links import Links
 from newsletter.models import Message, Subscriber
 from newsletter.store import inbox as events
-from newsletter.store import schema, subscribers
+from newsletter.store import migrations, schema, subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web import create_app
-from tests.conftest import fresh_postgres_schema
-from tests.web.helpers import csrf_of
+from tests.support.databases import fresh_postgres_schema
+from tests.support.forms import csrf_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MADE = json.loads((FIXTURES / "main_links.json").read_text())
@@ -172,9 +172,9 @@ def test_migrations_run_again_change_nothing(upgraded: Store) -> None:
 
     before = state()
     with upgraded._migrating() as conn:
-        schema.m030_subscriber_token_nonce(conn)
-        schema.m031_subscriber_ids_never_reused(conn)
-        schema.m032_subscriber_token_nonce_default(conn)
+        migrations.m030_subscriber_token_nonce(conn)
+        migrations.m031_subscriber_ids_never_reused(conn)
+        migrations.m032_subscriber_token_nonce_default(conn)
     assert state() == before
 
 

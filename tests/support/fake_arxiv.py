@@ -7,9 +7,14 @@ import email.utils
 import functools
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from tests.conftest import fixtures_dir
-from tests.support.upstream import NEW_YORK, UTC, Clock, FakeUpstream
+from tests.support.clock import FakeClock
+from tests.support.http import Reply, StubServer
+from tests.support.needs import fixtures_dir
+
+NEW_YORK = ZoneInfo("America/New_York")
+UTC = dt.UTC
 
 
 @functools.cache
@@ -82,9 +87,12 @@ def arxiv_id(day: dt.date, n: int) -> str:
     return f"{day:%y%m}.{day.day * 1000 + n:05d}"
 
 
-class FakeArxiv(FakeUpstream):
-    def __init__(self, clock: Clock) -> None:
+class FakeArxiv(StubServer):
+    """The HTTP stub answering arXiv's RSS feeds and API as arXiv does."""
+
+    def __init__(self, clock: FakeClock) -> None:
         super().__init__(clock)
+        self.route("/", self.answer)
         self.rebuild_delay = dt.timedelta(0)  # how late the feed dated A comes out
         self.holidays: set[dt.date] = set()  # weekdays without an announcement
         self.empty_answers = 0  # the next N API answers hold no entry (totalResults kept)
@@ -124,12 +132,14 @@ class FakeArxiv(FakeUpstream):
             day -= dt.timedelta(days=1)
         return day
 
-    def answer(self, path: str, query: dict[str, str], now: dt.datetime) -> tuple[int, str, bytes]:
+    def answer(self, path: str, query: dict[str, str], now: dt.datetime | None) -> Reply:
+        assert now is not None
         if path.startswith("/rss/"):
-            return 200, "application/rss+xml", self.feed(now)
+            return Reply(200, self.feed(now), {"Content-Type": "application/rss+xml"})
         if path == "/api/query":
-            return self.query(query, now)
-        return 404, "text/plain", b"not found"
+            status, body = self.query(query, now)
+            return Reply(status, body, {"Content-Type": "application/atom+xml"})
+        return Reply(404, b"not found", {"Content-Type": "text/plain"})
 
     def feed(self, now: dt.datetime) -> bytes:
         day = self.feed_day(now)
@@ -142,9 +152,9 @@ class FakeArxiv(FakeUpstream):
         text = head.rstrip() + "\n    " + items + "\n  </channel>\n</rss>\n"
         return feed_dated(text, day, built_after=self.rebuild_delay + dt.timedelta(seconds=3))
 
-    def query(self, query: dict[str, str], now: dt.datetime) -> tuple[int, str, bytes]:
+    def query(self, query: dict[str, str], now: dt.datetime) -> tuple[int, bytes]:
         if self.error_400 is not None:
-            return 400, "application/atom+xml", atom_error(self.error_400)
+            return 400, atom_error(self.error_400)
         window = re.search(r"submittedDate:\[(\d{12}) TO (\d{12})\]", query.get("search_query", ""))
         start, size = int(query.get("start", 0)), int(query.get("max_results", 10))
         matching = []
@@ -160,11 +170,7 @@ class FakeArxiv(FakeUpstream):
         if self.empty_answers > 0:
             self.empty_answers -= 1
             page = []
-        return (
-            200,
-            "application/atom+xml",
-            atom_feed([p.api_entry for p in page], len(matching), start, size),
-        )
+        return 200, atom_feed([p.api_entry for p in page], len(matching), start, size)
 
 
 ATOM_HEAD = """<?xml version="1.0" encoding="UTF-8"?>

@@ -8,8 +8,11 @@ import functools
 import json
 from typing import Any
 
-from tests.conftest import fixtures_dir
-from tests.support.upstream import UTC, Clock, FakeUpstream
+from tests.support.clock import FakeClock
+from tests.support.http import Reply, StubServer
+from tests.support.needs import fixtures_dir
+
+UTC = dt.UTC
 
 
 @functools.cache
@@ -26,12 +29,15 @@ def hf_id(day: dt.date, n: int) -> str:
     return f"{day:%y%m}.{50000 + day.day * 1000 + n:05d}"
 
 
-class FakeHF(FakeUpstream):
+class FakeHF(StubServer):
+    """The HTTP stub answering ``/api/daily_papers`` as the Hub does."""
+
     DEFAULT_LIMIT = 50
     MAX_LIMIT = 100
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: FakeClock) -> None:
         super().__init__(clock)
+        self.route("/", self.answer)
         self.days: dict[dt.date, list[tuple[dt.datetime, dict[str, Any]]]] = {}
         self.cap: int | None = None  # serve at most this many per page, whatever limit says
 
@@ -53,20 +59,21 @@ class FakeHF(FakeUpstream):
             self.days[day] = items
         return [item["paper"]["id"] for _, item in items]
 
-    def answer(self, path: str, query: dict[str, str], now: dt.datetime) -> tuple[int, str, bytes]:
+    def answer(self, path: str, query: dict[str, str], now: dt.datetime | None) -> Reply:
+        assert now is not None
         if path != "/api/daily_papers":
-            return 404, "application/json", b'{"error":"not found"}'
+            return json_reply(404, b'{"error":"not found"}')
         try:
             day = dt.date.fromisoformat(query["date"])
             limit = int(query.get("limit", self.DEFAULT_LIMIT))
             page = int(query.get("p", 0))
         except (KeyError, ValueError):
-            return 400, "application/json", b'{"error":"invalid query"}'
+            return json_reply(400, b'{"error":"invalid query"}')
         if not 1 <= limit <= self.MAX_LIMIT or page < 0:
-            return 400, "application/json", b'{"error":"limit must be 1-100, p >= 0"}'
+            return json_reply(400, b'{"error":"limit must be 1-100, p >= 0"}')
         visible = [item for submitted, item in self.days.get(day, []) if submitted <= now]
-        return (
-            200,
-            "application/json",
-            json.dumps(visible[page * limit : (page + 1) * limit]).encode(),
-        )
+        return json_reply(200, json.dumps(visible[page * limit : (page + 1) * limit]).encode())
+
+
+def json_reply(status: int, body: bytes) -> Reply:
+    return Reply(status, body, {"Content-Type": "application/json"})

@@ -1,6 +1,6 @@
 """Fake Hugging Face and arXiv servers on 127.0.0.1 that behave like the real upstreams.
 
-Real HTTP (a ``ThreadingHTTPServer`` in a thread), real captured items from
+Both are the one HTTP stub (``tests.support.http.StubServer``) with a route; real captured items from
 ``../shared/fixtures/real`` (given fresh ids), and the test's clock: what a server answers
 depends on ``clock.now``, so one test can ask at 07:15 in Tokyo and at 23:30 in New York
 without touching the process clock. Every request is recorded with its arrival time and
@@ -35,11 +35,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_arxiv import FakeArxiv, feed_dated
+from tests.support.clock import FakeClock
+from tests.support.fake_arxiv import FakeArxiv
 from tests.support.fake_hf import FakeHF
-from tests.support.upstream import UTC, Clock
 
-__all__ = ["UTC", "Clock", "FakeArxiv", "FakeHF", "feed_dated"]
+UTC = dt.UTC
 
 
 # Fixtures, registered for every test by tests/conftest.py.
@@ -48,20 +48,20 @@ TUESDAY_MORNING = dt.datetime(2026, 12, 1, 7, 15, tzinfo=UTC)
 
 
 @pytest.fixture
-def upstream_clock() -> Clock:
+def upstream_clock() -> FakeClock:
     """The fakes' clock, Tuesday 1 December 2026 07:15 UTC unless the test moves it."""
-    return Clock(TUESDAY_MORNING)
+    return FakeClock(TUESDAY_MORNING)
 
 
 @pytest.fixture
-def fake_hf(upstream_clock: Clock, real_fixtures: Path) -> Iterator[FakeHF]:
+def fake_hf(upstream_clock: FakeClock, real_fixtures: Path) -> Iterator[FakeHF]:
     with FakeHF(upstream_clock).running() as server:
         assert isinstance(server, FakeHF)
         yield server
 
 
 @pytest.fixture
-def fake_arxiv(upstream_clock: Clock, real_fixtures: Path) -> Iterator[FakeArxiv]:
+def fake_arxiv(upstream_clock: FakeClock, real_fixtures: Path) -> Iterator[FakeArxiv]:
     with FakeArxiv(upstream_clock).running() as server:
         assert isinstance(server, FakeArxiv)
         yield server

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -14,21 +13,8 @@ from newsletter.models import Message
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web import create_app
-
-BASE = "http://testserver"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.support.clock import FakeClock
+from tests.web.helpers import BASE
 
 
 @pytest.fixture
@@ -59,7 +45,7 @@ def outbox() -> list[Message]:
 
 @pytest.fixture
 def make_app(
-    web_settings: Settings, store: Store, signer: Signer, outbox: list[Message], clock: Clock
+    web_settings: Settings, store: Store, signer: Signer, outbox: list[Message], clock: FakeClock
 ) -> Callable[..., Starlette]:
     async def send(message: Message) -> None:
         outbox.append(message)

@@ -1,3 +1,5 @@
+"""Helpers for the web tests: the test server's base URL, parsed emails, the store's rows."""
+
 from __future__ import annotations
 
 import re
@@ -5,17 +7,11 @@ from email import message_from_bytes
 from email.message import Message as EmailMessage
 from email.policy import default
 
-import httpx
-
 from newsletter.models import Message, Subscriber
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
+BASE = "http://testserver"
 
 
 def parsed(message: Message) -> EmailMessage:

@@ -1,4 +1,5 @@
-"""Real servers for end-to-end tests: an SMTP sink and ``newsletter serve`` in a subprocess."""
+"""``newsletter serve`` in a subprocess, for end-to-end tests (with the SMTP sink of
+``tests.support.smtp``)."""
 
 from __future__ import annotations
 
@@ -8,48 +9,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 from pathlib import Path
-from typing import Any, cast
 
 import httpx
-from aiosmtpd.controller import Controller
 
-from tests.deliver.smtpserver import free_port
-
-
-@dataclass
-class SmtpSink:
-    host: str
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=default)
-        self.messages.append(cast(EmailMessage, parsed))
-        return "250 OK queued"
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} emails, got {len(self.messages)}")
-            time.sleep(0.05)
-        return self.messages
-
-
-@contextmanager
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink("127.0.0.1", free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
-    try:
-        yield sink
-    finally:
-        controller.stop()
+from tests.support.smtp import SmtpSink
 
 
 def serve_env(tmp_path: Path, smtp: SmtpSink, port: int) -> dict[str, str]:

@@ -12,9 +12,10 @@ import pytest
 
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from tests.conftest import need
-from tests.deliver.smtpserver import free_port
-from tests.web.servers import newsletter_serve, serve_env, smtp_sink
+from tests.support.needs import need
+from tests.support.ports import free_port
+from tests.support.smtp import running_smtp_sink
+from tests.web.servers import newsletter_serve, serve_env
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -42,7 +43,7 @@ async def test_subscribe_confirm_preferences_unsubscribe(tmp_path: Path) -> None
         need(False, "playwright for Python is not installed")
         raise
     port = free_port()
-    with smtp_sink() as sink:
+    with running_smtp_sink() as sink:
         env = serve_env(tmp_path, sink, port)
         with newsletter_serve(env, port, tmp_path) as base:
             async with async_playwright() as pw:

@@ -15,14 +15,14 @@ from newsletter.models import Subscriber
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Holder, Signer
-from tests.web.conftest import Clock
+from tests.support.clock import FakeClock
 from tests.web.helpers import snapshot
 
 ALPHABET = string.ascii_letters + string.digits + "-_."
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
-def _people(store: Store, clock: Clock) -> tuple[Subscriber, Subscriber]:
+def _people(store: Store, clock: FakeClock) -> tuple[Subscriber, Subscriber]:
     with store.begin() as conn:
         pending = subscribers.add(conn, "p@example.org", now=clock(), status="pending")
         active = subscribers.add(conn, "a@example.org", now=clock(), status="active")
@@ -44,7 +44,7 @@ def _flip(token: str, rng: random.Random) -> str:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_thousand_random_and_flipped_tokens_all_rejected(
-    client: httpx.AsyncClient, store: Store, clock: Clock, signer: Signer
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, signer: Signer
 ) -> None:
     pending, active = _people(store, clock)
     before = snapshot(store)
@@ -70,7 +70,7 @@ async def test_thousand_random_and_flipped_tokens_all_rejected(
 
 
 async def test_purpose_swapped_tokens_rejected(
-    client: httpx.AsyncClient, store: Store, clock: Clock, signer: Signer, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, signer: Signer, links: Links
 ) -> None:
     pending, active = _people(store, clock)
     before = snapshot(store)
@@ -92,7 +92,7 @@ async def test_purpose_swapped_tokens_rejected(
 
 
 async def test_other_key_rejected_previous_key_accepted(
-    client: httpx.AsyncClient, store: Store, clock: Clock
+    client: httpx.AsyncClient, store: Store, clock: FakeClock
 ) -> None:
     pending, _ = _people(store, clock)
     stranger = Signer.from_secrets("somebody-else's-key")
@@ -102,7 +102,7 @@ async def test_other_key_rejected_previous_key_accepted(
 
 
 async def test_get_never_changes_state(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     pending, active = _people(store, clock)
     before = snapshot(store)

@@ -8,12 +8,13 @@ from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from tests.web.conftest import Clock
-from tests.web.helpers import csrf_of, snapshot
+from tests.support.clock import FakeClock
+from tests.support.forms import csrf_of
+from tests.web.helpers import snapshot
 
 
 def add(
-    store: Store, clock: Clock, email: str = "ada@example.org", status: str = "pending"
+    store: Store, clock: FakeClock, email: str = "ada@example.org", status: str = "pending"
 ) -> Subscriber:
     with store.begin() as conn:
         return subscribers.add(
@@ -31,7 +32,7 @@ def get(store: Store, sid: int) -> Subscriber:
 
 
 async def test_confirm_get_shows_button_post_activates(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock)
     url = links.confirm(sub, now=dt.datetime.now(dt.UTC))
@@ -47,7 +48,7 @@ async def test_confirm_get_shows_button_post_activates(
 
 
 async def test_expired_confirmation_changes_nothing(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock)
     url = links.confirm(
@@ -61,7 +62,7 @@ async def test_expired_confirmation_changes_nothing(
 
 
 async def test_unsubscribe_page_then_one_click(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock, status="active")
     url = links.unsubscribe(sub)
@@ -78,7 +79,7 @@ async def test_unsubscribe_page_then_one_click(
 
 
 async def test_one_click_multipart_and_removed_subscriber(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock, status="active")
     answer = await client.post(
@@ -93,7 +94,7 @@ async def test_one_click_multipart_and_removed_subscriber(
 
 
 async def test_preferences_save_needs_csrf(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock, status="active")
     other = add(store, clock, "bob@example.org", status="active")
@@ -124,7 +125,7 @@ async def test_preferences_save_needs_csrf(
 
 
 async def test_pause_and_resume(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock, status="active")
     url = links.preferences(sub)
@@ -147,7 +148,7 @@ async def test_pause_and_resume(
 
 
 async def test_unsubscribed_cannot_be_resumed_from_preferences(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     sub = add(store, clock, status="unsubscribed")
     url = links.preferences(sub)

@@ -16,11 +16,11 @@ from newsletter.models import Profile, Subscriber
 from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.web.conftest import Clock
-from tests.web.helpers import csrf_of
+from tests.support.clock import FakeClock
+from tests.support.forms import csrf_of
 
 
-def _add(store: Store, clock: Clock, email: str, topic: str) -> Subscriber:
+def _add(store: Store, clock: FakeClock, email: str, topic: str) -> Subscriber:
     with store.begin() as conn:
         return subscribers.add(conn, email, now=clock(), profile=Profile((topic,)))
 
@@ -44,7 +44,7 @@ async def _replay(client: httpx.AsyncClient, preferences: str, unsubscribe: str)
 
 
 async def test_removed_readers_links_do_not_act_on_the_next_subscriber(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     _add(store, clock, "first@example.org", "first topic")
     old = _add(store, clock, "old@example.org", "old topic")
@@ -61,7 +61,7 @@ async def test_removed_readers_links_do_not_act_on_the_next_subscriber(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_links_fail_for_a_new_row_with_the_old_id(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     """Even where an id comes back (a row copied in by hand, a restored backup), the
     removed reader's links name a nonce that died with their row."""

@@ -15,7 +15,7 @@ from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import feedback
 from newsletter.tokens import Signer
-from tests.web.conftest import Clock
+from tests.support.clock import FakeClock
 
 
 async def test_health(client: httpx.AsyncClient) -> None:
@@ -77,7 +77,7 @@ async def test_unknown_path_is_a_page_not_a_trace(client: httpx.AsyncClient) -> 
 
 
 async def test_feedback_get_confirms_post_records(
-    client: httpx.AsyncClient, store: Store, clock: Clock, links: Links
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
 ) -> None:
     paper = Paper(arxiv_id="2403.15527", title="A <b>bold</b> paper", abstract="...")
     with store.begin() as conn:
@@ -103,7 +103,7 @@ async def test_feedback_get_confirms_post_records(
 async def test_access_log_names_requests_without_tokens(
     client: httpx.AsyncClient,
     store: Store,
-    clock: Clock,
+    clock: FakeClock,
     links: Links,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

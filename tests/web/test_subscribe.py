@@ -9,8 +9,9 @@ from newsletter.links import Links
 from newsletter.models import Message
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from tests.web.conftest import BASE, Clock
-from tests.web.helpers import csrf_of, only_subscriber, parsed, snapshot, urls_in
+from tests.support.clock import FakeClock
+from tests.support.forms import csrf_of
+from tests.web.helpers import BASE, only_subscriber, parsed, snapshot, urls_in
 
 
 async def subscribe(
@@ -30,7 +31,7 @@ async def test_form_page_is_escaped_and_has_csrf(client: httpx.AsyncClient) -> N
 
 
 async def test_subscribe_creates_pending_and_sends_confirmation(
-    client: httpx.AsyncClient, store: Store, outbox: list[Message], links: Links, clock: Clock
+    client: httpx.AsyncClient, store: Store, outbox: list[Message], links: Links, clock: FakeClock
 ) -> None:
     answer = await subscribe(client, "Ada@Example.ORG", "diffusion models\nspeculative decoding")
     assert answer.status_code == 200
@@ -48,7 +49,7 @@ async def test_subscribe_creates_pending_and_sends_confirmation(
 
 
 async def test_same_answer_whether_or_not_address_exists(
-    client: httpx.AsyncClient, store: Store, outbox: list[Message], clock: Clock
+    client: httpx.AsyncClient, store: Store, outbox: list[Message], clock: FakeClock
 ) -> None:
     first = await subscribe(client, "ada@example.org")
     with store.begin() as conn:
@@ -106,7 +107,7 @@ async def test_honeypot_answers_success_but_stores_nothing(
 
 
 async def test_per_ip_limit_answers_429(
-    make_app: Callable[..., Starlette], store: Store, outbox: list[Message], clock: Clock
+    make_app: Callable[..., Starlette], store: Store, outbox: list[Message], clock: FakeClock
 ) -> None:
     app = make_app(subscribe_limit_per_ip=3)
     transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 5000))

@@ -8,6 +8,7 @@ receivers what to do with mail that fails both, and where to report it.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import textwrap
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ KEY_SETTING = "NEWSLETTER_DKIM_PRIVATE_KEY_PATH"
 
 @dataclass(frozen=True, slots=True)
 class DnsRecord:
+    """One record to publish: owner ``name``, ``type`` (TXT), ``value`` and a ``note``;
+    ``str()`` is its zone-file line."""
+
     name: str
     type: str
     value: str
@@ -56,16 +60,28 @@ def split_txt(value: str, size: int = 255) -> str:
     return '" "'.join(textwrap.wrap(value, size, break_on_hyphens=False, break_long_words=True))
 
 
+def spf_mechanism(host: str) -> str:
+    """The SPF mechanism that allows ``host`` to send: ``ip4:``/``ip6:`` for an address,
+    ``a:`` for a name (RFC 7208 sections 5.3 and 5.6; ``a:`` takes a domain, not an IP)."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"a:{host}"
+    return f"ip{address.version}:{address}"
+
+
 def dns_records(settings: Settings) -> list[DnsRecord]:
-    """SPF, DKIM (when configured) and DMARC for the From domain."""
+    """SPF, DKIM (when configured) and DMARC for the From domain.
+
+    Raises ``SettingsError`` when DKIM_PRIVATE_KEY_PATH cannot be read or is no usable key."""
     domain = settings.dkim_domain or settings.sender_address.rpartition("@")[2]
-    spf_host = f" a:{settings.smtp_host}" if settings.delivery == "smtp" else ""
+    spf_host = f" {spf_mechanism(settings.smtp_host)}" if settings.delivery == "smtp" else ""
     records = [
         DnsRecord(
             domain,
             "TXT",
             f"v=spf1 mx{spf_host} ~all",
-            "sending through a provider? use its include: instead of a:",
+            "sending through a provider? use its include: instead",
         )
     ]
     path = settings.dkim_private_key_path

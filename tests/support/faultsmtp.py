@@ -11,7 +11,8 @@ A ``Rule`` fires at a stage (``connect`` greeting is not scripted; ``mail``,
 times (``None``: always). Actions: an SMTP reply line ("451 4.7.1 try later"),
 ``"421 ..."`` (reply then close), ``"drop"`` (close without replying) or
 ``"stall"`` (say nothing for ``seconds``). ``delay`` slows every accepted message.
-Usable by any test: ``from tests.deliver.smtpserver import FaultServer, Rule``.
+Usable by any test: ``from tests.support.faultsmtp import FaultServer, Rule``.
+For a server that accepts everything, use the sink (``tests.support.smtp``).
 """
 
 from __future__ import annotations
@@ -20,35 +21,14 @@ import asyncio
 import collections
 import socket
 import ssl
-import subprocess
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1 / localhost: (cert.pem, key.pem)."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+from tests.support.ports import free_port
 
 
 @dataclass
@@ -75,6 +55,12 @@ class Script:
     connections: int = 0
     logins: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_accepted(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` messages were accepted (woken by each); False on timeout."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.accepted) >= count, timeout)
 
     def fire(self, stage: str, recipients: list[str]) -> Rule | None:
         with self.lock:
@@ -130,7 +116,9 @@ class ScriptedHandler:
         if rule:
             self.script.unanswered.append(item)
             return await _act(server, rule) or ""
-        self.script.accepted.append(item)
+        with self.script.arrived:
+            self.script.accepted.append(item)
+            self.script.arrived.notify_all()
         return f"250 2.0.0 OK queued as q{len(self.script.accepted)}"
 
 

@@ -1,0 +1,223 @@
+"""The status snapshot: what the last runs did, the ledger, sources, subscribers.
+
+One read-only snapshot (``gather``), a JSON-ready dict that ``newsletter status`` prints
+as text for a person or as JSON for monitoring. ``problems`` lists what needs a look (last run failed, waiting or stuck, no
+run for a due edition, a failing source, an edition sent without a source, messages
+waiting, messages deferred for more than a day in any edition); ``--check`` exits 2 when
+there is any, so a monitor can just run the command. The schedule part says which edition
+is the latest complete one and which digest comes next, on arXiv's clock (``schedule``),
+with times shown in TIMEZONE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from sqlalchemy import Connection
+
+from newsletter import edition_day, schedule
+from newsletter.config import Settings
+from newsletter.store import editions, ledger, runs, subscribers
+
+# A due edition with no run since it was complete, this long after: cron or the timer is off.
+STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
+PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
+DEFERRED_TOO_LONG = dt.timedelta(days=1)
+
+
+def gather(
+    conn: Connection, settings: Settings, now: dt.datetime, *, run_limit: int, edition_limit: int
+) -> dict[str, Any]:
+    """Everything ``status`` shows, as JSON-ready values (datetimes as ISO strings)."""
+    snapshot: dict[str, Any] = {
+        "now": now.isoformat(),
+        "runs": [_run(r) for r in runs.recent(conn, run_limit)],
+        "editions": [_edition(conn, e) for e in editions.recent(conn, edition_limit)],
+        "sources": [_source(s) for s in runs.sources(conn)],
+        "subscribers": subscribers.count_by_status(conn),
+        "deferred_over_a_day": _long_deferred(conn, now),
+        "schedule": _schedule(conn, settings, now),
+    }
+    snapshot["problems"] = problems(snapshot, settings, now)
+    return snapshot
+
+
+def _describe(date: dt.date, settings: Settings) -> str:
+    if schedule.follows_arxiv_calendar(settings):
+        return edition_day.describe(date, hf=schedule.has_hf(settings))
+    return f"the edition of {edition_day.short(date)}"
+
+
+def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+    """The latest complete edition and its state, and the next digest with when it is
+    complete; ``line``: the decision in one sentence."""
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+    latest = schedule.default_edition(now, settings)
+    decision = schedule.should_send(latest, settings)
+    frozen = editions.get_by_date(conn, latest)
+    if frozen is not None:
+        counts = ledger.counts(conn, frozen.id)
+        waiting = counts.get("pending", 0) + counts.get("deferred", 0)
+        state = f"frozen, {counts.get('sent', 0)} sent" + (
+            f", {waiting} waiting" if waiting else ""
+        )
+    else:
+        state = "not made yet" if decision.send else "no digest due"
+    if decision.send and frozen is None:
+        upcoming = latest
+    else:
+        upcoming = schedule.next_send_date(latest, settings)
+    ready = schedule.complete_at(upcoming, settings)
+    when = f"{ready.astimezone(zone):%a %d %b %H:%M %Z}"
+    line = (
+        f"next digest: {_describe(upcoming, settings)},"
+        f" {'complete since' if ready <= now else 'complete at'} {when}"
+    )
+    return {
+        "policy": settings.schedule,
+        "latest_complete": latest.isoformat(),
+        "latest_state": state,
+        "due": decision.send,
+        "reason": decision.reason,
+        "next": upcoming.isoformat(),
+        "next_complete_at": ready.isoformat(),
+        "line": line,
+    }
+
+
+def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+    """Deferred rows of any edition queued more than a day ago, and the oldest of them."""
+    count, row = ledger.deferred_before(conn, now - DEFERRED_TOO_LONG)
+    oldest = None
+    if row is not None:
+        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
+        edition = editions.get(conn, row.edition_id)
+        oldest = {
+            "edition": edition.date.isoformat() if edition else None,
+            "email": who.email if who else None,
+            "queued_at": _iso(row.created_at),
+            "last_code": row.last_code,
+            "last_error": row.last_text,
+        }
+    return {"count": count, "oldest": oldest}
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _run(record: runs.RunRecord) -> dict[str, Any]:
+    seconds = (
+        (record.finished_at - record.started_at).total_seconds() if record.finished_at else None
+    )
+    return {
+        "id": record.id,
+        "command": record.command,
+        "date": _iso(record.edition_date),
+        "started_at": _iso(record.started_at),
+        "finished_at": _iso(record.finished_at),
+        "seconds": round(seconds, 1) if seconds is not None else None,
+        "outcome": record.outcome or "running",
+        "summary": record.summary or "",
+        "counts": record.counts or {},
+    }
+
+
+def _edition(conn: Connection, edition: Any) -> dict[str, Any]:
+    row = ledger.oldest_deferred(conn, edition.id)
+    oldest = None
+    if row is not None:
+        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
+        oldest = {
+            "subscriber_id": row.subscriber_id,
+            "email": who.email if who else None,
+            "attempts": row.attempts,
+            "queued_at": _iso(row.created_at),
+            "next_attempt_at": _iso(row.next_attempt_at),
+            "last_code": row.last_code,
+            "last_error": row.last_text,
+        }
+    return {
+        "id": edition.id,
+        "date": edition.date.isoformat(),
+        "papers": len(edition.papers),
+        "sources": list(edition.sources),
+        "missing": [{"source": name, "error": error} for name, error in edition.missing],
+        "counts": ledger.counts(conn, edition.id),
+        "oldest_deferred": oldest,
+    }
+
+
+def _source(health: runs.SourceHealth) -> dict[str, Any]:
+    return {
+        "source": health.source,
+        "ok": health.ok,
+        "last_attempt_at": _iso(health.last_attempt_at),
+        "last_success_at": _iso(health.last_success_at),
+        "last_count": health.last_count,
+        "last_error": health.last_error,
+    }
+
+
+def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> list[str]:
+    """One line per thing that needs a look (see the module docstring), each saying what
+    to do; an empty list when all is well. ``status --check`` exits 2 on any."""
+    found: list[str] = []
+    recent = snapshot["runs"]
+    if not recent:
+        found.append("no run recorded yet: run `newsletter run` (or wait for cron)")
+    else:
+        last = recent[0]
+        started = dt.datetime.fromisoformat(last["started_at"])
+        if last["outcome"] == "running" and now - started > dt.timedelta(
+            seconds=settings.run_timeout
+        ):
+            found.append(f"run {last['id']} started {last['started_at']} and never finished")
+        elif last["outcome"] in PROBLEM_OUTCOMES:
+            found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
+        if _missed_a_due_day(started, settings, now):
+            found.append(
+                f"no run since {last['started_at']}: is the cron job or systemd timer active?"
+            )
+    for source in snapshot["sources"]:
+        if not source["ok"]:
+            found.append(f"source {source['source']} failing: {source['last_error']}")
+    for edition in snapshot["editions"][:1]:
+        waiting = edition["counts"].get("deferred", 0) + edition["counts"].get("pending", 0)
+        if waiting:
+            found.append(f"edition {edition['date']}: {waiting} messages waiting to be sent")
+        for missing in edition["missing"]:
+            found.append(
+                f"edition {edition['date']} went out without {missing['source']}:"
+                f" {missing['error']}"
+            )
+    stale = snapshot["deferred_over_a_day"]
+    if stale["count"]:
+        oldest = stale["oldest"]
+        plural = "message" if stale["count"] == 1 else "messages"
+        found.append(
+            f"{stale['count']} {plural} deferred for more than a day (oldest: edition"
+            f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
+            f" {oldest['last_code'] or ''} {oldest['last_error'] or ''}); the next"
+            " `newsletter run` retries them, and gives up after"
+            f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h"
+        )
+    return found
+
+
+def _missed_a_due_day(last_start: dt.datetime, settings: Settings, now: dt.datetime) -> bool:
+    """A digest was due for an edition complete after the last run started, more than
+    STALE_AFTER ago (whatever hour cron fires, its run should be over by then)."""
+    day = schedule.default_edition(now, settings)
+    for _ in range(14):
+        ready = schedule.complete_at(day, settings)
+        if ready <= last_start:
+            return False
+        if now - ready > STALE_AFTER and schedule.should_send(day, settings).send:
+            return True
+        day -= dt.timedelta(days=1)
+        while not schedule.is_announcement_day(day, settings):
+            day -= dt.timedelta(days=1)
+    return False

@@ -1,0 +1,207 @@
+"""The subscriber list as CSV: parse an import, add its rows, write an export.
+
+An export names every field a reader chose or the list decided (``EXPORT_COLUMNS``); lists
+(topics, categories, authors, exclusions) are joined with ``;``. Importing an export
+restores it: a row keeps its status, so an unsubscribed or bounced reader is never made
+active again unless the operator says so (``reactivate``). Only ``email`` is required;
+a missing column takes the default (active, daily).
+
+Files are read as UTF-8 (with or without a byte-order mark) or, failing that, as
+Windows-1252 (what Excel saves); the separator is ``,``, ``;`` or a tab, sniffed from the
+header line (``csv.Sniffer``). Every row is checked before anything is written, and a bad
+row is an ``InputError`` naming its line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import cast, get_args
+
+from sqlalchemy import Connection
+
+from newsletter import addresses
+from newsletter.errors import InputError
+from newsletter.models import SUBSCRIBER_STATUSES, Frequency, Profile, Subscriber, SubscriberStatus
+from newsletter.store import subscribers
+
+EXPORT_COLUMNS = (
+    "email",
+    "name",
+    "status",
+    "frequency",
+    "paused_until",
+    "topics",
+    "categories",
+    "authors",
+    "exclude",
+)
+SEPARATORS = ",;\t"
+INACTIVE: tuple[SubscriberStatus, ...] = ("unsubscribed", "bounced")
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One checked import row: a normalised address and what the file says about it."""
+
+    email: str
+    name: str = ""
+    profile: Profile = field(default_factory=Profile)
+    status: SubscriberStatus = "active"
+    frequency: Frequency = "daily"
+    paused_until: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did: rows ``added``; rows ``skipped`` because the address was on the
+    list already (left as it is); ``inactive``: added rows kept unsubscribed or bounced."""
+
+    added: int
+    skipped: int
+    inactive: int = 0
+
+
+def decode(data: bytes, source: str) -> str:
+    """CSV bytes as text: UTF-8 (a BOM is dropped), else Windows-1252; ``InputError`` when
+    neither fits."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise InputError("csv", source, f"{source}: not UTF-8 or Windows-1252 text") from None
+
+
+def _dialect(header: str) -> str:
+    """The separator of ``header`` among ``,``, ``;`` and tab: the sniffed one when it
+    yields an ``email`` column, else the first that does (``,`` when none)."""
+    candidates = list(SEPARATORS)
+    with contextlib.suppress(csv.Error):
+        candidates.insert(0, csv.Sniffer().sniff(header, delimiters=SEPARATORS).delimiter)
+    for separator in candidates:
+        names = next(csv.reader([header], delimiter=separator), [])
+        if "email" in {n.strip().lower() for n in names}:
+            return separator
+    return ","
+
+
+def parse_csv(text: str | bytes, source: str) -> list[CsvRow]:
+    """The rows of a CSV file (``source`` names it in errors: a file name).
+
+    Raises ``InputError`` for text that cannot be decoded, a header without ``email``, a bad
+    address, status, frequency, date or term, or an address that appears twice
+    (case-insensitively), with the line number."""
+    if isinstance(text, bytes):
+        text = decode(text, source)
+    header = text.split("\n", 1)[0]
+    reader = csv.DictReader(io.StringIO(text), delimiter=_dialect(header))
+    names = [h.strip().lower() for h in reader.fieldnames or []]
+    if "email" not in names:
+        raise InputError(
+            "csv",
+            source,
+            f"{source}: the header must name an 'email' column (separated by , ; or tab)",
+        )
+    reader.fieldnames = names
+    rows: list[CsvRow] = []
+    seen: set[str] = set()
+    for record in reader:
+        line = reader.line_num
+        try:
+            row = _row({k: (v or "").strip() for k, v in record.items() if isinstance(k, str)})
+        except InputError as exc:
+            raise InputError("csv", source, f"{source}, line {line}: {exc}") from None
+        if row.email.lower() in seen:
+            raise InputError("csv", source, f"{source}, line {line}: {row.email} appears twice")
+        seen.add(row.email.lower())
+        rows.append(row)
+    return rows
+
+
+def _terms(value: str, name: str) -> tuple[str, ...]:
+    return subscribers.clean_terms(value.split(";"), name)
+
+
+def _row(record: dict[str, str]) -> CsvRow:
+    email = addresses.normalize_email(record.get("email", ""))
+    status = record.get("status") or "active"
+    if status not in SUBSCRIBER_STATUSES:
+        raise InputError("status", status, f"unknown status {status!r}")
+    frequency = record.get("frequency") or "daily"
+    if frequency not in get_args(Frequency):
+        raise InputError("frequency", frequency, f"unknown frequency {frequency!r}")
+    until = record.get("paused_until") or ""
+    try:
+        paused_until = dt.date.fromisoformat(until) if until else None
+    except ValueError:
+        raise InputError("paused_until", until, f"not a date (YYYY-MM-DD): {until!r}") from None
+    profile = Profile(
+        topics=_terms(record.get("topics", ""), "topics"),
+        categories=_terms(record.get("categories", ""), "categories"),
+        authors=_terms(record.get("authors", ""), "authors"),
+        exclude=_terms(record.get("exclude", ""), "exclude"),
+    )
+    return CsvRow(
+        email=email,
+        name=record.get("name", ""),
+        profile=profile,
+        status=status,
+        frequency=cast(Frequency, frequency),
+        paused_until=paused_until,
+    )
+
+
+def import_rows(
+    conn: Connection, rows: Sequence[CsvRow], *, now: dt.datetime, reactivate: bool = False
+) -> ImportResult:
+    """Add each row whose address is not on the list, with its status, frequency, pause and
+    profile; an address already listed is left as it is. An unsubscribed or bounced row is
+    added as such unless ``reactivate`` (then active). One transaction: the caller's."""
+    listed = {sub.email.lower() for sub in subscribers.list_all(conn)}
+    added = skipped = inactive = 0
+    for row in rows:
+        if row.email.lower() in listed:
+            skipped += 1
+            continue
+        status: SubscriberStatus = "active" if reactivate and row.status in INACTIVE else row.status
+        new = subscribers.add(
+            conn, row.email, now=now, name=row.name, profile=row.profile, status=status
+        )
+        if row.frequency != new.frequency or row.paused_until is not None:
+            subscribers.update_fields(
+                conn, new.id, now=now, frequency=row.frequency, paused_until=row.paused_until
+            )
+        listed.add(row.email.lower())
+        added += 1
+        inactive += status in INACTIVE
+    return ImportResult(added, skipped, inactive)
+
+
+def export_csv(everyone: Iterable[Subscriber]) -> str:
+    """CSV text (``\\n`` line ends): the ``EXPORT_COLUMNS`` header, one row per subscriber."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for sub in everyone:
+        profile = sub.profile
+        writer.writerow(
+            [
+                sub.email,
+                sub.name,
+                sub.status,
+                sub.frequency,
+                sub.paused_until.isoformat() if sub.paused_until else "",
+                ";".join(profile.topics),
+                ";".join(profile.categories),
+                ";".join(profile.authors),
+                ";".join(profile.exclude),
+            ]
+        )
+    return out.getvalue()
