@@ -92,6 +92,9 @@ def configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore", "aiosmtplib", "mail.log", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # flufl.bounce logs each detector at INFO and a traceback for a detector's exception,
+    # which inbox.classify catches and handles: neither is news for an operator.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 def add_log_file(path: Path, verbosity: int) -> None:

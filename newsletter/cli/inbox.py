@@ -15,14 +15,17 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
+from newsletter.cli.inbox_classify import classify
 from newsletter.errors import SettingsError
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @pass_context
 @handle_errors
 def inbox(context: Context) -> None:
     """Read the reply mailbox: commands by reply, and bounces (needs IMAP_HOST)."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     from newsletter.inbox import process_inbox
 
     settings = context.settings
@@ -40,3 +43,6 @@ def inbox(context: Context) -> None:
         click.echo(f"  {error}", err=True)
     if report.mailbox_error:
         raise SystemExit(1)  # what was read is applied; the rest waits for the next run
+
+
+inbox.add_command(classify)

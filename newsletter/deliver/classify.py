@@ -127,10 +127,10 @@ def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> 
        (a DSN that gave up on a temporary failure) it is a soft bounce.
     3. At send time, a 5xx to the greeting or to MAIL: ``sender`` (our address or host).
     4. Enhanced codes: 5.1.x (bad address; 5.1.7/5.1.8 name the *sender*) hard and 5.2.x
-       (mailbox; 5.2.1 disabled is hard, others soft) are ``recipient``, except 5.2.3
-       (message too long: ``message``); 5.3.x (mail system) and 5.5.x (protocol) are
-       ``sender`` at send time; 5.4.x, 5.6.x, 5.7.x are ``message`` (routing, content,
-       policy: nothing proven about the address).
+       (mailbox; soft, 5.2.1 "disabled" too: RFC 3463 says it may be temporary) are
+       ``recipient``, except 5.2.3 (message too long: ``message``); 5.3.x (mail system)
+       and 5.5.x (protocol) are ``sender`` at send time; 5.4.x, 5.6.x, 5.7.x are
+       ``message`` (routing, content, policy: nothing proven about the address).
     5. Without an enhanced code (or 5.0.0): 500-504 at send time are ``sender`` (syntax:
        our commands); 550, 551, 553 at RCPT, or a text that says the user is unknown, are
        a hard ``recipient`` refusal; anything else is ``message``.
@@ -154,8 +154,7 @@ def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> 
     if subject == 2:
         if detail == 3:
             return Refusal("message", None, "the message is too long for the mailbox (5.2.3)")
-        kind: BounceKind = "hard" if detail == 1 else "soft"
-        return Refusal("recipient", kind, "the mailbox refused it (RFC 3463 5.2.x)")
+        return Refusal("recipient", "soft", "the mailbox refused it (RFC 3463 5.2.x)")
     if subject in (3, 5):
         if at_send:
             return Refusal("sender", None, "the mail system or protocol refused (5.3.x/5.5.x)")

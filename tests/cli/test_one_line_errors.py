@@ -25,6 +25,8 @@ ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("doctor",): (),
     ("edition", "recollect"): ("2026-11-26",),
     ("inbox",): (),
+    # reads files, never the database: its one-line error is the missing file
+    ("inbox", "classify"): ("missing.eml",),
     ("run",): ("--date", "2026-11-26"),
     ("preview",): (),
     ("demo",): (),
@@ -43,6 +45,8 @@ ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     for name, command in group.commands.items():
         if isinstance(command, click.Group):
+            if command.invoke_without_command:  # runs by itself too (``newsletter inbox``)
+                yield (*prefix, name)
             yield from _commands(command, (*prefix, name))
         else:
             yield (*prefix, name)

@@ -22,7 +22,8 @@ TABLE: list[tuple[int, RefusalStage, str, str, str | None]] = [
     (554, "rcpt", "delivery error: dd This user doesn't have a yahoo.com account", "recipient", "hard"),
     (501, "rcpt", "5.1.3 Bad recipient address syntax", "recipient", "hard"),
     (550, "body", "5.1.1 RESOLVER.ADR.RecipNotFound; not found", "recipient", "hard"),
-    (550, "rcpt", "5.2.1 The email account that you tried to reach is disabled", "recipient", "hard"),
+    # RFC 3463: 5.2.1 "may be a permanent error ... or a transient error": soft (sisimai: suspend)
+    (550, "rcpt", "5.2.1 The email account that you tried to reach is disabled", "recipient", "soft"),
     (552, "body", "5.2.2 The email account that you tried to reach is over quota", "recipient", "soft"),
     (552, "body", "5.2.3 Message size exceeds fixed maximum message size", "message", None),
     (554, "data", "Transaction failed", "message", None),

@@ -1,0 +1,148 @@
+"""The bounce classifier on the shared labelled corpus: confusion table, precision, recall.
+
+    .venv/bin/python -m bench.bounce_eval [--half dev|held-out|all] [--errors]
+
+The corpus: ../shared/fixtures/bounces (290 real bounces, complaints and auto-replies; labels
+by others, sisimai's expected values: hard, soft, complaint, auto-reply, not-a-failure).
+NEWSLETTER_FIXTURES moves it (the corpus is ../bounces next to the real fixtures).
+The classifier's kinds map onto the labels one to one, except that ``warning``, ``reply`` and
+``other`` all mean "not a failure".
+
+The split: the files, sorted by name, are shuffled with ``random.Random(15)``; the first half
+(``dev``) is the one the rules were developed on, the second (``held-out``) was measured.
+``tests/inbox/test_classify_corpus.py`` asserts the figures with the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from email import policy
+from pathlib import Path
+
+from newsletter.inbox.classify import Classification, classify
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("NEWSLETTER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
+
+LABELS = ("hard", "soft", "complaint", "auto-reply", "not-a-failure")
+SEED = 15
+
+
+def corpus_dir() -> Path:
+    """../shared/fixtures/bounces, next to the real fixtures (NEWSLETTER_FIXTURES moves both)."""
+    return FIXTURES.parent / "bounces"
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    expected: str
+    path: Path
+
+
+def load(folder: Path) -> list[Case]:
+    labels = json.loads((folder / "labels.json").read_text())
+    return [Case(x["file"], x["expected"], folder / x["file"]) for x in labels]
+
+
+def split(cases: list[Case]) -> tuple[list[Case], list[Case]]:
+    """(dev, held-out): halves of the corpus by a fixed seed."""
+    ordered = sorted(cases, key=lambda c: c.file)
+    random.Random(SEED).shuffle(ordered)
+    half = len(ordered) // 2
+    return ordered[:half], ordered[half:]
+
+
+def label_of(result: Classification) -> str:
+    if result.kind in ("warning", "reply", "other"):
+        return "not-a-failure"
+    return result.kind
+
+
+def classify_file(path: Path) -> Classification:
+    return classify(email.message_from_bytes(path.read_bytes(), policy=policy.compat32))
+
+
+@dataclass
+class Result:
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    errors: list[tuple[Case, Classification]] = field(default_factory=list)
+
+    def count(self, expected: str | None = None, got: str | None = None) -> int:
+        return sum(
+            n
+            for (e, g), n in self.confusion.items()
+            if (expected is None or e == expected) and (got is None or g == got)
+        )
+
+    def precision(self, label: str) -> float:
+        called = self.count(got=label)
+        return self.count(label, label) / called if called else 1.0
+
+    def recall(self, label: str) -> float:
+        actual = self.count(expected=label)
+        return self.count(label, label) / actual if actual else 1.0
+
+    def failures_recognised(self) -> float:
+        """Share of failure reports (labelled hard or soft) classified as hard or soft."""
+        failures = self.count("hard") + self.count("soft")
+        recognised = sum(self.count(e, g) for e in ("hard", "soft") for g in ("hard", "soft"))
+        return recognised / failures if failures else 1.0
+
+    def table(self) -> str:
+        width = max(len(label) for label in LABELS) + 2
+        head = "expected \\ got".ljust(16) + "".join(g.rjust(width) for g in LABELS)
+        rows = [head]
+        for e in LABELS:
+            cells = "".join(str(self.confusion[(e, g)]).rjust(width) for g in LABELS)
+            rows.append(e.ljust(16) + cells)
+        rows.append("")
+        for label in LABELS:
+            rows.append(
+                f"{label:<14} precision {self.precision(label):.3f}  recall {self.recall(label):.3f}"
+                f"  (n={self.count(expected=label)})"
+            )
+        rows.append(f"failure reports recognised as failures: {self.failures_recognised():.3f}")
+        return "\n".join(rows)
+
+
+def evaluate(cases: list[Case]) -> Result:
+    result = Result()
+    for case in cases:
+        got = classify_file(case.path)
+        result.confusion[(case.expected, label_of(got))] += 1
+        if label_of(got) != case.expected:
+            result.errors.append((case, got))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("dev", "held-out", "all"), default="all")
+    parser.add_argument("--errors", action="store_true", help="list the misclassified files")
+    args = parser.parse_args()
+    cases = load(corpus_dir())
+    dev, held_out = split(cases)
+    halves = {"dev": dev, "held-out": held_out, "all": cases}
+    names = ("dev", "held-out", "all") if args.half == "all" else (args.half,)
+    for name in names:
+        result = evaluate(halves[name])
+        print(f"== {name}: {len(halves[name])} files")
+        print(result.table())
+        if args.errors:
+            for case, got in result.errors:
+                print(
+                    f"  {case.file}: expected {case.expected}, got {got.kind} "
+                    f"({got.status or '-'} {got.reason or '-'})"
+                )
+        print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""``newsletter inbox classify FILE.eml...``: what the classifier makes of saved messages.
+
+One JSON object per file on stdout (``file``, ``kind``, ``recipients``, and ``status`` and
+``reason`` where known). Operators use it to answer "why was this reader suppressed?" from
+the message the mailbox kept. A file that cannot be read is a one-line error on stderr; the
+other files are still printed and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+from email import policy
+from pathlib import Path
+
+import click
+
+from newsletter.inbox.classify import classify as classify_message
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@click.command("classify")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def classify(files: tuple[Path, ...]) -> None:
+    """Classify saved messages (.eml): hard/soft bounce, warning, complaint, auto-reply, reply."""
+    unreadable = 0
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+        except OSError as exc:
+            click.echo(f"error: {path}: {exc.strerror or exc}", err=True)
+            unreadable += 1
+            continue
+        if len(raw) > MAX_BYTES:
+            click.echo(f"error: {path}: larger than {MAX_BYTES} bytes", err=True)
+            unreadable += 1
+            continue
+        found = classify_message(email.message_from_bytes(raw, policy=policy.compat32))
+        row: dict[str, object] = {
+            "file": str(path),
+            "kind": found.kind,
+            "recipients": list(found.recipients),
+        }
+        if found.status:
+            row["status"] = found.status
+        if found.reason:
+            row["reason"] = found.reason
+        click.echo(json.dumps(row, ensure_ascii=False))
+    if unreadable:
+        raise SystemExit(2)

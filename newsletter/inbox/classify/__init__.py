@@ -1,0 +1,229 @@
+"""One classifier for every message that reaches the reply mailbox. Pure: no I/O.
+
+``classify(message) -> Classification``, in this order:
+
+1. ``complaint``: an RFC 5965 feedback report (``message/feedback-report``), or a
+   feedback-loop notice with the complained-about message attached.
+2. An Amazon SES notification (JSON, ``ses``): bounce, complaint or delivery.
+3. An RFC 3464 report (``message/delivery-status``): ``hard`` when a failed recipient's
+   reason is about the address itself, ``soft`` for any other failure; ``warning`` when
+   nothing failed (``Action: delayed | relayed | delivered | expanded``: recorded, never
+   scored).
+4. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
+   soft the same way; a permanent failure with no reason found is soft.
+5. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
+6. ``reply``: a message from a person; ``other``: no usable sender.
+
+A report is as bad as its worst recipient (hard, then soft, then warning);
+``Classification.per_recipient`` keeps each one.
+
+Reasons and the hard/soft rule: ``reasons.diagnose`` (which defers to
+``newsletter.deliver.classify.refusal``, the rule used for send-time refusals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from typing import Literal
+
+from newsletter.inbox.classify import headers, plaintext, reports
+from newsletter.inbox.classify.autoreply import auto_reply_signals
+from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
+from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
+
+Kind = Literal["hard", "soft", "warning", "complaint", "auto-reply", "reply", "other"]
+RecipientKind = Literal["hard", "soft", "warning"]
+KINDS: tuple[Kind, ...] = ("hard", "soft", "warning", "complaint", "auto-reply", "reply", "other")
+FAILURE_KINDS = frozenset({"hard", "soft"})
+# Mailman reads VERP addresses from these headers (Mailman's VERP runner).
+VERP_HEADERS = ("To", "Delivered-To", "Envelope-To", "Apparently-To", "X-Original-To")
+
+__all__ = ["KINDS", "Classification", "Kind", "RecipientResult", "classify"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientResult:
+    """One reported recipient: ``recipient`` (Final-Recipient, or the failed address of a
+    non-RFC 3464 notice), ``original_recipient`` (RFC 3464 Original-Recipient, '' when
+    absent), ``action`` (failed | delayed | delivered | relayed | expanded | ''),
+    ``status`` (RFC 3463), ``reason`` and ``kind``: hard | soft | warning (never scored)."""
+
+    recipient: str
+    original_recipient: str
+    action: str
+    status: str
+    reason: str
+    kind: RecipientKind
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What one message is.
+
+    ``kind``: hard | soft | warning | complaint | auto-reply | reply | other.
+    ``recipients``: the failed (or reported) addresses: Final-Recipient, Original-Recipient,
+    X-Failed-Recipients, the addresses ``flufl.bounce`` found, an ARF report's
+    Original-Rcpt-To; lower case, in order, no duplicates.
+    ``status``: the RFC 3463 code of the worst failure ('' when none is known).
+    ``reason``: sisimai's name for it (userunknown, mailboxfull, ...; feedback-type for a
+    complaint; '' when none).
+    ``action``: the RFC 3464 Action of that recipient ('' for non-RFC 3464 notices).
+    ``message_ids``: Message-IDs of the returned message (to prove it was ours).
+    ``verp_local_parts``: local parts of To / Delivered-To / Envelope-To / Apparently-To /
+    X-Original-To that carry a ``+tag`` (where a VERP token travels).
+    ``signals``: the RFC 3834 auto-reply signals seen.
+    ``per_recipient``: each reported recipient with its own status, reason and kind (a report
+    may list a hard and a soft failure); empty for complaints, auto-replies and replies.
+    """
+
+    kind: Kind
+    recipients: tuple[str, ...] = ()
+    status: str = ""
+    reason: str = ""
+    action: str = ""
+    message_ids: tuple[str, ...] = ()
+    verp_local_parts: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+    per_recipient: tuple[RecipientResult, ...] = ()
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether ``kind`` is one of ``FAILURE_KINDS`` (a bounce, not a notice)."""
+        return self.kind in FAILURE_KINDS
+
+
+def classify(message: Message) -> Classification:
+    """Classify one message (parsed by the ``email`` package; any policy)."""
+    text = plaintext.human_text(message)
+    signals = auto_reply_signals(message)
+    found = _kind_of(message, text, signals)
+    return replace(
+        found,
+        message_ids=reports.quoted_message_ids(message, text),
+        verp_local_parts=verp_local_parts(message),
+        signals=signals,
+    )
+
+
+def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classification:
+    feedback = reports.feedback_report(message)
+    if feedback is not None or reports.is_complaint_notice(message):
+        named = (feedback.recipients if feedback else ()) or _returned_recipients(message)
+        feedback_type = feedback.feedback_type if feedback else ""
+        return Classification("complaint", _unique(named), reason=feedback_type or "abuse")
+    notification = ses_notification(text)
+    if notification is not None:
+        return _from_ses(notification)
+    command = plaintext.smtp_command(text)
+    statuses = reports.delivery_statuses(message)
+    if statuses:
+        return _from_report(statuses, text, command)
+    temporary, permanent = plaintext.failed_addresses(message)
+    if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
+        detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
+        found = diagnose("", detail, permanent=bool(permanent) or not temporary, command=command)
+        kind: RecipientKind = "hard" if found.hard else "soft"
+        failed = _unique([*sorted(permanent), *sorted(temporary)])
+        each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
+        return Classification(kind, failed, found.status, found.reason, per_recipient=each)
+    sender = _sender(message)
+    if signals:
+        return Classification("auto-reply", sender)
+    return Classification("reply" if sender else "other", sender)
+
+
+def _from_report(
+    statuses: list[reports.RecipientStatus], text: str, command: str
+) -> Classification:
+    each: list[RecipientResult] = []
+    worst: RecipientResult | None = None
+    for entry in statuses:
+        failed = entry.action == "failed" or (not entry.action and entry.status[:1] in "45")
+        if failed:
+            detail = entry.diagnostic or plaintext.diagnostic_lines(text)
+            found = diagnose(entry.status, detail, permanent=True, command=command)
+            kind: RecipientKind = "hard" if found.hard else "soft"
+            status, reason = found.status, found.reason
+        else:
+            kind, status = "warning", entry.status
+            reason = "delivered" if entry.action == "delivered" else (entry.action or "delayed")
+        result = RecipientResult(
+            entry.final_recipient or entry.original_recipient,
+            entry.original_recipient,
+            entry.action,
+            status,
+            reason,
+            kind,
+        )
+        each.append(result)
+        if worst is None or _rank(result.kind) < _rank(worst.kind):
+            worst = result
+    assert worst is not None
+    scored = [r for r in each if r.kind != "warning"] or each
+    named = _unique([a for r in scored for a in (r.recipient, r.original_recipient)])
+    return Classification(
+        worst.kind, named, worst.status, worst.reason, worst.action, per_recipient=tuple(each)
+    )
+
+
+def _rank(kind: str) -> int:
+    return ("hard", "soft", "warning").index(kind)
+
+
+def _from_ses(notification: SesNotification) -> Classification:
+    addresses = _unique([r.address for r in notification.recipients])
+    if notification.kind == "complaint":
+        return Classification("complaint", addresses, reason=notification.subtype)
+    if notification.kind == "delivery":
+        each = tuple(
+            RecipientResult(a, "", "delivered", "", "delivered", "warning") for a in addresses
+        )
+        return Classification(
+            "warning", addresses, reason="delivered", action="delivered", per_recipient=each
+        )
+    subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
+    code = 550 if notification.permanent else 450
+    default = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
+    results: list[RecipientResult] = []
+    for entry in notification.recipients:
+        found = default
+        if entry.status or entry.diagnostic:
+            found = diagnose(entry.status, entry.diagnostic, permanent=notification.permanent)
+        kind: RecipientKind = "hard" if found.hard else "soft"
+        results.append(
+            RecipientResult(entry.address.lower(), "", "failed", found.status, found.reason, kind)
+        )
+    worst = min(results, key=lambda r: _rank(r.kind), default=None)
+    if worst is None:
+        kind = "hard" if default.hard else "soft"
+        return Classification(kind, addresses, "", default.reason, "failed")
+    return Classification(
+        worst.kind, addresses, worst.status, worst.reason, "failed", per_recipient=tuple(results)
+    )
+
+
+def verp_local_parts(message: Message) -> tuple[str, ...]:
+    """Local parts with a ``+tag`` in the headers Mailman reads VERP addresses from."""
+    values = [v for name in VERP_HEADERS for v in headers.values(message, name)]
+    found = [addr.rpartition("@")[0] for _, addr in getaddresses(values) if "@" in addr]
+    return tuple(dict.fromkeys(local for local in found if "+" in local))
+
+
+def _returned_recipients(message: Message) -> list[str]:
+    return [
+        addr
+        for returned in reports.returned_headers(message)
+        for _, addr in getaddresses(headers.values(returned, "To"))
+        if "@" in addr
+    ]
+
+
+def _sender(message: Message) -> tuple[str, ...]:
+    address = parseaddr(headers.first(message, "Reply-To") or headers.first(message, "From"))[1]
+    return (address.lower(),) if "@" in address else ()
+
+
+def _unique(addresses: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a.strip().lower() for a in addresses if a and "@" in a))
