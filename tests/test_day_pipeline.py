@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsletter import alerts, pipeline, schedule
+from newsletter import pipeline, schedule
 from newsletter.config import Settings
 from newsletter.edition_day import complete_at, hf_days
 from newsletter.errors import InputError
 from newsletter.models import Profile
+from newsletter.outbox import alerts
 from newsletter.store import editions, ledger, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from newsletter import alerts, pipeline, schedule
+from newsletter import pipeline, schedule
 from newsletter.cli.base import (
     Context,
     fail,
@@ -23,12 +23,13 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
-from newsletter.compose import make_composer
+from newsletter.cli.progress import make_progress
 from newsletter.config import Settings
 from newsletter.errors import InputError, LockedError, NewsletterError, StoreError
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
-from newsletter.progress import make_progress
+from newsletter.outbox import alerts
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers
@@ -111,7 +112,8 @@ def execute_run(
         raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
         if not dry_run:  # a dry run alerts nobody and records nothing
-            alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+            alert = alerts.alert_for_error(exc, date)
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
         store.close()
         raise
     except TimeoutError:
@@ -120,7 +122,8 @@ def execute_run(
             " stopped; nothing sent is lost: run again to finish"
         )
         if not dry_run:
-            alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+            alert = alerts.alert_for_error(error, date)
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
         store.close()
         raise error from None
     except BaseException:
@@ -128,7 +131,7 @@ def execute_run(
         raise
     try:
         if not dry_run:
-            alerts.maybe_alert(report, settings, now=utc_now(), once=once)
+            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once))
     finally:
         store.close()
     return report
@@ -266,8 +269,8 @@ def preview_command(
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
     renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
-    compose = make_composer(store, settings, edition, now, renderer)
-    message = compose([reader])[0]
+    personalize = make_personalizer(store, settings, edition, now, renderer)
+    message = personalize([reader])[0]
     target = out or Path(f"preview-{edition.date}.html")
     target.write_text(message.html, encoding="utf-8")
     click.echo(f"subject: {message.subject}")

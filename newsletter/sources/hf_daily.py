@@ -26,7 +26,8 @@ from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import http
 from newsletter.sources.base import FetchContext, Fetched
-from newsletter.sources.normalize import arxiv_id, collapse, one_line, published_or_none
+from newsletter.sources.normalize import arxiv_id, collapse, published_or_none
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ PAGE_LIMIT = 100  # the most the API gives per page
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of one Hugging Face Daily Papers JSON answer; ``ParseError`` when it is
+    not one."""
     return parse_items(raw, source=NAME)
 
 

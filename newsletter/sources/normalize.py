@@ -42,6 +42,7 @@ def arxiv_id(value: str) -> str | None:
 
 
 def is_category(term: str) -> bool:
+    """Whether ``term`` is an arXiv category code (``cs.CL``, ``math.AP``, ``hep-th``)."""
     return bool(_CATEGORY.match(term))
 
 
@@ -71,9 +72,3 @@ def published_or_none(text: str, *, source: str) -> dt.datetime | None:
     except ParseError as exc:
         logger.warning("%s; keeping the paper without a date", exc)
         return None
-
-
-def one_line(error: object, limit: int = 160) -> str:
-    """An exception's message squeezed to one short line, for ``ParseError`` reasons."""
-    text = collapse(str(error)) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -19,6 +19,9 @@ from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
 from newsletter.store import migrations
+
+if TYPE_CHECKING:
+    from newsletter.store.send_source import SqlSendSource
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,13 @@ class Store:
             raise ConstraintError(describe(exc)) from None
         except SQLAlchemyError as exc:  # unreachable, locked, damaged ("file is not a database")
             raise StoreError(describe(exc)) from None
+
+    def send_source(self) -> SqlSendSource:
+        """The ledger as the send loop sees it (``newsletter.outbox.ledger_port``)."""
+        # Imported here: the ledger's modules import this one (a cycle inside ``store``).
+        from newsletter.store.send_source import SqlSendSource
+
+        return SqlSendSource(self)
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -20,8 +20,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from newsletter.collect import CollectResult, SourceReport
 from newsletter.config import Settings
+from newsletter.pipeline.collect import CollectResult, SourceReport
 from newsletter.schedule import has_hf, wait_deadline
 
 Action = Literal["freeze", "wait", "holiday", "nothing", "fail"]

@@ -50,11 +50,14 @@ class SourceReport:
 
 @dataclass(frozen=True, slots=True)
 class CollectResult:
+    """Every source's report for one collection and the papers, deduplicated."""
+
     papers: tuple[Paper, ...]
     reports: tuple[SourceReport, ...]
 
     @property
     def all_failed(self) -> bool:
+        """Whether every source failed (nothing to freeze)."""
         return bool(self.reports) and not any(r.ok for r in self.reports)
 
     @property
@@ -81,11 +84,17 @@ class CollectResult:
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
+        """The reports of the sources that failed."""
         return tuple(r for r in self.reports if not r.ok)
 
 
 async def collect(settings: Settings, client: httpx.AsyncClient, date: dt.date) -> CollectResult:
-    """Every configured source's papers for edition ``date``, merged once per arXiv id."""
+    """Every configured source's papers for edition ``date``, merged once per arXiv id.
+
+    The sources (``settings.source_specs``) are fetched concurrently through ``client``;
+    one that fails (``SourceError``, or any bug) is isolated: its ``SourceReport`` says
+    why (one line) and the others go on. Never raises for a source; the result's papers
+    are ordered by Hugging Face upvotes, then arXiv id (``dedupe``)."""
     context = FetchContext.for_settings(client, settings)
     specs = settings.source_specs
     outcomes = await asyncio.gather(*(_run(spec, context, date) for spec in specs))
