@@ -25,9 +25,11 @@ from newsletter.render import views
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
 from newsletter.render.mime import QpCache, address, build_message, sender_address
 from newsletter.text import one_line
+from newsletter.tokens import MAX_AGE
 
 log = logging.getLogger(__name__)
 
+RESUBSCRIBE_DAYS = (MAX_AGE["resubscribe"] or 0) // 86400
 NOTICE_KINDS = ("confirmation", "welcome", "goodbye", "alert")
 NOTICE_SUBJECTS = {
     "confirmation": "Confirm your subscription to {list_name}",
@@ -36,7 +38,7 @@ NOTICE_SUBJECTS = {
     "alert": "[{list_name}] {summary}",
 }
 NOTICE_HEADINGS = {
-    "confirmation": "One click to confirm",
+    "confirmation": "Confirm your subscription",
     "welcome": "You are subscribed",
     "goodbye": "You are unsubscribed",
     "alert": "Operator alert",
@@ -202,9 +204,17 @@ class Renderer:
         values = self._base_context(subscriber, topics)
         if kind == "goodbye":
             values["unsubscribe_url"] = None
+            values["preferences_url"] = None
             values["subscribe_url"] = self.links.subscribe()
-        if kind == "confirmation" and subscriber is not None:
-            values["confirm_url"] = self.links.confirm(subscriber, now=now)
+            if subscriber is not None:
+                values["resubscribe_url"] = self.links.resubscribe(subscriber, now=now)
+                values["resubscribe_days"] = RESUBSCRIBE_DAYS
+        if kind == "confirmation":
+            # not subscribed yet: nothing to unsubscribe from or to manage
+            values["unsubscribe_url"] = None
+            values["preferences_url"] = None
+            if subscriber is not None:
+                values["confirm_url"] = self.links.confirm(subscriber, now=now)
         values.update({k: v for k, v in context.items() if k != "topics"})
         summary = one_line(str(context.get("summary", "")), 100)
         subject = NOTICE_SUBJECTS[kind].format(list_name=self.settings.list_name, summary=summary)
