@@ -115,6 +115,12 @@ class Links:
         """The web archive page of the edition of ``date``."""
         return f"{self.base_url}/archive/{date.isoformat()}.html"
 
+    def web_view(self, subscriber: Subscriber | None, date: dt.date) -> str:
+        """Where a reader reads the edition of ``date`` on the web ("View in browser",
+        "N more papers for you today"): for now the edition's archive page, the same for
+        everyone; the one place to change when the personal web view comes."""
+        return self.archive_page(date)
+
     def archive_index(self) -> str:
         """The web archive's index page."""
         return f"{self.base_url}/archive/"

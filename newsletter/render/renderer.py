@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jinja2
@@ -21,7 +21,7 @@ from newsletter.config import Settings
 from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
-from newsletter.render import views
+from newsletter.render import budget, views
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
 from newsletter.render.mime import QpCache, address, build_message, sender_address
 from newsletter.text import one_line
@@ -139,6 +139,8 @@ class Renderer:
             if personal
             else "",
             "view_url": None,
+            "more_count": 0,  # papers left out by the size budget (``render.budget``)
+            "more_url": None,
         }
 
     def _render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
@@ -166,12 +168,14 @@ class Renderer:
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
+        section_views = self._sections(edition, sections, subscriber)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
-            sections=self._sections(edition, sections, subscriber),
-            view_url=self.links.archive_page(edition.date),
+            sections=section_views,
+            view_url=self.links.web_view(subscriber, edition.date),
+            more_url=self.links.web_view(subscriber, edition.date),
             footer_reason=(
                 f"You get this email because {subscriber.email} subscribed to "
                 f"{self.settings.list_name}"
@@ -183,8 +187,38 @@ class Renderer:
             ),
         )
         html, text = self._render("digest", context)
+        encoded = self._qp.encode(html)
+        if len(encoded) > budget.HTML_BUDGET:
+            html, text = self._within_budget(context, section_views)
+            encoded = self._qp.encode(html)
         msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
-        return self._message(subscriber, to, subject, msg_id, now, text, html, list_headers=True)
+        return self._message(
+            subscriber,
+            to,
+            subject,
+            msg_id,
+            now,
+            text,
+            html,
+            list_headers=True,
+            encoded=(html, encoded),
+        )
+
+    def _within_budget(
+        self, context: dict[str, Any], sections: list[views.SectionView]
+    ) -> tuple[str, str]:
+        """HTML and text of a digest too large for ``budget.HTML_BUDGET``, cut to fit
+        (later papers short, then "N more papers for you today")."""
+        template = self._html["digest"]
+
+        def size(cut: budget.Cut) -> int:
+            context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
+            return budget.encoded_size(template.render(context))
+
+        cut = budget.fit(budget.count_items(sections), size)
+        context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
+        log.debug("digest over the size budget: %s", cut)
+        return self._render("digest", context)
 
     def notice(
         self,
@@ -274,7 +308,9 @@ class Renderer:
         html: str,
         *,
         list_headers: bool,
+        encoded: tuple[str, bytes] | None = None,
     ) -> Message:
+        """The ``Message``; ``encoded``: ``(html, its quoted-printable)`` already made."""
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
             unsubscribe = self.links.unsubscribe(subscriber)
@@ -291,7 +327,7 @@ class Renderer:
             text=text,
             html=html,
             extra_headers=headers,
-            encode=self._qp.encode,
+            encode=self._qp.encode if encoded is None else _reusing(*encoded, self._qp.encode),
         )
         return Message(
             subscriber_id=subscriber.id if subscriber is not None else 0,
@@ -306,3 +342,10 @@ class Renderer:
             if self.settings.verp and subscriber is not None
             else "",
         )
+
+
+def _reusing(
+    content: str, encoded: bytes, encode: Callable[[str], bytes]
+) -> Callable[[str], bytes]:
+    """``encode``, except that ``content`` (the same object) gives ``encoded`` at once."""
+    return lambda text: encoded if text is content else encode(text)
