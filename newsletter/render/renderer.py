@@ -202,6 +202,7 @@ class Renderer:
             html,
             list_headers=True,
             encoded=(html, encoded),
+            edition_date=edition.date,
         )
 
     def _within_budget(
@@ -309,6 +310,7 @@ class Renderer:
         *,
         list_headers: bool,
         encoded: tuple[str, bytes] | None = None,
+        edition_date: dt.date | None = None,
     ) -> Message:
         """The ``Message``; ``encoded``: ``(html, its quoted-printable)`` already made."""
         headers = {"List-Id": self._list_id}
@@ -341,6 +343,7 @@ class Renderer:
             return_path=self.links.return_path(self._sender.addr_spec, subscriber)
             if self.settings.verp and subscriber is not None
             else "",
+            edition_date=edition_date,
         )
 
 

@@ -113,6 +113,7 @@ def test_a_normal_day_is_not_shortened(
     count = len(largest_day.papers)
     assert message.html.count('class="nl-links"') == message.html.count('class="nl-title"') == count
     assert "more papers for you today" not in message.html + message.text
+    assert message.edition_date == largest_day.date  # names its outbox/html copy
     assert message.text.count("Why this paper:") == count
 
 
