@@ -14,7 +14,7 @@ The top line (view, preferences, unsubscribe) comes before the first section and
 footer after the last, so both sit inside the budget.
 
 Pure: ``fit`` is given the size of a cut (render, then encode) and searches the largest
-cut that fits (binary search: a few renders, only for the emails that need it).
+cut that fits (interpolation search: a few renders, only for the emails that need it).
 """
 
 from __future__ import annotations
@@ -93,33 +93,59 @@ def fit(
     4. else (``min_full`` cards alone are too much) fewer cards, every item shown;
     5. else no card, the most short items, the rest hidden.
 
-    ``size`` must grow with ``full`` and ``shown``; it is called about 2·log2(total) times
-    at most. At least one item is shown, whatever the budget."""
+    ``size`` must grow with ``full`` and ``shown``; each cut is measured once (a few
+    renders on a real digest, see ``_largest``). At least one item is shown, whatever the
+    budget."""
+    known: dict[Cut, int] = {}
+
+    def measured(cut: Cut) -> int:
+        if cut not in known:
+            known[cut] = size(cut)
+        return known[cut]
+
+    def fits_upto(low: int, high: int, cut_at: Callable[[int], Cut]) -> int | None:
+        return _largest(low, high, lambda n: measured(cut_at(n)), budget)
+
     whole = Cut(total, total, total)
-    if size(whole) <= budget:
+    if measured(whole) <= budget:
         return whole
     keep = min(min_full, total)
-    full = _largest(keep, total - 1, lambda n: size(Cut(n, total, total)) <= budget)
+    full = fits_upto(keep, total - 1, lambda n: Cut(n, total, total))
     if full is not None:
         return Cut(full, total, total)
-    shown = _largest(keep, total - 1, lambda n: size(Cut(keep, n, total)) <= budget)
+    shown = fits_upto(keep, total - 1, lambda n: Cut(keep, n, total))
     if keep and shown is not None:
         return Cut(keep, shown, total)
-    full = _largest(0, keep - 1, lambda n: size(Cut(n, total, total)) <= budget)
+    full = fits_upto(0, keep - 1, lambda n: Cut(n, total, total))
     if full is not None:
         return Cut(full, total, total)
-    shown = _largest(1, total - 1, lambda n: size(Cut(0, n, total)) <= budget)
+    shown = fits_upto(1, total - 1, lambda n: Cut(0, n, total))
     return Cut(0, shown or min(1, total), total)
 
 
-def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
-    """The largest n in [low, high] with ``fits(n)`` (``fits`` true up to some n, then
-    false), or None when none fits."""
-    found = None
-    while low <= high:
-        middle = (low + high) // 2
-        if fits(middle):
-            found, low = middle, middle + 1
+def _largest(low: int, high: int, size_at: Callable[[int], int], budget: int) -> int | None:
+    """The largest n in [low, high] with ``size_at(n) <= budget`` (``size_at`` grows with
+    n; ``size_at(high + 1)`` is over budget), or None when none fits.
+
+    Interpolation search: a size grows about linearly with n, so the guess from the two
+    ends of the bracket is close (2 or 3 renders instead of log2 of the range); a step
+    that does not halve the bracket is followed by a plain halving, so it never does
+    worse than about twice a binary search."""
+    if low > high or size_at(low) > budget:
+        return None
+    good, good_size, bad, bad_size = low, size_at(low), high + 1, size_at(high + 1)
+    halve = False
+    while bad - good > 1:
+        width = bad - good
+        if halve or bad_size <= good_size:
+            guess = (good + bad) // 2
         else:
-            high = middle - 1
-    return found
+            guess = good + (budget - good_size) * width // (bad_size - good_size)
+        guess = min(max(guess, good + 1), bad - 1)
+        guess_size = size_at(guess)
+        if guess_size <= budget:
+            good, good_size = guess, guess_size
+        else:
+            bad, bad_size = guess, guess_size
+        halve = not halve and bad - good > width // 2
+    return good

@@ -4,6 +4,7 @@ at about 102 KB), the unsubscribe and preferences links inside it, and a normal 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from collections.abc import Callable
 from email import message_from_bytes
@@ -131,3 +132,29 @@ def test_fit_shortens_from_the_end_then_hides() -> None:
     assert fit(50, size_of(2_000, 2_000), budget=1_000) == Cut(0, 1, 50)  # one at least
     assert fit(3, size_of(400, 20), budget=1_000) == Cut(2, 3, 3)  # few: shorten, hide none
     assert fit(50, size_of(80, 20), budget=1_000, min_full=0) == Cut(0, 45, 50)
+
+
+def test_fit_finds_what_an_exhaustive_search_finds() -> None:
+    rng = random.Random(17)
+    for _ in range(300):
+        total = rng.randint(1, 60)
+        full_costs = [rng.randint(50, 3_000) for _ in range(total)]
+        short_costs = [rng.randint(10, 49) for _ in range(total)]
+        calls: list[Cut] = []
+
+        def size(cut: Cut) -> int:
+            calls.append(cut)
+            return 500 + sum(full_costs[: cut.full]) + sum(short_costs[cut.full : cut.shown])
+
+        budget = rng.randint(400, 40_000)
+        cut = fit(total, size, budget=budget, min_full=rng.choice((0, 3, 10)))
+        calls_made = len(calls)
+        assert size(cut) <= budget or cut.shown == 1
+        assert calls_made == len(set(calls[:calls_made]))  # each cut measured once
+        if cut.full == total:
+            continue
+        # no better cut of the same kind: one more card, or one more title, is too much
+        if cut.shown == total and cut.full < total:
+            assert size(Cut(cut.full + 1, total, total)) > budget
+        elif cut.shown > 1:
+            assert size(Cut(cut.full, cut.shown + 1, total)) > budget
