@@ -145,7 +145,7 @@ def additive(full_costs: list[int], short_costs: list[int], calls: list[Cut]) ->
     return size
 
 
-def test_fit_finds_what_an_exhaustive_search_finds() -> None:
+def test_fit_is_the_best_cut_of_its_kind() -> None:
     rng = random.Random(17)
     for _ in range(300):
         total = rng.randint(1, 60)
