@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.models import Subscriber
+from newsletter.render import notices
 from newsletter.store import subscribers
 from newsletter.text import split_terms
 from newsletter.web import csrf
@@ -76,13 +77,7 @@ def _confirm(request: Request, purpose: str) -> Response:
         subscribers.set_status(conn, subscriber.id, "active", now=now)
         subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
     log.info("%s: subscriber #%s is active", purpose, subscriber.id)
-    welcome = web.renderer.notice(
-        "welcome",
-        subscriber.email,
-        subscriber=subscriber,
-        context={"topics": subscriber.topics},
-        now=now,
-    )
+    welcome = notices.welcome(web.renderer, subscriber, now=now)
     return web.send_after(_confirmed_page(web, subscriber), welcome)
 
 
@@ -131,10 +126,7 @@ def unsubscribe(request: Request) -> Response:
     answer = _unsubscribed_page(web)
     if current is None or current.status not in ("active", "paused"):
         return answer  # never confirmed, bounced or already gone: no email to them
-    goodbye = web.renderer.notice(
-        "goodbye", current.email, subscriber=current, context={"topics": current.topics}, now=now
-    )
-    return web.send_after(answer, goodbye)
+    return web.send_after(answer, notices.goodbye(web.renderer, current, now=now))
 
 
 def _unsubscribed_page(web: WebContext) -> Response:
