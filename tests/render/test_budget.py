@@ -84,6 +84,7 @@ def test_worst_case_stays_under_the_clip_with_its_links(
     message = renderer.digest(worst_day, reader, sections, now=NOW)
 
     assert len(html_part(message)) < CLIP, len(html_part(message))
+    assert "Your topics: " + " · ".join(reader.topics) in message.html  # the header is whole
     first_paper = link_offsets(message, "https://arxiv.org/abs/")[0]
     for path in ("unsubscribe", "preferences"):
         offsets = link_offsets(message, f"{BASE_URL}/{path}/")

@@ -96,6 +96,7 @@ async def test_subscribe_confirm_then_welcome(
     assert (await mail_client.post("/subscribe", data=data)).status_code == 200
     (confirmation,) = smtp_sink.wait_for(1)
     text, html = text_of(confirmation), html_of(confirmation)
+    assert ">Confirm your subscription</div>" in html and "Your topics: graph neural" in html
     # The confirmation says what it takes (a link, then a button), and has no stray separator.
     assert "one click" not in (text + html).lower()
     assert "then press “Confirm subscription”" in html
@@ -119,6 +120,7 @@ async def test_subscribe_confirm_then_welcome(
     assert links_in(welcome, "preferences") and links_in(welcome, "unsubscribe")
     assert "Change my topics" in html_of(welcome)
     assert top_line(html_of(welcome)) == "Preferences · Unsubscribe"  # no stray separator
+    assert ">You are subscribed</div>" in html_of(welcome)  # the heading
     await mail_client.post(confirm_url)  # repeated: still subscribed, no second welcome
     assert len(smtp_sink.messages) == 2
 
