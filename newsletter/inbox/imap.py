@@ -1,7 +1,7 @@
 """The reply mailbox over IMAP (stdlib ``imaplib``; callers run it in a thread).
 
-A handled message gets the keyword ``NewsletterDone`` (and ``\\Seen``), so it is skipped
-next time even if the database was lost; a message that cannot be read is moved to
+A handled message gets the keyword ``NewsletterDone`` (and ``\\Seen``, unless it is left for
+a person to read), so it is skipped next time even if the database was lost; a message that cannot be read is moved to
 IMAP_QUARANTINE_FOLDER for a person to look at.
 """
 
@@ -104,9 +104,11 @@ class Mailbox:
                 return part[1]
         return None
 
-    def mark_done(self, uid: bytes) -> None:
-        """Mark message ``uid`` handled (seen), so it is not read again."""
-        self._command("STORE", uid.decode(), "+FLAGS", f"(\\Seen {DONE})")
+    def mark_done(self, uid: bytes, *, seen: bool = True) -> None:
+        """Mark message ``uid`` handled, so it is not read again; ``seen=False`` leaves it
+        unread for a person (a reply that is not a command, with no operator to forward to)."""
+        flags = f"(\\Seen {DONE})" if seen else f"({DONE})"
+        self._command("STORE", uid.decode(), "+FLAGS", flags)
 
     def set_aside(self, uid: bytes) -> None:
         """Keep message ``uid`` out of the way (it could not be handled) for a person to look at."""

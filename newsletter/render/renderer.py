@@ -292,7 +292,7 @@ class Renderer:
             data=data,
             html=html,
             text=text,
-            return_path=self.links.return_path(self._sender.addr_spec, subscriber)
-            if self.settings.verp and subscriber is not None
+            return_path=self.links.return_path(subscriber)
+            if self.settings.uses_verp and subscriber is not None
             else "",
         )
