@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from newsletter import edition_day, schedule
 from newsletter.config import Settings
+from newsletter.ops import inbox_status
 from newsletter.store import editions, ledger, runs, subscribers
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
@@ -40,7 +41,9 @@ def gather(
         "deferred_over_a_day": _long_deferred(conn, now),
         "schedule": _schedule(conn, settings, now),
     }
-    snapshot["problems"] = problems(snapshot, settings, now)
+    snapshot["problems"] = problems(snapshot, settings, now) + inbox_status.problems(
+        conn, settings, now
+    )
     return snapshot
 
 
