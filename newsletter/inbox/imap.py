@@ -110,6 +110,24 @@ class Mailbox:
         flags = f"(\\Seen {DONE})" if seen else f"({DONE})"
         self._command("STORE", uid.decode(), "+FLAGS", flags)
 
+    def search_header(self, name: str, text: str) -> list[bytes]:
+        """UIDs of messages whose header ``name`` contains ``text`` (RFC 3501 SEARCH HEADER;
+        ``text`` must be plain ASCII without quotes)."""
+        if not text.isascii() or any(c in text for c in '"\\\r\n'):
+            raise ValueError(f"not a plain search text: {text!r}")
+        status, data = self._command("SEARCH", "HEADER", name, f'"{text}"')
+        if status != "OK" or not data or not data[0]:
+            return []
+        return list(data[0].split())
+
+    def delete(self, uid: bytes) -> None:
+        """Delete message ``uid`` (flag ``\\Deleted`` and expunge)."""
+        self._command("STORE", uid.decode(), "+FLAGS", "(\\Deleted)")
+        try:
+            self.imap.expunge()
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise SourceError("imap", f"EXPUNGE failed: {exc}") from None
+
     def set_aside(self, uid: bytes) -> None:
         """Keep message ``uid`` out of the way (it could not be handled) for a person to look at."""
         folder = _quote(self.settings.imap_quarantine_folder)
