@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     retry_in_run_max_wait: float = Field(default=300.0, ge=0, le=DAY)
     send_batch_size: int = Field(default=50, ge=1, le=5000)
     send_processes: int = Field(default=1, ge=1, le=64)
-    worker_lease: float = Field(default=120.0, gt=0, le=DAY)
+    worker_lease: float = Field(default=120.0, ge=1, le=DAY)
     send_pause_after_refusals: int = Field(default=3, ge=1, le=1000)
     send_failure_stop_share: float = Field(default=0.3, gt=0, le=1)
 
@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     schedule: Literal["daily", "weekdays", "weekly"] = "daily"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     run_timeout: float = Field(default=3600.0, gt=0, le=7 * DAY)
-    lock_ttl: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
+    lock_ttl: float = Field(default=6 * 3600.0, ge=60, le=7 * DAY)
     alert_email: str | None = None
     operator_email: str | None = None
     alert_failure_threshold: float = Field(default=0.05, ge=0, le=1)

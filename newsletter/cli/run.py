@@ -111,9 +111,9 @@ def execute_run(
     except (LockedError, InputError):
         raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
-        asyncio.run(
-            alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
-        )
+        if not dry_run:  # a dry run alerts nobody and records nothing
+            alert = alerts.alert_for_error(exc, date)
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
         store.close()
         raise
     except TimeoutError:
@@ -121,9 +121,9 @@ def execute_run(
             f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
             " stopped; nothing sent is lost: run again to finish"
         )
-        asyncio.run(
-            alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
-        )
+        if not dry_run:
+            alert = alerts.alert_for_error(error, date)
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
         store.close()
         raise error from None
     except BaseException:
@@ -148,7 +148,10 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         fail(report.reason)
     if report.outcome in ("nothing", "holiday"):
         if not quiet:
-            click.echo(f"no digest for {date}: {report.reason}")
+            prefix = f"no digest for {date}: "
+            click.echo(
+                report.reason if report.reason.startswith(prefix) else prefix + report.reason
+            )
     elif report.outcome == "waiting":
         click.echo(f"edition {date}: {report.reason}")
         raise SystemExit(EXIT_WAITING)
@@ -208,9 +211,11 @@ def run_command(
 
     The edition is named by arXiv's announcement day; without --date it is the
     latest one whose data is complete (README: "What is in today's digest").
+    Then it sends earlier editions' deferred rows that are due, and gives up
+    (failed) rows older than GIVE_UP_AFTER_HOURS: a cron line needs nothing else.
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing due,
-    nothing announced), 1 failed, 3 waiting (a source is not ready, or messages
+    nothing new, an arXiv holiday), 1 failed, 3 waiting (a source is not ready, or messages
     are deferred: a later run finishes the job), 4 partly failed (some messages
     failed permanently, sending stopped part-way, or the digest went out without
     a source).

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -68,8 +68,19 @@ class CollectResult:
     @property
     def arxiv_holiday(self) -> bool:
         """Every arXiv source answered, and none announced a paper: arXiv had a holiday."""
+        return self.arxiv_holiday_after(())
+
+    def arxiv_holiday_after(self, sent_before: Collection[str]) -> bool:
+        """Every arXiv source answered, and none brought a paper outside ``sent_before``
+        (the ids earlier editions had): ``arxiv_api`` also asks for the previous
+        announcement's window, so on a holiday it brings back papers already sent."""
         arxiv = [r for r in self.reports if r.kind in ARXIV_SOURCES]
-        return bool(arxiv) and all(r.ok and r.count == 0 for r in arxiv)
+        if not arxiv or not all(r.ok for r in arxiv):
+            return False
+        return not any(
+            ARXIV_SOURCES.intersection(p.sources) and p.arxiv_id not in sent_before
+            for p in self.papers
+        )
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:

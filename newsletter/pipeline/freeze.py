@@ -77,7 +77,7 @@ async def collect_fresh(
     for report in result.reports:
         for note in report.notes:
             log.warning("%s", note)
-    verdict = judge(result, len(fresh), date=date, now=now, settings=settings)
+    verdict = judge(result, len(fresh), date=date, now=now, settings=settings, sent_before=seen)
     return Collected(date, result, fresh, verdict)
 
 

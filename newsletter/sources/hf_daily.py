@@ -110,7 +110,8 @@ def _list(value: object) -> list[Any]:
 def _url(value: object) -> str | None:
     """Only absolute http(s) links: a ``javascript:`` link must never reach an email."""
     text = _text(value).strip()
-    return text if text.startswith(("https://", "http://")) and " " not in text else None
+    usable = " " not in text and collapse(text) == text  # no surrogate, no control character
+    return text if text.startswith(("https://", "http://")) and usable else None
 
 
 async def fetch(context: FetchContext, spec_argument: str, edition: dt.date) -> Fetched:

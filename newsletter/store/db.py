@@ -73,7 +73,13 @@ class Store:
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(path).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"cannot make the database's folder {folder}: {exc.strerror or exc}"
+                    ) from None
             kwargs["poolclass"] = NullPool
         else:
             kwargs["pool_pre_ping"] = True

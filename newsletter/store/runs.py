@@ -72,6 +72,21 @@ def recent(conn: Connection, limit: int = 10) -> list[RunRecord]:
     return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]
 
 
+def last_run_by_edition(conn: Connection, since: dt.date) -> dict[dt.date, RunRecord]:
+    """The last ``newsletter run`` of each edition dated ``since`` or later."""
+    query = (
+        select(runs)
+        .where(runs.c.command == "run", runs.c.edition_date >= since)
+        .order_by(runs.c.id)
+    )
+    found: dict[dt.date, RunRecord] = {}
+    for row in conn.execute(query).mappings():
+        record = RunRecord(**dict(row))
+        if record.edition_date is not None:
+            found[record.edition_date] = record
+    return found
+
+
 def record_sources(
     conn: Connection, reports: Iterable[tuple[str, bool, int, str]], now: dt.datetime
 ) -> None:
