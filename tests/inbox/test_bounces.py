@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
 
 from newsletter.inbox.classify import classify
+from newsletter.links import Links
+from newsletter.models import Subscriber
+from newsletter.tokens import Signer
 from tests.inbox.mail import dsn, reply
 
 
@@ -59,3 +63,16 @@ def test_quoted_message_ids_from_headers_or_whole_message() -> None:
     )
     whole = whole.replace(b"Subject: Daily Papers", b"Message-ID:  <d.2@x.org> \r\nSubject: D")
     assert classify(message_from_bytes(whole, policy=default)).message_ids == ("<d.2@x.org>",)
+
+
+def test_verp_tokens_are_read_in_the_current_and_the_earlier_form() -> None:
+    links = Links("http://127.0.0.1:9", Signer.from_secrets("k"), "papers@example.org")
+    reader = Subscriber(id=7, email="ada@example.org", token_nonce="n")
+    local = links.return_path(reader).rpartition("@")[0]
+    token = links.bounce_token(local)
+    assert local == f"papers+bounce-{token}" and token
+    now = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    assert links.subscriber_for("bounce", token, {7: reader}.get, now) == reader
+    assert links.bounce_token(f"bounces+{token}") == token  # mail sent before issue 15
+    for other in (f"papers+reply-{token}", f"someone+bounce-{token}", "papers", "bounces+"):
+        assert links.bounce_token(other) is None
