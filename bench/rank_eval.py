@@ -34,6 +34,7 @@ from newsletter.rank.taxonomy import CATEGORY_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("NEWSLETTER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
+SEED = Path(os.environ.get("NEWSLETTER_SEED", REPO.parent / "shared" / "seed"))
 K = 5
 MIN_TAGGED = int(os.environ.get("RANK_EVAL_MIN_TAGGED", "1"))
 System = Callable[[Sequence[Paper], str], list[int]]
@@ -153,7 +154,71 @@ def evaluate(name: str, tasks: list[tuple[Sequence[Paper], str, set[int]]]) -> N
     )
 
 
+def load_seed(folder: Path) -> list[Paper]:
+    """The seed page's 82 papers: after a 6-line header, title and abstract lines alternate."""
+    path = next(iter(sorted(folder.glob("000_*.txt"))))
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    body = lines[6:]
+    return [
+        Paper(arxiv_id=f"seed{i:03d}", title=title, abstract=abstract)
+        for i, (title, abstract) in enumerate(zip(body[::2], body[1::2], strict=False))
+    ]
+
+
+# Seed-page tasks: (kind, topic as a reader writes it, pattern of the relevant papers).
+# Labels are surface patterns over title + abstract, written before any run, and none is
+# the topic itself for synonym, acronym and typo tasks.
+_CL = r"continual|lifelong"
+_PEFT = r"parameter[- ]efficient|\bPEFT\b|\bLoRA\b|low[- ]rank adaptation"
+_TTA = r"test[- ]time adaptation|\bTTA\b"
+SEED_TASKS: list[tuple[str, str, str]] = [
+    ("keyword", "continual learning", _CL),
+    ("keyword", "test-time adaptation", _TTA),
+    ("keyword", "parameter-efficient fine-tuning", _PEFT),
+    ("synonym", "lifelong learning", _CL),
+    ("synonym", "incremental learning", _CL),
+    ("acronym", "PEFT", _PEFT),
+    ("acronym", "TTA", _TTA),
+    ("acronym", "CL", _CL),
+    ("typo", "contiual learning", _CL),
+    ("typo", "test-time adaptaion", _TTA),
+    ("typo", "parameter-eficient fine-tuning", _PEFT),
+    ("none", "reinforcement learning from human feedback", r"human feedback|\bRLHF\b"),
+    ("none", "survival analysis", r"survival"),
+    ("none", "quantum query complexity", r"quantum"),
+]
+
+
+def seed_eval(papers: Sequence[Paper]) -> None:
+    """Each seed topic as a one-topic profile through the real Ranker (floor and all):
+    P@5 of its section (over min(5, relevant)), the number shown, and the typo flag."""
+    from newsletter.models import Profile
+    from newsletter.rank.suggest import Vocabulary
+
+    ranker = Ranker(papers)
+    vocabulary = Vocabulary.from_papers(papers)
+    print(f"\n## (c) seed page, {len(papers)} papers, one topic per reader")
+    print(f"{'kind':8s} {'topic':44s} {'rel':>3s} {'shown':>5s} {'P@5':>5s}  did you mean")
+    by_kind: dict[str, list[float]] = {}
+    for kind, topic, pattern in SEED_TASKS:
+        regex = re.compile(pattern, re.IGNORECASE)
+        relevant = {p.arxiv_id for p in papers if regex.search(f"{p.title} {p.abstract}")}
+        sections = ranker.rank(Profile(topics=(topic,), categories=(), authors=()))
+        shown = [item.paper.arxiv_id for item in sections[0].items]
+        if kind == "none":
+            value = float(len(shown) == 0)
+        else:
+            value = sum(a in relevant for a in shown[:K]) / max(1, min(K, len(relevant)))
+        by_kind.setdefault(kind, []).append(value)
+        hint = vocabulary.suggest(topic) or ""
+        print(f"{kind:8s} {topic[:44]:44s} {len(relevant):3d} {len(shown):5d} {value:5.2f}  {hint}")
+    print("MEAN by kind (P@5; for 'none' the share of topics that show nothing):")
+    for kind, values in by_kind.items():
+        print(f"  {kind:8s} {sum(values) / len(values):.2f} over {len(values)}")
+
+
 def main() -> None:
+    seed_eval(load_seed(SEED))
     rss = load_rss(FIXTURES / "arxiv_rss_stat_2024-03-26.xml")
     by_name: dict[str, set[str]] = {}
     for code, name in CATEGORY_NAMES.items():

@@ -1,0 +1,80 @@
+"""Typos in topics: the close word of the corpus vocabulary, suggested when a topic is saved.
+
+Pure: a vocabulary in (the words of some papers' titles and abstracts, with counts), a
+suggestion out. A topic word that the vocabulary does not hold, of at least 4 letters, is
+replaced by the most frequent vocabulary word within Levenshtein distance 1 (words of up
+to 7 letters) or 2 (longer words), found with rapidfuzz. ``"contiual learning"`` ->
+``"continual learning"``. Hyphenated compounds are checked part by part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from newsletter.models import Paper
+from newsletter.rank.text import normalise
+
+_WORD = re.compile(r"[a-z][a-z0-9]*")
+_PART = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_MIN_LENGTH = 4
+
+
+def _max_distance(word: str) -> int:
+    return 1 if len(word) <= 7 else 2
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Word counts of a corpus (lower-cased, accents folded)."""
+
+    counts: Counter[str]
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Vocabulary:
+        """The vocabulary of ``texts``."""
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(_WORD.findall(normalise(text)))
+        return cls(counts)
+
+    @classmethod
+    def from_papers(cls, papers: Iterable[Paper]) -> Vocabulary:
+        """The vocabulary of the papers' titles and abstracts."""
+        return cls.from_texts(f"{p.title} {p.abstract}" for p in papers)
+
+    def correct(self, word: str) -> str | None:
+        """The vocabulary word closest to ``word`` (lower-case), or None when ``word`` is
+        known, short, or has no word within the allowed distance. Ties: the more frequent."""
+        if word in self.counts or len(word) < _MIN_LENGTH or not word.isalpha():
+            return None
+        limit = _max_distance(word)
+        found = process.extract(
+            word, self.counts.keys(), scorer=Levenshtein.distance, score_cutoff=limit, limit=20
+        )
+        if not found:
+            return None
+        best = min(found, key=lambda hit: (hit[1], -self.counts[hit[0]], hit[0]))
+        return str(best[0])
+
+    def suggest(self, topic: str) -> str | None:
+        """``topic`` with each unknown word replaced by its correction, keeping the rest as
+        written; None when nothing changes (every word known or no close word)."""
+        changed = False
+
+        def fix(match: re.Match[str]) -> str:
+            nonlocal changed
+            original = match.group(0)
+            better = self.correct(normalise(original))
+            if better is None:
+                return original
+            changed = True
+            return better.upper() if original.isupper() else better
+
+        suggestion = _PART.sub(fix, topic)
+        return suggestion if changed else None
