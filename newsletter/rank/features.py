@@ -20,7 +20,8 @@ import scipy.sparse as sp
 
 from newsletter.models import Paper
 from newsletter.rank.taxonomy import category_name
-from newsletter.rank.text import terms, unique_terms
+from newsletter.rank.acronyms import Abbreviations
+from newsletter.rank.text import query_terms, terms, word_units
 
 FIELDS = ("title", "abstract", "category")
 
@@ -35,6 +36,9 @@ class Weights:
     b_title: float = 0.3
     b_abstract: float = 0.75
     k1: float = 1.2
+    # A paper must hold words carrying this share of a topic's idf mass (each hyphenated
+    # compound as one word), else its score is scaled below the floor (``Corpus.below``).
+    coverage: float = 0.6
 
 
 def category_text(paper: Paper) -> str:
@@ -87,8 +91,12 @@ def _l2_rows(matrix: sp.csr_matrix, norms: np.ndarray | None = None) -> sp.csr_m
 class Corpus:
     """The term space of one edition, built once and shared by every subscriber."""
 
-    def __init__(self, papers: Sequence[Paper], weights: Weights | None = None) -> None:
+    def __init__(
+        self, papers: Sequence[Paper], weights: Weights | None = None, *, below: float = 0.15
+    ) -> None:
         self.weights = weights or Weights()
+        self.below = below
+        self.abbreviations = Abbreviations.from_texts(f"{p.title}. {p.abstract}" for p in papers)
         self.n_papers = len(papers)
         self.vocab: dict[str, int] = {}
         fields = [_field_texts(p) for p in papers]
@@ -105,6 +113,8 @@ class Corpus:
         self.category_tf = _resize(category, n_terms)
         self.text_tf = sp.csr_matrix(self.title_tf + self.abstract_tf)
         self._present_t = sp.csr_matrix((self.text_tf > 0).T, dtype=np.float64)
+        anywhere = self.text_tf + self.category_tf
+        self._anywhere_t = sp.csr_matrix((anywhere > 0).T, dtype=np.float32)
 
         w = self.weights
         combined = (
@@ -143,7 +153,7 @@ class Corpus:
         for row, phrase in enumerate(phrases):
             found: list[tuple[int, float]] = []
             total = 0.0
-            for term in unique_terms(phrase):
+            for term in query_terms(phrase):
                 col = self.vocab.get(term)
                 weight = float(self.idf[col]) if col is not None else self.idf_unseen
                 total += weight
@@ -160,15 +170,58 @@ class Corpus:
         """The total idf weight of a phrase's terms: how much evidence a full match is."""
         return sum(
             float(self.idf[col]) if (col := self.vocab.get(term)) is not None else self.idf_unseen
-            for term in unique_terms(phrase)
+            for term in query_terms(phrase)
         )
 
+    def forms(self, phrase: str) -> tuple[str, ...]:
+        """``phrase`` and its other forms (abbreviation <-> long form, ``acronyms.py``)."""
+        return (phrase, *self.abbreviations.forms(phrase))
+
+    def coverage(self, phrases: Sequence[str]) -> np.ndarray:
+        """Dense ``(len(phrases), n_papers)``: the share of each phrase's idf mass (over its
+        words, ``text.word_units``) that the paper holds in any field."""
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for row, phrase in enumerate(phrases):
+            units = {unit for _, unit in word_units(phrase)}
+            weights = {u: self._idf(u) for u in units}
+            total = sum(weights.values())
+            for unit, weight in weights.items():
+                col = self.vocab.get(unit)
+                if col is not None and total > 0:
+                    rows.append(row)
+                    cols.append(col)
+                    vals.append(weight / total)
+        shape = (len(phrases), max(len(self.vocab), 1))
+        selector = sp.csr_matrix((vals, (rows, cols)), shape=shape, dtype=np.float32)
+        return np.asarray((selector @ self._anywhere_t).toarray(), dtype=np.float32)
+
+    def _idf(self, term: str) -> float:
+        col = self.vocab.get(term)
+        return float(self.idf[col]) if col is not None else self.idf_unseen
+
     def topic_scores(self, phrases: Sequence[str]) -> np.ndarray:
-        """Dense ``(len(phrases), n_papers)`` float32 relevance in ``[0, 1)``."""
+        """Dense ``(len(phrases), n_papers)`` float32 relevance in ``[0, 1)``.
+
+        The best over the phrase's forms (``forms``); a paper that lacks words carrying
+        ``Weights.coverage`` of a form's idf mass scores ``below`` times its BM25F score
+        for that form (under the floor, order kept).
+        """
         if not phrases or self.n_papers == 0:
             return np.zeros((len(phrases), self.n_papers), dtype=np.float32)
-        product = self.query_matrix(phrases) @ self._saturated_t
-        return np.asarray(product.toarray(), dtype=np.float32)
+        flat: list[str] = []
+        owner: list[int] = []
+        for i, phrase in enumerate(phrases):
+            for form in self.forms(phrase):
+                flat.append(form)
+                owner.append(i)
+        product = np.asarray((self.query_matrix(flat) @ self._saturated_t).toarray(), np.float32)
+        covered = self.coverage(flat) >= self.weights.coverage - 1e-6
+        gated = np.where(covered, product, product * np.float32(self.below))
+        out = np.zeros((len(phrases), self.n_papers), dtype=np.float32)
+        np.maximum.at(out, np.asarray(owner), gated)
+        return out
 
     def has_phrase(self, phrases: Sequence[str]) -> sp.csr_matrix:
         """Boolean ``(len(phrases), n_papers)``: the phrase occurs in title or abstract.

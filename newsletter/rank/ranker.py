@@ -89,7 +89,7 @@ class Ranker:
         self.also_today = also_today
         self.floor = floor
         self.chunk_size = max(1, chunk_size)
-        self.corpus = Corpus(self.papers, weights)
+        self.corpus = Corpus(self.papers, weights, below=0.999 * floor)
         self.prior = (PRIOR_WEIGHT * popularity(self.papers)).astype(np.float32)
         self.global_score = global_scores(self.papers, self.corpus)
         self.feedback_model = FeedbackModel(self.corpus, self.papers)

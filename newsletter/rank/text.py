@@ -182,6 +182,30 @@ def unique_terms(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=100_000)
+def word_units(phrase: str) -> tuple[tuple[str, str], ...]:
+    """Each word of a topic as written, with the one term it must match.
+
+    A plain word needs its stem; a hyphenated compound needs its parts side by side
+    (their bigram), so ``"test-time"`` is ``"test time"`` and not "test … time".
+    ``"test-time adaptation"`` -> ``(("test-time", "test time"), ("adaptation", "adapt"))``.
+    A compound of more than two parts needs its first two (enough to be a compound).
+    """
+    out: list[tuple[str, str]] = []
+    for word, word_stems in surface_words(phrase):
+        out.append((word, " ".join(word_stems[:2])))
+    return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=100_000)
+def query_terms(phrase: str) -> tuple[str, ...]:
+    """The terms a topic is scored on: ``unique_terms`` without the single parts of a
+    hyphenated compound (the compound's bigram stands for them)."""
+    parts = {s for _, word_stems in surface_words(phrase) if len(word_stems) > 1 for s in word_stems}
+    singles = {u for _, u in word_units(phrase) if " " not in u}
+    return tuple(t for t in unique_terms(phrase) if t not in parts or t in singles)
+
+
+@lru_cache(maxsize=100_000)
 def surface_words(phrase: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The words of a topic as written, each with the stems it stands for.
 
