@@ -70,7 +70,7 @@ def _long_form(short: str, candidate: str) -> str | None:
         s -= 1
     start = candidate.rfind(" ", 0, i + 1) + 1
     found = candidate[start:].strip()
-    if len(found) <= len(short) or " " not in found and "-" not in found:
+    if len(found) <= len(short) or (" " not in found and "-" not in found):
         return None
     return found
 

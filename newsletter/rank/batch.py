@@ -127,7 +127,7 @@ class SectionCache:
         items = tuple(
             [item(written, p, v, keep) for p, v in zip(picked, values, strict=True) if p >= 0]
         )
-        return Section(written, items, written, "" if items else f"Nothing on {written} today.")
+        return Section(written, items, written, "" if items else self.assembler.empty_note(written))
 
     def _also_today(self, shown: np.ndarray, most_shown: int) -> list[Section | None]:
         """Per row: the first ``also_today`` papers of the global order not shown yet.

@@ -7,7 +7,7 @@ from functools import cached_property, lru_cache
 
 from newsletter.models import Paper
 from newsletter.rank.features import category_text
-from newsletter.rank.text import surface_words, terms, unique_terms
+from newsletter.rank.text import terms, unique_terms, word_units
 
 
 @dataclass(frozen=True)
@@ -37,27 +37,43 @@ def _quoted(text: str) -> str:
 
 
 @lru_cache(maxsize=100_000)
-def _topic_parts(topic: str) -> tuple[tuple[tuple[str, frozenset[str]], ...], frozenset[str]]:
-    words = tuple((word, frozenset(word_stems)) for word, word_stems in surface_words(topic))
-    return words, frozenset(t for t in unique_terms(topic) if " " in t)
+def _topic_parts(topic: str) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
+    return word_units(topic), frozenset(t for t in unique_terms(topic) if " " in t)
 
 
-def explain_topic(topic: str, fields: PaperTerms) -> tuple[tuple[str, ...], str]:
-    """``(matched words of the topic, a one-line reason)`` for one topic and paper.
+def explain_topic(
+    topic: str, fields: PaperTerms, forms: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], str]:
+    """``(matched words, a one-line reason)`` for one topic and paper: only the words that
+    occur, and where. A hyphenated word counts only as a compound ("test-time" needs
+    "test time" side by side). When the topic as written matches nothing but one of its
+    other ``forms`` (abbreviation <-> long form) does, the reason says so.
 
-    >>> reason: 'matches “test-time adaptation”: test-time, adaptation in title; TTA in abstract'
+    >>> reason: 'matches “test-time adaptation”: test-time, adaptation in title'
+    >>> reason: 'matches “PEFT” as “parameter-efficient fine-tuning”: … in abstract'
     """
+    matched, reason = _explain(topic, fields)
+    if matched:
+        return matched, reason
+    for form in forms:
+        found, detail = _explain(form, fields)
+        if found:
+            return found, f"matches {_quoted(topic)} as {detail.removeprefix('matches ')}"
+    return matched, reason
+
+
+def _explain(topic: str, fields: PaperTerms) -> tuple[tuple[str, ...], str]:
     words, bigrams = _topic_parts(topic)
     title, abstract, category = fields.title, fields.abstract, fields.category
     in_title: list[str] = []
     in_abstract: list[str] = []
     in_category: list[str] = []
-    for word, word_stems in words:
-        if word_stems <= title:
+    for word, unit in words:
+        if unit in title:
             in_title.append(word)
-        elif word_stems <= abstract:
+        elif unit in abstract:
             in_abstract.append(word)
-        elif word_stems <= category:
+        elif unit in category:
             in_category.append(word)
     parts = []
     if in_title:

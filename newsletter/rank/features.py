@@ -19,9 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from newsletter.models import Paper
-from newsletter.rank.taxonomy import category_name
 from newsletter.rank.acronyms import Abbreviations
-from newsletter.rank.text import query_terms, terms, word_units
+from newsletter.rank.taxonomy import category_name
+from newsletter.rank.text import query_terms, terms, unique_terms, word_units
 
 FIELDS = ("title", "abstract", "category")
 
@@ -38,7 +38,7 @@ class Weights:
     k1: float = 1.2
     # A paper must hold words carrying this share of a topic's idf mass (each hyphenated
     # compound as one word), else its score is scaled below the floor (``Corpus.below``).
-    coverage: float = 0.6
+    coverage: float = 0.5
 
 
 def category_text(paper: Paper) -> str:

@@ -94,6 +94,7 @@ class Ranker:
         self.global_score = global_scores(self.papers, self.corpus)
         self.feedback_model = FeedbackModel(self.corpus, self.papers)
         self.assembler = Assembler(self.papers, self.global_score, max_per_topic, also_today)
+        self.assembler.forms = self.corpus.forms
         self.fast_path = fast_path
         self.n_candidates = max(1, candidates or 4 * max_per_topic + 16)
         self.topics = TopicCache(

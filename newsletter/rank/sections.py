@@ -12,7 +12,7 @@ subscribers whenever they are equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -27,6 +27,7 @@ from newsletter.rank.explain import (
     explain_popular,
     explain_topic,
 )
+from newsletter.rank.suggest import Vocabulary
 from newsletter.rank.taxonomy import category_title
 from newsletter.rank.text import author_key, normalise
 
@@ -144,6 +145,8 @@ class Assembler:
             for name in papers[p].authors:
                 self.by_author.setdefault(author_key(name), []).append((p, name))
         self._terms: dict[int, PaperTerms] = {}
+        self._vocabulary: Vocabulary | None = None
+        self.forms: Callable[[str], tuple[str, ...]] | None = None  # set by the Ranker
         self._explained: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
         self._items: dict[tuple[object, ...], RankedItem] = {}
         self._authored: dict[tuple[str, ...], dict[int, tuple[str, ...]]] = {}
@@ -168,6 +171,16 @@ class Assembler:
             self._items[(cache_key, p, score)] = item
         return item
 
+    def empty_note(self, written: str) -> str:
+        """ "Nothing on X today.", with "did you mean Y?" when a topic word is a likely typo
+        of a word of today's papers (``suggest.Vocabulary``)."""
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary.from_papers(self.papers)
+        hint = self._vocabulary.suggest(written)
+        if hint is None:
+            return f"Nothing on {written} today."
+        return f"Nothing on {written} today. Did you mean “{hint}”?"
+
     def topic_item(self, written: str, p: int, value: float, keep: bool = True) -> RankedItem:
         """``keep=False``: a one-off score (feedback), not worth remembering the item."""
         cache = (written, p, value)
@@ -176,7 +189,8 @@ class Assembler:
             found = self._explained.get((written, p))
             if found is None:
                 terms = self._terms.get(p) or self._terms.setdefault(p, PaperTerms(self.papers[p]))
-                found = self._explained[(written, p)] = explain_topic(written, terms)
+                forms = self.forms(topic_key(written))[1:] if self.forms else ()
+                found = self._explained[(written, p)] = explain_topic(written, terms, forms)
             item = RankedItem(self.papers[p], round(value, 4), written, found[0], found[1])
             if keep:
                 self._items[cache] = item
@@ -251,7 +265,7 @@ class Assembler:
             skip.update(p for p, _ in topic_picks)
             if built is None:
                 items = tuple([self.topic_item(written, p, v) for p, v in topic_picks])
-                note = "" if items else f"Nothing on {written} today."
+                note = "" if items else self.empty_note(written)
                 out.append(Section(written, items, written, note))
         if built is not None:
             out.extend(built)

@@ -200,7 +200,9 @@ def word_units(phrase: str) -> tuple[tuple[str, str], ...]:
 def query_terms(phrase: str) -> tuple[str, ...]:
     """The terms a topic is scored on: ``unique_terms`` without the single parts of a
     hyphenated compound (the compound's bigram stands for them)."""
-    parts = {s for _, word_stems in surface_words(phrase) if len(word_stems) > 1 for s in word_stems}
+    parts = {
+        s for _, word_stems in surface_words(phrase) if len(word_stems) > 1 for s in word_stems
+    }
     singles = {u for _, u in word_units(phrase) if " " not in u}
     return tuple(t for t in unique_terms(phrase) if t not in parts or t in singles)
 

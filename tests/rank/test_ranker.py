@@ -108,14 +108,18 @@ def test_floor_drops_an_unrelated_paper_and_empty_topic_says_so() -> None:
 
 
 def test_explanation_names_the_matched_terms_and_where() -> None:
-    sections = Ranker(EDITION).rank(Profile(topics=("Test-Time adaptation", "robot grasping")))
+    sections = Ranker(EDITION).rank(
+        Profile(topics=("Test-Time adaptation", "robot human", "robot grasping"))
+    )
     first = sections[0].items[0]
     assert first.matched_terms == ("Test-Time", "adaptation")
     assert "matches “Test-Time adaptation”" in first.reason
     assert "Test-Time, adaptation in title" in first.reason
     robot = sections[1].items[0]
-    assert robot.matched_terms == ("robot",)
-    assert robot.reason == "matches “robot grasping”: robot in title"
+    assert robot.matched_terms == ("robot", "human")
+    assert robot.reason == "matches “robot human”: robot, human in title"
+    # "grasping" is in no paper: matching "robot" alone is not enough (issue 16).
+    assert sections[2].items == ()
 
 
 def test_empty_profile_gets_top_papers_by_upvotes_never_an_empty_email() -> None:
