@@ -17,7 +17,8 @@ from newsletter.ops.status import gather
 
 def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
     """The snapshot of ``newsletter.ops.status.gather`` as the text ``status`` prints:
-    runs, editions, sources, subscribers, schedule and problems, times in TIMEZONE."""
+    runs, editions, sources, failed and unknown messages with their last SMTP reply, readers
+    suppressed, subscribers, schedule and problems, times in TIMEZONE."""
     zone = zoneinfo.ZoneInfo(settings.timezone)
 
     def when(value: str | None) -> str:
@@ -62,6 +63,27 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         lines.append(line)
     if not snapshot["sources"]:
         lines.append("  none tried yet")
+    failures = snapshot["failures"]
+    lines.append(f"Failed and unknown messages (since {when(failures['since'])})")
+    for message in failures["messages"]:
+        reply = f"{message['last_code'] or ''} {message['last_reply'] or ''}".strip()
+        lines.append(
+            f"  {message['edition']}  {message['email']}  {message['state']}, "
+            f"{message['attempts']} attempts, {when(message['at'])}: {reply or 'no reply'}"
+        )
+    shown = len(failures["messages"])
+    total = sum(group["count"] for group in failures["counts"])
+    if total > shown:
+        lines.append(f"  ... and {total - shown} more (`newsletter status --json` counts them)")
+    if not failures["messages"]:
+        lines.append("  none")
+    lines.append(f"Readers suppressed (since {when(failures['since'])})")
+    for reader in snapshot["suppressed"]:
+        lines.append(
+            f"  {reader['email']}  {reader['status']} {when(reader['since'])}: {reader['reason']}"
+        )
+    if not snapshot["suppressed"]:
+        lines.append("  none")
     lines.append("Subscribers")
     lines.append("  " + ", ".join(f"{s} {n}" for s, n in snapshot["subscribers"].items()))
     plan = snapshot["schedule"]

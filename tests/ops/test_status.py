@@ -100,8 +100,24 @@ def test_gather_reports_runs_ledger_sources_and_subscribers(
         "last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
         " run again later",
         "source arxiv_rss:cs.LG failing: HTTP 503",
-        "edition 2026-11-26: 1 messages waiting to be sent",
+        "edition 2026-11-26: 1 message waiting to be sent; `newsletter send --retry --now`"
+        " sends them now",
+        "edition 2026-11-26: 1 message failed (last: reader3@example.org: 550 5.1.1 no such"
+        " user); after a fix, `newsletter send --resend-failed --date 2026-11-26` sends them"
+        " again",
     ]
+    [failed] = snap["failures"]["messages"]
+    assert failed == {
+        "edition": "2026-11-26",
+        "email": "reader3@example.org",
+        "state": "failed",
+        "attempts": 1,
+        "at": T0.isoformat(),
+        "last_code": 550,
+        "last_reply": "5.1.1 no such user",
+    }
+    assert snap["failures"]["counts"] == [{"edition": "2026-11-26", "state": "failed", "count": 1}]
+    assert snap["suppressed"] == []
     # Two days later with no run since: the timer or cron job is suspect.
     with store.begin() as conn:
         later = gather(
@@ -132,6 +148,11 @@ def test_text_output(sqlite_store: Store) -> None:
         "Sources",
         "  arxiv_rss:cs.LG              FAILING  last success never; error: HTTP 503",
         "  hf_daily                     ok       last success 2026-11-26 06:00 UTC (3 papers)",
+        "Failed and unknown messages (since 2026-11-23 07:00 UTC)",
+        "  2026-11-26  reader3@example.org  failed, 1 attempts, 2026-11-26 06:00 UTC:"
+        " 550 5.1.1 no such user",
+        "Readers suppressed (since 2026-11-23 07:00 UTC)",
+        "  none",
         "Subscribers",
         "  pending 1, active 4, paused 0, unsubscribed 0, bounced 0",
         "Schedule",
@@ -142,7 +163,11 @@ def test_text_output(sqlite_store: Store) -> None:
         "  last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
         " run again later",
         "  source arxiv_rss:cs.LG failing: HTTP 503",
-        "  edition 2026-11-26: 1 messages waiting to be sent",
+        "  edition 2026-11-26: 1 message waiting to be sent; `newsletter send --retry --now`"
+        " sends them now",
+        "  edition 2026-11-26: 1 message failed (last: reader3@example.org: 550 5.1.1 no such"
+        " user); after a fix, `newsletter send --resend-failed --date 2026-11-26` sends them"
+        " again",
     ]
 
 
