@@ -7,8 +7,7 @@ and the two recovery commands (``newsletter send --retry --now`` and
 - ``suppressed_since``: subscribers whose status became ``bounced`` since a time, with the
   last reason the store holds (the last refused message's SMTP reply, or the bounce the
   reply mailbox read).
-- ``make_due_now``: ``deferred`` rows (``unknown`` only when asked) become due now; the
-  normal send then claims them.
+- ``make_due_now``: ``deferred`` rows become due now; the normal send then claims them.
 - ``requeue_failed``: ``failed`` rows (``unknown`` only when asked) go back to ``pending``,
   queued anew (so ``GIVE_UP_AFTER_HOURS`` counts from now). Never a ``sent`` row.
 
@@ -147,20 +146,13 @@ def _scope(edition_id: int | None, subscriber_id: int | None) -> list[Any]:
     return where
 
 
-def make_due_now(
-    conn: Connection,
-    now: dt.datetime,
-    *,
-    edition_id: int | None = None,
-    include_unknown: bool = False,
-) -> int:
-    """``deferred`` rows (and ``unknown`` with ``include_unknown``) waiting for a later
-    retry become due at ``now``; returns how many changed. Attempts and replies stay."""
-    states = ["deferred", "unknown"] if include_unknown else ["deferred"]
+def make_due_now(conn: Connection, now: dt.datetime, *, edition_id: int | None = None) -> int:
+    """``deferred`` rows waiting for a later retry become due at ``now``; returns how many
+    changed. Attempts and replies stay."""
     statement = (
         update(ledger)
         .where(
-            ledger.c.state.in_(states),
+            ledger.c.state == "deferred",
             ledger.c.next_attempt_at.is_not(None),
             ledger.c.next_attempt_at > now,
             *_scope(edition_id, None),
