@@ -105,14 +105,17 @@ def prepare(
         subscriber_id = subscribers.require_by_email(conn, email).id if email else None
         if resend_failed:
             states = "failed or unknown" if include_unknown else "failed"
-            count = ledger_admin.requeue_failed(
+            count, left = ledger_admin.requeue_failed(
                 conn,
                 utc_now(),
                 edition_id=edition_id,
                 subscriber_id=subscriber_id,
                 include_unknown=include_unknown,
             )
-            lines.append(f"{count} {states} {_messages(count)} back to pending")
+            line = f"{count} {states} {_messages(count)} back to pending"
+            if left:
+                line += f" ({left} left: the reader is bounced, unsubscribed or not confirmed)"
+            lines.append(line)
         if now_too:
             count = ledger_admin.make_due_now(conn, utc_now(), edition_id=edition_id)
             lines.append(f"{count} deferred {_messages(count)} due now")

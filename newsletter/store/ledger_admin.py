@@ -8,8 +8,9 @@ and the two recovery commands (``newsletter send --retry --now`` and
   last reason the store holds (the last refused message's SMTP reply, or the bounce the
   reply mailbox read).
 - ``make_due_now``: ``deferred`` rows become due now; the normal send then claims them.
-- ``requeue_failed``: ``failed`` rows (``unknown`` only when asked) go back to ``pending``,
-  queued anew (so ``GIVE_UP_AFTER_HOURS`` counts from now). Never a ``sent`` row.
+- ``requeue_failed``: ``failed`` rows (``unknown`` only when asked) of readers who may still
+  be sent to go back to ``pending``, queued anew (so ``GIVE_UP_AFTER_HOURS`` counts from
+  now). Never a ``sent`` row.
 
 No row that a sender holds (``sending``) is touched.
 """
@@ -91,7 +92,9 @@ def problem_rows(
 def suppressed_since(conn: Connection, since: dt.datetime, *, limit: int = 20) -> list[Suppressed]:
     """Subscribers now ``bounced`` whose row changed at or after ``since``, newest first."""
     query = (
-        select(subscribers.c.id, subscribers.c.email, subscribers.c.status, subscribers.c.updated_at)
+        select(
+            subscribers.c.id, subscribers.c.email, subscribers.c.status, subscribers.c.updated_at
+        )
         .where(subscribers.c.status == "bounced", subscribers.c.updated_at >= since)
         .order_by(subscribers.c.updated_at.desc())
         .limit(limit)
@@ -169,15 +172,19 @@ def requeue_failed(
     edition_id: int | None = None,
     subscriber_id: int | None = None,
     include_unknown: bool = False,
-) -> int:
+) -> tuple[int, int]:
     """``failed`` rows (and ``unknown`` with ``include_unknown``: the body may have gone
-    out, so the reader may get it twice) return to ``pending`` as if queued at ``now``:
-    attempts 0, no claim, no retry time. ``sent`` and ``sending`` rows are never touched.
-    Returns how many rows changed."""
+    out, so the reader may get it twice) of subscribers who may still be sent to
+    (``active`` or ``paused``) return to ``pending`` as if queued at ``now``: attempts 0,
+    no claim, no retry time. ``sent`` and ``sending`` rows are never touched.
+    Returns (rows requeued, rows left because their reader is bounced, unsubscribed or
+    not confirmed)."""
     states = ["failed", "unknown"] if include_unknown else ["failed"]
+    where = [ledger.c.state.in_(states), *_scope(edition_id, subscriber_id)]
+    reachable = select(subscribers.c.id).where(subscribers.c.status.in_(["active", "paused"]))
     statement = (
         update(ledger)
-        .where(ledger.c.state.in_(states), *_scope(edition_id, subscriber_id))
+        .where(*where, ledger.c.subscriber_id.in_(reachable))
         .values(
             state="pending",
             attempts=0,
@@ -189,4 +196,6 @@ def requeue_failed(
             updated_at=now,
         )
     )
-    return int(conn.execute(statement).rowcount)
+    requeued = int(conn.execute(statement).rowcount)
+    left = conn.execute(select(func.count()).select_from(ledger).where(*where)).scalar_one()
+    return requeued, int(left)
