@@ -38,7 +38,8 @@ def upgrade_command(ctx: Context) -> None:
 @pass_context
 @handle_errors
 def status_command(ctx: Context) -> None:
-    """List applied and pending migrations."""
+    """List applied and pending migrations (creates no database)."""
+    ctx.open_existing_store().close()  # the one-line answer when there is none
     store = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
     try:
         pending = store.pending_migrations()

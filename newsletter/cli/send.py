@@ -177,6 +177,7 @@ def send_command(
     tried failed), 2 usage error, 3 messages still waiting (pending or deferred),
     4 partly failed.
     """
+    ctx.require_settings()
     if email and not resend_failed:
         fail("--email goes with --resend-failed", 2)
     if include_unknown and not resend_failed:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.config import Settings
 from newsletter.ops.status import gather
 
@@ -105,9 +105,11 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
 def status_command(
     ctx: Context, as_json: bool, run_limit: int, edition_limit: int, check: bool
 ) -> None:
-    """Show the last runs, each edition's messages by state, sources and subscribers."""
+    """Show the last runs, each edition's messages by state, failed messages with their
+    SMTP reply, readers suppressed, sources and subscribers. Creates nothing: without a
+    database here it says so (exit 2)."""
+    store = ctx.open_existing_store()
     settings = ctx.settings
-    store = open_store(settings)
     try:
         with store.begin() as conn:
             snapshot = gather(

@@ -187,7 +187,18 @@ def test_cli_json_and_check_exit_status(tmp_path: Path) -> None:
     assert "Problems\n  last run (2026-11-26) incomplete" in checked.output
 
 
+def test_cli_without_a_database_creates_none(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status"], env={"NEWSLETTER_DATABASE_URL": "sqlite:///x.db"})
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: no database at {tmp_path / 'x.db'} (nothing created): nothing has run here"
+        " yet; run from the install folder, or set NEWSLETTER_DATABASE_URL\n"
+    )
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_cli_on_an_empty_database_says_what_to_do() -> None:
+    Store.open("sqlite:///x.db", now=T0).close()
     result = CliRunner().invoke(main, ["status"], env={"NEWSLETTER_DATABASE_URL": "sqlite:///x.db"})
     assert result.exit_code == 0, result.output
     assert "Runs (last 0)\n  none yet\n" in result.output
