@@ -224,10 +224,11 @@ def run_command(
     latest one whose data is complete (README: "What is in today's digest").
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing due,
-    nothing announced), 1 failed, 3 waiting (a source is not ready, or messages
-    are deferred: a later run finishes the job), 4 partly failed (some messages
-    failed permanently, sending stopped part-way, or the digest went out without
-    a source).
+    nothing announced), 1 failed (nothing went out), 2 usage or settings error
+    (an unknown --only address, no settings), 3 waiting (a source is not ready,
+    or messages are deferred: a later run finishes the job), 4 partly failed
+    (some of the edition's messages failed permanently, sending stopped
+    part-way, or the digest went out without a source).
     """
     ctx.require_settings()
     settings = ctx.settings
