@@ -9,17 +9,21 @@ Real pieces: the scripted SMTP server (aiosmtpd on 127.0.0.1) as the relay, the 
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import json
 import re
 import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from newsletter.alerts import Alert, alert_for_error, decide
 from newsletter.cli import main
+from newsletter.config import Settings
 from tests.support.faultsmtp import FaultServer, Rule
 
 THURSDAY = "2026-11-26"
@@ -230,3 +234,67 @@ def test_resend_failed_for_one_address(env: dict[str, str], relay: FaultServer) 
         "error: not found: subscriber typo@example.org\n",
     )
     assert cli(env, "send", "--email", "reader1@example.org").exit_code == 2
+
+
+@dataclass
+class Summary:
+    """The fields of a run report that ``alerts.decide`` reads."""
+
+    date: dt.date
+    outcome: str = "ok"
+    reason: str = ""
+    stages: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    stopped: str = ""
+
+
+def every_alert(date: dt.date) -> list[Alert]:
+    """One alert of each kind ``alerts`` can send."""
+    settings = Settings(_env_file=None, sources="sample")
+    reports = [
+        Summary(date, "failed", "every source failed"),
+        Summary(date, "failed", "3 failed", counts={"failed": 3}),
+        Summary(date, "failed", "sending stopped: x", counts={"deferred": 3}, stopped="x"),
+        Summary(date, "partial", "sending stopped: x", counts={"sent": 1}, stopped="x"),
+        Summary(date, "partial", "without hf", counts={"sent": 3}, missing=("hf_daily: 503",)),
+        Summary(date, "nothing", "the sources returned no papers"),
+        Summary(date, "incomplete", "3 waiting", counts={"deferred": 3}),
+        Summary(date, "ok", "", counts={"pending": 3}),
+        Summary(date, "partial", "2 failed", counts={"sent": 1, "failed": 2}),
+    ]
+    found = [decide(report, settings) for report in reports]
+    alerts = [a for a in found if a is not None] + [alert_for_error(RuntimeError("x"), date)]
+    kinds = {a.kind for a in alerts}
+    assert kinds == {"failed", "stopped", "missing", "nothing", "deferred", "nothing-sent"} | {
+        "failures",
+        "error",
+    }
+    return alerts
+
+
+def test_every_command_an_alert_or_status_advises_runs(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    relay.script.rules.append(Rule("body", "554 5.6.0 content rejected", match="reader1@"))
+    relay.script.rules.append(Rule("body", "drop", match="reader2@"))
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 4
+    relay.script.rules.clear()
+    snapshot = json.loads(cli(env, "status", "--json").stdout)
+    texts = [p for p in snapshot["problems"]]
+    for alert in every_alert(dt.date.fromisoformat(THURSDAY)):
+        texts += [alert.next_step, alert.text]
+    commands = sorted({tuple(step) for text in texts for step in advice(text)})
+    assert ("send", "--resend-failed", "--date", THURSDAY) in commands
+    assert ("send", "--retry", "--now") in commands
+    assert ("run", "--date", THURSDAY) in commands
+    for command in commands:
+        result = cli(env, *command)
+        # doctor may find a check to fix here (exit 1); nothing may be a usage error.
+        allowed = (0, 1) if command == ("doctor",) else (0, 3, 4)
+        assert result.exit_code in allowed, (command, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Usage:" not in result.output
+    after = json.loads(cli(env, "status", "--json").stdout)
+    assert after["editions"][0]["counts"]["sent"] == 3  # the advice, followed, sent them all
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 0
