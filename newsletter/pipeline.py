@@ -215,9 +215,11 @@ async def _run_locked(
     report.counts = dict(sent.counts)
     states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
     _stage(report, progress, f"send: {sent.sent_now} sent now ({states or 'none'})", started)
-    failed = sent.counts.get("failed", 0)  # this run's, or an earlier run's on a re-run
+    # The edition's failed rows (this run's, or an earlier run's on a re-run); --only: its own.
+    failed = sent.failed_now if only else sent.counts.get("failed", 0)
     if sent.stopped or failed:
-        report.outcome = "partial" if sent.counts.get("sent", 0) else "failed"
+        went_out = sent.sent_now if only else sent.counts.get("sent", 0)
+        report.outcome = "partial" if went_out else "failed"
         report.stopped = sent.stopped or ""
         report.reason = (
             f"sending stopped: {sent.stopped}"
