@@ -26,12 +26,16 @@ class NewsletterError(Exception):
 
 
 class SettingsError(NewsletterError):
+    """A setting is missing or wrong; ``name`` is the environment variable to fix."""
+
     def __init__(self, setting: str, message: str) -> None:
         self.setting = setting
         super().__init__(f"setting {setting}: {message}")
 
 
 class SettingsFileError(SettingsError):
+    """The settings file cannot be read or parsed."""
+
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         self.setting = path
@@ -39,16 +43,22 @@ class SettingsFileError(SettingsError):
 
 
 class SourceError(NewsletterError):
+    """A paper source could not be fetched (network, HTTP status, rate limit)."""
+
     def __init__(self, source: str, message: str) -> None:
         self.source = source
         super().__init__(f"source {source}: {message}")
 
 
 class ParseError(SourceError):
+    """A source answered with something that is not what it documents."""
+
     pass
 
 
 class StoreError(NewsletterError):
+    """The database failed or refused (connection, lock, constraint)."""
+
     pass
 
 
@@ -57,6 +67,8 @@ class ConstraintError(StoreError):
 
 
 class LockedError(StoreError):
+    """Another process holds a named lock (for example a run for the same day)."""
+
     def __init__(self, name: str, holder: str, since: str = "") -> None:
         self.name = name
         self.holder = holder
@@ -66,6 +78,8 @@ class LockedError(StoreError):
 
 
 class LeaseLostError(StoreError):
+    """This sender lost its lease (``WORKER_LEASE``, by the database's clock) and stopped."""
+
     def __init__(self, worker: str, lease_seconds: float) -> None:
         self.worker = worker
         super().__init__(
@@ -76,6 +90,8 @@ class LeaseLostError(StoreError):
 
 
 class TemplateError(NewsletterError):
+    """A template is missing or broken; carries the file and line when known."""
+
     def __init__(self, path: str, line: int | None, message: str) -> None:
         self.path = path
         self.line = line
@@ -84,18 +100,24 @@ class TemplateError(NewsletterError):
 
 
 class TokenError(NewsletterError):
+    """A signed link is ``invalid`` or ``expired`` (never why, to the outside)."""
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"token {reason}")
 
 
 class DeliveryError(NewsletterError):
+    """Nothing could be sent to ``recipient`` (no connection, login refused, bad address)."""
+
     def __init__(self, recipient: str, message: str) -> None:
         self.recipient = recipient
         super().__init__(f"delivery to {recipient}: {message}")
 
 
 class InputError(NewsletterError):
+    """Bad input from a person (form, CSV, command line): names the ``field``."""
+
     def __init__(self, field: str, value: object, message: str) -> None:
         self.field = field
         self.value = value
@@ -103,6 +125,8 @@ class InputError(NewsletterError):
 
 
 class NotFoundError(NewsletterError):
+    """The thing named (a subscriber, an edition) does not exist."""
+
     def __init__(self, what: str) -> None:
         self.what = what
         super().__init__(f"not found: {what}")

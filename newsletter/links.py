@@ -52,6 +52,10 @@ def holder(subscriber: Subscriber) -> Holder:
 
 @dataclass(frozen=True, slots=True)
 class Links:
+    """Every link and address an email carries, signed (``tokens.Signer``) for its holder:
+    unsubscribe (RFC 8058 one-click), preferences, feedback, reply commands, the VERP return
+    path, and unsigned archive links under ``base_url``."""
+
     base_url: str
     signer: Signer
     reply_address: str  # e.g. "papers@example.org"; commands go to papers+CMD-TOKEN@...
@@ -82,27 +86,34 @@ class Links:
         return self.signer.sign(purpose, holder(subscriber), data)
 
     def unsubscribe(self, subscriber: Subscriber) -> str:
+        """The one-click unsubscribe URL (RFC 8058); the token never expires."""
         return f"{self.base_url}/unsubscribe/{self._sign('unsubscribe', subscriber)}"
 
     def preferences(self, subscriber: Subscriber) -> str:
+        """The preferences page URL for ``subscriber``."""
         return f"{self.base_url}/preferences/{self._sign('preferences', subscriber)}"
 
-    def confirm(self, subscriber: Subscriber, *, now: dt.datetime | None = None) -> str:
-        issued = None if now is None else now.timestamp()
-        token = self.signer.sign("confirm", holder(subscriber), now=issued)
+    def confirm(self, subscriber: Subscriber, *, now: dt.datetime) -> str:
+        """The confirmation link; its token is dated ``now`` and expires after
+        ``tokens.MAX_AGE["confirm"]`` seconds (double opt-in)."""
+        token = self.signer.sign("confirm", holder(subscriber), now=now.timestamp())
         return f"{self.base_url}/confirm/{token}"
 
     def feedback(self, subscriber: Subscriber, arxiv_id: str, signal: int) -> str:
+        """The URL that records ``signal`` (+1 more like this, -1 less) on ``arxiv_id``."""
         data = (b"+" if signal > 0 else b"-") + arxiv_id.encode("utf-8")
         return f"{self.base_url}/feedback/{self._sign('feedback', subscriber, data)}"
 
     def archive_page(self, date: dt.date) -> str:
+        """The web archive page of the edition of ``date``."""
         return f"{self.base_url}/archive/{date.isoformat()}.html"
 
     def archive_index(self) -> str:
+        """The web archive's index page."""
         return f"{self.base_url}/archive/"
 
     def subscribe(self) -> str:
+        """The sign-up page."""
         return f"{self.base_url}/subscribe"
 
     def command_address(
@@ -118,6 +129,7 @@ class Links:
         return f"{local}+{command}-{self._sign('reply', subscriber, data)}@{domain}"
 
     def mailto(self, command: str, subscriber: Subscriber) -> str:
+        """A ``mailto:`` URL (RFC 6068) to the signed reply address for ``command``."""
         address = self.command_address(command, subscriber)
         return f"mailto:{address}?subject={quote(command)}"
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from newsletter import freeze, pipeline
+from newsletter import pipeline
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.errors import InputError
+from newsletter.pipeline import freeze
 from newsletter.store import editions, ledger, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
@@ -126,7 +127,7 @@ def cli(tmp_path: Path, hf: FakeHF, arxiv: FakeArxiv, *args: str, **extra: str) 
     env = {f"NEWSLETTER_{k.upper()}": str(v) for k, v in values(tmp_path, hf, arxiv).items()} | {
         f"NEWSLETTER_{k.upper()}": v for k, v in extra.items()
     }
-    return CliRunner().invoke(main, ["--env-file", "none.env", *args], env=env)
+    return CliRunner().invoke(main, ["--env-file", "/dev/null", *args], env=env)
 
 
 def test_the_command_replaces_then_refuses_once_sent(

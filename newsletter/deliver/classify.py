@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Outcome = Literal["sent", "deferred", "failed", "unknown"]
-Stage = Literal["connect", "mail", "rcpt", "data", "body"]
+from newsletter.models import DeliveryOutcome, SmtpStage
+
 # Where a refusal was seen: an SMTP stage at send time, or a delivery report (RFC 3464 DSN)
 RefusalStage = Literal["connect", "mail", "rcpt", "data", "body", "report"]
 Scope = Literal["recipient", "message", "sender", "transient"]
@@ -58,7 +58,7 @@ _UNKNOWN_RECIPIENT = re.compile(
 )
 
 
-def outcome_for(code: int, stage: Stage) -> Outcome:
+def outcome_for(code: int, stage: SmtpStage) -> DeliveryOutcome:
     """What one SMTP reply means for the message it answered.
 
     After the final dot the whole body is out: only a 2xx (sent), 4xx (deferred) or 5xx
@@ -80,12 +80,12 @@ def outcome_for(code: int, stage: Stage) -> Outcome:
     return "deferred"
 
 
-def outcome_for_disconnect(stage: Stage) -> Outcome:
+def outcome_for_disconnect(stage: SmtpStage) -> DeliveryOutcome:
     """The connection dropped (or timed out) at ``stage`` without a final reply."""
     return "unknown" if stage == "body" else "deferred"
 
 
-def is_throttle(code: int | None, stage: Stage | None) -> bool:
+def is_throttle(code: int | None, stage: SmtpStage | None) -> bool:
     """Whether a reply asks the whole sender to slow down (not just this recipient)."""
     if code is None:
         return False
@@ -199,6 +199,28 @@ def counted_bounce(
         return "soft"
     if from_report or not received_before or refused_on_another_day:
         return "hard"
+    return "soft"
+
+
+_DSN_STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
+
+
+def report_bounce(action: str, status: str) -> BounceKind | None:
+    """How one recipient block of a delivery report (RFC 3464 ``Action``, RFC 3463
+    ``Status``) counts: ``failed`` with a 5.x.x status is hard, except 5.7.x (policy and
+    spam rejections say more about the message than the address); anything else that
+    failed or was delayed is soft; 2.x.x and other actions are None.
+
+    A report is a final answer from the receiving side, so it is scored more firmly than a
+    refusal seen at send time (``refusal`` with a stage, then ``counted_bounce``)."""
+    action = action.strip().lower()
+    found = _DSN_STATUS.match(status.strip())
+    if action not in ("failed", "delayed") or found is None:
+        return None
+    if action == "failed" and found.group(1) == "5" and found.group(2) != "7":
+        return "hard"
+    if found.group(1) == "2":
+        return None
     return "soft"
 
 

@@ -1,99 +1,133 @@
-"""Counting a DSN: at most one bounce, and only for a subscriber it provably concerns.
+"""Delivery status notifications (RFC 3464): the parser. Pure.
 
-Proof is a valid VERP token in the address the DSN came back to (``bounces+TOKEN@...``),
-or else a quoted Message-ID (in the returned message or its headers) that the ledger
-recorded as sent to the listed recipient. Anyone can write a DSN that lists addresses;
-only we know the Message-IDs we sent: they are an HMAC under the secret key
-(``Links.message_id``), not a hash of the public date and a small id.
+``parse`` reads each per-recipient block of a ``multipart/report; report-type=
+delivery-status`` message into a ``Bounce``; how badly it bounced is
+``newsletter.deliver.classify.report_bounce``'s rule (the one module for hard and soft),
+and ``newsletter.inbox.bounce_score`` scores it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
+import re
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import HeaderParser
+from email.utils import getaddresses, parseaddr
 
-from sqlalchemy import Connection
-
-from newsletter.config import Settings
-from newsletter.errors import InputError, TokenError
-from newsletter.inbox import bounces
-from newsletter.links import Links
-from newsletter.models import Subscriber
-from newsletter.store import inbox as events
-from newsletter.store import subscribers
-
-log = logging.getLogger(__name__)
+from newsletter.deliver.classify import BounceKind, report_bounce
 
 
-@dataclass(frozen=True)
-class Counted:
-    subscriber_id: int | None = None
-    suppressed: bool = False
-    unproven: bool = False  # it reported failures, none of them provably ours
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """One per-recipient block of a DSN (RFC 3464 §2.3): ``Final-Recipient``, ``Action``,
+    ``Status`` (RFC 3463) and ``Diagnostic-Code`` text."""
+
+    recipient: str
+    action: str
+    status: str
+    diagnostic: str = ""
+
+    @property
+    def kind(self) -> BounceKind | None:
+        """hard, soft or None (not a failure) by ``classify.report_bounce``."""
+        return report_bounce(self.action, self.status)
 
 
-def count(
-    conn: Connection,
-    message: EmailMessage,
-    found: list[bounces.Bounce],
-    settings: Settings,
-    links: Links,
-    now: dt.datetime,
-) -> Counted:
-    failures = sorted((b for b in found if b.kind is not None), key=lambda b: b.kind != "hard")
-    if not failures:
-        return Counted()
-    target, kind = _concerned(conn, message, failures, links, now)
-    if target is None or kind is None:
-        log.info("bounce ignored: no VERP token and no Message-ID we sent to its recipient")
-        return Counted(unproven=True)
-    suppressed = subscribers.record_bounce(
-        conn,
-        target.id,
-        kind,
-        hard_score=settings.bounce_hard_score,
-        soft_score=settings.bounce_soft_score,
-        threshold=settings.bounce_score_threshold,
-        reset_days=settings.bounce_reset_days,
-        now=now,
+def recipients(message: Message) -> list[str]:
+    """The addresses a message was delivered to (where plus-address tokens are)."""
+    headers = [
+        str(v)
+        for name in ("Delivered-To", "X-Original-To", "To", "Cc")
+        for v in message.get_all(name, [])
+    ]
+    return [addr for _, addr in getaddresses(headers) if addr]
+
+
+def is_dsn(message: Message) -> bool:
+    """Whether ``message`` is a DSN: ``multipart/report; report-type=delivery-status``
+    (RFC 3462/6522)."""
+    return (
+        message.get_content_type() == "multipart/report"
+        and str(message.get_param("report-type", "")).lower() == "delivery-status"
     )
-    return Counted(target.id, suppressed)
 
 
-def _concerned(
-    conn: Connection,
-    message: EmailMessage,
-    failures: list[bounces.Bounce],
-    links: Links,
-    now: dt.datetime,
-) -> tuple[Subscriber | None, bounces.Kind | None]:
-    """The subscriber the DSN is about and the worst failure kind (hard first)."""
-    verp = verp_subscriber(conn, message, links, now)
-    if verp is not None:
-        return verp, failures[0].kind
-    quoted = bounces.quoted_message_ids(message)
-    for bounce in failures:
-        try:
-            target = subscribers.get_by_email(conn, bounce.recipient)
-        except InputError:
+def _address(value: str) -> str:
+    """``rfc822; user@example.org`` -> ``user@example.org``."""
+    _, _, addr = value.partition(";")
+    return parseaddr((addr or value).strip())[1].strip().strip("<>")
+
+
+def parse(message: EmailMessage) -> list[Bounce]:
+    """The per-recipient fields of a DSN; ``[]`` for anything that is not one."""
+    if not is_dsn(message):
+        return []
+    found: list[Bounce] = []
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
             continue
-        if target is not None and events.was_sent(conn, target.id, quoted):
-            return target, bounce.kind
-    return None, None
+        for group in _field_groups(part):
+            recipient = _address(
+                group.get("final-recipient", "") or group.get("original-recipient", "")
+            )
+            if not recipient or "@" not in recipient:
+                continue
+            found.append(
+                Bounce(
+                    recipient=recipient,
+                    action=group.get("action", "").strip().lower(),
+                    status=group.get("status", "").strip().split()[0]
+                    if group.get("status", "").strip()
+                    else "",
+                    diagnostic=" ".join(group.get("diagnostic-code", "").split())[:300],
+                )
+            )
+    return found
 
 
-def verp_subscriber(
-    conn: Connection, message: EmailMessage, links: Links, now: dt.datetime
-) -> Subscriber | None:
-    """The subscriber a valid VERP token (``bounces+TOKEN@...``) the DSN came back to names."""
-    for address in bounces.recipients(message):
-        tag = address.rpartition("@")[0].partition("+")[2]
-        if not tag:
-            continue
-        try:
-            return links.subscriber_for("bounce", tag, lambda sid: subscribers.find(conn, sid), now)
-        except TokenError:
-            continue
-    return None
+def quoted_message_ids(message: Message) -> set[str]:
+    """Message-IDs of the returned message (``message/rfc822`` or ``text/rfc822-headers``)."""
+    found: set[str] = set()
+    for part in message.walk():
+        kind = part.get_content_type()
+        headers: list[Message] = []
+        if kind in ("message/rfc822", "message/global"):
+            payload = part.get_payload()
+            headers = (
+                [m for m in payload if isinstance(m, Message)] if isinstance(payload, list) else []
+            )
+        elif kind in ("text/rfc822-headers", "message/global-headers"):
+            raw = part.get_payload(decode=True)
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+            headers = [HeaderParser().parsestr(text.lstrip())]
+        for quoted in headers:
+            for value in quoted.get_all("Message-ID", []):
+                found.update(re.findall(r"<[^<>\s]{1,298}>", str(value)))
+    return found
+
+
+def _field_groups(part: Message) -> list[dict[str, str]]:
+    """The per-message group, then one group per recipient (blank-line separated)."""
+    payload = part.get_payload()
+    texts: list[str] = []
+    if isinstance(payload, list):
+        texts = [m.as_string() for m in payload if isinstance(m, Message)]
+    else:
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+        texts = re.split(r"\r?\n\s*\r?\n", text)
+    groups: list[dict[str, str]] = []
+    for text in texts:
+        group: dict[str, str] = {}
+        last = ""
+        for line in text.splitlines():
+            if line[:1] in (" ", "\t") and last:
+                group[last] += " " + line.strip()
+                continue
+            name, colon, value = line.partition(":")
+            if colon:
+                last = name.strip().lower()
+                group[last] = value.strip()
+        if group:
+            groups.append(group)
+    return [g for g in groups if "final-recipient" in g or "original-recipient" in g]

@@ -21,18 +21,19 @@ from email.utils import parseaddr
 
 from sqlalchemy import Connection
 
+from newsletter import addresses
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
-from newsletter.inbox import bounces, dsn
-from newsletter.inbox.bounces import recipients
+from newsletter.inbox import bounce_score, dsn
+from newsletter.inbox.autoreply import is_auto_reply
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
+from newsletter.inbox.dsn import recipients
 from newsletter.links import Links
 from newsletter.models import Message, Profile, Subscriber
-from newsletter.render import Renderer
+from newsletter.render import Renderer, notices
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from newsletter.web import notices
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ HELP = (
 
 
 @dataclass
-class Outcome:
+class HandledMessage:
+    """What handling one incoming message did: its ``kind`` (command, confirm-asked, bounce,
+    ignored, duplicate), the ``replies`` to send and how many subscribers it suppressed."""
+
     kind: str  # command | confirm-asked | bounce | ignored | duplicate
     replies: list[Message] = field(default_factory=list)
     suppressed: int = 0
@@ -56,6 +60,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Handler:
+    """Handles one incoming message (a DSN or a reply command) in one transaction; the
+    replies it returns are sent by the caller."""
+
     store: Store
     settings: Settings
     links: Links
@@ -64,44 +71,47 @@ class Handler:
 
     @property
     def reply_local(self) -> str:
+        """The local part of our reply address (``papers`` in ``papers+cmd-TOKEN@d``)."""
         return self.links.reply_address.partition("@")[0]
 
-    def handle(self, raw: bytes) -> Outcome:
+    def handle(self, raw: bytes) -> HandledMessage:
+        """Handle one raw RFC 5322 message once (``message_key``): score a DSN, apply a
+        command, or ignore it (auto-replies never get an answer, RFC 3834)."""
         message = message_from_bytes(raw, policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
             if events.seen(conn, key):
-                return Outcome("duplicate")
-            found = bounces.parse(message) if bounces.is_dsn(message) else []
-            if found or bounces.is_dsn(message):
+                return HandledMessage("duplicate")
+            found = dsn.parse(message) if dsn.is_dsn(message) else []
+            if found or dsn.is_dsn(message):
                 return self._bounces(conn, key, message, found)
             if is_automatic(message, self.settings.sender_address):
                 events.record(conn, key, "ignored", subscriber_id=None, detail=None, now=self.now)
-                return Outcome("ignored")
+                return HandledMessage("ignored")
             return self._commands(conn, key, message)
 
     # --- bounces ------------------------------------------------------------------
 
     def _bounces(
-        self, conn: Connection, key: str, message: EmailMessage, found: list[bounces.Bounce]
-    ) -> Outcome:
-        counted = dsn.count(conn, message, found, self.settings, self.links, self.now)
+        self, conn: Connection, key: str, message: EmailMessage, found: list[dsn.Bounce]
+    ) -> HandledMessage:
+        counted = bounce_score.count(conn, message, found, self.settings, self.links, self.now)
         detail: dict[str, object] = {"bounces": [[b.recipient, b.status, b.kind] for b in found]}
         if counted.unproven:
             detail["unproven"] = True
         events.record(
             conn, key, "bounce", subscriber_id=counted.subscriber_id, detail=detail, now=self.now
         )
-        return Outcome("bounce", suppressed=int(counted.suppressed))
+        return HandledMessage("bounce", suppressed=int(counted.suppressed))
 
     # --- commands -----------------------------------------------------------------
 
-    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> Outcome:
+    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> HandledMessage:
         subject = str(message.get("Subject", ""))
         body = plain_body(message)
         commands = parse(subject, body)
         proof = self._proof(conn, message, subject)
-        sender = normal_address(str(message.get("From", "")))
+        sender = addresses.from_header(str(message.get("From", "")))
         if proof is not None:
             sid, token_command, event_id = proof
             try:
@@ -124,7 +134,7 @@ class Handler:
                     detail={"commands": [c.describe() for c in commands]},
                     now=self.now,
                 )
-                return Outcome("command", [self._reply(target.email, sid, "\n".join(lines))])
+                return HandledMessage("command", [self._reply(target.email, sid, "\n".join(lines))])
         if sender is None:
             raise ValueError("no valid From address and no token: cannot tell who wrote")
         known = subscribers.get_by_email(conn, sender)
@@ -139,17 +149,17 @@ class Handler:
         to = known.email if known is not None else sender
         if events.replied_since(conn, to, self.now - UNVERIFIED_REPLY_INTERVAL):
             log.info("no reply to an unverified message: %s got one less than a day ago", to)
-            return Outcome("command")
+            return HandledMessage("command")
         events.note_unverified_reply(conn, to, key, self.now)
         if not commands or all(c.name == "help" for c in commands):
-            return Outcome("command", [self._reply(sender, known.id if known else 0, HELP)])
+            return HandledMessage("command", [self._reply(sender, known.id if known else 0, HELP)])
         if any(c.name == "subscribe" for c in commands) and (
             known is None or known.status not in ("active", "paused")
         ):
-            return Outcome("command", self._subscribe(conn, sender, known, commands))
+            return HandledMessage("command", self._subscribe(conn, sender, known, commands))
         if known is None:
             text = f"{sender} is not subscribed, so there was nothing to change.\nTo subscribe, reply with the word: subscribe\n"
-            return Outcome("command", [self._reply(sender, 0, text)])
+            return HandledMessage("command", [self._reply(sender, 0, text)])
         # A known address without a token: ask the subscriber's own mailbox to confirm.
         event_id = events.record(
             conn,
@@ -167,7 +177,7 @@ class Handler:
             f"To go ahead, reply (subject: confirm) to: {confirm_address}\n"
             "If you did not send it, ignore this email.\n"
         )
-        return Outcome("confirm-asked", [self._reply(known.email, known.id, text)])
+        return HandledMessage("confirm-asked", [self._reply(known.email, known.id, text)])
 
     def _proof(
         self, conn: Connection, message: EmailMessage, subject: str
@@ -255,7 +265,7 @@ class Handler:
         return [confirmation]
 
     def _reply(self, to: str, subscriber_id: int, text: str) -> Message:
-        return notices.compose(
+        return notices.build_notice(
             self.settings,
             to=to,
             subject=f"Re: your {' '.join(self.settings.list_name.split())} request",
@@ -276,29 +286,19 @@ def _new_topics(current: tuple[str, ...], command: Command) -> tuple[str, ...]:
 
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
+    """A message's identity for "seen once": its Message-ID, or a SHA-256 of its bytes."""
     message_id = " ".join(str(message.get("Message-ID", "")).split())
     if re.fullmatch(r"<[^<>\s]{1,380}>", message_id):
         return message_id
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def normal_address(header: str) -> str | None:
-    _, address = parseaddr(header)
-    try:
-        return subscribers.normalize_email(address) if address else None
-    except InputError:
-        return None
-
-
 def is_automatic(message: EmailMessage, own_address: str) -> bool:
-    """Auto-replies, lists and our own mail: never answered (no mail loops)."""
-    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
-    precedence = str(message.get("Precedence", "")).strip().lower()
+    """Auto-replies (``autoreply.is_auto_reply``), lists and our own mail: never answered
+    and never executed (no mail loops, no command from an out-of-office answer)."""
     sender = parseaddr(str(message.get("From", "")))[1].lower()
     return (
-        auto != "no"
-        or precedence in ("bulk", "junk", "list", "auto_reply")
-        or message.get("X-Autoreply") is not None
+        is_auto_reply(message)
         or message.get("List-Id") is not None
         or sender == own_address.lower()
         or sender.startswith(("mailer-daemon@", "postmaster@"))
@@ -306,6 +306,7 @@ def is_automatic(message: EmailMessage, own_address: str) -> bool:
 
 
 def plain_body(message: EmailMessage) -> str:
+    """The text/plain body of ``message`` (empty when it has none)."""
     part = message.get_body(("plain",))
     if part is None:
         return ""

@@ -22,6 +22,10 @@ DONE = "NewsletterDone"
 
 
 class Mailbox:
+    """The reply mailbox over IMAP4 (implicit TLS or STARTTLS per IMAP_SECURITY, with
+    certificate checks): lists unseen messages, fetches them, marks them done or sets them
+    aside. Raises ``SourceError`` when the server cannot be reached or refuses."""
+
     def __init__(self, settings: Settings) -> None:
         if not settings.imap_host:
             raise SettingsError("NEWSLETTER_IMAP_HOST", "not set")
@@ -67,6 +71,7 @@ class Mailbox:
 
     @property
     def imap(self) -> imaplib.IMAP4:
+        """The open IMAP connection; ``SourceError`` outside ``with``."""
         assert self._imap is not None, "use Mailbox in a with block"
         return self._imap
 
@@ -90,6 +95,7 @@ class Mailbox:
         return list(data[0].split())[:limit]
 
     def fetch(self, uid: bytes) -> bytes | None:
+        """The raw RFC 5322 bytes of message ``uid``, or None when the server gives nothing."""
         status, parts = self._command("FETCH", uid.decode(), "(BODY.PEEK[])")
         if status != "OK":
             return None
@@ -99,9 +105,11 @@ class Mailbox:
         return None
 
     def mark_done(self, uid: bytes) -> None:
+        """Mark message ``uid`` handled (seen), so it is not read again."""
         self._command("STORE", uid.decode(), "+FLAGS", f"(\\Seen {DONE})")
 
     def set_aside(self, uid: bytes) -> None:
+        """Keep message ``uid`` out of the way (it could not be handled) for a person to look at."""
         folder = _quote(self.settings.imap_quarantine_folder)
         self._command("CREATE", folder)  # "already exists" is a NO: harmless
         capabilities = getattr(self.imap, "capabilities", ())

@@ -16,21 +16,23 @@ import logging
 from dataclasses import dataclass, field
 
 from newsletter.config import Settings
+from newsletter.deliver.single import Send, transport_sender
 from newsletter.errors import NewsletterError, SourceError
-from newsletter.inbox.handle import Handler, Outcome
+from newsletter.inbox.handle import HandledMessage, Handler
 from newsletter.inbox.imap import Mailbox
 from newsletter.links import Links
 from newsletter.models import Message
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from newsletter.web.sending import Send, transport_sender
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class InboxReport:
+    """What one reading of the reply mailbox did, by kind, with errors as one-line texts."""
+
     messages: int = 0
     commands: int = 0
     confirmations_asked: int = 0
@@ -45,6 +47,7 @@ class InboxReport:
     mailbox_error: str | None = None  # the mailbox failed part-way: one line
 
     def summary(self) -> str:
+        """The report as one line for the run's output."""
         failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
         return failed + (
             f"{self.messages} message(s): {self.commands} command(s), "
@@ -54,7 +57,8 @@ class InboxReport:
             f"{self.replies_sent} repl(y/ies) sent"
         )
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: HandledMessage) -> None:
+        """Count one handled message by its kind."""
         attribute = {
             "command": "commands",
             "confirm-asked": "confirmations_asked",
@@ -71,15 +75,11 @@ async def process_inbox(
     settings: Settings,
     *,
     now: dt.datetime,
-    signer: Signer | None = None,
+    signer: Signer,
     send: Send | None = None,
     limit: int = 500,
 ) -> InboxReport:
     """Handle every new message in IMAP_FOLDER; raises ``SourceError`` if IMAP is unreachable."""
-    if signer is None:
-        from newsletter.store.secret import signer_for  # the lead's: generated key for SQLite
-
-        signer = signer_for(settings)
     links = Links.for_settings(settings, signer)
     handler = Handler(store, settings, links, Renderer(settings, links), now)
     report = InboxReport()

@@ -4,8 +4,9 @@ One read-only snapshot (``gather``), a JSON-ready dict that ``newsletter status`
 as text for a person or as JSON for monitoring. ``problems`` lists what needs a look (last
 run failed, waiting or stuck, no run for a due edition, a failing source, an edition sent
 without a source, messages waiting, messages deferred for more than a day in any edition,
-messages failed or unknown in the last three days with their last SMTP reply, readers
-suppressed (bounced) in the last three days with the reason); ``--check`` exits 2 when
+an edition that waited for a source and was never made, messages failed or unknown in the
+last three days with their last SMTP reply, readers suppressed (bounced) in the last three
+days with the reason); ``--check`` exits 2 when
 there is any, so a monitor can just run the command. The schedule part says which edition
 is the latest complete one and which digest comes next, on arXiv's clock (``schedule``),
 with times shown in TIMEZONE.
@@ -27,6 +28,7 @@ from newsletter.store import editions, ledger, ledger_admin, runs, subscribers
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
 PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
 DEFERRED_TOO_LONG = dt.timedelta(days=1)
+NEVER_MADE_WINDOW = dt.timedelta(days=14)  # how far back an edition never made is shown
 # Failed and unknown messages, and readers suppressed, this recently are problems (a
 # weekend long, so a Monday look still sees Friday's).
 RECENT = dt.timedelta(days=3)
@@ -47,6 +49,7 @@ def gather(
         "failures": _failures(conn, now),
         "suppressed": [_suppressed(s) for s in ledger_admin.suppressed_since(conn, now - RECENT)],
         "schedule": _schedule(conn, settings, now),
+        "never_made": _never_made(conn, settings, now),
     }
     snapshot["problems"] = problems(snapshot, settings, now)
     return snapshot
@@ -93,6 +96,18 @@ def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[st
         "next_complete_at": ready.isoformat(),
         "line": line,
     }
+
+
+def _never_made(conn: Connection, settings: Settings, now: dt.datetime) -> list[dict[str, str]]:
+    """Editions before the latest complete one whose last run waited for a source and that
+    were never frozen: with a run only once a day (not the hourly cron or timer shipped in
+    contrib/), the next day's run makes the next edition and this one's papers never go out."""
+    latest = schedule.default_edition(now, settings)
+    found = []
+    for date, record in sorted(runs.last_run_by_edition(conn, latest - NEVER_MADE_WINDOW).items()):
+        if date < latest and record.outcome == "waiting" and not editions.get_by_date(conn, date):
+            found.append({"date": date.isoformat(), "reason": record.summary or ""})
+    return found
 
 
 def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
@@ -238,6 +253,11 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
                 f"edition {edition['date']} went out without {missing['source']}:"
                 f" {missing['error']}"
             )
+    for skipped in snapshot["never_made"]:
+        found.append(
+            f"edition {skipped['date']} was never made: its last run was waiting"
+            f" ({skipped['reason']}); `newsletter run --date {skipped['date']}` makes it"
+        )
     found += _failure_problems(snapshot)
     stale = snapshot["deferred_over_a_day"]
     if stale["count"]:

@@ -22,9 +22,9 @@ from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
-from newsletter.render.clean import one_line
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.compose import QpCache, address, compose, sender_address
+from newsletter.render.mime import QpCache, address, build_message, sender_address
+from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ NOTICE_HEADINGS = {
 
 
 class Renderer:
+    """Renders emails and pages from the templates: MJML compiled once per template, Jinja2
+    per subscriber, then one ``Message`` (``render.mime``). Raises ``TemplateError`` for a
+    missing or broken template, when built."""
+
     def __init__(self, settings: Settings, links: Links) -> None:
         self.settings = settings
         self.links = links
@@ -151,6 +155,9 @@ class Renderer:
         *,
         now: dt.datetime,
     ) -> Message:
+        """The digest email of ``edition`` for ``subscriber`` with the ranked ``sections``,
+        dated ``now``; raises ``TemplateError`` when a template fails and ``DeliveryError``
+        for an invalid address. Its Message-ID is stable for (edition, subscriber)."""
         to = address(subscriber.email, subscriber.name)
         sid = subscriber.id
         weekly = subscriber.frequency == "weekly"
@@ -186,6 +193,8 @@ class Renderer:
         context: Mapping[str, Any],
         now: dt.datetime,
     ) -> Message:
+        """A notice email of ``kind`` (``NOTICE_KINDS``: confirmation, welcome, goodbye,
+        alert) to ``to``, with the template ``context``; ``ValueError`` for an unknown kind."""
         if kind not in NOTICE_KINDS:
             raise ValueError(f"unknown notice kind {kind!r} (known: {', '.join(NOTICE_KINDS)})")
         recipient = address(to)
@@ -263,7 +272,7 @@ class Renderer:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             headers["Reply-To"] = self.links.command_address("reply", subscriber)
-        data = compose(
+        data = build_message(
             sender=self._sender,
             to=to,
             subject=subject,

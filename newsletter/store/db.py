@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -19,6 +19,9 @@ from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
 from newsletter.store import migrations
+
+if TYPE_CHECKING:
+    from newsletter.store.send_source import SqlSendSource
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,13 @@ class Store:
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(path).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"cannot make the database's folder {folder}: {exc.strerror or exc}"
+                    ) from None
             kwargs["poolclass"] = NullPool
         else:
             kwargs["pool_pre_ping"] = True
@@ -140,6 +149,13 @@ class Store:
             raise ConstraintError(describe(exc)) from None
         except SQLAlchemyError as exc:  # unreachable, locked, damaged ("file is not a database")
             raise StoreError(describe(exc)) from None
+
+    def send_source(self) -> SqlSendSource:
+        """The ledger as the send loop sees it (``newsletter.outbox.ledger_port``)."""
+        # Imported here: the ledger's modules import this one (a cycle inside ``store``).
+        from newsletter.store.send_source import SqlSendSource
+
+        return SqlSendSource(self)
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -15,6 +15,7 @@ from newsletter.store.schema import inbox_events, ledger
 
 
 def seen(conn: Connection, message_key: str) -> bool:
+    """Whether a message with this key was already handled."""
     query = select(inbox_events.c.id).where(inbox_events.c.message_key == message_key)
     return conn.execute(query).first() is not None
 
@@ -28,6 +29,8 @@ def record(
     detail: dict[str, Any] | None,
     now: dt.datetime,
 ) -> int:
+    """Record one handled incoming message (or send-time refusal) under its key; returns
+    the event's id."""
     result = conn.execute(
         insert(inbox_events).values(
             message_key=message_key[:400],
@@ -104,6 +107,7 @@ def refusal_days(conn: Connection, subscriber_id: int, since: dt.datetime) -> se
 
 
 def counts(conn: Connection, since: dt.datetime) -> dict[str, int]:
+    """Incoming messages handled since ``since``, by kind."""
     rows = conn.execute(select(inbox_events.c.kind).where(inbox_events.c.created_at >= since))
     tally: dict[str, int] = {}
     for (kind,) in rows:

@@ -26,10 +26,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.deliver.result import SendResult
+from newsletter.models import LedgerRow, SendResult
 from newsletter.store.ledger_read import (
     COLUMNS,
-    LedgerRow,
     claimers,
     counts,
     deferred_before,

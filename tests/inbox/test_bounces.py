@@ -5,7 +5,8 @@ from email.policy import default
 
 import pytest
 
-from newsletter.inbox.bounces import classify, is_dsn, parse, quoted_message_ids
+from newsletter.deliver.classify import report_bounce as classify
+from newsletter.inbox.dsn import is_dsn, parse, quoted_message_ids
 from tests.inbox.mail import dsn, reply
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from newsletter.alerts import Alert, alert_for_error, decide
 from newsletter.cli import main
 from newsletter.config import Settings
+from newsletter.outbox.alerts import Alert, alert_for_error, decide
 from tests.support.faultsmtp import FaultServer, Rule
 
 THURSDAY = "2026-11-26"
