@@ -145,6 +145,16 @@ def test_doctor_without_settings_warns_and_creates_nothing(tmp_path: Path) -> No
 
 
 @pytest.mark.usefixtures("no_settings")
+def test_db_status_without_settings_lists_migrations_and_creates_nothing(tmp_path: Path) -> None:
+    result = cli("db", "status")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("warning: no settings: no .env in")
+    assert result.stdout.splitlines()[0] == "pending  m001_initial"
+    assert "pending (no database at subscribers/newsletter.db yet)" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("no_settings")
 def test_a_dot_env_here_is_settings_enough(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"NEWSLETTER_DATABASE_URL=sqlite:///{tmp_path / 'n.db'}\n")
     assert cli("subscribers", "add", "ada@example.org").exit_code == 0
