@@ -15,6 +15,7 @@ from newsletter.deliver import SendResult
 from newsletter.models import Paper
 from newsletter.ops.status import gather
 from newsletter.store import editions, ledger, locks, runs, subscribers
+from newsletter.store import inbox as inbox_events
 from newsletter.store.db import Store
 
 DAY = dt.date(2026, 11, 26)  # a Thursday
@@ -259,3 +260,51 @@ def test_the_edition_still_waiting_is_not_called_never_made(sqlite_store: Store)
     with sqlite_store.begin() as conn:
         snap = gather(conn, config, waited + dt.timedelta(hours=1), run_limit=5, edition_limit=3)
     assert not any("never made" in p for p in snap["problems"]), snap["problems"]
+
+
+def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
+    store: Store, database_url: str
+) -> None:
+    """Issue 14: the last run was fine, yet a message failed and a reader bounced (the
+    reply mailbox read a delivery report): ``--check`` must see both, with the reasons."""
+    with store.begin() as conn:
+        ada, bob = (subscribers.add(conn, f"{n}@example.org", now=T0) for n in ("ada", "bob"))
+        edition = editions.freeze(conn, DAY, PAPERS, sources=["hf_daily"], now=T0)
+        ledger.enqueue(conn, edition.id, [ada.id, bob.id], T0)
+        locks.take_lease(conn, "w1", 60)
+        first, second = ledger.claim(conn, edition.id, "w1", 10, T0)
+        ledger.record(conn, first.id, SendResult("sent", 250, "2.0.0 ok"), T0, worker="w1")
+        refused = SendResult("failed", 554, "5.7.1 message refused by policy")
+        ledger.record(conn, second.id, refused, T0, worker="w1")
+        subscribers.set_status(conn, ada.id, "bounced", now=T0)
+        inbox_events.record(
+            conn,
+            "dsn-1",
+            "bounce",
+            subscriber_id=ada.id,
+            detail={"bounces": [["ada@example.org", "5.2.2", "hard"]]},
+            now=T0 + dt.timedelta(minutes=5),
+        )
+        run_id = runs.start(conn, "run", DAY, T0)
+        runs.finish(conn, run_id, outcome="ok", summary="", counts={}, now=T0)
+    settings = Settings(_env_file=None, database_url=database_url, sources="hf_daily")
+    with store.begin() as conn:
+        snap = gather(conn, settings, T0 + dt.timedelta(hours=1), run_limit=5, edition_limit=3)
+    assert snap["suppressed"] == [
+        {
+            "email": "ada@example.org",
+            "status": "bounced",
+            "since": T0.isoformat(),
+            "reason": "bounce: 5.2.2 (hard)",
+        }
+    ]
+    assert snap["problems"] == [
+        "edition 2026-11-26: 1 message failed (last: bob@example.org: 554 5.7.1 message"
+        " refused by policy); after a fix, `newsletter send --resend-failed --date"
+        " 2026-11-26` sends them again",
+        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.2.2 (hard)",
+    ]
+    # Three days on, both are history, not problems.
+    with store.begin() as conn:
+        later = gather(conn, settings, T0 + dt.timedelta(days=4), run_limit=5, edition_limit=3)
+    assert later["failures"]["messages"] == [] and later["suppressed"] == []
