@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key_path: Path | None = None
-    verp: bool = False
+    # None: VERP whenever bounces come back to a mailbox we read (IMAP_HOST set); see uses_verp
+    verp: bool | None = None
     smtp_ca_file: Path | None = None
     retry_base_delay: float = Field(default=60.0, gt=0, le=DAY)
     retry_max_delay: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
@@ -145,6 +146,7 @@ class Settings(BaseSettings):
     run_timeout: float = Field(default=3600.0, gt=0, le=7 * DAY)
     lock_ttl: float = Field(default=6 * 3600.0, ge=60, le=7 * DAY)
     alert_email: str | None = None
+    operator_email: str | None = None
     alert_failure_threshold: float = Field(default=0.05, ge=0, le=1)
     log_file: Path | None = None
 
@@ -170,7 +172,7 @@ class Settings(BaseSettings):
         Address(display_name=name, addr_spec=addr)
         return value
 
-    @field_validator("reply_address", "alert_email")
+    @field_validator("reply_address", "alert_email", "operator_email")
     @classmethod
     def _plain_address(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
@@ -210,6 +212,21 @@ class Settings(BaseSettings):
     def sender_address(self) -> str:
         """The bare address of ``from_address`` (``Name <a@b>`` -> ``a@b``): the SMTP envelope sender."""
         return parseaddr(self.from_address)[1]
+
+    @property
+    def uses_verp(self) -> bool:
+        """Whether digests carry a VERP envelope sender (``reply+bounce-TOKEN@domain``).
+
+        ``VERP`` when set; by default on whenever the reply mailbox is read (``IMAP_HOST``):
+        the return path is then a plus-address of that mailbox, which must accept them for
+        reply commands anyway (``doctor`` checks), so every bounce names its reader."""
+        return self.verp if self.verp is not None else bool(self.imap_host)
+
+    @property
+    def operator_address(self) -> str | None:
+        """Where replies from people that are not commands go: ``OPERATOR_EMAIL``, else
+        ``ALERT_EMAIL``; None: they stay unread in the reply mailbox."""
+        return self.operator_email or self.alert_email
 
     @property
     def smtp_port_effective(self) -> int:

@@ -202,28 +202,6 @@ def counted_bounce(
     return "soft"
 
 
-_DSN_STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
-
-
-def report_bounce(action: str, status: str) -> BounceKind | None:
-    """How one recipient block of a delivery report (RFC 3464 ``Action``, RFC 3463
-    ``Status``) counts: ``failed`` with a 5.x.x status is hard, except 5.7.x (policy and
-    spam rejections say more about the message than the address); anything else that
-    failed or was delayed is soft; 2.x.x and other actions are None.
-
-    A report is a final answer from the receiving side, so it is scored more firmly than a
-    refusal seen at send time (``refusal`` with a stage, then ``counted_bounce``)."""
-    action = action.strip().lower()
-    found = _DSN_STATUS.match(status.strip())
-    if action not in ("failed", "delayed") or found is None:
-        return None
-    if action == "failed" and found.group(1) == "5" and found.group(2) != "7":
-        return "hard"
-    if found.group(1) == "2":
-        return None
-    return "soft"
-
-
 def retry_delay(attempts: int, base: float, cap: float) -> float:
     """Seconds to wait after the ``attempts``-th failed try: base, 2*base, 4*base ... <= cap."""
     exponent = max(attempts - 1, 0)

@@ -1,4 +1,5 @@
-"""``process_inbox``: read the reply mailbox, apply commands and bounces, send replies.
+"""``process_inbox``: read the reply mailbox, apply commands, bounces and complaints, send
+replies and forwards.
 
 Each message is handled once: its Message-ID (or a hash) goes into ``inbox_events`` in the
 same transaction as its changes, and the message is flagged on the server afterwards.
@@ -37,8 +38,12 @@ class InboxReport:
     commands: int = 0
     confirmations_asked: int = 0
     bounces: int = 0
-    suppressed: int = 0
+    warnings: int = 0
+    complaints: int = 0
+    suppressed: int = 0  # bounced or, after a complaint, unsubscribed
     ignored: int = 0
+    forwarded: int = 0
+    left_unread: int = 0
     duplicates: int = 0
     malformed: int = 0
     replies_sent: int = 0
@@ -51,8 +56,10 @@ class InboxReport:
         failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
         return failed + (
             f"{self.messages} message(s): {self.commands} command(s), "
-            f"{self.confirmations_asked} confirmation(s) asked, {self.bounces} bounce(s) "
+            f"{self.confirmations_asked} confirmation(s) asked, {self.bounces} bounce(s), "
+            f"{self.warnings} warning(s), {self.complaints} complaint(s) "
             f"({self.suppressed} suppressed), {self.ignored} ignored, "
+            f"{self.forwarded} forwarded, {self.left_unread} left unread, "
             f"{self.duplicates} already handled, {self.malformed} set aside; "
             f"{self.replies_sent} repl(y/ies) sent"
         )
@@ -63,7 +70,11 @@ class InboxReport:
             "command": "commands",
             "confirm-asked": "confirmations_asked",
             "bounce": "bounces",
+            "warning": "warnings",
+            "complaint": "complaints",
             "ignored": "ignored",
+            "forwarded": "forwarded",
+            "left-unread": "left_unread",
             "duplicate": "duplicates",
         }[outcome.kind]
         setattr(self, attribute, getattr(self, attribute) + 1)
@@ -130,4 +141,4 @@ def _read_all(
             continue
         report.count(outcome)
         replies.extend(outcome.replies)
-        mailbox.mark_done(uid)
+        mailbox.mark_done(uid, seen=not outcome.leave_unread)

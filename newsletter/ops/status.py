@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from newsletter import edition_day, schedule
 from newsletter.config import Settings
+from newsletter.ops import inbox_status
 from newsletter.store import editions, ledger, ledger_admin, runs, subscribers
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
@@ -51,7 +52,9 @@ def gather(
         "schedule": _schedule(conn, settings, now),
         "never_made": _never_made(conn, settings, now),
     }
-    snapshot["problems"] = problems(snapshot, settings, now)
+    snapshot["problems"] = problems(snapshot, settings, now) + inbox_status.problems(
+        conn, settings, now
+    )
     return snapshot
 
 

@@ -29,10 +29,12 @@ def build_notice(
     now: dt.datetime,
     auto_submitted: str = "auto-generated",
     in_reply_to: str | None = None,
+    reply_to: str | None = None,
 ) -> Message:
     """One text/plain message (``mime.build_message``); ``to`` must be a normalised address,
     ``subject`` our own text; ``in_reply_to`` a Message-ID we answer (RFC 5322 §3.6.4).
-    ``auto_submitted``: RFC 3834 §5 (never answered by auto-responders).
+    ``auto_submitted``: RFC 3834 §5 (never answered by auto-responders). ``reply_to``: a
+    plain address answers should go to (default ``REPLY_ADDRESS`` when set).
     Raises ``ValueError`` for a line break in ``to`` or ``subject``."""
     if any(c in to + subject for c in "\r\n"):
         raise ValueError("line break in a header value")
@@ -43,7 +45,9 @@ def build_notice(
     if in_reply_to:
         extra["In-Reply-To"] = in_reply_to
         extra["References"] = in_reply_to
-    if settings.reply_address:
+    if reply_to and not any(c in reply_to for c in "\r\n<>,") and "@" in reply_to:
+        extra["Reply-To"] = reply_to
+    elif settings.reply_address:
         extra["Reply-To"] = settings.reply_address
     data = build_message(
         sender=sender_address(settings.from_address),

@@ -63,6 +63,7 @@ class Renderer:
         self._domain = self._sender.domain
         slug = re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "list"
         self._list_id = f"{one_line(settings.list_name, 80)} <{slug}.{self._domain}>"
+        self._slug = slug[:60]
         self._edition_key: tuple[int, dt.date] | None = None
         self._paper_views: dict[str, views.PaperView] = {}
         self._qp = QpCache()
@@ -234,6 +235,7 @@ class Renderer:
             text,
             html,
             list_headers=kind == "welcome" and subscriber is not None,
+            campaign=kind,
         )
 
     def web_page(self, edition: Edition, sections: Sequence[Section]) -> str:
@@ -253,6 +255,17 @@ class Renderer:
 
     # -- assembly ------------------------------------------------------------------------
 
+    def quiet_headers(self, campaign: str) -> dict[str, str]:
+        """The headers of list mail that ask responders to stay quiet: ``Precedence: bulk``
+        (RFC 3834 §3.1.8 asks responders to honour it), ``X-Auto-Response-Suppress: OOF,
+        AutoReply`` (Microsoft Exchange) and ``Feedback-ID`` (Gmail's feedback loop:
+        ``campaign:list:sender``)."""
+        return {
+            "Precedence": "bulk",
+            "X-Auto-Response-Suppress": "OOF, AutoReply",
+            "Feedback-ID": f"{campaign}:{self._slug}:{self._domain}",
+        }
+
     def _message(
         self,
         subscriber: Subscriber | None,
@@ -264,9 +277,11 @@ class Renderer:
         html: str,
         *,
         list_headers: bool,
+        campaign: str = "digest",
     ) -> Message:
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
+            headers.update(self.quiet_headers(campaign))
             unsubscribe = self.links.unsubscribe(subscriber)
             mailto = self.links.mailto("unsubscribe", subscriber)
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
@@ -292,7 +307,7 @@ class Renderer:
             data=data,
             html=html,
             text=text,
-            return_path=self.links.return_path(self._sender.addr_spec, subscriber)
-            if self.settings.verp and subscriber is not None
+            return_path=self.links.return_path(subscriber)
+            if self.settings.uses_verp and subscriber is not None
             else "",
         )

@@ -162,3 +162,33 @@ def forget(conn: Connection, subscriber_id: int, address: str) -> None:
             )
         )
     )
+
+
+def sent_to(conn: Connection, message_ids: Collection[str]) -> int | None:
+    """The subscriber the ledger recorded one of ``message_ids`` as sent to (None: none)."""
+    if not message_ids:
+        return None
+    query = select(ledger.c.subscriber_id).where(ledger.c.message_id.in_(list(message_ids)))
+    found: int | None = conn.execute(query.limit(1)).scalar()
+    return found
+
+
+def recent(
+    conn: Connection, kinds: Collection[str], since: dt.datetime
+) -> list[tuple[str, int | None, dict[str, Any], dt.datetime]]:
+    """Events of these ``kinds`` at or after ``since``, newest first: (kind, subscriber_id,
+    detail, created_at)."""
+    query = (
+        select(inbox_events)
+        .where(inbox_events.c.kind.in_(list(kinds)), inbox_events.c.created_at >= since)
+        .order_by(inbox_events.c.created_at.desc(), inbox_events.c.id.desc())
+    )
+    return [
+        (
+            row["kind"],
+            row["subscriber_id"],
+            json.loads(row["detail"]) if row["detail"] else {},
+            row["created_at"],
+        )
+        for row in conn.execute(query).mappings()
+    ]

@@ -132,10 +132,15 @@ def _reason(conn: Connection, subscriber_id: int) -> str:
 
 
 def _bounce_text(detail: str | None) -> str:
-    """The statuses of an inbox ``bounce`` event (``{"bounces": [[rcpt, status, kind]]}``)."""
+    """What an inbox ``bounce`` event says: its status, reason and kind (``report_detail``
+    of ``newsletter.inbox.handle``), or the older ``{"bounces": [[rcpt, status, kind]]}``."""
     try:
-        found: Any = json.loads(detail or "{}").get("bounces") or []
-        return ", ".join(f"{status} ({kind})" for _, status, kind in found) or "delivery report"
+        found: Any = json.loads(detail or "{}")
+        if found.get("status") or found.get("reason"):
+            text = f"{found.get('status') or ''} {found.get('reason') or ''}".strip()
+            return text + (f" ({found['kind']})" if found.get("kind") else "")
+        older = found.get("bounces") or []
+        return ", ".join(f"{status} ({kind})" for _, status, kind in older) or "delivery report"
     except (ValueError, TypeError, AttributeError):
         return "delivery report"
 

@@ -16,7 +16,7 @@ import pytest
 
 from newsletter.config import Settings
 from newsletter.inbox import process_inbox
-from newsletter.inbox.autoreply import is_auto_reply
+from newsletter.inbox.classify.autoreply import is_auto_reply
 from newsletter.links import Links
 from newsletter.models import Profile
 from newsletter.store import subscribers

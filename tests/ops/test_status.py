@@ -282,7 +282,7 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
             "dsn-1",
             "bounce",
             subscriber_id=ada.id,
-            detail={"bounces": [["ada@example.org", "5.2.2", "hard"]]},
+            detail={"kind": "hard", "status": "5.1.1", "reason": "user unknown"},
             now=T0 + dt.timedelta(minutes=5),
         )
         run_id = runs.start(conn, "run", DAY, T0)
@@ -295,14 +295,14 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
             "email": "ada@example.org",
             "status": "bounced",
             "since": T0.isoformat(),
-            "reason": "bounce: 5.2.2 (hard)",
+            "reason": "bounce: 5.1.1 user unknown (hard)",
         }
     ]
     assert snap["problems"] == [
         "edition 2026-11-26: 1 message failed (last: bob@example.org: 554 5.7.1 message"
         " refused by policy); after a fix, `newsletter send --resend-failed --date"
         " 2026-11-26` sends them again",
-        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.2.2 (hard)",
+        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown (hard)",
     ]
     # Three days on, both are history, not problems.
     with store.begin() as conn:

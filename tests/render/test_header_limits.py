@@ -157,7 +157,8 @@ def test_every_generated_local_part_fits_64_octets(sid: int) -> None:
     addresses += [
         links.command_address("confirm", reader, event_id=event) for event in (1, 10**7, 2**31 - 1)
     ]
-    assert message.return_path.startswith("bounces+")
+    assert message.return_path.startswith(links.reply_address.partition("@")[0] + "+bounce-")
+    assert links.bounce_token(message.return_path.rpartition("@")[0]) is not None
     for address in addresses:
         local = address.rpartition("@")[0]
         assert len(local.encode()) <= MAX_LOCAL_PART, (len(local), address)
