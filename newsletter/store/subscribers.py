@@ -15,6 +15,7 @@ from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, 
 from newsletter.errors import InputError, NotFoundError
 from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, SubscriberStatus
 from newsletter.store import inbox as events
+from newsletter.store import subscriber_history
 from newsletter.store.schema import feedback, ledger, subscribers
 
 log = logging.getLogger(__name__)
@@ -211,8 +212,15 @@ def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
 
 
 def set_status(
-    conn: Connection, subscriber_id: int, status: SubscriberStatus, *, now: dt.datetime
+    conn: Connection,
+    subscriber_id: int,
+    status: SubscriberStatus,
+    *,
+    now: dt.datetime,
+    by: str = "",
 ) -> None:
+    """Change the status (``active`` also clears a pause and sets ``confirmed_at``); a change
+    is kept in the reader's history with ``by`` (who asked: ``operator``, ``bounces``, …)."""
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
@@ -221,7 +229,7 @@ def set_status(
         values["paused_until"] = None
     if status == "unsubscribed":
         values["unsubscribed_at"] = now
-    _update(conn, subscriber_id, values)
+    _update(conn, subscriber_id, values, by=by)
 
 
 def set_profile(
@@ -230,21 +238,38 @@ def set_profile(
     _update(conn, subscriber_id, {**_profile_values(profile), "updated_at": now})
 
 
-def update_fields(conn: Connection, subscriber_id: int, *, now: dt.datetime, **values: Any) -> None:
-    """Change plain columns (name, frequency, paused_until, status, bounce_score)."""
+def update_fields(
+    conn: Connection, subscriber_id: int, *, now: dt.datetime, by: str = "", **values: Any
+) -> None:
+    """Change plain columns (name, frequency, paused_until, status, bounce_score); a status
+    change is kept in the reader's history with ``by``, as in ``set_status``."""
     allowed = {"name", "frequency", "paused_until", "status", "bounce_score"}
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
-    _update(conn, subscriber_id, {**values, "updated_at": now})
+    _update(conn, subscriber_id, {**values, "updated_at": now}, by=by)
 
 
-def _update(conn: Connection, subscriber_id: int, values: dict[str, Any]) -> None:
+def _update(conn: Connection, subscriber_id: int, values: dict[str, Any], *, by: str = "") -> None:
+    old = None
+    if "status" in values:
+        query = select(subscribers.c.status).where(subscribers.c.id == subscriber_id)
+        old = conn.execute(query).scalar()
     result = conn.execute(
         update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
     )
     if result.rowcount == 0:
         raise NotFoundError(f"subscriber #{subscriber_id}")
+    if old is not None and old != values["status"]:
+        subscriber_history.record_status_change(
+            conn,
+            subscriber_id,
+            old,
+            values["status"],
+            now=values["updated_at"],
+            by=by,
+            paused_until=values.get("paused_until"),
+        )
 
 
 def remove(conn: Connection, email: str) -> Subscriber:
@@ -307,7 +332,22 @@ def record_bounce(
     )
     log.info("bounce (%s) for subscriber #%s: score %.1f", kind, subscriber_id, total)
     if total >= threshold and current.status not in ("unsubscribed", "bounced"):
-        set_status(conn, subscriber_id, "bounced", now=now)
+        set_status(conn, subscriber_id, "bounced", now=now, by="bounces")
         log.warning("subscriber #%s suppressed after bounces (score %.1f)", subscriber_id, total)
         return True
     return False
+
+
+def bookkeeping(conn: Connection, subscriber_id: int) -> RowMapping:
+    """The columns ``Subscriber`` leaves out: ``bounce_score``, ``confirmed_at``,
+    ``unsubscribed_at``, ``updated_at``; ``NotFoundError`` for an unknown id."""
+    query = select(
+        subscribers.c.bounce_score,
+        subscribers.c.confirmed_at,
+        subscribers.c.unsubscribed_at,
+        subscribers.c.updated_at,
+    ).where(subscribers.c.id == subscriber_id)
+    found = conn.execute(query).mappings().first()
+    if found is None:
+        raise NotFoundError(f"subscriber #{subscriber_id}")
+    return found

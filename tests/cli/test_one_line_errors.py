@@ -39,6 +39,11 @@ ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("subscribers", "export"): (),
     ("subscribers", "list"): (),
     ("subscribers", "remove"): ("ada@example.org",),
+    ("subscribers", "unsubscribe"): ("ada@example.org",),
+    ("subscribers", "pause"): ("ada@example.org",),
+    ("subscribers", "resume"): ("ada@example.org",),
+    ("subscribers", "reactivate"): ("ada@example.org",),
+    ("subscribers", "show"): ("ada@example.org",),
 }
 
 
