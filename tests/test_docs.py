@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def command_paths(group: click.Group, prefix: str = "newsletter") -> list[str]:
     paths = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # imports lazily loaded commands (cli.base.COMMANDS)
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix} {name}"
         paths.append(path)
         if isinstance(command, click.Group):

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.deliver.result import SendResult
 from newsletter.store.ledger_read import (
     COLUMNS,
     LedgerRow,
@@ -43,6 +42,9 @@ from newsletter.store.ledger_read import (
 )
 from newsletter.store.locks import lease_held
 from newsletter.store.schema import ledger
+
+if TYPE_CHECKING:  # the type only: the store does not import the delivery layer
+    from newsletter.deliver.result import SendResult
 
 __all__ = [
     "LedgerRow",

@@ -48,7 +48,10 @@ ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # imports lazily loaded commands (cli.base.COMMANDS)
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             if command.invoke_without_command:  # runs by itself too (``newsletter inbox``)
                 yield (*prefix, name)
