@@ -25,6 +25,7 @@ from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web.sending import Send, transport_sender
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,12 @@ class InboxReport:
     def summary(self) -> str:
         failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
         return failed + (
-            f"{self.messages} message(s): {self.commands} command(s), "
-            f"{self.confirmations_asked} confirmation(s) asked, {self.bounces} bounce(s) "
+            f"{plural(self.messages, 'message')}: {plural(self.commands, 'command')}, "
+            f"{plural(self.confirmations_asked, 'confirmation')} asked,"
+            f" {plural(self.bounces, 'bounce')} "
             f"({self.suppressed} suppressed), {self.ignored} ignored, "
             f"{self.duplicates} already handled, {self.malformed} set aside; "
-            f"{self.replies_sent} repl(y/ies) sent"
+            f"{plural(self.replies_sent, 'reply', 'replies')} sent"
         )
 
     def count(self, outcome: Outcome) -> None:

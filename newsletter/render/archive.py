@@ -23,6 +23,7 @@ from newsletter.models import Edition
 from newsletter.render.clean import clean_text, one_line
 from newsletter.render.compile import jinja_environment, load_jinja, template_dirs
 from newsletter.render.views import day_label
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def edition_summary(edition: Edition) -> str:
     if not count:
         return "No papers."
     top = max(edition.papers, key=lambda p: p.upvotes or 0)
-    return one_line(f"{count} papers · top: {clean_text(top.title)}", 200)
+    return one_line(f"{plural(count, 'paper')} · top: {clean_text(top.title)}", 200)
 
 
 def _load_manifest(path: Path) -> list[dict[str, Any]]:

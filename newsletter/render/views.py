@@ -23,6 +23,7 @@ from newsletter.render.clean import (
     short_authors,
     trim_sentences,
 )
+from newsletter.words import plural
 
 ABSTRACT_CHARS = 480
 SUMMARY_CHARS = 400
@@ -133,7 +134,9 @@ def subject_line(
     if not parts:
         total = sum(len(s.items) for s in sections)
         first = top_paper(sections)
-        parts = [f"{total} new papers" + (f", top: {clean_text(first.title)}" if first else "")]
+        parts = [
+            plural(total, "new paper") + (f", top: {clean_text(first.title)}" if first else "")
+        ]
     return one_line(prefix + ", ".join(parts), 140)
 
 

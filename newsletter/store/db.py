@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
 from newsletter.store import migrations
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ class Store:
                     yield conn
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:
-                        raise StoreError(f"migration left {len(broken)} broken reference(s)")
+                        raise StoreError(
+                            f"migration left {plural(len(broken), 'broken reference')}"
+                        )
                     conn.commit()
                 except BaseException:
                     conn.rollback()
