@@ -73,7 +73,7 @@ def parse_date(value: str | None, settings: Settings) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError("--date", value, f"--date: expected YYYY-MM-DD, got {value!r}") from None
+        raise InputError("--date", value, f"expected YYYY-MM-DD, got {value!r}") from None
 
 
 def execute_run(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,19 @@ def describe(exc: SQLAlchemyError) -> str:
     return f"database error: {lines[0] if lines else type(exc).__name__}"
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner alone (0600: it holds
+    every address); SQLite gives its journal and WAL files the same mode. A file that
+    exists keeps its mode (the operator may have chosen one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
 class Store:
     """The database: one SQLAlchemy ``Engine`` (SQLite file or PostgreSQL server).
 
@@ -71,7 +85,7 @@ class Store:
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(path))
             kwargs["poolclass"] = NullPool
         else:
             kwargs["pool_pre_ping"] = True

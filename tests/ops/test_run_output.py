@@ -163,7 +163,7 @@ def test_failed_source_is_reported_and_the_others_go_out(
     assert result.exit_code == 4, result.output
     assert result.stdout == (
         "edition 2026-11-26: done, 2 sent now, 2 sent in total; sent without hf_daily"
-        " (source hf_daily: HTTP 503 after 1 attempt): still failing at 2026-11-26 13:00 UTC"
+        " (HTTP 503 after 1 attempt): still failing at 2026-11-26 13:00 UTC"
         " (MISSING_SOURCE_WAIT_HOURS=8)\n"
     )
     lines = normalised(result.stderr)
@@ -178,10 +178,8 @@ def test_failed_source_is_reported_and_the_others_go_out(
     assert health["hf_daily"]["ok"] is False and "503" in health["hf_daily"]["last_error"]
     assert health["sample"]["ok"] is True
     [edition] = status["editions"]
-    assert edition["missing"] == [
-        {"source": "hf_daily", "error": "source hf_daily: HTTP 503 after 1 attempt"}
-    ]
-    assert "edition 2026-11-26 went out without hf_daily: source hf_daily: HTTP 503" in (
+    assert edition["missing"] == [{"source": "hf_daily", "error": "HTTP 503 after 1 attempt"}]
+    assert "edition 2026-11-26 went out without hf_daily: HTTP 503" in (
         " ".join(status["problems"])
     )
 
