@@ -135,8 +135,8 @@ def execute_run(
 def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
     """Print the outcome line and exit with the run's status (see ``run --help``).
 
-    With ``quiet``, a run that sent nothing new and found nothing wrong prints nothing:
-    what an hourly cron line wants.
+    With ``quiet``, a run that found nothing wrong prints nothing (a digest sent included):
+    cron mails only what needs a look.
     """
     date = report.date
     if report.outcome == "failed":
@@ -161,7 +161,7 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         else:  # every message went out, without a source
             click.echo(f"edition {date}: done, {done_text(report)}; {report.reason}")
         raise SystemExit(EXIT_PARTLY_FAILED)
-    elif not quiet or (report.sent is not None and report.sent.sent_now):
+    elif not quiet:
         click.echo(f"edition {date}: done, {done_text(report)}")
 
 
