@@ -29,7 +29,7 @@ def mode(path: Path) -> int:
 def test_the_demo_writes_private_and_public_files_as_each_must_be(
     tmp_path: Path, umask_022: None
 ) -> None:
-    result = CliRunner().invoke(main, ["--env-file", "none.env", "demo"])
+    result = CliRunner().invoke(main, ["--env-file", "/dev/null", "demo"])
     assert result.exit_code == 0, result.output
     private = [tmp_path / "subscribers" / "demo.db", tmp_path / "subscribers" / "secret_key"]
     public = [
