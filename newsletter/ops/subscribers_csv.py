@@ -188,7 +188,7 @@ def import_rows(
                 paused_until=row.paused_until,
             )
         )
-    added = subscribers.add_many(conn, new, now=now)
+    added = subscribers.add_many(conn, new, now=now, cleaned=True)  # parse_csv cleaned them
     return ImportResult(added, skipped, inactive)
 
 
