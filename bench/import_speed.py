@@ -93,7 +93,7 @@ def main() -> None:
             for kind in kinds:
                 for arm in ("empty", "half listed"):
                     name = f"{'postgresql' if kind else 'sqlite'}, {arm}"
-                    work = Path(folder) / f"{round_no}-{len(times)}"
+                    work = Path(folder) / f"{round_no}-{name}".replace(", ", "-").replace(" ", "_")
                     work.mkdir()
                     with scratch(kind, str(work)) as url:
                         if arm == "half listed":

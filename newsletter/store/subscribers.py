@@ -167,9 +167,42 @@ def add_many(
                     **_profile_values(person.profile, cleaned=cleaned),
                 }
             )
-        conn.execute(insert(subscribers), rows)
+        _insert_many(conn, rows)
         added += len(rows)
     return added
+
+
+def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` every row in one driver ``executemany``. Each value goes through its
+    column type's own bind processor (JSON text, SQLite's datetime format), once per
+    distinct value: an import's rows share their times and most of their lists, and
+    SQLAlchemy's per-row parameter handling was half of an import's time."""
+    keys = list(rows[0])
+    compiled = insert(subscribers).compile(
+        dialect=conn.dialect, column_keys=keys, for_executemany=True
+    )
+    processors = {
+        key: subscribers.c[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        for key in keys
+    }
+    seen: dict[str, dict[Any, Any]] = {key: {} for key in keys}
+
+    def value(key: str, raw: Any) -> Any:
+        process = processors[key]
+        if process is None:
+            return raw
+        memo = seen[key]
+        token = tuple(raw) if isinstance(raw, list) else raw
+        if token not in memo:
+            memo[token] = process(raw)
+        return memo[token]
+
+    if compiled.positiontup is not None:  # qmark (SQLite): tuples in the statement's order
+        order = list(compiled.positiontup)
+        params: list[Any] = [tuple(value(k, row[k]) for k in order) for row in rows]
+    else:  # pyformat (psycopg): one dict per row
+        params = [{k: value(k, row[k]) for k in keys} for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def get(conn: Connection, subscriber_id: int) -> Subscriber:
