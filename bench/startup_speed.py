@@ -12,7 +12,8 @@ Each arm is a fresh interpreter (what cron and a shell pay), timed from spawn to
   every command did before the lazy group (the "before" figure, measured now).
 
 Arms run interleaved, ``--rounds`` times each; the report gives the median, minimum and
-maximum wall time per arm.
+maximum wall time per arm, and the median CPU time (user + system, from the child's
+rusage), which other programs on a shared machine do not inflate as much.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +58,7 @@ def main() -> None:
     assert COMMANDS  # the lazy table exists (else this measures nothing new)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'startup.db'}"
         now = dt.datetime.now(dt.UTC)
@@ -69,9 +72,13 @@ def main() -> None:
         commands = arms(env_file)
         for _ in range(args.rounds):
             for name, argv in commands.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
                 done = subprocess.run(argv, cwd=folder, env=environ, capture_output=True)
                 elapsed = time.perf_counter() - started
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                cpu.setdefault(name, []).append(used)
                 if done.returncode != 0:
                     raise SystemExit(f"{name} failed: {done.stderr.decode().strip()}")
                 times.setdefault(name, []).append(elapsed)
@@ -79,7 +86,8 @@ def main() -> None:
     for name, found in times.items():
         print(
             f"  {name:<22} median {statistics.median(found):.3f}s  "
-            f"min {min(found):.3f}s  max {max(found):.3f}s"
+            f"min {min(found):.3f}s  max {max(found):.3f}s  "
+            f"CPU median {statistics.median(cpu[name]):.3f}s"
         )
 
 
