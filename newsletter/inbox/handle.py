@@ -204,11 +204,11 @@ class Handler:
         try:
             if name == "unsubscribe":
                 if current.status != "unsubscribed":
-                    subscribers.set_status(conn, sid, "unsubscribed", now=now)
+                    subscribers.set_status(conn, sid, "unsubscribed", now=now, by="reply")
                 return "unsubscribe: done. You will not receive any more emails."
             if name in ("subscribe", "confirm"):
                 if current.status not in ("active", "paused"):
-                    subscribers.set_status(conn, sid, "active", now=now)
+                    subscribers.set_status(conn, sid, "active", now=now, by="reply")
                     subscribers.update_fields(conn, sid, now=now, bounce_score=0.0)
                 return f"{name}: done. You are subscribed."
             if name in ("topics", "add_topic", "remove_topic"):
@@ -219,12 +219,14 @@ class Handler:
                 if current.status not in ("active", "paused"):
                     return "pause: not done, the subscription is not active."
                 until = dt.date.fromisoformat(command.arguments[0]) if command.arguments else None
-                subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+                subscribers.update_fields(
+                    conn, sid, now=now, by="reply", status="paused", paused_until=until
+                )
                 return f"pause: done{f' until {until.isoformat()}' if until else ''}. Reply resume to start again."
             if name == "resume":
                 if current.status not in ("active", "paused"):
                     return "resume: not done, the subscription is not active."
-                subscribers.set_status(conn, sid, "active", now=now)
+                subscribers.set_status(conn, sid, "active", now=now, by="reply")
                 return "resume: done."
         except (InputError, ValueError) as exc:
             return f"{command.describe()}: not done ({exc})."

@@ -50,7 +50,7 @@ def confirm(request: Request) -> Response:
         return web.link_error(exc)
     if subscriber.status not in ("active", "paused"):
         with web.store.begin() as conn:
-            subscribers.set_status(conn, subscriber.id, "active", now=now)
+            subscribers.set_status(conn, subscriber.id, "active", now=now, by="web")
             subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
         log.info("confirm: subscriber #%s is active", subscriber.id)
     return _confirmed_page(web, subscriber)
@@ -94,7 +94,7 @@ def unsubscribe(request: Request) -> Response:
         except NotFoundError:
             current = None  # removed a moment ago: they are not subscribed, as asked
         if current is not None and current.status != "unsubscribed":
-            subscribers.set_status(conn, sid, "unsubscribed", now=now)
+            subscribers.set_status(conn, sid, "unsubscribed", now=now, by="web")
             log.info("unsubscribe: subscriber #%s", sid)
     return _unsubscribed_page(web)
 
@@ -188,7 +188,9 @@ def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -
                     "status", subscriber.status, "only an active subscription can be paused"
                 )
             until = pause_date(field(data, "paused_until"), now.date())
-            subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+            subscribers.update_fields(
+                conn, sid, now=now, by="web", status="paused", paused_until=until
+            )
             log.info("preferences: subscriber #%s paused", sid)
             return f"Paused: the next email comes on {until.isoformat()}."
         if action == "resume":
@@ -196,7 +198,7 @@ def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -
                 raise InputError(
                     "status", subscriber.status, "only a paused subscription can be resumed"
                 )
-            subscribers.set_status(conn, sid, "active", now=now)
+            subscribers.set_status(conn, sid, "active", now=now, by="web")
             log.info("preferences: subscriber #%s resumed", sid)
             return "Resumed: you will get the next email."
     raise InputError("action", action[:40], "unknown action")
