@@ -1,4 +1,4 @@
-"""The arms of ``bench/send_bench.py``: setup, the limit, the naive loop, the project run."""
+"""The arms of ``bench/send_vs_smtp_limit.py``: setup, the limit, the naive loop, the project run."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from pathlib import Path
 from mjml import mjml2html
 from sqlalchemy import delete, insert, text
 
-from newsletter.compose import make_composer, make_ranker
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Paper, Subscriber
+from newsletter.personalize import make_ranker
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.render.compile import _expand_includes, find_template, template_dirs
 from newsletter.sources import sample
@@ -115,11 +116,12 @@ def seed_database(
                 )
             conn.execute(insert(subscribers_table), rows)
     settings = bench_settings(url, 25, Path("."), papers)
-    compose = make_composer(store, settings, edition, NOW)
+    renderer = Renderer(settings, Links.for_settings(settings, Signer.from_secrets(SECRET)))
+    personalize = make_personalizer(store, settings, edition, NOW, renderer)
     sampled = min(n, 300)
     with store.begin() as conn:
         found = subscribers.get_many(conn, list(range(1, sampled + 1)))
-    sizes = [len(m.data) for m in compose(list(found.values()))]
+    sizes = [len(m.data) for m in personalize(list(found.values()))]
     store.close()
     return SetupInfo(len(day), len(seen), int(statistics.mean(sizes)), len(sizes))
 

@@ -1,4 +1,4 @@
-"""The project arm of ``bench/send_bench.py``: the real ``newsletter`` CLI, with stage timers.
+"""The project arm of ``bench/send_vs_smtp_limit.py``: the real ``newsletter`` CLI, with stage timers.
 
     python bench/send_child.py STATS_DIR run --date 2026-11-26
 
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from newsletter import send
 from newsletter.cli import main
+from newsletter.outbox import send
 from newsletter.rank import Ranker
 from newsletter.render import Renderer
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench._support import SmtpServer, address, compose, seed, smtp_settings, utcnow
 from newsletter.deliver import open_transport
-from newsletter.send import send_edition
+from newsletter.outbox.send import send_edition
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
 

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from newsletter import addresses
 from newsletter.errors import SettingsError, SettingsFileError
 
 ENV_PREFIX = "NEWSLETTER_"
@@ -34,6 +35,12 @@ SOURCE_NAMES = ("hf_daily", "arxiv_rss", "arxiv_api", "sample")
 
 
 class Settings(BaseSettings):
+    """All settings (``NEWSLETTER_*`` environment variables or a settings file), validated once.
+
+    Built only by the CLI and passed down as a value; library code never reads the
+    environment. A bad value is a ``SettingsError`` naming the variable. Durations are seconds
+    unless a name says hours or days; rates are messages per second or per hour."""
+
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_file=".env",
@@ -66,14 +73,15 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key_path: Path | None = None
-    verp: bool = False
+    # None: VERP whenever bounces come back to a mailbox we read (IMAP_HOST set); see uses_verp
+    verp: bool | None = None
     smtp_ca_file: Path | None = None
     retry_base_delay: float = Field(default=60.0, gt=0, le=DAY)
     retry_max_delay: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
     retry_in_run_max_wait: float = Field(default=300.0, ge=0, le=DAY)
     send_batch_size: int = Field(default=50, ge=1, le=5000)
     send_processes: int = Field(default=1, ge=1, le=64)
-    worker_lease: float = Field(default=120.0, gt=0, le=DAY)
+    worker_lease: float = Field(default=120.0, ge=1, le=DAY)
     send_pause_after_refusals: int = Field(default=3, ge=1, le=1000)
     send_failure_stop_share: float = Field(default=0.3, gt=0, le=1)
 
@@ -136,8 +144,9 @@ class Settings(BaseSettings):
     schedule: Literal["daily", "weekdays", "weekly"] = "daily"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     run_timeout: float = Field(default=3600.0, gt=0, le=7 * DAY)
-    lock_ttl: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
+    lock_ttl: float = Field(default=6 * 3600.0, ge=60, le=7 * DAY)
     alert_email: str | None = None
+    operator_email: str | None = None
     alert_failure_threshold: float = Field(default=0.05, ge=0, le=1)
     log_file: Path | None = None
 
@@ -156,18 +165,25 @@ class Settings(BaseSettings):
         name, addr = parseaddr(value)
         if "@" not in addr or "\r" in value or "\n" in value:
             raise ValueError(f"not an email address: {value!r}")
+        try:
+            addresses.normalize(addr)
+        except ValueError as exc:
+            raise ValueError(f"not an email address: {value!r} ({exc})") from None
         Address(display_name=name, addr_spec=addr)
         return value
 
-    @field_validator("reply_address", "alert_email")
+    @field_validator("reply_address", "alert_email", "operator_email")
     @classmethod
     def _plain_address(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
             return None
-        address = value.strip()
-        local, at, domain = address.rpartition("@")
-        if not at or not local or "." not in domain or any(c in address for c in " <>\r\n,"):
-            raise ValueError(f"not a plain email address (name@example.org): {value!r}")
+        try:
+            address = addresses.normalize(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"not a plain email address (name@example.org): {value!r} ({exc})"
+            ) from None
+        local, _, domain = address.rpartition("@")
         if info.field_name == "reply_address" and "+" in local:
             raise ValueError(f"no '+' in {value!r}: replies come to {local}+COMMAND-TOKEN@{domain}")
         return address
@@ -194,16 +210,35 @@ class Settings(BaseSettings):
 
     @property
     def sender_address(self) -> str:
+        """The bare address of ``from_address`` (``Name <a@b>`` -> ``a@b``): the SMTP envelope sender."""
         return parseaddr(self.from_address)[1]
 
     @property
+    def uses_verp(self) -> bool:
+        """Whether digests carry a VERP envelope sender (``reply+bounce-TOKEN@domain``).
+
+        ``VERP`` when set; by default on whenever the reply mailbox is read (``IMAP_HOST``):
+        the return path is then a plus-address of that mailbox, which must accept them for
+        reply commands anyway (``doctor`` checks), so every bounce names its reader."""
+        return self.verp if self.verp is not None else bool(self.imap_host)
+
+    @property
+    def operator_address(self) -> str | None:
+        """Where replies from people that are not commands go: ``OPERATOR_EMAIL``, else
+        ``ALERT_EMAIL``; None: they stay unread in the reply mailbox."""
+        return self.operator_email or self.alert_email
+
+    @property
     def smtp_port_effective(self) -> int:
+        """``smtp_port``, or the standard port for ``smtp_security`` when unset (465 for
+        implicit TLS, RFC 8314; 587 for STARTTLS, RFC 6409; 25 otherwise)."""
         if self.smtp_port:
             return self.smtp_port
         return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
 
     @property
     def source_specs(self) -> list[SourceSpec]:
+        """The sources to collect from, parsed from ``sources`` (``name[:option]`` entries)."""
         return parse_sources(self.sources)
 
 

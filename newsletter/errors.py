@@ -26,12 +26,16 @@ class NewsletterError(Exception):
 
 
 class SettingsError(NewsletterError):
+    """A setting is missing or wrong; ``name`` is the environment variable to fix."""
+
     def __init__(self, setting: str, message: str) -> None:
         self.setting = setting
         super().__init__(f"setting {setting}: {message}")
 
 
 class SettingsFileError(SettingsError):
+    """The settings file cannot be read or parsed."""
+
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         self.setting = path
@@ -39,7 +43,9 @@ class SettingsFileError(SettingsError):
 
 
 class SourceError(NewsletterError):
-    """``str()`` is "source NAME: REASON"; ``reason`` alone is for a line that names the
+    """A paper source could not be fetched (network, HTTP status, rate limit).
+
+    ``str()`` is "source NAME: REASON"; ``reason`` alone is for a line that names the
     source already (``collect`` keeps it as a source's error, so nothing prints the name
     twice)."""
 
@@ -50,10 +56,14 @@ class SourceError(NewsletterError):
 
 
 class ParseError(SourceError):
+    """A source answered with something that is not what it documents."""
+
     pass
 
 
 class StoreError(NewsletterError):
+    """The database failed or refused (connection, lock, constraint)."""
+
     pass
 
 
@@ -62,6 +72,8 @@ class ConstraintError(StoreError):
 
 
 class LockedError(StoreError):
+    """Another process holds a named lock (for example a run for the same day)."""
+
     def __init__(self, name: str, holder: str, since: str = "") -> None:
         self.name = name
         self.holder = holder
@@ -71,6 +83,8 @@ class LockedError(StoreError):
 
 
 class LeaseLostError(StoreError):
+    """This sender lost its lease (``WORKER_LEASE``, by the database's clock) and stopped."""
+
     def __init__(self, worker: str, lease_seconds: float) -> None:
         self.worker = worker
         super().__init__(
@@ -81,6 +95,8 @@ class LeaseLostError(StoreError):
 
 
 class TemplateError(NewsletterError):
+    """A template is missing or broken; carries the file and line when known."""
+
     def __init__(self, path: str, line: int | None, message: str) -> None:
         self.path = path
         self.line = line
@@ -89,18 +105,24 @@ class TemplateError(NewsletterError):
 
 
 class TokenError(NewsletterError):
+    """A signed link is ``invalid`` or ``expired`` (never why, to the outside)."""
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"token {reason}")
 
 
 class DeliveryError(NewsletterError):
+    """Nothing could be sent to ``recipient`` (no connection, login refused, bad address)."""
+
     def __init__(self, recipient: str, message: str) -> None:
         self.recipient = recipient
         super().__init__(f"delivery to {recipient}: {message}")
 
 
 class InputError(NewsletterError):
+    """Bad input from a person (form, CSV, command line): names the ``field``."""
+
     def __init__(self, field: str, value: object, message: str) -> None:
         self.field = field
         self.value = value
@@ -108,6 +130,8 @@ class InputError(NewsletterError):
 
 
 class NotFoundError(NewsletterError):
+    """The thing named (a subscriber, an edition) does not exist."""
+
     def __init__(self, what: str) -> None:
         self.what = what
         super().__init__(f"not found: {what}")

@@ -11,7 +11,7 @@ inbox cannot drift apart. Paths (under ``BASE_URL``):
     /subscribe                the subscription form
 
 Addresses: ``local+COMMAND-TOKEN@domain`` (commands by reply, purpose "reply") and the
-VERP return path ``bounces+TOKEN@domain`` (purpose "bounce"); every local part is at most
+VERP return path ``local+bounce-TOKEN@domain`` (purpose "bounce"); every local part is at most
 64 octets (RFC 5321 §4.5.3.1.1). Message-IDs are an HMAC under the secret key.
 
 Every token is bound to its subscriber's nonce (``newsletter.tokens``): reading one needs
@@ -40,7 +40,8 @@ Find = Callable[[int], Subscriber | None]
 # The commands a reply address can carry, and the byte its token signs for each.
 REPLY_CODES = {"reply": b"r", "unsubscribe": b"u", "confirm": b"c"}
 MAX_LOCAL_PART = 64  # octets, RFC 5321 §4.5.3.1.1
-VERP_LOCAL = "bounces"
+VERP_TAG = "bounce"  # reply+bounce-TOKEN@domain
+LEGACY_VERP_LOCAL = "bounces"  # bounces+TOKEN@domain, the form before issue 15
 _MAX_EVENT_ID = 2**31 - 1
 
 
@@ -52,6 +53,10 @@ def holder(subscriber: Subscriber) -> Holder:
 
 @dataclass(frozen=True, slots=True)
 class Links:
+    """Every link and address an email carries, signed (``tokens.Signer``) for its holder:
+    unsubscribe (RFC 8058 one-click), preferences, feedback, reply commands, the VERP return
+    path, and unsigned archive links under ``base_url``."""
+
     base_url: str
     signer: Signer
     reply_address: str  # e.g. "papers@example.org"; commands go to papers+CMD-TOKEN@...
@@ -82,27 +87,34 @@ class Links:
         return self.signer.sign(purpose, holder(subscriber), data)
 
     def unsubscribe(self, subscriber: Subscriber) -> str:
+        """The one-click unsubscribe URL (RFC 8058); the token never expires."""
         return f"{self.base_url}/unsubscribe/{self._sign('unsubscribe', subscriber)}"
 
     def preferences(self, subscriber: Subscriber) -> str:
+        """The preferences page URL for ``subscriber``."""
         return f"{self.base_url}/preferences/{self._sign('preferences', subscriber)}"
 
-    def confirm(self, subscriber: Subscriber, *, now: dt.datetime | None = None) -> str:
-        issued = None if now is None else now.timestamp()
-        token = self.signer.sign("confirm", holder(subscriber), now=issued)
+    def confirm(self, subscriber: Subscriber, *, now: dt.datetime) -> str:
+        """The confirmation link; its token is dated ``now`` and expires after
+        ``tokens.MAX_AGE["confirm"]`` seconds (double opt-in)."""
+        token = self.signer.sign("confirm", holder(subscriber), now=now.timestamp())
         return f"{self.base_url}/confirm/{token}"
 
     def feedback(self, subscriber: Subscriber, arxiv_id: str, signal: int) -> str:
+        """The URL that records ``signal`` (+1 more like this, -1 less) on ``arxiv_id``."""
         data = (b"+" if signal > 0 else b"-") + arxiv_id.encode("utf-8")
         return f"{self.base_url}/feedback/{self._sign('feedback', subscriber, data)}"
 
     def archive_page(self, date: dt.date) -> str:
+        """The web archive page of the edition of ``date``."""
         return f"{self.base_url}/archive/{date.isoformat()}.html"
 
     def archive_index(self) -> str:
+        """The web archive's index page."""
         return f"{self.base_url}/archive/"
 
     def subscribe(self) -> str:
+        """The sign-up page."""
         return f"{self.base_url}/subscribe"
 
     def command_address(
@@ -118,13 +130,26 @@ class Links:
         return f"{local}+{command}-{self._sign('reply', subscriber, data)}@{domain}"
 
     def mailto(self, command: str, subscriber: Subscriber) -> str:
+        """A ``mailto:`` URL (RFC 6068) to the signed reply address for ``command``."""
         address = self.command_address(command, subscriber)
         return f"mailto:{address}?subject={quote(command)}"
 
-    def return_path(self, sender: str, subscriber: Subscriber) -> str:
-        """The VERP envelope sender ``bounces+TOKEN@domain``: a bounce to it names the reader."""
-        domain = sender.rpartition("@")[2]
-        return f"{VERP_LOCAL}+{self._sign('bounce', subscriber)}@{domain}"
+    def return_path(self, subscriber: Subscriber) -> str:
+        """The VERP envelope sender ``local+bounce-TOKEN@domain``, a plus-address of the
+        reply mailbox (which is read): a bounce to it names the reader."""
+        local, _, domain = self.reply_address.partition("@")
+        return f"{local}+{VERP_TAG}-{self._sign('bounce', subscriber)}@{domain}"
+
+    def bounce_token(self, local_part: str) -> str | None:
+        """The VERP token in a local part: ``reply+bounce-TOKEN`` (ours now), or
+        ``bounces+TOKEN`` (the earlier form, still read for mail sent with it); else None."""
+        base, plus, tag = local_part.partition("+")
+        if not plus or not tag:
+            return None
+        if base.lower() == self.reply_address.partition("@")[0].lower():
+            command, dash, token = tag.partition("-")
+            return token if dash and command.lower() == VERP_TAG and token else None
+        return tag if base.lower() == LEGACY_VERP_LOCAL else None
 
     def message_id(self, kind: str, key: str, domain: str) -> str:
         """``<kind.ID@domain>``, ID = 26 base32 characters (130 bits) of an HMAC of
@@ -195,15 +220,15 @@ class Links:
 
 @functools.cache
 def longest_tag() -> int:
-    """Octets a reply address adds to the local part at most: ``+confirm-TOKEN`` for the
-    largest ids (subscriber and event ids below 2^31)."""
+    """Octets a reply (or VERP) address adds to the local part at most: ``+confirm-TOKEN``
+    for the largest ids (subscriber and event ids below 2^31)."""
     worst = Holder(MAX_HOLDER_ID, "x")
     signer = Signer((b"k",))
     longest = 0
     for command, code in REPLY_CODES.items():
         data = code + (uvarint(_MAX_EVENT_ID) if command == "confirm" else b"")
         longest = max(longest, len(f"+{command}-{signer.sign('reply', worst, data)}"))
-    return longest
+    return max(longest, len(f"+{VERP_TAG}-{signer.sign('bounce', worst)}"))
 
 
 def reply_address_for(from_address: str, reply_address: str | None) -> str:

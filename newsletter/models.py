@@ -8,6 +8,7 @@ Data flows one way:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -57,18 +58,22 @@ class Paper:
 
     @property
     def primary_category(self) -> str | None:
+        """The first arXiv category (the paper's primary one), or None."""
         return self.categories[0] if self.categories else None
 
     @property
     def abs_url(self) -> str:
+        """The arXiv abstract page URL."""
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 
     @property
     def pdf_url(self) -> str:
+        """The arXiv PDF URL."""
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
     @property
     def hf_url(self) -> str | None:
+        """The Hugging Face paper page, when the paper came from Daily Papers."""
         return (
             f"https://huggingface.co/papers/{self.arxiv_id}" if "hf_daily" in self.sources else None
         )
@@ -97,12 +102,14 @@ class Paper:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The paper as JSON-ready values (dates as ISO 8601 strings)."""
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Paper:
+        """The inverse of ``to_json``; raises ``KeyError``/``ValueError`` for a bad record."""
         published = data.get("published")
         return cls(
             arxiv_id=str(data["arxiv_id"]),
@@ -149,11 +156,17 @@ class Profile:
 
     @property
     def is_empty(self) -> bool:
+        """Whether the profile names no topic, category or author."""
         return not (self.topics or self.categories or self.authors)
 
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
+    """A subscriber: address, name, interests (``profile``), status and frequency.
+
+    ``paused_until`` is the last paused day; ``token_nonce`` makes their signed links theirs
+    (``newsletter.tokens``)."""
+
     id: int
     email: str
     name: str = ""
@@ -168,6 +181,7 @@ class Subscriber:
 
     @property
     def topics(self) -> tuple[str, ...]:
+        """The subscriber's topics (``profile.topics``)."""
         return self.profile.topics
 
 
@@ -183,6 +197,8 @@ class Feedback:
 
 @dataclass(frozen=True, slots=True)
 class RankedItem:
+    """One paper in a section, with its score and the reason shown to the reader."""
+
     paper: Paper
     score: float
     topic: str | None = None
@@ -213,3 +229,71 @@ class Message:
     html: str = ""
     text: str = ""
     return_path: str = ""  # the envelope sender (VERP address); "" for the FROM address
+
+
+# --- Delivery results: made by newsletter.deliver, recorded by newsletter.store -------------
+
+# What one send attempt means for its message (``deliver.classify.outcome_for``):
+# ``unknown`` when the connection was lost after the body went out (RFC 5321 §4.1.1.4: the
+# server may have accepted it), so the ledger must not send it again by default.
+DeliveryOutcome = Literal["sent", "deferred", "failed", "unknown"]
+# The SMTP stage (RFC 5321 §3.3) a reply or a lost connection came at; "body" is after the
+# data was written, before the final reply.
+SmtpStage = Literal["connect", "mail", "rcpt", "data", "body"]
+
+# Called at the last moment before the server can have the message (SMTP: the body is
+# written but not its final dot; Maildir: the file is in tmp/ but not yet in new/): from
+# here on a lost connection or a crash leaves the message "unknown", so the sender records
+# that moment. It answers whether to go on: False (the sender no longer owns the message)
+# makes the transport abandon it (no final dot, or the tmp/ file removed): nothing is sent.
+DataHook = Callable[[], Awaitable[bool]]
+NOT_OWNED = "not sent: this sender no longer owns the message"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientResult:
+    """One RCPT TO's answer: the address, what it means, the SMTP reply code and text."""
+
+    address: str
+    state: DeliveryOutcome
+    code: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of one send attempt, as the ledger records it.
+
+    ``state``: what it means for the message; ``code``/``text``: the SMTP reply (None when
+    there was none, e.g. a lost connection); ``recipients``: per-RCPT answers;
+    ``stage``: the SMTP stage the reply (or the lost connection) came at, when known."""
+
+    state: DeliveryOutcome
+    code: int | None
+    text: str
+    recipients: tuple[RecipientResult, ...] = ()
+    stage: SmtpStage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One row of the send ledger: one (edition, subscriber) pair and where its message is.
+
+    Times are UTC; ``attempts`` counts sends tried; ``last_code``/``last_text`` are the last
+    SMTP reply; ``claimed_by`` is the sender (worker id) holding it in ``sending``."""
+
+    id: int
+    edition_id: int
+    subscriber_id: int
+    state: LedgerState
+    attempts: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    claimed_by: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    data_started_at: dt.datetime | None = None
+    last_code: int | None = None
+    last_text: str | None = None
+    message_id: str | None = None

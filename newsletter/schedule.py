@@ -38,6 +38,7 @@ class Decision(NamedTuple):
 
 
 def day_label(date: dt.date) -> str:
+    """``Mon 3 Mar`` for log lines and notices."""
     return f"{date:%A} {date.isoformat()}"
 
 
@@ -64,6 +65,7 @@ def default_edition(now: dt.datetime, settings: Settings) -> dt.date:
 
 
 def has_hf(settings: Settings) -> bool:
+    """Whether Hugging Face Daily Papers is among the configured sources."""
     return any(spec.name == "hf_daily" for spec in settings.source_specs)
 
 

@@ -133,6 +133,8 @@ class Signer:
 
     @classmethod
     def from_secrets(cls, current: str, previous: Sequence[str] = ()) -> Signer:
+        """A signer whose first key is ``current`` (it signs) and which also verifies the
+        ``previous`` keys (rotation); ``ValueError`` for an empty key."""
         if not current:
             raise ValueError("empty secret key")
         return cls(tuple(k.encode("utf-8") for k in (current, *previous) if k))

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsletter import alerts, pipeline, schedule
+from newsletter import pipeline, schedule
 from newsletter.config import Settings
 from newsletter.edition_day import complete_at, hf_days
 from newsletter.errors import InputError
 from newsletter.models import Profile
+from newsletter.outbox import alerts
 from newsletter.store import editions, ledger, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
@@ -314,6 +315,29 @@ def test_a_holiday_is_quiet_and_alerts_nobody(
     )
     assert alerts.decide(report, settings) is None
     assert frozen(store, TUE) is None and sent(tmp_path) == []
+
+
+def test_a_holiday_after_an_announcement_the_api_brings_back_is_still_quiet(
+    tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv, upstream_clock: FakeClock
+) -> None:
+    """arxiv_api asks for the previous announcement's window too: on a holiday it answers
+    with Monday's papers, which Monday's edition already sent. That is still a holiday."""
+    monday = fake_arxiv.announce(MON, 10)
+    fake_arxiv.holidays.add(TUE)
+    fake_hf.add_day(dt.date(2026, 11, 27), 0)
+    fake_hf.add_day(MON, 0)
+    settings = make_settings(tmp_path, fake_hf, fake_arxiv)
+    store = open_store(settings, upstream_clock)
+    upstream_clock.set(dt.datetime(2026, 11, 30, 7, 15, tzinfo=UTC))
+    assert run(store, settings, upstream_clock).outcome == "ok"
+    assert {p.arxiv_id for p in frozen(store, MON).papers} == set(monday)
+
+    upstream_clock.set(dt.datetime(2026, 12, 1, 7, 15, tzinfo=UTC))
+    report = run(store, settings, upstream_clock)
+
+    assert report.outcome == "holiday", report.reason
+    assert alerts.decide(report, settings) is None
+    assert frozen(store, TUE) is None and len(sent(tmp_path)) == len(READERS)
 
 
 def test_a_holiday_with_hf_papers_still_sends_them(

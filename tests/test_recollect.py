@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from newsletter import freeze, pipeline
+from newsletter import pipeline
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.errors import InputError
+from newsletter.pipeline import freeze
 from newsletter.store import editions, ledger, runs, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for

@@ -23,29 +23,49 @@ from newsletter.ops.doctor import (
     check_templates,
     network_checks,
 )
+from newsletter.ops.plus_probe import check_plus_address
 
 
-def run_checks(settings: Settings) -> tuple[list[Check], list[DnsRecord]]:
-    """Every check in the order printed, and the DNS records to publish."""
+def run_checks(
+    settings: Settings, *, probe_plus: bool = False
+) -> tuple[list[Check], list[DnsRecord]]:
+    """Every check in the order printed, and the DNS records to publish; ``probe_plus``
+    sends one probe to a plus-address of the reply mailbox (``ops.plus_probe``)."""
     found = check_settings(settings)
     found.append(check_database(settings, now=utc_now()))
     found += asyncio.run(network_checks(settings))
+    if probe_plus:
+        found.append(asyncio.run(check_plus_address(settings, now=utc_now())))
+    elif settings.imap_host:
+        found.append(
+            Check(
+                "plus-address",
+                "info",
+                "not probed: `newsletter doctor --probe-plus` mails one probe to"
+                " local+doctor-…@ and waits for it (VERP and reply commands need plus-addresses)",
+            )
+        )
     found.append(check_templates(settings))
     dkim, records = check_dkim(settings)
     return found + dkim, records
 
 
 @main.command("doctor")
+@click.option(
+    "--probe-plus",
+    is_flag=True,
+    help="Mail one probe to a plus-address of the reply mailbox and wait for it in IMAP.",
+)
 @pass_context
 @handle_errors
-def doctor_command(ctx: Context) -> None:
+def doctor_command(ctx: Context, probe_plus: bool) -> None:
     """Check settings, database, SMTP, IMAP, BASE_URL, sources and templates; print DNS records."""
     try:
         settings = ctx.settings
     except NewsletterError as exc:
         click.echo(Check("settings", "FAIL", str(exc), "correct it in .env").line)
         raise SystemExit(1) from None
-    checks, records = run_checks(settings)
+    checks, records = run_checks(settings, probe_plus=probe_plus)
     for check in checks:
         click.echo(check.line)
     if records:

@@ -7,11 +7,11 @@ import datetime as dt
 
 import click
 
-from newsletter import freeze, schedule
+from newsletter import schedule
 from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
 from newsletter.cli.send import SEND_LOCK
 from newsletter.errors import InputError
-from newsletter.pipeline import RUN_LOCK
+from newsletter.pipeline import RUN_LOCK, freeze
 from newsletter.store import locks, runs
 from newsletter.words import plural
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from newsletter import alerts, pipeline, schedule
+from newsletter import pipeline, schedule
 from newsletter.cli.base import (
     Context,
     fail,
@@ -23,12 +23,13 @@ from newsletter.cli.base import (
     pass_context,
     utc_now,
 )
-from newsletter.compose import make_composer
+from newsletter.cli.progress import make_progress
 from newsletter.config import Settings
 from newsletter.errors import InputError, LockedError, NewsletterError, StoreError
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
-from newsletter.progress import make_progress
+from newsletter.outbox import alerts
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers
@@ -110,7 +111,9 @@ def execute_run(
     except (LockedError, InputError):
         raise  # another run is at work, or the date cannot be made: nothing to alert about
     except NewsletterError as exc:
-        alerts.deliver(alerts.alert_for_error(exc, date), settings, now=utc_now(), once=once)
+        if not dry_run:  # a dry run alerts nobody and records nothing
+            alert = alerts.alert_for_error(exc, date)
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
         store.close()
         raise
     except TimeoutError:
@@ -118,7 +121,9 @@ def execute_run(
             f"the run took longer than NEWSLETTER_RUN_TIMEOUT={settings.run_timeout:g}s and was"
             " stopped; nothing sent is lost: run again to finish"
         )
-        alerts.deliver(alerts.alert_for_error(error, date), settings, now=utc_now(), once=once)
+        if not dry_run:
+            alert = alerts.alert_for_error(error, date)
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
         store.close()
         raise error from None
     except BaseException:
@@ -126,7 +131,7 @@ def execute_run(
         raise
     try:
         if not dry_run:
-            alerts.maybe_alert(report, settings, now=utc_now(), once=once)
+            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once))
     finally:
         store.close()
     return report
@@ -143,7 +148,10 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         fail(report.reason)
     if report.outcome in ("nothing", "holiday"):
         if not quiet:
-            click.echo(f"no digest for {date}: {report.reason}")
+            prefix = f"no digest for {date}: "
+            click.echo(
+                report.reason if report.reason.startswith(prefix) else prefix + report.reason
+            )
     elif report.outcome == "waiting":
         click.echo(f"edition {date}: {report.reason}")
         raise SystemExit(EXIT_WAITING)
@@ -203,9 +211,11 @@ def run_command(
 
     The edition is named by arXiv's announcement day; without --date it is the
     latest one whose data is complete (README: "What is in today's digest").
+    Then it sends earlier editions' deferred rows that are due, and gives up
+    (failed) rows older than GIVE_UP_AFTER_HOURS: a cron line needs nothing else.
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing due,
-    nothing announced), 1 failed, 3 waiting (a source is not ready, or messages
+    nothing new, an arXiv holiday), 1 failed, 3 waiting (a source is not ready, or messages
     are deferred: a later run finishes the job), 4 partly failed (some messages
     failed permanently, sending stopped part-way, or the digest went out without
     a source).
@@ -259,8 +269,8 @@ def preview_command(
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
     renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
-    compose = make_composer(store, settings, edition, now, renderer)
-    message = compose([reader])[0]
+    personalize = make_personalizer(store, settings, edition, now, renderer)
+    message = personalize([reader])[0]
     target = out or Path(f"preview-{edition.date}.html")
     target.write_text(message.html, encoding="utf-8")
     click.echo(f"subject: {message.subject}")

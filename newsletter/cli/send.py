@@ -20,16 +20,19 @@ from newsletter.cli.base import (
     fail,
     handle_errors,
     main,
+    make_signer,
     open_store,
     pass_context,
     utc_now,
 )
-from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.errors import NotFoundError
+from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.send import SendReport, send_edition
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.pipeline.batches import make_personalizer
+from newsletter.render import Renderer
 from newsletter.store import editions, ledger, locks
 from newsletter.store.db import Store
 
@@ -70,12 +73,13 @@ async def send_all(
     """Send each chosen edition's waiting rows over one transport, as ``worker``; one
     report per edition, in order."""
     reports: list[SendReport] = []
+    renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
     async with open_transport(settings) as transport:
         for edition in chosen:
-            compose = make_composer(store, settings, edition, utc_now())
+            personalize = make_personalizer(store, settings, edition, utc_now(), renderer)
             reports.append(
                 await send_edition(
-                    store, settings, edition, compose, transport, worker=worker, clock=utc_now
+                    store, settings, edition, personalize, transport, worker=worker, clock=utc_now
                 )
             )
     return reports

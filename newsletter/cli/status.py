@@ -83,7 +83,16 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
 def status_command(
     ctx: Context, as_json: bool, run_limit: int, edition_limit: int, check: bool
 ) -> None:
-    """Show the last runs, each edition's messages by state, sources and subscribers."""
+    """Show the last runs, each edition's messages by state, sources and subscribers.
+
+    Also the schedule decision: the latest complete edition and the next one
+    (which arXiv announcement and HF lists it holds, and when it is complete).
+    --check exits 2 on any listed problem: no run yet, or none since a due
+    edition; a last run that failed, waited, partly failed or never finished; a
+    failing source; the latest edition sent without a source or with messages
+    waiting; rows deferred for more than a day in any edition; an earlier edition
+    that waited for a source and was never made.
+    """
     settings = ctx.settings
     store = open_store(settings)
     try:

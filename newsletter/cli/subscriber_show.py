@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from newsletter.ops.subscriber_admin import Report
-
-# Stored text (SMTP replies, names) comes from outside: one line, no control characters.
-# (The same rule as ``newsletter.text.one_line``; use it once that module is on main.)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029\s]+")
-
-
-def _flat(value: object, limit: int = 200) -> str:
-    text = _CONTROL.sub(" ", str(value)).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+from newsletter.text import one_line as _flat  # stored text comes from outside: one line
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Outcome = Literal["sent", "deferred", "failed", "unknown"]
-Stage = Literal["connect", "mail", "rcpt", "data", "body"]
+from newsletter.models import DeliveryOutcome, SmtpStage
+
 # Where a refusal was seen: an SMTP stage at send time, or a delivery report (RFC 3464 DSN)
 RefusalStage = Literal["connect", "mail", "rcpt", "data", "body", "report"]
 Scope = Literal["recipient", "message", "sender", "transient"]
@@ -58,7 +58,7 @@ _UNKNOWN_RECIPIENT = re.compile(
 )
 
 
-def outcome_for(code: int, stage: Stage) -> Outcome:
+def outcome_for(code: int, stage: SmtpStage) -> DeliveryOutcome:
     """What one SMTP reply means for the message it answered.
 
     After the final dot the whole body is out: only a 2xx (sent), 4xx (deferred) or 5xx
@@ -80,12 +80,12 @@ def outcome_for(code: int, stage: Stage) -> Outcome:
     return "deferred"
 
 
-def outcome_for_disconnect(stage: Stage) -> Outcome:
+def outcome_for_disconnect(stage: SmtpStage) -> DeliveryOutcome:
     """The connection dropped (or timed out) at ``stage`` without a final reply."""
     return "unknown" if stage == "body" else "deferred"
 
 
-def is_throttle(code: int | None, stage: Stage | None) -> bool:
+def is_throttle(code: int | None, stage: SmtpStage | None) -> bool:
     """Whether a reply asks the whole sender to slow down (not just this recipient)."""
     if code is None:
         return False

@@ -37,6 +37,9 @@ def _header_names(data: bytes) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class DkimSigner:
+    """Signs message bytes with DKIM (RFC 6376): ``selector``, ``domain`` (the ``d=`` tag) and
+    the PEM ``private_key``, read once when the transport opens."""
+
     selector: str
     domain: str
     private_key: bytes

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from newsletter.deliver.classify import Refusal, enhanced_status
-from newsletter.deliver.result import SendResult
+from newsletter.models import SendResult
 from newsletter.words import plural
 
 MIN_TRIED = 20
@@ -28,6 +28,10 @@ StopKind = Literal["setup", "refusals", "failures"]
 
 @dataclass
 class SendGuard:
+    """Decides when a sender must stop (the rules are in the module docstring): a
+    refusal of our setup, ``pause_after`` identical refusals of the message, or more than
+    ``failure_share`` of the messages tried failed. ``stopped`` holds the reason once set."""
+
     pause_after: int
     failure_share: float
     tried: int = 0

@@ -26,10 +26,9 @@ from pathlib import Path
 from types import TracebackType
 
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import NOT_OWNED, DataHook, SendResult
 from newsletter.errors import DeliveryError
 from newsletter.files import PUBLIC, write_atomic
-from newsletter.models import Message
+from newsletter.models import NOT_OWNED, DataHook, Message, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +47,7 @@ def html_copy_name(message: Message) -> str:
 
 
 def html_part(message: Message) -> str:
+    """The text/html part of ``message`` decoded to text (empty when it has none)."""
     if message.html:
         return message.html
     parsed = email.message_from_bytes(message.data, policy=email.policy.default)
@@ -99,6 +99,9 @@ def publish(outbox: Path, name: str) -> None:
 
 
 class MaildirTransport:
+    """A ``Transport`` that writes each message into a local Maildir (``tmp/`` then
+    ``new/``), DKIM-signed when a signer is given: for demos, previews and tests."""
+
     def __init__(self, outbox: Path, signer: DkimSigner | None = None) -> None:
         self.outbox = outbox
         self.html_dir = outbox / "html"
@@ -123,6 +126,7 @@ class MaildirTransport:
         self._open = False
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        """Write ``message`` to ``new/``; ``on_data`` is awaited between ``tmp/`` and ``new/``."""
         if not self._open:
             raise RuntimeError("MaildirTransport used outside 'async with'")
         data = self.signer.sign(message.data) if self.signer else message.data

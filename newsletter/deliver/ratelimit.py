@@ -32,6 +32,10 @@ DEFERRAL_DOMAINS = 3
 
 
 class Limiter:
+    """Paces a send: at most ``concurrency`` messages in flight, ``per_second`` and
+    ``per_hour`` messages, slowing down when the server throttles (``classify.is_throttle``)
+    and for a domain that defers recipients. Rates are messages per second / per hour."""
+
     def __init__(
         self,
         concurrency: int,

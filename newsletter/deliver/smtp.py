@@ -26,11 +26,10 @@ from types import TracebackType
 import aiosmtplib
 
 from newsletter.config import Settings
-from newsletter.deliver.classify import Stage, outcome_for, outcome_for_disconnect
+from newsletter.deliver.classify import outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
-from newsletter.deliver.result import NOT_OWNED, DataHook, RecipientResult, SendResult
 from newsletter.errors import DeliveryError, SettingsError
-from newsletter.models import Message
+from newsletter.models import NOT_OWNED, DataHook, Message, RecipientResult, SendResult, SmtpStage
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,10 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 class SmtpTransport:
+    """A ``Transport`` over SMTP (RFC 5321): a pool of at most ``SMTP_CONCURRENCY`` reused
+    connections with STARTTLS or implicit TLS (RFC 8314) and AUTH, DKIM-signing each message
+    when ``dkim_signer`` is given. Replies are classified by ``deliver.classify``."""
+
     def __init__(
         self,
         settings: Settings,
@@ -101,6 +104,8 @@ class SmtpTransport:
         return message.return_path or self.settings.sender_address
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        """Send ``message`` (DKIM-signed when configured) to its one recipient; see
+        ``Transport.send``."""
         data = self.dkim_signer.sign(message.data) if self.dkim_signer else message.data
         return await self.send_envelope(
             self.envelope_sender(message), [message.to], data, on_data=on_data
@@ -152,7 +157,7 @@ class SmtpTransport:
         data: bytes,
         on_data: DataHook | None,
     ) -> tuple[SendResult, bool]:
-        stage: list[Stage] = ["connect"]
+        stage: list[SmtpStage] = ["connect"]
         try:
             async with asyncio.timeout(self.settings.message_timeout):
                 return await self._transaction(client, sender, recipients, data, on_data, stage)
@@ -187,7 +192,7 @@ class SmtpTransport:
         recipients: Sequence[str],
         data: bytes,
         on_data: DataHook | None,
-        stage: list[Stage],
+        stage: list[SmtpStage],
     ) -> tuple[SendResult, bool]:
         if not client.is_connected:
             await client.connect()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsletter.web.forms import split_terms
+from newsletter.text import split_terms
 
 MAX_BODY_LINES = 5
 NAMES = (
@@ -44,15 +44,19 @@ _ALIASES = {"join": "subscribe", "leave": "unsubscribe", "stop": "unsubscribe"}
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """One reply command (``unsubscribe``, ``topics`` …) and its arguments."""
+
     name: str
     arguments: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        """The command as one line for a confirmation reply (``topics: a; b``)."""
         label = self.name.replace("_", " ")
         return f"{label}: {'; '.join(self.arguments)}" if self.arguments else label
 
 
 def clean_subject(subject: str) -> str:
+    """A reply's subject without ``Re:``/``Fwd:`` prefixes, white space collapsed."""
     return _PREFIX.sub("", " ".join(subject.split()))
 
 
@@ -73,6 +77,7 @@ def body_lines(body: str, limit: int = MAX_BODY_LINES) -> list[str]:
 
 
 def parse_line(line: str) -> Command | None:
+    """The command one line of a reply gives, or None when it gives none."""
     found = _LINE.match(line.strip())
     if found is None:
         return None

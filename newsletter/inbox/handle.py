@@ -1,10 +1,25 @@
-"""One message from the reply mailbox -> changes in the store and the replies to send.
+"""One message from the reply mailbox -> changes in the store and the messages to send.
 
-No IMAP here: ``handle(raw, ...)`` takes the message bytes. A command changes a subscription
-only when the message proves who sent it: a valid token in the plus-address it was sent to
-(``papers+unsubscribe-TOKEN@...``, or the subject), or a confirmation round-trip (we reply
-to the subscriber's own address with a one-time confirm address). The From header alone
-is never trusted: it is only used to find whom to ask.
+No IMAP here: ``handle(raw, ...)`` takes the message bytes, and ``classify`` (the one
+classifier, ``newsletter.inbox.classify``) says what it is:
+
+- ``hard`` / ``soft``: a failure report, scored for the subscriber it provably concerns
+  (``bounce_score``); ``warning`` (delayed, relayed, delivered, expanded): recorded, never
+  scored.
+- ``complaint`` (RFC 5965 ARF, a feedback-loop notice): the reader it provably concerns is
+  unsubscribed, and it is recorded.
+- ``auto-reply`` (RFC 3834): recorded as ``ignored`` with its signals, never answered; so
+  are mailing-list mail and our own.
+- ``reply`` (a person) or ``other`` (no usable sender): commands are applied; a reply that
+  is not a command is forwarded to ``OPERATOR_EMAIL`` (default ``ALERT_EMAIL``), or left
+  unread in the mailbox when neither is set; a message with neither a sender nor a token
+  raises ``ValueError`` (the caller sets it aside).
+
+A command changes a subscription only when the message proves who sent it: a valid token in
+the plus-address it was sent to (``papers+unsubscribe-TOKEN@...``, or the subject), or a
+confirmation round-trip (we reply to the subscriber's own address with a one-time confirm
+address). The From header alone is never trusted: it is only used to find whom to ask.
+Every answer is threaded to the message it answers (In-Reply-To, RFC 5322 §3.6.4).
 """
 
 from __future__ import annotations
@@ -17,22 +32,35 @@ from dataclasses import dataclass, field, replace
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
+from typing import Any
 
 from sqlalchemy import Connection
 
+from newsletter import addresses
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
-from newsletter.inbox import bounces, dsn
-from newsletter.inbox.bounces import recipients
+from newsletter.inbox import bounce_score
+from newsletter.inbox.classify import Classification, classify
+from newsletter.inbox.classify.autoreply import subject as decoded_subject
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
 from newsletter.links import Links
 from newsletter.models import Message, Profile, Subscriber
-from newsletter.render import Renderer
+from newsletter.render import Renderer, notices
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
-from newsletter.web import notices
+from newsletter.store.inbox import (
+    BOUNCE,
+    COMPLAINT,
+    FORWARDED,
+    IGNORED,
+    LEFT_UNREAD,
+    UNPROVEN,
+    UNPROVEN_COMPLAINT,
+    WARNING,
+)
+from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +73,30 @@ HELP = (
     "  unsubscribe\n  topics: first topic; second topic\n  add topic: a topic\n"
     "  remove topic: a topic\n  pause   (or: pause until 2026-12-24)\n  resume\n  help\n"
 )
+FORWARD_BODY_LIMIT = 20_000  # characters of a person's reply forwarded to the operator
+# The event kinds this module records (inbox_events.kind) are defined beside the table, in
+# newsletter.store.inbox, so that readers of the table (status, subscribers show) need not
+# import the inbox (and with it the renderer and the SMTP client).
 
 
 @dataclass
-class Outcome:
-    kind: str  # command | confirm-asked | bounce | ignored | duplicate
+class HandledMessage:
+    """What handling one incoming message did: its ``kind`` (command, confirm-asked, bounce,
+    warning, complaint, ignored, forwarded, left-unread, duplicate), the ``replies`` to send
+    (answers, or the forward to the operator), how many subscribers it suppressed or
+    unsubscribed, and ``leave_unread`` (keep the message unseen in the mailbox for a person)."""
+
+    kind: str
     replies: list[Message] = field(default_factory=list)
     suppressed: int = 0
+    leave_unread: bool = False
 
 
 @dataclass(frozen=True)
 class Handler:
+    """Handles one incoming message in one transaction; the messages it returns are sent by
+    the caller."""
+
     store: Store
     settings: Settings
     links: Links
@@ -64,44 +105,87 @@ class Handler:
 
     @property
     def reply_local(self) -> str:
+        """The local part of our reply address (``papers`` in ``papers+cmd-TOKEN@d``)."""
         return self.links.reply_address.partition("@")[0]
 
-    def handle(self, raw: bytes) -> Outcome:
+    def handle(self, raw: bytes) -> HandledMessage:
+        """Handle one raw RFC 5322 message once (``message_key``), by what ``classify``
+        says it is (see the module docstring)."""
         message = message_from_bytes(raw, policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
             if events.seen(conn, key):
-                return Outcome("duplicate")
-            found = bounces.parse(message) if bounces.is_dsn(message) else []
-            if found or bounces.is_dsn(message):
-                return self._bounces(conn, key, message, found)
-            if is_automatic(message, self.settings.sender_address):
-                events.record(conn, key, "ignored", subscriber_id=None, detail=None, now=self.now)
-                return Outcome("ignored")
+                return HandledMessage("duplicate")
+            found = classify(message)
+            if found.kind in ("hard", "soft"):
+                return self._failure(conn, key, found)
+            if found.kind == "warning":
+                target, _ = bounce_score.concerned(conn, found, self.links, self.now)
+                events.record(
+                    conn,
+                    key,
+                    WARNING,
+                    subscriber_id=target.id if target else None,
+                    detail=report_detail(found),
+                    now=self.now,
+                )
+                return HandledMessage(WARNING)
+            if found.kind == "complaint":
+                return self._complaint(conn, key, found)
+            if found.kind == "auto-reply" or is_list_or_own(message, self.settings.sender_address):
+                detail = {"kind": found.kind, "signals": list(found.signals)}
+                events.record(conn, key, IGNORED, subscriber_id=None, detail=detail, now=self.now)
+                return HandledMessage(IGNORED)
             return self._commands(conn, key, message)
 
-    # --- bounces ------------------------------------------------------------------
+    # --- failure reports and complaints -------------------------------------------
 
-    def _bounces(
-        self, conn: Connection, key: str, message: EmailMessage, found: list[bounces.Bounce]
-    ) -> Outcome:
-        counted = dsn.count(conn, message, found, self.settings, self.links, self.now)
-        detail: dict[str, object] = {"bounces": [[b.recipient, b.status, b.kind] for b in found]}
-        if counted.unproven:
-            detail["unproven"] = True
-        events.record(
-            conn, key, "bounce", subscriber_id=counted.subscriber_id, detail=detail, now=self.now
-        )
-        return Outcome("bounce", suppressed=int(counted.suppressed))
+    def _failure(self, conn: Connection, key: str, found: Classification) -> HandledMessage:
+        counted = bounce_score.count(conn, found, self.settings, self.links, self.now)
+        detail = report_detail(found)
+        detail["proof"] = counted.proof
+        sid: int | None = counted.subscriber_id
+        kind = BOUNCE
+        if sid is None and counted.unproven_subscriber_id is not None:
+            sid, kind = counted.unproven_subscriber_id, UNPROVEN
+        else:
+            detail["scored"] = counted.scored
+        events.record(conn, key, kind, subscriber_id=sid, detail=detail, now=self.now)
+        return HandledMessage(BOUNCE, suppressed=int(counted.suppressed))
+
+    def _complaint(self, conn: Connection, key: str, found: Classification) -> HandledMessage:
+        """RFC 5965: the reader does not want this mail. Unsubscribe them when the report
+        provably concerns them (the same proof as a bounce); record it either way."""
+        target, proof = bounce_score.concerned(conn, found, self.links, self.now)
+        detail: dict[str, Any] = {
+            "feedback_type": found.reason,
+            "recipients": list(found.recipients),
+            "proof": proof,
+        }
+        if target is None:
+            named = bounce_score.named_subscriber(conn, found.recipients)
+            events.record(
+                conn, key, UNPROVEN_COMPLAINT, subscriber_id=named, detail=detail, now=self.now
+            )
+            return HandledMessage(COMPLAINT)
+        current = subscribers.get(conn, target.id)
+        unsubscribed = current.status != "unsubscribed"
+        if unsubscribed:
+            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now)
+        detail["unsubscribed"] = unsubscribed
+        events.record(conn, key, COMPLAINT, subscriber_id=target.id, detail=detail, now=self.now)
+        log.info("complaint (%s) from subscriber #%s: unsubscribed", found.reason, target.id)
+        return HandledMessage(COMPLAINT, suppressed=int(unsubscribed))
 
     # --- commands -----------------------------------------------------------------
 
-    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> Outcome:
+    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> HandledMessage:
         subject = str(message.get("Subject", ""))
         body = plain_body(message)
         commands = parse(subject, body)
         proof = self._proof(conn, message, subject)
-        sender = normal_address(str(message.get("From", "")))
+        sender = addresses.from_header(str(message.get("From", "")))
+        answering = _message_id(message)
         if proof is not None:
             sid, token_command, event_id = proof
             try:
@@ -111,11 +195,11 @@ class Handler:
             if target is not None:
                 if event_id is not None:
                     commands = self._asked(conn, sid, event_id)
-                elif not commands and token_command:
+                elif not commands and token_command in ("unsubscribe", "confirm"):
                     commands = [Command(token_command)]
-                lines = [self._apply(conn, target, c) for c in commands] or [
-                    "No command found.\n" + HELP
-                ]
+                if not commands:
+                    return self._not_a_command(conn, key, message, sender, sid)
+                lines = [self._apply(conn, target, c) for c in commands]
                 events.record(
                     conn,
                     key,
@@ -124,10 +208,13 @@ class Handler:
                     detail={"commands": [c.describe() for c in commands]},
                     now=self.now,
                 )
-                return Outcome("command", [self._reply(target.email, sid, "\n".join(lines))])
+                text = "\n".join(lines)
+                return HandledMessage("command", [self._reply(target.email, sid, text, answering)])
         if sender is None:
             raise ValueError("no valid From address and no token: cannot tell who wrote")
         known = subscribers.get_by_email(conn, sender)
+        if not commands:
+            return self._not_a_command(conn, key, message, sender, known.id if known else None)
         events.record(
             conn,
             key,
@@ -139,17 +226,18 @@ class Handler:
         to = known.email if known is not None else sender
         if events.replied_since(conn, to, self.now - UNVERIFIED_REPLY_INTERVAL):
             log.info("no reply to an unverified message: %s got one less than a day ago", to)
-            return Outcome("command")
+            return HandledMessage("command")
         events.note_unverified_reply(conn, to, key, self.now)
-        if not commands or all(c.name == "help" for c in commands):
-            return Outcome("command", [self._reply(sender, known.id if known else 0, HELP)])
+        if all(c.name == "help" for c in commands):
+            sid = known.id if known else 0
+            return HandledMessage("command", [self._reply(sender, sid, HELP, answering)])
         if any(c.name == "subscribe" for c in commands) and (
             known is None or known.status not in ("active", "paused")
         ):
-            return Outcome("command", self._subscribe(conn, sender, known, commands))
+            return HandledMessage("command", self._subscribe(conn, sender, known, commands))
         if known is None:
             text = f"{sender} is not subscribed, so there was nothing to change.\nTo subscribe, reply with the word: subscribe\n"
-            return Outcome("command", [self._reply(sender, 0, text)])
+            return HandledMessage("command", [self._reply(sender, 0, text, answering)])
         # A known address without a token: ask the subscriber's own mailbox to confirm.
         event_id = events.record(
             conn,
@@ -167,13 +255,61 @@ class Handler:
             f"To go ahead, reply (subject: confirm) to: {confirm_address}\n"
             "If you did not send it, ignore this email.\n"
         )
-        return Outcome("confirm-asked", [self._reply(known.email, known.id, text)])
+        return HandledMessage(
+            "confirm-asked", [self._reply(known.email, known.id, text, answering)]
+        )
+
+    def _not_a_command(
+        self,
+        conn: Connection,
+        key: str,
+        message: EmailMessage,
+        sender: str | None,
+        subscriber_id: int | None,
+    ) -> HandledMessage:
+        """A person wrote something that is not a command: it is for the operator, never
+        answered with the help text. Forwarded to ``settings.operator_address``, or left
+        unread in the mailbox when there is none."""
+        operator = self.settings.operator_address
+        detail = {"from": sender, "subject": one_line(decoded_subject(message), 200)}
+        if operator is None:
+            events.record(
+                conn, key, LEFT_UNREAD, subscriber_id=subscriber_id, detail=detail, now=self.now
+            )
+            return HandledMessage(LEFT_UNREAD, leave_unread=True)
+        forward = self._forward(message, sender, operator, subscriber_id or 0)
+        events.record(
+            conn, key, FORWARDED, subscriber_id=subscriber_id, detail=detail, now=self.now
+        )
+        return HandledMessage(FORWARDED, [forward])
+
+    def _forward(
+        self, message: EmailMessage, sender: str | None, operator: str, subscriber_id: int
+    ) -> Message:
+        subject = one_line(decoded_subject(message), 150) or "(no subject)"
+        who = one_line(str(message.get("From", "")), 200) or "(no sender)"
+        date = one_line(str(message.get("Date", "")), 100)
+        text = plain_body(message)[:FORWARD_BODY_LIMIT]
+        body = (
+            f"A reply to {self.settings.list_name} that is not a command"
+            f"{' (answer it directly: Reply-To is its sender)' if sender else ''}.\n\n"
+            f"From: {who}\nDate: {date}\nSubject: {subject}\n\n{text}"
+        )
+        return notices.build_notice(
+            self.settings,
+            to=operator,
+            subject=f"Reply from a reader: {subject}",
+            body=body,
+            subscriber_id=subscriber_id,
+            now=self.now,
+            reply_to=sender,
+        )
 
     def _proof(
         self, conn: Connection, message: EmailMessage, subject: str
     ) -> tuple[int, str, int | None] | None:
         """(subscriber id, command named in the token, asked-event id) from a valid token."""
-        tokens = [t for a in recipients(message) if (t := plus_token(a, self.reply_local))]
+        tokens = [t for a in delivered_to(message) if (t := plus_token(a, self.reply_local))]
         in_subject = subject_token(subject)
         if in_subject:
             tokens.append(("", in_subject))
@@ -256,8 +392,10 @@ class Handler:
         )
         return [confirmation]
 
-    def _reply(self, to: str, subscriber_id: int, text: str) -> Message:
-        return notices.compose(
+    def _reply(
+        self, to: str, subscriber_id: int, text: str, in_reply_to: str | None = None
+    ) -> Message:
+        return notices.build_notice(
             self.settings,
             to=to,
             subject=f"Re: your {' '.join(self.settings.list_name.split())} request",
@@ -265,6 +403,7 @@ class Handler:
             subscriber_id=subscriber_id,
             now=self.now,
             auto_submitted="auto-replied",
+            in_reply_to=in_reply_to,
         )
 
 
@@ -278,36 +417,56 @@ def _new_topics(current: tuple[str, ...], command: Command) -> tuple[str, ...]:
 
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
+    """A message's identity for "seen once": its Message-ID, or a SHA-256 of its bytes."""
     message_id = " ".join(str(message.get("Message-ID", "")).split())
     if re.fullmatch(r"<[^<>\s]{1,380}>", message_id):
         return message_id
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def normal_address(header: str) -> str | None:
-    _, address = parseaddr(header)
-    try:
-        return subscribers.normalize_email(address) if address else None
-    except InputError:
-        return None
-
-
-def is_automatic(message: EmailMessage, own_address: str) -> bool:
-    """Auto-replies, lists and our own mail: never answered (no mail loops)."""
-    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
-    precedence = str(message.get("Precedence", "")).strip().lower()
+def is_list_or_own(message: EmailMessage, own_address: str) -> bool:
+    """Mailing-list mail, our own mail and mail from a mail system: never answered (no mail
+    loops), whatever else it looks like."""
     sender = parseaddr(str(message.get("From", "")))[1].lower()
     return (
-        auto != "no"
-        or precedence in ("bulk", "junk", "list", "auto_reply")
-        or message.get("X-Autoreply") is not None
-        or message.get("List-Id") is not None
+        message.get("List-Id") is not None
         or sender == own_address.lower()
         or sender.startswith(("mailer-daemon@", "postmaster@"))
     )
 
 
+def delivered_to(message: EmailMessage) -> list[str]:
+    """The addresses a message was delivered to (where plus-address tokens are)."""
+    values = [
+        str(v)
+        for name in ("Delivered-To", "X-Original-To", "To", "Cc")
+        for v in message.get_all(name, [])
+    ]
+    return [addr for _, addr in getaddresses(values) if addr]
+
+
+def report_detail(found: Classification) -> dict[str, Any]:
+    """What ``inbox_events.detail`` keeps of a report: kind, status, reason, recipients and
+    each recipient's own result."""
+    return {
+        "kind": found.kind,
+        "status": found.status,
+        "reason": found.reason,
+        "recipients": list(found.recipients),
+        "per_recipient": [
+            [r.recipient, r.action, r.status, r.reason, r.kind] for r in found.per_recipient
+        ],
+    }
+
+
+def _message_id(message: EmailMessage) -> str | None:
+    """The Message-ID to thread an answer to, when it is one well-formed id."""
+    value = " ".join(str(message.get("Message-ID", "")).split())
+    return value if re.fullmatch(r"<[^<>\s]{1,250}>", value) else None
+
+
 def plain_body(message: EmailMessage) -> str:
+    """The text/plain body of ``message`` (empty when it has none)."""
     part = message.get_body(("plain",))
     if part is None:
         return ""

@@ -1,7 +1,7 @@
 """The reply mailbox over IMAP (stdlib ``imaplib``; callers run it in a thread).
 
-A handled message gets the keyword ``NewsletterDone`` (and ``\\Seen``), so it is skipped
-next time even if the database was lost; a message that cannot be read is moved to
+A handled message gets the keyword ``NewsletterDone`` (and ``\\Seen``, unless it is left for
+a person to read), so it is skipped next time even if the database was lost; a message that cannot be read is moved to
 IMAP_QUARANTINE_FOLDER for a person to look at.
 """
 
@@ -22,6 +22,10 @@ DONE = "NewsletterDone"
 
 
 class Mailbox:
+    """The reply mailbox over IMAP4 (implicit TLS or STARTTLS per IMAP_SECURITY, with
+    certificate checks): lists unseen messages, fetches them, marks them done or sets them
+    aside. Raises ``SourceError`` when the server cannot be reached or refuses."""
+
     def __init__(self, settings: Settings) -> None:
         if not settings.imap_host:
             raise SettingsError("NEWSLETTER_IMAP_HOST", "not set")
@@ -67,6 +71,7 @@ class Mailbox:
 
     @property
     def imap(self) -> imaplib.IMAP4:
+        """The open IMAP connection; ``SourceError`` outside ``with``."""
         assert self._imap is not None, "use Mailbox in a with block"
         return self._imap
 
@@ -90,6 +95,7 @@ class Mailbox:
         return list(data[0].split())[:limit]
 
     def fetch(self, uid: bytes) -> bytes | None:
+        """The raw RFC 5322 bytes of message ``uid``, or None when the server gives nothing."""
         status, parts = self._command("FETCH", uid.decode(), "(BODY.PEEK[])")
         if status != "OK":
             return None
@@ -98,10 +104,32 @@ class Mailbox:
                 return part[1]
         return None
 
-    def mark_done(self, uid: bytes) -> None:
-        self._command("STORE", uid.decode(), "+FLAGS", f"(\\Seen {DONE})")
+    def mark_done(self, uid: bytes, *, seen: bool = True) -> None:
+        """Mark message ``uid`` handled, so it is not read again; ``seen=False`` leaves it
+        unread for a person (a reply that is not a command, with no operator to forward to)."""
+        flags = f"(\\Seen {DONE})" if seen else f"({DONE})"
+        self._command("STORE", uid.decode(), "+FLAGS", flags)
+
+    def search_header(self, name: str, text: str) -> list[bytes]:
+        """UIDs of messages whose header ``name`` contains ``text`` (RFC 3501 SEARCH HEADER;
+        ``text`` must be plain ASCII without quotes)."""
+        if not text.isascii() or any(c in text for c in '"\\\r\n'):
+            raise ValueError(f"not a plain search text: {text!r}")
+        status, data = self._command("SEARCH", "HEADER", name, f'"{text}"')
+        if status != "OK" or not data or not data[0]:
+            return []
+        return list(data[0].split())
+
+    def delete(self, uid: bytes) -> None:
+        """Delete message ``uid`` (flag ``\\Deleted`` and expunge)."""
+        self._command("STORE", uid.decode(), "+FLAGS", "(\\Deleted)")
+        try:
+            self.imap.expunge()
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise SourceError("imap", f"EXPUNGE failed: {exc}") from None
 
     def set_aside(self, uid: bytes) -> None:
+        """Keep message ``uid`` out of the way (it could not be handled) for a person to look at."""
         folder = _quote(self.settings.imap_quarantine_folder)
         self._command("CREATE", folder)  # "already exists" is a NO: harmless
         capabilities = getattr(self.imap, "capabilities", ())

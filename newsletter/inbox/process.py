@@ -1,4 +1,5 @@
-"""``process_inbox``: read the reply mailbox, apply commands and bounces, send replies.
+"""``process_inbox``: read the reply mailbox, apply commands, bounces and complaints, send
+replies and forwards.
 
 Each message is handled once: its Message-ID (or a hash) goes into ``inbox_events`` in the
 same transaction as its changes, and the message is flagged on the server afterwards.
@@ -16,15 +17,15 @@ import logging
 from dataclasses import dataclass, field
 
 from newsletter.config import Settings
+from newsletter.deliver.single import Send, transport_sender
 from newsletter.errors import NewsletterError, SourceError
-from newsletter.inbox.handle import Handler, Outcome
+from newsletter.inbox.handle import HandledMessage, Handler
 from newsletter.inbox.imap import Mailbox
 from newsletter.links import Links
 from newsletter.models import Message
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from newsletter.web.sending import Send, transport_sender
 from newsletter.words import plural
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class InboxReport:
+    """What one reading of the reply mailbox did, by kind, with errors as one-line texts."""
+
     messages: int = 0
     commands: int = 0
     confirmations_asked: int = 0
     bounces: int = 0
-    suppressed: int = 0
+    warnings: int = 0
+    complaints: int = 0
+    suppressed: int = 0  # bounced or, after a complaint, unsubscribed
     ignored: int = 0
+    forwarded: int = 0
+    left_unread: int = 0
     duplicates: int = 0
     malformed: int = 0
     replies_sent: int = 0
@@ -46,22 +53,30 @@ class InboxReport:
     mailbox_error: str | None = None  # the mailbox failed part-way: one line
 
     def summary(self) -> str:
+        """The report as one line for the run's output."""
         failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
         return failed + (
             f"{plural(self.messages, 'message')}: {plural(self.commands, 'command')}, "
             f"{plural(self.confirmations_asked, 'confirmation')} asked,"
-            f" {plural(self.bounces, 'bounce')} "
+            f" {plural(self.bounces, 'bounce')}, {plural(self.warnings, 'warning')},"
+            f" {plural(self.complaints, 'complaint')} "
             f"({self.suppressed} suppressed), {self.ignored} ignored, "
+            f"{self.forwarded} forwarded, {self.left_unread} left unread, "
             f"{self.duplicates} already handled, {self.malformed} set aside; "
             f"{plural(self.replies_sent, 'reply', 'replies')} sent"
         )
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: HandledMessage) -> None:
+        """Count one handled message by its kind."""
         attribute = {
             "command": "commands",
             "confirm-asked": "confirmations_asked",
             "bounce": "bounces",
+            "warning": "warnings",
+            "complaint": "complaints",
             "ignored": "ignored",
+            "forwarded": "forwarded",
+            "left-unread": "left_unread",
             "duplicate": "duplicates",
         }[outcome.kind]
         setattr(self, attribute, getattr(self, attribute) + 1)
@@ -73,15 +88,11 @@ async def process_inbox(
     settings: Settings,
     *,
     now: dt.datetime,
-    signer: Signer | None = None,
+    signer: Signer,
     send: Send | None = None,
     limit: int = 500,
 ) -> InboxReport:
     """Handle every new message in IMAP_FOLDER; raises ``SourceError`` if IMAP is unreachable."""
-    if signer is None:
-        from newsletter.store.secret import signer_for  # the lead's: generated key for SQLite
-
-        signer = signer_for(settings)
     links = Links.for_settings(settings, signer)
     handler = Handler(store, settings, links, Renderer(settings, links), now)
     report = InboxReport()
@@ -132,4 +143,4 @@ def _read_all(
             continue
         report.count(outcome)
         replies.extend(outcome.replies)
-        mailbox.mark_done(uid)
+        mailbox.mark_done(uid, seen=not outcome.leave_unread)

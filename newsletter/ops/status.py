@@ -3,7 +3,8 @@
 One read-only snapshot (``gather``), a JSON-ready dict that ``newsletter status`` prints
 as text for a person or as JSON for monitoring. ``problems`` lists what needs a look (last run failed, waiting or stuck, no
 run for a due edition, a failing source, an edition sent without a source, messages
-waiting, messages deferred for more than a day in any edition); ``--check`` exits 2 when
+waiting, messages deferred for more than a day in any edition, an edition that waited for a
+source and was never made); ``--check`` exits 2 when
 there is any, so a monitor can just run the command. The schedule part says which edition
 is the latest complete one and which digest comes next, on arXiv's clock (``schedule``),
 with times shown in TIMEZONE.
@@ -19,12 +20,14 @@ from sqlalchemy import Connection
 
 from newsletter import edition_day, schedule
 from newsletter.config import Settings
+from newsletter.ops import inbox_status
 from newsletter.store import editions, ledger, runs, subscribers
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
 PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
 DEFERRED_TOO_LONG = dt.timedelta(days=1)
+NEVER_MADE_WINDOW = dt.timedelta(days=14)  # how far back an edition never made is shown
 
 
 def gather(
@@ -39,8 +42,11 @@ def gather(
         "subscribers": subscribers.count_by_status(conn),
         "deferred_over_a_day": _long_deferred(conn, now),
         "schedule": _schedule(conn, settings, now),
+        "never_made": _never_made(conn, settings, now),
     }
-    snapshot["problems"] = problems(snapshot, settings, now)
+    snapshot["problems"] = problems(snapshot, settings, now) + inbox_status.problems(
+        conn, settings, now
+    )
     return snapshot
 
 
@@ -85,6 +91,18 @@ def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[st
         "next_complete_at": ready.isoformat(),
         "line": line,
     }
+
+
+def _never_made(conn: Connection, settings: Settings, now: dt.datetime) -> list[dict[str, str]]:
+    """Editions before the latest complete one whose last run waited for a source and that
+    were never frozen: with a run only once a day (not the hourly cron or timer shipped in
+    contrib/), the next day's run makes the next edition and this one's papers never go out."""
+    latest = schedule.default_edition(now, settings)
+    found = []
+    for date, record in sorted(runs.last_run_by_edition(conn, latest - NEVER_MADE_WINDOW).items()):
+        if date < latest and record.outcome == "waiting" and not editions.get_by_date(conn, date):
+            found.append({"date": date.isoformat(), "reason": record.summary or ""})
+    return found
 
 
 def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
@@ -193,6 +211,11 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
                 f"edition {edition['date']} went out without {missing['source']}:"
                 f" {missing['error']}"
             )
+    for skipped in snapshot["never_made"]:
+        found.append(
+            f"edition {skipped['date']} was never made: its last run was waiting"
+            f" ({skipped['reason']}); `newsletter run --date {skipped['date']}` makes it"
+        )
     stale = snapshot["deferred_over_a_day"]
     if stale["count"]:
         oldest = stale["oldest"]

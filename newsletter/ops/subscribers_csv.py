@@ -24,6 +24,7 @@ from typing import cast, get_args
 
 from sqlalchemy import Connection
 
+from newsletter import addresses
 from newsletter.errors import InputError
 from newsletter.models import SUBSCRIBER_STATUSES, Frequency, Profile, Subscriber, SubscriberStatus
 from newsletter.store import subscribers
@@ -129,7 +130,7 @@ def _terms(value: str, name: str) -> tuple[str, ...]:
 
 
 def _row(record: dict[str, str]) -> CsvRow:
-    email = subscribers.normalize_email(record.get("email", ""))
+    email = addresses.normalize_email(record.get("email", ""))
     status = record.get("status") or "active"
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")

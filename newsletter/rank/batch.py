@@ -50,6 +50,9 @@ def _lookup(
 
 
 class SectionCache:
+    """Sections built once per distinct (topic, picks) in a chunk of plain rows, shared by
+    every subscriber who gets the same one."""
+
     def __init__(self, assembler: Assembler) -> None:
         self.assembler = assembler
         self.global_order = np.asarray(assembler.global_order, dtype=np.int64)
@@ -59,6 +62,7 @@ class SectionCache:
         self._also: dict[bytes, Section | None] = {}
 
     def written_id(self, written: str) -> int:
+        """A small integer for the topic as the subscriber wrote it (stable within the cache)."""
         wid = self._written.get(written)
         if wid is None:
             wid = self._written[written] = len(self._written_list)

@@ -18,14 +18,17 @@ class PaperTerms:
 
     @cached_property
     def title(self) -> frozenset[str]:
+        """The paper's title terms."""
         return frozenset(terms(self.paper.title))
 
     @cached_property
     def abstract(self) -> frozenset[str]:
+        """The paper's abstract terms."""
         return frozenset(terms(self.paper.abstract))
 
     @cached_property
     def category(self) -> frozenset[str]:
+        """The terms of the paper's category names."""
         return frozenset(terms(category_text(self.paper)))
 
 
@@ -74,14 +77,17 @@ def explain_topic(topic: str, fields: PaperTerms) -> tuple[tuple[str, ...], str]
 
 
 def explain_popular(paper: Paper) -> str:
+    """The reason shown for a popular paper (its Hugging Face upvotes when it has some)."""
     if paper.upvotes:
         return f"popular today ({paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''})"
     return "among today's top papers"
 
 
 def explain_category(title: str) -> str:
+    """The reason shown for a paper that matched by category ``title``."""
     return f"in {title}"
 
 
 def explain_authors(names: list[str]) -> str:
+    """The reason shown for a paper that matched by author ``names``."""
     return f"by {', '.join(names)}, whom you follow"

@@ -38,6 +38,7 @@ class Weights:
 
 
 def category_text(paper: Paper) -> str:
+    """The paper's category codes as words (their taxonomy names), for matching topics."""
     return " . ".join(name for code in paper.categories if (name := category_name(code)))
 
 

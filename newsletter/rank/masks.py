@@ -15,6 +15,9 @@ from newsletter.rank.sections import Assembler, Request
 
 
 class PaperMasks:
+    """Boolean masks over the edition's papers (by category, by author), built once for
+    exclusions and category or author interests."""
+
     def __init__(self, corpus: Corpus, assembler: Assembler) -> None:
         self.corpus = corpus
         self.assembler = assembler

@@ -31,6 +31,7 @@ DISLIKE_WEIGHT = 0.4
 
 
 def popularity(papers: Sequence[Paper]) -> np.ndarray:
+    """Each paper's popularity in [0, 1]: log(1 + upvotes) over the edition's highest."""
     votes = np.array([max(p.upvotes or 0, 0) for p in papers], dtype=np.float64)
     top = np.log1p(votes.max()) if votes.size else 0.0
     if top <= 0:
@@ -39,6 +40,7 @@ def popularity(papers: Sequence[Paper]) -> np.ndarray:
 
 
 def centrality(corpus: Corpus) -> np.ndarray:
+    """Each paper's cosine to the edition's mean vector, over the highest (0 when none)."""
     if corpus.n_papers == 0:
         return np.zeros(0)
     mean = np.asarray(corpus.unit.mean(axis=0)).ravel()
@@ -48,6 +50,7 @@ def centrality(corpus: Corpus) -> np.ndarray:
 
 
 def global_scores(papers: Sequence[Paper], corpus: Corpus) -> np.ndarray:
+    """The global order's score: popularity + ``CENTRALITY_WEIGHT`` x centrality."""
     return np.asarray(popularity(papers) + CENTRALITY_WEIGHT * centrality(corpus))
 
 

@@ -55,6 +55,11 @@ def _collector_paused() -> Iterator[None]:
 
 
 class Ranker:
+    """One edition's papers, ranked for many subscribers at once (see the module docstring).
+
+    Raises ``SettingsError`` for a bad ``max_per_topic``, ``also_today`` or ``floor``
+    (BM25F relevance in [0, 1))."""
+
     def __init__(
         self,
         papers: Sequence[Paper],
@@ -107,6 +112,7 @@ class Ranker:
     # Public interface -------------------------------------------------------------
 
     def rank(self, profile: Profile, feedback: Sequence[Feedback] = ()) -> tuple[Section, ...]:
+        """The sections for one ``profile`` (``rank_many`` with one row)."""
         return self.rank_many([profile], [feedback])[0]
 
     def rank_many(
@@ -114,6 +120,10 @@ class Ranker:
         profiles: Sequence[Profile],
         feedback: Sequence[Sequence[Feedback]] | None = None,
     ) -> list[tuple[Section, ...]]:
+        """The sections of each profile, in order: one section per topic (best first, at most
+        ``max_per_topic`` papers above the floor, each paper once per email), then category
+        and author sections and "also today". ``feedback[i]`` (+1/-1 signals) adjusts row
+        ``i`` (Rocchio); raises ``ValueError`` when the lengths differ."""
         if feedback is not None and len(feedback) != len(profiles):
             raise ValueError(
                 f"rank_many: {len(profiles)} profiles but {len(feedback)} feedback lists"

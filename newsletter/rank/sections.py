@@ -37,6 +37,7 @@ AUTHORS = "Followed authors"
 
 @lru_cache(maxsize=200_000)
 def topic_key(topic: str) -> str:
+    """A topic's matching key: normalised, white space collapsed (cached)."""
     return " ".join(normalise(topic).split())
 
 
@@ -119,6 +120,9 @@ def best_first(score: np.ndarray, n: int) -> list[list[int]]:
 
 
 class Assembler:
+    """Builds the sections of one email from the picks of the ranking, with the reasons
+    shown to the reader."""
+
     def __init__(
         self,
         papers: Sequence[Paper],
@@ -271,6 +275,8 @@ class Assembler:
         return self._item("popular", p, score, explain_popular(self.papers[p]))
 
     def popular_items(self, chosen: list[int], score: np.ndarray | None) -> tuple[RankedItem, ...]:
+        """``RankedItem``s for the popular papers ``chosen`` (by the given ``score`` or the
+        global one)."""
         if score is None:
             return tuple([self._popular_item(p, self._global_list[p]) for p in chosen])
         return tuple([self._popular_item(p, float(score[p])) for p in chosen])

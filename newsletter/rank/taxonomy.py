@@ -112,6 +112,7 @@ CATEGORY_NAMES: dict[str, str] = {
 
 
 def category_name(code: str) -> str | None:
+    """The name of arXiv category ``code`` (``cs.CL`` -> ``Computation and Language``), or None."""
     return CATEGORY_NAMES.get(code)
 
 

@@ -145,6 +145,7 @@ STOPWORDS = frozenset(
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
+    """The Snowball (Porter 2) English stem of ``word`` (cached)."""
     return str(_STEMMER.stemWord(word))
 
 

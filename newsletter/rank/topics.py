@@ -21,6 +21,9 @@ _MARGIN = 1e-6
 
 
 class TopicCache:
+    """Each distinct topic scored against every paper once per edition: relevance rows and
+    their best candidates, within ``max_bytes`` of memory (reset when full)."""
+
     def __init__(
         self,
         corpus: Corpus,
@@ -52,6 +55,7 @@ class TopicCache:
         self.scored = 0  # topics scored so far (a topic scored again after a reset counts twice)
 
     def topic_id(self, key: str) -> int:
+        """A small integer for topic ``key`` (stable within the cache)."""
         tid = self.ids.get(key)
         if tid is None:
             tid = self.ids[key] = len(self._phrases)

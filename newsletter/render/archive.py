@@ -20,9 +20,10 @@ from typing import Any
 from newsletter.errors import StoreError
 from newsletter.files import PUBLIC, write_atomic
 from newsletter.models import Edition
-from newsletter.render.clean import clean_text, one_line
+from newsletter.render.clean import clean_text
 from newsletter.render.compile import jinja_environment, load_jinja, template_dirs
 from newsletter.render.views import day_label
+from newsletter.text import one_line
 from newsletter.words import plural
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ FEED_ENTRIES = 30
 
 
 def edition_summary(edition: Edition) -> str:
+    """One line for the archive index: paper count and the top paper's title."""
     count = len(edition.papers)
     if not count:
         return "No papers."

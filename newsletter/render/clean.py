@@ -4,7 +4,6 @@
 - ``latex_to_unicode``: ``$\\mathcal{O}(n^3)$`` -> ``O(n³)``; never leaves ``$...$`` behind.
 - ``trim_sentences``: cut long text at a sentence boundary.
 - ``short_authors``: "A. Author, B. Author, C. Author, … +12".
-- ``one_line``: untrusted text fit for a header (no control characters, length-capped).
 """
 
 from __future__ import annotations
@@ -135,6 +134,8 @@ def clean_text(text: str) -> str:
 
 
 def clean_abstract(text: str) -> str:
+    """An arXiv abstract made readable: ``Abstract:`` prefix and hard wraps removed, LaTeX
+    to Unicode (``latex_to_unicode``)."""
     return clean_text(_PREFIX.sub("", text.strip()))
 
 
@@ -184,14 +185,3 @@ def short_authors(authors: Sequence[str], shown: int = 3) -> str:
     if len(names) <= shown + 1:
         return ", ".join(names)
     return ", ".join(names[:shown]) + f", … +{len(names) - shown}"
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Untrusted text made safe for a header or a subject: one line, at most ``limit`` chars."""
-    text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"

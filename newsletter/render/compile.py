@@ -54,12 +54,16 @@ def template_dirs(override: Path | None) -> list[Path]:
 
 @dataclass(frozen=True, slots=True)
 class Source:
+    """A template's text and the file it came from (for errors with file and line)."""
+
     name: str
     path: Path
     text: str
 
 
 def find_template(dirs: Sequence[Path], name: str) -> Source:
+    """The template ``name`` from the first of ``dirs`` that has it (operator overrides
+    first); ``TemplateError`` when none does."""
     for folder in dirs:
         path = folder / name
         if path.is_file():
@@ -71,6 +75,8 @@ def find_template(dirs: Sequence[Path], name: str) -> Source:
 
 
 def jinja_environment(dirs: Sequence[Path], *, autoescape: bool) -> jinja2.Environment:
+    """A Jinja2 environment over ``dirs``, strict about undefined names, escaping HTML when
+    ``autoescape``."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         autoescape=autoescape,  # noqa: S701 (False only for the plain-text part)
@@ -83,6 +89,7 @@ def jinja_environment(dirs: Sequence[Path], *, autoescape: bool) -> jinja2.Envir
 
 
 def check_jinja(env: jinja2.Environment, source: Source) -> None:
+    """Parse ``source``; ``TemplateError`` with its file and line when it does not compile."""
     try:
         env.parse(source.text, source.name, str(source.path))
     except jinja2.TemplateSyntaxError as exc:
@@ -150,6 +157,7 @@ def compile_mjml(dirs: Sequence[Path], name: str, env: jinja2.Environment) -> ji
 
 
 def load_jinja(env: jinja2.Environment, dirs: Sequence[Path], name: str) -> jinja2.Template:
+    """The checked Jinja2 template ``name`` from ``dirs``."""
     source = find_template(dirs, name)
     check_jinja(env, source)
     try:

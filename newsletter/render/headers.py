@@ -138,6 +138,8 @@ class Rfc2047Policy(EmailPolicy):
     """``EmailPolicy`` whose non-ASCII Subject and display names fold as RFC 2047 says."""
 
     def fold_binary(self, name: str, value: str) -> bytes:
+        """The header ``name: value`` folded for RFC 2047 (encoded words of at most 75
+        characters on lines of at most 76) as bytes with CRLF."""
         if isinstance(value, UnstructuredHeader) and (not value.isascii() or "=?" in value):
             return fold_unstructured(name, str(value))  # "=?" as text: readers would decode it
         if (

@@ -22,9 +22,9 @@ from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import views
-from newsletter.render.clean import one_line
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
-from newsletter.render.compose import QpCache, address, compose, sender_address
+from newsletter.render.mime import QpCache, address, build_message, sender_address
+from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ NOTICE_HEADINGS = {
 
 
 class Renderer:
+    """Renders emails and pages from the templates: MJML compiled once per template, Jinja2
+    per subscriber, then one ``Message`` (``render.mime``). Raises ``TemplateError`` for a
+    missing or broken template, when built."""
+
     def __init__(self, settings: Settings, links: Links) -> None:
         self.settings = settings
         self.links = links
@@ -59,6 +63,7 @@ class Renderer:
         self._domain = self._sender.domain
         slug = re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "list"
         self._list_id = f"{one_line(settings.list_name, 80)} <{slug}.{self._domain}>"
+        self._slug = slug[:60]
         self._edition_key: tuple[int, dt.date] | None = None
         self._paper_views: dict[str, views.PaperView] = {}
         self._qp = QpCache()
@@ -151,6 +156,9 @@ class Renderer:
         *,
         now: dt.datetime,
     ) -> Message:
+        """The digest email of ``edition`` for ``subscriber`` with the ranked ``sections``,
+        dated ``now``; raises ``TemplateError`` when a template fails and ``DeliveryError``
+        for an invalid address. Its Message-ID is stable for (edition, subscriber)."""
         to = address(subscriber.email, subscriber.name)
         sid = subscriber.id
         weekly = subscriber.frequency == "weekly"
@@ -186,6 +194,8 @@ class Renderer:
         context: Mapping[str, Any],
         now: dt.datetime,
     ) -> Message:
+        """A notice email of ``kind`` (``NOTICE_KINDS``: confirmation, welcome, goodbye,
+        alert) to ``to``, with the template ``context``; ``ValueError`` for an unknown kind."""
         if kind not in NOTICE_KINDS:
             raise ValueError(f"unknown notice kind {kind!r} (known: {', '.join(NOTICE_KINDS)})")
         recipient = address(to)
@@ -225,6 +235,7 @@ class Renderer:
             text,
             html,
             list_headers=kind == "welcome" and subscriber is not None,
+            campaign=kind,
         )
 
     def web_page(self, edition: Edition, sections: Sequence[Section]) -> str:
@@ -244,6 +255,17 @@ class Renderer:
 
     # -- assembly ------------------------------------------------------------------------
 
+    def quiet_headers(self, campaign: str) -> dict[str, str]:
+        """The headers of list mail that ask responders to stay quiet: ``Precedence: bulk``
+        (RFC 3834 §3.1.8 asks responders to honour it), ``X-Auto-Response-Suppress: OOF,
+        AutoReply`` (Microsoft Exchange) and ``Feedback-ID`` (Gmail's feedback loop:
+        ``campaign:list:sender``)."""
+        return {
+            "Precedence": "bulk",
+            "X-Auto-Response-Suppress": "OOF, AutoReply",
+            "Feedback-ID": f"{campaign}:{self._slug}:{self._domain}",
+        }
+
     def _message(
         self,
         subscriber: Subscriber | None,
@@ -255,15 +277,17 @@ class Renderer:
         html: str,
         *,
         list_headers: bool,
+        campaign: str = "digest",
     ) -> Message:
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
+            headers.update(self.quiet_headers(campaign))
             unsubscribe = self.links.unsubscribe(subscriber)
             mailto = self.links.mailto("unsubscribe", subscriber)
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             headers["Reply-To"] = self.links.command_address("reply", subscriber)
-        data = compose(
+        data = build_message(
             sender=self._sender,
             to=to,
             subject=subject,
@@ -283,7 +307,7 @@ class Renderer:
             data=data,
             html=html,
             text=text,
-            return_path=self.links.return_path(self._sender.addr_spec, subscriber)
-            if self.settings.verp and subscriber is not None
+            return_path=self.links.return_path(subscriber)
+            if self.settings.uses_verp and subscriber is not None
             else "",
         )

@@ -16,13 +16,8 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from newsletter.models import Paper, RankedItem, Section
-from newsletter.render.clean import (
-    clean_abstract,
-    clean_text,
-    one_line,
-    short_authors,
-    trim_sentences,
-)
+from newsletter.render.clean import clean_abstract, clean_text, short_authors, trim_sentences
+from newsletter.text import one_line
 from newsletter.words import plural
 
 ABSTRACT_CHARS = 480
@@ -33,6 +28,8 @@ _SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$")
 
 @dataclass(frozen=True, slots=True)
 class PaperView:
+    """What a template shows of one paper: cleaned title, authors, abstract, links."""
+
     arxiv_id: str
     title: Markup
     authors: Markup
@@ -59,6 +56,7 @@ def safe_url(url: str | None) -> str | None:
 
 
 def paper_view(paper: Paper) -> PaperView:
+    """The ``PaperView`` of ``paper`` (abstract cleaned and trimmed, authors shortened)."""
     title = clean_text(paper.title) or paper.arxiv_id
     authors = short_authors(paper.authors)
     if paper.ai_summary and paper.ai_summary.strip():
@@ -95,6 +93,8 @@ def paper_view(paper: Paper) -> PaperView:
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
+    """One paper of a section as a template shows it, with its feedback links and reason."""
+
     paper: PaperView
     number: int
     reason: Markup
@@ -105,6 +105,8 @@ class ItemView:
 
 @dataclass(frozen=True, slots=True)
 class SectionView:
+    """One section as a template shows it: title and items."""
+
     title: str
     topic: str | None
     empty_note: str
@@ -112,6 +114,7 @@ class SectionView:
 
 
 def reason_of(item: RankedItem) -> str:
+    """The one-line reason shown under a paper (why it was chosen)."""
     if item.reason:
         return one_line(item.reason, 240)
     if item.matched_terms:
@@ -120,6 +123,7 @@ def reason_of(item: RankedItem) -> str:
 
 
 def day_label(day: date) -> str:
+    """``Monday, 3 March 2025``."""
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
@@ -141,6 +145,7 @@ def subject_line(
 
 
 def top_paper(sections: Sequence[Section]) -> Paper | None:
+    """The first paper of the first non-empty section, or None."""
     for section in sections:
         if section.items:
             return section.items[0].paper
@@ -148,6 +153,7 @@ def top_paper(sections: Sequence[Section]) -> Paper | None:
 
 
 def preheader(sections: Sequence[Section]) -> str:
+    """The preheader (the inbox preview line) for these sections."""
     first = top_paper(sections)
     if first is None:
         return "Nothing matched your topics today."

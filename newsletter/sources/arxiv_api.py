@@ -28,13 +28,8 @@ from newsletter.errors import ParseError, SourceError
 from newsletter.models import Paper
 from newsletter.sources import http
 from newsletter.sources.base import FetchContext, Fetched
-from newsletter.sources.normalize import (
-    arxiv_id,
-    categories,
-    collapse,
-    one_line,
-    published_or_none,
-)
+from newsletter.sources.normalize import arxiv_id, categories, collapse, published_or_none
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +50,12 @@ class Page:
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of one arXiv API (Atom) answer; ``ParseError`` when it is not one."""
     return parse_page(raw).papers
 
 
 def parse_page(raw: bytes | str) -> Page:
+    """One arXiv API answer: its papers and the total results (for paging)."""
     root = _root(raw)
     papers: list[Paper] = []
     entries = 0

@@ -30,7 +30,8 @@ from newsletter.errors import ParseError, SourceError
 from newsletter.models import Paper
 from newsletter.sources import http
 from newsletter.sources.base import FetchContext, Fetched
-from newsletter.sources.normalize import arxiv_id, categories, collapse, one_line
+from newsletter.sources.normalize import arxiv_id, categories, collapse
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,12 @@ class Feed:
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of one arXiv RSS feed; ``ParseError`` when it is not one."""
     return parse_feed(raw).papers
 
 
 def parse_feed(raw: bytes | str) -> Feed:
+    """One arXiv RSS feed: its papers and the announcement date it states."""
     # arXiv's <description> is plain text escaped once: feedparser's HTML sanitizer would
     # eat "$x<y$" as a tag, so it is turned off; render escapes everything anyway.
     # A stream, never a str/bytes: feedparser would fetch a URL-looking string or read a

@@ -27,6 +27,7 @@ class FetchContext:
 
     @classmethod
     def for_settings(cls, client: httpx.AsyncClient, settings: Settings) -> FetchContext:
+        """The fetch context for ``settings``: the HTTP client, user agent, timeouts and pacing."""
         hosts = {host_key(settings.arxiv_rss_url), host_key(settings.arxiv_api_url)}
         return cls(client, settings, Pacer(hosts, settings.arxiv_request_interval))
 

@@ -26,7 +26,8 @@ from newsletter.errors import ParseError
 from newsletter.models import Paper
 from newsletter.sources import http
 from newsletter.sources.base import FetchContext, Fetched
-from newsletter.sources.normalize import arxiv_id, collapse, one_line, published_or_none
+from newsletter.sources.normalize import arxiv_id, collapse, published_or_none
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ PAGE_LIMIT = 100  # the most the API gives per page
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of one Hugging Face Daily Papers JSON answer; ``ParseError`` when it is
+    not one."""
     return parse_items(raw, source=NAME)
 
 
@@ -107,7 +110,8 @@ def _list(value: object) -> list[Any]:
 def _url(value: object) -> str | None:
     """Only absolute http(s) links: a ``javascript:`` link must never reach an email."""
     text = _text(value).strip()
-    return text if text.startswith(("https://", "http://")) and " " not in text else None
+    usable = " " not in text and collapse(text) == text  # no surrogate, no control character
+    return text if text.startswith(("https://", "http://")) and usable else None
 
 
 async def fetch(context: FetchContext, spec_argument: str, edition: dt.date) -> Fetched:

@@ -20,8 +20,8 @@ import httpx
 
 from newsletter.config import Settings
 from newsletter.errors import SourceError
-from newsletter.sources.normalize import one_line
 from newsletter.sources.pacer import Pacer
+from newsletter.text import one_line
 
 logger = logging.getLogger(__name__)
 

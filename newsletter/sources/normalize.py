@@ -18,11 +18,18 @@ _ARXIV_ID = re.compile(
 # "cs.LG", "stat.ML", "math-ph", "hep-th", "q-bio.NC", "physics.flu-dyn"; not MSC/ACM codes.
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
 _WHITESPACE = re.compile(r"\s+")
+# JSON may carry lone UTF-16 surrogates ("\ud800"), which UTF-8 cannot encode, and control
+# characters (NUL, which PostgreSQL's JSONB refuses; ESC; BEL) that no reader should get.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def collapse(text: str | None) -> str:
-    """Join hard-wrapped lines: every run of whitespace (CR/LF included) becomes one space."""
-    return _WHITESPACE.sub(" ", text or "").strip()
+    """Join hard-wrapped lines: every run of whitespace (CR/LF included) becomes one space.
+    A lone surrogate becomes U+FFFD and other control characters are dropped, so that the
+    text can be stored and sent whatever an upstream wrote."""
+    text = _WHITESPACE.sub(" ", text or "")
+    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text)).strip()
 
 
 def arxiv_id(value: str) -> str | None:
@@ -35,6 +42,7 @@ def arxiv_id(value: str) -> str | None:
 
 
 def is_category(term: str) -> bool:
+    """Whether ``term`` is an arXiv category code (``cs.CL``, ``math.AP``, ``hep-th``)."""
     return bool(_CATEGORY.match(term))
 
 
@@ -64,9 +72,3 @@ def published_or_none(text: str, *, source: str) -> dt.datetime | None:
     except ParseError as exc:
         logger.warning("%s; keeping the paper without a date", exc)
         return None
-
-
-def one_line(error: object, limit: int = 160) -> str:
-    """An exception's message squeezed to one short line, for ``ParseError`` reasons."""
-    text = collapse(str(error)) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"

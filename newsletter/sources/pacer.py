@@ -55,6 +55,7 @@ class Pacer:
         self._last_end: float | None = None
 
     def applies(self, url: str | httpx.URL) -> bool:
+        """Whether requests to ``url`` go through this pacer (arXiv's hosts)."""
         return host_key(url) in self.hosts
 
     @asynccontextmanager

@@ -20,6 +20,7 @@ SAMPLE_DATE = dt.date(2026, 11, 26)
 
 
 def parse(raw: bytes | str) -> list[Paper]:
+    """The papers of the bundled sample day (JSON, the ``Paper.to_json`` form)."""
     return parse_items(raw, source=NAME)
 
 

@@ -11,6 +11,7 @@ from newsletter.store.schema import alerts_sent
 
 
 def already_sent(conn: Connection, date: dt.date, kind: str) -> bool:
+    """Whether an alert of ``kind`` for ``date`` was already emailed."""
     query = select(alerts_sent.c.kind).where(
         alerts_sent.c.edition_date == date, alerts_sent.c.kind == kind
     )

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -21,6 +21,9 @@ from sqlalchemy.pool import NullPool
 from newsletter.errors import ConstraintError, StoreError
 from newsletter.store import migrations
 from newsletter.words import plural
+
+if TYPE_CHECKING:
+    from newsletter.store.send_source import SqlSendSource
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,12 @@ def _private_file(path: Path) -> None:
     """Create the SQLite file (and its folder) readable by its owner alone (0600: it holds
     every address); SQLite gives its journal and WAL files the same mode. A file that
     exists keeps its mode (the operator may have chosen one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot make the database's folder {path.parent}: {exc.strerror or exc}"
+        ) from None
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
@@ -157,6 +165,13 @@ class Store:
             raise ConstraintError(describe(exc)) from None
         except SQLAlchemyError as exc:  # unreachable, locked, damaged ("file is not a database")
             raise StoreError(describe(exc)) from None
+
+    def send_source(self) -> SqlSendSource:
+        """The ledger as the send loop sees it (``newsletter.outbox.ledger_port``)."""
+        # Imported here: the ledger's modules import this one (a cycle inside ``store``).
+        from newsletter.store.send_source import SqlSendSource
+
+        return SqlSendSource(self)
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -26,22 +26,26 @@ def _row_to_edition(row: RowMapping) -> Edition:
 
 
 def get_by_date(conn: Connection, date: dt.date) -> Edition | None:
+    """The edition of ``date``, or None."""
     row = conn.execute(select(editions).where(editions.c.date == date)).mappings().first()
     return _row_to_edition(row) if row else None
 
 
 def get(conn: Connection, edition_id: int) -> Edition | None:
+    """The edition with id ``edition_id``, or None."""
     row = conn.execute(select(editions).where(editions.c.id == edition_id)).mappings().first()
     return _row_to_edition(row) if row else None
 
 
 def latest(conn: Connection) -> Edition | None:
+    """The most recent edition, or None."""
     query = select(editions).order_by(editions.c.date.desc()).limit(1)
     row = conn.execute(query).mappings().first()
     return _row_to_edition(row) if row else None
 
 
 def recent(conn: Connection, limit: int = 10) -> list[Edition]:
+    """The ``limit`` most recent editions, newest first."""
     query = select(editions).order_by(editions.c.date.desc()).limit(limit)
     return [_row_to_edition(row) for row in conn.execute(query).mappings()]
 
@@ -138,6 +142,7 @@ def discard(conn: Connection, edition_id: int) -> int:
 
 
 def known_papers(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+    """The papers among ``arxiv_ids`` already in an edition, by arXiv id."""
     rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(list(arxiv_ids)))).mappings()
     return {row["arxiv_id"]: Paper.from_json(row["data"]) for row in rows}
 

@@ -15,6 +15,7 @@ from newsletter.store.schema import inbox_events, ledger
 
 
 def seen(conn: Connection, message_key: str) -> bool:
+    """Whether a message with this key was already handled."""
     query = select(inbox_events.c.id).where(inbox_events.c.message_key == message_key)
     return conn.execute(query).first() is not None
 
@@ -28,6 +29,8 @@ def record(
     detail: dict[str, Any] | None,
     now: dt.datetime,
 ) -> int:
+    """Record one handled incoming message (or send-time refusal) under its key; returns
+    the event's id."""
     result = conn.execute(
         insert(inbox_events).values(
             message_key=message_key[:400],
@@ -52,6 +55,11 @@ def get(
     detail = json.loads(row["detail"]) if row["detail"] else {}
     return row["kind"], row["subscriber_id"], detail, row["created_at"]
 
+
+# Event kinds the inbox records (newsletter.inbox.handle), one row per message read.
+BOUNCE, UNPROVEN, WARNING = "bounce", "bounce-unproven", "warning"
+COMPLAINT, UNPROVEN_COMPLAINT = "complaint", "complaint-unproven"
+IGNORED, FORWARDED, LEFT_UNREAD = "ignored", "forwarded", "left-unread"
 
 BOUNCE_SCORED = "bounce-score"  # one row per bounce counted (inbox or send loop)
 
@@ -104,6 +112,7 @@ def refusal_days(conn: Connection, subscriber_id: int, since: dt.datetime) -> se
 
 
 def counts(conn: Connection, since: dt.datetime) -> dict[str, int]:
+    """Incoming messages handled since ``since``, by kind."""
     rows = conn.execute(select(inbox_events.c.kind).where(inbox_events.c.created_at >= since))
     tally: dict[str, int] = {}
     for (kind,) in rows:
@@ -158,3 +167,33 @@ def forget(conn: Connection, subscriber_id: int, address: str) -> None:
             )
         )
     )
+
+
+def sent_to(conn: Connection, message_ids: Collection[str]) -> int | None:
+    """The subscriber the ledger recorded one of ``message_ids`` as sent to (None: none)."""
+    if not message_ids:
+        return None
+    query = select(ledger.c.subscriber_id).where(ledger.c.message_id.in_(list(message_ids)))
+    found: int | None = conn.execute(query.limit(1)).scalar()
+    return found
+
+
+def recent(
+    conn: Connection, kinds: Collection[str], since: dt.datetime
+) -> list[tuple[str, int | None, dict[str, Any], dt.datetime]]:
+    """Events of these ``kinds`` at or after ``since``, newest first: (kind, subscriber_id,
+    detail, created_at)."""
+    query = (
+        select(inbox_events)
+        .where(inbox_events.c.kind.in_(list(kinds)), inbox_events.c.created_at >= since)
+        .order_by(inbox_events.c.created_at.desc(), inbox_events.c.id.desc())
+    )
+    return [
+        (
+            row["kind"],
+            row["subscriber_id"],
+            json.loads(row["detail"]) if row["detail"] else {},
+            row["created_at"],
+        )
+        for row in conn.execute(query).mappings()
+    ]

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from newsletter.models import LedgerRow, SendResult
 from newsletter.store.ledger_read import (
     COLUMNS,
-    LedgerRow,
     claimers,
     counts,
     deferred_before,
@@ -42,9 +42,6 @@ from newsletter.store.ledger_read import (
 )
 from newsletter.store.locks import lease_held
 from newsletter.store.schema import ledger
-
-if TYPE_CHECKING:  # the type only: the store does not import the delivery layer
-    from newsletter.deliver.result import SendResult
 
 __all__ = [
     "LedgerRow",

@@ -7,38 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from newsletter.models import LEDGER_STATES, LedgerState
+from newsletter.models import LEDGER_STATES, LedgerRow
 from newsletter.store.schema import ledger
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    id: int
-    edition_id: int
-    subscriber_id: int
-    state: LedgerState
-    attempts: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    claimed_at: dt.datetime | None = None
-    claimed_by: str | None = None
-    next_attempt_at: dt.datetime | None = None
-    sent_at: dt.datetime | None = None
-    data_started_at: dt.datetime | None = None
-    last_code: int | None = None
-    last_text: str | None = None
-    message_id: str | None = None
-
 
 COLUMNS = [ledger.c[name] for name in LedgerRow.__slots__]
 
 
 def to_row(mapping: Any) -> LedgerRow:
+    """A ``LedgerRow`` from a result row's mapping."""
     return LedgerRow(**{name: mapping[name] for name in LedgerRow.__slots__})
 
 
@@ -68,6 +48,7 @@ def counts(conn: Connection, edition_id: int) -> dict[str, int]:
 
 
 def oldest_deferred(conn: Connection, edition_id: int) -> LedgerRow | None:
+    """The edition's deferred row queued longest ago, or None."""
     row = (
         conn.execute(
             select(*COLUMNS)
@@ -104,6 +85,7 @@ def next_due(
 
 
 def rows(conn: Connection, edition_id: int) -> list[LedgerRow]:
+    """Every row of the edition, in id order."""
     query = select(*COLUMNS).where(ledger.c.edition_id == edition_id).order_by(ledger.c.id)
     return [to_row(r) for r in conn.execute(query).mappings()]
 

@@ -60,6 +60,7 @@ def database_now(conn: Connection) -> dt.datetime:
 
 
 def lease_name(worker: str) -> str:
+    """The lock name of ``worker``'s lease."""
     return LEASE_PREFIX + worker
 
 
@@ -162,6 +163,7 @@ def acquire(conn: Connection, name: str, holder: str, now: dt.datetime, ttl_seco
 
 
 def release(conn: Connection, name: str, holder: str) -> None:
+    """Release lock ``name`` if ``holder`` holds it."""
     conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == holder))
 
 

@@ -14,6 +14,8 @@ from newsletter.store.schema import runs, source_health
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
+    """One recorded run: command, edition date, start and end (UTC), outcome and summary."""
+
     id: int
     command: str
     edition_date: dt.date | None
@@ -26,6 +28,9 @@ class RunRecord:
 
 @dataclass(frozen=True, slots=True)
 class SourceHealth:
+    """One source's health: whether its last attempt worked, when it last tried and last
+    succeeded, its last error and paper count."""
+
     source: str
     ok: bool
     last_attempt_at: dt.datetime | None
@@ -35,6 +40,7 @@ class SourceHealth:
 
 
 def start(conn: Connection, command: str, edition_date: dt.date | None, now: dt.datetime) -> int:
+    """Record the start of a run; returns its id."""
     result = conn.execute(
         insert(runs).values(command=command, edition_date=edition_date, started_at=now)
     )
@@ -52,6 +58,7 @@ def finish(
     counts: dict[str, Any] | None,
     now: dt.datetime,
 ) -> None:
+    """Record how run ``run_id`` ended."""
     conn.execute(
         update(runs)
         .where(runs.c.id == run_id)
@@ -60,8 +67,24 @@ def finish(
 
 
 def recent(conn: Connection, limit: int = 10) -> list[RunRecord]:
+    """The ``limit`` most recent runs, newest first."""
     query = select(runs).order_by(runs.c.id.desc()).limit(limit)
     return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]
+
+
+def last_run_by_edition(conn: Connection, since: dt.date) -> dict[dt.date, RunRecord]:
+    """The last ``newsletter run`` of each edition dated ``since`` or later."""
+    query = (
+        select(runs)
+        .where(runs.c.command == "run", runs.c.edition_date >= since)
+        .order_by(runs.c.id)
+    )
+    found: dict[dt.date, RunRecord] = {}
+    for row in conn.execute(query).mappings():
+        record = RunRecord(**dict(row))
+        if record.edition_date is not None:
+            found[record.edition_date] = record
+    return found
 
 
 def record_sources(
@@ -89,5 +112,6 @@ def record_sources(
 
 
 def sources(conn: Connection) -> list[SourceHealth]:
+    """Every source's last result."""
     query = select(source_health).order_by(source_health.c.source)
     return [SourceHealth(**dict(row)) for row in conn.execute(query).mappings()]

@@ -32,11 +32,15 @@ def signer_for(settings: Settings) -> Signer:
 
 def _read_or_create(key_file: Path) -> str:
     """The key in ``key_file``, created once (O_EXCL: two first runs cannot both write one)."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
     try:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         pass
+    except OSError as exc:
+        raise SettingsError(
+            "NEWSLETTER_SECRET_KEY", f"not set, and {key_file} cannot be made: {exc.strerror}"
+        ) from None
     else:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))

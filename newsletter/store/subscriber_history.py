@@ -20,7 +20,15 @@ from newsletter.store import inbox as events
 from newsletter.store.schema import editions, feedback, inbox_events, ledger
 
 STATUS_CHANGED = "status"
-BOUNCE_KINDS = ("bounce", events.BOUNCE_SCORED, events.SEND_REFUSED)
+BOUNCE_KINDS = (
+    events.BOUNCE,
+    events.UNPROVEN,
+    events.WARNING,
+    events.COMPLAINT,
+    events.UNPROVEN_COMPLAINT,
+    events.BOUNCE_SCORED,
+    events.SEND_REFUSED,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +57,10 @@ class MessageRecord:
 
 @dataclass(frozen=True, slots=True)
 class BounceRecord:
-    """A bounce or refusal: ``kind`` is ``bounce`` (a DSN read from the inbox, RFC 3464),
-    ``bounce-score`` (one counted) or ``send-refusal`` (refused at RCPT/DATA); ``reason``
-    is the status code and text as far as they are known."""
+    """A report about the reader's mail: ``kind`` is an inbox event (``bounce``,
+    ``bounce-unproven``, ``warning``: a DSN, RFC 3464; ``complaint``: an abuse report,
+    RFC 5965), ``bounce-score`` (one bounce counted) or ``send-refusal`` (refused at
+    RCPT/DATA); ``reason`` is the status code and text as far as they are known."""
 
     at: dt.datetime
     kind: str
@@ -138,13 +147,16 @@ def messages(conn: Connection, subscriber_id: int, limit: int = 10) -> list[Mess
 
 
 def _reason(kind: str, data: dict[str, Any]) -> str:
-    if kind == "bounce":
-        parts = [f"{status} ({kind_})" for _, status, kind_ in data.get("bounces", [])]
-        return "; ".join(parts) + (" (not proven ours)" if data.get("unproven") else "")
     if kind == events.SEND_REFUSED:
-        code = data.get("code")
-        return " ".join(str(p) for p in (code, data.get("text", "")) if p)
-    return f"{data.get('kind', '')} bounce counted, score {data.get('score', 0):g}"
+        return " ".join(str(p) for p in (data.get("code"), data.get("text", "")) if p)
+    if kind == events.BOUNCE_SCORED:
+        return f"{data.get('kind', '')} bounce counted, score {data.get('score', 0):g}"
+    if kind in (events.COMPLAINT, events.UNPROVEN_COMPLAINT):
+        return f"feedback type {data.get('feedback_type') or 'abuse'}"
+    if "bounces" in data:  # rows written before the one classifier (issue 15)
+        return "; ".join(f"{status} ({hard})" for _, status, hard in data["bounces"])
+    parts = [str(data.get(k)) for k in ("kind", "status", "reason") if data.get(k)]
+    return " ".join(parts)
 
 
 def bounces(conn: Connection, subscriber_id: int, limit: int = 10) -> list[BounceRecord]:

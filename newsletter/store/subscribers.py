@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -12,6 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
 
+from newsletter.addresses import normalize_email
 from newsletter.errors import InputError, NotFoundError
 from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, SubscriberStatus
 from newsletter.store import inbox as events
@@ -20,21 +20,9 @@ from newsletter.store.schema import feedback, ledger, subscribers
 
 log = logging.getLogger(__name__)
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
 MAX_TOPICS = 20
 NO_INTERESTS = Profile()
 MAX_TOPIC_LENGTH = 100
-
-
-def normalize_email(email: str) -> str:
-    """Trim, lower-case the domain, and reject anything that is not a plain address."""
-    value = email.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise InputError("email", email, f"not a valid email address: {email[:80]!r}")
-    local, _, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
 
 
 def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]:
@@ -55,6 +43,7 @@ def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]
 
 
 def clean_profile(profile: Profile) -> Profile:
+    """``profile`` with its terms cleaned (``clean_terms``); ``InputError`` past the caps."""
     return Profile(
         topics=clean_terms(profile.topics, "topics"),
         categories=clean_terms(profile.categories, "categories"),
@@ -206,6 +195,7 @@ def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def get(conn: Connection, subscriber_id: int) -> Subscriber:
+    """The subscriber ``subscriber_id``; ``NotFoundError`` when there is none."""
     found = find(conn, subscriber_id)
     if found is None:
         raise NotFoundError(f"subscriber #{subscriber_id}")
@@ -220,6 +210,8 @@ def find(conn: Connection, subscriber_id: int) -> Subscriber | None:
 
 
 def get_by_email(conn: Connection, email: str) -> Subscriber | None:
+    """The subscriber with this address (normalised first), or None; ``InputError`` for
+    an invalid address."""
     address = normalize_email(email)
     query = select(subscribers).where(func.lower(subscribers.c.email) == address.lower())
     found = conn.execute(query).mappings().first()
@@ -227,6 +219,7 @@ def get_by_email(conn: Connection, email: str) -> Subscriber | None:
 
 
 def require_by_email(conn: Connection, email: str) -> Subscriber:
+    """The subscriber with this address; ``NotFoundError`` when there is none."""
     found = get_by_email(conn, email)
     if found is None:
         raise NotFoundError(f"subscriber {normalize_email(email)}")
@@ -234,6 +227,7 @@ def require_by_email(conn: Connection, email: str) -> Subscriber:
 
 
 def get_many(conn: Connection, ids: Sequence[int]) -> dict[int, Subscriber]:
+    """The subscribers among ``ids`` that exist, by id."""
     if not ids:
         return {}
     rows = conn.execute(select(subscribers).where(subscribers.c.id.in_(list(ids)))).mappings()
@@ -241,6 +235,7 @@ def get_many(conn: Connection, ids: Sequence[int]) -> dict[int, Subscriber]:
 
 
 def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
+    """Every subscriber (with ``status`` only, when given), in id order."""
     query = select(subscribers).order_by(subscribers.c.id)
     if status:
         query = query.where(subscribers.c.status == status)
@@ -248,6 +243,7 @@ def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:
+    """The number of subscribers in each status."""
     rows = conn.execute(
         select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
     ).all()
@@ -272,6 +268,8 @@ def sendable_condition(on: dt.date, *, weekly_due: bool = False) -> Any:
 
 
 def sendable_ids(conn: Connection, on: dt.date, *, weekly_due: bool = False) -> list[int]:
+    """The ids of the subscribers who get the edition of ``on`` (weekly readers only when
+    ``weekly_due``)."""
     query = (
         select(subscribers.c.id)
         .where(sendable_condition(on, weekly_due=weekly_due))
@@ -281,6 +279,7 @@ def sendable_ids(conn: Connection, on: dt.date, *, weekly_due: bool = False) -> 
 
 
 def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
+    """Whether ``subscriber`` may get the edition of ``on`` (active, not paused that day)."""
     if subscriber.status == "active":
         return True
     return (
@@ -298,8 +297,10 @@ def set_status(
     now: dt.datetime,
     by: str = "",
 ) -> None:
-    """Change the status (``active`` also clears a pause and sets ``confirmed_at``); a change
-    is kept in the reader's history with ``by`` (who asked: ``operator``, ``bounces``, …)."""
+    """Set the subscriber's status (``active`` also confirms and ends a pause;
+    ``unsubscribed`` notes when); ``InputError`` for an unknown status. A change is kept in
+    the reader's history with ``by`` (who asked: ``operator``, ``web``, ``reply``,
+    ``bounces``)."""
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
@@ -314,6 +315,7 @@ def set_status(
 def set_profile(
     conn: Connection, subscriber_id: int, profile: Profile, *, now: dt.datetime
 ) -> None:
+    """Replace the subscriber's profile."""
     _update(conn, subscriber_id, {**_profile_values(profile), "updated_at": now})
 
 

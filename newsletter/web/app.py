@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from newsletter.config import Settings
+from newsletter.deliver.single import Send, transport_sender
 from newsletter.links import Links
 from newsletter.render import Renderer
 from newsletter.store.db import Store
@@ -23,7 +24,6 @@ from newsletter.web.archive import ArchiveFiles
 from newsletter.web.context import WebContext, ctx, template_environment
 from newsletter.web.middleware import AccessLogMiddleware
 from newsletter.web.ratelimit import RateLimiter
-from newsletter.web.sending import Send, transport_sender
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from newsletter.config import Settings
+from newsletter.deliver.single import Send
 from newsletter.errors import NotFoundError, TokenError
 from newsletter.links import Links
 from newsletter.models import Subscriber
@@ -22,7 +23,6 @@ from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web.ratelimit import RateLimiter
-from newsletter.web.sending import Send
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def template_environment(settings: Settings) -> jinja2.Environment:
 class WebContext:
     """Everything a handler needs, built once by ``create_app`` and kept on ``app.state``.
 
-    ``clock`` is the time seam (aware UTC); ``send`` sends one email (``web.sending``);
+    ``clock`` is the time seam (aware UTC); ``send`` sends one email (``deliver.single``);
     ``extra`` is free room for tests and extensions."""
 
     settings: Settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -13,13 +12,7 @@ from starlette.responses import Response
 
 from newsletter.errors import InputError
 
-_SEPARATORS = re.compile(r"[;,\n\r]+")
 MAX_PAUSE_DAYS = 366
-
-
-def split_terms(text: str) -> list[str]:
-    """``"a; b, c"`` or one per line -> ``["a", "b", "c"]`` (cleaning is the store's job)."""
-    return [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
 
 
 def field(form: object, name: str, limit: int = 2000) -> str:

@@ -17,9 +17,10 @@ from starlette.responses import Response
 from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.models import Subscriber
 from newsletter.store import subscribers
+from newsletter.text import split_terms
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, ctx, subscriber_from
-from newsletter.web.forms import field, form_endpoint, pause_date, split_terms
+from newsletter.web.forms import field, form_endpoint, pause_date
 
 log = logging.getLogger(__name__)
 

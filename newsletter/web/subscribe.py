@@ -14,12 +14,15 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newsletter import addresses
 from newsletter.errors import InputError, NewsletterError
 from newsletter.models import Message, Profile
+from newsletter.render import notices
 from newsletter.store import subscribers
-from newsletter.web import csrf, notices
+from newsletter.text import split_terms
+from newsletter.web import csrf
 from newsletter.web.context import WebContext, client_ip, ctx
-from newsletter.web.forms import field, form_endpoint, split_terms
+from newsletter.web.forms import field, form_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def _submit(request: Request, data: FormData) -> Response:
             "Too many requests", "Please wait a while before trying again.", 429
         )
     try:
-        email = subscribers.normalize_email(values["email"])
+        email = addresses.normalize_email(values["email"])
         topics = subscribers.clean_terms(split_terms(values["topics"]))
     except InputError as exc:
         return _form_page(web, values, str(exc), 400)

@@ -137,3 +137,26 @@ def test_a_latin_1_env_file_is_one_line_naming_the_file_and_byte(tmp_path: Path)
     line = result.stderr.strip()
     assert line.startswith(f"error: settings file {env_file}: not UTF-8")
     assert "byte 0xdf at offset 63 (line 2, column 36)" in line, line
+
+
+def test_a_database_folder_that_cannot_be_made_is_one_line_for_every_command(
+    tmp_path: Path,
+) -> None:
+    """SQLite's folder is created on first use; when a file stands in its way (or the disk
+    refuses), every command says so in one line instead of an OSError traceback."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database's folder should be\n")
+    Path("people.csv").write_text("email,name,topics\nbob@example.org,Bob,x\n")
+    env = {
+        "NEWSLETTER_DATABASE_URL": f"sqlite:///{blocker / 'db' / 'newsletter.db'}",
+        "NEWSLETTER_SOURCES": "sample",
+        "NEWSLETTER_IMAP_HOST": "127.0.0.1",
+        "NEWSLETTER_IMAP_PORT": "9",
+        "NEWSLETTER_BASE_URL": "http://127.0.0.1:9",
+    }
+    for command, args in ARGS.items():
+        if command == ("demo",):  # the demo keeps its own database under subscribers/
+            continue
+        output = _assert_one_line(_invoke((*command, *args), env), command)
+        if command != ("inbox", "classify"):  # it reads files, never the database
+            assert f"{blocker / 'db'}" in output, (command, output)

@@ -175,7 +175,13 @@ def test_show_tells_the_whole_story(env_file: Path, database_url: str) -> None:
             "bounce-msg-1",
             "bounce",
             subscriber_id=dee.id,
-            detail={"bounces": [["dee@example.org", "5.1.1", "hard"]]},
+            detail={
+                "kind": "hard",
+                "status": "5.1.1",
+                "reason": "user unknown",
+                "recipients": ["dee@example.org"],
+                "per_recipient": [],
+            },
             now=NOW,
         )
         feedback.record(conn, dee.id, "2612.00001", 1, NOW)
@@ -197,7 +203,7 @@ def test_show_tells_the_whole_story(env_file: Path, database_url: str) -> None:
     assert messages[1].endswith("last reply: 250 2.0.0 Ok: queued as 4F2")
     bounces = lines[lines.index("Bounces:") + 1 : lines.index("Feedback:")]
     assert sorted(b.split("  ", 2)[-1] for b in bounces) == [
-        "bounce: 5.1.1 (hard)",
+        "bounce: hard 5.1.1 user unknown",
         "send-refusal: 550 5.1.1 User unknown",
     ]
     assert lines[lines.index("Feedback:") + 1] == "  2025-06-01 07:00 UTC  +1 2612.00001"

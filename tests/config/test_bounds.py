@@ -71,3 +71,21 @@ def test_the_cli_names_the_setting_in_one_line(
     assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.exception
     assert result.stderr.startswith(f"error: setting NEWSLETTER_{setting}: ")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("NEWSLETTER_WORKER_LEASE", "1e-300"),  # renewed every third of it: a busy loop
+        ("NEWSLETTER_WORKER_LEASE", "0.5"),
+        ("NEWSLETTER_LOCK_TTL", "1e-9"),  # every lock stale at once: runs overlap
+        ("NEWSLETTER_LOCK_TTL", "59"),
+    ],
+)
+def test_durations_too_short_to_work_are_a_settings_error(
+    setting: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    assert caught.value.setting == setting and "greater than or equal to" in str(caught.value)

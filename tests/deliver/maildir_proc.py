@@ -27,7 +27,7 @@ from pathlib import Path
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.models import Message, Subscriber
-from newsletter.send import SendReport, send_edition
+from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
 from tests.support.delivery import address, build_message, utcnow

@@ -18,7 +18,7 @@ import sys
 
 from newsletter.deliver import open_transport
 from newsletter.errors import NewsletterError
-from newsletter.send import send_edition
+from newsletter.outbox.send import send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
 from tests.support.delivery import compose, smtp_settings, utcnow

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.sendbatch import FLUSH_EVERY
+from newsletter.outbox.sendbatch import FLUSH_EVERY
 from newsletter.store import ledger
 from newsletter.store.db import Store
 from tests.support.databases import fresh_postgres_schema

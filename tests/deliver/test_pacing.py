@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from newsletter.deliver import open_transport
-from newsletter.send import SendReport, send_edition
+from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table

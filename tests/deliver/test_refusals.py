@@ -17,7 +17,7 @@ from sqlalchemy import select
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.models import Edition, Paper
-from newsletter.send import SendReport, send_edition
+from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, ledger, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table

@@ -12,10 +12,9 @@ from sqlalchemy import select, update
 
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
-from newsletter.deliver.result import NOT_OWNED
 from newsletter.errors import StoreError
-from newsletter.models import Edition, Message, Subscriber
-from newsletter.send import SendReport, send_edition
+from newsletter.models import NOT_OWNED, Edition, Message, Subscriber
+from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import ledger, locks, subscribers
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table

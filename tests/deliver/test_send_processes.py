@@ -11,7 +11,7 @@ from sqlalchemy import select
 from newsletter.deliver import open_transport
 from newsletter.errors import DeliveryError
 from newsletter.models import Message, Subscriber
-from newsletter.send import per_process, send_edition
+from newsletter.outbox.send import per_process, send_edition
 from newsletter.store import ledger, locks
 from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table

@@ -35,14 +35,16 @@ def dsn(
     *,
     quoted_id: str | None = None,
     more: tuple[str, ...] = (),
+    original: str | None = None,
 ) -> bytes:
     """A Postfix DSN for ``recipient`` (and ``more``), quoting the headers of the message
-    it returns, with ``Message-ID: quoted_id`` among them when given."""
+    it returns, with ``Message-ID: quoted_id`` among them when given; ``original``: the
+    Original-Recipient of the first block (default: the recipient itself)."""
     mid = f"<{uuid.uuid4().hex}@mx.example.net>"
     boundary = "B" + uuid.uuid4().hex
     groups = "".join(
         f"""Final-Recipient: rfc822; {r}\r
-Original-Recipient: rfc822;{r}\r
+Original-Recipient: rfc822;{original if original and r == recipient else r}\r
 Action: {action}\r
 Status: {status}\r
 Remote-MTA: dns; mail.example.com\r
@@ -87,3 +89,54 @@ Subject: Daily Papers: 26 November\r
 --{boundary}--\r
 """
     return text.encode()
+
+
+def arf(quoted_id: str, recipient: str = "redacted@example.net") -> bytes:
+    """An RFC 5965 abuse report from a feedback loop, returning the digest with its
+    Message-ID (the recipient is often redacted)."""
+    boundary = "A" + uuid.uuid4().hex
+    return f"""From: <fbl@isp.example.net>\r
+To: papers@example.org\r
+Subject: FW: Daily Papers: 26 November\r
+Message-ID: <{uuid.uuid4().hex}@isp.example.net>\r
+Date: Thu, 26 Nov 2026 07:30:00 +0000\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=feedback-report; boundary="{boundary}"\r
+\r
+--{boundary}\r
+Content-Type: text/plain; charset="US-ASCII"\r
+\r
+This is an email abuse report for an email message received from IP 192.0.2.1.\r
+--{boundary}\r
+Content-Type: message/feedback-report\r
+\r
+Feedback-Type: abuse\r
+User-Agent: SomeGenerator/1.0\r
+Version: 1\r
+Original-Mail-From: <papers@example.org>\r
+Original-Rcpt-To: <{recipient}>\r
+Arrival-Date: Thu, 26 Nov 2026 06:00:05 +0000\r
+Source-IP: 192.0.2.1\r
+\r
+--{boundary}\r
+Content-Type: text/rfc822-headers\r
+\r
+From: Daily Papers <papers@example.org>\r
+To: {recipient}\r
+Subject: Daily Papers: 26 November\r
+Message-ID: {quoted_id}\r
+\r
+--{boundary}--\r
+""".encode()
+
+
+def out_of_office(to: str, sender: str = "ada@example.org") -> bytes:
+    """An Exchange out-of-office reply: null Return-Path, X-Auto-Response-Suppress: All,
+    "Automatic reply:" (no Auto-Submitted header)."""
+    return reply(
+        sender=sender,
+        to=to,
+        subject="Automatic reply: Daily Papers: 26 November",
+        body="I am out of the office until Monday with limited access to email.",
+        extra="Return-Path: <>\r\nX-Auto-Response-Suppress: All\r\n",
+    )

@@ -180,6 +180,7 @@ async def test_subscribe_by_email_needs_confirmation(
 async def test_bounces_suppress_hard_at_once_soft_after_threshold(
     sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:
+    """Mailman's scores: a hard bounce reaches the threshold; soft ones add up, one a day."""
     hard = add(sqlite_store, "gone@example.com")
     soft = add(sqlite_store, "full@example.com")
     policy = add(sqlite_store, "strict@example.com")
@@ -192,17 +193,20 @@ async def test_bounces_suppress_hard_at_once_soft_after_threshold(
             quoted_id=sent(sqlite_store, policy),
         )
     )
+    full = "smtp; 452 4.2.2 Mailbox full"
     for day in range(4):
         quoted = sent(sqlite_store, soft, day)
-        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
-    report = await run(sqlite_store, settings)
-    assert (report.bounces, report.suppressed, report.replies_sent) == (6, 1, 0)
+        mailbox.append(dsn("full@example.com", "4.2.2", diagnostic=full, quoted_id=quoted))
+        mailbox.append(dsn("full@example.com", "4.2.2", diagnostic=full, quoted_id=quoted))
+        report = await run(sqlite_store, settings, NOW + dt.timedelta(days=day))
+        assert report.bounces == (4 if day == 0 else 2) and report.replies_sent == 0
+        assert report.suppressed == (1 if day == 0 else 0)
+        assert get(sqlite_store, soft.id).status == "active"
     assert get(sqlite_store, hard.id).status == "bounced"
-    assert get(sqlite_store, soft.id).status == "active"
     assert get(sqlite_store, policy.id).status == "active"
     quoted = sent(sqlite_store, soft, 4)
-    mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
-    await run(sqlite_store, settings, NOW + dt.timedelta(days=1))
+    mailbox.append(dsn("full@example.com", "4.2.2", diagnostic=full, quoted_id=quoted))
+    await run(sqlite_store, settings, NOW + dt.timedelta(days=4))
     assert get(sqlite_store, soft.id).status == "bounced"
     assert smtp_sink.messages == []
 
@@ -237,8 +241,8 @@ async def test_one_dsn_counts_one_recipient(
     # Quotes reader0's Message-ID but lists everyone: only reader0 counts.
     mailbox.append(dsn(emails[1], "5.1.1", more=(emails[2], emails[0]), quoted_id=ids[0]))
     # A valid VERP address names reader1 once, whatever the DSN lists.
-    verp = links.return_path("papers@example.org", subs[1])
-    mailbox.append(dsn(emails[2], "4.2.2", action="delayed", more=emails, to=verp))
+    verp = links.return_path(subs[1])
+    mailbox.append(dsn(emails[2], "4.2.2", diagnostic="smtp; 452 4.2.2 full", more=emails, to=verp))
     report = await run(sqlite_store, settings)
     assert report.suppressed == 1
     after = [get(sqlite_store, s.id) for s in subs]
@@ -257,7 +261,9 @@ async def test_old_soft_bounces_are_forgotten(
     sub = add(sqlite_store, "full@example.com")
     for day in range(5):
         quoted = sent(sqlite_store, sub, day)
-        mailbox.append(dsn("full@example.com", "4.2.2", action="delayed", quoted_id=quoted))
+        mailbox.append(
+            dsn("full@example.com", "4.2.2", diagnostic="smtp; 452 4.2.2 full", quoted_id=quoted)
+        )
         await run(sqlite_store, settings, NOW + dt.timedelta(days=40 * day))
     assert get(sqlite_store, sub.id).status == "active"
 

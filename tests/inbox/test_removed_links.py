@@ -33,7 +33,7 @@ async def test_old_reply_and_verp_addresses_after_removal(
     old = _add(sqlite_store, "old@example.org")
     unsubscribe = links.command_address("unsubscribe", old)
     reply_to = links.command_address("reply", old)
-    return_path = links.return_path("papers@example.org", old)
+    return_path = links.return_path(old)
     with sqlite_store.begin() as conn:
         subscribers.remove(conn, old.email)
     new = _add(sqlite_store, "new@example.org")

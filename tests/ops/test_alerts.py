@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import logging
@@ -11,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from newsletter.alerts import decide, maybe_alert
 from newsletter.config import Settings
+from newsletter.outbox.alerts import decide, maybe_alert
 from tests.support.ports import free_port
 from tests.support.smtp import SmtpSink
 
@@ -129,7 +130,7 @@ def test_alert_email_reaches_the_smtp_sink(smtp_sink: SmtpSink) -> None:
         "source hf_daily: HTTP 503\r\nBcc: victim@example.com",
         ["collect: 0 papers (hf_daily FAILED) (1.2s)"],
     )
-    alert = maybe_alert(report, config, now=NOW)
+    alert = asyncio.run(maybe_alert(report, config, now=NOW))
     assert alert is not None
     assert len(smtp_sink.envelopes) == 1
     mail_from, rcpts, data = smtp_sink.envelopes[0]
@@ -151,14 +152,18 @@ def test_alert_email_reaches_the_smtp_sink(smtp_sink: SmtpSink) -> None:
 
 def test_no_alert_email_when_run_is_fine(smtp_sink: SmtpSink) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port)
-    assert maybe_alert(Report(THURSDAY, counts=ledger(sent=3)), config, now=NOW) is None
+    assert (
+        asyncio.run(maybe_alert(Report(THURSDAY, counts=ledger(sent=3)), config, now=NOW)) is None
+    )
     assert smtp_sink.envelopes == []
 
 
 def test_unreachable_mail_server_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     config = smtp_settings("127.0.0.1", free_port())
-    with caplog.at_level(logging.WARNING, logger="newsletter.alerts"):
-        alert = maybe_alert(Report(THURSDAY, "failed", "database is locked"), config, now=NOW)
+    with caplog.at_level(logging.WARNING, logger="newsletter.outbox.alerts"):
+        alert = asyncio.run(
+            maybe_alert(Report(THURSDAY, "failed", "database is locked"), config, now=NOW)
+        )
     assert alert is not None
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
@@ -169,8 +174,8 @@ def test_without_alert_email_the_alert_is_only_logged(
     smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port).model_copy(update={"alert_email": None})
-    with caplog.at_level(logging.WARNING, logger="newsletter.alerts"):
-        alert = maybe_alert(Report(THURSDAY, "failed", "boom"), config, now=NOW)
+    with caplog.at_level(logging.WARNING, logger="newsletter.outbox.alerts"):
+        alert = asyncio.run(maybe_alert(Report(THURSDAY, "failed", "boom"), config, now=NOW))
     assert alert is not None
     assert smtp_sink.envelopes == []
     assert any("ALERT 2026-11-26: boom" in r.getMessage() for r in caplog.records)
@@ -184,7 +189,7 @@ def test_alert_rendered_by_the_email_templates(smtp_sink: SmtpSink) -> None:
     config = smtp_settings(smtp_sink.host, smtp_sink.port)
     renderer = Renderer(config, Links(config.base_url, Signer.from_secrets("k", []), "p@e.org"))
     report = Report(THURSDAY, "failed", "<script>x</script> every source failed\r\nX-Evil: 1")
-    assert maybe_alert(report, config, now=NOW, renderer=renderer) is not None
+    assert asyncio.run(maybe_alert(report, config, now=NOW, renderer=renderer)) is not None
     [(_, rcpts, data)] = smtp_sink.envelopes
     assert rcpts == ["ops@example.org"]
     parsed = email.message_from_bytes(data, policy=default)

@@ -201,3 +201,26 @@ def test_an_outage_waits_with_exit_3_and_the_next_cron_run_sends(
     upstream_clock.set(dt.datetime(2026, 12, 1, 9, 15, tzinfo=dt.UTC))
     again = newsletter(tmp_path, env, upstream_clock, "UTC", "-q", "run")
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")  # nothing new: silent
+
+
+def test_a_holiday_says_so_in_one_line_and_exits_0(
+    tmp_path: Path,
+    env: dict[str, str],
+    fake_hf: FakeHF,
+    fake_arxiv: FakeArxiv,
+    upstream_clock: FakeClock,
+) -> None:
+    """The line the README quotes, once (not "no digest for D: no digest for D: ...")."""
+    fake_arxiv.holidays.add(TUE)
+    fake_hf.add_day(MON, 0)
+    upstream_clock.set(dt.datetime(2026, 12, 1, 7, 15, tzinfo=dt.UTC))
+    add_reader(tmp_path, env, upstream_clock)
+
+    result = newsletter(tmp_path, env, upstream_clock, "UTC", "run")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "no digest for 2026-12-01: every arXiv source answered and none announced a paper"
+        " (an arXiv holiday), and Hugging Face had none\n"
+    )
+    assert delivered(tmp_path) == 0

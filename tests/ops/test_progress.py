@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from newsletter.cli.progress import BarProgress, make_progress
 from newsletter.deliver import MaildirTransport
 from newsletter.models import Subscriber
-from newsletter.progress import BarProgress, PlainProgress, ProgressTransport, make_progress
+from newsletter.pipeline.progress import PlainProgress, ProgressTransport
 from tests.support.delivery import build_message
 
 

@@ -183,3 +183,43 @@ def test_a_weekend_without_runs_is_not_a_problem(sqlite_store: Store) -> None:
             now = friday + dt.timedelta(hours=hours)
             snap = gather(conn, config, now, run_limit=1, edition_limit=1)
         assert any(stale in p for p in snap["problems"]) is expected, (now, snap["problems"])
+
+
+def test_an_edition_that_waited_and_was_never_made_is_a_problem(sqlite_store: Store) -> None:
+    """A once-a-day cron (not the shipped hourly one): Tuesday's run waited for a source,
+    Wednesday's made Wednesday's edition; Tuesday's papers never went out. Status says so
+    until Tuesday's edition exists."""
+    tuesday, wednesday = dt.date(2026, 12, 1), dt.date(2026, 12, 2)
+    waited = dt.datetime(2026, 12, 1, 7, 15, tzinfo=dt.UTC)
+    now = dt.datetime(2026, 12, 2, 7, 20, tzinfo=dt.UTC)
+    reason = "waiting for hf_daily (source hf_daily: HTTP 503 after 1 attempt); nothing frozen"
+    with sqlite_store.begin() as conn:
+        run_id = runs.start(conn, "run", tuesday, waited)
+        runs.finish(conn, run_id, outcome="waiting", summary=reason, counts={}, now=waited)
+        editions.freeze(conn, wednesday, PAPERS, sources=["hf_daily"], now=now)
+        run_id = runs.start(conn, "run", wednesday, now)
+        runs.finish(conn, run_id, outcome="ok", summary="done", counts={}, now=now)
+    config = settings_for(str(sqlite_store.engine.url))
+    with sqlite_store.begin() as conn:
+        snap = gather(conn, config, now, run_limit=5, edition_limit=3)
+    assert (
+        "edition 2026-12-01 was never made: its last run was waiting (" + reason + ");"
+        " `newsletter run --date 2026-12-01` makes it"
+    ) in snap["problems"]
+
+    with sqlite_store.begin() as conn:
+        editions.freeze(conn, tuesday, PAPERS, sources=["hf_daily"], now=now)
+        snap = gather(conn, config, now, run_limit=5, edition_limit=3)
+    assert not any("never made" in p for p in snap["problems"]), snap["problems"]
+
+
+def test_the_edition_still_waiting_is_not_called_never_made(sqlite_store: Store) -> None:
+    tuesday = dt.date(2026, 12, 1)
+    waited = dt.datetime(2026, 12, 1, 7, 15, tzinfo=dt.UTC)
+    with sqlite_store.begin() as conn:
+        run_id = runs.start(conn, "run", tuesday, waited)
+        runs.finish(conn, run_id, outcome="waiting", summary="waiting", counts={}, now=waited)
+    config = settings_for(str(sqlite_store.engine.url))
+    with sqlite_store.begin() as conn:
+        snap = gather(conn, config, waited + dt.timedelta(hours=1), run_limit=5, edition_limit=3)
+    assert not any("never made" in p for p in snap["problems"]), snap["problems"]

@@ -11,11 +11,11 @@ import pytest
 from newsletter.render.clean import (
     clean_abstract,
     latex_to_unicode,
-    one_line,
     short_authors,
     short_name,
     trim_sentences,
 )
+from newsletter.text import one_line
 
 LEFTOVER_LATEX = re.compile(r"\\[A-Za-z]+|\$[^$\s][^$]*\$|\^\{|_\{")
 

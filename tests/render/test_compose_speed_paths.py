@@ -15,7 +15,7 @@ from email.policy import SMTP
 
 from newsletter.models import Edition, Profile, Subscriber
 from newsletter.render import Renderer
-from newsletter.render.compose import QpCache, _header, _qp
+from newsletter.render.mime import QpCache, _header, _qp
 from tests.render.editions import NOW, split_sections
 
 POLICY = SMTP.clone(max_line_length=998)

@@ -50,6 +50,10 @@ def test_digest_headers_and_parts(
     assert mailto.startswith("mailto:papers+unsubscribe-") and "@example.org" in mailto
     assert parsed["Reply-To"].startswith("papers+reply-")
     assert parsed["Subject"] == msg.subject
+    # Responders are asked to stay quiet (RFC 3834 §3.1.8, Exchange); Gmail's feedback loop
+    assert parsed["Precedence"] == "bulk"
+    assert parsed["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    assert parsed["Feedback-ID"] == "digest:daily-papers:example.org"
     plain, html = parts(parsed)
     for part in (plain, html):
         assert part.get_content_charset() == "utf-8"

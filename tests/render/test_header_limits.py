@@ -12,16 +12,15 @@ from email.utils import getaddresses
 
 import pytest
 
-from newsletter.alerts import Alert
-from newsletter.alerts import compose as compose_alert
 from newsletter.config import Settings
 from newsletter.errors import SettingsError
 from newsletter.links import MAX_LOCAL_PART, Links, longest_tag
 from newsletter.models import Edition, Message, Paper, Profile, RankedItem, Section, Subscriber
 from newsletter.ops.doctor import check_settings
-from newsletter.render import Renderer
+from newsletter.outbox.alerts import Alert
+from newsletter.outbox.alerts import build_alert as compose_alert
+from newsletter.render import Renderer, notices
 from newsletter.tokens import Signer
-from newsletter.web import notices
 
 NOW = dt.datetime(2026, 8, 18, 6, 30, tzinfo=dt.UTC)
 ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
@@ -113,7 +112,7 @@ def test_digest_headers_with_non_ascii_text_fold_as_rfc_2047_says() -> None:
     ],
 )
 def test_any_non_ascii_subject_round_trips_within_the_limits(subject: str) -> None:
-    notice = notices.compose(
+    notice = notices.build_notice(
         _settings(), to="a@example.org", subject=subject, body="Hello.", subscriber_id=1, now=NOW
     )
     assert_rfc2047(notice.data)
@@ -158,7 +157,8 @@ def test_every_generated_local_part_fits_64_octets(sid: int) -> None:
     addresses += [
         links.command_address("confirm", reader, event_id=event) for event in (1, 10**7, 2**31 - 1)
     ]
-    assert message.return_path.startswith("bounces+")
+    assert message.return_path.startswith(links.reply_address.partition("@")[0] + "+bounce-")
+    assert links.bounce_token(message.return_path.rpartition("@")[0]) is not None
     for address in addresses:
         local = address.rpartition("@")[0]
         assert len(local.encode()) <= MAX_LOCAL_PART, (len(local), address)

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from newsletter.collect import CollectResult, SourceReport, collect, dedupe
 from newsletter.config import Settings
 from newsletter.errors import SourceError
+from newsletter.pipeline.collect import CollectResult, SourceReport, collect, dedupe
 from newsletter.sources import arxiv_api, arxiv_rss, hf_daily, sample
 from newsletter.sources.base import FetchContext
 from tests.support.fake_arxiv import feed_dated

@@ -417,3 +417,33 @@ def test_rss_freshness_of_the_capture_on_its_own_day(real_fixtures: Path) -> Non
     feed = arxiv_rss.parse_feed((real_fixtures / RSS_FILE).read_bytes())
     assert arxiv_rss.freshness(feed, dt.date(2024, 3, 26)) is None
     assert arxiv_rss.freshness(feed, dt.date(2024, 3, 27)).startswith("stale feed: it holds")
+
+
+def test_text_that_cannot_be_stored_or_sent_is_cleaned_not_fatal() -> None:
+    """JSON may carry lone surrogates (``"\\ud800"``) and control characters, NUL included:
+    UTF-8 cannot encode the first and PostgreSQL's JSONB refuses NUL. One such title must
+    not stop the digest of everyone (each would fail every run once frozen)."""
+    raw = json.dumps(
+        [
+            {
+                "paper": {
+                    "id": "2411.00001",
+                    "title": "Broken \ud800 surrogate\x00 and \x07bell",
+                    "summary": "An \udfff abstract\x00.",
+                    "authors": [{"name": "Ada\x00 \ud83d Lovelace"}],
+                    "ai_keywords": ["key\x1bword"],
+                    "githubRepo": "https://github.com/a/b\ud800",
+                    "projectPage": "https://example.org/\x00",
+                },
+            }
+        ]
+    )
+    (paper,) = hf_daily.parse(raw)
+    assert paper.title == "Broken \ufffd surrogate and bell"
+    assert paper.abstract == "An \ufffd abstract."
+    assert paper.authors == ("Ada \ufffd Lovelace",)
+    assert paper.ai_keywords == ("keyword",)
+    assert paper.github_repo is None and paper.project_page is None
+    for text in (paper.title, paper.abstract, *paper.authors, *paper.ai_keywords):
+        text.encode("utf-8")
+        assert not re.search(r"[\x00-\x1f\x7f]", text), text

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from newsletter.collect import CollectResult, collect
 from newsletter.config import Settings
 from newsletter.edition_day import complete_at, hf_days
+from newsletter.pipeline.collect import CollectResult, collect
 from newsletter.sources import arxiv_api
 from tests.support.clock import FakeClock
 from tests.support.fake_arxiv import UTC, FakeArxiv

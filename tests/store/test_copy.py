@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,27 @@ def test_db_copy_command(tmp_path: Path) -> None:
     again = runner.invoke(main, ["db", "copy", f"sqlite:///{tmp_path / 'b.db'}"], env=env)
     assert again.exit_code == 1
     assert again.stderr.startswith("error: the target database is not empty")
+
+
+@pytest.mark.parametrize("target_kind", ["postgresql", "sqlite"])
+def test_an_id_removed_before_the_copy_is_not_given_out_after_it(
+    tmp_path: Path, target_kind: str
+) -> None:
+    """The highest id was removed before the copy: the copy still never gives it out again
+    (README: a removed subscriber's id is never given out again)."""
+    source = Store.open(f"sqlite:///{tmp_path / 'old.db'}", now=NOW)
+    with source.begin() as conn:
+        for name in ("ada", "bob", "carl"):
+            subscribers.add(conn, f"{name}@example.org", now=NOW)
+        subscribers.remove(conn, "carl@example.org")
+    with (
+        fresh_postgres_schema()
+        if target_kind == "postgresql"
+        else nullcontext(f"sqlite:///{tmp_path / 'new.db'}")
+    ) as url:
+        target = Store.open(url, now=NOW)
+        copy_database(source, target, NOW)
+        with target.begin() as new:
+            dave = subscribers.add(new, "dave@example.org", now=NOW)
+        target.close()
+    assert dave.id == 4

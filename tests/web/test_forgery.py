@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import string
 
@@ -75,7 +76,7 @@ async def test_purpose_swapped_tokens_rejected(
     before = snapshot(store)
     unsub_token = links.unsubscribe(pending).rsplit("/", 1)[1]
     prefs_token = links.preferences(active).rsplit("/", 1)[1]
-    confirm_token = links.confirm(pending).rsplit("/", 1)[1]
+    confirm_token = links.confirm(pending, now=dt.datetime.now(dt.UTC)).rsplit("/", 1)[1]
     for path, token in [
         ("confirm", unsub_token),
         ("confirm", prefs_token),
@@ -106,7 +107,7 @@ async def test_get_never_changes_state(
     pending, active = _people(store, clock)
     before = snapshot(store)
     for url in (
-        links.confirm(pending),
+        links.confirm(pending, now=dt.datetime.now(dt.UTC)),
         links.unsubscribe(active),
         links.preferences(active),
         links.feedback(active, "2403.15527", +1),

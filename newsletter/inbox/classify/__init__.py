@@ -90,6 +90,7 @@ class Classification:
 
     @property
     def is_failure(self) -> bool:
+        """Whether ``kind`` is a failure (``FAILURE_KINDS``: hard or soft)."""
         return self.kind in FAILURE_KINDS
 
 

@@ -26,6 +26,7 @@ def first(message: Message, name: str, default: str = "") -> str:
 
 
 def present(message: Message, name: str) -> bool:
+    """Whether ``message`` has a header ``name`` (case-insensitive), readable or not."""
     return name in message
 
 

@@ -19,6 +19,7 @@ from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 
 from newsletter.inbox.classify import headers
+from newsletter.text import one_line
 
 DELIVERY_STATUS_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 RETURNED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
@@ -67,10 +68,6 @@ def bare_address(value: str) -> str:
     return address if "@" in address else ""
 
 
-def one_line(value: str, limit: int = 500) -> str:
-    return " ".join(value.split())[:limit]
-
-
 def delivery_statuses(message: Message) -> list[RecipientStatus]:
     """Every per-recipient block of every delivery-status part in ``message`` (RFC 3464)."""
     found: list[RecipientStatus] = []
@@ -91,7 +88,7 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
                     original_recipient=original,
                     action=headers.first(block, "Action").strip().lower(),
                     status=status,
-                    diagnostic=one_line(text if semicolon else diagnostic),
+                    diagnostic=one_line(text if semicolon else diagnostic, 500),
                 )
             )
     return found

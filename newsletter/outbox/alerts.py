@@ -15,7 +15,7 @@ alerts nobody yet: the next run tries again. Each alert has a ``kind``; given an
 ``AlertLog``, at most one email goes out per (edition date, kind), however often the run
 is repeated.
 
-``compose`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
+``build_alert`` turns an ``Alert`` into a plain-text ``Message`` (or asks a renderer for
 its "alert" notice), and ``send_alert`` sends it through the configured transport,
 bounded by a timeout. Sending an alert never raises: a broken mail server must not
 hide the run's own exit status, so a failed alert is logged instead.
@@ -26,18 +26,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from typing import Any, Protocol
 
 from newsletter.config import Settings
+from newsletter.deliver import open_transport
 from newsletter.errors import NewsletterError
 from newsletter.models import Message, Subscriber
-from newsletter.render.headers import SMTP_POLICY
+from newsletter.render.mime import address, build_message, sender_address
 from newsletter.schedule import should_send
+from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
 SUBJECT_LIMIT = 140
@@ -47,22 +47,44 @@ class RunSummary(Protocol):
     """What ``pipeline.RunReport`` offers: the fields an alert reads."""
 
     @property
-    def date(self) -> dt.date: ...
+    def date(self) -> dt.date:
+        """The day the run was for."""
+        ...
+
     @property
-    def outcome(self) -> str: ...
+    def outcome(self) -> str:
+        """How the run ended (``done``, ``failed``, ``dry run`` …)."""
+        ...
+
     @property
-    def reason(self) -> str: ...
+    def reason(self) -> str:
+        """Why it ended that way, one line (empty when fine)."""
+        ...
+
     @property
-    def stages(self) -> Sequence[str]: ...
+    def stages(self) -> Sequence[str]:
+        """The summary line of each stage, in order."""
+        ...
+
     @property
-    def counts(self) -> Mapping[str, int]: ...
+    def counts(self) -> Mapping[str, int]:
+        """The edition's ledger rows by state."""
+        ...
+
     @property
-    def missing(self) -> Sequence[str]: ...
+    def missing(self) -> Sequence[str]:
+        """The sources that had no papers when the edition froze."""
+        ...
+
     @property
-    def stopped(self) -> str: ...
+    def stopped(self) -> str:
+        """Why sending stopped early (``deliver.guard``), or empty."""
+        ...
 
 
 class NoticeRenderer(Protocol):
+    """What renders an alert with the email templates (``render.Renderer`` does)."""
+
     def notice(
         self,
         kind: str,
@@ -71,7 +93,9 @@ class NoticeRenderer(Protocol):
         subscriber: Subscriber | None,
         context: dict[str, Any],
         now: dt.datetime,
-    ) -> Message: ...
+    ) -> Message:
+        """One notice email of ``kind`` to ``to``; see ``Renderer.notice``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +111,12 @@ class Alert:
 
     @property
     def subject(self) -> str:
+        """The alert's subject, one line of at most ``SUBJECT_LIMIT`` characters."""
         return one_line(f"[newsletter] {self.date}: {self.problem}: {self.reason}", SUBJECT_LIMIT)
 
     @property
     def text(self) -> str:
+        """The alert's plain-text body: what happened, why, and the next step."""
         lines = [
             f"The daily run for {self.date} needs attention: {self.problem}.",
             "",
@@ -107,14 +133,13 @@ class Alert:
 class AlertLog(Protocol):
     """Remembers which alerts were emailed (``store.alerts`` behind it in the CLI)."""
 
-    def already_sent(self, alert: Alert) -> bool: ...
-    def remember(self, alert: Alert) -> None: ...
+    def already_sent(self, alert: Alert) -> bool:
+        """Whether this alert's (date, kind) was already emailed."""
+        ...
 
-
-def one_line(text: str, limit: int = 500) -> str:
-    """Collapse any whitespace (CR/LF included) so untrusted text cannot split a header."""
-    flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    def remember(self, alert: Alert) -> None:
+        """Note that this alert's (date, kind) was emailed."""
+        ...
 
 
 def decide(report: RunSummary, settings: Settings) -> Alert | None:
@@ -192,13 +217,13 @@ def alert_for_error(error: BaseException, date: dt.date) -> Alert:
     return Alert(
         date,
         "the run stopped with an error",
-        one_line(str(error)) or type(error).__name__,
+        one_line(str(error), 500) or type(error).__name__,
         f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)",
         kind="error",
     )
 
 
-def compose(
+def build_alert(
     alert: Alert,
     settings: Settings,
     *,
@@ -220,30 +245,31 @@ def compose(
             "next_step": alert.next_step,
         }
         return renderer.notice("alert", to, subscriber=None, context=context, now=now)
-    email = EmailMessage(policy=SMTP_POLICY)
-    email["From"] = settings.from_address
-    email["To"] = one_line(to)
-    email["Subject"] = alert.subject
-    email["Date"] = format_datetime(now)
     message_id = make_msgid("alert", domain=settings.sender_address.rpartition("@")[2])
-    email["Message-ID"] = message_id
-    email["Auto-Submitted"] = "auto-generated"
-    email.set_content(alert.text)
+    data = build_message(
+        sender=sender_address(settings.from_address),
+        to=address(to),
+        subject=alert.subject,
+        msg_id=message_id,
+        date=now,
+        text=alert.text,
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
     return Message(
         subscriber_id=0,
         to=one_line(to),
         sender=settings.sender_address,
         message_id=message_id,
         subject=alert.subject,
-        data=email.as_bytes(),
+        data=data,
         text=alert.text,
     )
 
 
 async def send_alert(message: Message, settings: Settings) -> bool:
-    """Send through the configured transport within SMTP_TIMEOUT x 2; True when accepted."""
-    from newsletter.deliver import open_transport
+    """Send through the configured transport within SMTP_TIMEOUT x 2; True when accepted.
 
+    Never raises for a delivery problem: it is logged (an alert must not fail the run)."""
     limit = settings.smtp_timeout * 2
     try:
         async with asyncio.timeout(limit):
@@ -253,7 +279,7 @@ async def send_alert(message: Message, settings: Settings) -> bool:
         log.error("alert to %s not sent: no answer within %gs", message.to, limit)
         return False
     except (NewsletterError, OSError) as exc:
-        log.error("alert to %s not sent: %s", message.to, one_line(str(exc)))
+        log.error("alert to %s not sent: %s", message.to, one_line(str(exc), 500))
         return False
     if result.state != "sent":
         log.error("alert to %s not sent: %s %s", message.to, result.code or "", result.text)
@@ -262,7 +288,7 @@ async def send_alert(message: Message, settings: Settings) -> bool:
     return True
 
 
-def maybe_alert(
+async def maybe_alert(
     report: RunSummary,
     settings: Settings,
     *,
@@ -270,17 +296,17 @@ def maybe_alert(
     renderer: NoticeRenderer | None = None,
     once: AlertLog | None = None,
 ) -> Alert | None:
-    """Call at the end of ``newsletter run`` (outside an event loop): decide, then send.
+    """Call at the end of ``newsletter run``: decide, then send.
 
     Returns the alert that was due (sent or not), or None.
     """
     alert = decide(report, settings)
     if alert is not None:
-        deliver(alert, settings, now=now, renderer=renderer, once=once)
+        await deliver(alert, settings, now=now, renderer=renderer, once=once)
     return alert
 
 
-def deliver(
+async def deliver(
     alert: Alert,
     settings: Settings,
     *,
@@ -296,8 +322,8 @@ def deliver(
     if once is not None and once.already_sent(alert):
         log.info("alert (%s) for %s already emailed; not again", alert.kind, alert.date)
         return False
-    message = compose(alert, settings, now=now, renderer=renderer)
-    sent = asyncio.run(send_alert(message, settings))
+    message = build_alert(alert, settings, now=now, renderer=renderer)
+    sent = await send_alert(message, settings)
     if sent and once is not None:
         once.remember(alert)
     return sent

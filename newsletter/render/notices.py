@@ -2,24 +2,24 @@
 
 The confirmation email itself comes from the renderer (``Renderer.notice("confirmation")``).
 
-Pure: builds a ``Message`` from fixed subjects and our own text. Subscriber text only ever
-reaches the body; headers carry the normalised address and fixed strings (no CR/LF injection).
+Pure: builds a ``Message`` from fixed subjects and our own text, through the one message
+builder (``render.mime.build_message``). Subscriber text only ever reaches the body; headers
+carry the normalised address and fixed strings (no CR/LF injection).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
 
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Message, Subscriber
-from newsletter.render.headers import SMTP_POLICY
+from newsletter.render.mime import address, build_message, sender_address
+from newsletter.text import one_line
 
 
-def compose(
+def build_notice(
     settings: Settings,
     *,
     to: str,
@@ -29,39 +29,44 @@ def compose(
     now: dt.datetime,
     auto_submitted: str = "auto-generated",
     in_reply_to: str | None = None,
+    reply_to: str | None = None,
 ) -> Message:
-    """One text/plain message; ``to`` must be a normalised address, ``subject`` our own text."""
+    """One text/plain message (``mime.build_message``); ``to`` must be a normalised address,
+    ``subject`` our own text; ``in_reply_to`` a Message-ID we answer (RFC 5322 §3.6.4).
+    ``auto_submitted``: RFC 3834 §5 (never answered by auto-responders). ``reply_to``: a
+    plain address answers should go to (default ``REPLY_ADDRESS`` when set).
+    Raises ``ValueError`` for a line break in ``to`` or ``subject``."""
     if any(c in to + subject for c in "\r\n"):
         raise ValueError("line break in a header value")
     sender = parseaddr(settings.from_address)[1]
     domain = sender.rpartition("@")[2] or "localhost"
     message_id = make_msgid(domain=domain)
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = settings.from_address
-    msg["To"] = Address(addr_spec=to)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id
-    msg["Auto-Submitted"] = auto_submitted
+    extra = {"Auto-Submitted": auto_submitted}
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
-    if settings.reply_address:
-        msg["Reply-To"] = settings.reply_address
-    msg.set_content(body, cte="quoted-printable")
+        extra["In-Reply-To"] = in_reply_to
+        extra["References"] = in_reply_to
+    if reply_to and not any(c in reply_to for c in "\r\n<>,") and "@" in reply_to:
+        extra["Reply-To"] = reply_to
+    elif settings.reply_address:
+        extra["Reply-To"] = settings.reply_address
+    data = build_message(
+        sender=sender_address(settings.from_address),
+        to=address(to),
+        subject=subject,
+        msg_id=message_id,
+        date=now,
+        text=body,
+        extra_headers=extra,
+    )
     return Message(
         subscriber_id=subscriber_id,
         to=to,
         sender=sender,
         message_id=message_id,
         subject=subject,
-        data=msg.as_bytes(),
+        data=data,
         text=body,
     )
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def already_subscribed(
@@ -75,10 +80,10 @@ def already_subscribed(
         f"Change your topics or pause: {links.preferences(subscriber)}\n"
         f"Unsubscribe: {links.unsubscribe(subscriber)}\n"
     )
-    return compose(
+    return build_notice(
         settings,
         to=subscriber.email,
-        subject=f"You are already subscribed to {_one_line(settings.list_name)}",
+        subject=f"You are already subscribed to {one_line(settings.list_name)}",
         body=body,
         subscriber_id=subscriber.id,
         now=now,

@@ -30,18 +30,20 @@ from collections.abc import Callable, Mapping
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 
+from newsletter import addresses
 from newsletter.errors import DeliveryError
-from newsletter.render.clean import one_line
 from newsletter.render.headers import SMTP_POLICY, fold_unstructured
+from newsletter.text import one_line
 
 POLICY = SMTP_POLICY.clone(max_line_length=998)
 
 
 def address(email: str, name: str = "") -> Address:
     """A header-safe address; a malformed one is a ``DeliveryError`` naming it."""
-    addr = email.strip()
-    if not addr or any(ch in addr for ch in '\r\n<>,; \t"') or addr.count("@") != 1:
-        raise DeliveryError(one_line(email, 80), "not a valid email address")
+    try:
+        addr = addresses.normalize(email)
+    except ValueError as exc:
+        raise DeliveryError(one_line(email, 80), f"not a valid email address ({exc})") from None
     local, _, domain = addr.rpartition("@")
     try:
         return Address(display_name=one_line(name, 80), username=local, domain=domain)
@@ -50,6 +52,8 @@ def address(email: str, name: str = "") -> Address:
 
 
 def sender_address(from_address: str) -> Address:
+    """The ``From`` setting (``Name <a@b>``) as a header-safe ``Address``;
+    ``DeliveryError`` when it is not valid."""
     name, addr = parseaddr(from_address)
     return address(addr, name)
 
@@ -81,10 +85,13 @@ class QpCache:
         self._seen: set[int] = set()
 
     def clear(self) -> None:
+        """Forget the lines seen (a new edition)."""
         self._lines.clear()
         self._seen.clear()
 
     def encode(self, content: str) -> bytes:
+        """``content`` as quoted-printable with CRLF line endings, byte for byte what
+        ``binascii.b2a_qp`` gives for the whole text."""
         data = content.replace("\r\n", "\n").encode("utf-8")
         if b"\r" in data:  # a stray CR changes how b2a_qp reads line ends: the plain way
             return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
@@ -151,22 +158,16 @@ def ascii_header(name: str, value: str) -> bytes:
     return f"{name}: {value}\r\n".encode("ascii")
 
 
-def compose(
-    *,
+def _head(
     sender: Address,
     to: Address,
     subject: str,
     msg_id: str,
     date: dt.datetime,
-    text: str,
-    html: str,
-    extra_headers: Mapping[str, str] | None = None,
-    encode: Callable[[str], bytes] = _qp,
-) -> bytes:
-    """The exact bytes to send (and DKIM-sign): CRLF line endings throughout.
-
-    ``encode``: the quoted-printable encoder (``QpCache(...).encode`` for many emails)."""
-    boundary = "==nl-" + hashlib.sha256(msg_id.encode()).hexdigest()[:28]
+    extra_headers: Mapping[str, str] | None,
+) -> list[bytes]:
+    """The header block every message shares, each value through the header-safety path:
+    addresses and the subject through the ``email`` policy, our own values checked."""
     when = date if date.tzinfo else date.replace(tzinfo=dt.UTC)
     head = [
         _header("From", sender),
@@ -177,9 +178,40 @@ def compose(
         ascii_header("MIME-Version", "1.0"),
     ]
     head += [ascii_header(name, value) for name, value in (extra_headers or {}).items()]
+    return head
+
+
+_PART_HEAD = (
+    'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
+)
+
+
+def build_message(
+    *,
+    sender: Address,
+    to: Address,
+    subject: str,
+    msg_id: str,
+    date: dt.datetime,
+    text: str,
+    html: str | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    encode: Callable[[str], bytes] = _qp,
+) -> bytes:
+    """One email as the exact bytes to send (and DKIM-sign), CRLF line endings throughout
+    (RFC 5322 §2.1): multipart/alternative (text, then HTML; RFC 2046 §5.1.4) when ``html``
+    is given (digests), text/plain otherwise (replies, notices, operator alerts).
+
+    Every header goes through ``_head`` (the one header-safety path). ``encode``: the
+    quoted-printable encoder (``QpCache(...).encode`` for many emails). ``extra_headers``:
+    values we built (List-Unsubscribe, ids), checked by ``ascii_header``."""
+    head = _head(sender, to, subject, msg_id, date, extra_headers)
+    if html is None:
+        return b"".join([*head, _PART_HEAD.format("plain").encode("ascii"), b"\r\n", encode(text)])
+    boundary = "==nl-" + hashlib.sha256(msg_id.encode()).hexdigest()[:28]
     head.append(ascii_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
     delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
-    part_head = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    part_head = _PART_HEAD + "\r\n"
     return b"".join(
         [
             *head,

@@ -15,13 +15,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from newsletter.compose import make_composer
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
 from newsletter.links import Links
 from newsletter.models import Edition
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
-from newsletter.send import SendReport, send_edition
 from newsletter.store import editions, ledger
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CatchUp:
+    """What catching up on earlier editions did: rows given up on, and each edition's
+    send report."""
+
     given_up: int = 0
     sent: list[tuple[Edition, SendReport]] = field(default_factory=list)
 
@@ -69,9 +72,9 @@ async def send_earlier_editions(
     renderer = Renderer(settings, Links.for_settings(settings, signer))
     async with open_transport(settings) as transport:
         for edition in earlier:
-            compose = make_composer(store, settings, edition, clock(), renderer)
+            personalize = make_personalizer(store, settings, edition, clock(), renderer)
             report = await send_edition(
-                store, settings, edition, compose, transport, worker=worker, clock=clock
+                store, settings, edition, personalize, transport, worker=worker, clock=clock
             )
             caught.sent.append((edition, report))
             if report.stopped:

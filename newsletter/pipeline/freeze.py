@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from newsletter.collect import CollectResult, collect
 from newsletter.config import Settings
 from newsletter.errors import ConstraintError, InputError, NotFoundError
 from newsletter.models import Edition, Paper
-from newsletter.ops.readiness import Verdict, judge
+from newsletter.pipeline.collect import CollectResult, collect
+from newsletter.pipeline.readiness import Verdict, judge
 from newsletter.sources.http import client as http_client
 from newsletter.store import editions, runs
 from newsletter.store.db import Store
@@ -39,6 +39,7 @@ class Collected:
 
     @property
     def repeats(self) -> int:
+        """How many of the papers were already in an earlier edition."""
         return len(self.result.papers) - len(self.fresh)
 
     def summary(self) -> str:
@@ -55,6 +56,7 @@ class Collected:
 
     @property
     def ok_sources(self) -> tuple[str, ...]:
+        """The names of the sources that answered."""
         return tuple(r.name for r in self.result.reports if r.ok)
 
 
@@ -76,7 +78,7 @@ async def collect_fresh(
     for report in result.reports:
         for note in report.notes:
             log.warning("%s", note)
-    verdict = judge(result, len(fresh), date=date, now=now, settings=settings)
+    verdict = judge(result, len(fresh), date=date, now=now, settings=settings, sent_before=seen)
     return Collected(date, result, fresh, verdict)
 
 

@@ -1,9 +1,9 @@
 """Send benchmark against the SMTP physical limit (issue 7).
 
-    .venv/bin/python bench/send_bench.py                 # 20,000 subscribers, 3 rounds
-    .venv/bin/python bench/send_bench.py --n 100000 --rounds 1 --skip naive
-    .venv/bin/python bench/send_bench.py --n 2000 --rounds 3   # a quick run
-    .venv/bin/python bench/send_bench.py --workers --n 20000   # 1 vs 2 `send --worker` on PostgreSQL
+    .venv/bin/python bench/send_vs_smtp_limit.py                 # 20,000 subscribers, 3 rounds
+    .venv/bin/python bench/send_vs_smtp_limit.py --n 100000 --rounds 1 --skip naive
+    .venv/bin/python bench/send_vs_smtp_limit.py --n 2000 --rounds 3   # a quick run
+    .venv/bin/python bench/send_vs_smtp_limit.py --workers --n 20000   # 1 vs 2 `send --worker` on PostgreSQL
 
 One Postfix ``smtp-sink`` on 127.0.0.1 receives everything. Each round runs three arms,
 interleaved, and the medians are printed:

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -50,11 +50,14 @@ class SourceReport:
 
 @dataclass(frozen=True, slots=True)
 class CollectResult:
+    """Every source's report for one collection and the papers, deduplicated."""
+
     papers: tuple[Paper, ...]
     reports: tuple[SourceReport, ...]
 
     @property
     def all_failed(self) -> bool:
+        """Whether every source failed (nothing to freeze)."""
         return bool(self.reports) and not any(r.ok for r in self.reports)
 
     @property
@@ -65,16 +68,33 @@ class CollectResult:
     @property
     def arxiv_holiday(self) -> bool:
         """Every arXiv source answered, and none announced a paper: arXiv had a holiday."""
+        return self.arxiv_holiday_after(())
+
+    def arxiv_holiday_after(self, sent_before: Collection[str]) -> bool:
+        """Every arXiv source answered, and none brought a paper outside ``sent_before``
+        (the ids earlier editions had): ``arxiv_api`` also asks for the previous
+        announcement's window, so on a holiday it brings back papers already sent."""
         arxiv = [r for r in self.reports if r.kind in ARXIV_SOURCES]
-        return bool(arxiv) and all(r.ok and r.count == 0 for r in arxiv)
+        if not arxiv or not all(r.ok for r in arxiv):
+            return False
+        return not any(
+            ARXIV_SOURCES.intersection(p.sources) and p.arxiv_id not in sent_before
+            for p in self.papers
+        )
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
+        """The reports of the sources that failed."""
         return tuple(r for r in self.reports if not r.ok)
 
 
 async def collect(settings: Settings, client: httpx.AsyncClient, date: dt.date) -> CollectResult:
-    """Every configured source's papers for edition ``date``, merged once per arXiv id."""
+    """Every configured source's papers for edition ``date``, merged once per arXiv id.
+
+    The sources (``settings.source_specs``) are fetched concurrently through ``client``;
+    one that fails (``SourceError``, or any bug) is isolated: its ``SourceReport`` says
+    why (one line) and the others go on. Never raises for a source; the result's papers
+    are ordered by Hugging Face upvotes, then arXiv id (``dedupe``)."""
     context = FetchContext.for_settings(client, settings)
     specs = settings.source_specs
     outcomes = await asyncio.gather(*(_run(spec, context, date) for spec in specs))

@@ -14,28 +14,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from newsletter import catchup, schedule
-from newsletter.compose import make_composer, publish_web_version, recipients
+from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.deliver import open_transport
-from newsletter.dryrun import dry_run as render_dry_run
 from newsletter.errors import InputError, NewsletterError
-from newsletter.freeze import collect_fresh, freeze_collected, record_health
+from newsletter.inbox import process_inbox
 from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.ops.readiness import missing_lines
-from newsletter.progress import PlainProgress, Progress, ProgressTransport
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.pipeline import catchup
+from newsletter.pipeline.batches import make_personalizer, publish_web_version, recipients
+from newsletter.pipeline.dryrun import dry_run as render_dry_run
+from newsletter.pipeline.freeze import collect_fresh, freeze_collected, record_health
+from newsletter.pipeline.progress import PlainProgress, Progress, ProgressTransport
+from newsletter.pipeline.readiness import missing_lines
 from newsletter.render import Renderer
-from newsletter.send import SendReport, send_edition
 from newsletter.store import editions, ledger, locks, runs
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
 
-__all__ = ["RunReport", "make_composer", "run_daily"]
+__all__ = ["RunReport", "make_personalizer", "run_daily"]
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 RUN_LOCK = "run"
@@ -123,7 +124,7 @@ async def run_daily(
     """The daily job. Safe to run twice: the edition is reused and the ledger never re-sends.
 
     Raises ``InputError`` for an edition that cannot be made yet (``schedule.refusal``).
-    ``dry_run``: render into ``out`` and change nothing else (see ``newsletter.dryrun``).
+    ``dry_run``: render into ``out`` and change nothing else (see ``newsletter.pipeline.dryrun``).
     """
     refused = schedule.refusal(date, clock(), settings)
     if refused is not None:
@@ -193,7 +194,7 @@ async def _run_locked(
     renderer = Renderer(settings, Links.for_settings(settings, signer))
     publish_web_version(settings, renderer, edition)
     ids = recipients(store, settings, date, only)
-    compose = make_composer(store, settings, edition, clock(), renderer)
+    personalize = make_personalizer(store, settings, edition, clock(), renderer)
     started = time.monotonic()
     with store.begin() as conn:
         added = ledger.enqueue(conn, edition.id, ids, clock())
@@ -205,7 +206,7 @@ async def _run_locked(
             store,
             settings,
             edition,
-            compose,
+            personalize,
             ProgressTransport(transport, progress),
             worker=worker,
             clock=clock,
@@ -285,11 +286,9 @@ async def _process_inbox(
     """
     if not settings.imap_host:
         return
-    from newsletter.inbox import process_inbox
-
     started = time.monotonic()
     try:
-        processed: Any = await process_inbox(store, settings, now=clock(), signer=signer)
+        processed = await process_inbox(store, settings, now=clock(), signer=signer)
     except NewsletterError as exc:
         log.warning("inbox not read: %s", exc)
         _stage(report, progress, f"inbox: not read ({exc})", started)

@@ -1,4 +1,4 @@
-"""The send loop: claim a batch from the ledger, re-check, compose, send, record.
+"""The send loop: claim a batch from the ledger, re-check, personalize, send, record.
 
 Every sender holds a lease (lock ``lease:<worker>``, timed by the database's clock and
 renewed while it runs). Each message's body goes out only after its row was marked in a
@@ -22,22 +22,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from newsletter.config import Settings
-from newsletter.deliver import Transport, forked, open_transport
+from newsletter.deliver import DkimSigner, Transport, open_transport
 from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError, LeaseLostError, StoreError
-from newsletter.models import Edition, Message, Subscriber
-from newsletter.sendbatch import Batch
-from newsletter.store import ledger, locks, subscribers
-from newsletter.store.db import Store
-from newsletter.store.ledger import LedgerRow
+from newsletter.models import Edition, LedgerRow, Message
+from newsletter.outbox import forked
+from newsletter.outbox.ledger_port import HasSendSource, SendSource
+from newsletter.outbox.sendbatch import Batch
+from newsletter.personalize import Personalize
 
 log = logging.getLogger(__name__)
-
-Compose = Callable[[Sequence[Subscriber]], Sequence[Message]]
 
 
 @dataclass(frozen=True, slots=True)
 class SendReport:
+    """What one send of an edition did: ledger ``counts`` by state after it, messages
+    sent and failed now, ``seconds`` taken, whether it ``finished`` (nothing left to try)
+    and when the next deferred message falls due."""
+
     edition_id: int
     counts: dict[str, int]
     sent_now: int
@@ -50,6 +52,7 @@ class SendReport:
     stopped: str | None = None  # why sending stopped early (``deliver.guard``), if it did
 
     def summary(self) -> str:
+        """The report as one line for the run's output."""
         parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         status = "finished" if self.finished else "NOT finished"
         if self.stopped:
@@ -66,62 +69,47 @@ class SendReport:
 
 
 def is_finished(counts: dict[str, int], settings: Settings) -> bool:
+    """Whether nothing is left to send: no row pending, sending or deferred (nor unknown
+    when ``UNKNOWN_POLICY=resend``)."""
     open_states = ["pending", "sending", "deferred"]
     if settings.unknown_policy == "resend":
         open_states.append("unknown")
     return all(counts.get(state, 0) == 0 for state in open_states)
 
 
-def reap_orphans(store: Store, settings: Settings, now: dt.datetime) -> int:
+def reap_orphans(source: SendSource, settings: Settings, now: dt.datetime) -> int:
     """Rows claimed by senders whose lease has expired by the database's clock, whose
     process on this host has died, or claimed longer than LOCK_TTL ago go back to safe
-    states."""
-    with store.begin() as conn:
-        dead = [w for w in ledger.claimers(conn) if locks.holder_is_dead(w)]
-        db_now = locks.database_now(conn)
-        stale_before = db_now - dt.timedelta(seconds=settings.lock_ttl)
-        reaped = ledger.reap(conn, stale_before, now, dead_workers=dead)
+    states; returns how many."""
+    reaped = source.reap_orphans(settings.lock_ttl, now)
     if reaped:
         log.warning("returned %d row(s) left in 'sending' by stopped senders", reaped)
     return reaped
 
 
 def _prepare(
-    store: Store,
+    source: SendSource,
     edition: Edition,
     rows: list[LedgerRow],
-    compose: Compose,
+    personalize: Personalize,
     now: dt.datetime,
     worker: str,
 ) -> list[tuple[LedgerRow, Message]]:
-    """Re-check suppression at send time and compose the batch; give rows back on error."""
-    with store.begin() as conn:
-        found = subscribers.get_many(conn, [r.subscriber_id for r in rows])
-        keep: list[LedgerRow] = []
-        for row in rows:
-            sub = found.get(row.subscriber_id)
-            if sub is None or not subscribers.is_sendable(sub, edition.date):
-                reason = sub.status if sub else "removed"
-                ledger.suppress(conn, row.id, reason, now, worker=worker)
-            else:
-                keep.append(row)
+    """Re-check suppression at send time and personalize the batch; give rows back on error."""
+    keep, found = source.sendable(rows, edition.date, now, worker=worker)
     try:
-        messages = {m.subscriber_id: m for m in compose([found[r.subscriber_id] for r in keep])}
+        messages = {m.subscriber_id: m for m in personalize([found[r.subscriber_id] for r in keep])}
     except BaseException:
-        with store.begin() as conn:
-            ledger.release(conn, [r.id for r in keep], now, worker=worker)
+        source.release([r.id for r in keep], now, worker=worker)
         raise
-    pairs: list[tuple[LedgerRow, Message]] = []
-    with store.begin() as conn:
-        for row in keep:
-            if row.subscriber_id in messages:
-                pairs.append((row, messages[row.subscriber_id]))
-            else:
-                ledger.suppress(conn, row.id, "no message composed", now, worker=worker)
+    pairs = [(row, messages[row.subscriber_id]) for row in keep if row.subscriber_id in messages]
+    missing = [row.id for row in keep if row.subscriber_id not in messages]
+    if missing:
+        source.suppress(missing, "no message composed", now, worker=worker)
     return pairs
 
 
-async def _renew_lease(store: Store, settings: Settings, worker: str) -> None:
+async def _renew_lease(source: SendSource, settings: Settings, worker: str) -> None:
     """Renew every third of the lease. A lease found expired (or taken) raises
     ``LeaseLostError``; a database error is retried until the lease is at risk, then
     raised. The send loop checks before each claim and stops."""
@@ -129,8 +117,7 @@ async def _renew_lease(store: Store, settings: Settings, worker: str) -> None:
     while True:
         await asyncio.sleep(settings.worker_lease / 3 if failures == 0 else 1.0)
         try:
-            with store.begin() as conn:
-                renewed = locks.renew_lease(conn, worker, settings.worker_lease)
+            renewed = source.renew_lease(worker, settings.worker_lease)
         except StoreError as exc:
             failures += 1
             log.warning("could not renew the lease of %s: %s", worker, exc)
@@ -158,10 +145,10 @@ def per_process(settings: Settings) -> Settings:
 
 
 async def send_edition(
-    store: Store,
+    store: HasSendSource,
     settings: Settings,
     edition: Edition,
-    compose: Compose,
+    personalize: Personalize,
     transport: Transport,
     *,
     worker: str,
@@ -170,49 +157,55 @@ async def send_edition(
 ) -> SendReport:
     """Send what is pending or due for ``edition``; ``worker`` must be unique per process.
 
+    ``store`` gives the ledger (``ledger_port.SendSource``); ``personalize`` makes each
+    claimed batch's messages; ``clock`` gives UTC now. Raises ``LeaseLostError`` when this
+    sender lost its lease, ``DeliveryError`` when a helper sender failed.
+
     ``only``: send nothing but these subscribers' rows, in this process alone.
 
     With ``settings.send_processes`` > 1, that many processes send side by side (this one
-    and forked helpers, see ``newsletter.deliver.forked``); the report covers them all.
+    and forked helpers, see ``newsletter.outbox.forked``); the report covers them all.
     """
     # Everything built so far (templates, ranker, edition, modules) lives for the whole
     # send: keep it out of the garbage collector's scans, which otherwise revisit it
     # every few thousand allocations (and, in forked helpers, copy its pages).
     gc.freeze()
+    source = store.send_source()
     try:
         if only is not None:
             return await _send_edition(
-                store, settings, edition, compose, transport, worker, clock, only=only
+                source, settings, edition, personalize, transport, worker, clock, only=only
             )
-        return await _send_all(store, settings, edition, compose, transport, worker, clock)
+        return await _send_all(source, settings, edition, personalize, transport, worker, clock)
     finally:
         gc.unfreeze()
 
 
 async def _send_all(
-    store: Store,
+    source: SendSource,
     settings: Settings,
     edition: Edition,
-    compose: Compose,
+    personalize: Personalize,
     transport: Transport,
     worker: str,
     clock: Callable[[], dt.datetime],
 ) -> SendReport:
     if settings.send_processes <= 1:
-        return await _send_edition(store, settings, edition, compose, transport, worker, clock)
+        return await _send_edition(source, settings, edition, personalize, transport, worker, clock)
     started = time.monotonic()
     share = per_process(settings)
+    dkim_signer = DkimSigner.from_settings(settings)  # read once, before forking
 
-    async def helper(index: int) -> forked.Outcome:
-        store.engine.dispose(close=False)  # never use the parent's connections
-        name = locks.holder_id(f"{worker.rpartition(':')[2] or 'send'}+{index}")
-        async with open_transport(share) as own:
-            report = await _send_edition(store, share, edition, compose, own, name, clock)
+    async def helper(index: int) -> forked.HelperTally:
+        source.after_fork()
+        name = source.helper_name(f"{worker.rpartition(':')[2] or 'send'}+{index}")
+        async with open_transport(share, dkim_signer) as own:
+            report = await _send_edition(source, share, edition, personalize, own, name, clock)
         return report.sent_now, report.throttle_events, report.failed_now, report.stopped or ""
 
     helpers = forked.start(settings.send_processes - 1, helper)
     try:
-        report = await _send_edition(store, share, edition, compose, transport, worker, clock)
+        report = await _send_edition(source, share, edition, personalize, transport, worker, clock)
     except BaseException:
         forked.stop(helpers)
         raise
@@ -220,9 +213,8 @@ async def _send_all(
     failed = [r for r in results if r.error]
     if failed:
         raise DeliveryError(share.smtp_host, f"helper sender {failed[0].index}: {failed[0].error}")
-    with store.begin() as conn:
-        counts = ledger.counts(conn, edition.id)
-        due = ledger.next_due(conn, edition.id, include_unknown=settings.unknown_policy == "resend")
+    counts = source.counts(edition.id)
+    due = source.next_due(edition.id, include_unknown=settings.unknown_policy == "resend")
     combined = SendReport(
         edition_id=edition.id,
         counts=counts,
@@ -240,10 +232,10 @@ async def _send_all(
 
 
 async def _send_edition(
-    store: Store,
+    source: SendSource,
     settings: Settings,
     edition: Edition,
-    compose: Compose,
+    personalize: Personalize,
     transport: Transport,
     worker: str,
     clock: Callable[[], dt.datetime],
@@ -252,13 +244,10 @@ async def _send_edition(
 ) -> SendReport:
     started = time.monotonic()
     include_unknown = settings.unknown_policy == "resend"
-    with store.begin() as conn:
-        locks.take_lease(conn, worker, settings.worker_lease)
-        now = clock()
-        ages = [
-            (now - t).total_seconds() for t in ledger.sent_since(conn, now - dt.timedelta(hours=1))
-        ]
-    reaped = reap_orphans(store, settings, clock())
+    source.take_lease(worker, settings.worker_lease)
+    now = clock()
+    ages = [(now - t).total_seconds() for t in source.sent_since(now - dt.timedelta(hours=1))]
+    reaped = reap_orphans(source, settings, clock())
     limiter = Limiter(
         settings.smtp_concurrency,
         settings.send_rate_per_second,
@@ -266,8 +255,8 @@ async def _send_edition(
         pause=min(settings.retry_base_delay, 10.0),
         sent_in_last_hour=ages,
     )
-    batch = Batch(store, settings, transport, limiter, worker, clock)
-    renewer = asyncio.create_task(_renew_lease(store, settings, worker))
+    batch = Batch(source.session(), settings, transport, limiter, worker, clock)
+    renewer = asyncio.create_task(_renew_lease(source, settings, worker))
     # Once no message is left that was never tried, deferrals falling due within
     # RETRY_IN_RUN_MAX_WAIT are retried for that long and no longer (a recipient greylisted
     # on every try must not keep the run going until its give-up age).
@@ -278,32 +267,21 @@ async def _send_edition(
                 renewer.result()  # the lease could not be renewed: stop before claiming more
             now = clock()
             retries = retry_until is None or now <= retry_until
-            give_up_before = now - dt.timedelta(hours=settings.give_up_after_hours)
-            with store.begin() as conn:
-                ledger.give_up(
-                    conn,
-                    edition.id,
-                    give_up_before,
-                    now,
-                    hours=settings.give_up_after_hours,
-                    include_unknown=include_unknown,
-                )
-                rows = ledger.claim(
-                    conn,
-                    edition.id,
-                    worker,
-                    settings.send_batch_size,
-                    now,
-                    include_unknown=include_unknown,
-                    only=only,
-                    retries=retries,
-                )
-                if not rows and not locks.has_lease(conn, worker):
-                    raise LeaseLostError(worker, settings.worker_lease)
+            rows = source.claim(
+                edition.id,
+                worker,
+                settings.send_batch_size,
+                now,
+                give_up_hours=settings.give_up_after_hours,
+                include_unknown=include_unknown,
+                only=only,
+                retries=retries,
+                lease_seconds=settings.worker_lease,
+            )
             if retry_until is None and all(r.attempts > 0 for r in rows):
                 retry_until = now + dt.timedelta(seconds=settings.retry_in_run_max_wait)
             if rows:
-                pairs = _prepare(store, edition, rows, compose, now, worker)
+                pairs = _prepare(source, edition, rows, personalize, now, worker)
                 await batch.run(pairs)
                 if batch.lost:
                     raise LeaseLostError(worker, settings.worker_lease)
@@ -311,12 +289,11 @@ async def _send_edition(
                     log.warning("sending stopped: %s", batch.guard.stopped)
                     break
                 continue
-            if reap_orphans(store, settings, clock()):
+            if reap_orphans(source, settings, clock()):
                 continue  # rows a stopped sender left behind: this sender takes them on
             if not retries or retry_until is None:
                 break
-            with store.begin() as conn:
-                due = ledger.next_due(conn, edition.id, include_unknown=include_unknown, only=only)
+            due = source.next_due(edition.id, include_unknown=include_unknown, only=only)
             if due is None or due > retry_until:
                 break
             wait = (due - clock()).total_seconds()
@@ -325,14 +302,9 @@ async def _send_edition(
     finally:
         renewer.cancel()
         batch.close()
-        with store.begin() as conn:
-            # Whatever this sender still holds (cancelled mid-batch) goes back to a safe state.
-            long_ago = clock() - dt.timedelta(days=3650)
-            ledger.reap(conn, long_ago, clock(), edition_id=edition.id, dead_workers=[worker])
-            locks.release(conn, locks.lease_name(worker), worker)
-    with store.begin() as conn:
-        counts = ledger.counts(conn, edition.id)
-        due = ledger.next_due(conn, edition.id, include_unknown=include_unknown)
+        source.finish(edition.id, worker, clock())
+    counts = source.counts(edition.id)
+    due = source.next_due(edition.id, include_unknown=include_unknown)
     report = SendReport(
         edition_id=edition.id,
         counts=counts,

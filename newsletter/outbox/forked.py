@@ -3,7 +3,7 @@
 Rendering and SMTP are CPU-bound Python; one process keeps one core busy. With
 ``SEND_PROCESSES=N`` the sender forks N-1 helpers that claim batches from the same
 ledger (claims are single atomic statements, so no row is claimed twice) while the
-parent sends too. Forking (not spawning) lets each child inherit the composer — the
+parent sends too. Forking (not spawning) lets each child inherit the personalizer — the
 compiled templates, the ranker and the edition — without pickling or rebuilding them.
 
 Each child runs ``target(index)`` in a fresh event loop and reports back one
@@ -33,6 +33,9 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True, slots=True)
 class HelperResult:
+    """What one helper sender reported: messages sent, throttle events, failures, why
+    it stopped, or the error that ended it."""
+
     index: int
     sent: int = 0
     throttle_events: int = 0
@@ -42,12 +45,14 @@ class HelperResult:
 
 
 # What a helper's target returns: (sent, throttle events, failed, why it stopped or "")
-Outcome = tuple[int, int, int, str]
-Target = Callable[[int], Awaitable[Outcome]]
+HelperTally = tuple[int, int, int, str]
+Target = Callable[[int], Awaitable[HelperTally]]
 
 
 @dataclass
 class Helper:
+    """A forked helper sender: its process id and the pipe its result comes back on."""
+
     index: int
     process: BaseProcess
     reader: Connection
@@ -74,7 +79,7 @@ def _child(index: int, target: Target, writer: Connection) -> None:
         writer.close()
 
 
-async def _call(target: Target, index: int) -> Outcome:
+async def _call(target: Target, index: int) -> HelperTally:
     return await target(index)
 
 

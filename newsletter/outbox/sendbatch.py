@@ -17,22 +17,20 @@ import logging
 from collections.abc import Callable, Sequence
 
 from newsletter.config import Settings
-from newsletter.deliver import SendResult, Transport
+from newsletter.deliver import Transport
 from newsletter.deliver.classify import (
     Refusal,
     counted_bounce,
     enhanced_status,
+    is_throttle,
     next_attempt,
     refusal,
 )
 from newsletter.deliver.guard import SendGuard
 from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError
-from newsletter.models import Message
-from newsletter.store import inbox as events
-from newsletter.store import ledger, subscribers
-from newsletter.store.db import Store
-from newsletter.store.ledger import LedgerRow
+from newsletter.models import LedgerRow, Message, SendResult
+from newsletter.outbox.ledger_port import SendSession
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 8  # results recorded per transaction: bounds duplicates after a crash
@@ -51,14 +49,13 @@ class Batch:
 
     def __init__(
         self,
-        store: Store,
+        session: SendSession,
         settings: Settings,
         transport: Transport,
         limiter: Limiter,
         worker: str,
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self.store = store
         self.settings = settings
         self.transport = transport
         self.limiter = limiter
@@ -72,12 +69,15 @@ class Batch:
         self.marks_committed: asyncio.Future[set[int]] | None = None
         self.lost: set[int] = set()  # rows this sender found it no longer owned
         # One connection held for the run: a mark per message must be cheap.
-        self.conn = store.engine.connect()
+        self.session = session
 
     def close(self) -> None:
-        self.conn.close()
+        """Give the held connection back."""
+        self.session.close()
 
     async def run(self, pairs: Sequence[tuple[LedgerRow, Message]]) -> None:
+        """Send every (row, message) pair concurrently within the limiter, recording results
+        in small transactions; the first error raised by a send is re-raised."""
         try:
             async with asyncio.TaskGroup() as group:
                 for row, message in pairs:
@@ -108,9 +108,9 @@ class Batch:
         committed, self.marks_committed = self.marks_committed, None
         assert committed is not None
         try:
-            with self.conn.begin():
-                marked = ledger.mark_data_started_many(
-                    self.conn, marks, self.clock(), worker=self.worker
+            with self.session.transaction():
+                marked = self.session.mark_data_started_many(
+                    marks, self.clock(), worker=self.worker
                 )
                 self._record(self._take_done())
         except Exception as exc:  # each waiting message raises it
@@ -134,7 +134,7 @@ class Batch:
                 result = SendResult("deferred", None, str(exc), stage="connect")
                 meaning = Refusal("sender", None, "could not connect or log in")
         self.guard.note(result, meaning)
-        if result.throttled:
+        if is_throttle(result.code, result.stage):
             await self.limiter.throttled()
         elif result.state == "sent":
             await self.limiter.succeeded()
@@ -149,10 +149,11 @@ class Batch:
         return done
 
     def flush(self) -> None:
+        """Record the results waiting, in one transaction."""
         done = self._take_done()
         if not done:
             return
-        with self.conn.begin():
+        with self.session.transaction():
             self._record(done)
 
     def _record(self, done: Sequence[Done]) -> None:
@@ -162,7 +163,7 @@ class Batch:
             return
         now = self.clock()
         sent = [(r.id, res, m.message_id) for r, res, m, _ in done if res.state == "sent"]
-        taken = ledger.record_sent_many(self.conn, sent, now, worker=self.worker)
+        taken = self.session.record_sent_many(sent, now, worker=self.worker)
         self._taken(taken)
         self.sent += len(sent) - len(taken)
         for row, result, message, meaning in done:
@@ -199,8 +200,7 @@ class Batch:
             if when is None:
                 text = f"gave up after {s.give_up_after_hours:g}h: {result.text}"
                 result = SendResult("failed", result.code, text, result.recipients, result.stage)
-        if not ledger.record(
-            self.conn,
+        if not self.session.record(
             row.id,
             result,
             now,
@@ -222,27 +222,24 @@ class Batch:
         """A refusal of the reader's address at send time, scored by ``counted_bounce``."""
         s = self.settings
         since = now - dt.timedelta(days=s.bounce_reset_days)
-        days = events.refusal_days(self.conn, subscriber_id, since)
+        days = self.session.refusal_days(subscriber_id, since)
         kind = counted_bounce(
             meaning,
             from_report=False,
-            received_before=ledger.has_received(self.conn, subscriber_id),
+            received_before=self.session.has_received(subscriber_id),
             refused_on_another_day=bool(days - {now.date()}),
         )
         if meaning.bounce == "hard":
-            events.record_refusal(
-                self.conn, subscriber_id, result.code, result.stage, result.text, now
-            )
+            self.session.record_refusal(subscriber_id, result.code, result.stage, result.text, now)
         if kind is not None:
-            subscribers.record_bounce(
-                self.conn,
+            self.session.record_bounce(
                 subscriber_id,
                 kind,
+                now,
                 hard_score=s.bounce_hard_score,
                 soft_score=s.bounce_soft_score,
                 threshold=s.bounce_score_threshold,
                 reset_days=s.bounce_reset_days,
-                now=now,
             )
 
     def _taken(self, row_ids: set[int]) -> None:

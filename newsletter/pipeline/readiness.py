@@ -16,11 +16,12 @@ A source that failed (a stale feed counts as failed) is never "nothing announced
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from newsletter.collect import CollectResult, SourceReport
 from newsletter.config import Settings
+from newsletter.pipeline.collect import CollectResult, SourceReport
 from newsletter.schedule import has_hf, wait_deadline
 
 Action = Literal["freeze", "wait", "holiday", "nothing", "fail"]
@@ -42,9 +43,16 @@ def _with_errors(failed: tuple[SourceReport, ...], verb: str = "") -> str:
 
 
 def judge(
-    result: CollectResult, fresh: int, *, date: dt.date, now: dt.datetime, settings: Settings
+    result: CollectResult,
+    fresh: int,
+    *,
+    date: dt.date,
+    now: dt.datetime,
+    settings: Settings,
+    sent_before: Collection[str] = (),
 ) -> Verdict:
-    """The verdict for edition ``date`` at ``now``, given ``fresh`` papers not sent before."""
+    """The verdict for edition ``date`` at ``now``, given ``fresh`` papers not sent before
+    (``sent_before``: the collected ids that earlier editions already had)."""
     failed = result.failed
     missing = tuple((r.name, r.error) for r in failed)
     if failed:
@@ -76,7 +84,7 @@ def judge(
             f"{settings.missing_source_wait_hours:g})"
         )
         return Verdict("freeze", f"sent without {_with_errors(failed)}: {why}", missing)
-    holiday = result.arxiv_holiday
+    holiday = result.arxiv_holiday_after(sent_before)
     if not fresh:
         if holiday:
             hf = ", and Hugging Face had none" if has_hf(settings) else ""

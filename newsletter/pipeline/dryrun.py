@@ -18,13 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from newsletter.compose import make_composer, recipients
 from newsletter.config import Settings
 from newsletter.deliver.folder import FolderWriter, new_folder
-from newsletter.freeze import collect_fresh
 from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.progress import Progress
+from newsletter.pipeline.batches import make_personalizer, recipients
+from newsletter.pipeline.freeze import collect_fresh
+from newsletter.pipeline.progress import Progress
 from newsletter.render import Renderer
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
@@ -113,14 +113,14 @@ async def _render(
     started = time.monotonic()
     ids = recipients(store, settings, edition.date, only)
     renderer = Renderer(settings, Links.for_settings(settings, signer))
-    compose = make_composer(store, settings, edition, now, renderer)
+    personalize = make_personalizer(store, settings, edition, now, renderer)
     writer = FolderWriter(out or new_folder(edition.date))
     done.folder = writer.folder
     progress.start("render (dry run)", total=len(ids))
     for offset in range(0, len(ids), BATCH):
         with store.begin() as conn:
             found = subscribers.get_many(conn, ids[offset : offset + BATCH])
-        for message in compose([found[i] for i in ids[offset : offset + BATCH] if i in found]):
+        for message in personalize([found[i] for i in ids[offset : offset + BATCH] if i in found]):
             writer.write(message)
             done.rendered += 1
             done.size += len(message.data)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from newsletter.config import Settings
-from newsletter.deliver import open_transport
+from newsletter.deliver import DkimSigner, open_transport
 from newsletter.errors import DeliveryError
 from newsletter.models import Message
 
@@ -21,11 +21,13 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 def transport_sender(settings: Settings) -> Send:
-    """A ``Send`` that opens the configured transport for each message; a message not
-    accepted (deferred, failed) raises ``DeliveryError``."""
+    """A ``Send`` that opens a transport per message (these emails are rare) and raises
+    ``DeliveryError`` unless the server accepted it. The DKIM key is read once, here
+    (``SettingsError`` for a bad DKIM setup)."""
+    dkim_signer = DkimSigner.from_settings(settings)
 
     async def send(message: Message) -> None:
-        async with open_transport(settings) as transport:
+        async with open_transport(settings, dkim_signer) as transport:
             result = await transport.send(message)
         if result.state != "sent":
             raise DeliveryError(message.to, f"{result.state}: {result.code} {result.text}")

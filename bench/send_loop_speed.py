@@ -1,6 +1,6 @@
 """Throughput of the send loop against a local aiosmtpd sink (SQLite ledger).
 
-    .venv/bin/python -m bench.bench_send [N] [RUNS]
+    .venv/bin/python -m bench.send_loop_speed [N] [RUNS]
 
 Prints messages/second per run and the median. The sink runs in a thread of the
 same process, so the numbers are a lower bound on a 2-core machine.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench._support import SmtpServer, compose, seed, smtp_settings, utcnow
 from newsletter.deliver import open_transport
-from newsletter.send import send_edition
+from newsletter.outbox.send import send_edition
 from newsletter.store import locks
 from newsletter.store.db import Store
 

@@ -1,34 +1,45 @@
-"""Progress of a run: a rich progress bar on a terminal, plain log lines otherwise.
+"""Progress of a run as the pipeline reports it: stage started, advanced, done.
 
 cron mails whatever a job prints, so without a terminal nothing but each stage's
 one summary line is logged (INFO), with progress at DEBUG (``-v``) every tenth of
-the way. On a terminal a transient bar shows the stage moving, then its summary line.
+the way (``PlainProgress``). The CLI passes a terminal bar instead
+(``newsletter.cli.progress``).
 
 ``ProgressTransport`` wraps a delivery transport so that every message the send
-loop hands over advances the bar, without the send loop knowing about progress.
+loop hands over advances the progress, without the send loop knowing about progress.
 """
 
 from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Protocol, TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichProgress
+from typing import Protocol
 
 from newsletter.deliver import DataHook, SendResult, Transport
 from newsletter.models import Message
 
-log = logging.getLogger(__name__)
+# The name log lines have always carried (log files and filters match on it).
+log = logging.getLogger("newsletter.progress")
 
 
 class Progress(Protocol):
-    def start(self, stage: str, total: int | None = None) -> None: ...
-    def advance(self, count: int = 1) -> None: ...
-    def done(self, line: str) -> None: ...
-    def close(self) -> None: ...
+    """How a run reports its stages: started (with a total when known), advanced, done."""
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins; ``total`` items when known."""
+        ...
+
+    def advance(self, count: int = 1) -> None:
+        """``count`` more items of the stage are done."""
+        ...
+
+    def done(self, line: str) -> None:
+        """The stage ended; ``line`` is its summary."""
+        ...
+
+    def close(self) -> None:
+        """The run is over: release the terminal."""
+        ...
 
 
 class PlainProgress:
@@ -43,6 +54,7 @@ class PlainProgress:
         self._next_report = 0
 
     def start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins; progress is logged every ``1/steps`` of ``total``."""
         self.stage, self.total, self.completed = stage, total, 0
         self._next_report = self._step()
 
@@ -52,6 +64,7 @@ class PlainProgress:
         return max(1, -(-self.total // self.steps))
 
     def advance(self, count: int = 1) -> None:
+        """``count`` more items done; logged at DEBUG when a step is passed."""
         self.completed += count
         if self.total and self.completed >= self._next_report:
             self.logger.debug("%s: %d/%d", self.stage, self.completed, self.total)
@@ -59,55 +72,13 @@ class PlainProgress:
                 self._next_report += self._step()
 
     def done(self, line: str) -> None:
+        """Log the stage's summary ``line`` at INFO."""
         self.logger.info("%s", line)
         self.stage, self.total, self.completed = "", None, 0
 
     def close(self) -> None:
+        """Nothing to release."""
         return None
-
-
-class BarProgress:
-    """A transient rich bar per stage; the stage's summary line stays on screen."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self._bar: RichProgress | None = None
-        self._task: TaskID | None = None
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        self.close()
-        self._bar = RichProgress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task(stage, total=total)
-
-    def advance(self, count: int = 1) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task, count)
-
-    def done(self, line: str) -> None:
-        self.close()
-        self.console.print(line, markup=False, highlight=False)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-        self._bar, self._task = None, None
-
-
-def make_progress(stream: TextIO, *, quiet: bool = False) -> Progress:
-    """A bar when ``stream`` is a terminal (and not ``--quiet``), log lines otherwise."""
-    if quiet or not stream.isatty():
-        return PlainProgress()
-    return BarProgress(Console(file=stream))
 
 
 class ProgressTransport:
@@ -130,6 +101,7 @@ class ProgressTransport:
         await self.inner.__aexit__(exc_type, exc, tb)
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+        """Send through the wrapped transport, then advance the progress by one."""
         try:
             return await self.inner.send(message, on_data=on_data)
         finally:

@@ -1,0 +1,69 @@
+"""Email addresses: the one place that says what a valid address is, and its normal form.
+
+Validation is ``email-validator``'s (RFC 5321/5322 syntax, IDNA 2008 domains), with no DNS
+lookup (``check_deliverability=False``): the send shows whether mail is accepted. Rules:
+
+- a plain ``local@domain`` only: no display name, comments or quoted local part;
+- the local part is ASCII and at most 64 octets (RFC 5321 §4.5.3.1.1), the whole address
+  at most 254 (RFC 5321 §4.5.3.1.3 less the angle brackets);
+- the domain must have a dot and may be an internationalised (IDN) name: it is kept in its
+  ASCII (punycode) form, lower-cased, so ``u@Bücher.example`` is ``u@xn--bcher-kva.example``;
+- ``.test`` domains (RFC 2606) are accepted for tests and demos; other special-use names
+  (``localhost``, ``.local``, ``.invalid``) are not.
+
+The local part keeps its case: RFC 5321 §2.4 leaves it to the receiving host.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from email_validator import EmailNotValidError, validate_email
+
+from newsletter.errors import InputError
+
+MAX_LOCAL_OCTETS = 64
+MAX_ADDRESS_OCTETS = 254
+
+
+def normalize(address: str) -> str:
+    """``address`` (surrounding white space ignored) in its normal form, ``local@domain``.
+
+    Raises ``ValueError`` with a one-line reason when it is not a plain, valid address."""
+    value = address.strip()
+    if any(c in value for c in "\r\n"):
+        raise ValueError("a line break in an address")
+    try:
+        checked = validate_email(
+            value, check_deliverability=False, allow_smtputf8=False, test_environment=True
+        )
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    normal = checked.ascii_email or checked.normalized
+    local = normal.rpartition("@")[0]
+    if len(local.encode("ascii")) > MAX_LOCAL_OCTETS:
+        raise ValueError(f"the part before the @-sign is over {MAX_LOCAL_OCTETS} characters")
+    if len(normal.encode("ascii")) > MAX_ADDRESS_OCTETS:
+        raise ValueError(f"the address is over {MAX_ADDRESS_OCTETS} characters")
+    return normal
+
+
+def normalize_email(address: str, field: str = "email") -> str:
+    """``normalize``, for input from a person: raises ``InputError`` naming ``field``."""
+    try:
+        return normalize(address)
+    except ValueError as exc:
+        reason = f"not a valid email address: {address[:80]!r} ({exc})"
+        raise InputError(field, address, reason) from None
+
+
+def from_header(header: str) -> str | None:
+    """The normal form of the address in a ``From``/``To`` header value such as
+    ``"Ann <ann@example.org>"``; None when it holds no valid address."""
+    _, address = parseaddr(header)
+    if not address:
+        return None
+    try:
+        return normalize(address)
+    except ValueError:
+        return None

@@ -1,0 +1,66 @@
+"""What ``newsletter.personalize`` needs from the store, and who gets an edition.
+
+``make_personalizer`` joins the pure ``personalizer`` to the store: each batch's feedback is read
+in one transaction, the week's papers once, when a weekly reader first needs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from newsletter import schedule
+from newsletter.config import Settings
+from newsletter.models import Edition, Feedback, Paper, Profile
+from newsletter.personalize import Personalize, make_ranker, personalizer
+from newsletter.render import Renderer
+from newsletter.render.archive import write_archive
+from newsletter.store import editions, feedback, subscribers
+from newsletter.store.db import Store
+
+WEEK = dt.timedelta(days=7)
+
+
+def make_personalizer(
+    store: Store, settings: Settings, edition: Edition, now: dt.datetime, renderer: Renderer
+) -> Personalize:
+    """Each batch's emails for ``edition`` (see ``personalize.personalizer``), reading each
+    batch's feedback and, for weekly readers, the papers of the week before ``edition.date``."""
+
+    def feedback_for(ids: Sequence[int]) -> dict[int, list[Feedback]]:
+        with store.begin() as conn:
+            return feedback.for_subscribers(conn, ids)
+
+    def week_papers() -> list[Paper]:
+        with store.begin() as conn:
+            return editions.papers_between(conn, edition.date - WEEK, edition.date)
+
+    return personalizer(
+        settings, renderer, edition, now, feedback_for=feedback_for, week_papers=week_papers
+    )
+
+
+def recipients(store: Store, settings: Settings, date: dt.date, only: str | None) -> list[int]:
+    """Who gets edition ``date``: ``only`` that address, or everyone sendable that day
+    (weekly readers on their day). Raises ``NotFoundError`` when ``only`` is not subscribed."""
+    with store.begin() as conn:
+        if only:
+            return [subscribers.require_by_email(conn, only).id]
+        weekly_due = schedule.is_weekly_due(date, settings)
+        return subscribers.sendable_ids(conn, date, weekly_due=weekly_due)
+
+
+def publish_web_version(settings: Settings, renderer: Renderer, edition: Edition) -> None:
+    """The "view in browser" page: the day's top papers, no personal links; written under
+    ``settings.archive_dir`` (``render.archive.write_archive``)."""
+    sections = make_ranker(settings, edition.papers).rank(Profile())
+    html = renderer.web_page(edition, sections)
+    write_archive(
+        settings.archive_dir,
+        edition,
+        html,
+        settings.base_url,
+        list_name=settings.list_name,
+        templates_dir=settings.templates_dir,
+        subscribe_url=f"{settings.base_url}/subscribe",
+    )
