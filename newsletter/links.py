@@ -5,6 +5,7 @@ inbox cannot drift apart. Paths (under ``BASE_URL``):
 
     /confirm/{token}          confirm a subscription (token purpose "confirm", 7 days)
     /unsubscribe/{token}      GET: a page with one button; POST: unsubscribe (RFC 8058)
+    /resubscribe/{token}      subscribe again after unsubscribing (purpose "resubscribe", 30 days)
     /preferences/{token}      change topics, frequency, pause (purpose "preferences")
     /feedback/{token}         "more/less like this" (purpose "feedback")
     /archive/                 web versions of past editions; /archive/{date}.html, /archive/feed.xml
@@ -100,6 +101,12 @@ class Links:
         token = self.signer.sign("confirm", holder(subscriber), now=now.timestamp())
         return f"{self.base_url}/confirm/{token}"
 
+    def resubscribe(self, subscriber: Subscriber, *, now: dt.datetime) -> str:
+        """The goodbye email's "subscribe again" link; its token is dated ``now`` and
+        expires after ``tokens.MAX_AGE["resubscribe"]`` seconds (30 days)."""
+        token = self.signer.sign("resubscribe", holder(subscriber), now=now.timestamp())
+        return f"{self.base_url}/resubscribe/{token}"
+
     def feedback(self, subscriber: Subscriber, arxiv_id: str, signal: int) -> str:
         """The URL that records ``signal`` (+1 more like this, -1 less) on ``arxiv_id``."""
         data = (b"+" if signal > 0 else b"-") + arxiv_id.encode("utf-8")
@@ -108,6 +115,12 @@ class Links:
     def archive_page(self, date: dt.date) -> str:
         """The web archive page of the edition of ``date``."""
         return f"{self.base_url}/archive/{date.isoformat()}.html"
+
+    def web_view(self, subscriber: Subscriber | None, date: dt.date) -> str:
+        """Where a reader reads the edition of ``date`` on the web ("View in browser",
+        "N more papers for you today"): for now the edition's archive page, the same for
+        everyone; the one place to change when the personal web view comes."""
+        return self.archive_page(date)
 
     def archive_index(self) -> str:
         """The web archive's index page."""
@@ -176,9 +189,9 @@ class Links:
         return found[verified.holder_id], verified.data, verified.legacy_value
 
     def subscriber_for(self, purpose: str, token: str, find: Find, now: dt.datetime) -> Subscriber:
-        """The subscriber a confirm, unsubscribe, preferences or bounce token is for;
-        ``TokenError("invalid" | "expired")`` otherwise."""
-        if purpose not in ("confirm", "unsubscribe", "preferences", "bounce"):
+        """The subscriber a confirm, resubscribe, unsubscribe, preferences or bounce token
+        is for; ``TokenError("invalid" | "expired")`` otherwise."""
+        if purpose not in ("confirm", "resubscribe", "unsubscribe", "preferences", "bounce"):
             raise ValueError(f"{purpose!r} tokens carry more than a subscriber")
         subscriber, data, legacy = self._verify(purpose, token, find, now)
         if data or legacy:

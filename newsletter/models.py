@@ -229,6 +229,7 @@ class Message:
     html: str = ""
     text: str = ""
     return_path: str = ""  # the envelope sender (VERP address); "" for the FROM address
+    edition_date: dt.date | None = None  # the edition a digest is of (None: not a digest)
 
 
 # --- Delivery results: made by newsletter.deliver, recorded by newsletter.store -------------

@@ -48,6 +48,7 @@ from newsletter.errors import TokenError
 # Purposes and how long their tokens live (seconds; None: for as long as the holder exists).
 MAX_AGE: dict[str, int | None] = {
     "confirm": 7 * 24 * 3600,
+    "resubscribe": 30 * 24 * 3600,  # the goodbye email's "subscribe again" link
     "unsubscribe": None,
     "preferences": None,
     "feedback": None,

@@ -1,7 +1,8 @@
 """Local delivery: a real Maildir under ``OUTBOX_DIR`` plus a browsable HTML copy.
 
 ``<outbox>/{tmp,new,cur}`` is a Maildir any mail client can open;
-``<outbox>/html/<date>-<email>.html`` is the HTML part, to open in a browser.
+``<outbox>/html/<date>-<email>.html`` is the HTML part, to open in a browser (``<date>``:
+the edition's, for a digest).
 
 Delivery follows the Maildir protocol (https://cr.yp.to/proto/maildir.html): the message
 is written to ``tmp/<unique>``, synced, and (once the ``on_data`` hook agreed) linked into
@@ -34,12 +35,16 @@ log = logging.getLogger(__name__)
 
 
 def html_copy_name(message: Message) -> str:
-    """``2024-05-01-ada@example.org.html``: the date of the Date header and a safe address."""
-    headers = email.message_from_bytes(message.data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
-    try:
-        date = parsedate_to_datetime(str(headers["Date"])).date().isoformat()
-    except (TypeError, ValueError):
-        date = "undated"
+    """``2024-05-01-ada@example.org.html``: the edition's date (for a digest; otherwise
+    the date of the Date header) and a safe address."""
+    if message.edition_date is not None:
+        date = message.edition_date.isoformat()
+    else:
+        headers = email.message_from_bytes(message.data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
+        try:
+            date = parsedate_to_datetime(str(headers["Date"])).date().isoformat()
+        except (TypeError, ValueError):
+            date = "undated"
     safe = (
         re.sub(r"[^A-Za-z0-9@._+-]", "_", message.to)[:200] or f"subscriber-{message.subscriber_id}"
     )

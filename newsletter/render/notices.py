@@ -1,6 +1,10 @@
-"""Short plain-text emails the web app and the reply mailbox send (replies, notices).
+"""The emails the web app and the reply mailbox send besides the digest.
 
-The confirmation email itself comes from the renderer (``Renderer.notice("confirmation")``).
+The lifecycle emails (``welcome`` after confirming, ``goodbye`` after unsubscribing) come
+from their templates through ``Renderer.notice``, HTML and text; the confirmation too
+(``Renderer.notice("confirmation")``). The short replies (``already_subscribed``, the
+mailbox's answers) are text only (``build_notice``). All of them go through the one
+message builder, ``render.mime.build_message``.
 
 Pure: builds a ``Message`` from fixed subjects and our own text, through the one message
 builder (``render.mime.build_message``). Subscriber text only ever reaches the body; headers
@@ -16,6 +20,7 @@ from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Message, Subscriber
 from newsletter.render.mime import address, build_message, sender_address
+from newsletter.render.renderer import Renderer
 from newsletter.text import one_line
 
 
@@ -86,5 +91,29 @@ def already_subscribed(
         subject=f"You are already subscribed to {one_line(settings.list_name)}",
         body=body,
         subscriber_id=subscriber.id,
+        now=now,
+    )
+
+
+def welcome(renderer: Renderer, subscriber: Subscriber, *, now: dt.datetime) -> Message:
+    """The welcome after confirming: the reader's topics, how to change them (preferences
+    link, reply commands), and the list's unsubscribe headers (RFC 8058)."""
+    return renderer.notice(
+        "welcome",
+        subscriber.email,
+        subscriber=subscriber,
+        context={"topics": subscriber.topics},
+        now=now,
+    )
+
+
+def goodbye(renderer: Renderer, subscriber: Subscriber, *, now: dt.datetime) -> Message:
+    """The goodbye after unsubscribing, with a "subscribe again" link valid 30 days from
+    ``now`` (``Links.resubscribe``) that keeps the reader's topics."""
+    return renderer.notice(
+        "goodbye",
+        subscriber.email,
+        subscriber=subscriber,
+        context={"topics": subscriber.topics},
         now=now,
     )

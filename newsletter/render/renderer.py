@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jinja2
@@ -21,13 +21,15 @@ from newsletter.config import Settings
 from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
-from newsletter.render import views
+from newsletter.render import budget, views
 from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
 from newsletter.render.mime import QpCache, address, build_message, sender_address
 from newsletter.text import one_line
+from newsletter.tokens import MAX_AGE
 
 log = logging.getLogger(__name__)
 
+RESUBSCRIBE_DAYS = (MAX_AGE["resubscribe"] or 0) // 86400
 NOTICE_KINDS = ("confirmation", "welcome", "goodbye", "alert")
 NOTICE_SUBJECTS = {
     "confirmation": "Confirm your subscription to {list_name}",
@@ -36,7 +38,7 @@ NOTICE_SUBJECTS = {
     "alert": "[{list_name}] {summary}",
 }
 NOTICE_HEADINGS = {
-    "confirmation": "One click to confirm",
+    "confirmation": "Confirm your subscription",
     "welcome": "You are subscribed",
     "goodbye": "You are unsubscribed",
     "alert": "Operator alert",
@@ -138,6 +140,8 @@ class Renderer:
             if personal
             else "",
             "view_url": None,
+            "more_count": 0,  # papers left out by the size budget (``render.budget``)
+            "more_url": None,
         }
 
     def _render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
@@ -165,12 +169,14 @@ class Renderer:
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
+        section_views = self._sections(edition, sections, subscriber)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
-            sections=self._sections(edition, sections, subscriber),
-            view_url=self.links.archive_page(edition.date),
+            sections=section_views,
+            view_url=self.links.web_view(subscriber, edition.date),
+            more_url=self.links.web_view(subscriber, edition.date),
             footer_reason=(
                 f"You get this email because {subscriber.email} subscribed to "
                 f"{self.settings.list_name}"
@@ -182,8 +188,39 @@ class Renderer:
             ),
         )
         html, text = self._render("digest", context)
+        encoded = self._qp.encode(html)
+        if len(encoded) > budget.HTML_BUDGET:
+            html, text = self._within_budget(context, section_views)
+            encoded = self._qp.encode(html)
         msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
-        return self._message(subscriber, to, subject, msg_id, now, text, html, list_headers=True)
+        return self._message(
+            subscriber,
+            to,
+            subject,
+            msg_id,
+            now,
+            text,
+            html,
+            list_headers=True,
+            encoded=(html, encoded),
+            edition_date=edition.date,
+        )
+
+    def _within_budget(
+        self, context: dict[str, Any], sections: list[views.SectionView]
+    ) -> tuple[str, str]:
+        """HTML and text of a digest too large for ``budget.HTML_BUDGET``, cut to fit
+        (later papers short, then "N more papers for you today")."""
+        template = self._html["digest"]
+
+        def size(cut: budget.Cut) -> int:
+            context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
+            return budget.encoded_size(template.render(context))
+
+        cut = budget.fit(budget.count_items(sections), size)
+        context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
+        log.debug("digest over the size budget: %s", cut)
+        return self._render("digest", context)
 
     def notice(
         self,
@@ -203,9 +240,17 @@ class Renderer:
         values = self._base_context(subscriber, topics)
         if kind == "goodbye":
             values["unsubscribe_url"] = None
+            values["preferences_url"] = None
             values["subscribe_url"] = self.links.subscribe()
-        if kind == "confirmation" and subscriber is not None:
-            values["confirm_url"] = self.links.confirm(subscriber, now=now)
+            if subscriber is not None:
+                values["resubscribe_url"] = self.links.resubscribe(subscriber, now=now)
+                values["resubscribe_days"] = RESUBSCRIBE_DAYS
+        if kind == "confirmation":
+            # not subscribed yet: nothing to unsubscribe from or to manage
+            values["unsubscribe_url"] = None
+            values["preferences_url"] = None
+            if subscriber is not None:
+                values["confirm_url"] = self.links.confirm(subscriber, now=now)
         values.update({k: v for k, v in context.items() if k != "topics"})
         summary = one_line(str(context.get("summary", "")), 100)
         subject = NOTICE_SUBJECTS[kind].format(list_name=self.settings.list_name, summary=summary)
@@ -278,7 +323,10 @@ class Renderer:
         *,
         list_headers: bool,
         campaign: str = "digest",
+        encoded: tuple[str, bytes] | None = None,
+        edition_date: dt.date | None = None,
     ) -> Message:
+        """The ``Message``; ``encoded``: ``(html, its quoted-printable)`` already made."""
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
             headers.update(self.quiet_headers(campaign))
@@ -296,7 +344,7 @@ class Renderer:
             text=text,
             html=html,
             extra_headers=headers,
-            encode=self._qp.encode,
+            encode=self._qp.encode if encoded is None else _reusing(*encoded, self._qp.encode),
         )
         return Message(
             subscriber_id=subscriber.id if subscriber is not None else 0,
@@ -310,4 +358,12 @@ class Renderer:
             return_path=self.links.return_path(subscriber)
             if self.settings.uses_verp and subscriber is not None
             else "",
+            edition_date=edition_date,
         )
+
+
+def _reusing(
+    content: str, encoded: bytes, encode: Callable[[str], bytes]
+) -> Callable[[str], bytes]:
+    """``encode``, except that ``content`` (the same object) gives ``encoded`` at once."""
+    return lambda text: encoded if text is content else encode(text)

@@ -93,7 +93,8 @@ def paper_view(paper: Paper) -> PaperView:
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
-    """One paper of a section as a template shows it, with its feedback links and reason."""
+    """One paper of a section as a template shows it, with its feedback links and reason;
+    ``short``: title and reason only (the size budget, ``render.budget``)."""
 
     paper: PaperView
     number: int
@@ -101,6 +102,7 @@ class ItemView:
     text_reason: str
     more_url: str | None
     less_url: str | None
+    short: bool = False
 
 
 @dataclass(frozen=True, slots=True)

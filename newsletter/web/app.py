@@ -81,6 +81,8 @@ def create_app(
         Route("/subscribe", subscribe.submit, methods=["POST"]),
         Route("/confirm/{token}", manage.confirm_page, methods=["GET"]),
         Route("/confirm/{token}", manage.confirm, methods=["POST"]),
+        Route("/resubscribe/{token}", manage.resubscribe_page, methods=["GET"]),
+        Route("/resubscribe/{token}", manage.resubscribe, methods=["POST"]),
         Route("/unsubscribe/{token}", manage.unsubscribe_page, methods=["GET"]),
         Route("/unsubscribe/{token}", manage.unsubscribe, methods=["POST"]),
         Route("/preferences/{token}", manage.preferences_page, methods=["GET"]),

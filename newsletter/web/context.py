@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from newsletter.config import Settings
 from newsletter.deliver.single import Send
-from newsletter.errors import NotFoundError, TokenError
+from newsletter.errors import NewsletterError, NotFoundError, TokenError
 from newsletter.links import Links
-from newsletter.models import Subscriber
+from newsletter.models import Message, Subscriber
 from newsletter.render import Renderer
 from newsletter.store import subscribers
 from newsletter.store.db import Store
@@ -78,6 +79,12 @@ class WebContext:
         """The one-message page (``message.html``): a title and a sentence."""
         return self.page("message.html", status_code, title=title, text=text, **context)
 
+    def send_after(self, response: Response, message: Message) -> Response:
+        """``response``, unchanged, with ``message`` sent once it has gone out (a
+        background task: the answer does not wait for, or tell of, the SMTP server)."""
+        response.background = BackgroundTask(send_quietly, self, message)
+        return response
+
     def link_error(self, error: TokenError | NotFoundError) -> HTMLResponse:
         """One generic page for every bad link: it says nothing about why."""
         log.info("rejected link: %s", error)
@@ -107,4 +114,15 @@ def subscriber_from(web: WebContext, purpose: str, token: str) -> Subscriber:
     with web.store.begin() as conn:
         return web.links.subscriber_for(
             purpose, token, lambda sid: subscribers.find(conn, sid), web.clock()
+        )
+
+
+async def send_quietly(web: WebContext, message: Message) -> None:
+    """Send ``message`` with ``web.send``; a failure is logged, never raised (the page
+    the reader sees has already been answered)."""
+    try:
+        await web.send(message)
+    except (NewsletterError, OSError) as exc:
+        log.error(
+            "could not send %r to subscriber #%s: %s", message.subject, message.subscriber_id, exc
         )

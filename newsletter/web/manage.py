@@ -1,4 +1,6 @@
-"""Confirm, unsubscribe and preferences: the links every email carries.
+"""Confirm, unsubscribe, resubscribe and preferences: the links every email carries.
+
+Confirming sends the welcome email, unsubscribing the goodbye (both after the answer).
 
 GET never changes anything (mail scanners prefetch links); it shows a page whose button
 POSTs back to the same URL. The RFC 8058 one-click POST to /unsubscribe/{token} needs no
@@ -16,6 +18,7 @@ from starlette.responses import Response
 
 from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.models import Subscriber
+from newsletter.render import notices
 from newsletter.store import subscribers
 from newsletter.text import split_terms
 from newsletter.web import csrf
@@ -30,9 +33,30 @@ log = logging.getLogger(__name__)
 
 def confirm_page(request: Request) -> Response:
     """``GET /confirm/{token}``: a button that confirms (or "already subscribed")."""
+    return _confirm_page(request, "confirm")
+
+
+def confirm(request: Request) -> Response:
+    """``POST /confirm/{token}``: a pending (or lapsed) subscriber becomes active, bounce
+    score reset, and gets the welcome email; repeatable (one welcome)."""
+    return _confirm(request, "confirm")
+
+
+def resubscribe_page(request: Request) -> Response:
+    """``GET /resubscribe/{token}``: the goodbye email's "subscribe again" link (30 days);
+    the same page and button as a confirmation."""
+    return _confirm_page(request, "resubscribe")
+
+
+def resubscribe(request: Request) -> Response:
+    """``POST /resubscribe/{token}``: as ``POST /confirm``, with the goodbye's token."""
+    return _confirm(request, "resubscribe")
+
+
+def _confirm_page(request: Request, purpose: str) -> Response:
     web = ctx(request)
     try:
-        subscriber = subscriber_from(web, "confirm", request.path_params["token"])
+        subscriber = subscriber_from(web, purpose, request.path_params["token"])
     except TokenError as exc:
         return web.link_error(exc)
     if subscriber.status in ("active", "paused"):
@@ -40,21 +64,21 @@ def confirm_page(request: Request) -> Response:
     return web.page("confirm.html", email=subscriber.email)
 
 
-def confirm(request: Request) -> Response:
-    """``POST /confirm/{token}``: a pending (or lapsed) subscriber becomes active, bounce
-    score reset; repeatable."""
+def _confirm(request: Request, purpose: str) -> Response:
     web = ctx(request)
     now = web.clock()
     try:
-        subscriber = subscriber_from(web, "confirm", request.path_params["token"])
+        subscriber = subscriber_from(web, purpose, request.path_params["token"])
     except TokenError as exc:
         return web.link_error(exc)
-    if subscriber.status not in ("active", "paused"):
-        with web.store.begin() as conn:
-            subscribers.set_status(conn, subscriber.id, "active", now=now, by="web")
-            subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
-        log.info("confirm: subscriber #%s is active", subscriber.id)
-    return _confirmed_page(web, subscriber)
+    if subscriber.status in ("active", "paused"):
+        return _confirmed_page(web, subscriber)
+    with web.store.begin() as conn:
+        subscribers.set_status(conn, subscriber.id, "active", now=now, by="web")
+        subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
+    log.info("%s: subscriber #%s is active", purpose, subscriber.id)
+    welcome = notices.welcome(web.renderer, subscriber, now=now)
+    return web.send_after(_confirmed_page(web, subscriber), welcome)
 
 
 def _confirmed_page(web: WebContext, subscriber: Subscriber) -> Response:
@@ -82,7 +106,9 @@ def unsubscribe_page(request: Request) -> Response:
 
 
 def unsubscribe(request: Request) -> Response:
-    """Both the page's button and RFC 8058 one-click: 200, no redirect, repeatable."""
+    """Both the page's button and RFC 8058 one-click: 200, no redirect, repeatable. The
+    answer is the same either way; a reader who was subscribed then gets the goodbye
+    email (with a "subscribe again" link for 30 days), after the answer."""
     web = ctx(request)
     now = web.clock()
     try:
@@ -97,7 +123,10 @@ def unsubscribe(request: Request) -> Response:
         if current is not None and current.status != "unsubscribed":
             subscribers.set_status(conn, sid, "unsubscribed", now=now, by="web")
             log.info("unsubscribe: subscriber #%s", sid)
-    return _unsubscribed_page(web)
+    answer = _unsubscribed_page(web)
+    if current is None or current.status not in ("active", "paused"):
+        return answer  # never confirmed, bounced or already gone: no email to them
+    return web.send_after(answer, notices.goodbye(web.renderer, current, now=now))
 
 
 def _unsubscribed_page(web: WebContext) -> Response:

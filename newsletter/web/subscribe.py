@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from newsletter import addresses
-from newsletter.errors import InputError, NewsletterError
+from newsletter.errors import InputError
 from newsletter.models import Message, Profile
 from newsletter.render import notices
 from newsletter.store import subscribers
@@ -77,9 +76,7 @@ def _submit(request: Request, data: FormData) -> Response:
         log.warning("subscribe: rate limit for an address; no email sent")
         return done
     message = _register(web, email, values["name"], topics)
-    if message is not None:
-        done.background = BackgroundTask(_send_quietly, web, message)
-    return done
+    return done if message is None else web.send_after(done, message)
 
 
 submit = form_endpoint(_submit)
@@ -108,12 +105,3 @@ def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -
         context={"topics": found.topics},
         now=now,
     )
-
-
-async def _send_quietly(web: WebContext, message: Message) -> None:
-    try:
-        await web.send(message)
-    except (NewsletterError, OSError) as exc:
-        log.error(
-            "could not send %r to subscriber #%s: %s", message.subject, message.subscriber_id, exc
-        )

@@ -151,3 +151,13 @@ async def test_maildir_outbox_and_browsable_html(tmp_path: Path) -> None:
     page = tmp_path / "outbox" / "html" / "2026-11-26-ada@example.test.html"
     assert page.read_text() == "<p>Hello Ada</p>"
     assert {p.name for p in (tmp_path / "outbox").iterdir()} >= {"tmp", "new", "cur", "html"}
+
+
+async def test_a_digest_copy_is_named_after_its_edition(tmp_path: Path) -> None:
+    # sent on 26 November (the Date header), of the edition of 24 November
+    message = replace(build_message(SUB), edition_date=dt.date(2026, 11, 24))
+    settings = Settings(_env_file=None, delivery="maildir", outbox_dir=tmp_path / "outbox")
+    async with open_transport(settings) as transport:
+        assert (await transport.send(message)).state == "sent"
+    names = [p.name for p in (tmp_path / "outbox" / "html").iterdir()]
+    assert names == ["2026-11-24-ada@example.test.html"]

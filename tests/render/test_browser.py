@@ -93,3 +93,54 @@ def test_screenshots_light_and_dark(
     assert all(size > 10_000 for size in sizes.values())
     # dark mode really changes the picture (the prefers-color-scheme styles apply)
     assert paths[0].read_bytes() != paths[1].read_bytes()
+
+
+# Each "·" of a paper's link row must sit on the line of the link that follows it.
+_SEPARATORS_LEFT_ALONE = """() => {
+  const alone = [];
+  for (const row of document.querySelectorAll(".nl-links")) {
+    const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const at = node.data.indexOf("·");
+      if (at < 0) continue;
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + 1);
+      const dot = range.getBoundingClientRect();
+      let next = node.nextSibling;
+      while (next && next.nodeName !== "A") next = next.nextSibling;
+      const link = next ? next.getClientRects()[0] : null;
+      if (!link || Math.abs(link.top - dot.top) > 2) alone.push(row.innerText);
+    }
+  }
+  return alone;
+}"""
+
+
+def test_link_row_never_ends_a_line_with_a_separator(
+    renderer: Renderer, largest_day: Edition, subscriber: Subscriber
+) -> None:
+    _browser_available()
+    from playwright.sync_api import sync_playwright
+
+    sections = split_sections(list(largest_day.papers), subscriber.topics)
+    html = renderer.digest(largest_day, subscriber, sections, now=NOW).html
+    assert any(p.github_repo for p in largest_day.papers)  # rows with HF page and Code too
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for width in (320, 375, 800):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                page.route("**/*", lambda route: route.abort())
+                page.set_content(html)
+                rows = page.locator(".nl-links")
+                assert rows.count() == len(largest_day.papers)
+                heights = page.evaluate(
+                    "[...document.querySelectorAll('.nl-links')].map(r => r.getClientRects().length"
+                    " && r.getBoundingClientRect().height)"
+                )
+                assert max(heights) > 30 or width == 800  # some rows do wrap on a phone
+                assert page.evaluate(_SEPARATORS_LEFT_ALONE) == [], width
+                page.close()
+        finally:
+            browser.close()

@@ -80,7 +80,7 @@ def test_every_paper_and_link_is_in_both_parts(
     values = set(signed_links(" ".join(more), links, "feedback", subscriber))
     first = largest_day.papers[0].arxiv_id
     assert {f"42:{first}:+1", f"42:{first}:-1"} <= values
-    assert signed_links(msg.html, links, "preferences", subscriber) == ["42"]
+    assert signed_links(msg.html, links, "preferences", subscriber) == ["42", "42"]  # top, footer
     assert signed_links(msg.html, links, "unsubscribe", subscriber) == ["42", "42"]  # top, footer
     assert msg.html.index(f"{BASE_URL}/unsubscribe/") < msg.html.index(first)  # near the top
     assert links.archive_page(largest_day.date) in msg.html

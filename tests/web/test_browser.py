@@ -75,6 +75,8 @@ async def test_subscribe_confirm_preferences_unsubscribe(tmp_path: Path) -> None
                     await page.get_by_role("heading", name="You are subscribed").wait_for()
                     with store.begin() as conn:
                         assert subscribers.get(conn, sub.id).status == "active"
+                    messages = await asyncio.to_thread(sink.wait_for, 2)
+                    assert messages[1]["Subject"] == "Welcome to Daily Papers"
 
                     # Preferences: change topics on the page the confirmation links to.
                     await page.get_by_role("link", name="Choose your topics").click()
@@ -87,8 +89,9 @@ async def test_subscribe_confirm_preferences_unsubscribe(tmp_path: Path) -> None
                     assert after.topics == ("graph neural networks",)
                     assert after.frequency == "weekly"
 
-                    # Unsubscribe from the received email's link.
-                    (unsubscribe_url,) = _text_links(messages[0], "/unsubscribe/")
+                    # Unsubscribe from the welcome email's link.
+                    assert not _text_links(messages[0], "/unsubscribe/")  # not subscribed yet
+                    (unsubscribe_url,) = _text_links(messages[1], "/unsubscribe/")
                     await page.goto(unsubscribe_url)
                     with store.begin() as conn:
                         assert subscribers.get(conn, sub.id).status == "active"
@@ -96,6 +99,9 @@ async def test_subscribe_confirm_preferences_unsubscribe(tmp_path: Path) -> None
                     await page.get_by_role("heading", name="You are unsubscribed").wait_for()
                     with store.begin() as conn:
                         assert subscribers.get(conn, sub.id).status == "unsubscribed"
+                    messages = await asyncio.to_thread(sink.wait_for, 3)
+                    assert messages[2]["Subject"] == "You are unsubscribed from Daily Papers"
+                    assert _text_links(messages[2], "/resubscribe/")
                 finally:
                     store.close()
                     await browser.close()
