@@ -171,7 +171,7 @@ class Handler:
         current = subscribers.get(conn, target.id)
         unsubscribed = current.status != "unsubscribed"
         if unsubscribed:
-            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now)
+            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now, by="complaint")
         detail["unsubscribed"] = unsubscribed
         events.record(conn, key, COMPLAINT, subscriber_id=target.id, detail=detail, now=self.now)
         log.info("complaint (%s) from subscriber #%s: unsubscribed", found.reason, target.id)

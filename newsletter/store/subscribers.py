@@ -300,7 +300,7 @@ def set_status(
     """Set the subscriber's status (``active`` also confirms and ends a pause;
     ``unsubscribed`` notes when); ``InputError`` for an unknown status. A change is kept in
     the reader's history with ``by`` (who asked: ``operator``, ``web``, ``reply``,
-    ``bounces``)."""
+    ``bounces``, ``complaint``)."""
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
