@@ -105,9 +105,11 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
 def status_command(
     ctx: Context, as_json: bool, run_limit: int, edition_limit: int, check: bool
 ) -> None:
-    """Show the last runs, each edition's messages by state, failed and unknown
-    messages with their last SMTP reply, readers suppressed recently with the
-    reason, sources and subscribers. Creates nothing: without a database here it
+    """Show the last runs, messages by state, problems with their reasons, sources and
+    subscribers.
+
+    Failed and unknown messages are listed with their last SMTP reply, and readers
+    suppressed recently with the reason. Creates nothing: without a database here it
     says so (exit 2).
 
     Also the schedule decision: the latest complete edition and the next one

@@ -50,6 +50,16 @@ from newsletter.render import Renderer, notices
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
+from newsletter.store.inbox import (
+    BOUNCE,
+    COMPLAINT,
+    FORWARDED,
+    IGNORED,
+    LEFT_UNREAD,
+    UNPROVEN,
+    UNPROVEN_COMPLAINT,
+    WARNING,
+)
 from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
@@ -64,10 +74,9 @@ HELP = (
     "  remove topic: a topic\n  pause   (or: pause until 2026-12-24)\n  resume\n  help\n"
 )
 FORWARD_BODY_LIMIT = 20_000  # characters of a person's reply forwarded to the operator
-# Event kinds this module records (inbox_events.kind)
-BOUNCE, UNPROVEN, WARNING = "bounce", "bounce-unproven", "warning"
-COMPLAINT, UNPROVEN_COMPLAINT = "complaint", "complaint-unproven"
-IGNORED, FORWARDED, LEFT_UNREAD = "ignored", "forwarded", "left-unread"
+# The event kinds this module records (inbox_events.kind) are defined beside the table, in
+# newsletter.store.inbox, so that readers of the table (status, subscribers show) need not
+# import the inbox (and with it the renderer and the SMTP client).
 
 
 @dataclass
@@ -162,7 +171,7 @@ class Handler:
         current = subscribers.get(conn, target.id)
         unsubscribed = current.status != "unsubscribed"
         if unsubscribed:
-            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now)
+            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now, by="complaint")
         detail["unsubscribed"] = unsubscribed
         events.record(conn, key, COMPLAINT, subscriber_id=target.id, detail=detail, now=self.now)
         log.info("complaint (%s) from subscriber #%s: unsubscribed", found.reason, target.id)
@@ -331,11 +340,11 @@ class Handler:
         try:
             if name == "unsubscribe":
                 if current.status != "unsubscribed":
-                    subscribers.set_status(conn, sid, "unsubscribed", now=now)
+                    subscribers.set_status(conn, sid, "unsubscribed", now=now, by="reply")
                 return "unsubscribe: done. You will not receive any more emails."
             if name in ("subscribe", "confirm"):
                 if current.status not in ("active", "paused"):
-                    subscribers.set_status(conn, sid, "active", now=now)
+                    subscribers.set_status(conn, sid, "active", now=now, by="reply")
                     subscribers.update_fields(conn, sid, now=now, bounce_score=0.0)
                 return f"{name}: done. You are subscribed."
             if name in ("topics", "add_topic", "remove_topic"):
@@ -346,12 +355,14 @@ class Handler:
                 if current.status not in ("active", "paused"):
                     return "pause: not done, the subscription is not active."
                 until = dt.date.fromisoformat(command.arguments[0]) if command.arguments else None
-                subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+                subscribers.update_fields(
+                    conn, sid, now=now, by="reply", status="paused", paused_until=until
+                )
                 return f"pause: done{f' until {until.isoformat()}' if until else ''}. Reply resume to start again."
             if name == "resume":
                 if current.status not in ("active", "paused"):
                     return "resume: not done, the subscription is not active."
-                subscribers.set_status(conn, sid, "active", now=now)
+                subscribers.set_status(conn, sid, "active", now=now, by="reply")
                 return "resume: done."
         except (InputError, ValueError) as exc:
             return f"{command.describe()}: not done ({exc})."
