@@ -13,6 +13,7 @@ import click
 from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.config import Settings
 from newsletter.ops.status import gather
+from newsletter.words import plural
 
 
 def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
@@ -40,7 +41,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         counts = ", ".join(f"{state} {n}" for state, n in edition["counts"].items() if n)
         without = ", ".join(m["source"] for m in edition["missing"])
         lines.append(
-            f"  {edition['date']}  {edition['papers']} papers  {counts or 'no recipients'}"
+            f"  {edition['date']}  {plural(edition['papers'], 'paper')}  {counts or 'no recipients'}"
             + (f"  (sent without {without})" if without else "")
         )
         oldest = edition["oldest_deferred"]

@@ -23,7 +23,7 @@ from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.inbox import COMPLAINT, UNPROVEN_COMPLAINT
 from newsletter.store.inbox import UNPROVEN as UNPROVEN_BOUNCE
-from newsletter.words import plural
+from newsletter.words import noun, plural
 
 WINDOW = dt.timedelta(days=7)
 CURRENT = ("active", "paused", "pending")
@@ -40,7 +40,7 @@ def problems(conn: Connection, settings: Settings, now: dt.datetime) -> list[str
         names = _names(who, [sid for sid, _ in complaints])
         lines.append(
             f"{plural(len(complaints), 'complaint')} (RFC 5965) in the last {WINDOW.days}"
-            f" days, {'reader' if len(complaints) == 1 else 'readers'} unsubscribed: {names}"
+            f" days, {noun(len(complaints), 'reader')} unsubscribed: {names}"
         )
     unproven = [
         (kind, sid, detail)

@@ -103,6 +103,20 @@ def test_quiet_success_prints_nothing(env: dict[str, str], smtp_sink: SmtpSink) 
     assert len(smtp_sink.envelopes) == 2
 
 
+def test_quiet_send_prints_nothing_when_all_went_well(
+    env: dict[str, str], smtp_sink: SmtpSink
+) -> None:
+    """`newsletter -q send` in cron: nothing to send, or everything sent, is no news."""
+    add_readers(env)
+    assert cli(env, "-q", "run", "--date", THURSDAY).exit_code == 0
+    for args in (("send",), ("send", "--retry", "--now"), ("send", "--date", THURSDAY)):
+        quiet = cli(env, "-q", *args)
+        assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", ""), args
+    loud = cli(env, "send", "--retry", "--now")
+    assert loud.exit_code == 0 and loud.stdout != ""
+    assert len(smtp_sink.envelopes) == 2
+
+
 def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: SmtpSink) -> None:
     add_readers(env)
     env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG"}
