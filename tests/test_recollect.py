@@ -78,7 +78,7 @@ def test_a_thin_edition_nobody_got_is_collected_again_whole(
 
     done = asyncio.run(freeze.recollect(store, settings, TUE, upstream_clock()))
 
-    assert done.dropped.missing == (("hf_daily", "source hf_daily: HTTP 503 after 1 attempt"),)
+    assert done.dropped.missing == (("hf_daily", "HTTP 503 after 1 attempt"),)
     assert done.edition is not None and done.edition.missing == ()
     with store.begin() as conn:
         new = editions.get_by_date(conn, TUE)
@@ -127,7 +127,7 @@ def cli(tmp_path: Path, hf: FakeHF, arxiv: FakeArxiv, *args: str, **extra: str) 
     env = {f"NEWSLETTER_{k.upper()}": str(v) for k, v in values(tmp_path, hf, arxiv).items()} | {
         f"NEWSLETTER_{k.upper()}": v for k, v in extra.items()
     }
-    return CliRunner().invoke(main, ["--env-file", "none.env", *args], env=env)
+    return CliRunner().invoke(main, ["--env-file", "/dev/null", *args], env=env)
 
 
 def test_the_command_replaces_then_refuses_once_sent(

@@ -74,7 +74,7 @@ def _confirm(request: Request, purpose: str) -> Response:
     if subscriber.status in ("active", "paused"):
         return _confirmed_page(web, subscriber)
     with web.store.begin() as conn:
-        subscribers.set_status(conn, subscriber.id, "active", now=now)
+        subscribers.set_status(conn, subscriber.id, "active", now=now, by="web")
         subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
     log.info("%s: subscriber #%s is active", purpose, subscriber.id)
     welcome = notices.welcome(web.renderer, subscriber, now=now)
@@ -121,7 +121,7 @@ def unsubscribe(request: Request) -> Response:
         except NotFoundError:
             current = None  # removed a moment ago: they are not subscribed, as asked
         if current is not None and current.status != "unsubscribed":
-            subscribers.set_status(conn, sid, "unsubscribed", now=now)
+            subscribers.set_status(conn, sid, "unsubscribed", now=now, by="web")
             log.info("unsubscribe: subscriber #%s", sid)
     answer = _unsubscribed_page(web)
     if current is None or current.status not in ("active", "paused"):
@@ -218,7 +218,9 @@ def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -
                     "status", subscriber.status, "only an active subscription can be paused"
                 )
             until = pause_date(field(data, "paused_until"), now.date())
-            subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+            subscribers.update_fields(
+                conn, sid, now=now, by="web", status="paused", paused_until=until
+            )
             log.info("preferences: subscriber #%s paused", sid)
             return f"Paused: the next email comes on {until.isoformat()}."
         if action == "resume":
@@ -226,7 +228,7 @@ def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -
                 raise InputError(
                     "status", subscriber.status, "only a paused subscription can be resumed"
                 )
-            subscribers.set_status(conn, sid, "active", now=now)
+            subscribers.set_status(conn, sid, "active", now=now, by="web")
             log.info("preferences: subscriber #%s resumed", sid)
             return "Resumed: you will get the next email."
     raise InputError("action", action[:40], "unknown action")

@@ -30,6 +30,7 @@ from newsletter.ops.doctor import (
     source_urls,
 )
 from newsletter.store.db import Store
+from newsletter.store.migrations import MIGRATIONS
 from tests.support.faultsmtp import FaultServer
 from tests.support.ports import free_port, self_signed_cert
 from tests.support.smtp import SmtpSink
@@ -150,9 +151,14 @@ async def test_base_url_answers(http_server: str) -> None:
 def test_database_migrated_pending_and_unreachable(tmp_path: Path) -> None:
     """Pending migrations are information (every command applies them), not a failure."""
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    missing = check_database(settings(database_url=url), now=NOW)
+    assert missing.status == "info"
+    assert missing.detail.startswith(f"no database at {tmp_path / 'fresh.db'} yet (not created)")
+    assert not (tmp_path / "fresh.db").exists()  # doctor creates nothing
+    (tmp_path / "fresh.db").write_bytes(b"")  # an empty SQLite file: every migration pending
     pending = check_database(settings(database_url=url), now=NOW)
     assert pending.status == "info"
-    assert "migration(s) pending (m001_initial" in pending.detail
+    assert f"{len(MIGRATIONS)} migrations pending (m001_initial" in pending.detail
     assert "`newsletter db upgrade`" in pending.detail
     Store.open(url, now=NOW).close()
     assert check_database(settings(database_url=url), now=NOW).status == "ok"
@@ -278,7 +284,7 @@ def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:
     assert smtp_line.startswith(f"FAIL  smtp: 127.0.0.1:{port} (none): ")
     assert smtp_line.endswith("-> fix: check NEWSLETTER_SMTP_HOST, SMTP_PORT and SMTP_SECURITY")
     assert "FAIL  dkim: setting NEWSLETTER_DKIM_PRIVATE_KEY_PATH: cannot read" in result.stdout
-    assert result.stdout.rstrip().endswith("check(s) failed.")
+    assert result.stdout.rstrip().endswith("3 checks failed.")
 
 
 def test_cli_bad_setting_is_one_line() -> None:
@@ -300,14 +306,11 @@ def test_cli_fresh_install_passes_with_migrations_as_information(
     )
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 0, result.output
-    assert "info  database: reachable, 7 migration(s) pending (m001_initial," in result.stdout
-    assert result.stdout.rstrip().endswith("All checks passed.")
-    assert (
-        not (tmp_path / "new.db").exists()
-        or Store.open(
-            f"sqlite:///{tmp_path / 'new.db'}", now=NOW, migrate=False
-        ).pending_migrations()
+    assert f"info  database: no database at {tmp_path / 'new.db'} yet (not created)" in (
+        result.stdout
     )
+    assert result.stdout.rstrip().endswith("All checks passed.")
+    assert not (tmp_path / "new.db").exists()
 
 
 @pytest.mark.parametrize(
