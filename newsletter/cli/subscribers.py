@@ -94,6 +94,25 @@ def add_command(
             status="pending" if pending else "active",
         )
     click.echo(f"added {added.email} ({added.status}; {_describe(added)})")
+    _typo_hints(store, topics)
+
+
+def _typo_hints(store: Any, topics: tuple[str, ...]) -> None:
+    """On stderr, "did you mean" for a topic word that looks like a typo of a word of the
+    latest edition's papers (issue 16; ``rank.suggest``)."""
+    if not topics:
+        return
+    from newsletter.rank.suggest import Vocabulary
+    from newsletter.store import editions
+
+    with store.begin() as conn:
+        last = editions.latest(conn)
+    if last is None:
+        return
+    vocabulary = Vocabulary.from_papers(last.papers)
+    for topic in topics:
+        if hint := vocabulary.suggest(topic):
+            click.echo(f"note: “{topic}”: did you mean “{hint}”?", err=True)
 
 
 @subscribers_group.command("topics")
@@ -132,6 +151,7 @@ def topics_command(
         subscribers.set_profile(conn, found.id, profile, now=utc_now())
         updated = subscribers.get(conn, found.id)
     click.echo(f"{updated.email}: {_describe(updated)}")
+    _typo_hints(store, topics)
 
 
 @subscribers_group.command("import")

@@ -146,6 +146,7 @@ class Assembler:
                 self.by_author.setdefault(author_key(name), []).append((p, name))
         self._terms: dict[int, PaperTerms] = {}
         self._vocabulary: Vocabulary | None = None
+        self._notes: dict[str, str] = {}
         self.forms: Callable[[str], tuple[str, ...]] | None = None  # set by the Ranker
         self._explained: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
         self._items: dict[tuple[object, ...], RankedItem] = {}
@@ -174,12 +175,14 @@ class Assembler:
     def empty_note(self, written: str) -> str:
         """ "Nothing on X today.", with "did you mean Y?" when a topic word is a likely typo
         of a word of today's papers (``suggest.Vocabulary``)."""
-        if self._vocabulary is None:
-            self._vocabulary = Vocabulary.from_papers(self.papers)
-        hint = self._vocabulary.suggest(written)
-        if hint is None:
-            return f"Nothing on {written} today."
-        return f"Nothing on {written} today. Did you mean “{hint}”?"
+        note = self._notes.get(written)
+        if note is None:
+            if self._vocabulary is None:
+                self._vocabulary = Vocabulary.from_papers(self.papers)
+            hint = self._vocabulary.suggest(written)
+            note = f"Nothing on {written} today." + (f" Did you mean “{hint}”?" if hint else "")
+            self._notes[written] = note
+        return note
 
     def topic_item(self, written: str, p: int, value: float, keep: bool = True) -> RankedItem:
         """``keep=False``: a one-off score (feedback), not worth remembering the item."""
