@@ -19,7 +19,7 @@ from newsletter.links import Links
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from newsletter.web import feedback, health, manage, subscribe
+from newsletter.web import feedback, health, manage, preferences, subscribe
 from newsletter.web.archive import ArchiveFiles
 from newsletter.web.context import WebContext, ctx, template_environment
 from newsletter.web.middleware import AccessLogMiddleware
@@ -85,8 +85,8 @@ def create_app(
         Route("/resubscribe/{token}", manage.resubscribe, methods=["POST"]),
         Route("/unsubscribe/{token}", manage.unsubscribe_page, methods=["GET"]),
         Route("/unsubscribe/{token}", manage.unsubscribe, methods=["POST"]),
-        Route("/preferences/{token}", manage.preferences_page, methods=["GET"]),
-        Route("/preferences/{token}", manage.preferences, methods=["POST"]),
+        Route("/preferences/{token}", preferences.preferences_page, methods=["GET"]),
+        Route("/preferences/{token}", preferences.preferences, methods=["POST"]),
         Route("/feedback/{token}", feedback.feedback_page, methods=["GET"]),
         Route("/feedback/{token}", feedback.feedback, methods=["POST"]),
         Mount("/archive", app=ArchiveFiles(settings.archive_dir), name="archive"),
