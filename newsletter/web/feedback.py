@@ -72,7 +72,9 @@ def _feedback(request: Request, data: object) -> Response:
                 feedback_store.record(conn, sid, arxiv_id, signal, now)
     except (TokenError, NotFoundError) as exc:
         return web.link_error(exc)
-    log.info("feedback: subscriber #%s %s %+d on %s", sid, "undid" if undo else "gave", signal, arxiv_id)
+    log.info(
+        "feedback: subscriber #%s %s %+d on %s", sid, "undid" if undo else "gave", signal, arxiv_id
+    )
     return web.page(
         "feedback_done.html",
         undone=undo,

@@ -188,7 +188,9 @@ def _apply(
         with web.store.begin() as conn:
             subscribers.set_status(conn, sid, "active", now=now)
         log.info("preferences: subscriber #%s subscribed again", sid)
-        return [f"Subscribed again: you will get {web.settings.list_name} from the next email."], None
+        return [
+            f"Subscribed again: you will get {web.settings.list_name} from the next email."
+        ], None
     if action == "reactivate":
         if status != "bounced":
             raise InputError("status", status, "only a bounced address needs reactivating")
