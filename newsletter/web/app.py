@@ -19,7 +19,7 @@ from newsletter.links import Links
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from newsletter.web import feedback, health, manage, preferences, subscribe
+from newsletter.web import feedback, health, manage, preferences, subscribe, view
 from newsletter.web.archive import ArchiveFiles
 from newsletter.web.context import WebContext, ctx, template_environment
 from newsletter.web.middleware import AccessLogMiddleware
@@ -89,6 +89,7 @@ def create_app(
         Route("/preferences/{token}", preferences.preferences, methods=["POST"]),
         Route("/feedback/{token}", feedback.feedback_page, methods=["GET"]),
         Route("/feedback/{token}", feedback.feedback, methods=["POST"]),
+        Route("/view/{token}", view.web_view, methods=["GET"]),
         Mount("/archive", app=ArchiveFiles(settings.archive_dir), name="archive"),
     ]
     app = Starlette(

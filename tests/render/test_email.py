@@ -83,7 +83,7 @@ def test_every_paper_and_link_is_in_both_parts(
     assert signed_links(msg.html, links, "preferences", subscriber) == ["42", "42"]  # top, footer
     assert signed_links(msg.html, links, "unsubscribe", subscriber) == ["42", "42"]  # top, footer
     assert msg.html.index(f"{BASE_URL}/unsubscribe/") < msg.html.index(first)  # near the top
-    assert links.archive_page(largest_day.date) in msg.html
+    assert links.web_view(subscriber, largest_day.date) in msg.html  # the personal view
     assert "1 Example Street, 75000 Paris" in msg.html and "1 Example Street" in msg.text
     for leftover in ("{{", "{%", "<mj-", "mj-raw"):
         assert leftover not in msg.html and leftover not in msg.text
