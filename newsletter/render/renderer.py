@@ -301,9 +301,13 @@ class Renderer:
         )
 
     def web_page(self, edition: Edition, sections: Sequence[Section]) -> str:
-        """The edition's page for the web archive: no personal links, no feedback links."""
+        """The edition's page for the web archive: no personal links, no feedback links;
+        its own links relative (``index.html``, ``../subscribe``) so the archive folder works
+        from disk and behind any ``BASE_URL``."""
         context = self._base_context(None, ())
         context.update(
+            archive_url="index.html",
+            subscribe_url="../subscribe",
             subject=f"{self.settings.list_name}: {views.day_label(edition.date)}",
             preheader=views.preheader(sections),
             heading=views.day_label(edition.date),
