@@ -21,7 +21,7 @@ from newsletter.store.db import Store
 from newsletter.tokens import Signer
 from newsletter.web import feedback, health, manage, preferences, subscribe, view
 from newsletter.web.archive import ArchiveFiles
-from newsletter.web.context import WebContext, ctx, template_environment
+from newsletter.web.context import DEFAULT_TEMPLATES, WebContext, ctx, template_environment
 from newsletter.web.middleware import AccessLogMiddleware
 from newsletter.web.ratelimit import RateLimiter
 
@@ -60,6 +60,13 @@ def create_app(
         address_limiter=RateLimiter(settings.subscribe_limit_per_address, 24 * 3600),
     )
 
+    filter_js = (DEFAULT_TEMPLATES / "web" / "filter.js").read_text(encoding="utf-8")
+
+    async def static_filter(request: Request) -> Response:
+        return Response(
+            filter_js, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"}
+        )
+
     async def home(request: Request) -> Response:
         return RedirectResponse("/subscribe", status_code=303)
 
@@ -77,6 +84,7 @@ def create_app(
     routes = [
         Route("/", home),
         Route("/health", health.health),
+        Route("/static/filter.js", static_filter),
         Route("/subscribe", subscribe.form, methods=["GET"]),
         Route("/subscribe", subscribe.submit, methods=["POST"]),
         Route("/confirm/{token}", manage.confirm_page, methods=["GET"]),
