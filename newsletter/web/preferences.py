@@ -82,7 +82,10 @@ def _page(
         authors="\n".join(profile.authors),
         exclude="\n".join(profile.exclude),
         chosen=set(profile.categories),
-        categories=sorted(CATEGORY_NAMES.items()),
+        # the reader's categories first, then the rest by code
+        categories=sorted(
+            CATEGORY_NAMES.items(), key=lambda kv: (kv[0] not in profile.categories, kv[0])
+        ),
         changes=changes,
         error=error,
         today=web.clock().date().isoformat(),
