@@ -98,7 +98,7 @@ def unsubscribe_page(request: Request) -> Response:
     except TokenError as exc:
         return web.link_error(exc)
     if subscriber.status == "unsubscribed":
-        return _unsubscribed_page(web)
+        return _unsubscribed_page(web, subscriber)
     return web.page(
         "unsubscribe.html",
         subscriber=subscriber,
@@ -127,14 +127,18 @@ def unsubscribe(request: Request) -> Response:
         if current is not None and current.status != "unsubscribed":
             subscribers.set_status(conn, sid, "unsubscribed", now=now)
             log.info("unsubscribe: subscriber #%s", sid)
-    answer = _unsubscribed_page(web)
+    answer = _unsubscribed_page(web, current)
     if current is None or current.status not in ("active", "paused"):
         return answer  # never confirmed, bounced or already gone: no email to them
     return web.send_after(answer, notices.goodbye(web.renderer, current, now=now))
 
 
-def _unsubscribed_page(web: WebContext) -> Response:
+def _unsubscribed_page(web: WebContext, subscriber: Subscriber | None) -> Response:
+    """The answer to an unsubscribe; a link to the preferences page, whose "Subscribe
+    again" button undoes it, while the reader exists."""
     return web.message_page(
         "You are unsubscribed",
         f"You will not receive {web.settings.list_name} any more.",
+        link=None if subscriber is None else web.links.preferences(subscriber),
+        link_text="Changed your mind? Subscribe again",
     )

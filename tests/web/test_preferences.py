@@ -156,6 +156,7 @@ async def test_unsubscribe_page_offers_weekly_and_pause(
     # RFC 8058 one-click: the same bare POST as before, no cookie, no CSRF field
     one_click = await client.post(links.unsubscribe(sub), data={"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200 and get(store, sub.id).status == "unsubscribed"
+    assert "Subscribe again" in one_click.text and links.preferences(sub) in one_click.text
 
 
 async def test_feedback_answer_says_what_happened_and_undoes(
