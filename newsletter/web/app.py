@@ -41,7 +41,7 @@ def create_app(
     clock: Callable[[], dt.datetime] = _utc_now,
 ) -> Starlette:
     """The ASGI app: subscribe, confirm, unsubscribe (RFC 8058 one-click), preferences,
-    feedback, ``/health`` and ``/archive/``. ``send`` delivers its emails (default: the
+    feedback, the personal web view (``/view/``), ``/health`` and ``/archive/``. ``send`` delivers its emails (default: the
     configured transport), ``clock`` gives aware UTC times. Handlers that touch ``store``
     are plain ``def`` (or read the form, then run in the threadpool), so a slow database
     call never blocks the event loop. ``SettingsError`` when the reply address cannot

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -52,13 +53,13 @@ def feedback_page(request: Request) -> Response:
     )
 
 
-def _feedback(request: Request, data: object) -> Response:
+def _feedback(request: Request, data: FormData) -> Response:
     """``POST /feedback/{token}``: record +1 or -1 for the paper (the last one counts), or,
     with ``action=undo``, take this click back; the answer says which and offers the
     other. A bad link gets the generic link-error page (400/404)."""
     web = ctx(request)
     now = web.clock()
-    undo = getattr(data, "get", lambda _k: None)("action") == "undo"
+    undo = data.get("action") == "undo"
     try:
         sid, arxiv_id, signal = _verify(request)
         with web.store.begin() as conn:

@@ -11,7 +11,6 @@ address failed and must show it works again.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -147,7 +146,7 @@ def _save(web: WebContext, subscriber: Subscriber, data: FormData) -> list[str]:
     if frequency != subscriber.frequency:
         changes.append(f"Frequency: now {frequency} (was {subscriber.frequency}).")
     with web.store.begin() as conn:
-        subscribers.set_profile(conn, subscriber.id, replace(profile), now=now)
+        subscribers.set_profile(conn, subscriber.id, profile, now=now)
         subscribers.update_fields(conn, subscriber.id, now=now, frequency=frequency)
     log.info("preferences: subscriber #%s saved (%d changes)", subscriber.id, len(changes))
     return changes or ["Nothing changed: your preferences were already these."]
