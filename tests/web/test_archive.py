@@ -7,6 +7,10 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Edition
@@ -43,3 +47,17 @@ def test_archive_page_lists_every_paper_grouped_with_relative_links(
         hrefs = re.findall(r'href="([^"]+)"', text)
         assert hrefs and not [h for h in hrefs if h.startswith(web_settings.base_url)], name
     assert 'href="../subscribe"' in page and 'href="index.html"' in page
+
+
+def test_demo_archive_has_no_absolute_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["--env-file", "none.env", "demo"])
+    assert done.exit_code == 0, done.output
+    for path in sorted((tmp_path / "archive").iterdir()):
+        hrefs = re.findall(r'href="([^"]+)"', path.read_text())
+        local = [h for h in hrefs if "localhost" in h or h.startswith("/")]
+        assert not local, (path.name, local[:3])
+    page = next((tmp_path / "archive").glob("2026-*.html")).read_text()
+    assert len(set(re.findall(r"arxiv\.org/abs/([0-9.]+)", page))) == 30  # every paper
