@@ -262,7 +262,7 @@ def test_weekly_readers_get_the_week_on_their_day_only(
 
 def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
     runner = CliRunner()
-    first = runner.invoke(main, ["--env-file", "none.env", "demo"])
+    first = runner.invoke(main, ["--env-file", "/dev/null", "demo"])
     assert first.exit_code == 0, first.output
     assert "edition 2026-11-26: done, 5 sent now, 5 sent in total" in first.stdout
     box = mailbox.Maildir(tmp_path / "outbox", create=False)
@@ -278,7 +278,7 @@ def test_demo_runs_the_daily_job_offline_into_a_maildir(tmp_path: Path) -> None:
     assert (tmp_path / "archive" / "index.html").is_file()
     assert (tmp_path / "subscribers" / "demo.db").is_file()
 
-    second = runner.invoke(main, ["--env-file", "none.env", "demo"])
+    second = runner.invoke(main, ["--env-file", "/dev/null", "demo"])
     assert second.exit_code == 0
     assert "edition 2026-11-26: done, 0 sent now, 5 sent in total" in second.stdout
     assert len(list(mailbox.Maildir(tmp_path / "outbox", create=False))) == 5

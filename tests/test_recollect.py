@@ -127,7 +127,7 @@ def cli(tmp_path: Path, hf: FakeHF, arxiv: FakeArxiv, *args: str, **extra: str) 
     env = {f"NEWSLETTER_{k.upper()}": str(v) for k, v in values(tmp_path, hf, arxiv).items()} | {
         f"NEWSLETTER_{k.upper()}": v for k, v in extra.items()
     }
-    return CliRunner().invoke(main, ["--env-file", "none.env", *args], env=env)
+    return CliRunner().invoke(main, ["--env-file", "/dev/null", *args], env=env)
 
 
 def test_the_command_replaces_then_refuses_once_sent(

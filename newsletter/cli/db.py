@@ -6,7 +6,15 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
+from newsletter.cli.base import (
+    Context,
+    fail,
+    handle_errors,
+    main,
+    pass_context,
+    sqlite_file,
+    utc_now,
+)
 from newsletter.store import migrations, schema
 from newsletter.store.copy import copy_database
 from newsletter.store.db import Store
@@ -38,7 +46,18 @@ def upgrade_command(ctx: Context) -> None:
 @pass_context
 @handle_errors
 def status_command(ctx: Context) -> None:
-    """List applied and pending migrations."""
+    """List applied and pending migrations (creates no database)."""
+    if ctx.unconfigured():
+        click.echo(f"warning: {ctx.no_settings_line()}", err=True)
+    missing = sqlite_file(ctx.settings.database_url)
+    if missing is not None and not missing.exists():
+        blocked = next((p for p in missing.parents if p.exists() and not p.is_dir()), None)
+        if blocked is not None:
+            fail(f"no database at {missing}, and none can be made: {blocked} is not a folder", 2)
+        for name, _ in migrations.MIGRATIONS:
+            click.echo(f"pending  {name}")
+        click.echo(f"{len(migrations.MIGRATIONS)} pending (no database at {missing} yet)")
+        return
     store = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
     try:
         pending = store.pending_migrations()

@@ -60,6 +60,8 @@ def run_checks(
 @handle_errors
 def doctor_command(ctx: Context, probe_plus: bool) -> None:
     """Check settings, database, SMTP, IMAP, BASE_URL, sources and templates; print DNS records."""
+    if ctx.unconfigured():
+        click.echo(f"warning: {ctx.no_settings_line()}", err=True)
     try:
         settings = ctx.settings
     except NewsletterError as exc:

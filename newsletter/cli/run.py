@@ -25,7 +25,13 @@ from newsletter.cli.base import (
 )
 from newsletter.cli.progress import make_progress
 from newsletter.config import Settings
-from newsletter.errors import InputError, LockedError, NewsletterError, StoreError
+from newsletter.errors import (
+    InputError,
+    LockedError,
+    NewsletterError,
+    NotFoundError,
+    StoreError,
+)
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
 from newsletter.outbox import alerts
@@ -137,6 +143,19 @@ def execute_run(
     return report
 
 
+def check_subscriber(settings: Settings, email: str) -> None:
+    """``--only``: the address must be a subscriber, checked before the run reads the
+    mailbox, collects, records a run or alerts anyone; exit 2 when it is not."""
+    store = open_store(settings)
+    try:
+        with store.begin() as conn:
+            subscribers.require_by_email(conn, email)
+    except NotFoundError as exc:
+        fail(f"--only: {exc}", 2)
+    finally:
+        store.close()
+
+
 def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
     """Print the outcome line and exit with the run's status (see ``run --help``).
 
@@ -215,15 +234,19 @@ def run_command(
     (failed) rows older than GIVE_UP_AFTER_HOURS: a cron line needs nothing else.
     Safe to run twice: the edition is frozen on the first run and the send
     ledger never sends a message twice. Exit status: 0 done (or nothing due,
-    nothing new, an arXiv holiday), 1 failed, 3 waiting (a source is not ready, or messages
-    are deferred: a later run finishes the job), 4 partly failed (some messages
-    failed permanently, sending stopped part-way, or the digest went out without
-    a source).
+    nothing new, an arXiv holiday), 1 failed (nothing went out), 2 usage or
+    settings error (an unknown --only address, no settings), 3 waiting (a source
+    is not ready, or messages are deferred: a later run finishes the job), 4
+    partly failed (some of the edition's messages failed permanently, sending
+    stopped part-way, or the digest went out without a source).
     """
+    ctx.require_settings()
     settings = ctx.settings
     if out is not None and not dry_run:
         fail("--out goes with --dry-run (a real run delivers through DELIVERY)")
     date = parse_date(date_text, settings)
+    if only:
+        check_subscriber(settings, only)
     quiet = ctx.verbosity < 0
     report = execute_run(settings, date, dry_run=dry_run, only=only, quiet=quiet, out=out)
     report_run(report, quiet=quiet)

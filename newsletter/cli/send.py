@@ -33,7 +33,7 @@ from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
 from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
-from newsletter.store import editions, ledger, locks
+from newsletter.store import editions, ledger, ledger_admin, locks, subscribers
 from newsletter.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,71 @@ async def send_all(
     return reports
 
 
+def prepare(
+    store: Store,
+    *,
+    date: dt.date | None,
+    now_too: bool,
+    resend_failed: bool,
+    email: str | None,
+    include_unknown: bool,
+) -> list[str]:
+    """The operator's recovery before the normal send: deferred rows due now (``--now``),
+    failed rows (and unknown ones with ``--include-unknown``) back to pending
+    (``--resend-failed``), limited to ``date`` and ``email``; one line per change.
+    ``NotFoundError`` for an edition or address that does not exist."""
+    lines: list[str] = []
+    with store.begin() as conn:
+        edition_id = None
+        if date is not None:
+            found = editions.get_by_date(conn, date)
+            if found is None:
+                raise NotFoundError(f"edition of {date.isoformat()}")
+            edition_id = found.id
+        subscriber_id = subscribers.require_by_email(conn, email).id if email else None
+        if resend_failed:
+            states = "failed or unknown" if include_unknown else "failed"
+            count, left = ledger_admin.requeue_failed(
+                conn,
+                utc_now(),
+                edition_id=edition_id,
+                subscriber_id=subscriber_id,
+                include_unknown=include_unknown,
+            )
+            line = f"{count} {states} {_messages(count)} back to pending"
+            if left:
+                line += f" ({left} left: the reader is bounced, unsubscribed or not confirmed)"
+            lines.append(line)
+        if now_too:
+            count = ledger_admin.make_due_now(conn, utc_now(), edition_id=edition_id)
+            lines.append(f"{count} deferred {_messages(count)} due now")
+    return lines
+
+
+def _messages(count: int) -> str:
+    return "message" if count == 1 else "messages"
+
+
 @main.command("send")
 @click.option("--date", type=click.DateTime(["%Y-%m-%d"]), help="The edition of this date.")
 @click.option("--retry", is_flag=True, help="Every edition with pending or due rows.")
+@click.option(
+    "--now",
+    "now_too",
+    is_flag=True,
+    help="Deferred rows too, without waiting for their retry time.",
+)
+@click.option(
+    "--resend-failed",
+    is_flag=True,
+    help="Return failed rows to pending (after a fix), then send them; never a sent row.",
+)
+@click.option("--email", metavar="EMAIL", help="With --resend-failed: only this subscriber.")
+@click.option(
+    "--include-unknown",
+    is_flag=True,
+    help="With --resend-failed: unknown rows too (the reader may get it twice).",
+)
 @click.option(
     "--worker",
     "worker_name",
@@ -99,20 +161,48 @@ async def send_all(
 @pass_context
 @handle_errors
 def send_command(
-    ctx: Context, date: dt.datetime | None, retry: bool, worker_name: str | None
+    ctx: Context,
+    date: dt.datetime | None,
+    retry: bool,
+    now_too: bool,
+    resend_failed: bool,
+    email: str | None,
+    include_unknown: bool,
+    worker_name: str | None,
 ) -> None:
     """Send what is pending, and deferred rows now due; never a row already sent.
 
+    Without --date: the latest edition; with --retry: every edition with work.
+    After a fix: --now sends deferred rows without waiting for their retry time;
+    --resend-failed [--email E] [--date D] returns failed rows to pending and sends
+    them (unknown rows, which may have been delivered, only with --include-unknown).
+
     Exit status: 0 done, 1 nothing could be sent (sending stopped, or every message
-    tried failed), 3 messages still waiting (pending or deferred), 4 partly failed.
+    tried failed), 2 usage error, 3 messages still waiting (pending or deferred),
+    4 partly failed.
     """
+    ctx.require_settings()
+    if email and not resend_failed:
+        fail("--email goes with --resend-failed", 2)
+    if include_unknown and not resend_failed:
+        fail("--include-unknown goes with --resend-failed", 2)
     settings = ctx.settings
     store = open_store(settings)
     worker = locks.holder_id(worker_name or "send")
+    day = date.date() if date else None
     try:
         with _exclusive(store, settings, worker, shared=worker_name is not None):
-            include_unknown = settings.unknown_policy == "resend"
-            chosen = _editions(store, date.date() if date else None, retry, include_unknown)
+            for line in prepare(
+                store,
+                date=day,
+                now_too=now_too,
+                resend_failed=resend_failed,
+                email=email,
+                include_unknown=include_unknown,
+            ):
+                click.echo(line)
+            resend_unknown = settings.unknown_policy == "resend"
+            chosen = _editions(store, day, retry or resend_failed or now_too, resend_unknown)
             if not chosen:
                 click.echo("nothing to send")
                 return

@@ -10,14 +10,15 @@ from typing import Any
 
 import click
 
-from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.config import Settings
 from newsletter.ops.status import gather
 
 
 def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
     """The snapshot of ``newsletter.ops.status.gather`` as the text ``status`` prints:
-    runs, editions, sources, subscribers, schedule and problems, times in TIMEZONE."""
+    runs, editions, sources, failed and unknown messages with their last SMTP reply, readers
+    suppressed, subscribers, schedule and problems, times in TIMEZONE."""
     zone = zoneinfo.ZoneInfo(settings.timezone)
 
     def when(value: str | None) -> str:
@@ -62,6 +63,27 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         lines.append(line)
     if not snapshot["sources"]:
         lines.append("  none tried yet")
+    failures = snapshot["failures"]
+    lines.append(f"Failed and unknown messages (since {when(failures['since'])})")
+    for message in failures["messages"]:
+        reply = f"{message['last_code'] or ''} {message['last_reply'] or ''}".strip()
+        lines.append(
+            f"  {message['edition']}  {message['email']}  {message['state']}, "
+            f"{message['attempts']} attempts, {when(message['at'])}: {reply or 'no reply'}"
+        )
+    shown = len(failures["messages"])
+    total = sum(group["count"] for group in failures["counts"])
+    if total > shown:
+        lines.append(f"  ... and {total - shown} more (`newsletter status --json` counts them)")
+    if not failures["messages"]:
+        lines.append("  none")
+    lines.append(f"Readers suppressed (since {when(failures['since'])})")
+    for reader in snapshot["suppressed"]:
+        lines.append(
+            f"  {reader['email']}  {reader['status']} {when(reader['since'])}: {reader['reason']}"
+        )
+    if not snapshot["suppressed"]:
+        lines.append("  none")
     lines.append("Subscribers")
     lines.append("  " + ", ".join(f"{s} {n}" for s, n in snapshot["subscribers"].items()))
     plan = snapshot["schedule"]
@@ -83,7 +105,10 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
 def status_command(
     ctx: Context, as_json: bool, run_limit: int, edition_limit: int, check: bool
 ) -> None:
-    """Show the last runs, each edition's messages by state, sources and subscribers.
+    """Show the last runs, each edition's messages by state, failed and unknown
+    messages with their last SMTP reply, readers suppressed recently with the
+    reason, sources and subscribers. Creates nothing: without a database here it
+    says so (exit 2).
 
     Also the schedule decision: the latest complete edition and the next one
     (which arXiv announcement and HF lists it holds, and when it is complete).
@@ -91,10 +116,11 @@ def status_command(
     edition; a last run that failed, waited, partly failed or never finished; a
     failing source; the latest edition sent without a source or with messages
     waiting; rows deferred for more than a day in any edition; an earlier edition
-    that waited for a source and was never made.
+    that waited for a source and was never made; messages failed or unknown, and
+    readers suppressed, in the last three days.
     """
+    store = ctx.open_existing_store()
     settings = ctx.settings
-    store = open_store(settings)
     try:
         with store.begin() as conn:
             snapshot = gather(

@@ -141,7 +141,7 @@ def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
 @handle_errors
 def export_command(ctx: Context, file: Path | None) -> None:
     """Write every subscriber, every field, as CSV to FILE or stdout (`import` reads it back)."""
-    store = open_store(ctx.settings)
+    store = ctx.open_existing_store()
     with store.begin() as conn:
         everyone = subscribers.list_all(conn)
     text = subscribers_csv.export_csv(everyone)
@@ -159,7 +159,7 @@ def export_command(ctx: Context, file: Path | None) -> None:
 @handle_errors
 def list_command(ctx: Context, as_json: bool, status: str | None) -> None:
     """List subscribers with their status and topics."""
-    store = open_store(ctx.settings)
+    store = ctx.open_existing_store()
     with store.begin() as conn:
         everyone = subscribers.list_all(conn, status)
     if as_json:

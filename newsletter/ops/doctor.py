@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
@@ -86,7 +87,17 @@ def check_settings(settings: Settings) -> list[Check]:
 
 def check_database(settings: Settings, *, now: dt.datetime) -> Check:
     """The database answers; pending migrations are "info" (any command applies them on
-    first use, issue 14), never a failure. Nothing is written."""
+    first use, issue 14), never a failure. Nothing is written, and no SQLite file is
+    created: a missing one is "info" too (the first command that writes creates it)."""
+    if settings.database_url.startswith("sqlite:///"):
+        path = Path(settings.database_url.removeprefix("sqlite:///").split("?", 1)[0])
+        if str(path) != ":memory:" and not path.exists():
+            return Check(
+                "database",
+                "info",
+                f"no database at {path.resolve()} yet (not created); `newsletter run` or"
+                " `newsletter subscribers add` creates it",
+            )
     try:
         store = Store.open(settings.database_url, now=now, migrate=False)
         try:

@@ -1,10 +1,12 @@
 """The status snapshot: what the last runs did, the ledger, sources, subscribers.
 
 One read-only snapshot (``gather``), a JSON-ready dict that ``newsletter status`` prints
-as text for a person or as JSON for monitoring. ``problems`` lists what needs a look (last run failed, waiting or stuck, no
-run for a due edition, a failing source, an edition sent without a source, messages
-waiting, messages deferred for more than a day in any edition, an edition that waited for a
-source and was never made); ``--check`` exits 2 when
+as text for a person or as JSON for monitoring. ``problems`` lists what needs a look (last
+run failed, waiting or stuck, no run for a due edition, a failing source, an edition sent
+without a source, messages waiting, messages deferred for more than a day in any edition,
+an edition that waited for a source and was never made, messages failed or unknown in the
+last three days with their last SMTP reply, readers suppressed (bounced) in the last three
+days with the reason); ``--check`` exits 2 when
 there is any, so a monitor can just run the command. The schedule part says which edition
 is the latest complete one and which digest comes next, on arXiv's clock (``schedule``),
 with times shown in TIMEZONE.
@@ -21,13 +23,17 @@ from sqlalchemy import Connection
 from newsletter import edition_day, schedule
 from newsletter.config import Settings
 from newsletter.ops import inbox_status
-from newsletter.store import editions, ledger, runs, subscribers
+from newsletter.store import editions, ledger, ledger_admin, runs, subscribers
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
 PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
 DEFERRED_TOO_LONG = dt.timedelta(days=1)
 NEVER_MADE_WINDOW = dt.timedelta(days=14)  # how far back an edition never made is shown
+# Failed and unknown messages, and readers suppressed, this recently are problems (a
+# weekend long, so a Monday look still sees Friday's).
+RECENT = dt.timedelta(days=3)
+LISTED = 20  # rows of each kind listed; the counts cover them all
 
 
 def gather(
@@ -41,6 +47,8 @@ def gather(
         "sources": [_source(s) for s in runs.sources(conn)],
         "subscribers": subscribers.count_by_status(conn),
         "deferred_over_a_day": _long_deferred(conn, now),
+        "failures": _failures(conn, now),
+        "suppressed": [_suppressed(s) for s in ledger_admin.suppressed_since(conn, now - RECENT)],
         "schedule": _schedule(conn, settings, now),
         "never_made": _never_made(conn, settings, now),
     }
@@ -120,6 +128,40 @@ def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
             "last_error": row.last_text,
         }
     return {"count": count, "oldest": oldest}
+
+
+def _failures(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+    """Failed and unknown messages of the last RECENT (every edition): counts by state and
+    the newest LISTED rows with their last SMTP reply."""
+    totals, found = ledger_admin.problem_rows(conn, now - RECENT, limit=LISTED)
+    return {
+        "since": (now - RECENT).isoformat(),
+        "counts": [
+            {"edition": date.isoformat(), "state": state, "count": count}
+            for date, state, count in totals
+        ],
+        "messages": [
+            {
+                "edition": row.edition_date.isoformat(),
+                "email": row.email,
+                "state": row.state,
+                "attempts": row.attempts,
+                "at": _iso(row.updated_at),
+                "last_code": row.last_code,
+                "last_reply": row.last_text,
+            }
+            for row in found
+        ],
+    }
+
+
+def _suppressed(reader: ledger_admin.Suppressed) -> dict[str, Any]:
+    return {
+        "email": reader.email,
+        "status": reader.status,
+        "since": _iso(reader.since),
+        "reason": reader.reason,
+    }
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -205,7 +247,10 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
     for edition in snapshot["editions"][:1]:
         waiting = edition["counts"].get("deferred", 0) + edition["counts"].get("pending", 0)
         if waiting:
-            found.append(f"edition {edition['date']}: {waiting} messages waiting to be sent")
+            found.append(
+                f"edition {edition['date']}: {waiting} {_messages(waiting)} waiting to be"
+                " sent; `newsletter send --retry --now` sends them now"
+            )
         for missing in edition["missing"]:
             found.append(
                 f"edition {edition['date']} went out without {missing['source']}:"
@@ -216,6 +261,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
             f"edition {skipped['date']} was never made: its last run was waiting"
             f" ({skipped['reason']}); `newsletter run --date {skipped['date']}` makes it"
         )
+    found += _failure_problems(snapshot)
     stale = snapshot["deferred_over_a_day"]
     if stale["count"]:
         oldest = stale["oldest"]
@@ -225,9 +271,41 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
             f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
             f" {oldest['last_code'] or ''} {oldest['last_error'] or ''}); the next"
             " `newsletter run` retries them, and gives up after"
-            f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h"
+            f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h;"
+            " `newsletter send --retry --now` retries them at once"
         )
     return found
+
+
+def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
+    """Failed and unknown messages per edition, each with the newest reply and the command
+    that sends them again; each reader suppressed recently, with the reason."""
+    found: list[str] = []
+    failures = snapshot["failures"]
+    for group in failures["counts"]:
+        date, state, count = group["edition"], group["state"], group["count"]
+        same = (m for m in failures["messages"] if (m["edition"], m["state"]) == (date, state))
+        newest = next(same, None)
+        last = ""
+        if newest is not None:
+            reply = f"{newest['last_code'] or ''} {newest['last_reply'] or ''}".strip()
+            last = f" (last: {newest['email']}: {reply or 'no reply'})"
+        flag = " --include-unknown" if state == "unknown" else ""
+        what = "failed" if state == "failed" else "unknown (may have been delivered)"
+        found.append(
+            f"edition {date}: {count} {_messages(count)} {what}{last}; after a fix,"
+            f" `newsletter send --resend-failed --date {date}{flag}` sends them again"
+        )
+    for reader in snapshot["suppressed"]:
+        found.append(
+            f"reader {reader['email']} {reader['status']} since {reader['since']}:"
+            f" {reader['reason']}"
+        )
+    return found
+
+
+def _messages(count: int) -> str:
+    return "message" if count == 1 else "messages"
 
 
 def _missed_a_due_day(last_start: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

@@ -100,7 +100,8 @@ class NoticeRenderer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """``kind``: failed | error | missing | nothing | nothing-sent | stopped | failures."""
+    """``kind``: failed | error | missing | nothing | nothing-sent | deferred | stopped |
+    failures."""
 
     date: dt.date
     problem: str
@@ -146,7 +147,12 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
     """The alert this run calls for, or None when all is well (or it was a dry run)."""
     date, details = report.date, tuple(report.stages)
     retry = f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)"
+    resend = f"`newsletter send --resend-failed --date {date}` sends them again"
     if report.outcome == "failed":
+        if report.stopped:
+            retry = "fix what the reason names, then `newsletter send --retry --now`"
+        elif report.counts.get("failed"):
+            retry = f"read each failure's SMTP reply in `newsletter status`; after a fix, {resend}"
         return Alert(date, "the run failed", report.reason or "unknown", retry, details)
     if report.outcome in ("dry-run", "holiday", "waiting"):
         return None
@@ -156,7 +162,7 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             "sending stopped part-way",
             report.stopped,
             "fix what the reason names (the relay, its limits, the message), then"
-            f" `newsletter run --date {date}` sends the rest; nothing is sent twice",
+            " `newsletter send --retry --now` sends the rest; nothing is sent twice",
             details,
             kind="stopped",
         )
@@ -187,13 +193,25 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             kind="nothing",
         )
     sent = counts.get("sent", 0)
+    if recipients and not sent and due.send and report.outcome == "incomplete":
+        waiting = counts.get("deferred", 0) + counts.get("pending", 0)
+        return Alert(
+            date,
+            f"none of {recipients} messages delivered yet: {waiting} deferred for a retry",
+            report.reason or f"{waiting} messages waiting",
+            "the next `newsletter run` retries them; if the mail server's replies in"
+            " `newsletter status` name a fault, fix it (`newsletter doctor`), then"
+            " `newsletter send --retry --now`",
+            details,
+            kind="deferred",
+        )
     if recipients and not sent and due.send:
         return Alert(
             date,
             "no digest was sent on a day one was due",
             report.reason or f"0 of {recipients} messages sent",
             "check the mail server with `newsletter doctor`, then "
-            f"`newsletter run --date {date}` sends what is waiting",
+            "`newsletter send --retry --now` sends what is waiting",
             details,
             kind="nothing-sent",
         )
@@ -204,8 +222,8 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
             date,
             f"{failed} messages failed",
             f"{share}, above ALERT_FAILURE_THRESHOLD={settings.alert_failure_threshold:g}",
-            "read the failures' last error in `newsletter status` (bad addresses, a"
-            " blocklist, a rate limit?); failed rows are not retried automatically",
+            "read the failures' last SMTP reply in `newsletter status` (bad addresses, a"
+            f" blocklist, a rate limit?); failed rows are not retried automatically: {resend}",
             details,
             kind="failures",
         )

@@ -216,13 +216,16 @@ async def _run_locked(
     report.counts = dict(sent.counts)
     states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
     _stage(report, progress, f"send: {sent.sent_now} sent now ({states or 'none'})", started)
-    if sent.stopped or sent.failed_now:
-        report.outcome = "partial" if sent.sent_now else "failed"
+    # The edition's failed rows (this run's, or an earlier run's on a re-run); --only: its own.
+    failed = sent.failed_now if only else sent.counts.get("failed", 0)
+    if sent.stopped or failed:
+        went_out = sent.sent_now if only else sent.counts.get("sent", 0)
+        report.outcome = "partial" if went_out else "failed"
         report.stopped = sent.stopped or ""
         report.reason = (
             f"sending stopped: {sent.stopped}"
             if sent.stopped
-            else f"{sent.failed_now} messages failed permanently (see `newsletter status`)"
+            else f"{failed} messages failed permanently (see `newsletter status`)"
         )
     elif not sent.finished:
         waiting = sent.counts.get("pending", 0) + sent.counts.get("deferred", 0)

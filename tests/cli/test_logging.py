@@ -26,7 +26,7 @@ def test_log_file_gets_timestamped_lines_even_when_quiet(
 ) -> None:
     log_file = tmp_path / "newsletter.log"
     monkeypatch.setenv("NEWSLETTER_LOG_FILE", str(log_file))
-    result = CliRunner().invoke(main, ["--env-file", "none.env", "-q", "demo"])
+    result = CliRunner().invoke(main, ["--env-file", "/dev/null", "-q", "demo"])
     assert result.exit_code == 0, result.output
     lines = log_file.read_text().splitlines()
     assert any(" INFO newsletter.progress: collect: 30 papers" in line for line in lines)
@@ -37,6 +37,6 @@ def test_unwritable_log_file_is_a_one_line_setting_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSLETTER_LOG_FILE", str(tmp_path / "missing-dir" / "x.log"))
-    result = CliRunner().invoke(main, ["--env-file", "none.env", "subscribers", "list"])
+    result = CliRunner().invoke(main, ["--env-file", "/dev/null", "subscribers", "list"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: setting NEWSLETTER_LOG_FILE: cannot open")

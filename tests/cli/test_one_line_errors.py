@@ -71,7 +71,7 @@ def _damage(path: Path, how: str) -> None:
 
 
 def _invoke(args: tuple[str, ...], env: dict[str, str]) -> Result:
-    return CliRunner().invoke(main, ["--env-file", "missing.env", *args], env=env)
+    return CliRunner().invoke(main, ["--env-file", "/dev/null", *args], env=env)
 
 
 def _assert_one_line(result: Result, command: tuple[str, ...]) -> str:

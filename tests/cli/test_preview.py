@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from newsletter.cli import main
 from tests.support.needs import need
 
-ARGS = ["--env-file", "none.env"]
+ARGS = ["--env-file", "/dev/null"]
 DEMO_DB = {"NEWSLETTER_DATABASE_URL": "sqlite:///subscribers/demo.db"}
 
 

@@ -30,11 +30,13 @@ def test_a_title_with_a_lone_surrogate_does_not_stop_the_digest(tmp_path: Path) 
     }
     runner = CliRunner()
     added = runner.invoke(
-        main, ["--env-file", "none.env", "subscribers", "add", "a@example.org"], env=env
+        main, ["--env-file", "/dev/null", "subscribers", "add", "a@example.org"], env=env
     )
     assert added.exit_code == 0, added.output
 
-    result = runner.invoke(main, ["--env-file", "none.env", "run", "--date", "2026-11-26"], env=env)
+    result = runner.invoke(
+        main, ["--env-file", "/dev/null", "run", "--date", "2026-11-26"], env=env
+    )
 
     assert result.exit_code == 0, (result.output, result.exception)
     (stored,) = mailbox.Maildir(tmp_path / "outbox", create=False)

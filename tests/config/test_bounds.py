@@ -61,7 +61,7 @@ def test_the_cli_names_the_setting_in_one_line(
 ) -> None:
     result = CliRunner().invoke(
         main,
-        ["--env-file", "missing.env", *command],
+        ["--env-file", "/dev/null", *command],
         env={
             f"NEWSLETTER_{setting}": value,
             "NEWSLETTER_SOURCES": "sample",

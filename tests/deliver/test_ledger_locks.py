@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -119,6 +120,7 @@ def test_db_upgrade_and_status_commands(tmp_path: object) -> None:
     assert first.exit_code == 0, first.output
     assert "pending  m001_initial" in first.output
     assert "pending  m002_ledger_data_started" in first.output
+    assert not Path("db/n.db").exists()  # db status creates nothing
     up = runner.invoke(main, ["db", "upgrade"], env=env)
     assert up.exit_code == 0 and "applied m001_initial" in up.output
     again = runner.invoke(main, ["db", "upgrade"], env=env)

@@ -94,11 +94,14 @@ def test_a_digest_sent_without_a_source_alerts() -> None:
         assert alert.reason == "sent without hf_daily"
 
 
-def test_everything_deferred_is_a_day_without_digest() -> None:
+def test_everything_deferred_is_titled_a_retry_delay() -> None:
     report = Report(THURSDAY, "incomplete", "40 messages still waiting", counts=ledger(deferred=40))
     alert = decide(report, settings())
     assert alert is not None
-    assert "newsletter doctor" in alert.next_step
+    assert alert.kind == "deferred"
+    assert alert.problem == "none of 40 messages delivered yet: 40 deferred for a retry"
+    assert "no digest was sent" not in alert.subject
+    assert "`newsletter send --retry --now`" in alert.next_step
 
 
 @pytest.mark.parametrize(("failed", "expected"), [(5, False), (6, True), (50, True)])

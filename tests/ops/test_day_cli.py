@@ -60,7 +60,7 @@ def newsletter(
     keep = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     process_env: dict[str, Any] = keep | env | {"TZ": zone, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     return subprocess.run(
-        [faketime, local, sys.executable, "-m", "newsletter", "--env-file", "none.env", *args],
+        [faketime, local, sys.executable, "-m", "newsletter", "--env-file", "/dev/null", *args],
         env=process_env,
         cwd=tmp_path,
         capture_output=True,

@@ -30,7 +30,7 @@ def test_a_failing_dry_run_alerts_nobody_and_writes_nothing(
     }
     runner = CliRunner()
     added = runner.invoke(
-        main, ["--env-file", "none.env", "subscribers", "add", "a@example.org"], env=env
+        main, ["--env-file", "/dev/null", "subscribers", "add", "a@example.org"], env=env
     )
     assert added.exit_code == 0, added.output
     before = hashlib.sha256(database.read_bytes()).hexdigest()
@@ -38,7 +38,7 @@ def test_a_failing_dry_run_alerts_nobody_and_writes_nothing(
     blocker.write_text("not a folder\n")
 
     args = ["run", "--dry-run", "--date", "2026-11-26", "--out", str(blocker / "emails")]
-    result = runner.invoke(main, ["--env-file", "none.env", *args], env=env)
+    result = runner.invoke(main, ["--env-file", "/dev/null", *args], env=env)
 
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1].startswith("error: ")

@@ -87,13 +87,21 @@ def test_a_relay_refusing_the_message_stops_the_run_alerts_once_and_bounces_nobo
     again = cli(env, "run", "--date", THURSDAY)
     assert again.exit_code == 1
     assert len(alerts(server)) == 1
-    # The relay is fixed: the rest goes out, once each, and the run is done.
+    # The relay is fixed: the rest goes out, once each; the edition is still partly
+    # failed (the refused messages), until the operator sends them again.
     server.script.rules.clear()
     fixed = cli(env, "run", "--date", THURSDAY)
-    assert fixed.exit_code == 0, fixed.output
-    assert fixed.stdout.startswith("edition 2026-11-26: done, 4 sent now, 4 sent in total")
+    assert fixed.exit_code == 4, fixed.output
+    assert fixed.stdout.startswith(
+        "edition 2026-11-26: partly failed, 4 sent now, 4 sent in total, 6 failed"
+    )
     readers_mail = [r for _s, rcpts, _d in server.script.accepted for r in rcpts if r != OPS]
     assert len(readers_mail) == len(set(readers_mail)) == 4
+    resent = cli(env, "send", "--resend-failed", "--date", THURSDAY)
+    assert resent.exit_code == 0, resent.output
+    readers_mail = [r for _s, rcpts, _d in server.script.accepted for r in rcpts if r != OPS]
+    assert len(readers_mail) == len(set(readers_mail)) == 10
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 0
     assert readers(env) == {("active", 0.0)}  # tomorrow's edition reaches all ten
 
 

@@ -15,6 +15,7 @@ from newsletter.deliver import SendResult
 from newsletter.models import Paper
 from newsletter.ops.status import gather
 from newsletter.store import editions, ledger, locks, runs, subscribers
+from newsletter.store import inbox as inbox_events
 from newsletter.store.db import Store
 
 DAY = dt.date(2026, 11, 26)  # a Thursday
@@ -100,8 +101,24 @@ def test_gather_reports_runs_ledger_sources_and_subscribers(
         "last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
         " run again later",
         "source arxiv_rss:cs.LG failing: HTTP 503",
-        "edition 2026-11-26: 1 messages waiting to be sent",
+        "edition 2026-11-26: 1 message waiting to be sent; `newsletter send --retry --now`"
+        " sends them now",
+        "edition 2026-11-26: 1 message failed (last: reader3@example.org: 550 5.1.1 no such"
+        " user); after a fix, `newsletter send --resend-failed --date 2026-11-26` sends them"
+        " again",
     ]
+    [failed] = snap["failures"]["messages"]
+    assert failed == {
+        "edition": "2026-11-26",
+        "email": "reader3@example.org",
+        "state": "failed",
+        "attempts": 1,
+        "at": T0.isoformat(),
+        "last_code": 550,
+        "last_reply": "5.1.1 no such user",
+    }
+    assert snap["failures"]["counts"] == [{"edition": "2026-11-26", "state": "failed", "count": 1}]
+    assert snap["suppressed"] == []
     # Two days later with no run since: the timer or cron job is suspect.
     with store.begin() as conn:
         later = gather(
@@ -132,6 +149,11 @@ def test_text_output(sqlite_store: Store) -> None:
         "Sources",
         "  arxiv_rss:cs.LG              FAILING  last success never; error: HTTP 503",
         "  hf_daily                     ok       last success 2026-11-26 06:00 UTC (3 papers)",
+        "Failed and unknown messages (since 2026-11-23 07:00 UTC)",
+        "  2026-11-26  reader3@example.org  failed, 1 attempts, 2026-11-26 06:00 UTC:"
+        " 550 5.1.1 no such user",
+        "Readers suppressed (since 2026-11-23 07:00 UTC)",
+        "  none",
         "Subscribers",
         "  pending 1, active 4, paused 0, unsubscribed 0, bounced 0",
         "Schedule",
@@ -142,7 +164,11 @@ def test_text_output(sqlite_store: Store) -> None:
         "  last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
         " run again later",
         "  source arxiv_rss:cs.LG failing: HTTP 503",
-        "  edition 2026-11-26: 1 messages waiting to be sent",
+        "  edition 2026-11-26: 1 message waiting to be sent; `newsletter send --retry --now`"
+        " sends them now",
+        "  edition 2026-11-26: 1 message failed (last: reader3@example.org: 550 5.1.1 no such"
+        " user); after a fix, `newsletter send --resend-failed --date 2026-11-26` sends them"
+        " again",
     ]
 
 
@@ -162,7 +188,18 @@ def test_cli_json_and_check_exit_status(tmp_path: Path) -> None:
     assert "Problems\n  last run (2026-11-26) incomplete" in checked.output
 
 
+def test_cli_without_a_database_creates_none(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status"], env={"NEWSLETTER_DATABASE_URL": "sqlite:///x.db"})
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: no database at {tmp_path / 'x.db'} (nothing created): nothing has run here"
+        " yet; run from the install folder, or set NEWSLETTER_DATABASE_URL\n"
+    )
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_cli_on_an_empty_database_says_what_to_do() -> None:
+    Store.open("sqlite:///x.db", now=T0).close()
     result = CliRunner().invoke(main, ["status"], env={"NEWSLETTER_DATABASE_URL": "sqlite:///x.db"})
     assert result.exit_code == 0, result.output
     assert "Runs (last 0)\n  none yet\n" in result.output
@@ -223,3 +260,51 @@ def test_the_edition_still_waiting_is_not_called_never_made(sqlite_store: Store)
     with sqlite_store.begin() as conn:
         snap = gather(conn, config, waited + dt.timedelta(hours=1), run_limit=5, edition_limit=3)
     assert not any("never made" in p for p in snap["problems"]), snap["problems"]
+
+
+def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
+    store: Store, database_url: str
+) -> None:
+    """Issue 14: the last run was fine, yet a message failed and a reader bounced (the
+    reply mailbox read a delivery report): ``--check`` must see both, with the reasons."""
+    with store.begin() as conn:
+        ada, bob = (subscribers.add(conn, f"{n}@example.org", now=T0) for n in ("ada", "bob"))
+        edition = editions.freeze(conn, DAY, PAPERS, sources=["hf_daily"], now=T0)
+        ledger.enqueue(conn, edition.id, [ada.id, bob.id], T0)
+        locks.take_lease(conn, "w1", 60)
+        first, second = ledger.claim(conn, edition.id, "w1", 10, T0)
+        ledger.record(conn, first.id, SendResult("sent", 250, "2.0.0 ok"), T0, worker="w1")
+        refused = SendResult("failed", 554, "5.7.1 message refused by policy")
+        ledger.record(conn, second.id, refused, T0, worker="w1")
+        subscribers.set_status(conn, ada.id, "bounced", now=T0)
+        inbox_events.record(
+            conn,
+            "dsn-1",
+            "bounce",
+            subscriber_id=ada.id,
+            detail={"kind": "hard", "status": "5.1.1", "reason": "user unknown"},
+            now=T0 + dt.timedelta(minutes=5),
+        )
+        run_id = runs.start(conn, "run", DAY, T0)
+        runs.finish(conn, run_id, outcome="ok", summary="", counts={}, now=T0)
+    settings = Settings(_env_file=None, database_url=database_url, sources="hf_daily")
+    with store.begin() as conn:
+        snap = gather(conn, settings, T0 + dt.timedelta(hours=1), run_limit=5, edition_limit=3)
+    assert snap["suppressed"] == [
+        {
+            "email": "ada@example.org",
+            "status": "bounced",
+            "since": T0.isoformat(),
+            "reason": "bounce: 5.1.1 user unknown (hard)",
+        }
+    ]
+    assert snap["problems"] == [
+        "edition 2026-11-26: 1 message failed (last: bob@example.org: 554 5.7.1 message"
+        " refused by policy); after a fix, `newsletter send --resend-failed --date"
+        " 2026-11-26` sends them again",
+        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown (hard)",
+    ]
+    # Three days on, both are history, not problems.
+    with store.begin() as conn:
+        later = gather(conn, settings, T0 + dt.timedelta(days=4), run_limit=5, edition_limit=3)
+    assert later["failures"]["messages"] == [] and later["suppressed"] == []
