@@ -43,10 +43,15 @@ class SettingsFileError(SettingsError):
 
 
 class SourceError(NewsletterError):
-    """A paper source could not be fetched (network, HTTP status, rate limit)."""
+    """A paper source could not be fetched (network, HTTP status, rate limit).
+
+    ``str()`` is "source NAME: REASON"; ``reason`` alone is for a line that names the
+    source already (``collect`` keeps it as a source's error, so nothing prints the name
+    twice)."""
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
+        self.reason = message
         super().__init__(f"source {source}: {message}")
 
 

@@ -198,7 +198,7 @@ def test_wait_policy_freezes_nothing_until_the_source_is_back(
     first = run(store, settings, upstream_clock)
     assert first.outcome == "waiting"
     assert first.reason == (
-        "waiting for hf_daily (source hf_daily: HTTP 503 after 1 attempt); nothing frozen,"
+        "waiting for hf_daily (HTTP 503 after 1 attempt); nothing frozen,"
         " the next run tries again; from 2026-12-01 13:00 UTC the digest goes out without it"
         " (MISSING_SOURCE_POLICY=wait, MISSING_SOURCE_WAIT_HOURS=8)"
     )
@@ -228,9 +228,9 @@ def test_wait_policy_sends_without_the_source_after_the_deadline_and_says_so(
     report = run(store, settings, upstream_clock)
 
     assert report.outcome == "partial"
-    assert report.missing == ("hf_daily: source hf_daily: HTTP 503 after 1 attempt",)
+    assert report.missing == ("hf_daily: HTTP 503 after 1 attempt",)
     edition = frozen(store, TUE)
-    assert edition.missing == (("hf_daily", "source hf_daily: HTTP 503 after 1 attempt"),)
+    assert edition.missing == (("hf_daily", "HTTP 503 after 1 attempt"),)
     assert "hf_daily" not in edition.sources
     assert all("hf_daily" not in p.sources for p in edition.papers)
     assert len(sent(tmp_path)) == 2
@@ -253,7 +253,7 @@ def test_send_policy_sends_what_there_is_at_once(
     report = run(store, settings, upstream_clock)
 
     assert report.outcome == "partial"
-    assert report.missing == ("arxiv_rss:cs.LG: source arxiv_rss:cs.LG: HTTP 503 after 1 attempt",)
+    assert report.missing == ("arxiv_rss:cs.LG: HTTP 503 after 1 attempt",)
     assert len(sent(tmp_path)) == 2
     # the API still brought Tuesday's announcement
     assert set(arxiv_ids(fake_arxiv, TUE)) <= {p.arxiv_id for p in frozen(store, TUE).papers}
@@ -270,7 +270,7 @@ def test_every_source_down_waits_then_fails_never_nothing_announced(
     upstream_clock.set(complete_at(TUE) + dt.timedelta(hours=8))
     report = run(store, settings, upstream_clock)
     assert report.outcome == "failed"
-    assert report.reason.startswith("every source failed: hf_daily: source hf_daily: HTTP 503")
+    assert report.reason.startswith("every source failed: hf_daily: HTTP 503")
     assert frozen(store, TUE) is None
 
 
@@ -292,7 +292,7 @@ def test_a_failed_source_with_everything_else_already_sent_is_not_a_quiet_day(
     late = run(store, settings, upstream_clock)
     assert late.outcome == "failed"
     assert late.reason == (
-        "no digest for 2026-12-02: hf_daily failed (source hf_daily: HTTP 503 after 1 attempt)"
+        "no digest for 2026-12-02: hf_daily failed (HTTP 503 after 1 attempt)"
         " and the other sources had no new papers"
     )
     assert alerts.decide(late, settings) is not None

@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def command_paths(group: click.Group, prefix: str = "newsletter") -> list[str]:
     paths = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # imports lazily loaded commands (cli.base.COMMANDS)
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix} {name}"
         paths.append(path)
         if isinstance(command, click.Group):
@@ -44,3 +47,29 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(main, [*path.split()[1:], "--help"])
         assert result.exit_code == 0, path
         assert "Usage:" in result.stdout
+
+
+def test_the_lines_a_run_prints_are_the_ones_the_readme_quotes(tmp_path: Path) -> None:
+    """README "What it prints" quotes the demo's three stage lines and its outcome line;
+    a run prints exactly those (durations aside)."""
+    import re
+
+    from click.testing import CliRunner
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("**What it prints.**") :][:700]
+    quoted = re.findall(r"`((?:collect|queue|send|edition)[^`]*)`", section.replace("\n", " "))
+    assert [q.split(":")[0].split()[0] for q in quoted] == ["collect", "queue", "send", "edition"]
+
+    def seconds(line: str) -> str:
+        return re.sub(r" in \d+\.\ds$", " in Ns", line)
+
+    result = CliRunner().invoke(main, ["--env-file", "/dev/null", "demo"])
+    assert result.exit_code == 0, result.output
+    stages = [
+        seconds(line)
+        for line in result.stderr.splitlines()
+        if line.startswith(("collect:", "queue:", "send:"))
+    ]
+    assert stages == [seconds(q) for q in quoted[:3]]
+    assert result.stdout.splitlines()[0] == quoted[3]

@@ -78,7 +78,7 @@ def test_a_thin_edition_nobody_got_is_collected_again_whole(
 
     done = asyncio.run(freeze.recollect(store, settings, TUE, upstream_clock()))
 
-    assert done.dropped.missing == (("hf_daily", "source hf_daily: HTTP 503 after 1 attempt"),)
+    assert done.dropped.missing == (("hf_daily", "HTTP 503 after 1 attempt"),)
     assert done.edition is not None and done.edition.missing == ()
     with store.begin() as conn:
         new = editions.get_by_date(conn, TUE)

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter import __version__
-from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError, SettingsError
-from newsletter.store.db import Store, describe, engine_url
-from newsletter.store.secret import signer_for
-from newsletter.tokens import Signer
+
+if TYPE_CHECKING:
+    from newsletter.config import Settings
+    from newsletter.store.db import Store
+    from newsletter.tokens import Signer
+
+# The settings (pydantic), the database (SQLAlchemy) and the signer are imported where they
+# are first used, not here: `newsletter --help` needs none of them (see COMMANDS below).
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +47,8 @@ class Context:
         if self._settings is None:
             if self.env_file_given and self.env_file and not Path(self.env_file).exists():
                 fail(f"--env-file: no such file: {self.env_file}", 2)
+            from newsletter.config import load_settings
+
             self._settings = load_settings(self.env_file)
             if self._settings.log_file:
                 add_log_file(self._settings.log_file, self.verbosity)
@@ -86,6 +92,8 @@ class Context:
 
 def sqlite_file(url: str) -> Path | None:
     """The file a SQLite DATABASE_URL names; None for another database or memory."""
+    from newsletter.store.db import engine_url
+
     url = engine_url(url)
     if not url.startswith("sqlite") or ":///" not in url:
         return None
@@ -100,11 +108,15 @@ def utc_now() -> dt.datetime:
 
 def open_store(settings: Settings) -> Store:
     """Open (and migrate, on first use) the database named by DATABASE_URL."""
+    from newsletter.store.db import Store
+
     return Store.open(settings.database_url, now=utc_now())
 
 
 def make_signer(settings: Settings) -> Signer:
     """The link signer for these settings (``newsletter.store.secret.signer_for``)."""
+    from newsletter.store.secret import signer_for
+
     return signer_for(settings)
 
 
@@ -124,10 +136,16 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except NewsletterError as exc:
             fail(str(exc))
-        except SQLAlchemyError as exc:
-            fail(describe(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if not isinstance(exc, SQLAlchemyError):
+                raise
+            from newsletter.store.db import describe
+
+            fail(describe(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -164,7 +182,90 @@ def add_log_file(path: Path, verbosity: int) -> None:
     root.setLevel(min(root.level, handler.level))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module, and its one-line help: `newsletter --help` prints these without
+# importing anything, and a command's module (with what it needs: the pipeline, scipy …)
+# is imported only when that command runs. tests/cli/test_startup.py checks the lines
+# against the commands' own docstrings.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "db": (
+        "newsletter.cli.db",
+        "The database: apply or list migrations, copy to another database.",
+    ),
+    "demo": (
+        "newsletter.cli.run",
+        "Run the daily job offline on the bundled sample day, into a local Maildir.",
+    ),
+    "doctor": (
+        "newsletter.cli.doctor",
+        "Check settings, database, SMTP, IMAP, BASE_URL, sources and templates; print DNS records.",
+    ),
+    "edition": ("newsletter.cli.edition", "Frozen editions: collect one again."),
+    "inbox": (
+        "newsletter.cli.inbox",
+        "Read the reply mailbox: commands by reply, and bounces (needs IMAP_HOST).",
+    ),
+    "preview": (
+        "newsletter.cli.run",
+        "Show the exact email one subscriber would get for a frozen edition.",
+    ),
+    "run": (
+        "newsletter.cli.run",
+        "Run the daily job: collect, freeze the edition, rank, render, send.",
+    ),
+    "send": (
+        "newsletter.cli.send",
+        "Send what is pending, and deferred rows now due; never a row already sent.",
+    ),
+    "serve": (
+        "newsletter.cli.serve",
+        "Serve subscribe, confirm, unsubscribe, preferences, feedback and the archive.",
+    ),
+    "status": (
+        "newsletter.cli.status",
+        "Show the last runs, messages by state, problems with their reasons, sources and subscribers.",
+    ),
+    "subscribers": (
+        "newsletter.cli.subscribers",
+        "Add, show, pause, unsubscribe, import, export, list and remove subscribers.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module on first use (``lazy``: name ->
+    (module, one-line help)); the module registers the command on this group when it is
+    imported (``@main.command``). ``--help`` lists the commands from ``lazy`` alone."""
+
+    def __init__(
+        self, *args: Any, lazy: Mapping[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(self.lazy[cmd_name][0])
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        for name in self.list_commands(ctx):
+            # Not imported yet: a stand-in with the same help, shortened the same way.
+            command = self.commands.get(name) or click.Command(name, help=self.lazy[name][1])
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="newsletter")
 @click.option(
     "--env-file",

@@ -18,6 +18,7 @@ from newsletter.cli.base import (
 from newsletter.store import migrations, schema
 from newsletter.store.copy import copy_database
 from newsletter.store.db import Store
+from newsletter.words import plural
 
 
 @main.group("db")
@@ -92,4 +93,4 @@ def copy_command(ctx: Context, target_url: str) -> None:
         source.close()
         target.close()
     rows = ", ".join(f"{name} {n}" for name, n in copied.items() if n)
-    click.echo(f"copied {sum(copied.values())} rows ({rows or 'empty database'})")
+    click.echo(f"copied {plural(sum(copied.values()), 'row')} ({rows or 'empty database'})")

@@ -24,6 +24,7 @@ from newsletter.ops.doctor import (
     network_checks,
 )
 from newsletter.ops.plus_probe import check_plus_address
+from newsletter.words import plural
 
 
 def run_checks(
@@ -77,6 +78,6 @@ def doctor_command(ctx: Context, probe_plus: bool) -> None:
             click.echo(f"  {record}")
     failed = [c for c in checks if c.status == "FAIL"]
     if failed:
-        click.echo(f"\n{len(failed)} check(s) failed.")
+        click.echo(f"\n{plural(len(failed), 'check')} failed.")
         raise SystemExit(1)
     click.echo("\nAll checks passed.")

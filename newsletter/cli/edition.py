@@ -13,6 +13,7 @@ from newsletter.cli.send import SEND_LOCK
 from newsletter.errors import InputError
 from newsletter.pipeline import RUN_LOCK, freeze
 from newsletter.store import locks, runs
+from newsletter.words import plural
 
 EXIT_WAITING = 3
 
@@ -65,7 +66,7 @@ def recollect_command(ctx: Context, date_text: str) -> None:
                 without = ", ".join(name for name, _ in done.edition.missing)
                 outcome = "partial" if without else "ok"
                 summary = (
-                    f"edition {date}: {len(old.papers)} papers replaced by"
+                    f"edition {date}: {plural(len(old.papers), 'paper')} replaced by"
                     f" {len(done.edition.papers)}"
                     + (f" (without {without})" if without else "")
                     + f"; `newsletter run --date {date}` sends it"

@@ -38,7 +38,8 @@ def inbox(context: Context) -> None:
         )
     finally:
         store.close()
-    click.echo(report.summary())
+    if context.verbosity >= 0 or report.errors or report.mailbox_error:
+        click.echo(report.summary())  # -q (cron): silent when all went well
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     if report.mailbox_error:

@@ -80,7 +80,7 @@ def parse_date(value: str | None, settings: Settings) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError("--date", value, f"--date: expected YYYY-MM-DD, got {value!r}") from None
+        raise InputError("--date", value, f"expected YYYY-MM-DD, got {value!r}") from None
 
 
 def execute_run(
@@ -159,8 +159,8 @@ def check_subscriber(settings: Settings, email: str) -> None:
 def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
     """Print the outcome line and exit with the run's status (see ``run --help``).
 
-    With ``quiet``, a run that sent nothing new and found nothing wrong prints nothing:
-    what an hourly cron line wants.
+    With ``quiet``, a run that found nothing wrong prints nothing (a digest sent included):
+    cron mails only what needs a look.
     """
     date = report.date
     if report.outcome == "failed":
@@ -188,7 +188,7 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         else:  # every message went out, without a source
             click.echo(f"edition {date}: done, {done_text(report)}; {report.reason}")
         raise SystemExit(EXIT_PARTLY_FAILED)
-    elif not quiet or (report.sent is not None and report.sent.sent_now):
+    elif not quiet:
         click.echo(f"edition {date}: done, {done_text(report)}")
 
 

@@ -35,6 +35,7 @@ from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import editions, ledger, ledger_admin, locks, subscribers
 from newsletter.store.db import Store
+from newsletter.words import noun, plural
 
 log = logging.getLogger(__name__)
 SEND_LOCK = "send"
@@ -116,18 +117,14 @@ def prepare(
                 subscriber_id=subscriber_id,
                 include_unknown=include_unknown,
             )
-            line = f"{count} {states} {_messages(count)} back to pending"
+            line = f"{count} {states} {noun(count, 'message')} back to pending"
             if left:
                 line += f" ({left} left: the reader is bounced, unsubscribed or not confirmed)"
             lines.append(line)
         if now_too:
             count = ledger_admin.make_due_now(conn, utc_now(), edition_id=edition_id)
-            lines.append(f"{count} deferred {_messages(count)} due now")
+            lines.append(f"{count} deferred {noun(count, 'message')} due now")
     return lines
-
-
-def _messages(count: int) -> str:
-    return "message" if count == 1 else "messages"
 
 
 @main.command("send")
@@ -187,6 +184,8 @@ def send_command(
     if include_unknown and not resend_failed:
         fail("--include-unknown goes with --resend-failed", 2)
     settings = ctx.settings
+    # With -q a send that went well prints nothing (cron mails only when something is wrong).
+    say = (lambda _line: None) if ctx.verbosity < 0 else click.echo
     store = open_store(settings)
     worker = locks.holder_id(worker_name or "send")
     day = date.date() if date else None
@@ -200,17 +199,17 @@ def send_command(
                 email=email,
                 include_unknown=include_unknown,
             ):
-                click.echo(line)
+                say(line)
             resend_unknown = settings.unknown_policy == "resend"
             chosen = _editions(store, day, retry or resend_failed or now_too, resend_unknown)
             if not chosen:
-                click.echo("nothing to send")
+                say("nothing to send")
                 return
             reports = asyncio.run(send_all(store, settings, chosen, worker))
     finally:
         store.close()
     for report in reports:
-        click.echo(report.summary())
+        say(report.summary())
     exit_for(reports)
 
 
@@ -219,7 +218,7 @@ def exit_for(reports: list[SendReport]) -> None:
     stopped = next((r.stopped for r in reports if r.stopped), None)
     failed = sum(r.failed_now for r in reports)
     if stopped or failed:
-        reason = f"sending stopped: {stopped}" if stopped else f"{failed} messages failed"
+        reason = f"sending stopped: {stopped}" if stopped else f"{plural(failed, 'message')} failed"
         if not any(r.sent_now for r in reports):
             fail(reason)
         click.echo(f"partly failed: {reason}")

@@ -13,6 +13,7 @@ import click
 from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.config import Settings
 from newsletter.ops.status import gather
+from newsletter.words import plural
 
 
 def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
@@ -40,7 +41,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         counts = ", ".join(f"{state} {n}" for state, n in edition["counts"].items() if n)
         without = ", ".join(m["source"] for m in edition["missing"])
         lines.append(
-            f"  {edition['date']}  {edition['papers']} papers  {counts or 'no recipients'}"
+            f"  {edition['date']}  {plural(edition['papers'], 'paper')}  {counts or 'no recipients'}"
             + (f"  (sent without {without})" if without else "")
         )
         oldest = edition["oldest_deferred"]
@@ -105,9 +106,11 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
 def status_command(
     ctx: Context, as_json: bool, run_limit: int, edition_limit: int, check: bool
 ) -> None:
-    """Show the last runs, each edition's messages by state, failed and unknown
-    messages with their last SMTP reply, readers suppressed recently with the
-    reason, sources and subscribers. Creates nothing: without a database here it
+    """Show the last runs, messages by state, problems with their reasons, sources and
+    subscribers.
+
+    Failed and unknown messages are listed with their last SMTP reply, and readers
+    suppressed recently with the reason. Creates nothing: without a database here it
     says so (exit 2).
 
     Also the schedule decision: the latest complete edition and the next one

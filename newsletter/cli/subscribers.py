@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.cli.base import (
+    Context,
+    fail,
+    handle_errors,
+    main,
+    open_store,
+    pass_context,
+    utc_now,
+)
+from newsletter.errors import InputError, NotFoundError
 from newsletter.models import Profile, Subscriber
-from newsletter.ops import subscribers_csv
+from newsletter.ops import subscriber_admin, subscribers_csv
 from newsletter.store import subscribers
+from newsletter.words import plural
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @main.group(name="subscribers")
 def subscribers_group() -> None:
-    """Add, import, export, list and remove subscribers."""
+    """Add, show, pause, unsubscribe, import, export, list and remove subscribers."""
+
+
+def usage_errors(func: F) -> F:
+    """An unknown address, or a change that does not apply to the reader: one line, exit 2
+    (a usage error: nothing was changed)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (NotFoundError, InputError) as exc:
+            fail(str(exc), 2)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _profile_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -131,7 +161,8 @@ def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
         else ""
     )
     click.echo(
-        f"imported {done.added} subscribers from {file} ({done.skipped} already on the list)" + kept
+        f"imported {plural(done.added, 'subscriber')} from {file}"
+        f" ({done.skipped} already on the list)" + kept
     )
 
 
@@ -149,7 +180,7 @@ def export_command(ctx: Context, file: Path | None) -> None:
         sys.stdout.write(text)
     else:
         file.write_text(text, encoding="utf-8")
-        click.echo(f"exported {len(everyone)} subscribers to {file}")
+        click.echo(f"exported {plural(len(everyone), 'subscriber')} to {file}")
 
 
 @subscribers_group.command("list")
@@ -176,8 +207,10 @@ def list_command(ctx: Context, as_json: bool, status: str | None) -> None:
 @click.argument("email")
 @pass_context
 @handle_errors
+@usage_errors
 def remove_command(ctx: Context, email: str) -> None:
-    """Delete EMAIL and its history (to stop sending but keep history: unsubscribe instead)."""
+    """Delete EMAIL and its history (to stop sending but keep the history:
+    `newsletter subscribers unsubscribe EMAIL`)."""
     store = open_store(ctx.settings)
     with store.begin() as conn:
         removed = subscribers.remove(conn, email)
@@ -211,3 +244,93 @@ def _as_json(sub: Subscriber) -> dict[str, object]:
         "authors": list(sub.profile.authors),
         "exclude": list(sub.profile.exclude),
     }
+
+
+def _said(change: subscriber_admin.Change, done: str) -> str:
+    if not change.changed and change.new != "paused":
+        return f"{change.email} is already {change.new}; nothing changed"
+    return f"{change.email}: {done} (was {change.old})"
+
+
+@subscribers_group.command("unsubscribe")
+@click.argument("email")
+@pass_context
+@handle_errors
+@usage_errors
+def unsubscribe_command(ctx: Context, email: str) -> None:
+    """Stop sending to EMAIL, keeping its history (`remove` deletes it)."""
+    with open_store(ctx.settings).begin() as conn:
+        change = subscriber_admin.unsubscribe(conn, email, now=utc_now())
+    click.echo(_said(change, "unsubscribed, no more email"))
+
+
+def _date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint=f"'{value}'") from None
+
+
+@subscribers_group.command("pause")
+@click.argument("email")
+@click.option(
+    "--until",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Send again from the first edition on or after this date (default: until resume).",
+)
+@pass_context
+@handle_errors
+@usage_errors
+def pause_command(ctx: Context, email: str, until: dt.date | None) -> None:
+    """Pause EMAIL: no email until --until, or until `subscribers resume`."""
+    with open_store(ctx.settings).begin() as conn:
+        change = subscriber_admin.pause(conn, email, now=utc_now(), until=until)
+    when = f"until {until.isoformat()}" if until else "until `newsletter subscribers resume`"
+    click.echo(_said(change, f"paused {when}"))
+
+
+@subscribers_group.command("resume")
+@click.argument("email")
+@pass_context
+@handle_errors
+@usage_errors
+def resume_command(ctx: Context, email: str) -> None:
+    """End the pause of EMAIL: it gets the next edition."""
+    with open_store(ctx.settings).begin() as conn:
+        change = subscriber_admin.resume(conn, email, now=utc_now())
+    click.echo(_said(change, "active again"))
+
+
+@subscribers_group.command("reactivate")
+@click.argument("email")
+@pass_context
+@handle_errors
+@usage_errors
+def reactivate_command(ctx: Context, email: str) -> None:
+    """Make an unsubscribed or bounced EMAIL active again, bounce score reset (they asked
+    again, or their mailbox was fixed)."""
+    with open_store(ctx.settings).begin() as conn:
+        change = subscriber_admin.reactivate(conn, email, now=utc_now())
+    click.echo(_said(change, "active again, bounce score 0"))
+
+
+@subscribers_group.command("show")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+@pass_context
+@handle_errors
+@usage_errors
+def show_command(ctx: Context, email: str, as_json: bool) -> None:
+    """Everything about EMAIL: profile, status history, last messages with their SMTP
+    replies, bounces with reasons, feedback."""
+    from newsletter.cli import subscriber_show
+
+    with open_store(ctx.settings).begin() as conn:
+        found = subscriber_admin.report(conn, email)
+    if as_json:
+        click.echo(json.dumps(subscriber_show.as_json(found), indent=2))
+    else:
+        click.echo(subscriber_show.as_text(found), nl=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from newsletter.deliver.maildir import html_copy_name, html_part
 from newsletter.errors import DeliveryError
-from newsletter.files import write_atomic
+from newsletter.files import PUBLIC, write_atomic
 from newsletter.models import Message
 
 
@@ -38,7 +38,7 @@ class FolderWriter:
         eml = self.folder / f"{stem}.eml"
         try:
             eml.write_bytes(message.data)
-            write_atomic(self.folder / f"{stem}.html", html_part(message))
+            write_atomic(self.folder / f"{stem}.html", html_part(message), mode=PUBLIC)
         except OSError as exc:
             raise DeliveryError(message.to, f"cannot write {eml}: {exc.strerror}") from None
         self.written += 1

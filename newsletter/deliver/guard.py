@@ -20,6 +20,7 @@ from typing import Literal
 
 from newsletter.deliver.classify import Refusal, enhanced_status
 from newsletter.models import SendResult
+from newsletter.words import plural
 
 MIN_TRIED = 20
 StopKind = Literal["setup", "refusals", "failures"]
@@ -66,7 +67,7 @@ class SendGuard:
             if self.refusals[key] >= self.pause_after:
                 self._stop(
                     "refusals",
-                    f"{self.refusals[key]} messages refused the same way {where}: "
+                    f"{plural(self.refusals[key], 'message')} refused the same way {where}: "
                     f"{result.code} {result.text} (the message itself, not the readers);"
                     " sending paused, the rest are kept for the next run",
                 )

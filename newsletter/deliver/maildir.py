@@ -28,7 +28,7 @@ from types import TracebackType
 
 from newsletter.deliver.dkim import DkimSigner
 from newsletter.errors import DeliveryError
-from newsletter.files import write_atomic
+from newsletter.files import PUBLIC, write_atomic
 from newsletter.models import NOT_OWNED, DataHook, Message, SendResult
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class MaildirTransport:
         try:
             html = html_part(message)
             if html:
-                write_atomic(self.html_dir / html_copy_name(message), html)
+                write_atomic(self.html_dir / html_copy_name(message), html, mode=PUBLIC)
         except OSError as exc:
             log.warning("maildir: HTML copy for %s not written: %s", message.to, exc)
             return f" (HTML copy not written: {exc.strerror or exc})"

@@ -22,6 +22,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
+from newsletter.words import plural
+
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0
@@ -109,8 +111,8 @@ class Limiter:
             self._paused_until = self._clock() + self.pause
             self._successes = 0
             log.info(
-                "server throttling: %d connection(s), rate x%.2f, pausing %.1fs",
-                self.concurrency,
+                "server throttling: %s, rate x%.2f, pausing %.1fs",
+                plural(self.concurrency, "connection"),
                 self.rate_factor,
                 self.pause,
             )

@@ -25,14 +25,11 @@ Every answer is threaded to the message it answers (In-Reply-To, RFC 5322 §3.6.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from sqlalchemy import Connection
@@ -44,12 +41,30 @@ from newsletter.inbox import bounce_score
 from newsletter.inbox.classify import Classification, classify
 from newsletter.inbox.classify.autoreply import subject as decoded_subject
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
+from newsletter.inbox.message_facts import (
+    delivered_to,
+    is_list_or_own,
+    message_key,
+    plain_body,
+    report_detail,
+    thread_id,
+)
 from newsletter.links import Links
 from newsletter.models import Message, Profile, Subscriber
 from newsletter.render import Renderer, notices
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
 from newsletter.store.db import Store
+from newsletter.store.inbox import (
+    BOUNCE,
+    COMPLAINT,
+    FORWARDED,
+    IGNORED,
+    LEFT_UNREAD,
+    UNPROVEN,
+    UNPROVEN_COMPLAINT,
+    WARNING,
+)
 from newsletter.text import one_line
 
 log = logging.getLogger(__name__)
@@ -64,10 +79,9 @@ HELP = (
     "  remove topic: a topic\n  pause   (or: pause until 2026-12-24)\n  resume\n  help\n"
 )
 FORWARD_BODY_LIMIT = 20_000  # characters of a person's reply forwarded to the operator
-# Event kinds this module records (inbox_events.kind)
-BOUNCE, UNPROVEN, WARNING = "bounce", "bounce-unproven", "warning"
-COMPLAINT, UNPROVEN_COMPLAINT = "complaint", "complaint-unproven"
-IGNORED, FORWARDED, LEFT_UNREAD = "ignored", "forwarded", "left-unread"
+# The event kinds this module records (inbox_events.kind) are defined beside the table, in
+# newsletter.store.inbox, so that readers of the table (status, subscribers show) need not
+# import the inbox (and with it the renderer and the SMTP client).
 
 
 @dataclass
@@ -162,7 +176,7 @@ class Handler:
         current = subscribers.get(conn, target.id)
         unsubscribed = current.status != "unsubscribed"
         if unsubscribed:
-            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now)
+            subscribers.set_status(conn, target.id, "unsubscribed", now=self.now, by="complaint")
         detail["unsubscribed"] = unsubscribed
         events.record(conn, key, COMPLAINT, subscriber_id=target.id, detail=detail, now=self.now)
         log.info("complaint (%s) from subscriber #%s: unsubscribed", found.reason, target.id)
@@ -176,7 +190,7 @@ class Handler:
         commands = parse(subject, body)
         proof = self._proof(conn, message, subject)
         sender = addresses.from_header(str(message.get("From", "")))
-        answering = _message_id(message)
+        answering = thread_id(message)
         if proof is not None:
             sid, token_command, event_id = proof
             try:
@@ -331,11 +345,11 @@ class Handler:
         try:
             if name == "unsubscribe":
                 if current.status != "unsubscribed":
-                    subscribers.set_status(conn, sid, "unsubscribed", now=now)
+                    subscribers.set_status(conn, sid, "unsubscribed", now=now, by="reply")
                 return "unsubscribe: done. You will not receive any more emails."
             if name in ("subscribe", "confirm"):
                 if current.status not in ("active", "paused"):
-                    subscribers.set_status(conn, sid, "active", now=now)
+                    subscribers.set_status(conn, sid, "active", now=now, by="reply")
                     subscribers.update_fields(conn, sid, now=now, bounce_score=0.0)
                 return f"{name}: done. You are subscribed."
             if name in ("topics", "add_topic", "remove_topic"):
@@ -346,12 +360,14 @@ class Handler:
                 if current.status not in ("active", "paused"):
                     return "pause: not done, the subscription is not active."
                 until = dt.date.fromisoformat(command.arguments[0]) if command.arguments else None
-                subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+                subscribers.update_fields(
+                    conn, sid, now=now, by="reply", status="paused", paused_until=until
+                )
                 return f"pause: done{f' until {until.isoformat()}' if until else ''}. Reply resume to start again."
             if name == "resume":
                 if current.status not in ("active", "paused"):
                     return "resume: not done, the subscription is not active."
-                subscribers.set_status(conn, sid, "active", now=now)
+                subscribers.set_status(conn, sid, "active", now=now, by="reply")
                 return "resume: done."
         except (InputError, ValueError) as exc:
             return f"{command.describe()}: not done ({exc})."
@@ -403,61 +419,3 @@ def _new_topics(current: tuple[str, ...], command: Command) -> tuple[str, ...]:
         return subscribers.clean_terms((*current, *command.arguments))
     drop = {a.casefold() for a in command.arguments}
     return tuple(t for t in current if t.casefold() not in drop)
-
-
-def message_key(message: EmailMessage, raw: bytes) -> str:
-    """A message's identity for "seen once": its Message-ID, or a SHA-256 of its bytes."""
-    message_id = " ".join(str(message.get("Message-ID", "")).split())
-    if re.fullmatch(r"<[^<>\s]{1,380}>", message_id):
-        return message_id
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def is_list_or_own(message: EmailMessage, own_address: str) -> bool:
-    """Mailing-list mail, our own mail and mail from a mail system: never answered (no mail
-    loops), whatever else it looks like."""
-    sender = parseaddr(str(message.get("From", "")))[1].lower()
-    return (
-        message.get("List-Id") is not None
-        or sender == own_address.lower()
-        or sender.startswith(("mailer-daemon@", "postmaster@"))
-    )
-
-
-def delivered_to(message: EmailMessage) -> list[str]:
-    """The addresses a message was delivered to (where plus-address tokens are)."""
-    values = [
-        str(v)
-        for name in ("Delivered-To", "X-Original-To", "To", "Cc")
-        for v in message.get_all(name, [])
-    ]
-    return [addr for _, addr in getaddresses(values) if addr]
-
-
-def report_detail(found: Classification) -> dict[str, Any]:
-    """What ``inbox_events.detail`` keeps of a report: kind, status, reason, recipients and
-    each recipient's own result."""
-    return {
-        "kind": found.kind,
-        "status": found.status,
-        "reason": found.reason,
-        "recipients": list(found.recipients),
-        "per_recipient": [
-            [r.recipient, r.action, r.status, r.reason, r.kind] for r in found.per_recipient
-        ],
-    }
-
-
-def _message_id(message: EmailMessage) -> str | None:
-    """The Message-ID to thread an answer to, when it is one well-formed id."""
-    value = " ".join(str(message.get("Message-ID", "")).split())
-    return value if re.fullmatch(r"<[^<>\s]{1,250}>", value) else None
-
-
-def plain_body(message: EmailMessage) -> str:
-    """The text/plain body of ``message`` (empty when it has none)."""
-    part = message.get_body(("plain",))
-    if part is None:
-        return ""
-    content = part.get_content()
-    return content if isinstance(content, str) else ""

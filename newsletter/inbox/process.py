@@ -26,6 +26,7 @@ from newsletter.models import Message
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,14 @@ class InboxReport:
         """The report as one line for the run's output."""
         failed = f"mailbox failed part-way ({self.mailbox_error}); " if self.mailbox_error else ""
         return failed + (
-            f"{self.messages} message(s): {self.commands} command(s), "
-            f"{self.confirmations_asked} confirmation(s) asked, {self.bounces} bounce(s), "
-            f"{self.warnings} warning(s), {self.complaints} complaint(s) "
+            f"{plural(self.messages, 'message')}: {plural(self.commands, 'command')}, "
+            f"{plural(self.confirmations_asked, 'confirmation')} asked,"
+            f" {plural(self.bounces, 'bounce')}, {plural(self.warnings, 'warning')},"
+            f" {plural(self.complaints, 'complaint')} "
             f"({self.suppressed} suppressed), {self.ignored} ignored, "
             f"{self.forwarded} forwarded, {self.left_unread} left unread, "
             f"{self.duplicates} already handled, {self.malformed} set aside; "
-            f"{self.replies_sent} repl(y/ies) sent"
+            f"{plural(self.replies_sent, 'reply', 'replies')} sent"
         )
 
     def count(self, outcome: HandledMessage) -> None:

@@ -31,6 +31,7 @@ from newsletter.sources.arxiv_rss import feed_url
 from newsletter.sources.http import client as source_client
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
+from newsletter.words import plural
 
 Status = Literal["ok", "info", "warn", "FAIL", "skip"]
 DOCTOR_SIGNER = Signer.from_secrets("doctor: links are never sent", [])
@@ -116,7 +117,7 @@ def check_database(settings: Settings, *, now: dt.datetime) -> Check:
         return Check(
             "database",
             "info",
-            f"reachable, {len(pending)} migration(s) pending ({', '.join(pending)});"
+            f"reachable, {plural(len(pending), 'migration')} pending ({', '.join(pending)});"
             " the next command applies them, or `newsletter db upgrade` now",
         )
     return Check("database", "ok", "reachable, schema up to date")

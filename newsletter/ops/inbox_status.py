@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from newsletter.config import Settings
-from newsletter.inbox.handle import COMPLAINT, UNPROVEN_COMPLAINT
-from newsletter.inbox.handle import UNPROVEN as UNPROVEN_BOUNCE
 from newsletter.store import inbox as events
 from newsletter.store import subscribers
+from newsletter.store.inbox import COMPLAINT, UNPROVEN_COMPLAINT
+from newsletter.store.inbox import UNPROVEN as UNPROVEN_BOUNCE
+from newsletter.words import noun, plural
 
 WINDOW = dt.timedelta(days=7)
 CURRENT = ("active", "paused", "pending")
@@ -38,8 +39,8 @@ def problems(conn: Connection, settings: Settings, now: dt.datetime) -> list[str
     if complaints:
         names = _names(who, [sid for sid, _ in complaints])
         lines.append(
-            f"{len(complaints)} complaint(s) (RFC 5965) in the last {WINDOW.days} days, "
-            f"reader(s) unsubscribed: {names}"
+            f"{plural(len(complaints), 'complaint')} (RFC 5965) in the last {WINDOW.days}"
+            f" days, {noun(len(complaints), 'reader')} unsubscribed: {names}"
         )
     unproven = [
         (kind, sid, detail)
@@ -74,8 +75,9 @@ def _unproven_line(
             " so every bounce names its reader"
         )
     return (
-        f"{len(unproven)} bounce(s)/complaint(s) in the last {WINDOW.days} days name current"
-        f" subscribers but prove nothing, so they did not count ({names}; first: {about}):"
+        f"{plural(len(unproven), 'bounce or complaint', 'bounces and complaints')} in the"
+        f" last {WINDOW.days} days named current subscribers but proved nothing, so none"
+        f" counted ({names}; first: {about}):"
         f" {hint}"
     )
 

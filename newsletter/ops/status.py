@@ -24,6 +24,7 @@ from newsletter import edition_day, schedule
 from newsletter.config import Settings
 from newsletter.ops import inbox_status
 from newsletter.store import editions, ledger, ledger_admin, runs, subscribers
+from newsletter.words import noun
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
@@ -248,7 +249,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
         waiting = edition["counts"].get("deferred", 0) + edition["counts"].get("pending", 0)
         if waiting:
             found.append(
-                f"edition {edition['date']}: {waiting} {_messages(waiting)} waiting to be"
+                f"edition {edition['date']}: {waiting} {noun(waiting, 'message')} waiting to be"
                 " sent; `newsletter send --retry --now` sends them now"
             )
         for missing in edition["missing"]:
@@ -265,7 +266,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
     stale = snapshot["deferred_over_a_day"]
     if stale["count"]:
         oldest = stale["oldest"]
-        plural = "message" if stale["count"] == 1 else "messages"
+        plural = noun(stale["count"], "message")
         found.append(
             f"{stale['count']} {plural} deferred for more than a day (oldest: edition"
             f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
@@ -293,7 +294,7 @@ def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
         flag = " --include-unknown" if state == "unknown" else ""
         what = "failed" if state == "failed" else "unknown (may have been delivered)"
         found.append(
-            f"edition {date}: {count} {_messages(count)} {what}{last}; after a fix,"
+            f"edition {date}: {count} {noun(count, 'message')} {what}{last}; after a fix,"
             f" `newsletter send --resend-failed --date {date}{flag}` sends them again"
         )
     for reader in snapshot["suppressed"]:
@@ -302,10 +303,6 @@ def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
             f" {reader['reason']}"
         )
     return found
-
-
-def _messages(count: int) -> str:
-    return "message" if count == 1 else "messages"
 
 
 def _missed_a_due_day(last_start: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

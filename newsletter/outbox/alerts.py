@@ -38,6 +38,7 @@ from newsletter.models import Message, Subscriber
 from newsletter.render.mime import address, build_message, sender_address
 from newsletter.schedule import should_send
 from newsletter.text import one_line
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 SUBJECT_LIMIT = 140
@@ -197,8 +198,8 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
         waiting = counts.get("deferred", 0) + counts.get("pending", 0)
         return Alert(
             date,
-            f"none of {recipients} messages delivered yet: {waiting} deferred for a retry",
-            report.reason or f"{waiting} messages waiting",
+            f"none of {plural(recipients, 'message')} delivered yet: {waiting} deferred for a retry",
+            report.reason or f"{plural(waiting, 'message')} waiting",
             "the next `newsletter run` retries them; if the mail server's replies in"
             " `newsletter status` name a fault, fix it (`newsletter doctor`), then"
             " `newsletter send --retry --now`",
@@ -209,7 +210,7 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
         return Alert(
             date,
             "no digest was sent on a day one was due",
-            report.reason or f"0 of {recipients} messages sent",
+            report.reason or f"0 of {plural(recipients, 'message')} sent",
             "check the mail server with `newsletter doctor`, then "
             "`newsletter send --retry --now` sends what is waiting",
             details,

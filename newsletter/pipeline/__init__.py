@@ -35,6 +35,7 @@ from newsletter.render import Renderer
 from newsletter.store import editions, ledger, locks, runs
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
+from newsletter.words import plural
 
 __all__ = ["RunReport", "make_personalizer", "run_daily"]
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ async def _run_locked(
         report.reason = (
             f"sending stopped: {sent.stopped}"
             if sent.stopped
-            else f"{failed} messages failed permanently (see `newsletter status`)"
+            else f"{plural(failed, 'message')} failed permanently (see `newsletter status`)"
         )
     elif not sent.finished:
         waiting = sent.counts.get("pending", 0) + sent.counts.get("deferred", 0)
@@ -236,9 +237,7 @@ async def _run_locked(
             else ""
         )
         without = f"; {report.reason}" if report.missing else ""
-        report.reason = (
-            f"{waiting} messages still waiting{when}: run `newsletter send --retry` later{without}"
-        )
+        report.reason = f"{plural(waiting, 'message')} still waiting{when}: run `newsletter send --retry` later{without}"
 
 
 async def _dry_run(
@@ -305,7 +304,11 @@ def _judge_catch_up(
     """Earlier editions' retries in the report: a stage line each, and the outcome."""
     if caught.given_up:
         hours = settings.give_up_after_hours
-        _stage(report, progress, f"gave up on {caught.given_up} message(s) queued over {hours:g}h")
+        _stage(
+            report,
+            progress,
+            f"gave up on {plural(caught.given_up, 'message')} queued over {hours:g}h",
+        )
     for edition, sent in caught.sent:
         states = ", ".join(f"{n} {state}" for state, n in sent.counts.items() if n)
         _stage(
@@ -320,7 +323,7 @@ def _judge_catch_up(
                 report.reason = (
                     f"edition {edition.date}: sending stopped: {sent.stopped}"
                     if sent.stopped
-                    else f"edition {edition.date}: {sent.failed_now} messages failed permanently"
+                    else f"edition {edition.date}: {plural(sent.failed_now, 'message')} failed permanently"
                 )
         elif not sent.finished and report.outcome in ("ok", "nothing", "holiday"):
             report.outcome = "incomplete"

@@ -25,6 +25,7 @@ from newsletter.render import Renderer
 from newsletter.store import editions, ledger
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ async def send_earlier_editions(
         ids = ledger.editions_with_work(conn, now, include_unknown=include_unknown)
         earlier = [e for e in (editions.get(conn, i) for i in ids if i != exclude) if e]
     if given_up:
-        log.warning("gave up on %d message(s) queued more than %gh ago", given_up, hours)
+        log.warning("gave up on %s queued more than %gh ago", plural(given_up, "message"), hours)
     caught = CatchUp(given_up)
     if not earlier:
         return caught

@@ -120,10 +120,10 @@ async def _run(
         # Each source parses off the event loop (feedparser takes ~1 ms per item).
         fetched = await fetch(context, spec.argument, date)
     except SourceError as exc:
-        error = str(exc)
+        error = exc.reason  # the report names the source: never "hf_daily: source hf_daily: …"
     except Exception as exc:  # a bug in one source must not sink the others
         logger.exception("%s: unexpected failure", name)
-        error = f"source {name}: unexpected {type(exc).__name__}: {exc}"
+        error = f"unexpected {type(exc).__name__}: {exc}"
     else:
         seconds = time.perf_counter() - started
         papers = fetched.papers

@@ -29,6 +29,7 @@ from newsletter.render import Renderer
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -66,7 +67,11 @@ async def dry_run(
     with store.begin() as conn:
         edition = editions.get_by_date(conn, date)
     if edition is not None:
-        _line(done, progress, f"edition {date}: {len(edition.papers)} papers, already frozen")
+        _line(
+            done,
+            progress,
+            f"edition {date}: {plural(len(edition.papers), 'paper')}, already frozen",
+        )
     else:
         started = time.monotonic()
         progress.start("collect")

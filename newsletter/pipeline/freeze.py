@@ -23,6 +23,7 @@ from newsletter.pipeline.readiness import Verdict, judge
 from newsletter.sources.http import client as http_client
 from newsletter.store import editions, runs
 from newsletter.store.db import Store
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Collected:
             f"{r.name} {r.count}" if r.ok else f"{r.name} FAILED" for r in self.result.reports
         )
         repeat = f"; {self.repeats} already sent in earlier editions" if self.repeats else ""
-        return f"collect: {len(self.fresh)} papers ({parts}){repeat}"
+        return f"collect: {plural(len(self.fresh), 'paper')} ({parts}){repeat}"
 
     def edition(self, now: dt.datetime) -> Edition:
         """The edition as it would be frozen (id 0: not stored), for a dry run."""

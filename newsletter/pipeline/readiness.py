@@ -99,5 +99,5 @@ def judge(
 
 
 def missing_lines(missing: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-    """``("hf_daily: source hf_daily: HTTP 503 ...",)``: one line per missing source."""
+    """``("hf_daily: HTTP 503 after 4 attempts",)``: one line per missing source."""
     return tuple(f"{name}: {error}" for name, error in missing)

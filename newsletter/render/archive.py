@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import StoreError
-from newsletter.files import write_atomic
+from newsletter.files import PUBLIC, write_atomic
 from newsletter.models import Edition, Paper, RankedItem, Section
 from newsletter.render.clean import clean_text
 from newsletter.render.compile import jinja_environment, load_jinja, template_dirs
 from newsletter.render.views import day_label
 from newsletter.text import one_line
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def edition_summary(edition: Edition) -> str:
     if not count:
         return "No papers."
     top = max(edition.papers, key=lambda p: p.upvotes or 0)
-    return one_line(f"{count} papers · top: {clean_text(top.title)}", 200)
+    return one_line(f"{plural(count, 'paper')} · top: {clean_text(top.title)}", 200)
 
 
 def every_paper(
@@ -98,7 +99,7 @@ def write_archive(
     base = base_url.rstrip("/") + "/archive/"
     day = edition.date.isoformat()
     page = archive_dir / f"{day}.html"
-    write_atomic(page, html)
+    write_atomic(page, html, mode=PUBLIC)
 
     updated = (now or edition.created_at).astimezone(dt.UTC).isoformat(timespec="seconds")
     manifest_path = archive_dir / MANIFEST
@@ -112,7 +113,7 @@ def write_archive(
         }
     )
     entries.sort(key=lambda e: str(e["date"]), reverse=True)
-    write_atomic(manifest_path, json.dumps(entries, ensure_ascii=False, indent=1))
+    write_atomic(manifest_path, json.dumps(entries, ensure_ascii=False, indent=1), mode=PUBLIC)
 
     for entry in entries:
         entry["url"] = f"{entry['date']}.html"
@@ -129,9 +130,12 @@ def write_archive(
         "updated": entries[0]["updated"],
     }
     write_atomic(
-        archive_dir / "index.html", load_jinja(env, dirs, "archive_index.html.j2").render(context)
+        archive_dir / "index.html",
+        load_jinja(env, dirs, "archive_index.html.j2").render(context),
+        mode=PUBLIC,
     )
     context["entries"] = entries[:FEED_ENTRIES]
-    write_atomic(archive_dir / "feed.xml", load_jinja(env, dirs, "feed.xml.j2").render(context))
+    feed = load_jinja(env, dirs, "feed.xml.j2").render(context)
+    write_atomic(archive_dir / "feed.xml", feed, mode=PUBLIC)
     log.debug("archive: wrote %s (%d editions)", page, len(entries))
     return page

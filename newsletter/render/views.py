@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from newsletter.models import Paper, RankedItem, Section
 from newsletter.render.clean import clean_abstract, clean_text, short_authors, trim_sentences
 from newsletter.text import one_line
+from newsletter.words import plural
 
 ABSTRACT_CHARS = 480
 SUMMARY_CHARS = 400
@@ -139,7 +140,9 @@ def subject_line(
     if not parts:
         total = sum(len(s.items) for s in sections)
         first = top_paper(sections)
-        parts = [f"{total} new papers" + (f", top: {clean_text(first.title)}" if first else "")]
+        parts = [
+            plural(total, "new paper") + (f", top: {clean_text(first.title)}" if first else "")
+        ]
     return one_line(prefix + ", ".join(parts), 140)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from newsletter.errors import ConstraintError, StoreError
 from newsletter.store import migrations
+from newsletter.words import plural
 
 if TYPE_CHECKING:
     from newsletter.store.send_source import SqlSendSource
@@ -49,6 +51,24 @@ def describe(exc: SQLAlchemyError) -> str:
     return f"database error: {lines[0] if lines else type(exc).__name__}"
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner alone (0600: it holds
+    every address); SQLite gives its journal and WAL files the same mode. A file that
+    exists keeps its mode (the operator may have chosen one)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot make the database's folder {path.parent}: {exc.strerror or exc}"
+        ) from None
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
 class Store:
     """The database: one SQLAlchemy ``Engine`` (SQLite file or PostgreSQL server).
 
@@ -73,13 +93,7 @@ class Store:
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
-                folder = Path(path).parent
-                try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(
-                        f"cannot make the database's folder {folder}: {exc.strerror or exc}"
-                    ) from None
+                _private_file(Path(path))
             kwargs["poolclass"] = NullPool
         else:
             kwargs["pool_pre_ping"] = True
@@ -126,7 +140,9 @@ class Store:
                     yield conn
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:
-                        raise StoreError(f"migration left {len(broken)} broken reference(s)")
+                        raise StoreError(
+                            f"migration left {plural(len(broken), 'broken reference')}"
+                        )
                     conn.commit()
                 except BaseException:
                     conn.rollback()

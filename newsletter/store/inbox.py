@@ -56,6 +56,11 @@ def get(
     return row["kind"], row["subscriber_id"], detail, row["created_at"]
 
 
+# Event kinds the inbox records (newsletter.inbox.handle), one row per message read.
+BOUNCE, UNPROVEN, WARNING = "bounce", "bounce-unproven", "warning"
+COMPLAINT, UNPROVEN_COMPLAINT = "complaint", "complaint-unproven"
+IGNORED, FORWARDED, LEFT_UNREAD = "ignored", "forwarded", "left-unread"
+
 BOUNCE_SCORED = "bounce-score"  # one row per bounce counted (inbox or send loop)
 
 

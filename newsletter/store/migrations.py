@@ -323,6 +323,16 @@ def m032_subscriber_token_nonce_default(conn: Connection) -> None:
     )
 
 
+def m040_subscribers_email_lower_index(conn: Connection) -> None:
+    """Index ``ix_subscribers_email_lower`` on ``lower(email)``: every lookup of an address
+    is case-insensitive (``subscribers.get_by_email``), and without it each one read the
+    whole table (an import of N rows took time in N squared). SQLite (3.9+) and PostgreSQL
+    both index expressions; the query must say ``lower(email)`` to use it."""
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_subscribers_email_lower ON subscribers (lower(email))")
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_ledger_data_started", m002_ledger_data_started),
@@ -331,6 +341,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m030_subscriber_token_nonce", m030_subscriber_token_nonce),
     ("m031_subscriber_ids_never_reused", m031_subscriber_ids_never_reused),
     ("m032_subscriber_token_nonce_default", m032_subscriber_token_nonce_default),
+    ("m040_subscribers_email_lower_index", m040_subscribers_email_lower_index),
 ]
 
 

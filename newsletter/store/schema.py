@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -86,6 +87,8 @@ subscribers = Table(
     # An id is never given out twice, even after a delete (m031; PostgreSQL: its sequence).
     sqlite_autoincrement=True,
 )
+# Serves the case-insensitive lookup of an address (m040).
+Index("ix_subscribers_email_lower", func.lower(subscribers.c.email))
 
 # Every paper ever frozen into an edition, by arXiv id (feedback refers to these).
 papers = Table(

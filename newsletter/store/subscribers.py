@@ -15,6 +15,7 @@ from newsletter.addresses import normalize_email
 from newsletter.errors import InputError, NotFoundError
 from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, SubscriberStatus
 from newsletter.store import inbox as events
+from newsletter.store import subscriber_history
 from newsletter.store.schema import feedback, ledger, subscribers
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ def _row_to_subscriber(row: RowMapping) -> Subscriber:
     )
 
 
-def _profile_values(profile: Profile) -> dict[str, Any]:
-    profile = clean_profile(profile)
+def _profile_values(profile: Profile, *, cleaned: bool = False) -> dict[str, Any]:
+    if not cleaned:
+        profile = clean_profile(profile)
     return {
         "topics": list(profile.topics),
         "categories": list(profile.categories),
@@ -112,6 +114,84 @@ def add(
     new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key
     assert new_id is not None
     return get(conn, int(new_id[0]))
+
+
+def listed_addresses(conn: Connection) -> set[str]:
+    """Every address on the list, lower-cased (one query: set-based lookups for imports)."""
+    return set(conn.execute(select(func.lower(subscribers.c.email))).scalars())
+
+
+ADD_MANY_CHUNK = 2_000
+
+
+def add_many(
+    conn: Connection, people: Sequence[Subscriber], *, now: dt.datetime, cleaned: bool = False
+) -> int:
+    """Insert new subscribers in batches of ``ADD_MANY_CHUNK`` rows (an import); return how
+    many. Each ``Subscriber`` gives email (normalised, not on the list: the caller checks
+    with ``listed_addresses``), name, profile, status, frequency and paused_until; its id
+    is ignored. ``cleaned``: the profiles went through ``clean_profile`` already (an
+    import's parser did it), so they are not cleaned twice. A duplicate address is a
+    ``ConstraintError`` and nothing is added (the caller's transaction)."""
+    added = 0
+    for start in range(0, len(people), ADD_MANY_CHUNK):
+        rows = []
+        for person in people[start : start + ADD_MANY_CHUNK]:
+            if person.status not in SUBSCRIBER_STATUSES:
+                raise InputError("status", person.status, f"unknown status {person.status!r}")
+            rows.append(
+                {
+                    "email": person.email,
+                    "name": " ".join(person.name.split())[:200],
+                    "status": person.status,
+                    "frequency": person.frequency,
+                    "paused_until": person.paused_until,
+                    "bounce_score": 0.0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "confirmed_at": now if person.status == "active" else None,
+                    "unsubscribed_at": now if person.status == "unsubscribed" else None,
+                    "token_nonce": secrets.token_hex(16),
+                    "legacy_tokens": False,
+                    **_profile_values(person.profile, cleaned=cleaned),
+                }
+            )
+        _insert_many(conn, rows)
+        added += len(rows)
+    return added
+
+
+def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` every row in one driver ``executemany``. Each value goes through its
+    column type's own bind processor (JSON text, SQLite's datetime format), once per
+    distinct value: an import's rows share their times and most of their lists, and
+    SQLAlchemy's per-row parameter handling was half of an import's time."""
+    keys = list(rows[0])
+    compiled = insert(subscribers).compile(
+        dialect=conn.dialect, column_keys=keys, for_executemany=True
+    )
+    processors = {
+        key: subscribers.c[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        for key in keys
+    }
+    seen: dict[str, dict[Any, Any]] = {key: {} for key in keys}
+
+    def value(key: str, raw: Any) -> Any:
+        process = processors[key]
+        if process is None:
+            return raw
+        memo = seen[key]
+        token = tuple(raw) if isinstance(raw, list) else raw
+        if token not in memo:
+            memo[token] = process(raw)
+        return memo[token]
+
+    if compiled.positiontup is not None:  # qmark (SQLite): tuples in the statement's order
+        order = list(compiled.positiontup)
+        params: list[Any] = [tuple(value(k, row[k]) for k in order) for row in rows]
+    else:  # pyformat (psycopg): one dict per row
+        params = [{k: value(k, row[k]) for k in keys} for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def get(conn: Connection, subscriber_id: int) -> Subscriber:
@@ -210,10 +290,17 @@ def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
 
 
 def set_status(
-    conn: Connection, subscriber_id: int, status: SubscriberStatus, *, now: dt.datetime
+    conn: Connection,
+    subscriber_id: int,
+    status: SubscriberStatus,
+    *,
+    now: dt.datetime,
+    by: str = "",
 ) -> None:
     """Set the subscriber's status (``active`` also confirms and ends a pause;
-    ``unsubscribed`` notes when); ``InputError`` for an unknown status."""
+    ``unsubscribed`` notes when); ``InputError`` for an unknown status. A change is kept in
+    the reader's history with ``by`` (who asked: ``operator``, ``web``, ``reply``,
+    ``bounces``, ``complaint``)."""
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
@@ -222,7 +309,7 @@ def set_status(
         values["paused_until"] = None
     if status == "unsubscribed":
         values["unsubscribed_at"] = now
-    _update(conn, subscriber_id, values)
+    _update(conn, subscriber_id, values, by=by)
 
 
 def set_profile(
@@ -232,21 +319,38 @@ def set_profile(
     _update(conn, subscriber_id, {**_profile_values(profile), "updated_at": now})
 
 
-def update_fields(conn: Connection, subscriber_id: int, *, now: dt.datetime, **values: Any) -> None:
-    """Change plain columns (name, frequency, paused_until, status, bounce_score)."""
+def update_fields(
+    conn: Connection, subscriber_id: int, *, now: dt.datetime, by: str = "", **values: Any
+) -> None:
+    """Change plain columns (name, frequency, paused_until, status, bounce_score); a status
+    change is kept in the reader's history with ``by``, as in ``set_status``."""
     allowed = {"name", "frequency", "paused_until", "status", "bounce_score"}
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
-    _update(conn, subscriber_id, {**values, "updated_at": now})
+    _update(conn, subscriber_id, {**values, "updated_at": now}, by=by)
 
 
-def _update(conn: Connection, subscriber_id: int, values: dict[str, Any]) -> None:
+def _update(conn: Connection, subscriber_id: int, values: dict[str, Any], *, by: str = "") -> None:
+    old = None
+    if "status" in values:
+        query = select(subscribers.c.status).where(subscribers.c.id == subscriber_id)
+        old = conn.execute(query).scalar()
     result = conn.execute(
         update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
     )
     if result.rowcount == 0:
         raise NotFoundError(f"subscriber #{subscriber_id}")
+    if old is not None and old != values["status"]:
+        subscriber_history.record_status_change(
+            conn,
+            subscriber_id,
+            old,
+            values["status"],
+            now=values["updated_at"],
+            by=by,
+            paused_until=values.get("paused_until"),
+        )
 
 
 def remove(conn: Connection, email: str) -> Subscriber:
@@ -309,7 +413,22 @@ def record_bounce(
     )
     log.info("bounce (%s) for subscriber #%s: score %.1f", kind, subscriber_id, total)
     if total >= threshold and current.status not in ("unsubscribed", "bounced"):
-        set_status(conn, subscriber_id, "bounced", now=now)
+        set_status(conn, subscriber_id, "bounced", now=now, by="bounces")
         log.warning("subscriber #%s suppressed after bounces (score %.1f)", subscriber_id, total)
         return True
     return False
+
+
+def bookkeeping(conn: Connection, subscriber_id: int) -> RowMapping:
+    """The columns ``Subscriber`` leaves out: ``bounce_score``, ``confirmed_at``,
+    ``unsubscribed_at``, ``updated_at``; ``NotFoundError`` for an unknown id."""
+    query = select(
+        subscribers.c.bounce_score,
+        subscribers.c.confirmed_at,
+        subscribers.c.unsubscribed_at,
+        subscribers.c.updated_at,
+    ).where(subscribers.c.id == subscriber_id)
+    found = conn.execute(query).mappings().first()
+    if found is None:
+        raise NotFoundError(f"subscriber #{subscriber_id}")
+    return found

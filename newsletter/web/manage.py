@@ -71,7 +71,7 @@ def _confirm(request: Request, purpose: str) -> Response:
     if subscriber.status in ("active", "paused"):
         return _confirmed_page(web, subscriber)
     with web.store.begin() as conn:
-        subscribers.set_status(conn, subscriber.id, "active", now=now)
+        subscribers.set_status(conn, subscriber.id, "active", now=now, by="web")
         subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
     log.info("%s: subscriber #%s is active", purpose, subscriber.id)
     welcome = notices.welcome(web.renderer, subscriber, now=now)
@@ -125,7 +125,7 @@ def unsubscribe(request: Request) -> Response:
         except NotFoundError:
             current = None  # removed a moment ago: they are not subscribed, as asked
         if current is not None and current.status != "unsubscribed":
-            subscribers.set_status(conn, sid, "unsubscribed", now=now)
+            subscribers.set_status(conn, sid, "unsubscribed", now=now, by="web")
             log.info("unsubscribe: subscriber #%s", sid)
     answer = _unsubscribed_page(web, current)
     if current is None or current.status not in ("active", "paused"):

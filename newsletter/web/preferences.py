@@ -172,7 +172,9 @@ def _apply(
         if action == "pause":
             until = pause_date(field(data, "paused_until"), now.date())
         with web.store.begin() as conn:
-            subscribers.update_fields(conn, sid, now=now, status="paused", paused_until=until)
+            subscribers.update_fields(
+                conn, sid, now=now, by="web", status="paused", paused_until=until
+            )
         log.info("preferences: subscriber #%s paused", sid)
         if until is None:
             return ["Paused until you resume: no emails until you press Resume."], None
@@ -181,14 +183,14 @@ def _apply(
         if status != "paused":
             raise InputError("status", status, "only a paused subscription can be resumed")
         with web.store.begin() as conn:
-            subscribers.set_status(conn, sid, "active", now=now)
+            subscribers.set_status(conn, sid, "active", now=now, by="web")
         log.info("preferences: subscriber #%s resumed", sid)
         return ["Resumed: you will get the next email."], None
     if action == "resubscribe":
         if status != "unsubscribed":
             raise InputError("status", status, "only an unsubscribed reader can subscribe again")
         with web.store.begin() as conn:
-            subscribers.set_status(conn, sid, "active", now=now)
+            subscribers.set_status(conn, sid, "active", now=now, by="web")
         log.info("preferences: subscriber #%s subscribed again", sid)
         return [
             f"Subscribed again: you will get {web.settings.list_name} from the next email."

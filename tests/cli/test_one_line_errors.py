@@ -39,11 +39,19 @@ ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("subscribers", "export"): (),
     ("subscribers", "list"): (),
     ("subscribers", "remove"): ("ada@example.org",),
+    ("subscribers", "unsubscribe"): ("ada@example.org",),
+    ("subscribers", "pause"): ("ada@example.org",),
+    ("subscribers", "resume"): ("ada@example.org",),
+    ("subscribers", "reactivate"): ("ada@example.org",),
+    ("subscribers", "show"): ("ada@example.org",),
 }
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # imports lazily loaded commands (cli.base.COMMANDS)
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             if command.invoke_without_command:  # runs by itself too (``newsletter inbox``)
                 yield (*prefix, name)

@@ -198,5 +198,5 @@ async def test_an_earlier_editions_retry_refused_for_good_is_reported(
         clock=lambda: two_hours_later,
     )
     assert friday.outcome == "failed"  # nothing went out this run, and a message failed
-    assert friday.reason == "edition 2026-11-26: 1 messages failed permanently"
+    assert friday.reason == "edition 2026-11-26: 1 message failed permanently"
     assert "earlier edition 2026-11-26: 0 sent now (1 failed)" in friday.stages

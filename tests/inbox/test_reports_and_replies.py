@@ -151,7 +151,7 @@ async def test_an_unproven_bounce_for_a_subscriber_shows_in_status_with_the_verp
     env = {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_VERP": "false"}
     checked = CliRunner().invoke(main, ["status", "--check"], env=env)
     assert checked.exit_code == 2, checked.output
-    (line,) = [p for p in checked.output.splitlines() if "prove nothing" in p]
+    (line,) = [p for p in checked.output.splitlines() if "proved nothing" in p]
     assert "ses-reader@example.com" in line and "5.1.1 userunknown" in line
     assert "turn VERP on (NEWSLETTER_VERP=true" in line
 
@@ -184,8 +184,8 @@ async def test_a_complaint_unsubscribes_the_reader_and_shows_in_status(
     store.close()
     result = CliRunner().invoke(main, ["status", "--json"], env={"NEWSLETTER_DATABASE_URL": url})
     problems = json.loads(result.output)["problems"]
-    assert any("1 complaint(s)" in p and "ada@example.org" in p for p in problems)
-    assert any("prove nothing" in p and "grace@example.org" in p for p in problems)
+    assert any("1 complaint (RFC 5965)" in p and "ada@example.org" in p for p in problems)
+    assert any("proved nothing" in p and "grace@example.org" in p for p in problems)
     assert smtp_sink.messages == []
 
 
@@ -301,7 +301,7 @@ def test_the_inbox_command_reports_warnings_complaints_and_forwards(
     }
     result = CliRunner().invoke(main, ["inbox"], env=env)
     assert result.exit_code == 0, result.output
-    assert "1 warning(s), 1 complaint(s) (1 suppressed)" in result.output
+    assert "1 warning, 1 complaint (1 suppressed)" in result.output
     assert "1 forwarded, 0 left unread" in result.output
     (forward,) = smtp_sink.messages
     assert forward["To"] == "editor@example.org"

@@ -12,9 +12,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import click
+
 from newsletter import pipeline, schedule
+from newsletter.cli import main
 from newsletter.config import Settings
-from newsletter.edition_day import complete_at
+from newsletter.edition_day import complete_at, latest_complete
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
 from newsletter.store.secret import signer_for
@@ -50,7 +53,7 @@ def installed_copy(tmp_path: Path, timer_text: str | None = None) -> Path:
     app = tmp_path / "app"
     (app / ".venv" / "bin").mkdir(parents=True)
     (app / ".venv" / "bin" / "newsletter").symlink_to(shutil.which("newsletter") or VENV_SCRIPT)
-    for name in ("newsletter.service", "newsletter.timer"):
+    for name in ("newsletter.service", "newsletter.timer", "newsletter-serve.service"):
         text = (CONTRIB / name).read_text()
         if name.endswith(".timer") and timer_text is not None:
             text = timer_text
@@ -61,9 +64,43 @@ def installed_copy(tmp_path: Path, timer_text: str | None = None) -> Path:
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     need(shutil.which("systemd-analyze"), "systemd-analyze not installed (apt package systemd)")
     need(VENV_SCRIPT.exists() or shutil.which("newsletter"), "newsletter script not installed")
-    result = verify(installed_copy(tmp_path), "newsletter.service", "newsletter.timer")
+    result = verify(
+        installed_copy(tmp_path),
+        "newsletter.service",
+        "newsletter.timer",
+        "newsletter-serve.service",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
+
+
+def test_verify_rejects_a_broken_serve_unit(tmp_path: Path) -> None:
+    """The check can fail for the web app's unit too: a relative ExecStart is refused."""
+    need(shutil.which("systemd-analyze"), "systemd-analyze not installed (apt package systemd)")
+    folder = installed_copy(tmp_path)
+    unit_file = folder / "newsletter-serve.service"
+    text = unit_file.read_text()
+    unit_file.write_text(text.replace("ExecStart=/", "ExecStart=", 1))
+    assert verify(folder, "newsletter-serve.service").returncode != 0
+
+
+def test_the_serve_unit_runs_newsletter_serve_with_options_that_exist() -> None:
+    """Before: the README spoke of a unit for `serve` that contrib/ did not have."""
+    service = unit("newsletter-serve.service")["Service"]
+    program, *args = service["ExecStart"].split()
+    assert program == "/opt/newsletter/.venv/bin/newsletter" and args[0] == "serve"
+    assert service["WorkingDirectory"] == unit("newsletter.service")["Service"]["WorkingDirectory"]
+    assert service["User"] == unit("newsletter.service")["Service"]["User"]
+    assert service["Restart"] == "on-failure"
+    serve = main.get_command(click.Context(main), "serve")
+    assert serve is not None
+    parsed = serve.make_context("serve", args[1:]).params
+    assert parsed == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+    }
 
 
 def test_verify_rejects_a_broken_timer(tmp_path: Path) -> None:
@@ -198,3 +235,34 @@ def test_the_documented_schedule_makes_each_edition_once_and_waits_out_an_outage
             assert edition is not None and edition.missing == ()
             assert edition.created_at >= complete_at(day)
         assert len(editions.get_by_date(conn, tue).papers) == 5 + 3  # Monday's HF list, whole
+
+
+def test_the_documented_daily_timer_sends_each_edition_the_day_it_is_complete() -> None:
+    """The timer explains its time against TIMEZONE and gives a daily example with a zone;
+    over a year (both daylight-saving switches, New York's and Berlin's) every firing of
+    the example comes after that day's edition is complete, so it sends that edition."""
+    need(shutil.which("systemd-analyze"), "systemd-analyze not installed (apt package systemd)")
+    text = (CONTRIB / "newsletter.timer").read_text()
+    assert "NEWSLETTER_TIMEZONE" in text
+    [example] = re.findall(r"^#\s+OnCalendar=(.+)$", text, flags=re.MULTILINE)
+    assert f"OnCalendar={example}" in (CONTRIB.parent / "README.md").read_text()
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    result = subprocess.run(
+        [
+            "systemd-analyze",
+            "calendar",
+            "--iterations=261",
+            f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC",
+            example,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    stamps = re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC", result.stdout)
+    firings = [dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC) for s in stamps]
+    assert len(firings) == 261 and firings[-1] > base + dt.timedelta(days=360)
+    late = [t for t in firings if latest_complete(t) != t.date()]
+    assert late == []

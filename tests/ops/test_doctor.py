@@ -30,6 +30,7 @@ from newsletter.ops.doctor import (
     source_urls,
 )
 from newsletter.store.db import Store
+from newsletter.store.migrations import MIGRATIONS
 from tests.support.faultsmtp import FaultServer
 from tests.support.ports import free_port, self_signed_cert
 from tests.support.smtp import SmtpSink
@@ -157,7 +158,7 @@ def test_database_migrated_pending_and_unreachable(tmp_path: Path) -> None:
     (tmp_path / "fresh.db").write_bytes(b"")  # an empty SQLite file: every migration pending
     pending = check_database(settings(database_url=url), now=NOW)
     assert pending.status == "info"
-    assert "migration(s) pending (m001_initial" in pending.detail
+    assert f"{len(MIGRATIONS)} migrations pending (m001_initial" in pending.detail
     assert "`newsletter db upgrade`" in pending.detail
     Store.open(url, now=NOW).close()
     assert check_database(settings(database_url=url), now=NOW).status == "ok"
@@ -283,7 +284,7 @@ def test_cli_unreachable_smtp_exits_non_zero(tmp_path: Path) -> None:
     assert smtp_line.startswith(f"FAIL  smtp: 127.0.0.1:{port} (none): ")
     assert smtp_line.endswith("-> fix: check NEWSLETTER_SMTP_HOST, SMTP_PORT and SMTP_SECURITY")
     assert "FAIL  dkim: setting NEWSLETTER_DKIM_PRIVATE_KEY_PATH: cannot read" in result.stdout
-    assert result.stdout.rstrip().endswith("check(s) failed.")
+    assert result.stdout.rstrip().endswith("3 checks failed.")
 
 
 def test_cli_bad_setting_is_one_line() -> None:

@@ -126,7 +126,7 @@ def test_failed_messages_show_their_reply_and_resend_failed_sends_only_them(
     assert "reader1@example.org  failed, 1 attempts" in text.stdout
     checked = cli(env, "status", "--check")
     assert checked.exit_code == 2
-    [line] = [p for p in snapshot["problems"] if "1 message failed" in p]
+    [line] = [p for p in snapshot["problems"] if "1 message failed (last:" in p]
     assert "554 5.6.0 message content rejected" in line
     [step] = advice(line)
     assert step == ["send", "--resend-failed", "--date", THURSDAY]

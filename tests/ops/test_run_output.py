@@ -94,12 +94,27 @@ def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink:
     assert len(smtp_sink.envelopes) == 2
 
 
-def test_quiet_success_prints_one_line(env: dict[str, str]) -> None:
+def test_quiet_success_prints_nothing(env: dict[str, str], smtp_sink: SmtpSink) -> None:
+    """-q in cron: a digest sent is no news (before, it printed a line, so cron mailed
+    every day)."""
     add_readers(env)
     result = cli(env, "-q", "run", "--date", THURSDAY)
-    assert result.exit_code == 0
-    assert result.stdout == "edition 2026-11-26: done, 2 sent now, 2 sent in total\n"
-    assert result.stderr == ""
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert len(smtp_sink.envelopes) == 2
+
+
+def test_quiet_send_prints_nothing_when_all_went_well(
+    env: dict[str, str], smtp_sink: SmtpSink
+) -> None:
+    """`newsletter -q send` in cron: nothing to send, or everything sent, is no news."""
+    add_readers(env)
+    assert cli(env, "-q", "run", "--date", THURSDAY).exit_code == 0
+    for args in (("send",), ("send", "--retry", "--now"), ("send", "--date", THURSDAY)):
+        quiet = cli(env, "-q", *args)
+        assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", ""), args
+    loud = cli(env, "send", "--retry", "--now")
+    assert loud.exit_code == 0 and loud.stdout != ""
+    assert len(smtp_sink.envelopes) == 2
 
 
 def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: SmtpSink) -> None:
@@ -163,7 +178,7 @@ def test_failed_source_is_reported_and_the_others_go_out(
     assert result.exit_code == 4, result.output
     assert result.stdout == (
         "edition 2026-11-26: done, 2 sent now, 2 sent in total; sent without hf_daily"
-        " (source hf_daily: HTTP 503 after 1 attempt): still failing at 2026-11-26 13:00 UTC"
+        " (HTTP 503 after 1 attempt): still failing at 2026-11-26 13:00 UTC"
         " (MISSING_SOURCE_WAIT_HOURS=8)\n"
     )
     lines = normalised(result.stderr)
@@ -178,10 +193,8 @@ def test_failed_source_is_reported_and_the_others_go_out(
     assert health["hf_daily"]["ok"] is False and "503" in health["hf_daily"]["last_error"]
     assert health["sample"]["ok"] is True
     [edition] = status["editions"]
-    assert edition["missing"] == [
-        {"source": "hf_daily", "error": "source hf_daily: HTTP 503 after 1 attempt"}
-    ]
-    assert "edition 2026-11-26 went out without hf_daily: source hf_daily: HTTP 503" in (
+    assert edition["missing"] == [{"source": "hf_daily", "error": "HTTP 503 after 1 attempt"}]
+    assert "edition 2026-11-26 went out without hf_daily: HTTP 503" in (
         " ".join(status["problems"])
     )
 

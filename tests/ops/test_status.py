@@ -51,7 +51,7 @@ def fill(store: Store) -> None:
             conn,
             run_id,
             outcome="incomplete",
-            summary="1 messages still waiting (deferred or pending); run again later",
+            summary="1 message still waiting (deferred or pending); run again later",
             counts=ledger.counts(conn, edition.id),
             now=T0 + dt.timedelta(seconds=42),
         )
@@ -98,7 +98,7 @@ def test_gather_reports_runs_ledger_sources_and_subscribers(
         " complete at Fri 27 Nov 05:00 UTC"
     )
     assert snap["problems"] == [
-        "last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
+        "last run (2026-11-26) incomplete: 1 message still waiting (deferred or pending);"
         " run again later",
         "source arxiv_rss:cs.LG failing: HTTP 503",
         "edition 2026-11-26: 1 message waiting to be sent; `newsletter send --retry --now`"
@@ -140,7 +140,7 @@ def test_text_output(sqlite_store: Store) -> None:
         )
     assert format_text(snap, settings_for(url)).splitlines() == [
         "Runs (last 1)",
-        "  2026-11-26 06:00 UTC  run 2026-11-26  incomplete   42.0s  1 messages still waiting"
+        "  2026-11-26 06:00 UTC  run 2026-11-26  incomplete   42.0s  1 message still waiting"
         " (deferred or pending); run again later",
         "Editions",
         "  2026-11-26  3 papers  sent 2, deferred 1, failed 1",
@@ -161,7 +161,7 @@ def test_text_output(sqlite_store: Store) -> None:
         "  next digest: arXiv announcement of Fri 27 Nov + HF list of Thu 26 Nov UTC,"
         " complete at Fri 27 Nov 05:00 UTC",
         "Problems",
-        "  last run (2026-11-26) incomplete: 1 messages still waiting (deferred or pending);"
+        "  last run (2026-11-26) incomplete: 1 message still waiting (deferred or pending);"
         " run again later",
         "  source arxiv_rss:cs.LG failing: HTTP 503",
         "  edition 2026-11-26: 1 message waiting to be sent; `newsletter send --retry --now`"

@@ -231,7 +231,7 @@ def test_empty_section_note_and_also_today(renderer: Renderer, largest_day: Edit
         and "Nothing on quantum chemistry today." in msg.text
     )
     assert "Also today" in msg.html
-    assert msg.subject.startswith("Daily Papers, 18 Aug: 1 new papers, top: ")
+    assert msg.subject.startswith("Daily Papers, 18 Aug: 1 new paper, top: ")
 
 
 def test_web_page_has_no_personal_links(

@@ -147,8 +147,8 @@ async def test_one_failing_source_is_isolated(server: StubServer, real_fixtures:
     result = await run(settings_for(server, "hf_daily,arxiv_rss:cs.LG,arxiv_api:cat:cs.LG"))
     hf, rss, api = result.reports
     assert (hf.ok, hf.count) == (True, 29)
-    assert not rss.ok and rss.error == "source arxiv_rss:cs.LG: HTTP 503 after 1 attempt"
-    assert not api.ok and api.error.startswith("source arxiv_api:cat:cs.LG: malformed XML")
+    assert not rss.ok and rss.error == "HTTP 503 after 1 attempt"
+    assert not api.ok and api.error.startswith("malformed XML")
     assert result.failed == (rss, api)
     assert len(result.papers) == 29
     assert not result.all_failed

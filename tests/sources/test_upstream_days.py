@@ -95,7 +95,7 @@ async def test_a_failed_page_fails_the_source_and_keeps_nothing(
     result = await run(settings_for(fake_hf, fake_arxiv, "hf_daily,arxiv_rss:cs.LG"), TUE)
     hf, _ = result.reports
     assert not hf.ok and hf.count == 0
-    assert hf.error == "source hf_daily: HTTP 500 after 1 attempt"
+    assert hf.error == "HTTP 500 after 1 attempt"
     assert not any(p.sources == ("hf_daily",) for p in result.papers)
 
 
@@ -149,7 +149,7 @@ async def test_a_stale_feed_is_a_failure_naming_both_dates(
     [report] = result.reports
     assert not report.ok and result.papers == ()
     assert report.error == (
-        "source arxiv_rss:cs.LG: stale feed: it holds the announcement of Mon 30 Nov 2026"
+        "stale feed: it holds the announcement of Mon 30 Nov 2026"
         " (pubDate Mon, 30 Nov 2026 00:00:00 -0500, lastBuildDate 2026-11-30 08:00 UTC);"
         " expected the announcement of Tue 1 Dec 2026"
     )
@@ -164,9 +164,7 @@ async def test_a_feed_that_moved_on_says_the_day_is_gone(
     result = await run(settings_for(fake_hf, fake_arxiv, "arxiv_rss:cs.LG"), TUE)
     [report] = result.reports
     assert not report.ok
-    assert report.error.startswith(
-        "source arxiv_rss:cs.LG: the feed has moved on to the announcement of Wed 2 Dec 2026"
-    )
+    assert report.error.startswith("the feed has moved on to the announcement of Wed 2 Dec 2026")
     assert report.error.endswith(
         "; the announcement of Tue 1 Dec 2026 is no longer in it (arXiv RSS keeps no archive)"
     )
@@ -236,8 +234,7 @@ async def test_an_empty_page_that_stays_empty_fails_the_source(
     [report] = result.reports
     assert not report.ok
     assert report.error == (
-        "source arxiv_api:cat:cs.LG: arXiv answered an empty page at start=0 although"
-        " totalResults=7, 3 times"
+        "arXiv answered an empty page at start=0 although totalResults=7, 3 times"
     )
     assert not result.arxiv_holiday  # a failure is never "nothing announced"
 
@@ -247,8 +244,7 @@ async def test_a_400_reports_arxivs_reason(fake_hf: FakeHF, fake_arxiv: FakeArxi
     result = await run(settings_for(fake_hf, fake_arxiv, "arxiv_api:cat:cs.LG AND (("), TUE)
     [report] = result.reports
     assert report.error == (
-        f"source arxiv_api:cat:cs.LG AND ((: HTTP 400 from {fake_arxiv.url}/api/query:"
-        " syntax error in query: unbalanced parenthesis"
+        f"HTTP 400 from {fake_arxiv.url}/api/query: syntax error in query: unbalanced parenthesis"
     )
 
 

@@ -6,7 +6,7 @@ import httpx
 
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
-from newsletter.store import subscribers
+from newsletter.store import subscriber_history, subscribers
 from newsletter.store.db import Store
 from tests.support.clock import FakeClock
 from tests.support.forms import csrf_of
@@ -76,6 +76,9 @@ async def test_unsubscribe_page_then_one_click(
     assert get(store, sub.id).status == "unsubscribed"
     again = await client.post(url, data={"List-Unsubscribe": "One-Click"})
     assert again.status_code == 200 and "You are unsubscribed" in again.text
+    with store.begin() as conn:  # `subscribers show` says who: the reader, on the web page
+        [change] = subscriber_history.status_changes(conn, sub.id)
+    assert (change.old, change.new, change.by) == ("active", "unsubscribed", "web")
 
 
 async def test_one_click_multipart_and_removed_subscriber(
