@@ -118,9 +118,13 @@ class Links:
 
     def web_view(self, subscriber: Subscriber | None, date: dt.date) -> str:
         """Where a reader reads the edition of ``date`` on the web ("View in browser",
-        "N more papers for you today"): for now the edition's archive page, the same for
-        everyone; the one place to change when the personal web view comes."""
-        return self.archive_page(date)
+        "N more papers for you today"): the reader's own email as a page
+        (``/view/TOKEN``, signed, never expires), or the edition's public archive page
+        when there is no reader."""
+        if subscriber is None:
+            return self.archive_page(date)
+        token = self._sign("view", subscriber, date.isoformat().encode("ascii"))
+        return f"{self.base_url}/view/{token}"
 
     def archive_index(self) -> str:
         """The web archive's index page."""
@@ -207,6 +211,17 @@ class Links:
         if len(data) < 2 or data[:1] not in (b"+", b"-"):
             raise TokenError("invalid")
         return subscriber, data[1:].decode("utf-8", "replace"), 1 if data[:1] == b"+" else -1
+
+    def view_for(self, token: str, find: Find, now: dt.datetime) -> tuple[Subscriber, dt.date]:
+        """``(subscriber, edition date)`` of a personal web view token; ``TokenError``
+        otherwise."""
+        subscriber, data, legacy = self._verify("view", token, find, now)
+        try:
+            if legacy is not None:
+                raise ValueError("no version-0 view tokens")
+            return subscriber, dt.date.fromisoformat(data.decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            raise TokenError("invalid") from None
 
     def reply_for(
         self, token: str, find: Find, now: dt.datetime

@@ -52,6 +52,7 @@ MAX_AGE: dict[str, int | None] = {
     "unsubscribe": None,
     "preferences": None,
     "feedback": None,
+    "view": None,  # the personal web view of one edition ("View in browser")
     "reply": None,
     "bounce": None,
     "csrf": 24 * 3600,

@@ -13,8 +13,9 @@ from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.models import Edition, Feedback, Paper, Profile
 from newsletter.personalize import Personalize, make_ranker, personalizer
+from newsletter.rank.taxonomy import category_title
 from newsletter.render import Renderer
-from newsletter.render.archive import write_archive
+from newsletter.render.archive import every_paper, write_archive
 from newsletter.store import editions, feedback, subscribers
 from newsletter.store.db import Store
 
@@ -51,9 +52,11 @@ def recipients(store: Store, settings: Settings, date: dt.date, only: str | None
 
 
 def publish_web_version(settings: Settings, renderer: Renderer, edition: Edition) -> None:
-    """The "view in browser" page: the day's top papers, no personal links; written under
+    """The edition's public web page: every paper of the edition (the sections of a reader
+    without topics, then the rest by arXiv category), no personal links; written under
     ``settings.archive_dir`` (``render.archive.write_archive``)."""
-    sections = make_ranker(settings, edition.papers).rank(Profile())
+    top = make_ranker(settings, edition.papers).rank(Profile())
+    sections = every_paper(top, edition.papers, category_title)
     html = renderer.web_page(edition, sections)
     write_archive(
         settings.archive_dir,
@@ -62,5 +65,5 @@ def publish_web_version(settings: Settings, renderer: Renderer, edition: Edition
         settings.base_url,
         list_name=settings.list_name,
         templates_dir=settings.templates_dir,
-        subscribe_url=f"{settings.base_url}/subscribe",
+        subscribe_url="../subscribe",
     )

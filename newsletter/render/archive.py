@@ -6,7 +6,13 @@
     archive/editions.json     what the index and the feed are built from
 
 Served under ``BASE_URL/archive/`` (``newsletter serve``); until then plain files. Every
-file is written atomically (temporary file, then rename), so a reader never sees half a page.
+link between them is relative (``2026-08-18.html``, ``feed.xml``, ``../subscribe``), so the
+folder works opened from disk and behind any ``BASE_URL``; only the Atom ids stay absolute
+(RFC 4287 §4.2.6 asks for an absolute IRI). Every file is written atomically (temporary
+file, then rename), so a reader never sees half a page.
+
+Each edition's page lists every paper of the edition: the sections of a reader without
+topics first, then the rest, grouped by primary arXiv category (``every_paper``).
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from newsletter.errors import StoreError
 from newsletter.files import PUBLIC, write_atomic
-from newsletter.models import Edition
+from newsletter.models import Edition, Paper, RankedItem, Section
 from newsletter.render.clean import clean_text
 from newsletter.render.compile import jinja_environment, load_jinja, template_dirs
 from newsletter.render.views import day_label
@@ -39,6 +46,28 @@ def edition_summary(edition: Edition) -> str:
         return "No papers."
     top = max(edition.papers, key=lambda p: p.upvotes or 0)
     return one_line(f"{plural(count, 'paper')} · top: {clean_text(top.title)}", 200)
+
+
+def every_paper(
+    sections: Sequence[Section],
+    papers: Sequence[Paper],
+    category_title: Callable[[str], str] = str,
+) -> list[Section]:
+    """``sections`` followed by one section per primary arXiv category (titled
+    ``category_title(code)``, e.g. ``rank.taxonomy.category_title``: "Robotics (cs.RO)";
+    most papers first, then by name; "Other papers" last, for papers without a category)
+    holding the ``papers`` no section shows yet, in their given order."""
+    shown = {item.paper.arxiv_id for section in sections for item in section.items}
+    groups: dict[str, list[RankedItem]] = {}
+    for paper in papers:
+        if paper.arxiv_id in shown:
+            continue
+        shown.add(paper.arxiv_id)
+        code = paper.categories[0] if paper.categories else None
+        title = category_title(code) if code else "Other papers"
+        groups.setdefault(title, []).append(RankedItem(paper, 0.0))
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] == "Other papers", -len(kv[1]), kv[0]))
+    return [*sections, *(Section(title, tuple(items)) for title, items in ordered)]
 
 
 def _load_manifest(path: Path) -> list[dict[str, Any]]:
@@ -64,7 +93,9 @@ def write_archive(
     subscribe_url: str | None = None,
     now: dt.datetime | None = None,
 ) -> Path:
-    """Write the edition's page, then rebuild the index and the feed; return the page's path."""
+    """Write the edition's page, then rebuild the index and the feed; return the page's path.
+    ``base_url`` only makes the feed's ids; ``subscribe_url`` is put as given (relative,
+    ``../subscribe``, keeps the folder free of absolute links)."""
     base = base_url.rstrip("/") + "/archive/"
     day = edition.date.isoformat()
     page = archive_dir / f"{day}.html"
@@ -85,14 +116,16 @@ def write_archive(
     write_atomic(manifest_path, json.dumps(entries, ensure_ascii=False, indent=1), mode=PUBLIC)
 
     for entry in entries:
-        entry["url"] = f"{base}{entry['date']}.html"
+        entry["url"] = f"{entry['date']}.html"
+        entry["id"] = f"{base}{entry['date']}.html"
     dirs = template_dirs(templates_dir)
     env = jinja_environment(dirs, autoescape=True)
     context = {
         "list_name": list_name,
         "entries": entries,
-        "index_url": base,
-        "feed_url": base + "feed.xml",
+        "index_url": "index.html",
+        "feed_id": base,
+        "feed_url": "feed.xml",
         "subscribe_url": subscribe_url,
         "updated": entries[0]["updated"],
     }

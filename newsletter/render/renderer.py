@@ -165,28 +165,9 @@ class Renderer:
         for an invalid address. Its Message-ID is stable for (edition, subscriber)."""
         to = address(subscriber.email, subscriber.name)
         sid = subscriber.id
-        weekly = subscriber.frequency == "weekly"
-        subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
-        context = self._base_context(subscriber, subscriber.topics)
-        day = views.day_label(edition.date)
-        section_views = self._sections(edition, sections, subscriber)
-        context.update(
-            subject=subject,
-            preheader=views.preheader(sections),
-            heading=f"The week to {day}" if weekly else day,
-            sections=section_views,
-            view_url=self.links.web_view(subscriber, edition.date),
-            more_url=self.links.web_view(subscriber, edition.date),
-            footer_reason=(
-                f"You get this email because {subscriber.email} subscribed to "
-                f"{self.settings.list_name}"
-                + (
-                    f" with the topics: {', '.join(context['topics'])}."
-                    if context["topics"]
-                    else "."
-                )
-            ),
-        )
+        context = self._digest_context(edition, subscriber, sections)
+        subject = context["subject"]
+        section_views = context["sections"]
         html, text = self._render("digest", context)
         encoded = self._qp.encode(html)
         if len(encoded) > budget.HTML_BUDGET:
@@ -205,6 +186,42 @@ class Renderer:
             encoded=(html, encoded),
             edition_date=edition.date,
         )
+
+    def _digest_context(
+        self, edition: Edition, subscriber: Subscriber, sections: Sequence[Section]
+    ) -> dict[str, Any]:
+        weekly = subscriber.frequency == "weekly"
+        subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
+        context = self._base_context(subscriber, subscriber.topics)
+        day = views.day_label(edition.date)
+        context.update(
+            subject=subject,
+            preheader=views.preheader(sections),
+            heading=f"The week to {day}" if weekly else day,
+            sections=self._sections(edition, sections, subscriber),
+            view_url=self.links.web_view(subscriber, edition.date),
+            more_url=self.links.web_view(subscriber, edition.date),
+            footer_reason=(
+                f"You get this email because {subscriber.email} subscribed to "
+                f"{self.settings.list_name}"
+                + (
+                    f" with the topics: {', '.join(context['topics'])}."
+                    if context["topics"]
+                    else "."
+                )
+            ),
+        )
+        return context
+
+    def personal_page(
+        self, edition: Edition, subscriber: Subscriber, sections: Sequence[Section]
+    ) -> str:
+        """The HTML of ``subscriber``'s digest of ``edition`` as a web page (the personal
+        web view): the email's sections, reasons and feedback links, whole (no size
+        budget) and without its "View in browser" link to itself."""
+        context = self._digest_context(edition, subscriber, sections)
+        context["view_url"] = None
+        return self._render("digest", context)[0]
 
     def _within_budget(
         self, context: dict[str, Any], sections: list[views.SectionView]
@@ -284,9 +301,13 @@ class Renderer:
         )
 
     def web_page(self, edition: Edition, sections: Sequence[Section]) -> str:
-        """The edition's page for the web archive: no personal links, no feedback links."""
+        """The edition's page for the web archive: no personal links, no feedback links;
+        its own links relative (``index.html``, ``../subscribe``) so the archive folder works
+        from disk and behind any ``BASE_URL``."""
         context = self._base_context(None, ())
         context.update(
+            archive_url="index.html",
+            subscribe_url="../subscribe",
             subject=f"{self.settings.list_name}: {views.day_label(edition.date)}",
             preheader=views.preheader(sections),
             heading=views.day_label(edition.date),

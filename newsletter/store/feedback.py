@@ -75,3 +75,16 @@ def for_subscribers(conn: Connection, subscriber_ids: Sequence[int]) -> dict[int
                 Feedback(subscriber_id, paper, int(signal), created_at)
             )
     return out
+
+
+def remove(conn: Connection, subscriber_id: int, arxiv_id: str, signal: int) -> bool:
+    """Undo one click: delete the subscriber's signal on ``arxiv_id`` if it is still
+    ``signal`` (a later, different click is kept). True when a row was deleted."""
+    result = conn.execute(
+        feedback.delete().where(
+            feedback.c.subscriber_id == subscriber_id,
+            feedback.c.arxiv_id == arxiv_id,
+            feedback.c.signal == signal,
+        )
+    )
+    return bool(result.rowcount)

@@ -19,9 +19,9 @@ from newsletter.links import Links
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
-from newsletter.web import feedback, health, manage, subscribe
+from newsletter.web import feedback, health, manage, preferences, subscribe, view
 from newsletter.web.archive import ArchiveFiles
-from newsletter.web.context import WebContext, ctx, template_environment
+from newsletter.web.context import DEFAULT_TEMPLATES, WebContext, ctx, template_environment
 from newsletter.web.middleware import AccessLogMiddleware
 from newsletter.web.ratelimit import RateLimiter
 
@@ -41,7 +41,7 @@ def create_app(
     clock: Callable[[], dt.datetime] = _utc_now,
 ) -> Starlette:
     """The ASGI app: subscribe, confirm, unsubscribe (RFC 8058 one-click), preferences,
-    feedback, ``/health`` and ``/archive/``. ``send`` delivers its emails (default: the
+    feedback, the personal web view (``/view/``), ``/health`` and ``/archive/``. ``send`` delivers its emails (default: the
     configured transport), ``clock`` gives aware UTC times. Handlers that touch ``store``
     are plain ``def`` (or read the form, then run in the threadpool), so a slow database
     call never blocks the event loop. ``SettingsError`` when the reply address cannot
@@ -60,6 +60,13 @@ def create_app(
         address_limiter=RateLimiter(settings.subscribe_limit_per_address, 24 * 3600),
     )
 
+    filter_js = (DEFAULT_TEMPLATES / "web" / "filter.js").read_text(encoding="utf-8")
+
+    async def static_filter(request: Request) -> Response:
+        return Response(
+            filter_js, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"}
+        )
+
     async def home(request: Request) -> Response:
         return RedirectResponse("/subscribe", status_code=303)
 
@@ -77,6 +84,7 @@ def create_app(
     routes = [
         Route("/", home),
         Route("/health", health.health),
+        Route("/static/filter.js", static_filter),
         Route("/subscribe", subscribe.form, methods=["GET"]),
         Route("/subscribe", subscribe.submit, methods=["POST"]),
         Route("/confirm/{token}", manage.confirm_page, methods=["GET"]),
@@ -85,10 +93,11 @@ def create_app(
         Route("/resubscribe/{token}", manage.resubscribe, methods=["POST"]),
         Route("/unsubscribe/{token}", manage.unsubscribe_page, methods=["GET"]),
         Route("/unsubscribe/{token}", manage.unsubscribe, methods=["POST"]),
-        Route("/preferences/{token}", manage.preferences_page, methods=["GET"]),
-        Route("/preferences/{token}", manage.preferences, methods=["POST"]),
+        Route("/preferences/{token}", preferences.preferences_page, methods=["GET"]),
+        Route("/preferences/{token}", preferences.preferences, methods=["POST"]),
         Route("/feedback/{token}", feedback.feedback_page, methods=["GET"]),
         Route("/feedback/{token}", feedback.feedback, methods=["POST"]),
+        Route("/view/{token}", view.web_view, methods=["GET"]),
         Mount("/archive", app=ArchiveFiles(settings.archive_dir), name="archive"),
     ]
     app = Starlette(

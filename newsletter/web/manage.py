@@ -1,4 +1,5 @@
-"""Confirm, unsubscribe, resubscribe and preferences: the links every email carries.
+"""Confirm, unsubscribe and resubscribe: the links every email carries (preferences:
+``web.preferences``).
 
 Confirming sends the welcome email, unsubscribing the goodbye (both after the answer).
 
@@ -10,20 +11,16 @@ cookie and no CSRF field: the signed token is the proof.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from newsletter.errors import InputError, NotFoundError, TokenError
+from newsletter.errors import NotFoundError, TokenError
 from newsletter.models import Subscriber
 from newsletter.render import notices
 from newsletter.store import subscribers
-from newsletter.text import split_terms
-from newsletter.web import csrf
 from newsletter.web.context import WebContext, ctx, subscriber_from
-from newsletter.web.forms import field, form_endpoint, pause_date
+from newsletter.web.preferences import preference_csrf
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +98,15 @@ def unsubscribe_page(request: Request) -> Response:
     except TokenError as exc:
         return web.link_error(exc)
     if subscriber.status == "unsubscribed":
-        return _unsubscribed_page(web)
-    return web.page("unsubscribe.html", email=subscriber.email)
+        return _unsubscribed_page(web, subscriber)
+    return web.page(
+        "unsubscribe.html",
+        subscriber=subscriber,
+        email=subscriber.email,
+        preferences_url=web.links.preferences(subscriber),
+        csrf=preference_csrf(web, subscriber),
+        today=web.clock().date().isoformat(),
+    )
 
 
 def unsubscribe(request: Request) -> Response:
@@ -123,112 +127,18 @@ def unsubscribe(request: Request) -> Response:
         if current is not None and current.status != "unsubscribed":
             subscribers.set_status(conn, sid, "unsubscribed", now=now, by="web")
             log.info("unsubscribe: subscriber #%s", sid)
-    answer = _unsubscribed_page(web)
+    answer = _unsubscribed_page(web, current)
     if current is None or current.status not in ("active", "paused"):
         return answer  # never confirmed, bounced or already gone: no email to them
     return web.send_after(answer, notices.goodbye(web.renderer, current, now=now))
 
 
-def _unsubscribed_page(web: WebContext) -> Response:
+def _unsubscribed_page(web: WebContext, subscriber: Subscriber | None) -> Response:
+    """The answer to an unsubscribe; a link to the preferences page, whose "Subscribe
+    again" button undoes it, while the reader exists."""
     return web.message_page(
         "You are unsubscribed",
         f"You will not receive {web.settings.list_name} any more.",
+        link=None if subscriber is None else web.links.preferences(subscriber),
+        link_text="Changed your mind? Subscribe again",
     )
-
-
-# --- preferences --------------------------------------------------------------------
-
-
-def preferences_page(request: Request) -> Response:
-    """``GET /preferences/{token}``: the preferences form (topics, frequency, pause)."""
-    web = ctx(request)
-    try:
-        subscriber = subscriber_from(web, "preferences", request.path_params["token"])
-    except TokenError as exc:
-        return web.link_error(exc)
-    return _preferences(web, subscriber, None, None)
-
-
-def _preferences(
-    web: WebContext,
-    subscriber: Subscriber,
-    notice: str | None,
-    error: str | None,
-    status_code: int = 200,
-) -> Response:
-    today = web.clock().date()
-    return web.page(
-        "preferences.html",
-        status_code,
-        subscriber=subscriber,
-        topics="\n".join(subscriber.topics),
-        notice=notice,
-        error=error,
-        today=today.isoformat(),
-        csrf=csrf.issue(web.signer, f"preferences:{subscriber.id}", web.clock()),
-        unsubscribe_url=web.links.unsubscribe(subscriber),
-    )
-
-
-def _preferences_post(request: Request, data: FormData) -> Response:
-    web = ctx(request)
-    now = web.clock()
-    try:
-        subscriber = subscriber_from(web, "preferences", request.path_params["token"])
-    except TokenError as exc:
-        return web.link_error(exc)
-    if not csrf.valid(web.signer, f"preferences:{subscriber.id}", data.get(csrf.FIELD), now):
-        return _preferences(
-            web,
-            subscriber,
-            None,
-            "The form had expired. Nothing was changed; please try again.",
-            400,
-        )
-    action = data.get("action")
-    try:
-        notice = _apply(web, subscriber, str(action), data)
-    except InputError as exc:
-        return _preferences(web, subscriber, None, str(exc), 400)
-    with web.store.begin() as conn:
-        subscriber = subscribers.get(conn, subscriber.id)
-    return _preferences(web, subscriber, notice, None)
-
-
-preferences = form_endpoint(_preferences_post)
-
-
-def _apply(web: WebContext, subscriber: Subscriber, action: str, data: object) -> str:
-    now = web.clock()
-    sid = subscriber.id
-    with web.store.begin() as conn:
-        if action == "save":
-            topics = subscribers.clean_terms(split_terms(field(data, "topics")))
-            frequency = field(data, "frequency") or subscriber.frequency
-            if frequency not in ("daily", "weekly"):
-                raise InputError("frequency", frequency, "choose daily or weekly")
-            profile = replace(subscriber.profile, topics=topics)
-            subscribers.set_profile(conn, sid, profile, now=now)
-            subscribers.update_fields(conn, sid, now=now, frequency=frequency)
-            log.info("preferences: subscriber #%s saved %d topics", sid, len(topics))
-            return "Your preferences are saved."
-        if action == "pause":
-            if subscriber.status not in ("active", "paused"):
-                raise InputError(
-                    "status", subscriber.status, "only an active subscription can be paused"
-                )
-            until = pause_date(field(data, "paused_until"), now.date())
-            subscribers.update_fields(
-                conn, sid, now=now, by="web", status="paused", paused_until=until
-            )
-            log.info("preferences: subscriber #%s paused", sid)
-            return f"Paused: the next email comes on {until.isoformat()}."
-        if action == "resume":
-            if subscriber.status not in ("active", "paused"):
-                raise InputError(
-                    "status", subscriber.status, "only a paused subscription can be resumed"
-                )
-            subscribers.set_status(conn, sid, "active", now=now, by="web")
-            log.info("preferences: subscriber #%s resumed", sid)
-            return "Resumed: you will get the next email."
-    raise InputError("action", action[:40], "unknown action")

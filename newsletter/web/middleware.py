@@ -15,11 +15,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("newsletter.web.access")
 
-_TOKEN_PATH = re.compile(r"^/(confirm|unsubscribe|preferences|feedback)/[^/]+")
+_TOKEN_PATH = re.compile(r"^/(confirm|resubscribe|unsubscribe|preferences|feedback|view)/[^/]+")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "Referrer-Policy": "no-referrer",

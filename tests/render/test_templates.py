@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import re
 import xml.etree.ElementTree as ET
 from email.policy import default
 from pathlib import Path
@@ -120,9 +121,14 @@ def test_archive_page_index_and_feed(
         assert page == folder / f"{edition.date}.html" and page.read_text() == html
     index = (folder / "index.html").read_text()
     assert index.index("2026-08-18.html") < index.index("2026-08-11.html")
-    assert f'href="{BASE_URL}/archive/2026-08-18.html"' in index
+    assert 'href="2026-08-18.html"' in index  # relative: works from disk, behind any BASE_URL
     ns = {"a": "http://www.w3.org/2005/Atom"}
     feed = ET.parse(folder / "feed.xml").getroot()
     links = [e.find("a:link", ns).get("href") for e in feed.findall("a:entry", ns)]  # type: ignore[union-attr]
-    assert links == [f"{BASE_URL}/archive/2026-08-18.html", f"{BASE_URL}/archive/2026-08-11.html"]
+    assert links == ["2026-08-18.html", "2026-08-11.html"]
+    ids = [e.findtext("a:id", None, ns) for e in feed.findall("a:entry", ns)]
+    assert ids == [f"{BASE_URL}/archive/2026-08-18.html", f"{BASE_URL}/archive/2026-08-11.html"]
+    for name in ("index.html", "2026-08-18.html"):
+        hrefs = re.findall(r'href="([^"]+)"', (folder / name).read_text())
+        assert not [h for h in hrefs if h.startswith(BASE_URL)], name
     assert not list(folder.glob(".*.tmp"))
