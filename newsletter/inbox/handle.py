@@ -51,9 +51,10 @@ from newsletter.inbox.message_facts import (
 )
 from newsletter.links import Links
 from newsletter.models import Message, Profile, Subscriber
+from newsletter.rank.suggest import did_you_mean
 from newsletter.render import Renderer, notices
+from newsletter.store import editions, subscribers
 from newsletter.store import inbox as events
-from newsletter.store import subscribers
 from newsletter.store.db import Store
 from newsletter.store.inbox import (
     BOUNCE,
@@ -355,7 +356,10 @@ class Handler:
             if name in ("topics", "add_topic", "remove_topic"):
                 topics = _new_topics(current.profile.topics, command)
                 subscribers.set_profile(conn, sid, replace(current.profile, topics=topics), now=now)
-                return f"{command.describe()}: done. Your topics: {'; '.join(topics) or '(none)'}"
+                latest = editions.latest(conn)
+                hints = did_you_mean(latest.papers if latest else (), command.arguments)
+                said = f"{command.describe()}: done. Your topics: {'; '.join(topics) or '(none)'}"
+                return " ".join([said, *hints])
             if name == "pause":
                 if current.status not in ("active", "paused"):
                     return "pause: not done, the subscription is not active."

@@ -78,3 +78,20 @@ class Vocabulary:
 
         suggestion = _PART.sub(fix, topic)
         return suggestion if changed else None
+
+
+def did_you_mean(papers: Iterable[Paper], topics: Iterable[str]) -> list[str]:
+    """One sentence per topic that looks like a typo of the papers' words, for whoever saves
+    topics (CLI, web form, reply command): ``Did you mean “continual learning” for
+    “contiual learning”?``. Empty when no paper is given or every topic is fine."""
+    topics = [t for t in topics if t.strip()]
+    if not topics:
+        return []
+    vocabulary = Vocabulary.from_papers(papers)
+    if not vocabulary.counts:
+        return []
+    return [
+        f"Did you mean “{hint}” for “{topic}”?"
+        for topic in topics
+        if (hint := vocabulary.suggest(topic))
+    ]

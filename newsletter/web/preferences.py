@@ -18,8 +18,9 @@ from starlette.responses import Response
 
 from newsletter.errors import InputError, TokenError
 from newsletter.models import Message, Profile, Subscriber
+from newsletter.rank.suggest import did_you_mean
 from newsletter.rank.taxonomy import CATEGORY_NAMES
-from newsletter.store import subscribers
+from newsletter.store import editions, subscribers
 from newsletter.text import split_terms
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, ctx, subscriber_from
@@ -148,8 +149,10 @@ def _save(web: WebContext, subscriber: Subscriber, data: FormData) -> list[str]:
     with web.store.begin() as conn:
         subscribers.set_profile(conn, subscriber.id, profile, now=now)
         subscribers.update_fields(conn, subscriber.id, now=now, frequency=frequency)
+        latest = editions.latest(conn)
     log.info("preferences: subscriber #%s saved (%d changes)", subscriber.id, len(changes))
-    return changes or ["Nothing changed: your preferences were already these."]
+    hints = did_you_mean(latest.papers if latest else (), profile.topics)
+    return (changes or ["Nothing changed: your preferences were already these."]) + hints
 
 
 def _apply(

@@ -105,6 +105,34 @@ async def test_topics_by_reply_ignores_quote_and_signature(
     assert after.topics == ("diffusion models", "LLM agents") and after.status == "active"
 
 
+async def test_a_topic_by_reply_that_looks_like_a_typo_gets_did_you_mean(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
+) -> None:
+    """Issue 16 item 3 by reply: saved as written; the answer names the close word of the
+    latest edition's papers."""
+    with sqlite_store.begin() as conn:
+        editions.freeze(
+            conn,
+            NOW.date(),
+            [Paper("2611.00001", "Continual learning at scale", "Continual learning of models.")],
+            sources=["sample"],
+            now=NOW,
+        )
+    sub = add(sqlite_store)
+    mailbox.append(
+        reply(
+            sender="ada@example.org",
+            to=links.command_address("reply", sub),
+            subject="Re: Daily Papers",
+            body="add topic: contiual learning\n",
+        )
+    )
+    await run(sqlite_store, settings)
+    assert get(sqlite_store, sub.id).topics == ("RAG", "contiual learning")
+    (answer,) = smtp_sink.messages
+    assert "Did you mean “continual learning” for “contiual learning”?" in answer.get_content()
+
+
 async def test_forged_from_changes_nothing_until_confirmed(
     sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
 ) -> None:

@@ -187,3 +187,32 @@ async def test_feedback_answer_says_what_happened_and_undoes(
     await client.post(links.feedback(sub, paper.arxiv_id, -1))
     await client.post(url, data={"action": "undo"})
     assert signals() == [(sub.id, "2403.15527", -1)]
+
+
+async def test_a_topic_that_looks_like_a_typo_gets_did_you_mean(
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
+) -> None:
+    """Issue 16 item 3 in the form: the topic is saved as written, and the answer names the
+    close word of the latest edition's papers."""
+    papers = [
+        Paper(
+            arxiv_id=f"2611.0000{i}",
+            title=f"Continual learning without forgetting, part {i}",
+            abstract="We study continual learning of language models across tasks.",
+        )
+        for i in range(3)
+    ]
+    with store.begin() as conn:
+        editions.freeze(conn, clock().date(), papers, sources=["sample"], now=clock())
+    sub = add(store, clock)
+    url = links.preferences(sub)
+    page = await client.get(url)
+    form = {"action": "save", "csrf": csrf_of(page), "frequency": "daily", "exclude": ""}
+    saved = await client.post(url, data=form | {"topics": "contiual learning"})
+    assert saved.status_code == 200
+    assert get(store, sub.id).profile.topics == ("contiual learning",)
+    assert "Did you mean “continual learning” for “contiual learning”?" in saved.text
+    fine = await client.post(
+        url, data=form | {"csrf": csrf_of(saved), "topics": "continual learning"}
+    )
+    assert "Did you mean" not in fine.text
