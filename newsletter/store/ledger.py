@@ -53,7 +53,6 @@ __all__ = [
     "enqueue",
     "give_up",
     "has_received",
-    "mark_data_started",
     "mark_data_started_many",
     "next_due",
     "oldest_deferred",
@@ -169,15 +168,6 @@ def _owned(worker: str) -> list[Any]:
     return [ledger.c.state == "sending", ledger.c.claimed_by == worker]
 
 
-def mark_data_started(conn: Connection, row_id: int, now: dt.datetime, *, worker: str) -> bool:
-    """The body is about to go out: from now on a lost connection means ``unknown``.
-
-    ``False`` when the row is no longer ``worker``'s (or its lease has expired): then the
-    body must not go out.
-    """
-    return row_id in mark_data_started_many(conn, [row_id], now, worker=worker)
-
-
 def record(
     conn: Connection,
     row_id: int,
@@ -209,7 +199,8 @@ def record(
 def mark_data_started_many(
     conn: Connection, row_ids: Sequence[int], now: dt.datetime, *, worker: str
 ) -> set[int]:
-    """``mark_data_started`` for several rows in one statement: the ids it marked.
+    """The bodies of ``row_ids`` are about to go out: from now on a lost connection means
+    ``unknown`` for them. One statement for all; returns the ids it marked.
 
     A row is marked only if ``worker`` still holds it and its lease is valid by the
     database's clock; for any other id the body must not go out.

@@ -15,12 +15,16 @@ from newsletter.models import Paper, Profile
 from newsletter.rank import Ranker
 from newsletter.rank.acronyms import mine
 from newsletter.rank.suggest import Vocabulary
+from tests.support.needs import need
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 SEED = SHARED / "seed" / "000_63cfe2aa0ef4d944.txt"
 HF_DAY = SHARED / "fixtures" / "real" / "hf_daily_papers_2026-08-18.json"
 
-pytestmark = pytest.mark.skipif(not SEED.exists(), reason="shared seed page not present")
+
+@pytest.fixture(autouse=True)
+def _seed_page() -> None:
+    need(SEED.exists(), f"the shared seed page is missing: {SEED}")
 
 
 def _seed() -> list[Paper]:
@@ -107,8 +111,8 @@ def test_explanations_never_claim_a_compound_that_is_not_there(ranker: Ranker) -
             assert re.search(r"test[- ]time", _text(item.paper), re.I)
 
 
-@pytest.mark.skipif(not HF_DAY.exists(), reason="real HF fixture not present")
 def test_real_day_test_time_adaptation_holds_only_test_time_papers() -> None:
+    need(HF_DAY.exists(), f"the real HF fixture is missing: {HF_DAY}")
     papers = [
         Paper(
             arxiv_id=it["paper"]["id"],
