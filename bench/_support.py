@@ -102,7 +102,7 @@ class SmtpServer:
 # --- an edition to send ---------------------------------------------------------------------
 
 
-def seed(store: Store, count: int) -> Edition:
+def seed(store: Store, count: int, *, enqueue: bool = True) -> Edition:
     """One frozen edition and ``count`` active subscribers, all queued for it."""
     now = utcnow()
     paper = Paper("2411.00001", "A paper", "An abstract.", sources=("sample",))
@@ -126,12 +126,13 @@ def seed(store: Store, count: int) -> Edition:
         edition = editions.freeze(conn, DAY, [paper], sources=["sample"], now=now)
         for start in range(0, len(rows), 1000):
             conn.execute(insert(subscribers_table), rows[start : start + 1000])
-        ids = list(
-            conn.execute(
-                subscribers_table.select().with_only_columns(subscribers_table.c.id)
-            ).scalars()
-        )
-        ledger.enqueue(conn, edition.id, ids, now)
+        if enqueue:
+            ids = list(
+                conn.execute(
+                    subscribers_table.select().with_only_columns(subscribers_table.c.id)
+                ).scalars()
+            )
+            ledger.enqueue(conn, edition.id, ids, now)
     return edition
 
 
@@ -155,6 +156,7 @@ def build_message(sub: Subscriber, sender: str = "Daily Papers <papers@example.o
         'Content-Type: text/plain; charset="utf-8"',
         "",
         f"Hello {sub.name}",
+        ".leading dot line",  # dot-stuffing (RFC 5321 4.5.2) is on every message's path
         "--b1",
         'Content-Type: text/html; charset="utf-8"',
         "",
