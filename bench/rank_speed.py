@@ -16,6 +16,13 @@ are 2-3 word phrases drawn from a pool of 5,000 real title n-grams:
 10% of subscribers have feedback, 10% exclusions, 5% categories, 5% followed authors.
 ``cpu_s`` is the ranking's CPU time: on a shared machine it shows how much of the wall
 time was waiting for a core.
+
+``--arms lexical,cold,warm`` (issue 16) interleaves the ranking arms: ``lexical`` (no
+embeddings), ``cold`` (hybrid; every topic phrase embedded during the ranking, as on the
+first day), ``warm`` (hybrid; topic vectors already known, as from the store's cache).
+The papers' passage vectors are computed once per edition, before ranking (stored with
+the edition): ``paper_embed_s`` reports that time where it was measured (they are kept in
+$RANK_SPEED_VECTORS, default /tmp, across runs).
 """
 
 from __future__ import annotations
@@ -116,15 +123,60 @@ def workload(  # type: ignore[no-untyped-def]
     return papers, profiles, feedback
 
 
-def one_run(args: argparse.Namespace, dist: str) -> dict[str, float]:
+def paper_vectors(papers, arm: str) -> tuple[object, float]:  # type: ignore[no-untyped-def]
+    """The papers' passage vectors (from the disk cache when there), and the seconds it
+    took to compute them (0 when read)."""
+    import numpy as np
+
+    from newsletter.rank.embed import load_encoder
+    from newsletter.rank.semantic import PaperVectors
+
+    cache = Path(os.environ.get("RANK_SPEED_VECTORS", "/tmp")) / f"rank_speed_{len(papers)}.npz"
+    if cache.exists():
+        data = np.load(cache)
+        texts = tuple(str(t) for t in data["texts"])
+        return PaperVectors(data["vectors"], texts, data["starts"]), 0.0
+    encoder = load_encoder()
+    assert encoder is not None, "the semantic extra is not installed"
+    start = time.perf_counter()
+    built = PaperVectors.build(papers, encoder.encode)
+    took = time.perf_counter() - start
+    np.savez(cache, vectors=built.vectors, texts=np.asarray(built.texts), starts=built.starts)
+    return built, took
+
+
+class _Known:
+    """Embeddings whose paper vectors are given and topics come from the encoder."""
+
+    def __init__(self, vectors: object) -> None:
+        from newsletter.rank.embed import load_encoder
+
+        self.vectors = vectors
+        self.encoder = load_encoder()
+
+    def papers(self, papers):  # type: ignore[no-untyped-def]
+        return self.vectors
+
+    def topics(self, phrases):  # type: ignore[no-untyped-def]
+        return self.encoder.encode(phrases)  # type: ignore[union-attr]
+
+
+def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[str, float]:
     from newsletter.rank import Ranker
 
     papers, profiles, feedback = workload(
         args.papers, args.subscribers, args.topics, args.pool, dist
     )
+    embeddings = None
+    embed_s = 0.0
+    if arm != "lexical":
+        vectors, embed_s = paper_vectors(papers, arm)
+        embeddings = _Known(vectors)
+        if arm == "warm":  # every phrase already known (the store's topic cache)
+            embeddings.encoder.encode(sorted({t for p in profiles for t in p.topics}))  # type: ignore[union-attr]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    ranker = Ranker(papers)
+    ranker = Ranker(papers, embeddings=embeddings)  # type: ignore[arg-type]
     t1 = time.perf_counter()
     c1 = time.process_time()
     results = ranker.rank_many(profiles, feedback)
@@ -145,6 +197,7 @@ def one_run(args: argparse.Namespace, dist: str) -> dict[str, float]:
         "distinct_topics": float(len(ranker.topics.ids)),
         "fallback_rows": float(stats["dense"]),
         "load_1min": os.getloadavg()[0],
+        "paper_embed_s": embed_s,
     }
 
 
@@ -158,21 +211,25 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=5000, help="distinct topic phrases")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pools", default="zipf,uniform", help="zipf, uniform or both")
+    parser.add_argument("--arms", default="lexical", help="lexical, cold, warm (comma list)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(one_run(args, args.child)))
+        dist, _, arm = args.child.partition(":")
+        print(json.dumps(one_run(args, dist, arm or "lexical")))
         return
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
-    rows: dict[str, list[dict[str, float]]] = {p: [] for p in pools}
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    keys = [f"{p}:{a}" for p in pools for a in arms]
+    rows: dict[str, list[dict[str, float]]] = {k: [] for k in keys}
     for i in range(args.runs):
-        for dist in pools:
+        for dist in keys:
             cmd = [sys.executable, __file__, *sys.argv[1:], "--child", dist]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
             rows[dist].append(json.loads(out.stdout.strip().splitlines()[-1]))
             shown = ", ".join(f"{k}={v:.2f}" for k, v in rows[dist][-1].items())
             print(f"run {i + 1} {dist}: {shown}", flush=True)
-    for dist in pools:
+    for dist in keys:
         print(
             f"\n{dist}: {args.papers} papers x {args.subscribers:,} subscribers x {args.topics} "
             f"topics (pool {args.pool:,} phrases), median of {args.runs} runs:"

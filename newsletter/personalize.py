@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from newsletter.config import Settings
 from newsletter.models import Edition, Feedback, Message, Paper, Subscriber
 from newsletter.rank import Ranker
+from newsletter.rank.hybrid import Embeddings
 from newsletter.render import Renderer
 
 # A batch of subscribers -> their messages, in the same order.
@@ -24,14 +25,17 @@ FeedbackFor = Callable[[Sequence[int]], Mapping[int, Sequence[Feedback]]]
 WeekPapers = Callable[[], Sequence[Paper]]
 
 
-def make_ranker(settings: Settings, papers: Sequence[Paper]) -> Ranker:
+def make_ranker(
+    settings: Settings, papers: Sequence[Paper], embeddings: Embeddings | None = None
+) -> Ranker:
     """A ``Ranker`` over ``papers`` with the settings' per-topic cap, "also today" count and
-    relevance floor."""
+    relevance floor; hybrid relevance when ``embeddings`` are given."""
     return Ranker(
         papers,
         max_per_topic=settings.max_per_topic,
         also_today=settings.also_today,
         floor=settings.relevance_floor,
+        embeddings=embeddings,
     )
 
 
@@ -43,14 +47,17 @@ def personalizer(
     *,
     feedback_for: FeedbackFor,
     week_papers: WeekPapers,
+    embeddings: Embeddings | None = None,
 ) -> Personalize:
     """Rank (vectorised, a batch at a time) and render the emails of a batch of subscribers.
 
     Weekly readers get the best of the last seven editions instead of today's alone:
     ``week_papers`` is called at most once, the first time a batch holds a weekly reader.
-    ``now`` dates every message (RFC 5322 ``Date``) and signs its links.
+    ``now`` dates every message (RFC 5322 ``Date``) and signs its links. ``embeddings``
+    make the daily ranking hybrid (the weekly one stays lexical: the week's papers have
+    no stored vectors together).
     """
-    daily = make_ranker(settings, edition.papers)
+    daily = make_ranker(settings, edition.papers, embeddings)
     weekly: list[tuple[Edition, Ranker]] = []
 
     def week() -> tuple[Edition, Ranker]:

@@ -13,6 +13,7 @@ from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.models import Edition, Feedback, Paper, Profile
 from newsletter.personalize import Personalize, make_ranker, personalizer
+from newsletter.pipeline.embeddings import stored_embeddings
 from newsletter.rank.taxonomy import category_title
 from newsletter.render import Renderer
 from newsletter.render.archive import every_paper, write_archive
@@ -26,7 +27,9 @@ def make_personalizer(
     store: Store, settings: Settings, edition: Edition, now: dt.datetime, renderer: Renderer
 ) -> Personalize:
     """Each batch's emails for ``edition`` (see ``personalize.personalizer``), reading each
-    batch's feedback and, for weekly readers, the papers of the week before ``edition.date``."""
+    batch's feedback and, for weekly readers, the papers of the week before ``edition.date``.
+    With the semantic extra the daily ranking is hybrid, over vectors kept in the store
+    (``pipeline.embeddings``)."""
 
     def feedback_for(ids: Sequence[int]) -> dict[int, list[Feedback]]:
         with store.begin() as conn:
@@ -37,7 +40,13 @@ def make_personalizer(
             return editions.papers_between(conn, edition.date - WEEK, edition.date)
 
     return personalizer(
-        settings, renderer, edition, now, feedback_for=feedback_for, week_papers=week_papers
+        settings,
+        renderer,
+        edition,
+        now,
+        feedback_for=feedback_for,
+        week_papers=week_papers,
+        embeddings=stored_embeddings(store, edition, now),
     )
 
 

@@ -92,6 +92,19 @@ def _explain(topic: str, fields: PaperTerms) -> tuple[tuple[str, ...], str]:
     return matched, f"matches {_quoted(topic)}{phrase}{detail}"
 
 
+def explain_meaning(topic: str, sentence: str, limit: int = 220) -> str:
+    """The reason for a paper that matched ``topic`` on meaning (embedding closeness), not
+    on its words: the abstract's sentence closest to the topic, quoted (cut at ``limit``
+    characters). Plain text: the templates escape it.
+
+    >>> reason: 'close in meaning to “lifelong learning”: “We study continual …”'
+    """
+    quote = " ".join(sentence.split())
+    if len(quote) > limit:
+        quote = quote[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return f"close in meaning to {_quoted(topic)}: {_quoted(quote)}"
+
+
 def explain_popular(paper: Paper) -> str:
     """The reason shown for a popular paper (its Hugging Face upvotes when it has some)."""
     if paper.upvotes:

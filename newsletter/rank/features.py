@@ -208,8 +208,15 @@ class Corpus:
         ``Weights.coverage`` of a form's idf mass scores ``below`` times its BM25F score
         for that form (under the floor, order kept).
         """
+        return self.lexical(phrases)[0]
+
+    def lexical(self, phrases: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(gated, raw, covered)``, each ``(len(phrases), n_papers)``: the gated score of
+        ``topic_scores``, the BM25F score before the coverage gate (float32, best form), and
+        whether any form passes the gate (bool)."""
+        shape = (len(phrases), self.n_papers)
         if not phrases or self.n_papers == 0:
-            return np.zeros((len(phrases), self.n_papers), dtype=np.float32)
+            return np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
         flat: list[str] = []
         owner: list[int] = []
         for i, phrase in enumerate(phrases):
@@ -219,9 +226,14 @@ class Corpus:
         product = np.asarray((self.query_matrix(flat) @ self._saturated_t).toarray(), np.float32)
         covered = self.coverage(flat) >= self.weights.coverage - 1e-6
         gated = np.where(covered, product, product * np.float32(self.below))
-        out = np.zeros((len(phrases), self.n_papers), dtype=np.float32)
-        np.maximum.at(out, np.asarray(owner), gated)
-        return out
+        rows = np.asarray(owner)
+        out = np.zeros(shape, dtype=np.float32)
+        raw = np.zeros(shape, dtype=np.float32)
+        any_covered = np.zeros(shape, dtype=bool)
+        np.maximum.at(out, rows, gated)
+        np.maximum.at(raw, rows, product)
+        np.logical_or.at(any_covered, rows, covered & (product > 0))
+        return out, raw, any_covered
 
     def has_phrase(self, phrases: Sequence[str]) -> sp.csr_matrix:
         """Boolean ``(len(phrases), n_papers)``: the phrase occurs in title or abstract.

@@ -24,10 +24,12 @@ from newsletter.errors import SettingsError
 from newsletter.models import Feedback, Paper, Profile, Section
 from newsletter.rank.batch import SectionCache, padded
 from newsletter.rank.features import Corpus, Weights
+from newsletter.rank.hybrid import Embeddings, HybridScorer
 from newsletter.rank.masks import PaperMasks
 from newsletter.rank.model import PRIOR_WEIGHT, FeedbackModel, global_scores, popularity
 from newsletter.rank.sections import Assembler, Request, Topic, best_first, written_and_key
 from newsletter.rank.select import dense_picks, sparse_picks, to_lists
+from newsletter.rank.semantic import Hybrid
 from newsletter.rank.topics import TopicCache
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,9 @@ def _collector_paused() -> Iterator[None]:
 class Ranker:
     """One edition's papers, ranked for many subscribers at once (see the module docstring).
 
-    Raises ``SettingsError`` for a bad ``max_per_topic``, ``also_today`` or ``floor``
-    (BM25F relevance in [0, 1))."""
+    ``embeddings`` (``hybrid.Embeddings``) turns on hybrid relevance (``semantic.Hybrid``);
+    without it ranking is lexical. Raises ``SettingsError`` for a bad ``max_per_topic``,
+    ``also_today`` or ``floor`` (relevance in [0, 1))."""
 
     def __init__(
         self,
@@ -71,6 +74,8 @@ class Ranker:
         chunk_size: int = 4096,
         fast_path: bool = True,
         candidates: int | None = None,
+        embeddings: Embeddings | None = None,
+        hybrid: Hybrid | None = None,
     ) -> None:
         if max_per_topic < 1:
             raise SettingsError(
@@ -95,6 +100,12 @@ class Ranker:
         self.feedback_model = FeedbackModel(self.corpus, self.papers)
         self.assembler = Assembler(self.papers, self.global_score, max_per_topic, also_today)
         self.assembler.forms = self.corpus.forms
+        # Hybrid relevance when vectors are at hand (the semantic extra), else lexical.
+        self.hybrid = (
+            HybridScorer(self.corpus, self.papers, embeddings, hybrid) if embeddings else None
+        )
+        if self.hybrid is not None:
+            self.assembler.by_meaning = self.hybrid.by_meaning
         self.fast_path = fast_path
         self.n_candidates = max(1, candidates or 4 * max_per_topic + 16)
         self.topics = TopicCache(
@@ -103,6 +114,7 @@ class Ranker:
             floor=floor,
             boost=float(CATEGORY_BOOST),
             n_candidates=self.n_candidates,
+            score=self.hybrid.scores if self.hybrid else None,
         )
         self.bulk = SectionCache(self.assembler)
         self.masks = PaperMasks(self.corpus, self.assembler)

@@ -24,6 +24,7 @@ from newsletter.rank.explain import (
     PaperTerms,
     explain_authors,
     explain_category,
+    explain_meaning,
     explain_popular,
     explain_topic,
 )
@@ -148,6 +149,8 @@ class Assembler:
         self._vocabulary: Vocabulary | None = None
         self._notes: dict[str, str] = {}
         self.forms: Callable[[str], tuple[str, ...]] | None = None  # set by the Ranker
+        # (topic key, paper) -> the sentence quoted for a match on meaning (hybrid only).
+        self.by_meaning: Callable[[str, int], str | None] | None = None
         self._explained: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
         self._items: dict[tuple[object, ...], RankedItem] = {}
         self._authored: dict[tuple[str, ...], dict[int, tuple[str, ...]]] = {}
@@ -193,7 +196,11 @@ class Assembler:
             if found is None:
                 terms = self._terms.get(p) or self._terms.setdefault(p, PaperTerms(self.papers[p]))
                 forms = self.forms(topic_key(written))[1:] if self.forms else ()
-                found = self._explained[(written, p)] = explain_topic(written, terms, forms)
+                found = explain_topic(written, terms, forms)
+                quote = self.by_meaning(topic_key(written), p) if self.by_meaning else None
+                if quote is not None:
+                    found = (found[0], explain_meaning(written, quote))
+                self._explained[(written, p)] = found
             item = RankedItem(self.papers[p], round(value, 4), written, found[0], found[1])
             if keep:
                 self._items[cache] = item

@@ -11,6 +11,8 @@ cache is emptied between chunks and refilled.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from newsletter.rank.features import Corpus
@@ -33,8 +35,11 @@ class TopicCache:
         boost: float,
         n_candidates: int,
         max_bytes: int = 256 * 2**20,
+        score: Callable[[Sequence[str]], np.ndarray] | None = None,
     ) -> None:
         self.corpus = corpus
+        # Phrases -> (phrases, papers) relevance: lexical, or hybrid (``hybrid.HybridScorer``).
+        self.score = score or corpus.topic_scores
         self.prior = prior
         self.floor = floor
         self.eligible_from = floor - boost - _MARGIN
@@ -89,7 +94,7 @@ class TopicCache:
     def _score(self, missing: np.ndarray) -> None:
         start, end = self.used, self.used + len(missing)
         self._reserve(end)
-        block = self.corpus.topic_scores([self._phrases[t] for t in missing.tolist()])
+        block = self.score([self._phrases[t] for t in missing.tolist()])
         m = self.n_candidates
         key = np.where(block >= self.eligible_from, block + self.prior, -np.inf)
         # Best first, ties to the lower paper index (a stable sort of the negated key).

@@ -32,6 +32,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -333,6 +334,38 @@ def m040_subscribers_email_lower_index(conn: Connection) -> None:
     )
 
 
+def m041_paper_embeddings(conn: Connection) -> None:
+    """Table ``paper_embeddings``: each edition's passage vectors per embedding model
+    (``store.embeddings``; issue 16)."""
+    shape = MetaData()
+    Table(
+        "paper_embeddings",
+        shape,
+        Column("edition_id", Integer, primary_key=True),
+        Column("model", String(64), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("texts", JSON, nullable=False),
+        Column("starts", JSON, nullable=False),
+        Column("vectors", LargeBinary, nullable=False),
+        Column("created_at", _TIME, nullable=False),
+    )
+    shape.create_all(conn)
+
+
+def m042_topic_embeddings(conn: Connection) -> None:
+    """Table ``topic_embeddings``: topic vectors cached by phrase and model (issue 16)."""
+    shape = MetaData()
+    Table(
+        "topic_embeddings",
+        shape,
+        Column("model", String(64), primary_key=True),
+        Column("phrase", String(400), primary_key=True),
+        Column("vector", LargeBinary, nullable=False),
+        Column("created_at", _TIME, nullable=False),
+    )
+    shape.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_ledger_data_started", m002_ledger_data_started),
@@ -342,6 +375,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m031_subscriber_ids_never_reused", m031_subscriber_ids_never_reused),
     ("m032_subscriber_token_nonce_default", m032_subscriber_token_nonce_default),
     ("m040_subscribers_email_lower_index", m040_subscribers_email_lower_index),
+    ("m041_paper_embeddings", m041_paper_embeddings),
+    ("m042_topic_embeddings", m042_topic_embeddings),
 ]
 
 

