@@ -107,7 +107,8 @@ def test_a_typo_is_still_flagged_and_an_empty_topic_shows_nothing(hybrid: Ranker
         assert "Did you mean “continual learning”?" in section.empty_note
     else:
         assert all(re.search(r"continual|lifelong", _text(i.paper), re.I) for i in section.items)
-    assert hybrid.rank(Profile(topics=("   ",))) == hybrid.rank(Profile())
+    blank = hybrid.rank(Profile(topics=("   ",)))
+    assert blank and all(item.topic is None for section in blank for item in section.items)
 
 
 def test_real_day_test_time_adaptation_has_no_survival_paper(encoder: Encoder) -> None:
@@ -124,16 +125,18 @@ def test_real_day_test_time_adaptation_has_no_survival_paper(encoder: Encoder) -
 def test_the_quoted_sentence_is_escaped_in_the_email(encoder: Encoder, seed: list[Paper]) -> None:
     hostile = Paper(
         "2611.00001",
-        "Never forgetting old tasks",
-        "Models <b>forget</b> earlier tasks when trained on new ones & we stop that. "
-        "Our <script>alert(1)</script> replay buffer keeps lifelong knowledge across tasks.",
+        "Continual learning for <b>agents</b>",
+        "We study continual learning: a <script>alert(1)</script> agent keeps learning new "
+        "skills throughout its life without forgetting old ones.",
     )
-    papers = [*seed, hostile]
+    others = [p for p in seed if not re.search(r"continual|lifelong|forget", _text(p), re.I)]
+    papers = [*others, hostile]
     ranker = Ranker(papers, embeddings=EncoderEmbeddings(encoder))
-    topic = "learning new tasks without forgetting old ones"
+    topic = "lifelong learning"
     section = ranker.rank(Profile(topics=(topic,)))[0]
     item = next(i for i in section.items if i.paper.arxiv_id == hostile.arxiv_id)
     assert item.reason.startswith(f"close in meaning to “{topic}”")
+    assert "<" in item.reason  # the quoted sentence carries markup
     settings = Settings(_env_file=None, base_url="https://papers.example.org")  # type: ignore[call-arg]
     links = Links(
         base_url="https://papers.example.org",
@@ -141,14 +144,17 @@ def test_the_quoted_sentence_is_escaped_in_the_email(encoder: Encoder, seed: lis
         reply_address="papers@example.org",
     )
     now = dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC)
-    reader = Subscriber(id=1, email="r@example.com", profile=Profile(topics=(topic,)))
+    reader = Subscriber(
+        id=1, email="r@example.com", profile=Profile(topics=(topic,)), token_nonce="n" * 32
+    )
     message = Renderer(settings, links).digest(
         Edition(1, now.date(), tuple(papers), now), reader, (section,), now=now
     )
     html = message.html
-    assert "<script>alert(1)</script>" not in html
-    assert "<b>forget</b>" not in html
+    assert "<script>" not in html
+    assert "<b>agents</b>" not in html
     assert "close in meaning to" in html
+    assert "&lt;" in html.split("close in meaning to", 1)[1].split("</", 1)[0]
 
 
 def test_passages_are_the_title_and_the_sentences() -> None:
