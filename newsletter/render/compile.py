@@ -140,6 +140,14 @@ def _expand_includes(
 
 def compile_mjml(dirs: Sequence[Path], name: str, env: jinja2.Environment) -> jinja2.Template:
     """``name`` (an ``.mjml.j2`` file) -> one compiled Jinja template of the email's HTML."""
+    return mjml_template(dirs, name, env)[0]
+
+
+def mjml_template(
+    dirs: Sequence[Path], name: str, env: jinja2.Environment
+) -> tuple[jinja2.Template, str]:
+    """``compile_mjml``, with the template's Jinja source (the HTML after MJML, Jinja tags
+    still in it), which ``render.assemble`` splits."""
     source = find_template(dirs, name)
     check_jinja(env, source)
     check_mjml_nesting(source)
@@ -153,7 +161,7 @@ def compile_mjml(dirs: Sequence[Path], name: str, env: jinja2.Environment) -> ji
     except jinja2.TemplateSyntaxError as exc:  # a tag split across two files
         raise TemplateError(str(source.path), None, f"after MJML: {exc.message}") from exc
     log.debug("compiled %s (%d bytes of HTML)", source.path, len(html))
-    return template
+    return template, html
 
 
 def load_jinja(env: jinja2.Environment, dirs: Sequence[Path], name: str) -> jinja2.Template:

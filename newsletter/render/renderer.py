@@ -1,6 +1,7 @@
 """The Renderer: templates compiled once, then one ``Message`` per subscriber.
 
 renderer = Renderer(settings, links)          # raises TemplateError before any send
+plain = Renderer(settings, links, assembled=False)  # every digest through Jinja whole
 msg = renderer.digest(edition, subscriber, sections, now=now)
 msg = renderer.notice("welcome", to, subscriber=subscriber, context={}, now=now)
 html = renderer.web_page(edition, sections)   # the "view in browser" page
@@ -22,7 +23,15 @@ from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import budget, views
-from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
+from newsletter.render.assemble import CARD, Cards, split_item_loop
+from newsletter.render.compile import (
+    compile_mjml,
+    find_template,
+    jinja_environment,
+    load_jinja,
+    mjml_template,
+    template_dirs,
+)
 from newsletter.render.mime import QpCache, address, build_message, sender_address
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
@@ -48,9 +57,14 @@ NOTICE_HEADINGS = {
 class Renderer:
     """Renders emails and pages from the templates: MJML compiled once per template, Jinja2
     per subscriber, then one ``Message`` (``render.mime``). Raises ``TemplateError`` for a
-    missing or broken template, when built."""
+    missing or broken template, when built.
 
-    def __init__(self, settings: Settings, links: Links) -> None:
+    ``assembled`` (the default): a digest's paper cards are rendered once per edition and
+    each email is assembled from them (``render.assemble``), the same bytes as the plain
+    path (``assembled=False``: Jinja renders every email whole), which the first digest of
+    every edition is compared with."""
+
+    def __init__(self, settings: Settings, links: Links, *, assembled: bool = True) -> None:
         self.settings = settings
         self.links = links
         dirs = template_dirs(settings.templates_dir)
@@ -58,7 +72,19 @@ class Renderer:
         self._text_env = jinja_environment(dirs, autoescape=False)
         self._html: dict[str, jinja2.Template] = {}
         self._text: dict[str, jinja2.Template] = {}
-        for kind in ("digest", *NOTICE_KINDS):
+        self._html["digest"], html_source = mjml_template(dirs, "digest.mjml.j2", self._html_env)
+        self._text["digest"] = load_jinja(self._text_env, dirs, "digest.txt.j2")
+        self._cards: tuple[Cards, Cards] | None = None
+        if assembled:
+            text_source = find_template(dirs, "digest.txt.j2").text
+            html_loop = split_item_loop(self._html_env, html_source)
+            text_loop = split_item_loop(self._text_env, text_source)
+            if html_loop is not None and text_loop is not None:
+                self._cards = (Cards(html_loop), Cards(text_loop))
+            else:
+                log.info("digest templates without a plain item loop: rendered whole")
+        self._check_cards = True  # compare both paths on the edition's first digest
+        for kind in NOTICE_KINDS:
             self._html[kind] = compile_mjml(dirs, f"{kind}.mjml.j2", self._html_env)
             self._text[kind] = load_jinja(self._text_env, dirs, f"{kind}.txt.j2")
         self._sender = sender_address(settings.from_address)
@@ -79,13 +105,17 @@ class Renderer:
             self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
             self._edition_key = key
             self._qp.clear()
+            for cards in self._cards or ():
+                cards.clear()
+            self._check_cards = True
         return self._paper_views
 
     def _sections(
         self, edition: Edition, sections: Sequence[Section], subscriber: Subscriber | None
     ) -> list[views.SectionView]:
         paper_views = self._views_for(edition)
-        feedback = self.links.feedback
+        feedback = self.links.feedback_url
+        token = "" if subscriber is None else self.links.edition_token(subscriber, edition.date)
         number = 0
         out = []
         for section in sections:
@@ -101,12 +131,8 @@ class Renderer:
                         number=number,
                         reason=escape(reason),
                         text_reason=reason,
-                        more_url=None
-                        if subscriber is None
-                        else feedback(subscriber, paper.arxiv_id, +1),
-                        less_url=None
-                        if subscriber is None
-                        else feedback(subscriber, paper.arxiv_id, -1),
+                        more_url=feedback(token, paper.arxiv_id, +1) if token else None,
+                        less_url=feedback(token, paper.arxiv_id, -1) if token else None,
                     )
                 )
             out.append(
@@ -146,9 +172,27 @@ class Renderer:
 
     def _render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
         try:
+            if kind == "digest" and self._cards is not None:
+                return self._assemble(context)
             return self._html[kind].render(context), self._text[kind].render(context)
         except jinja2.TemplateError as exc:  # e.g. an override uses a variable we lack
             raise TemplateError(f"{kind}.mjml.j2 / {kind}.txt.j2", None, str(exc)) from exc
+
+    def _assemble(self, context: Mapping[str, Any]) -> tuple[str, str]:
+        """The digest from the edition's cards (``render.assemble``); on the edition's
+        first digest also rendered whole, and the plain path kept if they differ."""
+        assert self._cards is not None
+        html_cards, text_cards = self._cards
+        html = html_cards.loop.skeleton.render(context, **{CARD: html_cards.card})
+        text = text_cards.loop.skeleton.render(context, **{CARD: text_cards.card})
+        if self._check_cards:
+            self._check_cards = False
+            plain = self._html["digest"].render(context), self._text["digest"].render(context)
+            if plain != (html, text):
+                log.warning("assembled digest differs from the whole render: rendered whole")
+                self._cards = None
+                return plain
+        return html, text
 
     # -- the public interface ------------------------------------------------------------
 
@@ -194,13 +238,14 @@ class Renderer:
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
+        view_url = self.links.web_view(subscriber, edition.date)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
             sections=self._sections(edition, sections, subscriber),
-            view_url=self.links.web_view(subscriber, edition.date),
-            more_url=self.links.web_view(subscriber, edition.date),
+            view_url=view_url,
+            more_url=view_url,
             footer_reason=(
                 f"You get this email because {subscriber.email} subscribed to "
                 f"{self.settings.list_name}"
@@ -228,11 +273,13 @@ class Renderer:
     ) -> tuple[str, str]:
         """HTML and text of a digest too large for ``budget.HTML_BUDGET``, cut to fit
         (later papers short, then "N more papers for you today")."""
-        template = self._html["digest"]
 
         def size(cut: budget.Cut) -> int:
             context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
-            return budget.encoded_size(template.render(context))
+            if self._cards is None:
+                return budget.encoded_size(self._html["digest"].render(context))
+            cards = self._cards[0]
+            return budget.encoded_size(cards.loop.skeleton.render(context, **{CARD: cards.card}))
 
         cut = budget.fit(budget.count_items(sections), size)
         context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
