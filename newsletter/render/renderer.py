@@ -23,7 +23,7 @@ from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import budget, views
-from newsletter.render.assemble import CARD, Cards, split_item_loop
+from newsletter.render.assemble import split_item_loop
 from newsletter.render.compile import (
     compile_mjml,
     find_template,
@@ -33,6 +33,7 @@ from newsletter.render.compile import (
     template_dirs,
 )
 from newsletter.render.mime import QpCache, address, build_message, sender_address
+from newsletter.render.paths import DigestPaths
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
 
@@ -74,16 +75,15 @@ class Renderer:
         self._text: dict[str, jinja2.Template] = {}
         self._html["digest"], html_source = mjml_template(dirs, "digest.mjml.j2", self._html_env)
         self._text["digest"] = load_jinja(self._text_env, dirs, "digest.txt.j2")
-        self._cards: tuple[Cards, Cards] | None = None
-        if assembled:
-            text_source = find_template(dirs, "digest.txt.j2").text
-            html_loop = split_item_loop(self._html_env, html_source)
-            text_loop = split_item_loop(self._text_env, text_source)
-            if html_loop is not None and text_loop is not None:
-                self._cards = (Cards(html_loop), Cards(text_loop))
-            else:
-                log.info("digest templates without a plain item loop: rendered whole")
-        self._check_cards = True  # compare both paths on the edition's first digest
+        loops = (
+            split_item_loop(self._html_env, html_source),
+            split_item_loop(self._text_env, find_template(dirs, "digest.txt.j2").text),
+        )
+        self._digest = DigestPaths(
+            self._html["digest"], self._text["digest"], *(loops if assembled else (None, None))
+        )
+        if assembled and not self._digest.assembled:
+            log.info("digest templates without a plain item loop: each rendered whole")
         for kind in NOTICE_KINDS:
             self._html[kind] = compile_mjml(dirs, f"{kind}.mjml.j2", self._html_env)
             self._text[kind] = load_jinja(self._text_env, dirs, f"{kind}.txt.j2")
@@ -105,9 +105,7 @@ class Renderer:
             self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
             self._edition_key = key
             self._qp.clear()
-            for cards in self._cards or ():
-                cards.clear()
-            self._check_cards = True
+            self._digest.new_edition()
         return self._paper_views
 
     def _sections(
@@ -172,27 +170,11 @@ class Renderer:
 
     def _render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
         try:
-            if kind == "digest" and self._cards is not None:
-                return self._assemble(context)
+            if kind == "digest":
+                return self._digest.render(context)
             return self._html[kind].render(context), self._text[kind].render(context)
         except jinja2.TemplateError as exc:  # e.g. an override uses a variable we lack
             raise TemplateError(f"{kind}.mjml.j2 / {kind}.txt.j2", None, str(exc)) from exc
-
-    def _assemble(self, context: Mapping[str, Any]) -> tuple[str, str]:
-        """The digest from the edition's cards (``render.assemble``); on the edition's
-        first digest also rendered whole, and the plain path kept if they differ."""
-        assert self._cards is not None
-        html_cards, text_cards = self._cards
-        html = html_cards.loop.skeleton.render(context, **{CARD: html_cards.card})
-        text = text_cards.loop.skeleton.render(context, **{CARD: text_cards.card})
-        if self._check_cards:
-            self._check_cards = False
-            plain = self._html["digest"].render(context), self._text["digest"].render(context)
-            if plain != (html, text):
-                log.warning("assembled digest differs from the whole render: rendered whole")
-                self._cards = None
-                return plain
-        return html, text
 
     # -- the public interface ------------------------------------------------------------
 
@@ -213,10 +195,10 @@ class Renderer:
         subject = context["subject"]
         section_views = context["sections"]
         html, text = self._render("digest", context)
-        encoded = self._qp.encode(html)
-        if len(encoded) > budget.HTML_BUDGET:
+        encoded = self._digest.encode(html, text, self._qp.encode)
+        if len(encoded[0]) > budget.HTML_BUDGET:
             html, text = self._within_budget(context, section_views)
-            encoded = self._qp.encode(html)
+            encoded = self._digest.encode(html, text, self._qp.encode)
         msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
         return self._message(
             subscriber,
@@ -227,7 +209,7 @@ class Renderer:
             text,
             html,
             list_headers=True,
-            encoded=(html, encoded),
+            encoded=((html, encoded[0]), (text, encoded[1])),
             edition_date=edition.date,
         )
 
@@ -276,10 +258,7 @@ class Renderer:
 
         def size(cut: budget.Cut) -> int:
             context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
-            if self._cards is None:
-                return budget.encoded_size(self._html["digest"].render(context))
-            cards = self._cards[0]
-            return budget.encoded_size(cards.loop.skeleton.render(context, **{CARD: cards.card}))
+            return self._digest.html_size(context)
 
         cut = budget.fit(budget.count_items(sections), size)
         context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
@@ -391,10 +370,10 @@ class Renderer:
         *,
         list_headers: bool,
         campaign: str = "digest",
-        encoded: tuple[str, bytes] | None = None,
+        encoded: Sequence[tuple[str, bytes]] = (),
         edition_date: dt.date | None = None,
     ) -> Message:
-        """The ``Message``; ``encoded``: ``(html, its quoted-printable)`` already made."""
+        """The ``Message``; ``encoded``: ``(part, its quoted-printable)`` already made."""
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
             headers.update(self.quiet_headers(campaign))
@@ -412,7 +391,7 @@ class Renderer:
             text=text,
             html=html,
             extra_headers=headers,
-            encode=self._qp.encode if encoded is None else _reusing(*encoded, self._qp.encode),
+            encode=_reusing(encoded, self._qp.encode) if encoded else self._qp.encode,
         )
         return Message(
             subscriber_id=subscriber.id if subscriber is not None else 0,
@@ -431,7 +410,14 @@ class Renderer:
 
 
 def _reusing(
-    content: str, encoded: bytes, encode: Callable[[str], bytes]
+    done: Sequence[tuple[str, bytes]], encode: Callable[[str], bytes]
 ) -> Callable[[str], bytes]:
-    """``encode``, except that ``content`` (the same object) gives ``encoded`` at once."""
-    return lambda text: encoded if text is content else encode(text)
+    """``encode``, except that a part in ``done`` (the same object) gives its encoding."""
+
+    def encoded(text: str) -> bytes:
+        for content, data in done:
+            if text is content:
+                return data
+        return encode(text)
+
+    return encoded
