@@ -41,9 +41,9 @@ from newsletter.render import Renderer
 from newsletter.tokens import Signer
 
 
-def readers(edition: Edition, workload: str, count: int, settings: Settings) -> list[
-    tuple[Subscriber, tuple[Section, ...]]
-]:
+def readers(
+    edition: Edition, workload: str, count: int, settings: Settings
+) -> list[tuple[Subscriber, tuple[Section, ...]]]:
     """``count`` readers and their sections for ``workload`` ("all" or "ranked")."""
     rng = random.Random(7)
     out = []
@@ -51,7 +51,9 @@ def readers(edition: Edition, workload: str, count: int, settings: Settings) -> 
         topics = ("multimodal agents", "image generation", "benchmarks")
         sections = sections_by_topic(list(edition.papers), topics)
         for sid in range(1, count + 1):
-            reader = Subscriber(sid, f"r{sid}@example.com", profile=Profile(topics), token_nonce="n")
+            reader = Subscriber(
+                sid, f"r{sid}@example.com", profile=Profile(topics), token_nonce="n"
+            )
             out.append((reader, sections))
         return out
     ranker = make_ranker(settings, edition.papers)
@@ -89,7 +91,9 @@ def main() -> None:
         "assembled": Renderer(settings, links),
     }
     compile_s = (time.perf_counter() - start) / 2
-    print(f"papers in the edition  {len(base.papers)}; compile {compile_s * 1000:.0f} ms a renderer")
+    print(
+        f"papers in the edition  {len(base.papers)}; compile {compile_s * 1000:.0f} ms a renderer"
+    )
     for workload in ("all", "ranked"):
         batch = readers(base, workload, args.emails, settings)
         times: dict[str, list[float]] = {name: [] for name in arms}
@@ -105,11 +109,15 @@ def main() -> None:
                 assert made["plain"] == made["assembled"], "the two paths gave different bytes"
                 sizes = [len(d) for d in made["plain"]]
         plain, assembled = (statistics.median(times[n]) for n in ("plain", "assembled"))
-        print(f"\n{workload}: {args.emails} emails a round, {args.rounds} rounds, "
-              f"median message {statistics.median(sizes) / 1024:.1f} KiB (same bytes: yes)")
+        print(
+            f"\n{workload}: {args.emails} emails a round, {args.rounds} rounds, "
+            f"median message {statistics.median(sizes) / 1024:.1f} KiB (same bytes: yes)"
+        )
         for name in arms:
             rounds = " / ".join(f"{t * 1000:.2f}" for t in times[name])
-            print(f"  {name:<10} {statistics.median(times[name]) * 1000:6.2f} ms CPU/email  ({rounds})")
+            print(
+                f"  {name:<10} {statistics.median(times[name]) * 1000:6.2f} ms CPU/email  ({rounds})"
+            )
         print(f"  assembled / plain = {assembled / plain:.2f}")
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 shared cores)")
 

@@ -225,13 +225,14 @@ class Cards:
             values = self._personal(item)
             key = (paper.arxiv_id, item.short, *(True if v else v for v in values))
         known = self._known.get(key)
-        if known is None or known.paper is not paper and known.paper != paper:
+        if known is None or (known.paper is not paper and known.paper != paper):
             known = self._render(item, key)
         got = known.get(item)
         printed = (self._printed(got),) if known.single else tuple(map(self._printed, got))
         text = known.form.fill(printed)
         self._used.append((known, printed, text))
-        return Markup(text) if self.loop.autoescape else text
+        # The card's text is the template's own output: escaped by it already.
+        return Markup(text) if self.loop.autoescape else text  # noqa: S704
 
     def _form(self, text: str, fields: list[str]) -> Form:
         """``text`` cut at its markers; each hole indexes ``fields`` (extended as met)."""
@@ -249,8 +250,8 @@ class Cards:
         return Form(tuple(parts), tuple(holes))
 
     def _render(self, item: ItemView, key: tuple[Any, ...]) -> Card:
-        marked = {
-            name: (Markup(self._markers[name]) if name == "reason" else self._markers[name])
+        marked: dict[str, Any] = {
+            name: (Markup(self._markers[name]) if name == "reason" else self._markers[name])  # noqa: S704 (a marker of letters and digits)
             if getattr(item, name)
             else getattr(item, name)
             for name in PERSONAL

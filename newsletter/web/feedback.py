@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from newsletter.errors import NotFoundError, TokenError
-from newsletter.models import Paper
+from newsletter.models import Paper, Subscriber
 from newsletter.store import editions, subscribers
 from newsletter.store import feedback as feedback_store
 from newsletter.web.context import ctx
@@ -43,7 +43,10 @@ def _verify(request: Request) -> tuple[int, str, int, Paper | None]:
     web = ctx(request)
     params = request.path_params
     with web.store.begin() as conn:
-        find = lambda sid: subscribers.find(conn, sid)  # noqa: E731
+
+        def find(sid: int) -> Subscriber | None:
+            return subscribers.find(conn, sid)
+
         if "signal" not in params:  # one token per paper (before issue 18)
             subscriber, arxiv_id, signal = web.links.feedback_for(
                 params["token"], find, web.clock()
