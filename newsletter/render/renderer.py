@@ -210,6 +210,7 @@ class Renderer:
             html,
             list_headers=True,
             encoded=((html, encoded[0]), (text, encoded[1])),
+            unsubscribe_url=context["unsubscribe_url"],
             edition_date=edition.date,
         )
 
@@ -371,13 +372,15 @@ class Renderer:
         list_headers: bool,
         campaign: str = "digest",
         encoded: Sequence[tuple[str, bytes]] = (),
+        unsubscribe_url: str | None = None,
         edition_date: dt.date | None = None,
     ) -> Message:
-        """The ``Message``; ``encoded``: ``(part, its quoted-printable)`` already made."""
+        """The ``Message``; ``encoded``: ``(part, its quoted-printable)`` already made;
+        ``unsubscribe_url``: the reader's, already signed for the body."""
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
             headers.update(self.quiet_headers(campaign))
-            unsubscribe = self.links.unsubscribe(subscriber)
+            unsubscribe = unsubscribe_url or self.links.unsubscribe(subscriber)
             mailto = self.links.mailto("unsubscribe", subscriber)
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
