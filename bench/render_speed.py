@@ -1,5 +1,7 @@
 """Render speed: the plain path (Jinja renders every email whole) against the assembled one
-(paper cards rendered once per edition, ``render.assemble``), CPU per email.
+(paper cards rendered once per edition, ``render.assemble``), CPU per email; and, as the
+"before" arm, the plain path with a signed token per feedback link (the emails before
+issue 18: two signatures per paper instead of one edition token per email).
 
     .venv/bin/python bench/render_speed.py [--fixtures DIR] [--rounds 7] [--emails 400]
 
@@ -10,7 +12,7 @@ Two workloads on the largest real fixture day (29 papers):
 - **ranked**: readers with 1-3 topics from the send bench's pool, ranked by the project's
   ranker beforehand (ranking is not timed), as ``newsletter run`` renders them.
 
-Each round renders ``--emails`` digests per arm, the arms interleaved (order swapped every
+Each round renders ``--emails`` digests per arm, the arms interleaved (order rotated every
 round), each round a new edition (so the assembled arm builds its cards and checks its
 first digest against the whole render, as every edition does). It prints the median CPU
 time per email of each arm, the ratio, the rounds, and the load average. Both arms' bytes
@@ -39,6 +41,21 @@ from newsletter.models import Edition, Profile, Section, Subscriber
 from newsletter.personalize import make_ranker
 from newsletter.render import Renderer
 from newsletter.tokens import Signer
+
+
+@dataclasses.dataclass(frozen=True)
+class PerPaperLinks(Links):
+    """Feedback links as before issue 18: ``Links.feedback``, one signature per link (the
+    reader of the email being rendered is remembered when its edition token is asked)."""
+
+    reading: list[Subscriber] = dataclasses.field(default_factory=list)
+
+    def edition_token(self, subscriber: Subscriber, date: dt.date) -> str:
+        self.reading[:] = [subscriber]
+        return "unused"
+
+    def feedback_url(self, edition_token: str, arxiv_id: str, signal: int) -> str:
+        return self.feedback(self.reading[0], arxiv_id, signal)
 
 
 def readers(
@@ -86,11 +103,13 @@ def main() -> None:
     links = Links(settings.base_url, Signer.from_secrets("bench"), "papers@example.org")
     base = edition_of(hf_day(args.fixtures / LARGEST_DAY), dt.date(2026, 8, 18))
     start = time.perf_counter()
+    before = PerPaperLinks(settings.base_url, links.signer, "papers@example.org")
     arms = {
+        "before": Renderer(settings, before, assembled=False),
         "plain": Renderer(settings, links, assembled=False),
         "assembled": Renderer(settings, links),
     }
-    compile_s = (time.perf_counter() - start) / 2
+    compile_s = (time.perf_counter() - start) / 3
     print(
         f"papers in the edition  {len(base.papers)}; compile {compile_s * 1000:.0f} ms a renderer"
     )
@@ -100,7 +119,7 @@ def main() -> None:
         sizes = []
         for round_no in range(args.rounds):
             edition = dataclasses.replace(base, id=round_no + 1)  # a new edition each round
-            order = list(arms) if round_no % 2 == 0 else list(reversed(arms))
+            order = list(arms)[round_no % 3 :] + list(arms)[: round_no % 3]  # rotated
             made = {}
             for name in order:
                 seconds, made[name] = cpu_per_email(arms[name], edition, batch)
@@ -108,7 +127,7 @@ def main() -> None:
             if round_no == 0:
                 assert made["plain"] == made["assembled"], "the two paths gave different bytes"
                 sizes = [len(d) for d in made["plain"]]
-        plain, assembled = (statistics.median(times[n]) for n in ("plain", "assembled"))
+        before, plain, assembled = (statistics.median(times[n]) for n in arms)
         print(
             f"\n{workload}: {args.emails} emails a round, {args.rounds} rounds, "
             f"median message {statistics.median(sizes) / 1024:.1f} KiB (same bytes: yes)"
@@ -118,7 +137,10 @@ def main() -> None:
             print(
                 f"  {name:<10} {statistics.median(times[name]) * 1000:6.2f} ms CPU/email  ({rounds})"
             )
-        print(f"  assembled / plain = {assembled / plain:.2f}")
+        print(
+            f"  assembled / plain = {assembled / plain:.2f}; plain / before = "
+            f"{plain / before:.2f}; assembled / before = {assembled / before:.2f}"
+        )
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 shared cores)")
 
 

@@ -136,7 +136,7 @@ class Links:
         """``BASE_URL/feedback/TOKEN/more|less/ARXIV_ID``: ``signal`` (+1 more like this,
         -1 less) on ``arxiv_id`` under an ``edition_token``; no signature of its own."""
         word = SIGNAL_WORDS[1 if signal > 0 else -1]
-        return f"{self.base_url}/feedback/{edition_token}/{word}/{quote(arxiv_id, safe='/')}"
+        return f"{self.base_url}/feedback/{edition_token}/{word}/{_path_quoted(arxiv_id)}"
 
     def archive_page(self, date: dt.date) -> str:
         """The web archive page of the edition of ``date``."""
@@ -289,6 +289,13 @@ class Links:
         if not command or len(data) != 1:
             raise TokenError("invalid")
         return subscriber, command, None
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_quoted(arxiv_id: str) -> str:
+    """``arxiv_id`` as a URL path (old-style ids keep their ``/``); an edition's ids repeat
+    in every email."""
+    return quote(arxiv_id, safe="/")
 
 
 @functools.cache
