@@ -98,13 +98,13 @@ class QpCache:
         lines = data.split(b"\n")
         last = lines.pop()  # the text after the last line end: no line end of its own
         known = self._lines.get
-        out = [known(line) for line in lines]  # a line every email shares: already made
+        out: list[bytes | None] = [known(line) for line in lines]  # lines emails share
         if None in out:
             for index, encoded in enumerate(out):
                 if encoded is None:
                     out[index] = self._encode_line(lines[index])
         out.append(binascii.b2a_qp(last, istext=True).replace(b"\n", b"\r\n") if last else b"")
-        return b"\r\n".join(out)
+        return b"\r\n".join(out)  # type: ignore[arg-type]  # every None replaced above
 
     def _encode_line(self, line: bytes) -> bytes:
         """One line (not the last) encoded as the whole text would encode it: followed by

@@ -14,6 +14,7 @@ import logging
 import random
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from newsletter.config import Settings
@@ -294,3 +295,17 @@ def test_the_splice_gives_the_line_encoder_bytes(
         html, text = assembled._digest.render(context)
         spliced = assembled._digest.encode(html, text, QpCache().encode)
         assert spliced == (QpCache().encode(html), QpCache().encode(text))
+
+
+def test_wordwrap_once_wraps_as_jinja_does() -> None:
+    env = jinja_environment([], autoescape=False)
+    plain = jinja2.Environment(keep_trailing_newline=True)
+    rng = random.Random(12)
+    source = "{{ s | wordwrap(%d) }}|{{ s | wordwrap(%d, False, '\\n> ', False) }}"
+    for _ in range(300):
+        text = awkward_text(rng, rng.randint(0, 30)) + rng.choice(["", "\n", "-a-b-c-" * 9])
+        width = rng.randint(5, 80)
+        ours = env.from_string(source % (width, width)).render(s=text)
+        theirs = plain.from_string(source % (width, width)).render(s=text)
+        assert ours == theirs, (text, width)
+        assert env.from_string(source % (width, width)).render(s=text) == theirs  # kept
