@@ -21,7 +21,8 @@ body uses the personal fields in ways a marker survives: printed bare (``{{ item
 with no other name from the context (``loop``, ``section``, ``list_name``). Anything else
 (an operator's own template, say) gets ``None`` and the renderer keeps the plain path. The
 renderer also compares both paths on the first digest of every edition
-(``Renderer.digest``), and tests compare them on random readers.
+(``render.paths.DigestPaths``), and tests compare them on random readers
+(``tests/render/test_assembled.py``).
 """
 
 from __future__ import annotations
