@@ -76,12 +76,14 @@ class Renderer:
         self._html["digest"], html_source = mjml_template(dirs, "digest.mjml.j2", self._html_env)
         self._text["digest"] = load_jinja(self._text_env, dirs, "digest.txt.j2")
         loops = (
-            split_item_loop(self._html_env, html_source),
-            split_item_loop(self._text_env, find_template(dirs, "digest.txt.j2").text),
+            (
+                split_item_loop(self._html_env, html_source),
+                split_item_loop(self._text_env, find_template(dirs, "digest.txt.j2").text),
+            )
+            if assembled
+            else (None, None)
         )
-        self._digest = DigestPaths(
-            self._html["digest"], self._text["digest"], *(loops if assembled else (None, None))
-        )
+        self._digest = DigestPaths(self._html["digest"], self._text["digest"], *loops)
         if assembled and not self._digest.assembled:
             log.info("digest templates without a plain item loop: each rendered whole")
         for kind in NOTICE_KINDS:
