@@ -172,8 +172,11 @@ def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[s
     if arm != "lexical":
         vectors, embed_s = paper_vectors(papers, arm)
         embeddings = _Known(vectors)
-        if arm == "warm":  # every phrase already known (the store's topic cache)
-            embeddings.encoder.encode(sorted({t for p in profiles for t in p.topics}))  # type: ignore[union-attr]
+        if arm == "warm":  # every topic already known (the store's topic cache)
+            from newsletter.rank.sections import topic_key
+
+            keys = sorted({topic_key(t) for p in profiles for t in p.topics})
+            embeddings.encoder.encode(keys)  # type: ignore[union-attr]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     ranker = Ranker(papers, embeddings=embeddings)  # type: ignore[arg-type]

@@ -97,7 +97,14 @@ def save_topics(
     fresh = {p: v for p, v in vectors.items() if len(p) <= MAX_PHRASE}
     if not fresh:
         return
-    known = load_topics(conn, model, list(fresh), 1)
+    known: set[str] = set()
+    wanted = sorted(fresh)
+    for start in range(0, len(wanted), 500):
+        query = select(topic_embeddings.c.phrase).where(
+            topic_embeddings.c.model == model,
+            topic_embeddings.c.phrase.in_(wanted[start : start + 500]),
+        )
+        known.update(conn.execute(query).scalars())
     rows = [
         {"model": model, "phrase": p, "vector": _to_bytes(v[None, :]), "created_at": now}
         for p, v in fresh.items()
