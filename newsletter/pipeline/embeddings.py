@@ -20,6 +20,7 @@ import numpy as np
 from newsletter.models import Edition, Paper
 from newsletter.rank.embed import DIMENSIONS, Encoder, load_encoder
 from newsletter.rank.semantic import PaperVectors, passages
+from newsletter.store import editions
 from newsletter.store import embeddings as stored
 from newsletter.store.db import Store
 
@@ -45,10 +46,13 @@ class StoredEmbeddings:
         self.edition = edition
         self.encoder = encoder
         self.now = now
+        # Only a stored edition (a real run) writes; a dry run's edition changes nothing.
+        with store.begin() as conn:
+            self.writes = bool(edition.id) and editions.get(conn, edition.id) is not None
 
     def papers(self, papers: Sequence[Paper]) -> PaperVectors:
         """The stored vectors when they were made from these papers, else computed and
-        stored (an edition not in the store, as in a dry run, is computed and not stored)."""
+        stored (an edition not in the store, as in a dry run, is computed, not stored)."""
         digest = fingerprint(papers)
         model = self.encoder.model_id
         with self.store.begin() as conn:
@@ -64,7 +68,7 @@ class StoredEmbeddings:
             len(built.texts),
             time.perf_counter() - start,
         )
-        if self.edition.id:
+        if self.writes:
             with self.store.begin() as conn:
                 stored.save_papers(
                     conn,
@@ -86,8 +90,9 @@ class StoredEmbeddings:
         new = [p for p in dict.fromkeys(phrases) if p not in known]
         if new:
             fresh = dict(zip(new, self.encoder.encode(new), strict=True))
-            with self.store.begin() as conn:
-                stored.save_topics(conn, model, fresh, self.now)
+            if self.writes:
+                with self.store.begin() as conn:
+                    stored.save_topics(conn, model, fresh, self.now)
             known.update(fresh)
         out = np.zeros((len(phrases), DIMENSIONS), dtype=np.float32)
         for row, phrase in enumerate(phrases):
