@@ -275,13 +275,17 @@ def run_project(
     render = sum(p["render"] for p in parts)
     cpu = main["cpu"] + sum(p["cpu"] for p in parts if p["pid"] != main["pid"])
     wall = main["wall"]
+    collect = main.get("collect", 0.0)
     return {
         "rate": n / wall,
         "wall": wall,
+        "collect": collect,
+        "collect_wall": main.get("collect_wall", 0.0),
+        "startup": main.get("startup", 0.0),
         "rank": rank,
         "render": render,
         "cpu": cpu,
-        "send_other": cpu - rank - render,
+        "send_other": cpu - rank - render - collect,
         "rss_mb": peak_total / 1024,
         "pss_mb": peak_pss / 1024,
         "max_process_mb": max(peak_one / 1024, main["maxrss_kb"] / 1024),

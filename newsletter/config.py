@@ -6,6 +6,7 @@ Tests build ``Settings(field=value, ...)`` directly with ``_env_file=None``.
 
 from __future__ import annotations
 
+import os
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -28,6 +29,16 @@ from newsletter import addresses
 from newsletter.errors import SettingsError, SettingsFileError
 
 ENV_PREFIX = "NEWSLETTER_"
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (``os.sched_getaffinity``, so a container's or
+    ``taskset``'s limit counts), at most 64; ``os.cpu_count()`` where affinity is unknown."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        count = os.cpu_count() or 1
+    return max(1, min(64, count))
 # Every duration and count has finite bounds (no inf, nan or 1e308 that overflows later).
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -80,7 +91,8 @@ class Settings(BaseSettings):
     retry_max_delay: float = Field(default=6 * 3600.0, gt=0, le=7 * DAY)
     retry_in_run_max_wait: float = Field(default=300.0, ge=0, le=DAY)
     send_batch_size: int = Field(default=50, ge=1, le=5000)
-    send_processes: int = Field(default=1, ge=1, le=64)
+    # One sender per usable core (render and SMTP are CPU-bound Python): bench/send_bench.py.
+    send_processes: int = Field(default_factory=usable_cores, ge=1, le=64)
     worker_lease: float = Field(default=120.0, ge=1, le=DAY)
     send_pause_after_refusals: int = Field(default=3, ge=1, le=1000)
     send_failure_stop_share: float = Field(default=0.3, gt=0, le=1)
