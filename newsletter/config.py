@@ -39,6 +39,8 @@ def usable_cores() -> int:
     except (AttributeError, OSError):  # not Linux
         count = os.cpu_count() or 1
     return max(1, min(64, count))
+
+
 # Every duration and count has finite bounds (no inf, nan or 1e308 that overflows later).
 HOUR = 3600.0
 DAY = 24 * HOUR
