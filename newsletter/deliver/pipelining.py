@@ -121,18 +121,22 @@ def envelope_commands(sender: str, recipients: Sequence[str]) -> list[bytes] | N
 async def replies(
     protocol: PipeliningProtocol, commands: Sequence[bytes], timeout: float
 ) -> tuple[list[SMTPResponse], aiosmtplib.SMTPException | None]:
-    """Send ``commands`` as one group and read their replies in order, each within
-    ``timeout`` seconds: the replies that came, and the error that stopped the reading
-    (None when every reply came). The error is aiosmtplib's: SMTPServerDisconnected,
-    SMTPReadTimeoutError, or SMTPResponseException(-1) for an unreadable reply."""
+    """Send ``commands`` as one group and read their replies in order, all within
+    ``timeout`` seconds (the server answers a group as a unit, RFC 2920 section 3.2): the
+    replies that came, and the error that stopped the reading (None when every reply
+    came). The error is aiosmtplib's: SMTPServerDisconnected, SMTPReadTimeoutError, or
+    SMTPResponseException(-1) for an unreadable reply."""
     got: list[SMTPResponse] = []
     try:
         futures = protocol.exchange(commands)
-        for future in futures:
-            try:
-                got.append(await asyncio.wait_for(future, timeout))
-            except TimeoutError:
-                return got, aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
+        try:
+            # One deadline for the group, and replies that came together are taken without
+            # another turn of the event loop each (a wait_for per reply costs one).
+            async with asyncio.timeout(timeout):
+                for future in futures:
+                    got.append(await future)
+        except TimeoutError:
+            return got, aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
     except aiosmtplib.SMTPException as exc:
         return got, exc
     finally:

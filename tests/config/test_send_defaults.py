@@ -15,6 +15,11 @@ from newsletter.outbox.send import per_process
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _no_send_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSLETTER_SEND_PROCESSES")  # the conftest's one process
+
+
 def test_one_sender_process_per_usable_core_and_four_connections_each() -> None:
     settings = Settings(_env_file=None)
     cores = len(os.sched_getaffinity(0))
@@ -33,6 +38,7 @@ def test_a_process_pinned_to_one_core_sends_with_one_process() -> None:
         capture_output=True,
         text=True,
         check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")},
         preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
     )
     assert done.stdout.split() == ["1", str(CONNECTIONS_PER_PROCESS)]
