@@ -318,6 +318,8 @@ def worker_scaling(work: Path, port: int, args: argparse.Namespace, extra: dict[
     print(f"setup on PostgreSQL: {args.n} subscribers, {info.papers} papers")
     store = Store.open(url, now=NOW)
     env = project_env(url, port, work, args.papers, extra)
+    # One process per worker (SEND_PROCESSES defaults to the cores): 1 vs 2 processes.
+    env.setdefault("NEWSLETTER_SEND_PROCESSES", "1")
     rates: dict[int, list[float]] = {1: [], 2: []}
     try:
         for round_no in range(1, args.rounds + 1):
