@@ -23,7 +23,8 @@ from sqlalchemy import Connection
 from newsletter import edition_day, schedule
 from newsletter.config import Settings
 from newsletter.ops import inbox_status
-from newsletter.store import editions, ledger, ledger_admin, runs, subscribers
+from newsletter.store import editions, ledger_admin, runs, subscribers
+from newsletter.store import ledger_read as ledger
 from newsletter.words import noun
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
