@@ -302,7 +302,9 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
         "edition 2026-11-26: 1 message failed (last: bob@example.org: 554 5.7.1 message"
         " refused by policy); after a fix, `newsletter send --resend-failed --date"
         " 2026-11-26` sends them again",
-        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown (hard)",
+        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown"
+        " (hard); once their mailbox works again, `newsletter subscribers reactivate"
+        " ada@example.org`",
     ]
     # Three days on, both are history, not problems.
     with store.begin() as conn:
