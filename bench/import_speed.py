@@ -10,7 +10,8 @@ unsubscribed, every 25th bounced), then runs the real command in a subprocess
 one that already lists half of the file (the "already on the list" lookups). The arms
 (database kind x empty/half x domain cache on/off) run interleaved, ``--rounds`` times each,
 each into a fresh database; it reports the median, minimum and maximum wall time per arm
-and rows/s, and the load average.
+and rows/s, the median CPU time (user + system: on a shared machine the wall time
+mostly measures the neighbours), and the load average.
 
 "no domain cache" runs the same command after putting email-validator's own domain step
 back in place of ``newsletter.addresses``' memoised one (``--no-cache-arm`` adds it).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,10 +64,11 @@ WITHOUT_CACHE = (
 
 def import_once(
     url: str, csv_path: Path, env_dir: Path, *, cache: bool = True
-) -> tuple[float, str]:
+) -> tuple[float, float, str]:
     env_file = env_dir / "bench.env"
     env_file.write_text(f"NEWSLETTER_DATABASE_URL={url}\n")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [
@@ -84,9 +87,11 @@ def import_once(
         check=False,
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"import failed ({done.returncode}): {done.stderr.strip()}")
-    return elapsed, done.stdout.strip()
+    return elapsed, cpu, done.stdout.strip()
 
 
 def main() -> None:
@@ -103,6 +108,7 @@ def main() -> None:
     caches = [True, False] if args.no_cache_arm else [True]
     kinds: list[str | None] = [None] + ([args.database_url] if args.database_url else [])
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}  # user + system of the command (less inflated by load)
     with tempfile.TemporaryDirectory() as folder:
         full = Path(folder) / "full.csv"
         half = Path(folder) / "half.csv"
@@ -122,9 +128,14 @@ def main() -> None:
                         with scratch(kind, str(work)) as url:
                             if arm == "half listed":
                                 import_once(url, half, work)
-                            elapsed, said = import_once(url, full, work, cache=cache)
+                            elapsed, used, said = import_once(url, full, work, cache=cache)
                         times.setdefault(name, []).append(elapsed)
-                        print(f"round {round_no + 1}, {name}: {elapsed:.2f}s ({said})", flush=True)
+                        cpu.setdefault(name, []).append(used)
+                        print(
+                            f"round {round_no + 1}, {name}: {elapsed:.2f}s, CPU {used:.2f}s"
+                            f" ({said})",
+                            flush=True,
+                        )
     load = ", ".join(f"{a:.1f}" for a in os.getloadavg())
     print(f"\n{args.rows:,} rows, {args.rounds} rounds, wall time of the whole command")
     print(f"(load average {load} at the end, {os.cpu_count()} CPUs):")
@@ -132,7 +143,8 @@ def main() -> None:
         median = statistics.median(found)
         print(
             f"  {name:<42} median {median:6.2f}s  min {min(found):6.2f}s  "
-            f"max {max(found):6.2f}s  ({args.rows / median:,.0f} rows/s)"
+            f"max {max(found):6.2f}s  ({args.rows / median:,.0f} rows/s)  "
+            f"CPU median {statistics.median(cpu[name]):6.2f}s"
         )
 
 
