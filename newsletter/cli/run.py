@@ -274,9 +274,12 @@ def preview_command(
     out: Path | None,
     shot_dir: Path | None,
 ) -> None:
-    """Show the exact email one subscriber would get for a frozen edition."""
+    """Show the exact email one subscriber would get for a frozen edition.
+
+    Reads an existing database: without one here it says so (exit 2) and creates
+    nothing, neither a database nor a secret key."""
+    store = ctx.open_existing_store()
     settings = ctx.settings
-    store = open_store(settings)
     now = utc_now()
     with store.begin() as conn:
         if date_text:
