@@ -73,21 +73,25 @@ class Context:
         if self.unconfigured():
             fail(self.no_settings_line(), 2)
 
-    def open_existing_store(self) -> Store:
-        """For read-only commands: warn when unconfigured, and never create a database.
-        A SQLite file that does not exist stops the command (exit 2) with one line; an
-        existing database is opened (and migrated) as usual."""
+    def require_database(self) -> None:
+        """For commands that read or change what is already there: warn when unconfigured;
+        a SQLite file that does not exist stops the command (exit 2) with one line, before
+        anything could create it."""
         if self.unconfigured():
             click.echo(f"warning: {self.no_settings_line()}", err=True)
-        settings = self.settings
-        path = sqlite_file(settings.database_url)
+        path = sqlite_file(self.settings.database_url)
         if path is not None and not path.exists():
             fail(
                 f"no database at {path.resolve()} (nothing created): nothing has run here"
                 " yet; run from the install folder, or set NEWSLETTER_DATABASE_URL",
                 2,
             )
-        return open_store(settings)
+
+    def open_existing_store(self) -> Store:
+        """For read-only commands, and changes to existing readers: ``require_database``,
+        then the database opened (and migrated) as usual; never a new one."""
+        self.require_database()
+        return open_store(self.settings)
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -8,7 +8,7 @@ import datetime as dt
 import click
 
 from newsletter import schedule
-from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
 from newsletter.cli.send import SEND_LOCK
 from newsletter.errors import InputError
 from newsletter.pipeline import RUN_LOCK, freeze
@@ -35,6 +35,7 @@ def recollect_command(ctx: Context, date_text: str) -> None:
     now (MISSING_SOURCE_POLICY); otherwise the old one stays and the command exits
     3. Then `newsletter run --date DATE` sends the new edition.
     """
+    ctx.require_settings()
     settings = ctx.settings
     try:
         date = dt.date.fromisoformat(date_text)
@@ -43,7 +44,7 @@ def recollect_command(ctx: Context, date_text: str) -> None:
     refused = schedule.refusal(date, utc_now(), settings)
     if refused is not None:
         raise InputError("DATE", date, refused)
-    store = open_store(settings)
+    store = ctx.open_existing_store()
     holder = locks.holder_id("recollect")
     try:
         with store.begin() as conn:

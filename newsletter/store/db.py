@@ -41,10 +41,12 @@ def upsert_insert(conn: Connection) -> Any:
     PostgreSQL dialect costs about 50 ms to import, which read-only commands on SQLite
     (``newsletter status``) need not pay."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

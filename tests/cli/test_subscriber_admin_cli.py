@@ -126,6 +126,7 @@ def test_a_bounced_reader_can_be_reactivated(env_file: Path, database_url: str) 
 
 
 def test_unknown_address_is_one_line_exit_2(env_file: Path) -> None:
+    assert run(env_file, "subscribers", "add", "ada@example.org")[0] == 0  # a list, without them
     for command in ("unsubscribe", "pause", "resume", "reactivate", "show", "remove"):
         code, out, err = run(env_file, "subscribers", command, "nobody@example.org")
         assert (code, out, err) == (2, "", "error: not found: subscriber nobody@example.org\n"), (
