@@ -40,6 +40,7 @@ from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,9 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         rendered = report.counts.get("rendered", 0)
         where = f" into {report.folder}" if report.folder else ""
         then = f"; {report.reason}" if report.reason else ""
-        click.echo(f"dry run for {date}: {rendered} emails written{where}, none sent{then}")
+        click.echo(
+            f"dry run for {date}: {plural(rendered, 'email')} written{where}, none sent{then}"
+        )
     elif report.outcome == "partial":
         if report.stopped or report.counts.get("failed"):
             click.echo(f"edition {date}: partly failed, {done_text(report)}: {report.reason}")
