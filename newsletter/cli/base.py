@@ -105,6 +105,20 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """A click callback for a date option or argument: ``YYYY-MM-DD`` as a ``date``; anything
+    else stops the command before it starts, with one line naming the option (a usage
+    error, exit 2): ``error: --date: expected YYYY-MM-DD, got '2026-13-01'``."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        fail(f"{name}: expected YYYY-MM-DD, got {value!r}", 2)
+        raise  # fail exits; this line is for the type checker
+
+
 def utc_now() -> dt.datetime:
     """The wall clock, aware UTC: the CLI is where time enters; the library takes ``now``."""
     return dt.datetime.now(dt.UTC)

@@ -8,7 +8,7 @@ import datetime as dt
 import click
 
 from newsletter import schedule
-from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
+from newsletter.cli.base import Context, handle_errors, iso_date, main, pass_context, utc_now
 from newsletter.cli.send import SEND_LOCK
 from newsletter.errors import InputError
 from newsletter.pipeline import RUN_LOCK, freeze
@@ -24,10 +24,10 @@ def edition_group() -> None:
 
 
 @edition_group.command("recollect")
-@click.argument("date_text", metavar="DATE")
+@click.argument("date", metavar="DATE", callback=iso_date)
 @pass_context
 @handle_errors
-def recollect_command(ctx: Context, date_text: str) -> None:
+def recollect_command(ctx: Context, date: dt.date) -> None:
     """Drop the frozen edition of DATE and collect it again, while none of its
     messages has gone out (no message sent, in flight or of unknown fate).
 
@@ -37,10 +37,6 @@ def recollect_command(ctx: Context, date_text: str) -> None:
     """
     ctx.require_settings()
     settings = ctx.settings
-    try:
-        date = dt.date.fromisoformat(date_text)
-    except ValueError:
-        raise InputError("DATE", date_text, f"expected YYYY-MM-DD, got {date_text!r}") from None
     refused = schedule.refusal(date, utc_now(), settings)
     if refused is not None:
         raise InputError("DATE", date, refused)

@@ -16,6 +16,7 @@ from newsletter.cli.base import (
     Context,
     fail,
     handle_errors,
+    iso_date,
     main,
     open_store,
     pass_context,
@@ -286,20 +287,11 @@ def unsubscribe_command(ctx: Context, email: str) -> None:
     click.echo(_said(change, "unsubscribed, no more email"))
 
 
-def _date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD", param_hint=f"'{value}'") from None
-
-
 @subscribers_group.command("pause")
 @click.argument("email")
 @click.option(
     "--until",
-    callback=_date,
+    callback=iso_date,
     metavar="YYYY-MM-DD",
     help="Send again from the first edition on or after this date (default: until resume).",
 )

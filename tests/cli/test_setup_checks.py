@@ -242,3 +242,28 @@ def test_no_command_creates_a_database_or_key_in_a_folder_without_settings(
             command,
             result.stderr,
         )
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        (["run", "--date", "2026-13-01"], "--date"),
+        (["send", "--date", "2026-13-01"], "--date"),
+        (["send", "--resend-failed", "--date", "2026-13-01"], "--date"),
+        (["preview", "--date", "2026-13-01"], "--date"),
+        (["edition", "recollect", "2026-13-01"], "DATE"),
+        (["subscribers", "pause", "ada@example.org", "--until", "2026-13-01"], "--until"),
+    ],
+)
+def test_a_bad_date_is_one_line_naming_the_option_exit_2(
+    tmp_path: Path, command: list[str], name: str
+) -> None:
+    """Before: `run --date 2026-13-01` exited 1 ("--date: --date: ..." earlier still),
+    `send --date` printed click's usage block, `pause --until` named the value as the
+    option; a bad date is a usage error (README: exit 2), said in one line, before
+    anything is opened."""
+    env = {"NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
+    result = cli(*command, env=env)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"error: {name}: expected YYYY-MM-DD, got '2026-13-01'\n"
+    assert list(tmp_path.iterdir()) == []
