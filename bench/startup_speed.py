@@ -15,7 +15,7 @@ Each arm is a fresh interpreter (what cron and a shell pay), timed from spawn to
   are pydantic-settings, the addresses in them are checked by email-validator, the
   database is SQLAlchemy), so the figure above it is the part the project controls.
 
-The database's settings file is a realistic one (FROM_ADDRESS, REPLY_ADDRESS, BASE_URL,
+The database's settings file is a realistic one (FROM, REPLY_ADDRESS, BASE_URL,
 SMTP_HOST: their validation is part of every start). Children get a warm bytecode cache
 (``PYTHONPYCACHEPREFIX`` in the temporary folder, one untimed round first) even where
 ``PYTHONDONTWRITEBYTECODE`` is set, as it is on the shared dev machine: without it every
@@ -54,7 +54,7 @@ EAGER = (
 FLOOR = "import click, sqlalchemy, sqlalchemy.dialects.sqlite, pydantic_settings, email_validator"
 
 SETTINGS = (
-    "NEWSLETTER_FROM_ADDRESS=Papers <papers@example.org>\n"
+    "NEWSLETTER_FROM=Papers <papers@example.org>\n"
     "NEWSLETTER_REPLY_ADDRESS=replies@example.org\n"
     "NEWSLETTER_BASE_URL=https://papers.example.org\n"
     "NEWSLETTER_SMTP_HOST=127.0.0.1\n"

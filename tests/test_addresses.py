@@ -129,11 +129,17 @@ def test_the_domain_cache_gives_the_same_answer_for_every_address(
     cached.cache_clear()
     first = [_answer(a) for a in corpus]  # domains new to the cache, then repeated ones
     again = [_answer(a) for a in corpus]  # every valid domain now in the cache
-    assert cached.cache_info().hits >= len({a for a, r in zip(corpus, first) if "ok" in r})
+    assert cached.cache_info().hits >= len(
+        {a for a, r in zip(corpus, first, strict=True) if "ok" in r}
+    )
     step = getattr(addresses._LIBRARY, addresses._DOMAIN_STEP)
     monkeypatch.setattr(addresses._LIBRARY, addresses._DOMAIN_STEP, step.__wrapped__)
     plain = [_answer(a) for a in corpus]
-    differ = [(a, p, f, g) for a, p, f, g in zip(corpus, plain, first, again) if not p == f == g]
+    differ = [
+        (a, p, f, g)
+        for a, p, f, g in zip(corpus, plain, first, again, strict=True)
+        if not p == f == g
+    ]
     assert not differ, differ[:5]
     # Both kinds are in the corpus: the comparison covers refusals and IDN answers too.
     assert sum(r.startswith("refused") for r in plain) > 20
