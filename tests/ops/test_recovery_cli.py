@@ -123,7 +123,7 @@ def test_failed_messages_show_their_reply_and_resend_failed_sends_only_them(
     assert failed["last_code"] == 554
     assert "5.6.0 message content rejected" in failed["last_reply"]
     text = cli(env, "status")
-    assert "reader1@example.org  failed, 1 attempts" in text.stdout
+    assert "reader1@example.org  failed, 1 attempt," in text.stdout
     checked = cli(env, "status", "--check")
     assert checked.exit_code == 2
     [line] = [p for p in snapshot["problems"] if "1 message failed (last:" in p]
