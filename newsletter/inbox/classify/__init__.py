@@ -119,11 +119,12 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     command = plaintext.smtp_command(text)
     statuses = reports.delivery_statuses(message)
     if statuses:
-        return _from_report(statuses, text, command)
+        return _from_report(message, statuses, text, command)
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
-        found = diagnose("", detail, permanent=bool(permanent) or not temporary, command=command)
+        preset = plaintext.exim_reason(message, detail, command)
+        found = diagnose("", detail, command=command, preset=preset)
         kind: RecipientKind = "hard" if found.hard else "soft"
         failed = _unique([*sorted(permanent), *sorted(temporary)])
         each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
@@ -135,7 +136,7 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
 
 
 def _from_report(
-    statuses: list[reports.RecipientStatus], text: str, command: str
+    message: Message, statuses: list[reports.RecipientStatus], text: str, command: str
 ) -> Classification:
     each: list[RecipientResult] = []
     worst: RecipientResult | None = None
@@ -143,7 +144,14 @@ def _from_report(
         failed = entry.action == "failed" or (not entry.action and entry.status[:1] in "45")
         if failed:
             detail = entry.diagnostic or plaintext.diagnostic_lines(text)
-            found = diagnose(entry.status, detail, permanent=True, command=command)
+            found = diagnose(
+                entry.status,
+                detail,
+                command=command,
+                action=entry.action,
+                diagnostic_type=entry.diagnostic_type,
+                preset=plaintext.exim_reason(message, detail, command),
+            )
             kind: RecipientKind = "hard" if found.hard else "soft"
             status, reason = found.status, found.reason
         else:
@@ -184,13 +192,13 @@ def _from_ses(notification: SesNotification) -> Classification:
             "warning", addresses, reason="delivered", action="delivered", per_recipient=each
         )
     subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
-    code = 550 if notification.permanent else 450
+    code = "550" if notification.permanent else "450"
     default = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
     results: list[RecipientResult] = []
     for entry in notification.recipients:
         found = default
         if entry.status or entry.diagnostic:
-            found = diagnose(entry.status, entry.diagnostic, permanent=notification.permanent)
+            found = diagnose(entry.status, entry.diagnostic)
         kind: RecipientKind = "hard" if found.hard else "soft"
         results.append(
             RecipientResult(entry.address.lower(), "", "failed", found.status, found.reason, kind)

@@ -4,10 +4,12 @@
   Microsoft, GroupWise and others) and the ``X-Failed-Recipients`` header (Exim, Gmail).
 - What the server said: the lines of the human-readable part that carry an SMTP reply code
   (RFC 5321 section 4.2) or an RFC 3463 status, with their continuation lines.
-- At which SMTP command it was said (``smtp_command``): Postfix's "(in reply to RCPT TO
-  command)", Exim's "after RCPT TO:". Sendmail's transcripts are not read for this: with
-  PIPELINING its RCPT replies arrive after ``>>> DATA``, so the last command shown is not
-  the one a reply answered. One command per message (the first one named).
+- At which SMTP command it was said (``smtp_command``), as sisimai reads it: Postfix's "(in
+  reply to RCPT TO command)", Exim's "after RCPT TO:", else the last ``>>> COMMAND`` line of
+  a Sendmail transcript (lib/Sisimai/Lhost/Postfix.pm, Exim.pm, Sendmail.pm). One command
+  per message (the first one named).
+- The reason an Exim notice gives in its own words (``exim_reason``; Exim.pm's
+  ``$messagesof`` and ``$delayedfor``), which sisimai takes before its general rules.
 - Whether a message is a bounce at all (``looks_like_bounce``): the well-known sender names
   and subjects of delivery failure notices, or failed addresses found in a message that a
   program sent (never a person's message quoting a bounce).
@@ -21,6 +23,7 @@ from email.message import Message
 
 from flufl.bounce import all_failures
 
+from newsletter.deliver.reasons import find_command
 from newsletter.inbox.classify import headers
 from newsletter.inbox.classify.reports import DELIVERY_STATUS_TYPES, RETURNED_MESSAGE_TYPES
 
@@ -48,6 +51,40 @@ _IN_REPLY_TO = re.compile(
     r"|after\s+(?P<exim>rcpt|mail|end\s+of\s+data|data|initial\s+connection)",
     re.IGNORECASE | re.DOTALL,
 )
+
+_SENDMAIL_SENT = re.compile(r"^>>> (.+)$", re.MULTILINE)
+# lib/Sisimai/Lhost/Exim.pm (sisimai v5.1.0p3): subjects, $messagesof, $delayedfor.
+_EXIM_SUBJECTS = (
+    "Delivery Status Notification", "Mail delivery failed", "Mail failure", "Message frozen",
+    "Warning: message ", "error(s) in forwarding or filtering",
+)  # fmt: skip
+_EXIM_MESSAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("userunknown", ("user not found",)),
+    ("hostunknown", (
+        "all host address lookups failed permanently",
+        "all relevant MX records point to non-existent hosts", "Unrouteable address",
+    )),
+    ("mailboxfull", ("mailbox is full", "error: quota exceed")),
+    ("notaccept", (
+        "an MX or SRV record indicated no SMTP service",
+        "no host found for existing SMTP connection",
+    )),
+    ("syntaxerror", (
+        "angle-brackets nested too deep", 'expected word or "<"',
+        "domain missing in source-routed address", "malformed address:",
+    )),
+    ("systemerror", (
+        "delivery to file forbidden", "delivery to pipe forbidden", "local delivery failed",
+        "LMTP error after ",
+    )),
+    ("contenterror", ('Too many "Received" headers',)),
+)  # fmt: skip
+_EXIM_DELAYED = (
+    "retry timeout exceeded", "No action is required on your part",
+    "retry time not reached for any host after a long failure period",
+    "all hosts have been failing for a long time and were last tried", "Delay reason: ",
+    "has been frozen", "was frozen on arrival by ",
+)  # fmt: skip
 
 
 def human_text(message: Message) -> str:
@@ -121,18 +158,45 @@ def diagnostic_lines(text: str, limit: int = 500) -> str:
 
 
 def smtp_command(text: str) -> str:
-    """The SMTP command the failure answered: rcpt | mail | data | connect | '' (unknown)."""
+    """The SMTP command the failure answered, in sisimai's names: RCPT | MAIL | DATA | HELO |
+    EHLO | CONN | '' (unknown)."""
     match = _IN_REPLY_TO.search(text)
     if match is None:
+        sent = _SENDMAIL_SENT.findall(text)
+        return find_command(sent[-1]) if sent else ""
+    word = (match.group("cmd") or match.group("exim") or "").upper()
+    if word.startswith(("RCPT", "MAIL", "HELO", "EHLO")):
+        return word[:4]
+    if word.startswith("INITIAL"):
+        return "CONN"
+    return "DATA"
+
+
+def is_exim(message: Message) -> bool:
+    """An Exim notice, by sisimai's test (lib/Sisimai/Lhost/Exim.pm): two of a From that
+    starts "Mail Delivery System", an Exim Message-ID and one of Exim's subjects."""
+    message_id = headers.first(message, "Message-ID").strip()
+    score = headers.first(message, "From").strip().startswith("Mail Delivery System")
+    score += message_id[:1] == "<" and message_id.find("-") == 8 and message_id.find("@") == 18
+    subject = headers.first(message, "Subject")
+    score += any(s in subject for s in _EXIM_SUBJECTS)
+    return score >= 2
+
+
+def exim_reason(message: Message, diagnostic: str, command: str) -> str:
+    """The reason an Exim notice gives in its own words ('' when none, or not Exim)."""
+    if not is_exim(message):
         return ""
-    word = (match.group("cmd") or match.group("exim") or "").lower()
-    if word.startswith("rcpt"):
-        return "rcpt"
-    if word.startswith("mail"):
-        return "mail"
-    if word in ("helo", "ehlo") or word.startswith("initial"):
-        return "connect"
-    return "data"
+    if command in ("HELO", "EHLO"):
+        return "blocked"
+    if command == "MAIL":
+        return "onhold"
+    for reason, phrases in _EXIM_MESSAGES:
+        if any(p in diagnostic for p in phrases):
+            return reason
+    if any(p in diagnostic for p in _EXIM_DELAYED):
+        return "expired"
+    return "mailererror" if "pipe to |" in diagnostic else ""
 
 
 def looks_like_bounce(message: Message, failed: int) -> bool:

@@ -41,7 +41,8 @@ class RecipientStatus:
     ``final_recipient``/``original_recipient``: bare addresses ('' when absent); ``action``:
     failed | delayed | delivered | relayed | expanded, lower case ('' when absent);
     ``status``: the RFC 3463 code (``5.1.1``, '' when absent); ``diagnostic``: the
-    Diagnostic-Code text without its type (``smtp;``), on one line, at most 500 characters.
+    Diagnostic-Code text without its type (``smtp;``), on one line, at most 500 characters;
+    ``diagnostic_type``: that type, upper case (``SMTP``, ``X-UNIX``; '' when absent).
     """
 
     final_recipient: str
@@ -49,6 +50,7 @@ class RecipientStatus:
     action: str
     status: str
     diagnostic: str
+    diagnostic_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
                 continue
             status = headers.first(block, "Status").strip().split(" ")[0]
             diagnostic = headers.first(block, "Diagnostic-Code")
-            _type, semicolon, text = diagnostic.partition(";")
+            kind, semicolon, text = diagnostic.partition(";")
             found.append(
                 RecipientStatus(
                     final_recipient=final,
@@ -89,6 +91,7 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
                     action=headers.first(block, "Action").strip().lower(),
                     status=status,
                     diagnostic=one_line(text if semicolon else diagnostic, 500),
+                    diagnostic_type=kind.strip().upper() if semicolon else "",
                 )
             )
     return found
