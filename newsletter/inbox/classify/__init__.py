@@ -28,7 +28,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.inbox.classify import headers, plaintext, reports
+from newsletter.inbox.classify import headers, lhosts, plaintext, reports
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -123,8 +123,7 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
-        preset = plaintext.exim_reason(message, detail, command)
-        found = diagnose("", detail, command=command, preset=preset)
+        found = _diagnose(message, text, "", detail, command, "", "")
         kind: RecipientKind = "hard" if found.hard else "soft"
         failed = _unique([*sorted(permanent), *sorted(temporary)])
         each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
@@ -144,13 +143,9 @@ def _from_report(
         failed = entry.action == "failed" or (not entry.action and entry.status[:1] in "45")
         if failed:
             detail = entry.diagnostic or plaintext.diagnostic_lines(text)
-            found = diagnose(
-                entry.status,
-                detail,
-                command=command,
-                action=entry.action,
-                diagnostic_type=entry.diagnostic_type,
-                preset=plaintext.exim_reason(message, detail, command),
+            detail = plaintext.quoting_paragraph(text, detail) or detail
+            found = _diagnose(
+                message, text, entry.status, detail, command, entry.action, entry.diagnostic_type
             )
             kind: RecipientKind = "hard" if found.hard else "soft"
             status, reason = found.status, found.reason
@@ -173,6 +168,21 @@ def _from_report(
     named = _unique([a for r in scored for a in (r.recipient, r.original_recipient)])
     return Classification(
         worst.kind, named, worst.status, worst.reason, worst.action, per_recipient=tuple(each)
+    )
+
+
+def _diagnose(
+    message: Message, text: str, status: str, detail: str, command: str, action: str, kind: str
+) -> Diagnosis:
+    """``diagnose`` with what the notice's own format says (``lhosts.hints``) first."""
+    said = lhosts.hints(message, text, detail, status, command)
+    return diagnose(
+        said.status or status,
+        said.diagnostic or detail,
+        command=said.command or command,
+        action=action,
+        diagnostic_type=kind,
+        preset=said.reason,
     )
 
 

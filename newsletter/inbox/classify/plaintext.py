@@ -8,8 +8,7 @@
   reply to RCPT TO command)", Exim's "after RCPT TO:", else the last ``>>> COMMAND`` line of
   a Sendmail transcript (lib/Sisimai/Lhost/Postfix.pm, Exim.pm, Sendmail.pm). One command
   per message (the first one named).
-- The reason an Exim notice gives in its own words (``exim_reason``; Exim.pm's
-  ``$messagesof`` and ``$delayedfor``), which sisimai takes before its general rules.
+- The notice's own paragraph around a report's short Diagnostic-Code (``quoting_paragraph``).
 - Whether a message is a bounce at all (``looks_like_bounce``): the well-known sender names
   and subjects of delivery failure notices, or failed addresses found in a message that a
   program sent (never a person's message quoting a bounce).
@@ -53,38 +52,6 @@ _IN_REPLY_TO = re.compile(
 )
 
 _SENDMAIL_SENT = re.compile(r"^>>> (.+)$", re.MULTILINE)
-# lib/Sisimai/Lhost/Exim.pm (sisimai v5.1.0p3): subjects, $messagesof, $delayedfor.
-_EXIM_SUBJECTS = (
-    "Delivery Status Notification", "Mail delivery failed", "Mail failure", "Message frozen",
-    "Warning: message ", "error(s) in forwarding or filtering",
-)  # fmt: skip
-_EXIM_MESSAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("userunknown", ("user not found",)),
-    ("hostunknown", (
-        "all host address lookups failed permanently",
-        "all relevant MX records point to non-existent hosts", "Unrouteable address",
-    )),
-    ("mailboxfull", ("mailbox is full", "error: quota exceed")),
-    ("notaccept", (
-        "an MX or SRV record indicated no SMTP service",
-        "no host found for existing SMTP connection",
-    )),
-    ("syntaxerror", (
-        "angle-brackets nested too deep", 'expected word or "<"',
-        "domain missing in source-routed address", "malformed address:",
-    )),
-    ("systemerror", (
-        "delivery to file forbidden", "delivery to pipe forbidden", "local delivery failed",
-        "LMTP error after ",
-    )),
-    ("contenterror", ('Too many "Received" headers',)),
-)  # fmt: skip
-_EXIM_DELAYED = (
-    "retry timeout exceeded", "No action is required on your part",
-    "retry time not reached for any host after a long failure period",
-    "all hosts have been failing for a long time and were last tried", "Delay reason: ",
-    "has been frozen", "was frozen on arrival by ",
-)  # fmt: skip
 
 
 def human_text(message: Message) -> str:
@@ -172,31 +139,19 @@ def smtp_command(text: str) -> str:
     return "DATA"
 
 
-def is_exim(message: Message) -> bool:
-    """An Exim notice, by sisimai's test (lib/Sisimai/Lhost/Exim.pm): two of a From that
-    starts "Mail Delivery System", an Exim Message-ID and one of Exim's subjects."""
-    message_id = headers.first(message, "Message-ID").strip()
-    score = headers.first(message, "From").strip().startswith("Mail Delivery System")
-    score += message_id[:1] == "<" and message_id.find("-") == 8 and message_id.find("@") == 18
-    subject = headers.first(message, "Subject")
-    score += any(s in subject for s in _EXIM_SUBJECTS)
-    return score >= 2
-
-
-def exim_reason(message: Message, diagnostic: str, command: str) -> str:
-    """The reason an Exim notice gives in its own words ('' when none, or not Exim)."""
-    if not is_exim(message):
+def quoting_paragraph(text: str, diagnostic: str) -> str:
+    """The paragraph of the notice's text that quotes ``diagnostic`` at more length, on one
+    line ('' when none): Postfix's "host ... said: 550 ... (in reply to RCPT TO command)"
+    around the report's shorter Diagnostic-Code (lib/Sisimai/Lhost/Postfix.pm replaces the
+    one with the other when the longer carries a status or reply code)."""
+    wanted = " ".join(diagnostic.split())
+    if len(wanted) < 8:
         return ""
-    if command in ("HELO", "EHLO"):
-        return "blocked"
-    if command == "MAIL":
-        return "onhold"
-    for reason, phrases in _EXIM_MESSAGES:
-        if any(p in diagnostic for p in phrases):
-            return reason
-    if any(p in diagnostic for p in _EXIM_DELAYED):
-        return "expired"
-    return "mailererror" if "pipe to |" in diagnostic else ""
+    for block in re.split(r"\n[ \t]*\n", text):
+        line = " ".join(block.split())
+        if len(line) > len(wanted) and wanted in line and _CODE_LINE.search(line):
+            return line[:500]
+    return ""
 
 
 def looks_like_bounce(message: Message, failed: int) -> bool:
