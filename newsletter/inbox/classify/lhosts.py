@@ -12,6 +12,9 @@ here is a ``preset``: sisimai keeps it, unless it is one it checks again (``RETR
   refusal at RCPT.
 - Outlook.com (Outlook.pm): "Requested action not taken: mailbox unavailable" ->
   userunknown, "the domain is not reachable" -> hostunknown.
+- Amazon SES notices by email (AmazonSES.pm): a vague Status (x.0.0, x.1.0) gives way to
+  the code in the remote server's quoted reply ("550-'5.7.1 ... Access denied'");
+  "Delivery expired" -> expired.
 - Local delivery agents (MDA.pm): mail.local, procmail, maildrop, vpopmail, vmailmgr,
   Dovecot: their own words for an unknown user or a full mailbox.
 
@@ -161,6 +164,8 @@ def hints(message: Message, body: str, diagnostic: str, status: str, command: st
         return Hints(reason=reason)
     if is_exim(message):
         return Hints(reason=exim_reason(diagnostic, command))
+    if is_amazon_ses(message):
+        return _amazon_ses(diagnostic, status)
     return mda(message, body)
 
 
@@ -218,6 +223,25 @@ def is_outlook(message: Message) -> bool:
     score += headers.present(message, "X-Message-Info")
     score += any(".hotmail.com" in value for value in headers.values(message, "Received"))
     return score >= 2
+
+
+def is_amazon_ses(message: Message) -> bool:
+    """AmazonSES.pm's test for an emailed notice: X-AWS-Outgoing or X-SES-Outgoing, and not
+    Amazon WorkMail."""
+    if "Amazon WorkMail" in headers.first(message, "X-Mailer"):
+        return False
+    return headers.present(message, "X-AWS-Outgoing") or headers.present(message, "X-SES-Outgoing")
+
+
+def _amazon_ses(diagnostic: str, status: str) -> Hints:
+    if status.find(".0.0") > 0 or status.find(".1.0") > 0:
+        start = diagnostic.find("-'")
+        start = diagnostic.find('-"') if start < 0 else start
+        end = diagnostic.rfind("' ")
+        end = diagnostic.rfind('" ') if end < 0 else end
+        quoted = diagnostic[start + 2 : end] if start > -1 and end > -1 else diagnostic
+        status = find_status(quoted) or status
+    return Hints(reason="expired" if "Delivery expired" in diagnostic else "", status=status)
 
 
 def mda(message: Message, body: str) -> Hints:

@@ -56,7 +56,8 @@ _SENDMAIL_SENT = re.compile(r"^>>> (.+)$", re.MULTILINE)
 
 def human_text(message: Message) -> str:
     """The text/plain parts (else text/html without tags) outside any returned message and
-    report part, decoded, joined, at most 20 000 characters."""
+    report part, decoded, joined, at most 20 000 characters. A multipart message whose
+    boundary never appears is all text."""
     plain: list[str] = []
     html: list[str] = []
     _collect(message, plain, html)
@@ -74,7 +75,9 @@ def _collect(part: Message, plain: list[str], html: list[str]) -> None:
             if isinstance(sub, Message):
                 _collect(sub, plain, html)
         return
-    if kind not in ("text/plain", "text/html"):
+    # A multipart whose boundary never appears (StartBoundaryNotFoundDefect) is read as text.
+    unsplit = part.get_content_maintype() == "multipart"
+    if kind not in ("text/plain", "text/html") and not unsplit:
         return
     raw = part.get_payload(decode=True)
     if not isinstance(raw, bytes):
@@ -84,7 +87,7 @@ def _collect(part: Message, plain: list[str], html: list[str]) -> None:
         text = raw.decode(charset, "replace")
     except LookupError:
         text = raw.decode("utf-8", "replace")
-    (plain if kind == "text/plain" else html).append(text)
+    (html if kind == "text/html" else plain).append(text)
 
 
 def failed_addresses(message: Message) -> tuple[frozenset[str], frozenset[str]]:
@@ -147,7 +150,7 @@ def quoting_paragraph(text: str, diagnostic: str) -> str:
     wanted = " ".join(diagnostic.split())
     if len(wanted) < 8:
         return ""
-    for block in re.split(r"\n[ \t]*\n", text):
+    for block in re.split(r"\n[ \t\r]*\n", text):
         line = " ".join(block.split())
         if len(line) > len(wanted) and wanted in line and _CODE_LINE.search(line):
             return line[:500]
