@@ -12,6 +12,8 @@ here is a ``preset``: sisimai keeps it, unless it is one it checks again (``RETR
   refusal at RCPT.
 - Outlook.com (Outlook.pm): "Requested action not taken: mailbox unavailable" ->
   userunknown, "the domain is not reachable" -> hostunknown.
+- Yahoo (Yahoo.pm): the lines after "Sorry, we were unable to deliver your message" are the
+  diagnostic; "[RCPT_TO]" or a quoted ``<address>`` makes it a refusal at RCPT.
 - Amazon SES notices by email (AmazonSES.pm): a vague Status (x.0.0, x.1.0) gives way to
   the code in the remote server's quoted reply ("550-'5.7.1 ... Access denied'");
   "Delivery expired" -> expired.
@@ -27,7 +29,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from newsletter.deliver.reasons import find_status
+from newsletter.deliver.reasons import find_command, find_status
 from newsletter.inbox.classify import headers
 
 
@@ -110,6 +112,11 @@ _OUTLOOK_MESSAGES = (
     ("userunknown", "Requested action not taken: mailbox unavailable"),
 )  # fmt: skip
 
+_YAHOO_START = "Sorry, we were unable to deliver your message"
+_YAHOO_END = "--- Below this line is a copy of the message."
+_YAHOO_RECIPIENT = re.compile(r"^<[^<>@\s]+@[^<>\s]+>:$")
+_YAHOO_QUOTED = re.compile(r"<[^<>]*@[^<>]*>")
+
 _MDA_SENDERS = ("mail delivery subsystem", "mailer-daemon", "postmaster")
 _MDA_AGENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dovecot", ("Your message to ", " was automatically rejected:")),
@@ -164,6 +171,8 @@ def hints(message: Message, body: str, diagnostic: str, status: str, command: st
         return Hints(reason=reason)
     if is_exim(message):
         return Hints(reason=exim_reason(diagnostic, command))
+    if headers.present(message, "X-YMailISG"):
+        return _yahoo(body, diagnostic)
     if is_amazon_ses(message):
         return _amazon_ses(diagnostic, status)
     return mda(message, body)
@@ -223,6 +232,18 @@ def is_outlook(message: Message) -> bool:
     score += headers.present(message, "X-Message-Info")
     score += any(".hotmail.com" in value for value in headers.values(message, "Received"))
     return score >= 2
+
+
+def _yahoo(body: str, diagnostic: str) -> Hints:
+    start = body.find(_YAHOO_START)
+    if start >= 0:
+        said = body[start:].split(_YAHOO_END, 1)[0].splitlines()[1:]
+        kept = [line for line in said if not _YAHOO_RECIPIENT.match(line.strip())]
+        diagnostic = " ".join(" ".join(kept).split()) or diagnostic
+    command = find_command(diagnostic)
+    if not command and _YAHOO_QUOTED.search(diagnostic):
+        command = "RCPT"
+    return Hints(command=command, diagnostic=diagnostic)
 
 
 def is_amazon_ses(message: Message) -> bool:
