@@ -28,7 +28,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.inbox.classify import headers, lhosts, plaintext, reports
+from newsletter.inbox.classify import headers, lhosts, plaintext, reports, rhosts
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -123,9 +123,9 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
-        found = _diagnose(message, text, "", detail, command, "", "")
-        kind: RecipientKind = "hard" if found.hard else "soft"
         failed = _unique([*sorted(permanent), *sorted(temporary)])
+        found = _diagnose(message, text, "", detail, command, "", "", failed[:1])
+        kind: RecipientKind = "hard" if found.hard else "soft"
         each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
         return Classification(kind, failed, found.status, found.reason, per_recipient=each)
     sender = _sender(message)
@@ -145,7 +145,14 @@ def _from_report(
             detail = entry.diagnostic or plaintext.diagnostic_lines(text)
             detail = plaintext.quoting_paragraph(text, detail) or detail
             found = _diagnose(
-                message, text, entry.status, detail, command, entry.action, entry.diagnostic_type
+                message,
+                text,
+                entry.status,
+                detail,
+                command,
+                entry.action,
+                entry.diagnostic_type,
+                (entry.final_recipient, entry.remote_mta),
             )
             kind: RecipientKind = "hard" if found.hard else "soft"
             status, reason = found.status, found.reason
@@ -172,10 +179,20 @@ def _from_report(
 
 
 def _diagnose(
-    message: Message, text: str, status: str, detail: str, command: str, action: str, kind: str
+    message: Message,
+    text: str,
+    status: str,
+    detail: str,
+    command: str,
+    action: str,
+    kind: str,
+    where: tuple[str, ...],
 ) -> Diagnosis:
-    """``diagnose`` with what the notice's own format says (``lhosts.hints``) first."""
+    """``diagnose`` with what the notice's own format says (``lhosts.hints``) first.
+    ``where``: (recipient, remote host), either may be missing or ''."""
     said = lhosts.hints(message, text, detail, status, command)
+    recipient = where[0] if where else ""
+    remote = (where[1] if len(where) > 1 else "") or rhosts.named_host(text)
     return diagnose(
         said.status or status,
         said.diagnostic or detail,
@@ -183,6 +200,8 @@ def _diagnose(
         action=action,
         diagnostic_type=kind,
         preset=said.reason,
+        remote_host=remote,
+        recipient=recipient,
     )
 
 

@@ -20,8 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsletter.deliver.classify import bounce_for_reason
-from newsletter.deliver.reasons import Failure, find_command, find_reply, find_status, prefer
+from newsletter.deliver.reasons import (
+    RETRY,
+    Failure,
+    find_command,
+    find_reply,
+    find_status,
+    prefer,
+)
 from newsletter.deliver.reasons import reason_of as _reason_of
+from newsletter.inbox.classify.rhosts import rhost_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ def diagnose(
     action: str = "",
     diagnostic_type: str = "",
     preset: str = "",
+    remote_host: str = "",
+    recipient: str = "",
 ) -> Diagnosis:
     """The reason for one failed recipient and whether it is hard.
 
@@ -50,7 +60,9 @@ def diagnose(
     (Diagnostic-Code, or the lines a non-RFC 3464 notice gave); ``command``: the SMTP
     command the refusal answered (CONN, EHLO, HELO, MAIL, RCPT, DATA; '' when the notice
     does not say); ``action``: RFC 3464 Action; ``diagnostic_type``: the Diagnostic-Code
-    type (SMTP, X-Unix, ...); ``preset``: a reason the notice's own format gave.
+    type (SMTP, X-Unix, ...); ``preset``: a reason the notice's own format gave;
+    ``remote_host``, ``recipient``: whose server refused, for the provider's own rules
+    (``rhosts``), which come first unless ``preset`` is a reason sisimai keeps.
     """
     in_text = find_status(text)
     reply = find_reply(text, in_text)
@@ -64,7 +76,10 @@ def diagnose(
         diagnostic_type=diagnostic_type,
         preset=preset,
     )
-    reason = _reason_of(failure)
+    reason = ""
+    if not preset or preset in RETRY:
+        reason = rhost_reason(remote_host, recipient, believed, reply, text)
+    reason = reason or _reason_of(failure)
     return Diagnosis(reason, believed, bounce_for_reason(reason, f"{believed} {text}") == "hard")
 
 
