@@ -48,9 +48,7 @@ def provider(remote_host: str, recipient: str) -> str:
     return ""
 
 
-def rhost_reason(
-    remote_host: str, recipient: str, status: str, reply: str, diagnostic: str
-) -> str:
+def rhost_reason(remote_host: str, recipient: str, status: str, reply: str, diagnostic: str) -> str:
     """The reason by the provider's own rules ('' when they say none)."""
     if not diagnostic:
         return ""
