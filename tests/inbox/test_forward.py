@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
+import re
 from email import policy
 
-from newsletter.inbox.forward import attach_message
+from newsletter.config import Settings
+from newsletter.inbox.forward import attach_message, forward
+
+ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 NOTICE = (
     b"From: papers@example.org\r\nTo: ops@example.org\r\nSubject: Reply from a reader\r\n"
@@ -37,3 +42,33 @@ def test_eight_bit_text_is_sent_as_8bit_never_re_encoded() -> None:
     data = attach_message(NOTICE, reader)
     assert b"Content-Transfer-Encoding: 8bit" in data
     assert "très".encode() in data
+
+
+def test_the_forwards_own_headers_keep_rfc_2047_limits_for_a_long_non_ascii_subject() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        base_url="https://papers.example.org",
+        secret_key="forward-key",
+        from_address="Tägliche Papiere <papers@example.org>",
+    )
+    subject = "Re: Maschinelles Lernen für Übersetzung — 機械学習と自然言語処理の最新研究"
+    raw = (
+        "From: =?utf-8?q?J=C3=BCrgen?= <j@example.net>\r\n"
+        f"Subject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDanke!\r\n"
+    ).encode()
+    message = email.message_from_bytes(raw, policy=policy.default)
+    sent = forward(
+        settings,
+        raw,
+        message,  # type: ignore[arg-type]
+        sender="j@example.net",
+        operator="ops@example.org",
+        subscriber_id=0,
+        now=dt.datetime(2026, 11, 30, tzinfo=dt.UTC),
+    )
+    head = sent.data.partition(b"\r\n\r\n")[0]
+    words = ENCODED_WORD.findall(head)
+    assert words and max(len(w) for w in words) <= 75
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(sent.data, policy=policy.default)
+    assert parsed["Subject"] == f"Reply from a reader: {subject}"
