@@ -5,20 +5,21 @@
 1. ``complaint``: an RFC 5965 feedback report (``message/feedback-report``), or a
    feedback-loop notice with the complained-about message attached.
 2. An Amazon SES notification (JSON, ``ses``): bounce, complaint or delivery.
-3. An RFC 3464 report (``message/delivery-status``): ``hard`` when a failed recipient's
-   reason is about the address itself, ``soft`` for any other failure; ``warning`` when
-   nothing failed (``Action: delayed | relayed | delivered | expanded``: recorded, never
-   scored).
+3. An RFC 3464 report (``message/delivery-status``, outside the returned message): ``hard``
+   when a failed recipient's reason is about the address itself, ``soft`` for any other
+   failure; ``warning`` when nothing failed (``Action: delayed | relayed | delivered |
+   expanded``: recorded, never scored).
 4. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
-   soft the same way; a permanent failure with no reason found is soft.
+   soft the same way; a failure with no reason found (sisimai's onhold) is soft.
 5. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
 6. ``reply``: a message from a person; ``other``: no usable sender.
 
 A report is as bad as its worst recipient (hard, then soft, then warning);
 ``Classification.per_recipient`` keeps each one.
 
-Reasons and the hard/soft rule: ``reasons.diagnose`` (which defers to
-``newsletter.deliver.classify.refusal``, the rule used for send-time refusals).
+Reasons: sisimai's model (``reasons.diagnose``: ``newsletter.deliver.reasons`` with what a
+notice format says itself, ``lhosts``, and the providers' rules, ``rhosts``); hard or soft:
+``newsletter.deliver.classify.bounce_for_reason``, the rule send-time refusals use too.
 """
 
 from __future__ import annotations
