@@ -275,13 +275,17 @@ def run_project(
     render = sum(p["render"] for p in parts)
     cpu = main["cpu"] + sum(p["cpu"] for p in parts if p["pid"] != main["pid"])
     wall = main["wall"]
+    collect = main.get("collect", 0.0)
     return {
         "rate": n / wall,
         "wall": wall,
+        "collect": collect,
+        "collect_wall": main.get("collect_wall", 0.0),
+        "startup": main.get("startup", 0.0),
         "rank": rank,
         "render": render,
         "cpu": cpu,
-        "send_other": cpu - rank - render,
+        "send_other": cpu - rank - render - collect,
         "rss_mb": peak_total / 1024,
         "pss_mb": peak_pss / 1024,
         "max_process_mb": max(peak_one / 1024, main["maxrss_kb"] / 1024),
@@ -314,6 +318,8 @@ def worker_scaling(work: Path, port: int, args: argparse.Namespace, extra: dict[
     print(f"setup on PostgreSQL: {args.n} subscribers, {info.papers} papers")
     store = Store.open(url, now=NOW)
     env = project_env(url, port, work, args.papers, extra)
+    # One process per worker (SEND_PROCESSES defaults to the cores): 1 vs 2 processes.
+    env.setdefault("NEWSLETTER_SEND_PROCESSES", "1")
     rates: dict[int, list[float]] = {1: [], 2: []}
     try:
         for round_no in range(1, args.rounds + 1):

@@ -46,6 +46,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     for name in list(os.environ):
         if name.startswith("NEWSLETTER_") and name != FIXTURES_ENV:
             monkeypatch.delenv(name)
+    # One sender process unless a test asks for more (SEND_PROCESSES defaults to the cores):
+    # most tests pass a fixed clock, and a second sender would take the first one's claims,
+    # stamped at that clock, for stale. tests/config/test_send_defaults.py tests the default.
+    monkeypatch.setenv("NEWSLETTER_SEND_PROCESSES", "1")
     monkeypatch.chdir(tmp_path)
     yield
 

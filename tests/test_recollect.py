@@ -167,6 +167,10 @@ def test_the_command_replaces_then_refuses_once_sent(
 def test_the_command_explains_a_date_without_an_edition(
     tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeArxiv
 ) -> None:
+    # An install with a list and no edition of that date (without a database at all, the
+    # command says so instead, and creates none).
+    added = cli(tmp_path, fake_hf, fake_arxiv, "subscribers", "add", "ada@example.org")
+    assert added.exit_code == 0, added.output
     missing = cli(tmp_path, fake_hf, fake_arxiv, "edition", "recollect", "2026-11-24")
     assert (missing.exit_code, missing.stderr) == (
         1,

@@ -73,21 +73,25 @@ class Context:
         if self.unconfigured():
             fail(self.no_settings_line(), 2)
 
-    def open_existing_store(self) -> Store:
-        """For read-only commands: warn when unconfigured, and never create a database.
-        A SQLite file that does not exist stops the command (exit 2) with one line; an
-        existing database is opened (and migrated) as usual."""
+    def require_database(self) -> None:
+        """For commands that read or change what is already there: warn when unconfigured;
+        a SQLite file that does not exist stops the command (exit 2) with one line, before
+        anything could create it."""
         if self.unconfigured():
             click.echo(f"warning: {self.no_settings_line()}", err=True)
-        settings = self.settings
-        path = sqlite_file(settings.database_url)
+        path = sqlite_file(self.settings.database_url)
         if path is not None and not path.exists():
             fail(
                 f"no database at {path.resolve()} (nothing created): nothing has run here"
                 " yet; run from the install folder, or set NEWSLETTER_DATABASE_URL",
                 2,
             )
-        return open_store(settings)
+
+    def open_existing_store(self) -> Store:
+        """For read-only commands, and changes to existing readers: ``require_database``,
+        then the database opened (and migrated) as usual; never a new one."""
+        self.require_database()
+        return open_store(self.settings)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -99,6 +103,20 @@ def sqlite_file(url: str) -> Path | None:
         return None
     path = url.split(":///", 1)[1].split("?", 1)[0]
     return Path(path) if path and path != ":memory:" else None
+
+
+def iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """A click callback for a date option or argument: ``YYYY-MM-DD`` as a ``date``; anything
+    else stops the command before it starts, with one line naming the option (a usage
+    error, exit 2): ``error: --date: expected YYYY-MM-DD, got '2026-13-01'``."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        fail(f"{name}: expected YYYY-MM-DD, got {value!r}", 2)
+        raise  # fail exits; this line is for the type checker
 
 
 def utc_now() -> dt.datetime:

@@ -30,7 +30,9 @@ def db_group() -> None:
 @pass_context
 @handle_errors
 def upgrade_command(ctx: Context) -> None:
-    """Apply every pending migration (SQLite or PostgreSQL, per DATABASE_URL)."""
+    """Apply every pending migration (SQLite or PostgreSQL, per DATABASE_URL); creates the
+    database on a first run, so it stops (exit 2) without any settings."""
+    ctx.require_settings()
     store = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
     try:
         applied = store.upgrade(utc_now())
@@ -85,6 +87,7 @@ def copy_command(ctx: Context, target_url: str) -> None:
     Subscribers, editions, the send ledger, feedback, run history: everything, in one
     transaction on the target. Then point DATABASE_URL at TARGET_URL.
     """
+    ctx.require_database()  # a missing source is no empty one to copy
     source = Store.open(ctx.settings.database_url, now=utc_now(), migrate=False)
     target = Store.open(target_url, now=utc_now(), migrate=False)
     try:

@@ -8,6 +8,8 @@ and information keep it 0.
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 import click
 
@@ -21,6 +23,7 @@ from newsletter.ops.doctor import (
     check_dkim,
     check_settings,
     check_templates,
+    check_unknown_names,
     network_checks,
 )
 from newsletter.ops.plus_probe import check_plus_address
@@ -51,6 +54,16 @@ def run_checks(
     return found + dkim, records
 
 
+def _names_given(ctx: Context) -> list[str]:
+    """Every name set in the settings file (when there is one) and the environment."""
+    from dotenv import dotenv_values
+
+    names = list(os.environ)
+    if ctx.env_file and Path(ctx.env_file).is_file():
+        names += list(dotenv_values(ctx.env_file))
+    return names
+
+
 @main.command("doctor")
 @click.option(
     "--probe-plus",
@@ -69,6 +82,9 @@ def doctor_command(ctx: Context, probe_plus: bool) -> None:
         click.echo(Check("settings", "FAIL", str(exc), "correct it in .env").line)
         raise SystemExit(1) from None
     checks, records = run_checks(settings, probe_plus=probe_plus)
+    unknown = check_unknown_names(_names_given(ctx))
+    if unknown is not None:
+        checks.insert(1, unknown)
     for check in checks:
         click.echo(check.line)
     if records:

@@ -8,7 +8,7 @@ import datetime as dt
 import click
 
 from newsletter import schedule
-from newsletter.cli.base import Context, handle_errors, main, open_store, pass_context, utc_now
+from newsletter.cli.base import Context, handle_errors, iso_date, main, pass_context, utc_now
 from newsletter.cli.send import SEND_LOCK
 from newsletter.errors import InputError
 from newsletter.pipeline import RUN_LOCK, freeze
@@ -24,10 +24,10 @@ def edition_group() -> None:
 
 
 @edition_group.command("recollect")
-@click.argument("date_text", metavar="DATE")
+@click.argument("date", metavar="DATE", callback=iso_date)
 @pass_context
 @handle_errors
-def recollect_command(ctx: Context, date_text: str) -> None:
+def recollect_command(ctx: Context, date: dt.date) -> None:
     """Drop the frozen edition of DATE and collect it again, while none of its
     messages has gone out (no message sent, in flight or of unknown fate).
 
@@ -35,15 +35,12 @@ def recollect_command(ctx: Context, date_text: str) -> None:
     now (MISSING_SOURCE_POLICY); otherwise the old one stays and the command exits
     3. Then `newsletter run --date DATE` sends the new edition.
     """
+    ctx.require_settings()
     settings = ctx.settings
-    try:
-        date = dt.date.fromisoformat(date_text)
-    except ValueError:
-        raise InputError("DATE", date_text, f"expected YYYY-MM-DD, got {date_text!r}") from None
     refused = schedule.refusal(date, utc_now(), settings)
     if refused is not None:
         raise InputError("DATE", date, refused)
-    store = open_store(settings)
+    store = ctx.open_existing_store()
     holder = locks.holder_id("recollect")
     try:
         with store.begin() as conn:

@@ -17,6 +17,7 @@ from newsletter.cli.base import (
     Context,
     fail,
     handle_errors,
+    iso_date,
     main,
     make_signer,
     open_store,
@@ -40,6 +41,7 @@ from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
 from newsletter.store import editions, subscribers
 from newsletter.store.db import Store
+from newsletter.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +75,10 @@ EXIT_WAITING = 3  # a later run finishes the job (a source not ready, messages d
 EXIT_PARTLY_FAILED = 4  # some messages failed, sending stopped, or a source is missing
 
 
-def parse_date(value: str | None, settings: Settings) -> dt.date:
-    """``--date``, or the latest complete edition (``schedule.default_edition``)."""
-    if value is None:
-        return schedule.default_edition(utc_now(), settings)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError("--date", value, f"expected YYYY-MM-DD, got {value!r}") from None
+def parse_date(value: dt.date | None, settings: Settings) -> dt.date:
+    """``--date`` (checked by ``iso_date``), or the latest complete edition
+    (``schedule.default_edition``)."""
+    return value if value is not None else schedule.default_edition(utc_now(), settings)
 
 
 def execute_run(
@@ -181,7 +179,9 @@ def report_run(report: pipeline.RunReport, *, quiet: bool = False) -> None:
         rendered = report.counts.get("rendered", 0)
         where = f" into {report.folder}" if report.folder else ""
         then = f"; {report.reason}" if report.reason else ""
-        click.echo(f"dry run for {date}: {rendered} emails written{where}, none sent{then}")
+        click.echo(
+            f"dry run for {date}: {plural(rendered, 'email')} written{where}, none sent{then}"
+        )
     elif report.outcome == "partial":
         if report.stopped or report.counts.get("failed"):
             click.echo(f"edition {date}: partly failed, {done_text(report)}: {report.reason}")
@@ -208,6 +208,7 @@ def done_text(report: pipeline.RunReport) -> str:
     "--date",
     "date_text",
     metavar="YYYY-MM-DD",
+    callback=iso_date,
     help="Edition: an arXiv announcement day (default: the latest complete edition).",
 )
 @click.option(
@@ -224,7 +225,7 @@ def done_text(report: pipeline.RunReport) -> str:
 @pass_context
 @handle_errors
 def run_command(
-    ctx: Context, date_text: str | None, dry_run: bool, out: Path | None, only: str | None
+    ctx: Context, date_text: dt.date | None, dry_run: bool, out: Path | None, only: str | None
 ) -> None:
     """Run the daily job: collect, freeze the edition, rank, render, send.
 
@@ -243,7 +244,7 @@ def run_command(
     ctx.require_settings()
     settings = ctx.settings
     if out is not None and not dry_run:
-        fail("--out goes with --dry-run (a real run delivers through DELIVERY)")
+        fail("--out goes with --dry-run (a real run delivers through DELIVERY)", 2)
     date = parse_date(date_text, settings)
     if only:
         check_subscriber(settings, only)
@@ -254,7 +255,13 @@ def run_command(
 
 @main.command("preview")
 @click.option("--email", help="Preview for this subscriber (default: a reader with no topics).")
-@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Edition date (default: latest).")
+@click.option(
+    "--date",
+    "date_text",
+    metavar="YYYY-MM-DD",
+    callback=iso_date,
+    help="Edition date (default: latest).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here.")
 @click.option(
     "--screenshot",
@@ -270,13 +277,16 @@ def run_command(
 def preview_command(
     ctx: Context,
     email: str | None,
-    date_text: str | None,
+    date_text: dt.date | None,
     out: Path | None,
     shot_dir: Path | None,
 ) -> None:
-    """Show the exact email one subscriber would get for a frozen edition."""
+    """Show the exact email one subscriber would get for a frozen edition.
+
+    Reads an existing database: without one here it says so (exit 2) and creates
+    nothing, neither a database nor a secret key."""
+    store = ctx.open_existing_store()
     settings = ctx.settings
-    store = open_store(settings)
     now = utc_now()
     with store.begin() as conn:
         if date_text:

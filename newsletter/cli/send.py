@@ -19,6 +19,7 @@ from newsletter.cli.base import (
     Context,
     fail,
     handle_errors,
+    iso_date,
     main,
     make_signer,
     open_store,
@@ -128,7 +129,7 @@ def prepare(
 
 
 @main.command("send")
-@click.option("--date", type=click.DateTime(["%Y-%m-%d"]), help="The edition of this date.")
+@click.option("--date", metavar="YYYY-MM-DD", callback=iso_date, help="The edition of this date.")
 @click.option("--retry", is_flag=True, help="Every edition with pending or due rows.")
 @click.option(
     "--now",
@@ -159,7 +160,7 @@ def prepare(
 @handle_errors
 def send_command(
     ctx: Context,
-    date: dt.datetime | None,
+    date: dt.date | None,
     retry: bool,
     now_too: bool,
     resend_failed: bool,
@@ -188,7 +189,7 @@ def send_command(
     say = (lambda _line: None) if ctx.verbosity < 0 else click.echo
     store = open_store(settings)
     worker = locks.holder_id(worker_name or "send")
-    day = date.date() if date else None
+    day = date
     try:
         with _exclusive(store, settings, worker, shared=worker_name is not None):
             for line in prepare(

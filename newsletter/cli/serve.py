@@ -35,6 +35,7 @@ def serve(
 
     from newsletter.web import create_app
 
+    context.require_settings()  # not an empty list in whatever folder it was started in
     settings = context.settings
     store = open_store(settings)
     app = create_app(settings, store, make_signer(settings))

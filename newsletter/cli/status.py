@@ -48,7 +48,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         if oldest:
             lines.append(
                 f"    oldest deferred: {oldest['email'] or oldest['subscriber_id']}, "
-                f"{oldest['attempts']} attempts, next {when(oldest['next_attempt_at'])}: "
+                f"{plural(oldest['attempts'], 'attempt')}, next {when(oldest['next_attempt_at'])}: "
                 f"{oldest['last_code'] or ''} {oldest['last_error'] or ''}".rstrip()
             )
     if not snapshot["editions"]:
@@ -58,7 +58,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         state = "ok" if source["ok"] else "FAILING"
         line = f"  {source['source']:<28} {state:<8} last success {when(source['last_success_at'])}"
         if source["ok"] and source["last_count"] is not None:
-            line += f" ({source['last_count']} papers)"
+            line += f" ({plural(source['last_count'], 'paper')})"
         if not source["ok"]:
             line += f"; error: {source['last_error']}"
         lines.append(line)
@@ -70,7 +70,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         reply = f"{message['last_code'] or ''} {message['last_reply'] or ''}".strip()
         lines.append(
             f"  {message['edition']}  {message['email']}  {message['state']}, "
-            f"{message['attempts']} attempts, {when(message['at'])}: {reply or 'no reply'}"
+            f"{plural(message['attempts'], 'attempt')}, {when(message['at'])}: {reply or 'no reply'}"
         )
     shown = len(failures["messages"])
     total = sum(group["count"] for group in failures["counts"])

@@ -16,6 +16,7 @@ from newsletter.cli.base import (
     Context,
     fail,
     handle_errors,
+    iso_date,
     main,
     open_store,
     pass_context,
@@ -82,6 +83,7 @@ def add_command(
     pending: bool,
 ) -> None:
     """Add EMAIL as an active subscriber (the operator vouches for the address)."""
+    ctx.require_settings()
     profile = Profile(topics=topics, categories=categories, authors=authors, exclude=exclude)
     store = open_store(ctx.settings)
     with store.begin() as conn:
@@ -133,7 +135,7 @@ def topics_command(
     remove_terms: tuple[str, ...],
 ) -> None:
     """Change what EMAIL wants to read: topics, categories, authors, exclusions."""
-    store = open_store(ctx.settings)
+    store = ctx.open_existing_store()
     with store.begin() as conn:
         found = subscribers.require_by_email(conn, email)
         old = Profile() if replace else found.profile
@@ -171,6 +173,7 @@ def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
     import with its line number and nothing is written. Addresses already on the list are
     left as they are; unsubscribed and bounced rows stay so unless --reactivate.
     """
+    ctx.require_settings()
     rows = subscribers_csv.parse_csv(file.read_bytes(), str(file))
     store = open_store(ctx.settings)
     with store.begin() as conn:
@@ -231,7 +234,7 @@ def list_command(ctx: Context, as_json: bool, status: str | None) -> None:
 def remove_command(ctx: Context, email: str) -> None:
     """Delete EMAIL and its history (to stop sending but keep the history:
     `newsletter subscribers unsubscribe EMAIL`)."""
-    store = open_store(ctx.settings)
+    store = ctx.open_existing_store()
     with store.begin() as conn:
         removed = subscribers.remove(conn, email)
     click.echo(f"removed {removed.email}")
@@ -279,25 +282,16 @@ def _said(change: subscriber_admin.Change, done: str) -> str:
 @usage_errors
 def unsubscribe_command(ctx: Context, email: str) -> None:
     """Stop sending to EMAIL, keeping its history (`remove` deletes it)."""
-    with open_store(ctx.settings).begin() as conn:
+    with ctx.open_existing_store().begin() as conn:
         change = subscriber_admin.unsubscribe(conn, email, now=utc_now())
     click.echo(_said(change, "unsubscribed, no more email"))
-
-
-def _date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD", param_hint=f"'{value}'") from None
 
 
 @subscribers_group.command("pause")
 @click.argument("email")
 @click.option(
     "--until",
-    callback=_date,
+    callback=iso_date,
     metavar="YYYY-MM-DD",
     help="Send again from the first edition on or after this date (default: until resume).",
 )
@@ -306,7 +300,7 @@ def _date(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.
 @usage_errors
 def pause_command(ctx: Context, email: str, until: dt.date | None) -> None:
     """Pause EMAIL: no email until --until, or until `subscribers resume`."""
-    with open_store(ctx.settings).begin() as conn:
+    with ctx.open_existing_store().begin() as conn:
         change = subscriber_admin.pause(conn, email, now=utc_now(), until=until)
     when = f"until {until.isoformat()}" if until else "until `newsletter subscribers resume`"
     click.echo(_said(change, f"paused {when}"))
@@ -319,7 +313,7 @@ def pause_command(ctx: Context, email: str, until: dt.date | None) -> None:
 @usage_errors
 def resume_command(ctx: Context, email: str) -> None:
     """End the pause of EMAIL: it gets the next edition."""
-    with open_store(ctx.settings).begin() as conn:
+    with ctx.open_existing_store().begin() as conn:
         change = subscriber_admin.resume(conn, email, now=utc_now())
     click.echo(_said(change, "active again"))
 
@@ -332,7 +326,7 @@ def resume_command(ctx: Context, email: str) -> None:
 def reactivate_command(ctx: Context, email: str) -> None:
     """Make an unsubscribed or bounced EMAIL active again, bounce score reset (they asked
     again, or their mailbox was fixed)."""
-    with open_store(ctx.settings).begin() as conn:
+    with ctx.open_existing_store().begin() as conn:
         change = subscriber_admin.reactivate(conn, email, now=utc_now())
     click.echo(_said(change, "active again, bounce score 0"))
 
@@ -348,7 +342,7 @@ def show_command(ctx: Context, email: str, as_json: bool) -> None:
     replies, bounces with reasons, feedback."""
     from newsletter.cli import subscriber_show
 
-    with open_store(ctx.settings).begin() as conn:
+    with ctx.open_existing_store().begin() as conn:
         found = subscriber_admin.report(conn, email)
     if as_json:
         click.echo(json.dumps(subscriber_show.as_json(found), indent=2))

@@ -26,6 +26,7 @@ from types import TracebackType
 import aiosmtplib
 
 from newsletter.config import Settings
+from newsletter.deliver import envelope, pipelining
 from newsletter.deliver.classify import outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
 from newsletter.errors import DeliveryError, SettingsError
@@ -78,6 +79,7 @@ class SmtpTransport:
         self.settings = settings
         self.dkim_signer = dkim_signer
         self.connections_opened = 0
+        self.pipelined = 0  # envelopes sent as one group (RFC 2920)
         self._slots = asyncio.Semaphore(settings.smtp_concurrency)
         self._idle: list[aiosmtplib.SMTP] = []
         self._tls_context: ssl.SSLContext | None = tls_context(settings)
@@ -197,32 +199,22 @@ class SmtpTransport:
         if not client.is_connected:
             await client.connect()
             self.connections_opened += 1
-        stage[0] = "mail"
-        await client.mail(sender)
-        stage[0] = "rcpt"
-        refused: list[RecipientResult] = []
-        for rcpt in recipients:
-            try:
-                await client.rcpt(rcpt)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                state = outcome_for(exc.code, "rcpt")
-                refused.append(RecipientResult(rcpt, state, exc.code, exc.message))
-                if not client.is_connected:
-                    break
-        if len(refused) == len(recipients) or not client.is_connected:
-            worst = refused[0] if refused else None
-            await self._reset(client)
-            code, text = (worst.code, worst.text) if worst else (None, "connection lost at RCPT")
-            state = worst.state if worst else "deferred"
-            result = SendResult(state, code, text, tuple(refused), stage="rcpt")
-            return result, client.is_connected
-        stage[0] = "data"
-        start = await client.execute_command(b"DATA")
-        if start.code != 354:
-            await self._reset(client)
-            state = outcome_for(start.code, "data")
-            result = SendResult(state, start.code, start.message, tuple(refused), stage="data")
-            return result, client.is_connected
+        if client.is_ehlo_or_helo_needed:
+            # What aiosmtplib's mail() would do first, done here so that the first envelope
+            # on a connection can be pipelined too; a refusal counts as MAIL's, as there.
+            stage[0] = "mail"
+            await envelope.greet(client)
+        protocol = pipelining.adopt(client)
+        commands = pipelining.envelope_commands(sender, recipients) if protocol else None
+        if protocol is not None and commands is not None:
+            self.pipelined += 1
+            early, refused = await envelope.pipelined(
+                client, protocol, commands, sender, recipients, stage, self.settings.smtp_timeout
+            )
+        else:
+            early, refused = await envelope.one_by_one(client, sender, recipients, stage)
+        if early is not None:
+            return early
         # Let the loop read what already arrived: a server that hung up right after 354
         # is noticed here, and the message is safely deferred rather than "unknown".
         # A short real wait (not only sleep(0)) lets a hang-up sent just behind the 354
@@ -251,11 +243,3 @@ class SmtpTransport:
         return SendResult(
             state, reply.code, reply.message, (*accepted, *refused), stage="body"
         ), True
-
-    async def _reset(self, client: aiosmtplib.SMTP) -> None:
-        if not client.is_connected:
-            return
-        try:
-            await client.rset()
-        except (aiosmtplib.SMTPException, *_DISCONNECTS):
-            client.close()

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
 import httpx
+from pydantic import AliasChoices
 
-from newsletter.config import Settings
+from newsletter.config import ENV_PREFIX, Settings, settings_env_names
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.errors import NewsletterError, SettingsError, SourceError
 from newsletter.inbox.imap import Mailbox
@@ -84,6 +87,44 @@ def check_settings(settings: Settings) -> list[Check]:
         fix = "use a mailbox with a shorter name before the @"
         found.append(Check("reply_address", "FAIL", str(exc), fix))
     return found
+
+
+# Names read from the environment that are not settings (tests/support/needs.py).
+NOT_SETTINGS = frozenset({"NEWSLETTER_FIXTURES"})
+
+
+def check_unknown_names(names: Iterable[str]) -> Check | None:
+    """A warning naming each ``NEWSLETTER_*`` name given (in ``.env`` or the environment)
+    that is no setting, with the closest real name: pydantic-settings ignores unknown
+    names, so a typo (``NEWSLETTER_SMTP_HOTS``) would leave the default in place without
+    a word. None when every name is known."""
+    env_names = settings_env_names()
+    # What pydantic-settings reads for each field: the documented name, the prefixed field
+    # name, and each alias with and without the prefix (from_address: NEWSLETTER_FROM,
+    # NEWSLETTER_FROM_ADDRESS), each meaning the documented name.
+    spelled = {env: env for env in env_names.values()}
+    for field, info in Settings.model_fields.items():
+        spelled[ENV_PREFIX + field.upper()] = env_names[field]
+        if isinstance(info.validation_alias, AliasChoices):
+            for choice in info.validation_alias.choices:
+                if isinstance(choice, str):
+                    spelled[choice.upper()] = env_names[field]
+                    spelled[ENV_PREFIX + choice.upper().removeprefix(ENV_PREFIX)] = env_names[field]
+    known = set(spelled) | NOT_SETTINGS
+    unknown = sorted({n for n in names if n.upper().startswith(ENV_PREFIX)} - known)
+    unknown = [n for n in unknown if n.upper() not in known]
+    if not unknown:
+        return None
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.upper(), sorted(spelled), n=1, cutoff=0.6)
+        hints.append(f"{name} (did you mean {spelled[close[0]]}?)" if close else name)
+    return Check(
+        "settings",
+        "warn",
+        f"not a setting, ignored: {', '.join(hints)}",
+        "rename or remove them (every setting is in .env.example)",
+    )
 
 
 def check_database(settings: Settings, *, now: dt.datetime) -> Check:

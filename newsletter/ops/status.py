@@ -15,6 +15,7 @@ with times shown in TIMEZONE.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 import zoneinfo
 from typing import Any
 
@@ -23,7 +24,8 @@ from sqlalchemy import Connection
 from newsletter import edition_day, schedule
 from newsletter.config import Settings
 from newsletter.ops import inbox_status
-from newsletter.store import editions, ledger, ledger_admin, runs, subscribers
+from newsletter.store import editions, ledger_admin, runs, subscribers
+from newsletter.store import ledger_read as ledger
 from newsletter.words import noun
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
@@ -280,7 +282,8 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
 
 def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
     """Failed and unknown messages per edition, each with the newest reply and the command
-    that sends them again; each reader suppressed recently, with the reason."""
+    that sends them again; each reader suppressed recently, with the reason and the
+    command that makes them active again (the address shell-quoted)."""
     found: list[str] = []
     failures = snapshot["failures"]
     for group in failures["counts"]:
@@ -300,7 +303,8 @@ def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
     for reader in snapshot["suppressed"]:
         found.append(
             f"reader {reader['email']} {reader['status']} since {reader['since']}:"
-            f" {reader['reason']}"
+            f" {reader['reason']}; once their mailbox works again,"
+            f" `newsletter subscribers reactivate {shlex.quote(reader['email'])}`"
         )
     return found
 

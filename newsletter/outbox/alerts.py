@@ -218,10 +218,10 @@ def decide(report: RunSummary, settings: Settings) -> Alert | None:
         )
     failed = counts.get("failed", 0)
     if recipients and failed / recipients > settings.alert_failure_threshold:
-        share = f"{failed} of {recipients} messages failed ({failed / recipients:.0%})"
+        share = f"{failed} of {plural(recipients, 'message')} failed ({failed / recipients:.0%})"
         return Alert(
             date,
-            f"{failed} messages failed",
+            f"{plural(failed, 'message')} failed",
             f"{share}, above ALERT_FAILURE_THRESHOLD={settings.alert_failure_threshold:g}",
             "read the failures' last SMTP reply in `newsletter status` (bad addresses, a"
             f" blocklist, a rate limit?); failed rows are not retried automatically: {resend}",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import signal
@@ -29,6 +30,9 @@ from multiprocessing.process import BaseProcess
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+# Imported on first use by what every sender does, so imported here before the fork:
+# asyncio resolves host names in its default thread pool, and SMTP commands are ASCII.
+PRELOAD = ("concurrent.futures.thread", "encodings.ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class HelperResult:
     failed: int = 0
     stopped: str = ""  # why the helper stopped sending early ("" when it did not)
     error: str | None = None
+    imported: tuple[str, ...] = ()  # modules the helper imported after the fork
 
 
 # What a helper's target returns: (sent, throttle events, failed, why it stopped or "")
@@ -69,9 +74,11 @@ def _die_with_parent() -> None:
 
 def _child(index: int, target: Target, writer: Connection) -> None:
     _die_with_parent()
+    inherited = set(sys.modules)
     try:
         sent, throttles, failed, stopped = asyncio.run(_call(target, index))
-        writer.send(HelperResult(index, sent, throttles, failed, stopped))
+        imported = tuple(sorted(set(sys.modules) - inherited))
+        writer.send(HelperResult(index, sent, throttles, failed, stopped, imported=imported))
     except BaseException as exc:  # reported to the parent, which raises it
         log.debug("helper %d failed:\n%s", index, traceback.format_exc())
         writer.send(HelperResult(index, error=str(exc) or type(exc).__name__))
@@ -85,6 +92,8 @@ async def _call(target: Target, index: int) -> HelperTally:
 
 def start(count: int, target: Target) -> list[Helper]:
     """Fork ``count`` helpers, each running ``target(index)`` (index 1..count)."""
+    for name in PRELOAD:
+        importlib.import_module(name)
     context = multiprocessing.get_context("fork")
     helpers = []
     for index in range(1, count + 1):
@@ -111,6 +120,12 @@ def _wait(helper: Helper) -> HelperResult:
     if result is None:
         code = helper.process.exitcode
         return HelperResult(helper.index, error=f"helper process exited with status {code}")
+    log.debug(
+        "helper %d imported %d module(s) after the fork%s",
+        helper.index,
+        len(result.imported),
+        f": {', '.join(result.imported)}" if result.imported else "",
+    )
     return result
 
 

@@ -86,7 +86,11 @@ async def collect_edition(
     with store.begin() as conn:
         frozen = editions.get_by_date(conn, date)
     if frozen is not None:
-        _stage(report, progress, f"edition {date}: {len(frozen.papers)} papers, already frozen")
+        _stage(
+            report,
+            progress,
+            f"edition {date}: {plural(len(frozen.papers), 'paper')}, already frozen",
+        )
         return frozen
     started = time.monotonic()
     progress.start("collect")
@@ -199,7 +203,7 @@ async def _run_locked(
     started = time.monotonic()
     with store.begin() as conn:
         added = ledger.enqueue(conn, edition.id, ids, clock())
-    _stage(report, progress, f"queue: {len(ids)} recipients ({added} new)", started)
+    _stage(report, progress, f"queue: {plural(len(ids), 'recipient')} ({added} new)", started)
     started = time.monotonic()
     progress.start("send", total=len(ids))
     async with open_transport(settings) as transport:

@@ -129,7 +129,7 @@ async def _render(
     _line(
         done,
         progress,
-        f"dry run: {done.rendered} emails rendered ({average:.0f} KB each) into {writer.folder},"
+        f"dry run: {plural(done.rendered, 'email')} rendered ({average:.0f} KB each) into {writer.folder},"
         f" none sent in {time.monotonic() - started:.1f}s",
     )
 

@@ -35,6 +35,20 @@ def engine_url(url: str) -> str:
     return url
 
 
+def upsert_insert(conn: Connection) -> Any:
+    """The ``insert`` construct of the connection's dialect (PostgreSQL or SQLite), which has
+    ``on_conflict_do_nothing``/``on_conflict_do_update``. Imported here, on use: the
+    PostgreSQL dialect costs about 50 ms to import, which read-only commands on SQLite
+    (``newsletter status``) need not pay."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

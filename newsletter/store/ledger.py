@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.models import LedgerRow, SendResult
+from newsletter.store.db import upsert_insert
 from newsletter.store.ledger_read import (
     COLUMNS,
     claimers,
@@ -73,7 +73,7 @@ def enqueue(
 ) -> int:
     """Add a pending row for each subscriber not yet in the edition; return how many were new."""
     ids = list(dict.fromkeys(int(i) for i in subscriber_ids))
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(conn)
     added = 0
     for start in range(0, len(ids), _CHUNK):
         values = [

@@ -24,12 +24,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, exists, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from newsletter.errors import LockedError
-from newsletter.store.db import Store
+from newsletter.store.db import Store, upsert_insert
 from newsletter.store.schema import UTCDateTime, locks
 
 LEASE_PREFIX = "lease:"
@@ -133,7 +132,7 @@ def _is_zombie(pid: int) -> bool:
 def acquire(conn: Connection, name: str, holder: str, now: dt.datetime, ttl_seconds: float) -> None:
     """Take (or renew, for the same holder) the lock ``name``; raise ``LockedError`` if held."""
     expires = now + dt.timedelta(seconds=ttl_seconds)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(conn)
     inserted = conn.execute(
         insert(locks)
         .values(name=name, holder=holder, acquired_at=now, expires_at=expires)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import main
@@ -36,11 +38,35 @@ def papers(html: str) -> list[str]:
 
 
 def test_preview_without_an_edition_says_what_to_do() -> None:
+    added = CliRunner().invoke(main, [*ARGS, "subscribers", "add", "ada@example.org"])
+    assert added.exit_code == 0, added.output  # a database, with no edition in it
     result = CliRunner().invoke(main, [*ARGS, "preview"])
     assert result.exit_code == 1
     assert result.stderr == (
         "error: no edition is frozen for that date yet: run `newsletter run` first\n"
     )
+
+
+def test_preview_in_another_folder_creates_nothing_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: `preview` run from the wrong folder (no .env, no NEWSLETTER_*) made an
+    empty subscribers/newsletter.db and a new secret key there; now it warns and stops."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for name in list(os.environ):
+        if name.startswith("NEWSLETTER_"):
+            monkeypatch.delenv(name)
+    for args in (["preview"], ["preview", "--email", "ada@example.org", "--out", "a.html"]):
+        result = CliRunner().invoke(main, args)
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        warning, error = result.stderr.splitlines()
+        assert warning.startswith(f"warning: no settings: no .env in {elsewhere}")
+        assert error.startswith(
+            f"error: no database at {elsewhere / 'subscribers' / 'newsletter.db'}"
+        )
+        assert list(elsewhere.iterdir()) == []
 
 
 def test_preview_screenshots_in_chromium(tmp_path: Path) -> None:

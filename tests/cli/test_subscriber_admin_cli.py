@@ -93,8 +93,7 @@ def test_pause_without_end_and_bad_dates(env_file: Path) -> None:
     )
     code, _, err = run(env_file, "subscribers", "pause", "bo@example.org", "--until", "2026-13-01")
     assert code == 2
-    assert "'2026-13-01': expected YYYY-MM-DD" in err
-    assert "--until: --until" not in err
+    assert err == "error: --until: expected YYYY-MM-DD, got '2026-13-01'\n"
     code, _, err = run(env_file, "subscribers", "pause", "bo@example.org", "--until", "2020-01-01")
     assert (code, err) == (2, "error: --until: 2020-01-01 is not after today\n")
 
@@ -126,6 +125,7 @@ def test_a_bounced_reader_can_be_reactivated(env_file: Path, database_url: str) 
 
 
 def test_unknown_address_is_one_line_exit_2(env_file: Path) -> None:
+    assert run(env_file, "subscribers", "add", "ada@example.org")[0] == 0  # a list, without them
     for command in ("unsubscribe", "pause", "resume", "reactivate", "show", "remove"):
         code, out, err = run(env_file, "subscribers", command, "nobody@example.org")
         assert (code, out, err) == (2, "", "error: not found: subscriber nobody@example.org\n"), (

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bench._support import address, build_message
 from newsletter import pipeline
 from newsletter.config import Settings
-from newsletter.models import Profile
+from newsletter.deliver.smtp import SmtpTransport
+from newsletter.models import Profile, SendResult, Subscriber
 from newsletter.sources.sample import SAMPLE_DATE
 from newsletter.store import ledger, subscribers
 from newsletter.store.db import Store
@@ -28,12 +30,15 @@ NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def postfix_sink(tmp_path: Path) -> Iterator[int]:
+def postfix_sink(request: pytest.FixtureRequest) -> Iterator[int]:
+    """smtp-sink on a free port; ``@pytest.mark.parametrize("postfix_sink", [[...]],
+    indirect=True)`` passes extra options (``-p``: no PIPELINING; ``-q RCPT``: hang up)."""
     need(SMTP_SINK.exists(), "Postfix's smtp-sink is not installed (apt-get install postfix)")
     need(os.geteuid() == 0, "smtp-sink -u nobody needs root")
     port = free_port()
+    options = list(getattr(request, "param", []))
     process = subprocess.Popen(
-        [str(SMTP_SINK), "-u", "nobody", "-c", f"127.0.0.1:{port}", "64"],
+        [str(SMTP_SINK), "-u", "nobody", *options, "-c", f"127.0.0.1:{port}", "64"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -85,3 +90,44 @@ def test_daily_run_through_postfix_smtp_sink(tmp_path: Path, postfix_sink: int) 
     assert len(rows) == 60
     assert {row.state for row in rows} == {"sent"}
     assert all(row.last_code == 250 for row in rows)
+
+
+def _settings(port: int) -> Settings:
+    return Settings(
+        _env_file=None,
+        delivery="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_timeout=5.0,
+        smtp_concurrency=4,
+        secret_key="s" * 32,
+    )
+
+
+async def _send_all(port: int, count: int) -> tuple[list[SendResult], SmtpTransport]:
+    async with SmtpTransport(_settings(port)) as transport:
+        messages = [build_message(Subscriber(id=i + 1, email=address(i))) for i in range(count)]
+        results = await asyncio.gather(*(transport.send(m) for m in messages))
+    return list(results), transport
+
+
+@pytest.mark.parametrize(
+    ("postfix_sink", "grouped"), [([], True), (["-p"], False)], indirect=["postfix_sink"]
+)
+async def test_envelopes_are_pipelined_where_postfix_offers_it(
+    postfix_sink: int, grouped: bool
+) -> None:
+    results, transport = await _send_all(postfix_sink, 40)
+    assert [(r.state, r.code) for r in results] == [("sent", 250)] * 40
+    assert transport.pipelined == (40 if grouped else 0)
+    assert transport.connections_opened <= 4
+
+
+@pytest.mark.parametrize("postfix_sink", [["-q", "RCPT"]], indirect=True)
+async def test_a_hang_up_in_the_middle_of_a_group_defers_and_sends_nothing(
+    postfix_sink: int,
+) -> None:
+    results, transport = await _send_all(postfix_sink, 6)
+    assert transport.pipelined >= 6
+    assert {(r.state, r.code, r.stage) for r in results} == {("deferred", None, "rcpt")}

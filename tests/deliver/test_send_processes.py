@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 
@@ -27,8 +28,9 @@ def server() -> Iterator[FaultServer]:
 
 
 async def test_three_processes_send_every_row_exactly_once(
-    store: Store, server: FaultServer
+    store: Store, server: FaultServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="newsletter.outbox.forked")
     count = 240
     edition = seed(store, count)
     settings = smtp_settings(server.port, send_processes=3, smtp_concurrency=6)
@@ -56,6 +58,9 @@ async def test_three_processes_send_every_row_exactly_once(
     assert len({s.split(":")[1] for s in senders}) == 3
     assert str(os.getpid()) in {s.split(":")[1] for s in senders}
     assert all(r.state == "sent" and r.attempts == 1 for r in rows)
+    # The helpers share the parent's imports: none imported anything after the fork.
+    imports = sorted(r.getMessage() for r in caplog.records if "after the fork" in r.getMessage())
+    assert imports == [f"helper {i} imported 0 module(s) after the fork" for i in (1, 2)]
 
 
 async def test_a_refused_setup_stops_every_process(store: Store) -> None:

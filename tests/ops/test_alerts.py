@@ -203,3 +203,11 @@ def test_alert_rendered_by_the_email_templates(smtp_sink: SmtpSink) -> None:
     assert "<script>x</script>" not in html
     assert "&lt;script&gt;" in html
     assert "Next step: fix the cause, then `newsletter run --date 2026-11-26`" in text
+
+
+def test_one_failed_message_of_one_is_counted_in_english() -> None:
+    report = Report(THURSDAY, counts=ledger(sent=9, failed=1))
+    alert = decide(report, settings(alert_failure_threshold=0.05))
+    assert alert is not None
+    assert alert.problem == "1 message failed"
+    assert "1 of 10 messages failed (10%)" in alert.reason

@@ -176,7 +176,7 @@ def test_an_outage_waits_with_exit_3_and_the_next_cron_run_sends(
     dry = newsletter(tmp_path, env, upstream_clock, "UTC", "run", "--dry-run", "--out", "look")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith(
-        f"dry run for 2026-12-01: 1 emails written into {tmp_path / 'look'}, none sent;"
+        f"dry run for 2026-12-01: 1 email written into {tmp_path / 'look'}, none sent;"
         " the real run would wait: waiting for hf_daily ("
     )
     waiting = newsletter(tmp_path, env, upstream_clock, "UTC", "-q", "run")

@@ -313,6 +313,35 @@ def test_cli_fresh_install_passes_with_migrations_as_information(
     assert not (tmp_path / "new.db").exists()
 
 
+def test_cli_names_settings_it_ignores(tmp_path: Path, http_server: str) -> None:
+    """A misspelt name in .env or the environment is no setting; pydantic-settings ignores
+    it, so the default stays in place in silence. doctor names each one and the setting
+    meant (before: nothing; NEWSLETTER_FORM left the placeholder sender)."""
+    env_file = tmp_path / "site.env"
+    env_file.write_text(
+        f"NEWSLETTER_DATABASE_URL=sqlite:///{tmp_path / 'new.db'}\n"
+        "NEWSLETTER_FORM=Papers <papers@papers.example.net>\n"
+        "NEWSLETTER_DELIVERY=maildir\n"
+        f"NEWSLETTER_OUTBOX_DIR={tmp_path / 'outbox'}\n"
+        f"NEWSLETTER_BASE_URL={http_server}\n"
+        "NEWSLETTER_SOURCES=sample\n"
+    )
+    result = CliRunner().invoke(
+        main, ["--env-file", str(env_file), "doctor"], env={"NEWSLETTER_SMTP_HOTS": "x"}
+    )
+    assert result.exit_code == 0, result.output  # a warning, not a failed check
+    assert result.stdout.splitlines()[1] == (
+        "warn  settings: not a setting, ignored: NEWSLETTER_FORM (did you mean"
+        " NEWSLETTER_FROM?), NEWSLETTER_SMTP_HOTS (did you mean NEWSLETTER_SMTP_HOST?)"
+        " -> fix: rename or remove them (every setting is in .env.example)"
+    )
+    assert "warn  from: papers@example.org is a placeholder" in result.stdout
+    spelt = env_file.read_text().replace("NEWSLETTER_FORM", "NEWSLETTER_FROM_ADDRESS")
+    env_file.write_text(spelt)
+    again = CliRunner().invoke(main, ["--env-file", str(env_file), "doctor"])
+    assert "not a setting" not in again.stdout and "placeholder" not in again.stdout
+
+
 @pytest.mark.parametrize(
     ("host", "mechanism"),
     [

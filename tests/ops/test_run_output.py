@@ -94,6 +94,18 @@ def test_success_then_a_second_run_sends_nothing(env: dict[str, str], smtp_sink:
     assert len(smtp_sink.envelopes) == 2
 
 
+def test_one_reader_is_counted_in_english(env: dict[str, str], smtp_sink: SmtpSink) -> None:
+    """The first run of a new install (`run --only you@example.org`) has one recipient;
+    before: "queue: 1 recipients", and `status` said "1 attempts"."""
+    assert cli(env, "subscribers", "add", "ada@example.org").exit_code == 0
+    first = cli(env, "run", "--date", THURSDAY, "--only", "ada@example.org")
+    assert first.exit_code == 0, first.output
+    assert "queue: 1 recipient (1 new) in Ns" in normalised(first.stderr)
+    assert first.stdout == "edition 2026-11-26: done, 1 sent now, 1 sent in total\n"
+    status = cli(env, "status").stdout
+    assert not re.search(r"\b1 (recipients|messages|attempts|papers)\b", status), status
+
+
 def test_quiet_success_prints_nothing(env: dict[str, str], smtp_sink: SmtpSink) -> None:
     """-q in cron: a digest sent is no news (before, it printed a line, so cron mailed
     every day)."""

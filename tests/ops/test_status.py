@@ -144,13 +144,13 @@ def test_text_output(sqlite_store: Store) -> None:
         " (deferred or pending); run again later",
         "Editions",
         "  2026-11-26  3 papers  sent 2, deferred 1, failed 1",
-        "    oldest deferred: reader2@example.org, 1 attempts, next 2026-11-26 06:10 UTC:"
+        "    oldest deferred: reader2@example.org, 1 attempt, next 2026-11-26 06:10 UTC:"
         " 451 4.7.1 greylisted, try later",
         "Sources",
         "  arxiv_rss:cs.LG              FAILING  last success never; error: HTTP 503",
         "  hf_daily                     ok       last success 2026-11-26 06:00 UTC (3 papers)",
         "Failed and unknown messages (since 2026-11-23 07:00 UTC)",
-        "  2026-11-26  reader3@example.org  failed, 1 attempts, 2026-11-26 06:00 UTC:"
+        "  2026-11-26  reader3@example.org  failed, 1 attempt, 2026-11-26 06:00 UTC:"
         " 550 5.1.1 no such user",
         "Readers suppressed (since 2026-11-23 07:00 UTC)",
         "  none",
@@ -302,7 +302,9 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
         "edition 2026-11-26: 1 message failed (last: bob@example.org: 554 5.7.1 message"
         " refused by policy); after a fix, `newsletter send --resend-failed --date"
         " 2026-11-26` sends them again",
-        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown (hard)",
+        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown"
+        " (hard); once their mailbox works again, `newsletter subscribers reactivate"
+        " ada@example.org`",
     ]
     # Three days on, both are history, not problems.
     with store.begin() as conn:

@@ -27,6 +27,9 @@ def smtp_settings(port: int, tmp_path: Path | None = None, **overrides: Any) -> 
         "send_batch_size": 20,
         "worker_lease": 30.0,
         "secret_key": "test-secret",
+        # One sender process unless a test asks for more (SEND_PROCESSES defaults to the
+        # usable cores): these tests count connections, claims and senders of one process.
+        "send_processes": 1,
     }
     if tmp_path is not None:
         values["outbox_dir"] = tmp_path / "outbox"

@@ -11,7 +11,10 @@ A ``Rule`` fires at a stage (``connect`` greeting is not scripted; ``mail``,
 times (``None``: always). Actions: an SMTP reply line ("451 4.7.1 try later"),
 ``"421 ..."`` (reply then close), ``"drop"`` (close without replying) or
 ``"stall"`` (say nothing for ``seconds``). ``delay`` slows every accepted message.
-Usable by any test: ``from tests.support.faultsmtp import FaultServer, Rule``.
+The server offers PIPELINING (RFC 2920) unless started with ``pipelining=False``;
+``script.pipelined`` records, for each MAIL, whether the client's next command had
+already arrived with it (one group). Usable by any test:
+``from tests.support.faultsmtp import FaultServer, Rule``.
 For a server that accepts everything, use the sink (``tests.support.smtp``).
 """
 
@@ -50,6 +53,10 @@ class Rule:
 class Script:
     rules: list[Rule] = field(default_factory=list)
     delay: float = 0.0
+    pipelining: bool = True
+    pipelined: list[bool] = field(default_factory=list)
+    data_without_rcpt: bool = False  # answer DATA 354 even with no recipient (RFC 2920 3.1)
+    empty_messages: int = 0
     accepted: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     unanswered: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     connections: int = 0
@@ -90,9 +97,20 @@ class ScriptedHandler:
     def __init__(self, script: Script) -> None:
         self.script = script
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.script.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        # Lines read from the socket but not yet handled: the rest of the client's group.
+        waiting = bytes(getattr(server._reader, "_buffer", b""))
+        self.script.pipelined.append(waiting.startswith(b"RCPT"))
         rule = self.script.fire("mail", [])
         if rule:
             return await _act(server, rule) or ""
@@ -134,6 +152,13 @@ class ScriptedSMTP(SMTP):
 
     async def smtp_DATA(self, arg: str) -> None:
         recipients = list(self.envelope.rcpt_tos) if self.envelope else []
+        if not recipients and self.script.data_without_rcpt and self.transport is not None:
+            # A lax server: 354 with no recipient. The client must send a lone dot.
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            line = await self._reader.readuntil(b"\r\n")
+            self.script.empty_messages += line == b".\r\n"
+            await self.push("554 5.5.1 no valid recipients")
+            return
         rule = self.script.fire("data", recipients)
         if rule:
             reply = await _act(self, rule)
@@ -179,8 +204,15 @@ class FaultServer:
         starttls: ssl.SSLContext | None = None,
         implicit_tls: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
+        pipelining: bool = True,
+        data_without_rcpt: bool = False,
     ) -> FaultServer:
-        script = Script(rules=list(rules or []), delay=delay)
+        script = Script(
+            rules=list(rules or []),
+            delay=delay,
+            pipelining=pipelining,
+            data_without_rcpt=data_without_rcpt,
+        )
         smtp_kwargs: dict[str, Any] = {"hostname": "fault.test", "timeout": 60}
         if starttls is not None:
             smtp_kwargs.update(tls_context=starttls, require_starttls=True)

@@ -52,6 +52,13 @@ class SmtpSink:
         with self._arrived:
             return list(self._parsed)
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Offer PIPELINING (RFC 2920), as Postfix does; aiosmtpd reads grouped commands."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         received = Envelope(
             str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.original_content)

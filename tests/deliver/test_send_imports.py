@@ -1,0 +1,45 @@
+"""Start-up: a send imports dkimpy only when DKIM is configured (it is loaded before the
+helpers fork, so they share it; ``test_send_processes`` checks they import nothing)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = """
+import sys
+from newsletter import pipeline
+from newsletter.config import Settings
+from newsletter.deliver import DkimSigner
+before = "dkim" in sys.modules
+signer = DkimSigner.from_settings(Settings(_env_file=None, **{settings}))
+print(before, "dkim" in sys.modules, signer is not None)
+"""
+
+
+def probe(settings: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(settings=settings)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_without_dkim_settings_dkimpy_is_never_imported() -> None:
+    assert probe("{}") == "False False False"
+
+
+def test_with_dkim_settings_it_is_imported_when_the_signer_is_made(tmp_path: Path) -> None:
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "1024"], check=True, capture_output=True)
+    settings = {
+        "dkim_selector": "sel",
+        "dkim_domain": "example.org",
+        "dkim_private_key_path": str(key),
+    }
+    assert probe(repr(settings)) == "False True True"
