@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from newsletter.deliver.reasons import Failure, find_reply, find_status, matches, reason_of
 from newsletter.models import DeliveryOutcome, SmtpStage
 
 # Where a refusal was seen: an SMTP stage at send time, or a delivery report (RFC 3464 DSN)
@@ -45,17 +46,13 @@ SENDER_STAGES = frozenset({"connect", "mail", "data"})
 AUTH_CODES = frozenset({530, 534, 535, 538})
 AUTH_STATUSES = frozenset({"5.7.8", "5.7.9", "5.7.11"})
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?!\d)")
-_RELAY = re.compile(
-    r"relay(ing)?\s+(access\s+)?(denied|not\s+permitted|prohibited|refused)"
-    r"|(not\s+permitted|unable)\s+to\s+relay|rcpthosts",
-    re.IGNORECASE,
-)
-_UNKNOWN_RECIPIENT = re.compile(
-    r"(user|mailbox|recipient|address)\s+(is\s+)?(unknown|not\s+found|does\s+not\s+exist|"
-    r"unavailable|invalid)|no\s+such\s+(user|mailbox|recipient)|unknown\s+(user|recipient|"
-    r"mailbox)|does\s+not\s+exist|doesn't\s+have\s+an?\s+\S+\s+account|invalid\s+recipient",
-    re.IGNORECASE,
-)
+# The SMTP command a refusal at each stage answered, in sisimai's terms.
+STAGE_COMMANDS: dict[str, str] = {
+    "connect": "CONN", "mail": "MAIL", "rcpt": "RCPT", "data": "DATA", "body": "DATA", "report": "",
+}  # fmt: skip
+# lib/Sisimai/SMTP/Failure.pm is_hardbounce: the reasons that prove the address bad.
+HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
+NOT_BOUNCES = frozenset({"delivered", "feedback", "vacation"})
 
 
 def outcome_for(code: int, stage: SmtpStage) -> DeliveryOutcome:
@@ -100,6 +97,27 @@ def enhanced_status(text: str) -> str | None:
     return ".".join(found.groups()) if found else None
 
 
+def bounce_for_reason(reason: str, codes: str = "") -> BounceKind | None:
+    """Hard or soft for a bounce ``reason`` (sisimai's names; ``newsletter.deliver.reasons``),
+    as sisimai decides (lib/Sisimai/SMTP/Failure.pm ``is_hardbounce``): hard for
+    ``HARD_REASONS`` (the mailbox or domain does not exist, or has moved) and for
+    ``notaccept`` (null MX, RFC 7505) unless ``codes`` (the status and the server's text) say
+    the failure was temporary; None for what is not a bounce (delivered, feedback, vacation);
+    soft for every other reason (full, filtered, blocked, policy, spam, expired, onhold ...)."""
+    if reason in NOT_BOUNCES:
+        return None
+    if reason in HARD_REASONS:
+        return "hard"
+    if reason != "notaccept" or not codes.strip():
+        return "hard" if reason == "notaccept" else "soft"
+    code = find_status(codes) or find_reply(codes)
+    if code[:1] == "5":
+        return "hard"
+    lowered = codes.lower()
+    temporary = code[:1] == "4" or " temporar" in lowered or " persistent" in lowered
+    return "soft" if temporary else "hard"
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """What one refusal means.
@@ -126,21 +144,25 @@ def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> 
     2. 4xx (and 552 at RCPT, RFC 5321 section 4.5.3.1.10): ``transient``; in a report
        (a DSN that gave up on a temporary failure) it is a soft bounce.
     3. At send time, a 5xx to the greeting or to MAIL: ``sender`` (our address or host).
-    4. Enhanced codes: 5.1.x (bad address; 5.1.7/5.1.8 name the *sender*) hard and 5.2.x
-       (mailbox; soft, 5.2.1 "disabled" too: RFC 3463 says it may be temporary) are
-       ``recipient``, except 5.2.3 (message too long: ``message``); 5.3.x (mail system)
+    4. Enhanced codes: 5.1.x (address; 5.1.7/5.1.8 name the *sender*) and 5.2.x (mailbox)
+       are ``recipient``, except 5.2.3 (message too long: ``message``); 5.3.x (mail system)
        and 5.5.x (protocol) are ``sender`` at send time; 5.4.x, 5.6.x, 5.7.x are
        ``message`` (routing, content, policy: nothing proven about the address).
     5. Without an enhanced code (or 5.0.0): 500-504 at send time are ``sender`` (syntax:
-       our commands); 550, 551, 553 at RCPT, or a text that says the user is unknown, are
-       a hard ``recipient`` refusal; anything else is ``message``.
+       our commands); 550, 551, 553 at RCPT, or a text with one of sisimai's "user unknown"
+       phrases, are ``recipient``; anything else is ``message``.
+
+    A ``recipient`` refusal is hard or soft by its reason (``reasons.reason_of`` on the
+    status, the text and the command the stage answered), by ``bounce_for_reason``: the
+    same rule as for delivery reports. So 5.1.1 "user unknown" at RCPT is hard, 5.2.2
+    "mailbox full" and 5.2.1 "account disabled" are soft.
     """
     if not 400 <= code < 600:
         raise ValueError(f"not a refusal: {code}")
     at_send = stage != "report"
     if code in AUTH_CODES or enhanced in AUTH_STATUSES:
         return Refusal("sender", None, "authentication required or refused (RFC 4954)")
-    if at_send and _RELAY.search(text or ""):
+    if at_send and matches("norelaying", (text or "").lower()):
         return Refusal("sender", None, "the relay refuses to relay for us")
     if code < 500 or (code == 552 and stage == "rcpt"):
         return Refusal("transient", "soft" if stage == "report" else None, "temporary failure")
@@ -150,11 +172,11 @@ def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> 
     if subject == 1:
         if detail in (7, 8):
             return Refusal("sender", None, "the sender's address is refused (RFC 3463 5.1.7/8)")
-        return Refusal("recipient", "hard", "the address does not exist (RFC 3463 5.1.x)")
+        return _recipient(code, enhanced, stage, text, "the address (RFC 3463 5.1.x)")
     if subject == 2:
         if detail == 3:
             return Refusal("message", None, "the message is too long for the mailbox (5.2.3)")
-        return Refusal("recipient", "soft", "the mailbox refused it (RFC 3463 5.2.x)")
+        return _recipient(code, enhanced, stage, text, "the mailbox (RFC 3463 5.2.x)")
     if subject in (3, 5):
         if at_send:
             return Refusal("sender", None, "the mail system or protocol refused (5.3.x/5.5.x)")
@@ -163,9 +185,19 @@ def refusal(code: int, enhanced: str | None, stage: RefusalStage, text: str) -> 
         return Refusal("message", None, "routing, content or policy refusal (5.4/5.6/5.7.x)")
     if at_send and 500 <= code <= 504:
         return Refusal("sender", None, "the server did not accept our command (500-504)")
-    if (stage == "rcpt" and code in (550, 551, 553)) or _UNKNOWN_RECIPIENT.search(text or ""):
-        return Refusal("recipient", "hard", "the address does not exist")
+    unknown = matches("userunknown", (text or "").lower())
+    if (stage == "rcpt" and code in (550, 551, 553)) or unknown:
+        return _recipient(code, enhanced, stage, text, "the address")
     return Refusal("message", None, "the message was refused")
+
+
+def _recipient(
+    code: int, enhanced: str | None, stage: RefusalStage, text: str, about: str
+) -> Refusal:
+    failure = Failure(enhanced or "", text or "", STAGE_COMMANDS[stage], reply_code=str(code))
+    reason = reason_of(failure)
+    bounce = bounce_for_reason(reason, f"{enhanced or code} {text}") or "soft"
+    return Refusal("recipient", bounce, f"{about} refused it: {reason}")
 
 
 def _subject_detail(enhanced: str | None) -> tuple[int | None, int | None]:

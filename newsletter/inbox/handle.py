@@ -11,7 +11,8 @@ classifier, ``newsletter.inbox.classify``) says what it is:
 - ``auto-reply`` (RFC 3834): recorded as ``ignored`` with its signals, never answered; so
   are mailing-list mail and our own.
 - ``reply`` (a person) or ``other`` (no usable sender): commands are applied; a reply that
-  is not a command is forwarded to ``OPERATOR_EMAIL`` (default ``ALERT_EMAIL``), or left
+  is not a command is forwarded whole (attached, ``inbox.forward``) to ``OPERATOR_EMAIL``
+  (default ``ALERT_EMAIL``), or left
   unread in the mailbox when neither is set; a message with neither a sender nor a token
   raises ``ValueError`` (the caller sets it aside).
 
@@ -38,9 +39,10 @@ from newsletter import addresses
 from newsletter.config import Settings
 from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.inbox import bounce_score
-from newsletter.inbox.classify import Classification, classify
+from newsletter.inbox.classify import Classification, classify, headers
 from newsletter.inbox.classify.autoreply import subject as decoded_subject
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
+from newsletter.inbox.forward import forward
 from newsletter.inbox.message_facts import (
     delivered_to,
     is_list_or_own,
@@ -79,7 +81,6 @@ HELP = (
     "  unsubscribe\n  topics: first topic; second topic\n  add topic: a topic\n"
     "  remove topic: a topic\n  pause   (or: pause until 2026-12-24)\n  resume\n  help\n"
 )
-FORWARD_BODY_LIMIT = 20_000  # characters of a person's reply forwarded to the operator
 # The event kinds this module records (inbox_events.kind) are defined beside the table, in
 # newsletter.store.inbox, so that readers of the table (status, subscribers show) need not
 # import the inbox (and with it the renderer and the SMTP client).
@@ -142,7 +143,7 @@ class Handler:
                 detail = {"kind": found.kind, "signals": list(found.signals)}
                 events.record(conn, key, IGNORED, subscriber_id=None, detail=detail, now=self.now)
                 return HandledMessage(IGNORED)
-            return self._commands(conn, key, message)
+            return self._commands(conn, key, message, raw)
 
     # --- failure reports and complaints -------------------------------------------
 
@@ -185,12 +186,14 @@ class Handler:
 
     # --- commands -----------------------------------------------------------------
 
-    def _commands(self, conn: Connection, key: str, message: EmailMessage) -> HandledMessage:
-        subject = str(message.get("Subject", ""))
+    def _commands(
+        self, conn: Connection, key: str, message: EmailMessage, raw: bytes
+    ) -> HandledMessage:
+        subject = headers.first(message, "Subject")
         body = plain_body(message)
         commands = parse(subject, body)
         proof = self._proof(conn, message, subject)
-        sender = addresses.from_header(str(message.get("From", "")))
+        sender = addresses.from_header(headers.first(message, "From"))
         answering = thread_id(message)
         if proof is not None:
             sid, token_command, event_id = proof
@@ -204,7 +207,7 @@ class Handler:
                 elif not commands and token_command in ("unsubscribe", "confirm"):
                     commands = [Command(token_command)]
                 if not commands:
-                    return self._not_a_command(conn, key, message, sender, sid)
+                    return self._not_a_command(conn, key, message, raw, sender, sid)
                 lines = [self._apply(conn, target, c) for c in commands]
                 events.record(
                     conn,
@@ -220,7 +223,8 @@ class Handler:
             raise ValueError("no valid From address and no token: cannot tell who wrote")
         known = subscribers.get_by_email(conn, sender)
         if not commands:
-            return self._not_a_command(conn, key, message, sender, known.id if known else None)
+            known_id = known.id if known else None
+            return self._not_a_command(conn, key, message, raw, sender, known_id)
         events.record(
             conn,
             key,
@@ -270,12 +274,14 @@ class Handler:
         conn: Connection,
         key: str,
         message: EmailMessage,
+        raw: bytes,
         sender: str | None,
         subscriber_id: int | None,
     ) -> HandledMessage:
         """A person wrote something that is not a command: it is for the operator, never
-        answered with the help text. Forwarded to ``settings.operator_address``, or left
-        unread in the mailbox when there is none."""
+        answered with the help text. Forwarded whole (attached as ``message/rfc822``,
+        ``inbox.forward``) to ``settings.operator_address``, or left unread in the mailbox
+        when there is none."""
         operator = self.settings.operator_address
         detail = {"from": sender, "subject": one_line(decoded_subject(message), 200)}
         if operator is None:
@@ -283,33 +289,19 @@ class Handler:
                 conn, key, LEFT_UNREAD, subscriber_id=subscriber_id, detail=detail, now=self.now
             )
             return HandledMessage(LEFT_UNREAD, leave_unread=True)
-        forward = self._forward(message, sender, operator, subscriber_id or 0)
+        forwarded = forward(
+            self.settings,
+            raw,
+            message,
+            sender=sender,
+            operator=operator,
+            subscriber_id=subscriber_id or 0,
+            now=self.now,
+        )
         events.record(
             conn, key, FORWARDED, subscriber_id=subscriber_id, detail=detail, now=self.now
         )
-        return HandledMessage(FORWARDED, [forward])
-
-    def _forward(
-        self, message: EmailMessage, sender: str | None, operator: str, subscriber_id: int
-    ) -> Message:
-        subject = one_line(decoded_subject(message), 150) or "(no subject)"
-        who = one_line(str(message.get("From", "")), 200) or "(no sender)"
-        date = one_line(str(message.get("Date", "")), 100)
-        text = plain_body(message)[:FORWARD_BODY_LIMIT]
-        body = (
-            f"A reply to {self.settings.list_name} that is not a command"
-            f"{' (answer it directly: Reply-To is its sender)' if sender else ''}.\n\n"
-            f"From: {who}\nDate: {date}\nSubject: {subject}\n\n{text}"
-        )
-        return notices.build_notice(
-            self.settings,
-            to=operator,
-            subject=f"Reply from a reader: {subject}",
-            body=body,
-            subscriber_id=subscriber_id,
-            now=self.now,
-            reply_to=sender,
-        )
+        return HandledMessage(FORWARDED, [forwarded])
 
     def _proof(
         self, conn: Connection, message: EmailMessage, subject: str

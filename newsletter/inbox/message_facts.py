@@ -10,12 +10,12 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from newsletter.inbox.classify import Classification
+from newsletter.inbox.classify import Classification, headers
 
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
     """A message's identity for "seen once": its Message-ID, or a SHA-256 of its bytes."""
-    message_id = " ".join(str(message.get("Message-ID", "")).split())
+    message_id = " ".join(headers.first(message, "Message-ID").split())
     if re.fullmatch(r"<[^<>\s]{1,380}>", message_id):
         return message_id
     return "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -24,9 +24,9 @@ def message_key(message: EmailMessage, raw: bytes) -> str:
 def is_list_or_own(message: EmailMessage, own_address: str) -> bool:
     """Mailing-list mail, our own mail and mail from a mail system: never answered (no mail
     loops), whatever else it looks like."""
-    sender = parseaddr(str(message.get("From", "")))[1].lower()
+    sender = parseaddr(headers.first(message, "From"))[1].lower()
     return (
-        message.get("List-Id") is not None
+        headers.present(message, "List-Id")
         or sender == own_address.lower()
         or sender.startswith(("mailer-daemon@", "postmaster@"))
     )
@@ -37,7 +37,7 @@ def delivered_to(message: EmailMessage) -> list[str]:
     values = [
         str(v)
         for name in ("Delivered-To", "X-Original-To", "To", "Cc")
-        for v in message.get_all(name, [])
+        for v in headers.values(message, name)
     ]
     return [addr for _, addr in getaddresses(values) if addr]
 
@@ -58,7 +58,7 @@ def report_detail(found: Classification) -> dict[str, Any]:
 
 def thread_id(message: EmailMessage) -> str | None:
     """The Message-ID to thread an answer to, when it is one well-formed id."""
-    value = " ".join(str(message.get("Message-ID", "")).split())
+    value = " ".join(headers.first(message, "Message-ID").split())
     return value if re.fullmatch(r"<[^<>\s]{1,250}>", value) else None
 
 

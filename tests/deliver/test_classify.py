@@ -18,7 +18,11 @@ TABLE: list[tuple[int, RefusalStage, str, str, str | None]] = [
     # code, stage, text, scope, bounce
     (550, "rcpt", "5.1.1 <a@example.org>: Recipient address rejected: User unknown", "recipient", "hard"),
     (550, "rcpt", "Requested action not taken: mailbox unavailable", "recipient", "hard"),
-    (553, "rcpt", "mailbox name not allowed", "recipient", "hard"),
+    # sisimai: no phrase names a reason (onhold), so it counts but only as soft
+    (553, "rcpt", "mailbox name not allowed", "recipient", "soft"),
+    # the reason, not the code, decides: a 5.1.1 that says the mailbox is full is soft
+    (550, "rcpt", "5.1.1 <a@example.org>: Mailbox is full", "recipient", "soft"),
+    (550, "rcpt", "5.1.10 Recipient address has null MX", "recipient", "hard"),
     (554, "rcpt", "delivery error: dd This user doesn't have a yahoo.com account", "recipient", "hard"),
     (501, "rcpt", "5.1.3 Bad recipient address syntax", "recipient", "hard"),
     (550, "body", "5.1.1 RESOLVER.ADR.RecipNotFound; not found", "recipient", "hard"),

@@ -10,7 +10,7 @@ from email import policy
 import pytest
 
 from newsletter.inbox.classify import Classification, classify
-from newsletter.inbox.classify.reasons import diagnose
+from newsletter.inbox.classify.reasons import Diagnosis, diagnose
 from tests.inbox import mail
 
 
@@ -72,8 +72,8 @@ def test_the_verp_local_part_is_reported() -> None:
         ("4.4.7", "smtp; 451 4.4.7 Delivery time expired", "expired"),
         # RFC 3463 x.2.0: the mailbox exists, whatever the text says
         ("5.2.0", "smtp; 550 : User unknown", "filtered"),
-        # RFC 3463 x.7.x: refused on policy, the address was not judged
-        ("5.7.1", "smtp; 550 5.7.1 <{r}>... User unknown, not local address", "blocked"),
+        # x.7.x and no RCPT: sisimai's Filtered.pm (a "user unknown" text that is not proof)
+        ("5.7.1", "smtp; 550 5.7.1 <{r}>... User unknown, not local address", "filtered"),
     ],
 )
 def test_refusals_that_do_not_prove_the_address_bad_are_soft(
@@ -83,20 +83,32 @@ def test_refusals_that_do_not_prove_the_address_bad_are_soft(
     assert (found.kind, found.reason) == ("soft", reason)
 
 
-def test_exchange_online_not_in_directory_is_hard_despite_its_policy_code() -> None:
-    diagnostic = "smtp; 550 5.7.1 <{r}>: Recipient address rejected: Access denied"
-    found = parsed(mail.dsn("gone@example.net", "5.7.1", diagnostic=diagnostic))
-    assert (found.kind, found.reason) == ("hard", "userunknown")
+def test_exchange_online_not_in_directory_is_hard_by_microsofts_own_rule() -> None:
+    """Exchange Online's directory-based edge blocking answers 5.4.1 "Recipient address
+    rejected: Access denied" for an address it does not know (sisimai Rhost/Microsoft.pm);
+    the same words from another server, with no RCPT to tie them to the address, prove
+    nothing (sisimai's Filtered.pm)."""
+    diagnostic = "smtp; 550 5.4.1 <{r}>: Recipient address rejected: Access denied"
+    raw = mail.dsn("gone@example.net", "5.4.1", diagnostic=diagnostic)
+    microsoft = raw.replace(
+        b"Remote-MTA: dns; mail.example.com",
+        b"Remote-MTA: dns; example-net.mail.protection.outlook.com",
+    )
+    assert (parsed(microsoft).kind, parsed(microsoft).reason) == ("hard", "userunknown")
+    assert parsed(raw).kind == "soft"
 
 
-def test_user_unknown_given_at_data_is_a_filter_not_a_dead_address() -> None:
+def test_a_user_unknown_text_is_proof_only_with_a_5_1_status_or_at_rcpt() -> None:
+    """sisimai's UserUnknown.pm: the text counts when the status says the address is bad
+    (5.1.1) or the refusal answered RCPT; at DATA with a vague 5.0.0 it is ``filtered``."""
     text = (
-        "<reader@example.net>: host mx.example.net said: 550 5.1.1 User unknown "
+        "<reader@example.net>: host mx.example.net said: 550 User unknown "
         "(in reply to end of DATA command)"
     )
-    assert diagnose("5.1.1", text, command="data") == diagnose("5.1.1", text, command="data")
-    assert diagnose("5.1.1", text, command="data").hard is False
-    assert diagnose("5.1.1", text, command="rcpt").hard is True
+    assert diagnose("5.0.0", text, command="DATA") == Diagnosis("filtered", "5.0.0", False)
+    assert diagnose("5.0.0", text, command="RCPT") == Diagnosis("userunknown", "5.0.0", True)
+    assert diagnose("5.1.1", text, command="DATA") == Diagnosis("userunknown", "5.1.1", True)
+    assert diagnose("5.2.2", text, command="RCPT") == Diagnosis("mailboxfull", "5.2.2", False)
 
 
 def test_a_permanent_failure_without_a_reason_is_soft() -> None:

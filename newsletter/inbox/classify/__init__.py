@@ -5,20 +5,21 @@
 1. ``complaint``: an RFC 5965 feedback report (``message/feedback-report``), or a
    feedback-loop notice with the complained-about message attached.
 2. An Amazon SES notification (JSON, ``ses``): bounce, complaint or delivery.
-3. An RFC 3464 report (``message/delivery-status``): ``hard`` when a failed recipient's
-   reason is about the address itself, ``soft`` for any other failure; ``warning`` when
-   nothing failed (``Action: delayed | relayed | delivered | expanded``: recorded, never
-   scored).
+3. An RFC 3464 report (``message/delivery-status``, outside the returned message): ``hard``
+   when a failed recipient's reason is about the address itself, ``soft`` for any other
+   failure; ``warning`` when nothing failed (``Action: delayed | relayed | delivered |
+   expanded``: recorded, never scored).
 4. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
-   soft the same way; a permanent failure with no reason found is soft.
+   soft the same way; a failure with no reason found (sisimai's onhold) is soft.
 5. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
 6. ``reply``: a message from a person; ``other``: no usable sender.
 
 A report is as bad as its worst recipient (hard, then soft, then warning);
 ``Classification.per_recipient`` keeps each one.
 
-Reasons and the hard/soft rule: ``reasons.diagnose`` (which defers to
-``newsletter.deliver.classify.refusal``, the rule used for send-time refusals).
+Reasons: sisimai's model (``reasons.diagnose``: ``newsletter.deliver.reasons`` with what a
+notice format says itself, ``lhosts``, and the providers' rules, ``rhosts``); hard or soft:
+``newsletter.deliver.classify.bounce_for_reason``, the rule send-time refusals use too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.inbox.classify import headers, plaintext, reports
+from newsletter.inbox.classify import headers, lhosts, plaintext, reports, rhosts
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -119,13 +120,13 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     command = plaintext.smtp_command(text)
     statuses = reports.delivery_statuses(message)
     if statuses:
-        return _from_report(statuses, text, command)
+        return _from_report(message, statuses, text, command)
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
-        found = diagnose("", detail, permanent=bool(permanent) or not temporary, command=command)
-        kind: RecipientKind = "hard" if found.hard else "soft"
         failed = _unique([*sorted(permanent), *sorted(temporary)])
+        found = _diagnose(message, text, "", detail, command, "", "", failed[:1])
+        kind: RecipientKind = "hard" if found.hard else "soft"
         each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
         return Classification(kind, failed, found.status, found.reason, per_recipient=each)
     sender = _sender(message)
@@ -135,7 +136,7 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
 
 
 def _from_report(
-    statuses: list[reports.RecipientStatus], text: str, command: str
+    message: Message, statuses: list[reports.RecipientStatus], text: str, command: str
 ) -> Classification:
     each: list[RecipientResult] = []
     worst: RecipientResult | None = None
@@ -143,7 +144,17 @@ def _from_report(
         failed = entry.action == "failed" or (not entry.action and entry.status[:1] in "45")
         if failed:
             detail = entry.diagnostic or plaintext.diagnostic_lines(text)
-            found = diagnose(entry.status, detail, permanent=True, command=command)
+            detail = plaintext.quoting_paragraph(text, detail) or detail
+            found = _diagnose(
+                message,
+                text,
+                entry.status,
+                detail,
+                command,
+                entry.action,
+                entry.diagnostic_type,
+                (entry.final_recipient, entry.remote_mta),
+            )
             kind: RecipientKind = "hard" if found.hard else "soft"
             status, reason = found.status, found.reason
         else:
@@ -168,6 +179,33 @@ def _from_report(
     )
 
 
+def _diagnose(
+    message: Message,
+    text: str,
+    status: str,
+    detail: str,
+    command: str,
+    action: str,
+    kind: str,
+    where: tuple[str, ...],
+) -> Diagnosis:
+    """``diagnose`` with what the notice's own format says (``lhosts.hints``) first.
+    ``where``: (recipient, remote host), either may be missing or ''."""
+    said = lhosts.hints(message, text, detail, status, command)
+    recipient = where[0] if where else ""
+    remote = (where[1] if len(where) > 1 else "") or rhosts.named_host(text)
+    return diagnose(
+        said.status or status,
+        said.diagnostic or detail,
+        command=said.command or command,
+        action=action,
+        diagnostic_type=kind,
+        preset=said.reason,
+        remote_host=remote,
+        recipient=recipient,
+    )
+
+
 def _rank(kind: str) -> int:
     return ("hard", "soft", "warning").index(kind)
 
@@ -184,13 +222,13 @@ def _from_ses(notification: SesNotification) -> Classification:
             "warning", addresses, reason="delivered", action="delivered", per_recipient=each
         )
     subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
-    code = 550 if notification.permanent else 450
+    code = "550" if notification.permanent else "450"
     default = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
     results: list[RecipientResult] = []
     for entry in notification.recipients:
         found = default
         if entry.status or entry.diagnostic:
-            found = diagnose(entry.status, entry.diagnostic, permanent=notification.permanent)
+            found = diagnose(entry.status, entry.diagnostic)
         kind: RecipientKind = "hard" if found.hard else "soft"
         results.append(
             RecipientResult(entry.address.lower(), "", "failed", found.status, found.reason, kind)

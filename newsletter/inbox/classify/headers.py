@@ -2,8 +2,9 @@
 
 With ``email.policy.default`` a header is parsed when it is read, and some malformed values
 make the standard library raise (in Python 3.11 an empty ``Message-ID: <`` raises
-IndexError in ``parse_message_id``). A bounce is untrusted input: such a header reads as
-absent instead.
+IndexError in ``parse_message_id``; a From whose encoded name decodes to a line break raises
+ValueError). Mail is untrusted input: such a header reads as its raw text instead, unfolded
+(still encoded: never a line break), as ``compat32`` would give it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from email.message import Message
 
 
 def values(message: Message, name: str) -> list[str]:
-    """Every value of header ``name`` as text ([] when absent or unreadable)."""
+    """Every value of header ``name`` as text ([] when absent; its raw text, unfolded, when
+    the policy cannot parse it)."""
     try:
         return [str(value) for value in message.get_all(name, [])]
     except Exception:  # the standard library's header parsers on malformed input
-        return []
+        wanted = name.lower()
+        return [
+            " ".join(str(value).split()) for key, value in message.raw_items()
+            if key.lower() == wanted
+        ]  # fmt: skip
 
 
 def first(message: Message, name: str, default: str = "") -> str:

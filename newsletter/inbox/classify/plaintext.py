@@ -4,10 +4,11 @@
   Microsoft, GroupWise and others) and the ``X-Failed-Recipients`` header (Exim, Gmail).
 - What the server said: the lines of the human-readable part that carry an SMTP reply code
   (RFC 5321 section 4.2) or an RFC 3463 status, with their continuation lines.
-- At which SMTP command it was said (``smtp_command``): Postfix's "(in reply to RCPT TO
-  command)", Exim's "after RCPT TO:". Sendmail's transcripts are not read for this: with
-  PIPELINING its RCPT replies arrive after ``>>> DATA``, so the last command shown is not
-  the one a reply answered. One command per message (the first one named).
+- At which SMTP command it was said (``smtp_command``), as sisimai reads it: Postfix's "(in
+  reply to RCPT TO command)", Exim's "after RCPT TO:", else the last ``>>> COMMAND`` line of
+  a Sendmail transcript (lib/Sisimai/Lhost/Postfix.pm, Exim.pm, Sendmail.pm). One command
+  per message (the first one named).
+- The notice's own paragraph around a report's short Diagnostic-Code (``quoting_paragraph``).
 - Whether a message is a bounce at all (``looks_like_bounce``): the well-known sender names
   and subjects of delivery failure notices, or failed addresses found in a message that a
   program sent (never a person's message quoting a bounce).
@@ -21,6 +22,7 @@ from email.message import Message
 
 from flufl.bounce import all_failures
 
+from newsletter.deliver.reasons import find_command
 from newsletter.inbox.classify import headers
 from newsletter.inbox.classify.reports import DELIVERY_STATUS_TYPES, RETURNED_MESSAGE_TYPES
 
@@ -49,10 +51,13 @@ _IN_REPLY_TO = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 
+_SENDMAIL_SENT = re.compile(r"^>>> (.+)$", re.MULTILINE)
+
 
 def human_text(message: Message) -> str:
     """The text/plain parts (else text/html without tags) outside any returned message and
-    report part, decoded, joined, at most 20 000 characters."""
+    report part, decoded, joined, at most 20 000 characters. A multipart message whose
+    boundary never appears is all text."""
     plain: list[str] = []
     html: list[str] = []
     _collect(message, plain, html)
@@ -70,7 +75,9 @@ def _collect(part: Message, plain: list[str], html: list[str]) -> None:
             if isinstance(sub, Message):
                 _collect(sub, plain, html)
         return
-    if kind not in ("text/plain", "text/html"):
+    # A multipart whose boundary never appears (StartBoundaryNotFoundDefect) is read as text.
+    unsplit = part.get_content_maintype() == "multipart"
+    if kind not in ("text/plain", "text/html") and not unsplit:
         return
     raw = part.get_payload(decode=True)
     if not isinstance(raw, bytes):
@@ -80,7 +87,7 @@ def _collect(part: Message, plain: list[str], html: list[str]) -> None:
         text = raw.decode(charset, "replace")
     except LookupError:
         text = raw.decode("utf-8", "replace")
-    (plain if kind == "text/plain" else html).append(text)
+    (html if kind == "text/html" else plain).append(text)
 
 
 def failed_addresses(message: Message) -> tuple[frozenset[str], frozenset[str]]:
@@ -121,18 +128,33 @@ def diagnostic_lines(text: str, limit: int = 500) -> str:
 
 
 def smtp_command(text: str) -> str:
-    """The SMTP command the failure answered: rcpt | mail | data | connect | '' (unknown)."""
+    """The SMTP command the failure answered, in sisimai's names: RCPT | MAIL | DATA | HELO |
+    EHLO | CONN | '' (unknown)."""
     match = _IN_REPLY_TO.search(text)
     if match is None:
+        sent = _SENDMAIL_SENT.findall(text)
+        return find_command(sent[-1]) if sent else ""
+    word = (match.group("cmd") or match.group("exim") or "").upper()
+    if word.startswith(("RCPT", "MAIL", "HELO", "EHLO")):
+        return word[:4]
+    if word.startswith("INITIAL"):
+        return "CONN"
+    return "DATA"
+
+
+def quoting_paragraph(text: str, diagnostic: str) -> str:
+    """The paragraph of the notice's text that quotes ``diagnostic`` at more length, on one
+    line ('' when none): Postfix's "host ... said: 550 ... (in reply to RCPT TO command)"
+    around the report's shorter Diagnostic-Code (lib/Sisimai/Lhost/Postfix.pm replaces the
+    one with the other when the longer carries a status or reply code)."""
+    wanted = " ".join(diagnostic.split())
+    if len(wanted) < 8:
         return ""
-    word = (match.group("cmd") or match.group("exim") or "").lower()
-    if word.startswith("rcpt"):
-        return "rcpt"
-    if word.startswith("mail"):
-        return "mail"
-    if word in ("helo", "ehlo") or word.startswith("initial"):
-        return "connect"
-    return "data"
+    for block in re.split(r"\n[ \t\r]*\n", text):
+        line = " ".join(block.split())
+        if len(line) > len(wanted) and wanted in line and _CODE_LINE.search(line):
+            return line[:500]
+    return ""
 
 
 def looks_like_bounce(message: Message, failed: int) -> bool:

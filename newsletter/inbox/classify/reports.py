@@ -41,7 +41,9 @@ class RecipientStatus:
     ``final_recipient``/``original_recipient``: bare addresses ('' when absent); ``action``:
     failed | delayed | delivered | relayed | expanded, lower case ('' when absent);
     ``status``: the RFC 3463 code (``5.1.1``, '' when absent); ``diagnostic``: the
-    Diagnostic-Code text without its type (``smtp;``), on one line, at most 500 characters.
+    Diagnostic-Code text without its type (``smtp;``), on one line, at most 500 characters;
+    ``diagnostic_type``: that type, upper case (``SMTP``, ``X-UNIX``; '' when absent);
+    ``remote_mta``: the Remote-MTA host name, lower case ('' when absent).
     """
 
     final_recipient: str
@@ -49,6 +51,8 @@ class RecipientStatus:
     action: str
     status: str
     diagnostic: str
+    diagnostic_type: str = ""
+    remote_mta: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +73,10 @@ def bare_address(value: str) -> str:
 
 
 def delivery_statuses(message: Message) -> list[RecipientStatus]:
-    """Every per-recipient block of every delivery-status part in ``message`` (RFC 3464)."""
+    """Every per-recipient block of every delivery-status part in ``message`` (RFC 3464),
+    outside the returned message (a report quoted inside it is about another delivery)."""
     found: list[RecipientStatus] = []
-    for part in message.walk():
+    for part in own_parts(message):
         if part.get_content_type() not in DELIVERY_STATUS_TYPES:
             continue
         for block in _field_blocks(part):
@@ -81,7 +86,7 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
                 continue
             status = headers.first(block, "Status").strip().split(" ")[0]
             diagnostic = headers.first(block, "Diagnostic-Code")
-            _type, semicolon, text = diagnostic.partition(";")
+            kind, semicolon, text = diagnostic.partition(";")
             found.append(
                 RecipientStatus(
                     final_recipient=final,
@@ -89,9 +94,29 @@ def delivery_statuses(message: Message) -> list[RecipientStatus]:
                     action=headers.first(block, "Action").strip().lower(),
                     status=status,
                     diagnostic=one_line(text if semicolon else diagnostic, 500),
+                    diagnostic_type=kind.strip().upper() if semicolon else "",
+                    remote_mta=_host(headers.first(block, "Remote-MTA")),
                 )
             )
     return found
+
+
+def own_parts(message: Message) -> list[Message]:
+    """The parts of ``message`` (itself included), depth first, without looking inside a
+    returned message (``message/rfc822``, ``message/global``)."""
+    found = [message]
+    if message.get_content_type() in RETURNED_MESSAGE_TYPES or not message.is_multipart():
+        return found
+    payload = message.get_payload()
+    for part in payload if isinstance(payload, list) else []:
+        if isinstance(part, Message):
+            found.extend(own_parts(part))
+    return found
+
+
+def _host(value: str) -> str:
+    """``dns; mx.example.org`` -> ``mx.example.org``."""
+    return value.partition(";")[2].strip().strip("[]").lower() if ";" in value else ""
 
 
 def _field_blocks(part: Message) -> list[Message]:
@@ -110,8 +135,9 @@ def _field_blocks(part: Message) -> list[Message]:
 
 
 def feedback_report(message: Message) -> FeedbackReport | None:
-    """The first ``message/feedback-report`` part (RFC 5965), or None."""
-    for part in message.walk():
+    """The first ``message/feedback-report`` part (RFC 5965) outside the returned message, or
+    None."""
+    for part in own_parts(message):
         if part.get_content_type() != "message/feedback-report":
             continue
         fields = _field_blocks(part)
