@@ -17,19 +17,29 @@ from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, Subscrib
 from newsletter.store import inbox as events
 from newsletter.store import subscriber_history
 from newsletter.store.schema import feedback, ledger, subscribers
+from newsletter.text import one_line, plain
 
 log = logging.getLogger(__name__)
 
 MAX_TOPICS = 20
 NO_INTERESTS = Profile()
 MAX_TOPIC_LENGTH = 100
+MAX_NAME_LENGTH = 200  # the column's size
+
+
+def clean_name(name: str) -> str:
+    """A display name as stored: one line of plain text (``text.one_line``: no control or
+    bidi-override characters, no NUL, which PostgreSQL refuses), at most
+    ``MAX_NAME_LENGTH`` characters."""
+    return one_line(name, MAX_NAME_LENGTH)
 
 
 def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]:
-    """Strip, collapse whitespace, drop empties and duplicates (case-insensitive), cap counts."""
+    """Strip, collapse whitespace, drop control and bidi-override characters
+    (``text.plain``), drop empties and duplicates (case-insensitive), cap counts."""
     seen: dict[str, str] = {}
     for raw in values:
-        term = " ".join(str(raw).split())
+        term = plain(raw)
         if not term:
             continue
         if len(term) > MAX_TOPIC_LENGTH:
@@ -100,7 +110,7 @@ def add(
         raise InputError("status", status, f"unknown status {status!r}")
     values = {
         "email": address,
-        "name": " ".join(name.split())[:200],
+        "name": clean_name(name),
         "status": status,
         "frequency": "daily",
         "bounce_score": 0.0,
@@ -142,7 +152,7 @@ def add_many(
             rows.append(
                 {
                     "email": person.email,
-                    "name": " ".join(person.name.split())[:200],
+                    "name": clean_name(person.name),
                     "status": person.status,
                     "frequency": person.frequency,
                     "paused_until": person.paused_until,
@@ -328,6 +338,8 @@ def update_fields(
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
+    if "name" in values:
+        values["name"] = clean_name(values["name"])
     _update(conn, subscriber_id, {**values, "updated_at": now}, by=by)
 
 

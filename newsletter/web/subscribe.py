@@ -94,7 +94,7 @@ def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -
             log.info("subscribe: new pending subscriber #%s", found.id)
         elif found.status == "pending":
             subscribers.set_profile(conn, found.id, Profile(topics=topics), now=now)
-            subscribers.update_fields(conn, found.id, now=now, name=" ".join(name.split())[:200])
+            subscribers.update_fields(conn, found.id, now=now, name=name)
             found = subscribers.get(conn, found.id)
     if found.status in ("active", "paused"):
         return notices.already_subscribed(web.settings, web.links, found, now=now)
