@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
@@ -311,6 +311,10 @@ def set_status(
     ``unsubscribed`` notes when); ``InputError`` for an unknown status. A change is kept in
     the reader's history with ``by`` (who asked: ``operator``, ``web``, ``reply``,
     ``bounces``, ``complaint``)."""
+    _update(conn, subscriber_id, _status_values(status, now), by=by)
+
+
+def _status_values(status: str, now: dt.datetime) -> dict[str, Any]:
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
@@ -319,7 +323,42 @@ def set_status(
         values["paused_until"] = None
     if status == "unsubscribed":
         values["unsubscribed_at"] = now
-    _update(conn, subscriber_id, values, by=by)
+    return values
+
+
+def change_status(
+    conn: Connection,
+    subscriber_id: int,
+    status: SubscriberStatus,
+    *,
+    expected: Collection[str],
+    now: dt.datetime,
+    by: str = "",
+) -> str | None:
+    """``set_status``, only while the row's status is one of ``expected``: a
+    compare-and-set in one UPDATE (``WHERE status = <the status read>``). Returns the
+    status it changed from, or None when it changed nothing (another request got there
+    first, or the status is not expected). Two racing requests (a double click, a mail
+    provider's one-click POST beside the reader's own) change it once, so the email
+    that follows the change goes once. ``NotFoundError`` for no such subscriber."""
+    values = _status_values(status, now)
+    query = select(subscribers.c.status).where(subscribers.c.id == subscriber_id)
+    old = conn.execute(query).scalar()
+    if old is None:
+        raise NotFoundError(f"subscriber #{subscriber_id}")
+    if old not in expected or old == status:
+        return None
+    result = conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id, subscribers.c.status == old)
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        return None
+    subscriber_history.record_status_change(
+        conn, subscriber_id, old, status, now=now, by=by, paused_until=None
+    )
+    return str(old)
 
 
 def set_profile(
