@@ -1,8 +1,9 @@
 """The subscription form: a pending subscriber and a confirmation email (double opt-in).
 
 The answer is the same whether or not the address is known, and the email goes out in a
-background task so that timing does not tell either. Per-IP limits answer 429; per-address
-limits answer as usual but send nothing (a subscription bomb gets no email out of us).
+background task so that timing does not tell either. Per-IP limits (IPv6: per /64) answer
+429; per-address limits (per mailbox: ``+tags`` do not count) answer as usual but send
+nothing (a subscription bomb gets no email out of us).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from newsletter.text import split_terms
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, client_ip, ctx
 from newsletter.web.forms import field, form_endpoint
+from newsletter.web.ratelimit import client_key, mailbox_key
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def _submit(request: Request, data: FormData) -> Response:
         return _form_page(web, {}, str(exc), 400)
     if not csrf.valid(web.signer, SCOPE, data.get(csrf.FIELD), now):
         return _form_page(web, values, "The form had expired. Please send it again.", 400)
-    if not web.ip_limiter.allow(client_ip(request), now.timestamp()):
+    if not web.ip_limiter.allow(client_key(client_ip(request)), now.timestamp()):
         log.warning("subscribe: rate limit for %s", client_ip(request))
         return web.message_page(
             "Too many requests", "Please wait a while before trying again.", 429
@@ -72,7 +74,7 @@ def _submit(request: Request, data: FormData) -> Response:
     )
     if values["website"]:  # the hidden honeypot field: only bots fill it in
         return done
-    if not web.address_limiter.allow(email.lower(), now.timestamp()):
+    if not web.address_limiter.allow(mailbox_key(email), now.timestamp()):
         log.warning("subscribe: rate limit for an address; no email sent")
         return done
     message = _register(web, email, values["name"], topics)
