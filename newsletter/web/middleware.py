@@ -1,8 +1,9 @@
 """The access log and the security headers every response carries, and the cap on
 request bodies.
 
-The access log names method, path, status, duration and client, with link tokens cut out:
-a token is a key to someone's subscription and does not belong in a log file.
+The access log names method, path, status, duration and client, with link tokens cut out
+(a token is a key to someone's subscription and does not belong in a log file) and the
+path kept to one line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from newsletter.text import one_line
 
 access_log = logging.getLogger("newsletter.web.access")
 
@@ -34,6 +37,11 @@ SECURITY_HEADERS = {
 # Every form the app serves fits in a few kilobytes (fields of at most 2,000 characters);
 # the same cap as the README's nginx ``client_max_body_size 64k``.
 MAX_BODY_BYTES = 64 * 1024
+
+
+# The path as logged: one line (``text.one_line``: no CR/LF, escape or bidi character
+# from a %-encoded path can forge an entry, CWE-117), at most this many characters.
+MAX_LOGGED_PATH = 300
 
 
 def redact(path: str) -> str:
@@ -73,7 +81,7 @@ class AccessLogMiddleware:
                 '%s "%s %s" %d %.1fms',
                 client[0] if client else "-",
                 scope["method"],
-                redact(scope["path"]),
+                one_line(redact(scope["path"]), MAX_LOGGED_PATH),
                 status,
                 (time.perf_counter() - started) * 1000,
             )
