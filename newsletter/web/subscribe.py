@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from newsletter import addresses
-from newsletter.errors import InputError
-from newsletter.models import Message, Profile
+from newsletter.errors import ConstraintError, InputError
+from newsletter.models import Message, Profile, Subscriber
 from newsletter.render import notices
 from newsletter.store import subscribers
 from newsletter.text import split_terms
@@ -87,17 +88,16 @@ submit = form_endpoint(_submit)
 def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -> Message | None:
     """Create or refresh the pending subscriber; return the email to send them."""
     now = web.clock()
-    with web.store.begin() as conn:
-        found = subscribers.get_by_email(conn, email)
-        if found is None:
-            found = subscribers.add(
-                conn, email, now=now, name=name, profile=Profile(topics=topics), status="pending"
-            )
-            log.info("subscribe: new pending subscriber #%s", found.id)
-        elif found.status == "pending":
-            subscribers.set_profile(conn, found.id, Profile(topics=topics), now=now)
-            subscribers.update_fields(conn, found.id, now=now, name=name)
-            found = subscribers.get(conn, found.id)
+    try:
+        with web.store.begin() as conn:
+            found = _add_or_refresh(web, conn, email, name, topics)
+    except ConstraintError:
+        found = None
+    if found is None:
+        # The same address, added a moment ago by a request racing this one (a double
+        # click): that request sends the confirmation; this one answers alike.
+        log.info("subscribe: address added by a concurrent request; no second email")
+        return None
     if found.status in ("active", "paused"):
         return notices.already_subscribed(web.settings, web.links, found, now=now)
     return web.renderer.notice(
@@ -107,3 +107,27 @@ def _register(web: WebContext, email: str, name: str, topics: tuple[str, ...]) -
         context={"topics": found.topics},
         now=now,
     )
+
+
+def _add_or_refresh(
+    web: WebContext, conn: Connection, email: str, name: str, topics: tuple[str, ...]
+) -> Subscriber | None:
+    """The subscriber row of ``email``: added as pending, or, when still pending, given
+    the form's name and topics; any other row as it is. None when a racing request added
+    the address between the look-up and the insert (or the insert raises
+    ``ConstraintError``)."""
+    now = web.clock()
+    found = subscribers.get_by_email(conn, email)
+    if found is None:
+        try:
+            found = subscribers.add(
+                conn, email, now=now, name=name, profile=Profile(topics=topics), status="pending"
+            )
+        except InputError:  # "already on the list": added since the look-up above
+            return None
+        log.info("subscribe: new pending subscriber #%s", found.id)
+    elif found.status == "pending":
+        subscribers.set_profile(conn, found.id, Profile(topics=topics), now=now)
+        subscribers.update_fields(conn, found.id, now=now, name=name)
+        found = subscribers.get(conn, found.id)
+    return found
