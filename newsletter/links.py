@@ -7,7 +7,11 @@ inbox cannot drift apart. Paths (under ``BASE_URL``):
     /unsubscribe/{token}      GET: a page with one button; POST: unsubscribe (RFC 8058)
     /resubscribe/{token}      subscribe again after unsubscribing (purpose "resubscribe", 30 days)
     /preferences/{token}      change topics, frequency, pause (purpose "preferences")
-    /feedback/{token}         "more/less like this" (purpose "feedback")
+    /feedback/{token}/{more|less}/{arxiv_id}
+                              "more/less like this": one token per email (purpose "edition":
+                              reader and edition date), the paper named in the path, unsigned
+    /feedback/{token}         the same, one token per paper (purpose "feedback"; emails before
+                              issue 18, still read)
     /archive/                 web versions of past editions; /archive/{date}.html, /archive/feed.xml
     /subscribe                the subscription form
 
@@ -17,8 +21,16 @@ VERP return path ``local+bounce-TOKEN@domain`` (purpose "bounce"); every local p
 
 Every token is bound to its subscriber's nonce (``newsletter.tokens``): reading one needs
 ``find(id) -> Subscriber | None``, and a removed subscriber's tokens are invalid. Data a
-token carries after the holder, by purpose: feedback ``b"+"|b"-"`` then the arXiv id;
-reply a one-letter command (``REPLY_CODES``), for "confirm" then the asked event's id.
+token carries after the holder, by purpose: edition the edition date (``uvarint`` of its
+proleptic ordinal); feedback ``b"+"|b"-"`` then the arXiv id; view the ISO date; reply a
+one-letter command (``REPLY_CODES``), for "confirm" then the asked event's id.
+
+What a changed path under an edition token means: the token proves the reader and the
+edition, not the paper or the signal. Someone who edits the paper id or ``more``/``less``
+in a link from their email votes as themselves, on that edition; the web app accepts only a
+paper the edition (or, for weekly readers, its week) showed to anyone. They could click the
+other button anyway, and they cannot reach another reader or another edition without
+forging the MAC.
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ Find = Callable[[int], Subscriber | None]
 
 # The commands a reply address can carry, and the byte its token signs for each.
 REPLY_CODES = {"reply": b"r", "unsubscribe": b"u", "confirm": b"c"}
+# The word a feedback link under an edition token carries for each signal.
+SIGNAL_WORDS = {1: "more", -1: "less"}
 MAX_LOCAL_PART = 64  # octets, RFC 5321 §4.5.3.1.1
 VERP_TAG = "bounce"  # reply+bounce-TOKEN@domain
 LEGACY_VERP_LOCAL = "bounces"  # bounces+TOKEN@domain, the form before issue 15
@@ -111,6 +125,18 @@ class Links:
         """The URL that records ``signal`` (+1 more like this, -1 less) on ``arxiv_id``."""
         data = (b"+" if signal > 0 else b"-") + arxiv_id.encode("utf-8")
         return f"{self.base_url}/feedback/{self._sign('feedback', subscriber, data)}"
+
+    def edition_token(self, subscriber: Subscriber, date: dt.date) -> str:
+        """The one token of ``subscriber``'s email of the edition of ``date`` (purpose
+        "edition", never expires while the reader exists); ``feedback_url`` hangs each
+        paper's links under it, so an email costs one signature, not two per paper."""
+        return self._sign("edition", subscriber, uvarint(date.toordinal()))
+
+    def feedback_url(self, edition_token: str, arxiv_id: str, signal: int) -> str:
+        """``BASE_URL/feedback/TOKEN/more|less/ARXIV_ID``: ``signal`` (+1 more like this,
+        -1 less) on ``arxiv_id`` under an ``edition_token``; no signature of its own."""
+        word = SIGNAL_WORDS[1 if signal > 0 else -1]
+        return f"{self.base_url}/feedback/{edition_token}/{word}/{_path_quoted(arxiv_id)}"
 
     def archive_page(self, date: dt.date) -> str:
         """The web archive page of the edition of ``date``."""
@@ -212,6 +238,25 @@ class Links:
             raise TokenError("invalid")
         return subscriber, data[1:].decode("utf-8", "replace"), 1 if data[:1] == b"+" else -1
 
+    def edition_feedback_for(
+        self, token: str, word: str, arxiv_id: str, find: Find, now: dt.datetime
+    ) -> tuple[Subscriber, dt.date, str, int]:
+        """``(subscriber, edition date, arXiv id, +1 | -1)`` of a feedback link under an
+        edition token (``feedback_url``); ``TokenError`` for a bad token or signal word.
+        The paper id is not signed: the caller checks that the edition showed it."""
+        signals = {name: value for value, name in SIGNAL_WORDS.items()}
+        subscriber, data, legacy = self._verify("edition", token, find, now)
+        if legacy is not None or word not in signals or not arxiv_id or len(arxiv_id) > 64:
+            raise TokenError("invalid")
+        try:
+            ordinal, end = read_uvarint(data)
+            if end != len(data):
+                raise ValueError("trailing bytes")
+            day = dt.date.fromordinal(ordinal)
+        except ValueError:
+            raise TokenError("invalid") from None
+        return subscriber, day, arxiv_id, signals[word]
+
     def view_for(self, token: str, find: Find, now: dt.datetime) -> tuple[Subscriber, dt.date]:
         """``(subscriber, edition date)`` of a personal web view token; ``TokenError``
         otherwise."""
@@ -244,6 +289,13 @@ class Links:
         if not command or len(data) != 1:
             raise TokenError("invalid")
         return subscriber, command, None
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_quoted(arxiv_id: str) -> str:
+    """``arxiv_id`` as a URL path (old-style ids keep their ``/``); an edition's ids repeat
+    in every email."""
+    return quote(arxiv_id, safe="/")
 
 
 @functools.cache

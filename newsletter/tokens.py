@@ -51,7 +51,8 @@ MAX_AGE: dict[str, int | None] = {
     "resubscribe": 30 * 24 * 3600,  # the goodbye email's "subscribe again" link
     "unsubscribe": None,
     "preferences": None,
-    "feedback": None,
+    "feedback": None,  # one paper's "more / less like this" (the form before issue 18)
+    "edition": None,  # one email: its reader and edition; feedback links name papers under it
     "view": None,  # the personal web view of one edition ("View in browser")
     "reply": None,
     "bounce": None,

@@ -31,6 +31,9 @@ from newsletter.errors import TemplateError
 
 log = logging.getLogger(__name__)
 
+_JINJA_WORDWRAP = jinja2.filters.do_wordwrap
+_WRAPPED: dict[tuple[str, int, bool, str, bool], str] = {}
+
 # newsletter/templates links to the top-level templates/ folder, and ships inside the wheel.
 BUILTIN_TEMPLATES = Path(newsletter.__file__).resolve().parent / "templates"
 _INCLUDE = re.compile(r"<mj-include\s+path=\"([^\"]+)\"\s*/>")
@@ -85,7 +88,29 @@ def jinja_environment(dirs: Sequence[Path], *, autoescape: bool) -> jinja2.Envir
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["wordwrap"] = _wordwrap_once
     return env
+
+
+@jinja2.pass_environment
+def _wordwrap_once(
+    environment: jinja2.Environment,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    """Jinja's ``wordwrap``, each text wrapped once (the footer's reply hint is the same in
+    every email): the same output, ``textwrap`` run once per distinct text."""
+    wrap = environment.newline_sequence if wrapstring is None else wrapstring
+    key = (str(s), width, break_long_words, wrap, break_on_hyphens)
+    done = _WRAPPED.get(key)
+    if done is None:
+        done = str(_JINJA_WORDWRAP(environment, *key))
+        if len(_WRAPPED) < 256:
+            _WRAPPED[key] = done
+    return done
 
 
 def check_jinja(env: jinja2.Environment, source: Source) -> None:
@@ -140,6 +165,14 @@ def _expand_includes(
 
 def compile_mjml(dirs: Sequence[Path], name: str, env: jinja2.Environment) -> jinja2.Template:
     """``name`` (an ``.mjml.j2`` file) -> one compiled Jinja template of the email's HTML."""
+    return mjml_template(dirs, name, env)[0]
+
+
+def mjml_template(
+    dirs: Sequence[Path], name: str, env: jinja2.Environment
+) -> tuple[jinja2.Template, str]:
+    """``compile_mjml``, with the template's Jinja source (the HTML after MJML, Jinja tags
+    still in it), which ``render.assemble`` splits."""
     source = find_template(dirs, name)
     check_jinja(env, source)
     check_mjml_nesting(source)
@@ -153,7 +186,7 @@ def compile_mjml(dirs: Sequence[Path], name: str, env: jinja2.Environment) -> ji
     except jinja2.TemplateSyntaxError as exc:  # a tag split across two files
         raise TemplateError(str(source.path), None, f"after MJML: {exc.message}") from exc
     log.debug("compiled %s (%d bytes of HTML)", source.path, len(html))
-    return template
+    return template, html
 
 
 def load_jinja(env: jinja2.Environment, dirs: Sequence[Path], name: str) -> jinja2.Template:

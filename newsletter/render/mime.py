@@ -95,29 +95,30 @@ class QpCache:
         data = content.replace("\r\n", "\n").encode("utf-8")
         if b"\r" in data:  # a stray CR changes how b2a_qp reads line ends: the plain way
             return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
-        known, seen = self._lines, self._seen
-        out = []
         lines = data.split(b"\n")
-        last = len(lines) - 1
-        for index, line in enumerate(lines):
-            # Encode each line as the whole text would: followed by its line end (which
-            # decides where soft breaks and trailing-space escapes go), except the last.
-            piece = line if index == last else line + b"\n"
-            encoded = known.get(piece)
-            if encoded is None:
-                encoded = binascii.b2a_qp(piece, istext=True)
-                if index != last:
-                    encoded = encoded[:-1]
-                encoded = encoded.replace(b"\n", b"\r\n")
-                key = hash(piece)
-                if key not in seen:
-                    if len(seen) >= self.max_seen:
-                        seen.clear()
-                    seen.add(key)
-                elif len(known) < self.max_lines:
-                    known[piece] = encoded
-            out.append(encoded)
-        return b"\r\n".join(out)
+        last = lines.pop()  # the text after the last line end: no line end of its own
+        known = self._lines.get
+        out: list[bytes | None] = [known(line) for line in lines]  # lines emails share
+        if None in out:
+            for index, encoded in enumerate(out):
+                if encoded is None:
+                    out[index] = self._encode_line(lines[index])
+        out.append(binascii.b2a_qp(last, istext=True).replace(b"\n", b"\r\n") if last else b"")
+        return b"\r\n".join(out)  # type: ignore[arg-type]  # every None replaced above
+
+    def _encode_line(self, line: bytes) -> bytes:
+        """One line (not the last) encoded as the whole text would encode it: followed by
+        its line end, which decides where soft breaks and trailing-space escapes go. Kept
+        from the second time it is seen."""
+        encoded = binascii.b2a_qp(line + b"\n", istext=True)[:-1].replace(b"\n", b"\r\n")
+        key = hash(line)
+        if key not in self._seen:
+            if len(self._seen) >= self.max_seen:
+                self._seen.clear()
+            self._seen.add(key)
+        elif len(self._lines) < self.max_lines:
+            self._lines[line] = encoded
+        return encoded
 
 
 def _header(name: str, value: object) -> bytes:

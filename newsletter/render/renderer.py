@@ -1,6 +1,7 @@
 """The Renderer: templates compiled once, then one ``Message`` per subscriber.
 
 renderer = Renderer(settings, links)          # raises TemplateError before any send
+plain = Renderer(settings, links, assembled=False)  # every digest through Jinja whole
 msg = renderer.digest(edition, subscriber, sections, now=now)
 msg = renderer.notice("welcome", to, subscriber=subscriber, context={}, now=now)
 html = renderer.web_page(edition, sections)   # the "view in browser" page
@@ -22,8 +23,17 @@ from newsletter.errors import TemplateError
 from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import budget, views
-from newsletter.render.compile import compile_mjml, jinja_environment, load_jinja, template_dirs
+from newsletter.render.assemble import split_item_loop
+from newsletter.render.compile import (
+    compile_mjml,
+    find_template,
+    jinja_environment,
+    load_jinja,
+    mjml_template,
+    template_dirs,
+)
 from newsletter.render.mime import QpCache, address, build_message, sender_address
+from newsletter.render.paths import DigestPaths
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
 
@@ -48,9 +58,14 @@ NOTICE_HEADINGS = {
 class Renderer:
     """Renders emails and pages from the templates: MJML compiled once per template, Jinja2
     per subscriber, then one ``Message`` (``render.mime``). Raises ``TemplateError`` for a
-    missing or broken template, when built."""
+    missing or broken template, when built.
 
-    def __init__(self, settings: Settings, links: Links) -> None:
+    ``assembled`` (the default): a digest's paper cards are rendered once per edition and
+    each email is assembled from them (``render.assemble``), the same bytes as the plain
+    path (``assembled=False``: Jinja renders every email whole), which the first digest of
+    every edition is compared with."""
+
+    def __init__(self, settings: Settings, links: Links, *, assembled: bool = True) -> None:
         self.settings = settings
         self.links = links
         dirs = template_dirs(settings.templates_dir)
@@ -58,7 +73,20 @@ class Renderer:
         self._text_env = jinja_environment(dirs, autoescape=False)
         self._html: dict[str, jinja2.Template] = {}
         self._text: dict[str, jinja2.Template] = {}
-        for kind in ("digest", *NOTICE_KINDS):
+        self._html["digest"], html_source = mjml_template(dirs, "digest.mjml.j2", self._html_env)
+        self._text["digest"] = load_jinja(self._text_env, dirs, "digest.txt.j2")
+        loops = (
+            (
+                split_item_loop(self._html_env, html_source),
+                split_item_loop(self._text_env, find_template(dirs, "digest.txt.j2").text),
+            )
+            if assembled
+            else (None, None)
+        )
+        self._digest = DigestPaths(self._html["digest"], self._text["digest"], *loops)
+        if assembled and not self._digest.assembled:
+            log.info("digest templates without a plain item loop: each rendered whole")
+        for kind in NOTICE_KINDS:
             self._html[kind] = compile_mjml(dirs, f"{kind}.mjml.j2", self._html_env)
             self._text[kind] = load_jinja(self._text_env, dirs, f"{kind}.txt.j2")
         self._sender = sender_address(settings.from_address)
@@ -79,13 +107,15 @@ class Renderer:
             self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
             self._edition_key = key
             self._qp.clear()
+            self._digest.new_edition()
         return self._paper_views
 
     def _sections(
         self, edition: Edition, sections: Sequence[Section], subscriber: Subscriber | None
     ) -> list[views.SectionView]:
         paper_views = self._views_for(edition)
-        feedback = self.links.feedback
+        feedback = self.links.feedback_url
+        token = "" if subscriber is None else self.links.edition_token(subscriber, edition.date)
         number = 0
         out = []
         for section in sections:
@@ -101,12 +131,8 @@ class Renderer:
                         number=number,
                         reason=escape(reason),
                         text_reason=reason,
-                        more_url=None
-                        if subscriber is None
-                        else feedback(subscriber, paper.arxiv_id, +1),
-                        less_url=None
-                        if subscriber is None
-                        else feedback(subscriber, paper.arxiv_id, -1),
+                        more_url=feedback(token, paper.arxiv_id, +1) if token else None,
+                        less_url=feedback(token, paper.arxiv_id, -1) if token else None,
                     )
                 )
             out.append(
@@ -146,6 +172,8 @@ class Renderer:
 
     def _render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
         try:
+            if kind == "digest":
+                return self._digest.render(context)
             return self._html[kind].render(context), self._text[kind].render(context)
         except jinja2.TemplateError as exc:  # e.g. an override uses a variable we lack
             raise TemplateError(f"{kind}.mjml.j2 / {kind}.txt.j2", None, str(exc)) from exc
@@ -169,10 +197,10 @@ class Renderer:
         subject = context["subject"]
         section_views = context["sections"]
         html, text = self._render("digest", context)
-        encoded = self._qp.encode(html)
-        if len(encoded) > budget.HTML_BUDGET:
+        encoded = self._digest.encode(html, text, self._qp.encode)
+        if len(encoded[0]) > budget.HTML_BUDGET:
             html, text = self._within_budget(context, section_views)
-            encoded = self._qp.encode(html)
+            encoded = self._digest.encode(html, text, self._qp.encode)
         msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
         return self._message(
             subscriber,
@@ -183,7 +211,8 @@ class Renderer:
             text,
             html,
             list_headers=True,
-            encoded=(html, encoded),
+            encoded=((html, encoded[0]), (text, encoded[1])),
+            unsubscribe_url=context["unsubscribe_url"],
             edition_date=edition.date,
         )
 
@@ -194,13 +223,14 @@ class Renderer:
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
+        view_url = self.links.web_view(subscriber, edition.date)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
             sections=self._sections(edition, sections, subscriber),
-            view_url=self.links.web_view(subscriber, edition.date),
-            more_url=self.links.web_view(subscriber, edition.date),
+            view_url=view_url,
+            more_url=view_url,
             footer_reason=(
                 f"You get this email because {subscriber.email} subscribed to "
                 f"{self.settings.list_name}"
@@ -228,11 +258,10 @@ class Renderer:
     ) -> tuple[str, str]:
         """HTML and text of a digest too large for ``budget.HTML_BUDGET``, cut to fit
         (later papers short, then "N more papers for you today")."""
-        template = self._html["digest"]
 
         def size(cut: budget.Cut) -> int:
             context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
-            return budget.encoded_size(template.render(context))
+            return self._digest.html_size(context)
 
         cut = budget.fit(budget.count_items(sections), size)
         context.update(sections=budget.apply(sections, cut), more_count=cut.hidden)
@@ -344,14 +373,16 @@ class Renderer:
         *,
         list_headers: bool,
         campaign: str = "digest",
-        encoded: tuple[str, bytes] | None = None,
+        encoded: Sequence[tuple[str, bytes]] = (),
+        unsubscribe_url: str | None = None,
         edition_date: dt.date | None = None,
     ) -> Message:
-        """The ``Message``; ``encoded``: ``(html, its quoted-printable)`` already made."""
+        """The ``Message``; ``encoded``: ``(part, its quoted-printable)`` already made;
+        ``unsubscribe_url``: the reader's, already signed for the body."""
         headers = {"List-Id": self._list_id}
         if list_headers and subscriber is not None:
             headers.update(self.quiet_headers(campaign))
-            unsubscribe = self.links.unsubscribe(subscriber)
+            unsubscribe = unsubscribe_url or self.links.unsubscribe(subscriber)
             mailto = self.links.mailto("unsubscribe", subscriber)
             headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -365,7 +396,7 @@ class Renderer:
             text=text,
             html=html,
             extra_headers=headers,
-            encode=self._qp.encode if encoded is None else _reusing(*encoded, self._qp.encode),
+            encode=_reusing(encoded, self._qp.encode) if encoded else self._qp.encode,
         )
         return Message(
             subscriber_id=subscriber.id if subscriber is not None else 0,
@@ -384,7 +415,14 @@ class Renderer:
 
 
 def _reusing(
-    content: str, encoded: bytes, encode: Callable[[str], bytes]
+    done: Sequence[tuple[str, bytes]], encode: Callable[[str], bytes]
 ) -> Callable[[str], bytes]:
-    """``encode``, except that ``content`` (the same object) gives ``encoded`` at once."""
-    return lambda text: encoded if text is content else encode(text)
+    """``encode``, except that a part in ``done`` (the same object) gives its encoding."""
+
+    def encoded(text: str) -> bytes:
+        for content, data in done:
+            if text is content:
+                return data
+        return encode(text)
+
+    return encoded

@@ -100,6 +100,10 @@ def create_app(
         Route("/preferences/{token}", preferences.preferences, methods=["POST"]),
         Route("/feedback/{token}", feedback.feedback_page, methods=["GET"]),
         Route("/feedback/{token}", feedback.feedback, methods=["POST"]),
+        Route(
+            "/feedback/{token}/{signal}/{arxiv_id:path}", feedback.feedback_page, methods=["GET"]
+        ),
+        Route("/feedback/{token}/{signal}/{arxiv_id:path}", feedback.feedback, methods=["POST"]),
         Route("/view/{token}", view.web_view, methods=["GET"]),
         Mount("/archive", app=ArchiveFiles(settings.archive_dir), name="archive"),
     ]

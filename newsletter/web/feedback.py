@@ -5,11 +5,20 @@ The page after the click says what it did, offers an undo (the same URL, POSTed 
 preferences.
 
 A GET alone records nothing, because mail scanners and link previewers fetch every link in
-an email. Token purpose "feedback" (``Links.feedback``): the reader, the paper, +1 or -1.
+an email. Two forms of link, both read while emails with the older one are out:
+
+- ``/feedback/{token}/{more|less}/{arxiv_id}`` (``Links.feedback_url``, emails since issue
+  18): one token per email (purpose "edition": the reader and the edition date); the paper
+  and the signal are in the path, unsigned. The paper must be one the edition's week showed
+  (``editions.papers_between``: the edition and the six days before, what a weekly reader
+  gets), so an edited path votes as the same reader on a paper of that edition, or 404s.
+- ``/feedback/{token}`` (``Links.feedback``, emails before): one token per paper and signal
+  (purpose "feedback").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from starlette.datastructures import FormData
@@ -17,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from newsletter.errors import NotFoundError, TokenError
+from newsletter.models import Paper, Subscriber
 from newsletter.store import editions, subscribers
 from newsletter.store import feedback as feedback_store
 from newsletter.web.context import ctx
@@ -24,25 +34,41 @@ from newsletter.web.forms import form_endpoint
 
 log = logging.getLogger(__name__)
 
+WEEK = dt.timedelta(days=7)
 
-def _verify(request: Request) -> tuple[int, str, int]:
-    """(subscriber id, arXiv id, +1 | -1) of the link's token; a ``TokenError`` otherwise."""
+
+def _verify(request: Request) -> tuple[int, str, int, Paper | None]:
+    """(subscriber id, arXiv id, +1 | -1, the paper if known) of the link; a ``TokenError``
+    for a bad token, a ``NotFoundError`` for a paper its edition's week did not show."""
     web = ctx(request)
+    params = request.path_params
     with web.store.begin() as conn:
-        subscriber, arxiv_id, signal = web.links.feedback_for(
-            request.path_params["token"], lambda sid: subscribers.find(conn, sid), web.clock()
+
+        def find(sid: int) -> Subscriber | None:
+            return subscribers.find(conn, sid)
+
+        if "signal" not in params:  # one token per paper (before issue 18)
+            subscriber, arxiv_id, signal = web.links.feedback_for(
+                params["token"], find, web.clock()
+            )
+            paper = editions.known_papers(conn, [arxiv_id]).get(arxiv_id)
+            return subscriber.id, arxiv_id, signal, paper
+        subscriber, day, arxiv_id, signal = web.links.edition_feedback_for(
+            params["token"], params["signal"], params["arxiv_id"], find, web.clock()
         )
-    return subscriber.id, arxiv_id, signal
+        week = {p.arxiv_id: p for p in editions.papers_between(conn, day - WEEK, day)}
+        if arxiv_id not in week:
+            raise NotFoundError(f"paper {arxiv_id} in the week of the edition of {day}")
+        return subscriber.id, arxiv_id, signal, week[arxiv_id]
 
 
 def feedback_page(request: Request) -> Response:
     """``GET /feedback/{token}``: the paper and a button; records nothing."""
     web = ctx(request)
     try:
-        sid, arxiv_id, signal = _verify(request)
+        sid, arxiv_id, signal, paper = _verify(request)
         with web.store.begin() as conn:
             subscribers.get(conn, sid)
-            paper = editions.known_papers(conn, [arxiv_id]).get(arxiv_id)
     except (TokenError, NotFoundError) as exc:
         return web.link_error(exc)
     return web.page(
@@ -61,10 +87,9 @@ def _feedback(request: Request, data: FormData) -> Response:
     now = web.clock()
     undo = data.get("action") == "undo"
     try:
-        sid, arxiv_id, signal = _verify(request)
+        sid, arxiv_id, signal, paper = _verify(request)
         with web.store.begin() as conn:
             subscriber = subscribers.get(conn, sid)
-            paper = editions.known_papers(conn, [arxiv_id]).get(arxiv_id)
             if paper is None:
                 raise NotFoundError(f"paper {arxiv_id}")
             if undo:

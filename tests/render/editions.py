@@ -23,10 +23,19 @@ def signed_links(text: str, links: Links, purpose: str, *readers: Subscriber) ->
     the second it was issued, so one signed again a moment later is spelled differently.
     """
     find = {r.id: r for r in readers}.get
+    if purpose == "feedback":  # both forms: /feedback/TOKEN, /feedback/TOKEN/more|less/ID
+        pattern = rf"{re.escape(BASE_URL)}/feedback/([A-Za-z0-9_.-]+)(?:/(more|less)/([^\s\"<]+))?"
+        said = []
+        for token, word, arxiv_id in re.findall(pattern, text):
+            if word:
+                reader, _, arxiv_id, signal = links.edition_feedback_for(
+                    token, word, arxiv_id, find, NOW
+                )
+            else:
+                reader, arxiv_id, signal = links.feedback_for(token, find, NOW)
+            said.append(f"{reader.id}:{arxiv_id}:{signal:+d}")
+        return said
     tokens = re.findall(rf"{re.escape(BASE_URL)}/{purpose}/([A-Za-z0-9_.-]+)", text)
-    if purpose == "feedback":
-        found = [links.feedback_for(token, find, NOW) for token in tokens]
-        return [f"{reader.id}:{arxiv_id}:{signal:+d}" for reader, arxiv_id, signal in found]
     return [str(links.subscriber_for(purpose, token, find, NOW).id) for token in tokens]
 
 

@@ -1,0 +1,99 @@
+"""The two paths of a digest's parts: whole (Jinja renders every email, the reference) and
+assembled (cards once per edition, ``render.assemble``), with their quoted-printable.
+
+paths = DigestPaths(html_template, text_template, html_cards, text_cards)
+html, text = paths.render(context)              # assembled when it can be, else whole
+encoded_html, encoded_text = paths.encode(html, text, qp.encode)
+size = paths.html_size(context)                 # the size budget's measure
+
+The assembled path is checked against the whole one on the first digest of each edition
+(``new_edition()``): if they ever differ, the whole path is used from then on, with a
+warning in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jinja2
+
+from newsletter.render import budget
+from newsletter.render.assemble import Cards, Used
+
+log = logging.getLogger(__name__)
+
+
+class DigestPaths:
+    """Renders a digest's HTML and text parts; see the module docstring."""
+
+    def __init__(
+        self,
+        html: jinja2.Template,
+        text: jinja2.Template,
+        html_cards: Cards | None,
+        text_cards: Cards | None,
+    ) -> None:
+        self.html = html
+        self.text = text
+        self.cards: tuple[Cards, Cards] | None = None
+        if html_cards is not None and text_cards is not None:
+            self.cards = (html_cards, text_cards)
+        self._check = True
+        self._used: tuple[list[Used], list[Used]] | None = None
+        self._rendered: tuple[str, str] | None = None
+
+    @property
+    def assembled(self) -> bool:
+        """Whether digests are assembled from cards (else rendered whole)."""
+        return self.cards is not None
+
+    def new_edition(self) -> None:
+        """Forget the cards; the next digest is checked against the whole render."""
+        for cards in self.cards or ():
+            cards.clear()
+        self._check = True
+
+    def render(self, context: Mapping[str, Any]) -> tuple[str, str]:
+        """HTML and text of the digest for ``context``, byte for byte the whole render."""
+        self._used = self._rendered = None
+        if self.cards is None:
+            return self.html.render(context), self.text.render(context)
+        html_cards, text_cards = self.cards
+        html, html_used = _skeleton(html_cards, context)
+        text, text_used = _skeleton(text_cards, context)
+        if self._check:
+            self._check = False
+            whole = self.html.render(context), self.text.render(context)
+            if whole != (html, text):
+                log.warning("an assembled digest differs from the whole render: rendering whole")
+                self.cards = None
+                return whole
+        self._used, self._rendered = (html_used, text_used), (html, text)
+        return html, text
+
+    def html_size(self, context: Mapping[str, Any]) -> int:
+        """Bytes of the HTML part for ``context`` as the email carries it (the size
+        budget's measure, ``budget.encoded_size``)."""
+        if self.cards is None:
+            return budget.encoded_size(self.html.render(context))
+        return budget.encoded_size(_skeleton(self.cards[0], context)[0])
+
+    def encode(self, html: str, text: str, encode: Callable[[str], bytes]) -> tuple[bytes, bytes]:
+        """``(encode(html), encode(text))``; for the parts of the last ``render`` made
+        from cards, the cards' encoded lines are spliced in (``Cards.encode``)."""
+        rendered, used = self._rendered, self._used
+        if self.cards is None or used is None or rendered is None:
+            return encode(html), encode(text)
+        html_cards, text_cards = self.cards
+        return (
+            html_cards.encode(html, used[0], encode) if html is rendered[0] else encode(html),
+            text_cards.encode(text, used[1], encode) if text is rendered[1] else encode(text),
+        )
+
+
+def _skeleton(cards: Cards, context: Mapping[str, Any]) -> tuple[str, list[Used]]:
+    cards.take_used()
+    document = cards.loop.skeleton.render(context)
+    return document, cards.take_used()
