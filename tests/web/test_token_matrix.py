@@ -19,7 +19,16 @@ from tests.support.clock import FakeClock
 from tests.web.helpers import BASE, snapshot
 
 PAPER = "2411.00001"
-ROUTES = ("confirm", "resubscribe", "unsubscribe", "preferences", "feedback", "view")
+# route name -> the path for a token (the per-email feedback link carries its paper after it)
+ROUTES = {
+    "confirm": "/confirm/{}",
+    "resubscribe": "/resubscribe/{}",
+    "unsubscribe": "/unsubscribe/{}",
+    "preferences": "/preferences/{}",
+    "feedback": "/feedback/{}",
+    "edition feedback": "/feedback/{}/more/" + PAPER,
+    "view": "/view/{}",
+}
 
 
 def _state(store: Store) -> tuple[object, ...]:
@@ -35,9 +44,14 @@ def _paths(links: Links, reader: Subscriber, now: dt.datetime) -> dict[str, str]
         "unsubscribe": links.unsubscribe(reader),
         "preferences": links.preferences(reader),
         "feedback": links.feedback(reader, PAPER, +1),
+        "edition feedback": links.feedback_url(links.edition_token(reader, now.date()), PAPER, +1),
         "view": links.web_view(reader, now.date()),
     }
     return {route: url.removeprefix(BASE) for route, url in urls.items()}
+
+
+def _token(path: str) -> str:
+    return path.split("/")[2]
 
 
 async def test_every_route_refuses_bad_tokens_and_prefetch_changes_nothing(
@@ -60,11 +74,11 @@ async def test_every_route_refuses_bad_tokens_and_prefetch_changes_nothing(
         for method in ("GET", "HEAD", "OPTIONS"):
             answer = await client.request(method, path)
             assert answer.status_code in (200, 405), (method, route, answer.status_code)
-        upper = f"/{route}/{path.rsplit('/', 1)[1].upper()}"
+        upper = ROUTES[route].format(_token(path).upper())
         assert (await client.get(upper)).status_code == 200, route
     assert _state(store) == before
 
-    token = {route: path.rsplit("/", 1)[1] for route, path in good.items()}
+    token = {route: _token(path) for route, path in good.items()}
     for route in ROUTES:
         other = "preferences" if route != "preferences" else "unsubscribe"
         bad = {
@@ -74,7 +88,7 @@ async def test_every_route_refuses_bad_tokens_and_prefetch_changes_nothing(
             + token[route][9:],
             "extended": token[route] + "a",
             "other purpose": token[other],
-            "removed reader": removed[route].rsplit("/", 1)[1],
+            "removed reader": _token(removed[route]),
             "legacy-looking": "MTI6eHw2NzQ1.AAAAAAAAAAAAAAAAAAAAAA",
         }
         for kind, value in bad.items():
@@ -82,7 +96,7 @@ async def test_every_route_refuses_bad_tokens_and_prefetch_changes_nothing(
                 if route == "view" and method == "POST":
                     continue
                 answer = await client.request(
-                    method, f"/{route}/{value}", data={"List-Unsubscribe": "One-Click"}
+                    method, ROUTES[route].format(value), data={"List-Unsubscribe": "One-Click"}
                 )
                 assert answer.status_code in (400, 404), (route, kind, method, answer.status_code)
                 assert "This link does not work" in answer.text, (route, kind, method)
