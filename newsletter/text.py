@@ -1,5 +1,9 @@
 """Small pure text helpers shared by every layer: no I/O, no project imports.
 
+- ``plain``: untrusted text without what no name or topic holds: C0/C1 control characters
+  (NUL, which PostgreSQL refuses in text, escape sequences), DEL, bidi embeddings,
+  overrides and isolates (U+202A–U+202E, U+2066–U+2069: "Trojan Source", CVE-2021-42574)
+  and lone surrogates (not encodable as UTF-8); line breaks become spaces.
 - ``one_line``: untrusted text fit for a header, a subject or a log line (RFC 5322 §2.2:
   a header field body may not hold a bare CR or LF; no control characters; length-capped).
 - ``split_terms``: a topic list as a reader types it (``"a; b, c"`` or one per line).
@@ -11,16 +15,29 @@ import re
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+# Removed outright: invisible, and meaningless (or harmful) in one line of plain text.
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]+"
+)
 _SEPARATORS = re.compile(r"[;,\n\r]+")
+
+
+def plain(value: object) -> str:
+    """``value`` as one line of plain text: the ``_INVISIBLE`` characters removed, line
+    breaks and other control characters made spaces, runs of white space one space,
+    stripped. No length cap (``one_line`` has one)."""
+    text = _INVISIBLE.sub("", str(value))
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 def one_line(value: object, limit: int = 200) -> str:
     """``value`` as one line of at most ``limit`` characters (a cut ends at a word, with "…").
 
-    Control characters (CR/LF, U+2028 …) become spaces and runs of white space one space,
-    so untrusted text cannot split a header. An exception with an empty message gives its
+    Line breaks (CR/LF, U+2028 …) become spaces and runs of white space one space, so
+    untrusted text cannot split a header; other control and bidi-override characters go
+    (``plain``). An exception with an empty message gives its
     type's name."""
-    text = _SPACE.sub(" ", _CONTROL.sub(" ", str(value))).strip()
+    text = plain(value)
     if not text and isinstance(value, BaseException):
         return type(value).__name__
     if len(text) <= limit:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 
 import click
 
-from newsletter.cli.base import Context, handle_errors, main, make_signer, open_store, pass_context
+from newsletter.cli.base import (
+    Context,
+    fail,
+    handle_errors,
+    main,
+    make_signer,
+    open_store,
+    pass_context,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +45,15 @@ def serve(
 
     from newsletter.web import create_app
 
+    if proxy_headers:
+        check_forwarded_allow_ips(forwarded_allow_ips)
     context.require_settings()  # not an empty list in whatever folder it was started in
     settings = context.settings
     store = open_store(settings)
-    app = create_app(settings, store, make_signer(settings))
-    log.info("serving %s on http://%s:%d", settings.list_name, host, port)
     try:
-        uvicorn.run(
+        app = create_app(settings, store, make_signer(settings))
+        listener = _listen(host, port)
+        config = uvicorn.Config(
             app,
             host=host,
             port=port,
@@ -51,5 +63,38 @@ def serve(
             log_config=None,
             server_header=False,
         )
+        bound = listener.getsockname()[1]
+        log.info("serving %s on http://%s:%d", settings.list_name, host, bound)
+        with listener:
+            uvicorn.Server(config).run(sockets=[listener])
     finally:
         store.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, bound here rather than by uvicorn, whose bind
+    failure is a page of log lines and exit status 3 ("waiting" in this CLI): a busy port
+    or an unknown host is one line and exit status 2."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
+        raise  # not reached: fail() exits
+
+
+def check_forwarded_allow_ips(value: str) -> None:
+    """Exit 2 with one line unless every comma-separated item of ``--forwarded-allow-ips``
+    is ``*``, an IP address or a network. uvicorn takes anything else as a literal that
+    matches no peer, so the proxy would silently not be trusted and every reader would
+    share its address (and its per-IP sign-up limit)."""
+    for item in (part.strip() for part in value.split(",")):
+        if item == "*":
+            continue
+        try:
+            if "/" in item:
+                ipaddress.ip_network(item)
+            else:
+                ipaddress.ip_address(item)
+        except ValueError:
+            fail(f"--forwarded-allow-ips: {item!r} is not an IP address or network", 2)

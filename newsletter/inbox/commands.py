@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsletter.text import split_terms
+from newsletter.text import plain, split_terms
 
 MAX_BODY_LINES = 5
 NAMES = (
@@ -77,8 +77,10 @@ def body_lines(body: str, limit: int = MAX_BODY_LINES) -> list[str]:
 
 
 def parse_line(line: str) -> Command | None:
-    """The command one line of a reply gives, or None when it gives none."""
-    found = _LINE.match(line.strip())
+    """The command one line of a reply gives, or None when it gives none. Control and
+    bidi-override characters are dropped first (``text.plain``): the answer quotes the
+    command back."""
+    found = _LINE.match(plain(line))
     if found is None:
         return None
     word = found.group("name").lower().replace(" ", "_").replace("-", "_")

@@ -10,6 +10,11 @@ Files are read as UTF-8 (with or without a byte-order mark) or, failing that, as
 Windows-1252 (what Excel saves); the separator is ``,``, ``;`` or a tab, sniffed from the
 header line (``csv.Sniffer``). Every row is checked before anything is written, and a bad
 row is an ``InputError`` naming its line.
+
+A cell an export writes that would start with ``=``, ``+``, ``-`` or ``@`` (a name or topic
+someone typed into the sign-up form as a formula) gets a leading ``'``, so a spreadsheet
+shows it as text instead of running it (CSV injection, CWE-1236; OWASP "CSV Injection");
+an import takes that ``'`` off again.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ EXPORT_COLUMNS = (
     "exclude",
 )
 SEPARATORS = ",;\t"
+FORMULA_START = ("=", "+", "-", "@")
 INACTIVE: tuple[SubscriberStatus, ...] = ("unsubscribed", "bounced")
 
 
@@ -115,7 +121,7 @@ def parse_csv(text: str | bytes, source: str) -> list[CsvRow]:
     for record in reader:
         line = reader.line_num
         try:
-            row = _row({k: (v or "").strip() for k, v in record.items() if isinstance(k, str)})
+            row = _row({k: _from_cell(v) for k, v in record.items() if isinstance(k, str)})
         except InputError as exc:
             raise InputError("csv", source, f"{source}, line {line}: {exc}") from None
         if row.email.lower() in seen:
@@ -123,6 +129,18 @@ def parse_csv(text: str | bytes, source: str) -> list[CsvRow]:
         seen.add(row.email.lower())
         rows.append(row)
     return rows
+
+
+def _to_cell(text: str) -> str:
+    """``text`` as an export cell: a leading ``'`` when a spreadsheet would take it as a
+    formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _from_cell(value: str | None) -> str:
+    """An import cell stripped, with ``_to_cell``'s ``'`` taken off."""
+    text = (value or "").strip()
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
 def _terms(value: str, name: str) -> tuple[str, ...]:
@@ -200,17 +218,16 @@ def export_csv(everyone: Iterable[Subscriber]) -> str:
     writer.writerow(EXPORT_COLUMNS)
     for sub in everyone:
         profile = sub.profile
-        writer.writerow(
-            [
-                sub.email,
-                sub.name,
-                sub.status,
-                sub.frequency,
-                sub.paused_until.isoformat() if sub.paused_until else "",
-                ";".join(profile.topics),
-                ";".join(profile.categories),
-                ";".join(profile.authors),
-                ";".join(profile.exclude),
-            ]
-        )
+        row = [
+            sub.email,
+            sub.name,
+            sub.status,
+            sub.frequency,
+            sub.paused_until.isoformat() if sub.paused_until else "",
+            ";".join(profile.topics),
+            ";".join(profile.categories),
+            ";".join(profile.authors),
+            ";".join(profile.exclude),
+        ]
+        writer.writerow([_to_cell(cell) for cell in row])
     return out.getvalue()

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
@@ -17,19 +17,29 @@ from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber, Subscrib
 from newsletter.store import inbox as events
 from newsletter.store import subscriber_history
 from newsletter.store.schema import feedback, ledger, subscribers
+from newsletter.text import one_line, plain
 
 log = logging.getLogger(__name__)
 
 MAX_TOPICS = 20
 NO_INTERESTS = Profile()
 MAX_TOPIC_LENGTH = 100
+MAX_NAME_LENGTH = 200  # the column's size
+
+
+def clean_name(name: str) -> str:
+    """A display name as stored: one line of plain text (``text.one_line``: no control or
+    bidi-override characters, no NUL, which PostgreSQL refuses), at most
+    ``MAX_NAME_LENGTH`` characters."""
+    return one_line(name, MAX_NAME_LENGTH)
 
 
 def clean_terms(values: Iterable[str], field: str = "topics") -> tuple[str, ...]:
-    """Strip, collapse whitespace, drop empties and duplicates (case-insensitive), cap counts."""
+    """Strip, collapse whitespace, drop control and bidi-override characters
+    (``text.plain``), drop empties and duplicates (case-insensitive), cap counts."""
     seen: dict[str, str] = {}
     for raw in values:
-        term = " ".join(str(raw).split())
+        term = plain(raw)
         if not term:
             continue
         if len(term) > MAX_TOPIC_LENGTH:
@@ -100,7 +110,7 @@ def add(
         raise InputError("status", status, f"unknown status {status!r}")
     values = {
         "email": address,
-        "name": " ".join(name.split())[:200],
+        "name": clean_name(name),
         "status": status,
         "frequency": "daily",
         "bounce_score": 0.0,
@@ -142,7 +152,7 @@ def add_many(
             rows.append(
                 {
                     "email": person.email,
-                    "name": " ".join(person.name.split())[:200],
+                    "name": clean_name(person.name),
                     "status": person.status,
                     "frequency": person.frequency,
                     "paused_until": person.paused_until,
@@ -301,6 +311,10 @@ def set_status(
     ``unsubscribed`` notes when); ``InputError`` for an unknown status. A change is kept in
     the reader's history with ``by`` (who asked: ``operator``, ``web``, ``reply``,
     ``bounces``, ``complaint``)."""
+    _update(conn, subscriber_id, _status_values(status, now), by=by)
+
+
+def _status_values(status: str, now: dt.datetime) -> dict[str, Any]:
     if status not in SUBSCRIBER_STATUSES:
         raise InputError("status", status, f"unknown status {status!r}")
     values: dict[str, Any] = {"status": status, "updated_at": now}
@@ -309,7 +323,42 @@ def set_status(
         values["paused_until"] = None
     if status == "unsubscribed":
         values["unsubscribed_at"] = now
-    _update(conn, subscriber_id, values, by=by)
+    return values
+
+
+def change_status(
+    conn: Connection,
+    subscriber_id: int,
+    status: SubscriberStatus,
+    *,
+    expected: Collection[str],
+    now: dt.datetime,
+    by: str = "",
+) -> str | None:
+    """``set_status``, only while the row's status is one of ``expected``: a
+    compare-and-set in one UPDATE (``WHERE status = <the status read>``). Returns the
+    status it changed from, or None when it changed nothing (another request got there
+    first, or the status is not expected). Two racing requests (a double click, a mail
+    provider's one-click POST beside the reader's own) change it once, so the email
+    that follows the change goes once. ``NotFoundError`` for no such subscriber."""
+    values = _status_values(status, now)
+    query = select(subscribers.c.status).where(subscribers.c.id == subscriber_id)
+    old = conn.execute(query).scalar()
+    if old is None:
+        raise NotFoundError(f"subscriber #{subscriber_id}")
+    if old not in expected or old == status:
+        return None
+    result = conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id, subscribers.c.status == old)
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        return None
+    subscriber_history.record_status_change(
+        conn, subscriber_id, old, status, now=now, by=by, paused_until=None
+    )
+    return str(old)
 
 
 def set_profile(
@@ -328,6 +377,8 @@ def update_fields(
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
+    if "name" in values:
+        values["name"] = clean_name(values["name"])
     _update(conn, subscriber_id, {**values, "updated_at": now}, by=by)
 
 

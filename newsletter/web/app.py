@@ -22,7 +22,7 @@ from newsletter.tokens import Signer
 from newsletter.web import feedback, health, manage, preferences, subscribe, view
 from newsletter.web.archive import ArchiveFiles
 from newsletter.web.context import DEFAULT_TEMPLATES, WebContext, ctx, template_environment
-from newsletter.web.middleware import AccessLogMiddleware
+from newsletter.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from newsletter.web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,9 @@ def create_app(
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
+        if status == 413:
+            text = "The form was too large. Nothing was changed."
+            return ctx(request).message_page("Request not accepted", text, status)
         title = "Not found" if status == 404 else "Request not accepted"
         return ctx(request).message_page(title, "There is nothing here.", status)
 
@@ -106,7 +109,7 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLogMiddleware)],
+        middleware=[Middleware(AccessLogMiddleware), Middleware(BodyLimitMiddleware)],
         exception_handlers={HTTPException: not_found, 500: server_error},
     )
     app.state.ctx = web

@@ -24,6 +24,9 @@ from newsletter.web.preferences import preference_csrf
 
 log = logging.getLogger(__name__)
 
+_CONFIRMABLE = ("pending", "unsubscribed", "bounced")  # what a confirmation activates
+_SUBSCRIBED = ("pending", "active", "paused", "bounced")  # what an unsubscribe ends
+
 
 # --- confirm ------------------------------------------------------------------------
 
@@ -71,8 +74,14 @@ def _confirm(request: Request, purpose: str) -> Response:
     if subscriber.status in ("active", "paused"):
         return _confirmed_page(web, subscriber)
     with web.store.begin() as conn:
-        subscribers.set_status(conn, subscriber.id, "active", now=now, by="web")
-        subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
+        # compare-and-set: of two racing clicks, one activates and sends the welcome
+        changed = subscribers.change_status(
+            conn, subscriber.id, "active", expected=_CONFIRMABLE, now=now, by="web"
+        )
+        if changed:
+            subscribers.update_fields(conn, subscriber.id, now=now, bounce_score=0.0)
+    if not changed:
+        return _confirmed_page(web, subscriber)
     log.info("%s: subscriber #%s is active", purpose, subscriber.id)
     welcome = notices.welcome(web.renderer, subscriber, now=now)
     return web.send_after(_confirmed_page(web, subscriber), welcome)
@@ -119,17 +128,22 @@ def unsubscribe(request: Request) -> Response:
         sid = subscriber_from(web, "unsubscribe", request.path_params["token"]).id
     except TokenError as exc:
         return web.link_error(exc)
+    current: Subscriber | None
+    was: str | None
     with web.store.begin() as conn:
         try:
             current = subscribers.get(conn, sid)
+            # compare-and-set: of two racing POSTs, one unsubscribes and sends the goodbye
+            was = subscribers.change_status(
+                conn, sid, "unsubscribed", expected=_SUBSCRIBED, now=now, by="web"
+            )
         except NotFoundError:
-            current = None  # removed a moment ago: they are not subscribed, as asked
-        if current is not None and current.status != "unsubscribed":
-            subscribers.set_status(conn, sid, "unsubscribed", now=now, by="web")
-            log.info("unsubscribe: subscriber #%s", sid)
+            current = was = None  # removed a moment ago: they are not subscribed, as asked
+    if was is not None:
+        log.info("unsubscribe: subscriber #%s", sid)
     answer = _unsubscribed_page(web, current)
-    if current is None or current.status not in ("active", "paused"):
-        return answer  # never confirmed, bounced or already gone: no email to them
+    if current is None or was not in ("active", "paused"):
+        return answer  # never confirmed, bounced, already or just now gone: no email
     return web.send_after(answer, notices.goodbye(web.renderer, current, now=now))
 
 

@@ -7,8 +7,32 @@ call it run in Starlette's threadpool.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import OrderedDict, deque
+
+IPV6_PREFIX = 64  # one host, or one household, gets a /64 (RFC 6177)
+
+
+def client_key(ip: str) -> str:
+    """The per-client limit's key: an IPv4 address as it is, an IPv6 address as its /64
+    (a client holding a /64 could otherwise take a fresh address for every request)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))
+    return str(address)
+
+
+def mailbox_key(email: str) -> str:
+    """The per-address limit's key: the mailbox an address reaches, lower-cased, without a
+    ``+tag`` (RFC 5233 subaddress: ``victim+1@`` and ``victim+2@`` are one inbox)."""
+    local, _, domain = email.lower().rpartition("@")
+    return f"{local.partition('+')[0] or local}@{domain}"
 
 
 class RateLimiter:

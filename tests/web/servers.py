@@ -32,11 +32,12 @@ def serve_env(tmp_path: Path, smtp: SmtpSink, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def newsletter_serve(env: dict[str, str], port: int, cwd: Path) -> Iterator[str]:
-    """Run ``newsletter serve`` on 127.0.0.1:port until /health answers; yield its base URL."""
+def newsletter_serve(env: dict[str, str], port: int, cwd: Path, *options: str) -> Iterator[str]:
+    """Run ``newsletter serve [options]`` on 127.0.0.1:port until /health answers; yield its
+    base URL."""
     command = [sys.executable, "-m", "newsletter", "--env-file", "/dev/null", "serve"]
     process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "--host", "127.0.0.1", "--port", str(port), *options],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
