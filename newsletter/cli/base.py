@@ -145,13 +145,16 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn every ``NewsletterError`` into a one-line message and exit status 1; so too a
-    database error raised outside ``Store.begin`` (the store wraps its own)."""
+    """Turn every ``NewsletterError`` into a one-line message and exit status 1 (2 for a
+    ``SettingsError``: a bad setting is a usage error); so too a database error raised
+    outside ``Store.begin`` (the store wraps its own)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except SettingsError as exc:
+            fail(str(exc), 2)
         except NewsletterError as exc:
             fail(str(exc))
         except KeyboardInterrupt:

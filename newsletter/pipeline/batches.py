@@ -39,6 +39,11 @@ def make_personalizer(
         with store.begin() as conn:
             return editions.papers_between(conn, edition.date - WEEK, edition.date)
 
+    embeddings = stored_embeddings(store, edition, now)
+    if embeddings is not None:
+        with store.begin() as conn:
+            topics = subscribers.sendable_topics(conn, edition.date)
+        embeddings.prepare(edition.papers, topics)
     return personalizer(
         settings,
         renderer,
@@ -46,7 +51,7 @@ def make_personalizer(
         now,
         feedback_for=feedback_for,
         week_papers=week_papers,
-        embeddings=stored_embeddings(store, edition, now),
+        embeddings=embeddings,
     )
 
 

@@ -13,12 +13,13 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from newsletter.models import Edition, Paper
 from newsletter.rank.embed import DIMENSIONS, Encoder, load_encoder
+from newsletter.rank.sections import topic_key
 from newsletter.rank.semantic import PaperVectors, passages
 from newsletter.store import editions
 from newsletter.store import embeddings as stored
@@ -49,17 +50,36 @@ class StoredEmbeddings:
         # Only a stored edition (a real run) writes; a dry run's edition changes nothing.
         with store.begin() as conn:
             self.writes = bool(edition.id) and editions.get(conn, edition.id) is not None
+        self._built: tuple[str, PaperVectors] | None = None
+        self._topics: dict[str, np.ndarray] = {}
+
+    def prepare(self, papers: Sequence[Paper], topics: Iterable[str]) -> None:
+        """Embed up front what a send needs, then release the model.
+
+        ``papers``: the edition's; ``topics``: the readers' topics as written (keyed as the
+        ranker keys them, ``rank.sections.topic_key``). Their vectors are computed (or read
+        from the store) and kept; the ONNX session, about 240 MB of RSS, is dropped before
+        the first email, so a send of any size holds only the vectors. A topic the send
+        meets later (a reader who changed topics meanwhile) loads the model again."""
+        self.papers(papers)
+        keys = [k for k in dict.fromkeys(topic_key(t) for t in topics) if k]
+        self.topics(keys)
+        self.encoder.release()
 
     def papers(self, papers: Sequence[Paper]) -> PaperVectors:
         """The stored vectors when they were made from these papers, else computed and
         stored (an edition not in the store, as in a dry run, is computed, not stored)."""
         digest = fingerprint(papers)
+        if self._built is not None and self._built[0] == digest:
+            return self._built[1]
         model = self.encoder.model_id
         with self.store.begin() as conn:
             found = stored.load_papers(conn, self.edition.id, model, digest, DIMENSIONS)
         if found is not None:
             vectors, texts, starts = found
-            return PaperVectors(vectors, tuple(texts), np.asarray(starts, dtype=np.int64))
+            loaded = PaperVectors(vectors, tuple(texts), np.asarray(starts, dtype=np.int64))
+            self._built = (digest, loaded)
+            return loaded
         start = time.perf_counter()
         built = PaperVectors.build(papers, self.encoder.encode)
         log.info(
@@ -80,13 +100,17 @@ class StoredEmbeddings:
                     built.starts.tolist(),
                     self.now,
                 )
+        self._built = (digest, built)
         return built
 
     def topics(self, phrases: Sequence[str]) -> np.ndarray:
         """Cached vectors by phrase; the others are embedded now and cached."""
         model = self.encoder.model_id
-        with self.store.begin() as conn:
-            known = stored.load_topics(conn, model, phrases, DIMENSIONS)
+        known = {p: self._topics[p] for p in phrases if p in self._topics}
+        unseen = [p for p in dict.fromkeys(phrases) if p not in known]
+        if unseen:
+            with self.store.begin() as conn:
+                known.update(stored.load_topics(conn, model, unseen, DIMENSIONS))
         new = [p for p in dict.fromkeys(phrases) if p not in known]
         if new:
             fresh = dict(zip(new, self.encoder.encode(new), strict=True))
@@ -94,6 +118,7 @@ class StoredEmbeddings:
                 with self.store.begin() as conn:
                     stored.save_topics(conn, model, fresh, self.now)
             known.update(fresh)
+        self._topics.update(known)
         out = np.zeros((len(phrases), DIMENSIONS), dtype=np.float32)
         for row, phrase in enumerate(phrases):
             out[row] = known[phrase]

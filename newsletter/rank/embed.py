@@ -13,6 +13,9 @@ it, ``load_encoder()`` returns ``None`` and ranking stays lexical.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import hashlib
 import importlib.util
 import logging
@@ -66,28 +69,56 @@ class Encoder:
     model_id = MODEL_ID
 
     def __init__(self, model: Path, tokenizer: Path, *, threads: int | None = None) -> None:
+        digest = hashlib.sha256(model.read_bytes()).hexdigest()
+        if digest != MODEL_SHA256:
+            raise ValueError(f"{model}: sha256 {digest} is not the pinned {MODEL_SHA256}")
+        self._model = model
+        self._tokenizer_file = tokenizer
+        self._threads = threads
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._inputs: set[str] = set()
+        self.texts_encoded = 0
+        self.loads = 0
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the ONNX session is in memory (about 240 MB of RSS here)."""
+        return self._session is not None
+
+    def _load(self) -> None:
+        """Start the ONNX session and the tokenizer: on first use, not at construction, so
+        a run whose vectors are all in the store never pays the model's memory."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        data = model.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != MODEL_SHA256:
-            raise ValueError(f"{model}: sha256 {digest} is not the pinned {MODEL_SHA256}")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = self._threads or os.cpu_count() or 1
         options.log_severity_level = 3
         # No busy-waiting between operators: on a shared machine spinning threads steal
         # the cores the other thread (and other processes) need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session: Any = ort.InferenceSession(
-            data, sess_options=options, providers=["CPUExecutionProvider"]
+        self._session = ort.InferenceSession(
+            self._model.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
-        self._tokenizer: Any = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.no_padding()  # the file pads to 256; batches are padded here instead
-        self.texts_encoded = 0
-        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.loads += 1
+
+    def release(self) -> None:
+        """Drop the ONNX session, the tokenizer and the remembered vectors, and hand the
+        freed heap back to the system (glibc ``malloc_trim``); the next ``encode`` loads
+        them again. Measured here: RSS 298 MB loaded -> 114 MB released."""
+        if self._session is None:
+            return
+        self._session = None
+        self._tokenizer = None
+        self._known.clear()
+        gc.collect()
+        _trim_heap()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), 384)`` float32, each row of unit length (an empty text: zeros).
@@ -111,6 +142,8 @@ class Encoder:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
             return out
+        if self._session is None:
+            self._load()
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.asarray([len(e.ids) for e in encodings])
         order = np.argsort(lengths, kind="stable")
@@ -135,6 +168,19 @@ class Encoder:
         out[empty] = 0.0
         self.texts_encoded += len(texts)
         return out
+
+
+def _trim_heap() -> None:
+    """Return freed heap pages to the system where the C library can (glibc)."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): the pages stay reusable
+        return
+    trim(0)
 
 
 @lru_cache(maxsize=1)

@@ -288,6 +288,12 @@ def sendable_ids(conn: Connection, on: dt.date, *, weekly_due: bool = False) -> 
     return [int(i) for i in conn.execute(query).scalars()]
 
 
+def sendable_topics(conn: Connection, on: dt.date) -> set[str]:
+    """Every topic, as written, of the daily readers who get the edition of ``on``."""
+    query = select(subscribers.c.topics).where(sendable_condition(on))
+    return {str(t) for topics in conn.execute(query).scalars() for t in topics or ()}
+
+
 def is_sendable(subscriber: Subscriber, on: dt.date) -> bool:
     """Whether ``subscriber`` may get the edition of ``on`` (active, not paused that day)."""
     if subscriber.status == "active":

@@ -38,5 +38,5 @@ def test_unwritable_log_file_is_a_one_line_setting_error(
 ) -> None:
     monkeypatch.setenv("NEWSLETTER_LOG_FILE", str(tmp_path / "missing-dir" / "x.log"))
     result = CliRunner().invoke(main, ["--env-file", "/dev/null", "subscribers", "list"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith("error: setting NEWSLETTER_LOG_FILE: cannot open")

@@ -224,3 +224,48 @@ def test_an_edition_is_embedded_once_and_topics_are_cached_by_phrase(
     with sqlite_store.begin() as conn:
         cached = stored.load_topics(conn, encoder.model_id, ["lifelong learning"], 384)
     assert np.abs(cached["lifelong learning"] - topics[0]).max() < 1e-3
+
+
+def test_a_send_embeds_its_readers_topics_up_front_and_then_holds_no_model(
+    seed: list[Paper], sqlite_store: object
+) -> None:
+    """The ONNX session (about 240 MB of RSS) is not kept through a send: the pipeline
+    embeds the edition and every daily reader's topics first (``prepare``), then releases
+    it; ranking those readers needs no model, and a topic nobody had loads it again."""
+    from newsletter.config import Settings
+    from newsletter.links import Links
+    from newsletter.pipeline.batches import make_personalizer
+    from newsletter.pipeline.embeddings import StoredEmbeddings
+    from newsletter.rank.embed import model_files
+    from newsletter.store import editions, subscribers
+    from newsletter.store.db import Store
+
+    files = model_files()
+    need(files is not None, "the semantic extra is not installed (pip install -e '.[semantic]')")
+    assert files is not None and isinstance(sqlite_store, Store)
+    own = Encoder(*files)  # not the process's shared one: its counters are this test's
+    assert not own.loaded  # constructing it loads nothing
+    now = dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC)
+    with sqlite_store.begin() as conn:
+        edition = editions.freeze(conn, now.date(), seed[:8], sources=["hf"], now=now)
+        subscribers.add(
+            conn, "a@example.org", now=now, profile=Profile(topics=("lifelong learning", "PEFT"))
+        )
+    prepared = StoredEmbeddings(sqlite_store, edition, own, now)
+    prepared.prepare(edition.papers, ["lifelong learning", "  Lifelong   Learning ", "PEFT"])
+    assert own.loads == 1 and not own.loaded
+    ranker = Ranker(edition.papers, embeddings=prepared)
+    ranker.rank(Profile(topics=("Lifelong learning", "PEFT")))
+    assert own.loads == 1 and not own.loaded  # everything it needed was embedded up front
+    ranker.rank(Profile(topics=("curriculum learning",)))
+    assert own.loads == 2 and own.loaded  # a topic nobody had: the model comes back
+
+    # The daily pipeline does the same with the process's encoder, for its readers' topics.
+    shared = load_encoder()
+    assert shared is not None
+    shared.encode(["warm it up"])
+    assert shared.loaded
+    settings = Settings(_env_file=None, secret_key="k" * 32, base_url="https://n.example")
+    renderer = Renderer(settings, Links.for_settings(settings, Signer(settings.secret_key)))
+    make_personalizer(sqlite_store, settings, edition, now, renderer)
+    assert not shared.loaded
