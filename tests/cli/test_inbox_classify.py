@@ -55,7 +55,7 @@ def test_an_unreadable_file_is_one_line_and_exit_2_and_the_others_still_print(
 
 def test_plain_inbox_still_reads_the_mailbox() -> None:
     result = CliRunner().invoke(main, ["--env-file", "/dev/null", "inbox"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a settings error
     assert "NEWSLETTER_IMAP_HOST" in result.stderr
 
 
