@@ -132,7 +132,7 @@ def test_a_latin_1_env_file_is_one_line_naming_the_file_and_byte(tmp_path: Path)
         b"NEWSLETTER_LIST_NAME=Papers\nNEWSLETTER_POSTAL_ADDRESS=Hauptstra\xdfe 5, Berlin\n"
     )
     result = CliRunner().invoke(main, ["--env-file", str(env_file), "status"], env=dict(os.environ))
-    assert isinstance(result.exception, SystemExit) and result.exit_code == 1
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
     assert result.stderr.count("\n") == 1
     line = result.stderr.strip()
     assert line.startswith(f"error: settings file {env_file}: not UTF-8")

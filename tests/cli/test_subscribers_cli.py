@@ -169,7 +169,7 @@ def test_excel_files_import_windows_1252_and_semicolons(tmp_path: Path) -> None:
 def test_bad_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSLETTER_SMTP_PORT", "not-a-port")
     code, _, err = invoke("subscribers", "list")
-    assert code == 1
+    assert code == 2
     assert err.startswith("error: setting NEWSLETTER_SMTP_PORT:")
     assert err.count("\n") == 1
     monkeypatch.setenv("NEWSLETTER_SMTP_PORT", "25")

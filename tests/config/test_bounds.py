@@ -68,7 +68,7 @@ def test_the_cli_names_the_setting_in_one_line(
             "NEWSLETTER_SECRET_KEY": "bounds-key",
         },
     )
-    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.exception
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2, result.exception
     assert result.stderr.startswith(f"error: setting NEWSLETTER_{setting}: ")
     assert result.stderr.count("\n") == 1
 
