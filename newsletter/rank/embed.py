@@ -96,6 +96,10 @@ class Encoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self._threads or os.cpu_count() or 1
         options.log_severity_level = 3
+        # No memory arena: with it, a batch of 64 texts of 128 tokens grew the process by
+        # about 940 MB (the arena keeps its peak); without, by about 190 MB, for the same
+        # vectors (bit for bit) and the same CPU within the noise (measured here).
+        options.enable_cpu_mem_arena = False
         # No busy-waiting between operators: on a shared machine spinning threads steal
         # the cores the other thread (and other processes) need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
