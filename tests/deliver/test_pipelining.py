@@ -12,15 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.config import Settings
-from newsletter.deliver import open_transport
 from newsletter.deliver.pipelining import envelope_commands
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.models import Edition, Subscriber
-from newsletter.outbox.send import SendReport, send_edition
-from newsletter.store import ledger, locks
+from newsletter.outbox.send import SendReport
+from newsletter.store import ledger
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.support.delivery import address, build_message, compose, seed, smtp_settings, utcnow
+from tests.support.delivery import (
+    address,
+    build_message,
+    seed,
+    send_all,
+    smtp_settings,
+)
 from tests.support.faultsmtp import FaultServer, Rule
 
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
@@ -37,16 +42,7 @@ def servers() -> Iterator[list[FaultServer]]:
 
 
 async def run(store: Store, settings: Settings, edition: Edition) -> SendReport:
-    async with open_transport(settings) as transport:
-        return await send_edition(
-            store,
-            settings,
-            edition,
-            compose,
-            transport,
-            worker=locks.holder_id("test"),
-            clock=utcnow,
-        )
+    return await send_all(store, settings, edition)
 
 
 def outcome(store: Store, edition: Edition) -> dict[str, tuple[Any, ...]]:

@@ -20,7 +20,15 @@ from newsletter.store.db import Store
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import locks as locks_table
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.support.delivery import address, build_message, compose, seed, smtp_settings, utcnow
+from tests.support.delivery import (
+    address,
+    build_message,
+    compose,
+    seed,
+    send_all,
+    smtp_settings,
+    utcnow,
+)
 from tests.support.faultsmtp import FaultServer, Rule
 
 
@@ -39,16 +47,7 @@ def server_factory() -> Iterator[Any]:
 
 
 async def run(store: Store, settings: Settings, edition: Edition) -> SendReport:
-    async with open_transport(settings) as transport:
-        return await send_edition(
-            store,
-            settings,
-            edition,
-            compose,
-            transport,
-            worker=locks.holder_id("test"),
-            clock=utcnow,
-        )
+    return await send_all(store, settings, edition)
 
 
 def by_address(store: Store, edition: Edition) -> dict[str, ledger.LedgerRow]:

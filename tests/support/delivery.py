@@ -10,6 +10,11 @@ from typing import Any
 
 from bench._support import DAY, address, build_message, compose, seed, utcnow
 from newsletter.config import Settings
+from newsletter.deliver import open_transport
+from newsletter.models import Edition
+from newsletter.outbox.send import SendReport, send_edition
+from newsletter.store import locks
+from newsletter.store.db import Store
 
 
 def smtp_settings(port: int, tmp_path: Path | None = None, **overrides: Any) -> Settings:
@@ -37,4 +42,28 @@ def smtp_settings(port: int, tmp_path: Path | None = None, **overrides: Any) -> 
     return Settings(_env_file=None, **values)
 
 
-__all__ = ["DAY", "address", "build_message", "compose", "seed", "smtp_settings", "utcnow"]
+async def send_all(store: Store, settings: Settings, edition: Edition) -> SendReport:
+    """One ``send_edition`` of ``edition`` with the simple composer, over the transport the
+    settings name, as worker "test" on the real clock."""
+    async with open_transport(settings) as transport:
+        return await send_edition(
+            store,
+            settings,
+            edition,
+            compose,
+            transport,
+            worker=locks.holder_id("test"),
+            clock=utcnow,
+        )
+
+
+__all__ = [
+    "DAY",
+    "address",
+    "build_message",
+    "compose",
+    "seed",
+    "send_all",
+    "smtp_settings",
+    "utcnow",
+]
