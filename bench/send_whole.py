@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from bench.send_arms import BASE_URL, ROOT, SECRET
+from bench.send_arms import ROOT, project_env
 
 SHARED = Path(
     os.environ.get("NEWSLETTER_FIXTURES", str(ROOT.parent / "shared" / "fixtures" / "real"))
@@ -84,18 +84,6 @@ def uncollected_copy(pristine: Path, target: Path) -> None:
 
 def whole_env(url: str, port: int, work: Path, hf_url: str) -> dict[str, str]:
     """What a user sets: database, SMTP server, source, secret, public URL. Nothing else."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(
-        NEWSLETTER_DATABASE_URL=url,
-        NEWSLETTER_DELIVERY="smtp",
-        NEWSLETTER_SMTP_HOST="127.0.0.1",
-        NEWSLETTER_SMTP_PORT=str(port),
-        NEWSLETTER_SMTP_SECURITY="none",
-        NEWSLETTER_SOURCES="hf_daily",
-        NEWSLETTER_HF_DAILY_URL=hf_url,
-        NEWSLETTER_SECRET_KEY=SECRET,
-        NEWSLETTER_BASE_URL=BASE_URL,
-        NEWSLETTER_ARCHIVE_DIR=str(work / "archive"),
-        PYTHONPATH=str(ROOT),
-    )
+    env = project_env(url, port, work, None, {})
+    env.update(NEWSLETTER_SOURCES="hf_daily", NEWSLETTER_HF_DAILY_URL=hf_url)
     return env
