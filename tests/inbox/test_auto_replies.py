@@ -77,6 +77,16 @@ def parsed(extra: str, subject: str) -> EmailMessage:
     return message
 
 
+def test_auto_submitted_no_outweighs_a_vacation_like_subject() -> None:
+    """RFC 3834 section 5.1: ``Auto-Submitted: no`` says a person wrote it; a subject that
+    merely talks about automatic replies is then not a signal (their command is carried
+    out). A program's own header still is."""
+    asked = parsed("Auto-Submitted: no\r\n", "Automatic reply settings question")
+    assert not is_auto_reply(asked)
+    assert is_auto_reply(parsed("", "Automatic reply settings question"))
+    assert is_auto_reply(parsed("Auto-Submitted: no\r\nX-Autoreply: yes\r\n", "Leave"))
+
+
 @pytest.mark.parametrize(("extra", "subject"), AUTO_REPLIES)
 def test_each_way_of_marking_an_auto_reply_is_recognised(extra: str, subject: str) -> None:
     assert is_auto_reply(parsed(extra, subject))

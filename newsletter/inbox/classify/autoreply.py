@@ -10,7 +10,8 @@
   ``X-Autorespond``, ``X-Autoresponder``, ``X-Mail-Autoreply``, ``X-Vacation``.
 - The usual vacation subjects in common languages, anywhere in the subject ("Out of office",
   "Automatic reply", "Abwesenheitsnotiz", "Réponse automatique", "Fuera de la oficina",
-  "自動応答", ...) or at its start (``VACATION_START``: "Auto:", "Außer Haus", "Autosvar", ...).
+  "自動応答", ...) or at its start (``VACATION_START``: "Auto:", "Außer Haus", "Autosvar", ...),
+  unless the message says ``Auto-Submitted: no`` (a person wrote it, RFC 3834 section 5.1).
 
 ``is_auto_reply(message)``: any signal at all. Such a message never executes a command
 (issue 12) and is never answered.
@@ -80,7 +81,10 @@ def auto_reply_signals(message: Message) -> tuple[str, ...]:
         signals.append("Return-Path: <>")
     signals.extend(f"{name}: yes" for name in _PROGRAM_HEADERS if headers.present(message, name))
     said = " ".join(subject(message).split())
-    if VACATION_SUBJECT.search(said) or VACATION_START.match(said):
+    # A subject is a guess; ``Auto-Submitted: no`` is the sender saying a person wrote it
+    # (RFC 3834 section 5.1), so the guess does not override it.
+    declared_human = submitted.split(";")[0].strip() == "no"
+    if not declared_human and (VACATION_SUBJECT.search(said) or VACATION_START.match(said)):
         signals.append("Subject: vacation")
     return tuple(signals)
 
