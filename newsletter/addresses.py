@@ -55,11 +55,15 @@ def _cache_domain_check() -> Callable[..., Any] | None:
     cached = functools.lru_cache(maxsize=DOMAINS_REMEMBERED)(step)
 
     @functools.wraps(step)
-    def check(
-        domain: str, test_environment: bool = False, globally_deliverable: bool = True
-    ) -> Any:
-        # A copy: the caller gets a dict of its own, as from the library.
-        return dict(cached(domain, test_environment, globally_deliverable))
+    def check(domain: str, *args: Any, **kwargs: Any) -> Any:
+        # Whatever arguments this version of the library passes (a new one must not
+        # break validation); a copy, so the caller gets a dict of its own, as from the library.
+        try:
+            return dict(cached(domain, *args, **kwargs))
+        except TypeError as exc:  # an argument that cannot be a cache key
+            if "unhashable" not in str(exc):
+                raise
+            return step(domain, *args, **kwargs)
 
     check.cached = cached  # type: ignore[attr-defined]
     setattr(_LIBRARY, _DOMAIN_STEP, check)
