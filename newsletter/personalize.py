@@ -48,14 +48,15 @@ def personalizer(
     feedback_for: FeedbackFor,
     week_papers: WeekPapers,
     embeddings: Embeddings | None = None,
+    week_embeddings: Embeddings | None = None,
 ) -> Personalize:
     """Rank (vectorised, a batch at a time) and render the emails of a batch of subscribers.
 
     Weekly readers get the best of the last seven editions instead of today's alone:
     ``week_papers`` is called at most once, the first time a batch holds a weekly reader.
     ``now`` dates every message (RFC 5322 ``Date``) and signs its links. ``embeddings``
-    make the daily ranking hybrid (the weekly one stays lexical: the week's papers have
-    no stored vectors together).
+    make the daily ranking hybrid, ``week_embeddings`` the weekly one (vectors of the week's
+    papers, ``pipeline.week_embeddings``); without them that ranking is lexical.
     """
     daily = make_ranker(settings, edition.papers, embeddings)
     weekly: list[tuple[Edition, Ranker]] = []
@@ -68,7 +69,7 @@ def personalizer(
                 found.setdefault(paper.arxiv_id, paper)
             papers = list(found.values())
             week_edition = Edition(edition.id, edition.date, tuple(papers), edition.created_at)
-            weekly.append((week_edition, make_ranker(settings, papers)))
+            weekly.append((week_edition, make_ranker(settings, papers, week_embeddings)))
         return weekly[0]
 
     def personalize(batch: Sequence[Subscriber]) -> list[Message]:

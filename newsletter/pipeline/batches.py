@@ -14,6 +14,7 @@ from newsletter.config import Settings
 from newsletter.models import Edition, Feedback, Paper, Profile
 from newsletter.personalize import Personalize, make_ranker, personalizer
 from newsletter.pipeline.embeddings import stored_embeddings
+from newsletter.pipeline.week_embeddings import WeekEmbeddings
 from newsletter.rank.taxonomy import category_title
 from newsletter.render import Renderer
 from newsletter.render.archive import every_paper, write_archive
@@ -28,8 +29,8 @@ def make_personalizer(
 ) -> Personalize:
     """Each batch's emails for ``edition`` (see ``personalize.personalizer``), reading each
     batch's feedback and, for weekly readers, the papers of the week before ``edition.date``.
-    With the semantic extra the daily ranking is hybrid, over vectors kept in the store
-    (``pipeline.embeddings``)."""
+    With the semantic extra the daily and weekly rankings are hybrid, over vectors kept in
+    the store (``pipeline.embeddings``, ``pipeline.week_embeddings``)."""
 
     def feedback_for(ids: Sequence[int]) -> dict[int, list[Feedback]]:
         with store.begin() as conn:
@@ -52,6 +53,7 @@ def make_personalizer(
         feedback_for=feedback_for,
         week_papers=week_papers,
         embeddings=embeddings,
+        week_embeddings=WeekEmbeddings(store, embeddings, edition.date) if embeddings else None,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from sqlalchemy import Connection, delete, insert, select
 
-from newsletter.store.schema import paper_embeddings, topic_embeddings
+from newsletter.store.schema import editions, paper_embeddings, topic_embeddings
 
 MAX_PHRASE = 400  # longer topics are embedded each time, not cached
 
@@ -43,6 +43,23 @@ def load_papers(
     if row is None or row["fingerprint"] != fingerprint:
         return None
     return _from_bytes(row["vectors"], dimensions), list(row["texts"]), list(row["starts"])
+
+
+def load_papers_between(
+    conn: Connection, model: str, after: dt.date, until: dt.date, dimensions: int
+) -> list[tuple[np.ndarray, list[str], list[int]]]:
+    """``(vectors, texts, starts)`` of every edition dated after ``after`` up to ``until``
+    that has passage vectors for ``model`` (a week's digest), newest first."""
+    query = (
+        select(paper_embeddings.c.vectors, paper_embeddings.c.texts, paper_embeddings.c.starts)
+        .join(editions, editions.c.id == paper_embeddings.c.edition_id)
+        .where(paper_embeddings.c.model == model, editions.c.date > after, editions.c.date <= until)
+        .order_by(editions.c.date.desc())
+    )
+    return [
+        (_from_bytes(vectors, dimensions), list(texts), list(starts))
+        for vectors, texts, starts in conn.execute(query)
+    ]
 
 
 def save_papers(
