@@ -43,6 +43,7 @@ def serve(
     """Serve subscribe, confirm, unsubscribe, preferences, feedback and the archive."""
     import uvicorn
 
+    from newsletter.pipeline.week_embeddings import view_embeddings
     from newsletter.web import create_app
 
     if proxy_headers:
@@ -51,7 +52,9 @@ def serve(
     settings = context.settings
     store = open_store(settings)
     try:
-        app = create_app(settings, store, make_signer(settings))
+        app = create_app(
+            settings, store, make_signer(settings), view_embeddings=view_embeddings(store)
+        )
         listener = _listen(host, port)
         config = uvicorn.Config(
             app,

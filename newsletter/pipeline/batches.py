@@ -14,7 +14,7 @@ from newsletter.config import Settings
 from newsletter.models import Edition, Feedback, Paper, Profile
 from newsletter.personalize import Personalize, make_ranker, personalizer
 from newsletter.pipeline.embeddings import stored_embeddings
-from newsletter.pipeline.week_embeddings import WeekEmbeddings
+from newsletter.pipeline.week_embeddings import StoredWeek
 from newsletter.rank.taxonomy import category_title
 from newsletter.render import Renderer
 from newsletter.render.archive import every_paper, write_archive
@@ -53,7 +53,11 @@ def make_personalizer(
         feedback_for=feedback_for,
         week_papers=week_papers,
         embeddings=embeddings,
-        week_embeddings=WeekEmbeddings(store, embeddings, edition.date) if embeddings else None,
+        week_embeddings=(
+            StoredWeek(store, embeddings.encoder, edition.date, daily=embeddings)
+            if embeddings
+            else None
+        ),
     )
 
 

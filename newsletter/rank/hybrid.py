@@ -21,6 +21,11 @@ from newsletter.rank.features import Corpus
 from newsletter.rank.semantic import Hybrid, PaperVectors
 
 
+class VectorsMissing(LookupError):
+    """Raised by an ``Embeddings`` that only reads stored vectors (the web view) when the
+    papers' or a topic's vectors are not stored: the caller ranks lexically instead."""
+
+
 class Embeddings(Protocol):
     """Where vectors come from: ``papers`` -> their ``PaperVectors`` (in the given order),
     ``topics`` -> ``(len(phrases), d)`` unit rows."""

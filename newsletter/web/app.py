@@ -16,6 +16,8 @@ from starlette.routing import Mount, Route
 from newsletter.config import Settings
 from newsletter.deliver.single import Send, transport_sender
 from newsletter.links import Links
+from newsletter.models import Edition
+from newsletter.rank.hybrid import Embeddings
 from newsletter.render import Renderer
 from newsletter.store.db import Store
 from newsletter.tokens import Signer
@@ -39,10 +41,12 @@ def create_app(
     *,
     send: Send | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
+    view_embeddings: Callable[[Edition, bool], Embeddings] | None = None,
 ) -> Starlette:
     """The ASGI app: subscribe, confirm, unsubscribe (RFC 8058 one-click), preferences,
     feedback, the personal web view (``/view/``), ``/health`` and ``/archive/``. ``send`` delivers its emails (default: the
-    configured transport), ``clock`` gives aware UTC times. Handlers that touch ``store``
+    configured transport), ``clock`` gives aware UTC times, ``view_embeddings`` the stored
+    vectors that make the web view rank as the hybrid email did (``None``: lexical). Handlers that touch ``store``
     are plain ``def`` (or read the form, then run in the threadpool), so a slow database
     call never blocks the event loop. ``SettingsError`` when the reply address cannot
     carry tokens."""
@@ -58,6 +62,7 @@ def create_app(
         env=template_environment(settings),
         ip_limiter=RateLimiter(settings.subscribe_limit_per_ip, 3600),
         address_limiter=RateLimiter(settings.subscribe_limit_per_address, 24 * 3600),
+        view_embeddings=view_embeddings,
     )
 
     filter_js = (DEFAULT_TEMPLATES / "web" / "filter.js").read_text(encoding="utf-8")

@@ -18,7 +18,8 @@ from newsletter.config import Settings
 from newsletter.deliver.single import Send
 from newsletter.errors import NewsletterError, NotFoundError, TokenError
 from newsletter.links import Links
-from newsletter.models import Message, Subscriber
+from newsletter.models import Edition, Message, Subscriber
+from newsletter.rank.hybrid import Embeddings
 from newsletter.render import Renderer
 from newsletter.store import subscribers
 from newsletter.store.db import Store
@@ -50,7 +51,8 @@ class WebContext:
     """Everything a handler needs, built once by ``create_app`` and kept on ``app.state``.
 
     ``clock`` is the time seam (aware UTC); ``send`` sends one email (``deliver.single``);
-    ``extra`` is free room for tests and extensions."""
+    ``view_embeddings`` gives the stored vectors the web view ranks with (edition, weekly
+    reader?), ``None``: lexical; ``extra`` is free room for tests and extensions."""
 
     settings: Settings
     store: Store
@@ -62,6 +64,7 @@ class WebContext:
     env: jinja2.Environment
     ip_limiter: RateLimiter
     address_limiter: RateLimiter
+    view_embeddings: Callable[[Edition, bool], Embeddings] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def page(

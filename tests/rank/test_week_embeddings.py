@@ -55,14 +55,14 @@ def _passages(papers: Sequence[Paper]) -> int:
 
 def test_the_week_reuses_each_editions_stored_vectors(sqlite_store: Store) -> None:
     from newsletter.pipeline.embeddings import StoredEmbeddings
-    from newsletter.pipeline.week_embeddings import WeekEmbeddings
+    from newsletter.pipeline.week_embeddings import StoredWeek
 
     encoder = _encoder()
     first, today = _week(sqlite_store)
     StoredEmbeddings(sqlite_store, first, encoder, NOW).papers(first.papers)  # its daily run
     before = encoder.texts_encoded
     daily = StoredEmbeddings(sqlite_store, today, encoder, NOW)
-    week = WeekEmbeddings(sqlite_store, daily, today.date)
+    week = StoredWeek(sqlite_store, encoder, today.date, daily=daily)
     papers = [*today.papers, *first.papers]
     vectors = week.papers(papers)
     # Today's edition was never ranked: only its passages are embedded; last week's are read.
