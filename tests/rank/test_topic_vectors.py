@@ -73,3 +73,36 @@ def test_a_run_after_the_save_embeds_no_topic(sqlite_store: Store) -> None:
     assert own.texts_encoded == 0 and vectors.shape == (2, DIMENSIONS)
     run.topics(["curriculum learning"])  # saved while the extra was missing: embedded now
     assert own.texts_encoded == 1
+
+
+def test_one_readers_email_makes_ready_only_that_readers_topics(sqlite_store: Store) -> None:
+    """``run --only``, ``--dry-run --only`` and ``preview`` prepare the recipients' topics,
+    not every reader's (each new one would cost about 2.5 ms of CPU)."""
+    need(load_encoder() is not None, "the semantic extra is not installed")
+    from newsletter.config import Settings
+    from newsletter.links import Links
+    from newsletter.models import Profile
+    from newsletter.pipeline.batches import make_personalizer, topics_of
+    from newsletter.render import Renderer
+    from newsletter.store import subscribers
+    from newsletter.tokens import Signer
+
+    paper = Paper("2611.00001", "Continual learning at scale", "We study continual learning.")
+    with sqlite_store.begin() as conn:
+        edition = editions.freeze(conn, NOW.date(), [paper], sources=["hf"], now=NOW)
+        ada = subscribers.add(
+            conn, "ada@example.org", now=NOW, profile=Profile(topics=("sparse attention",))
+        )
+        subscribers.add(
+            conn, "bo@example.org", now=NOW, profile=Profile(topics=("protein folding",))
+        )
+    settings = Settings(_env_file=None, secret_key="k" * 32, base_url="https://n.example")
+    renderer = Renderer(settings, Links.for_settings(settings, Signer(settings.secret_key)))
+    mine = topics_of(sqlite_store, [ada.id])
+    assert mine == {"sparse attention"}
+    make_personalizer(sqlite_store, settings, edition, NOW, renderer, topics=mine)
+    assert set(cached(sqlite_store, ["sparse attention", "protein folding"])) == {
+        "sparse attention"
+    }
+    make_personalizer(sqlite_store, settings, edition, NOW, renderer)  # the whole daily run
+    assert len(cached(sqlite_store, ["sparse attention", "protein folding"])) == 2
