@@ -54,7 +54,7 @@ def cache_topics(store: Store, topics: Iterable[str], now: dt.datetime) -> int:
             vectors = encoder.encode(new)
             with store.begin() as conn:
                 stored.save_topics(conn, model, dict(zip(new, vectors, strict=True)), now)
-            log.info(
+            log.debug(
                 "topics: %d new phrases embedded and cached in %.1f s of CPU",
                 len(new),
                 time.process_time() - start,

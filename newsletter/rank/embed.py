@@ -212,11 +212,10 @@ def load_encoder() -> Encoder | None:
     tokenizers and the packaged model) is not installed."""
     files = model_files()
     if files is None or importlib.util.find_spec("onnxruntime") is None:
-        log.info("ranking: lexical only (the semantic extra is not installed)")
+        log.debug("embeddings: the semantic extra is not installed")
         return None
     if importlib.util.find_spec("tokenizers") is None:
-        log.info("ranking: lexical only (tokenizers is not installed)")
+        log.debug("embeddings: tokenizers is not installed")
         return None
     encoder = Encoder(*files)
-    log.info("ranking: hybrid, embeddings from %s", MODEL_ID)
     return encoder
