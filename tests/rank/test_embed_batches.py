@@ -44,7 +44,7 @@ def test_calls_hold_at_most_the_token_budget_and_every_text_once() -> None:
 
 
 def test_a_vector_is_the_same_bit_for_bit_whatever_the_batch(
-    encoder: Encoder, seed: list[Paper]
+    encoder: Encoder, seed: list[Paper], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texts = [t for paper in seed[:12] for t in passages(paper)]
     texts += ["test-time adaptation", "PEFT", "lifelong learning", "graph neural networks"]
@@ -52,3 +52,6 @@ def test_a_vector_is_the_same_bit_for_bit_whatever_the_batch(
     alone = np.vstack([encoder._encode([t]) for t in texts])
     assert together.shape == (len(texts), embed.DIMENSIONS)
     assert np.array_equal(together, alone)
+    # The batching before the token budget (64 texts a call, whatever their length).
+    monkeypatch.setattr(embed, "_TOKENS", 10**9)
+    assert np.array_equal(encoder._encode(texts), together)
