@@ -302,7 +302,9 @@ def preview_command(
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
     renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
-    personalize = make_personalizer(store, settings, edition, now, renderer)
+    personalize = make_personalizer(
+        store, settings, edition, now, renderer, topics=reader.profile.topics
+    )
     message = personalize([reader])[0]
     target = out or Path(f"preview-{edition.date}.html")
     target.write_text(message.html, encoding="utf-8")

@@ -26,6 +26,7 @@ from newsletter.errors import InputError, NotFoundError
 from newsletter.models import Profile, Subscriber
 from newsletter.ops import subscriber_admin, subscribers_csv
 from newsletter.store import subscribers
+from newsletter.topic_vectors import cache_topics
 from newsletter.words import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,6 +98,7 @@ def add_command(
         )
     click.echo(f"added {added.email} ({added.status}; {_describe(added)})")
     _typo_hints(store, topics)
+    cache_topics(store, added.profile.topics, utc_now())
 
 
 def _typo_hints(store: Any, topics: tuple[str, ...]) -> None:
@@ -154,6 +156,7 @@ def topics_command(
         updated = subscribers.get(conn, found.id)
     click.echo(f"{updated.email}: {_describe(updated)}")
     _typo_hints(store, topics)
+    cache_topics(store, updated.profile.topics, utc_now())
 
 
 @subscribers_group.command("import")
@@ -178,6 +181,8 @@ def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
     store = open_store(ctx.settings)
     with store.begin() as conn:
         done = subscribers_csv.import_rows(conn, rows, now=utc_now(), reactivate=reactivate)
+    # Every new phrase of the file in one batch (about 2.5 ms of CPU each).
+    cache_topics(store, (t for row in rows for t in row.profile.topics), utc_now())
     kept = (
         f"; {done.inactive} of them unsubscribed or bounced, as in the file"
         if done.inactive

@@ -69,6 +69,7 @@ from newsletter.store.inbox import (
     WARNING,
 )
 from newsletter.text import one_line
+from newsletter.topic_vectors import cache_topics
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ class Handler:
     links: Links
     renderer: Renderer
     now: dt.datetime
+    # Topics saved by reply commands of the message being handled: embedded and cached
+    # once its transaction is over (``topic_vectors``), so the next run finds them.
+    saved_topics: list[str] = field(default_factory=list)
 
     @property
     def reply_local(self) -> str:
@@ -118,6 +122,14 @@ class Handler:
     def handle(self, raw: bytes) -> HandledMessage:
         """Handle one raw RFC 5322 message once (``message_key``), by what ``classify``
         says it is (see the module docstring)."""
+        self.saved_topics.clear()
+        handled = self._handle(raw)
+        if self.saved_topics:
+            cache_topics(self.store, self.saved_topics, self.now)
+            self.saved_topics.clear()
+        return handled
+
+    def _handle(self, raw: bytes) -> HandledMessage:
         message = message_from_bytes(raw, policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
@@ -348,6 +360,7 @@ class Handler:
             if name in ("topics", "add_topic", "remove_topic"):
                 topics = _new_topics(current.profile.topics, command)
                 subscribers.set_profile(conn, sid, replace(current.profile, topics=topics), now=now)
+                self.saved_topics.extend(topics)
                 latest = editions.latest(conn)
                 hints = did_you_mean(latest.papers if latest else (), command.arguments)
                 said = f"{command.describe()}: done. Your topics: {'; '.join(topics) or '(none)'}"

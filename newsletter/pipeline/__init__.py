@@ -26,7 +26,12 @@ from newsletter.links import Links
 from newsletter.models import Edition
 from newsletter.outbox.send import SendReport, send_edition
 from newsletter.pipeline import catchup
-from newsletter.pipeline.batches import make_personalizer, publish_web_version, recipients
+from newsletter.pipeline.batches import (
+    make_personalizer,
+    publish_web_version,
+    recipients,
+    topics_of,
+)
 from newsletter.pipeline.dryrun import dry_run as render_dry_run
 from newsletter.pipeline.freeze import collect_fresh, freeze_collected, record_health
 from newsletter.pipeline.progress import PlainProgress, Progress, ProgressTransport
@@ -199,7 +204,8 @@ async def _run_locked(
     renderer = Renderer(settings, Links.for_settings(settings, signer))
     publish_web_version(settings, renderer, edition)
     ids = recipients(store, settings, date, only)
-    personalize = make_personalizer(store, settings, edition, clock(), renderer)
+    mine = topics_of(store, ids) if only else None
+    personalize = make_personalizer(store, settings, edition, clock(), renderer, topics=mine)
     started = time.monotonic()
     with store.begin() as conn:
         added = ledger.enqueue(conn, edition.id, ids, clock())

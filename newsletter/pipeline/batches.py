@@ -7,7 +7,7 @@ in one transaction, the week's papers once, when a weekly reader first needs the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from newsletter import schedule
 from newsletter.config import Settings
@@ -25,12 +25,21 @@ WEEK = dt.timedelta(days=7)
 
 
 def make_personalizer(
-    store: Store, settings: Settings, edition: Edition, now: dt.datetime, renderer: Renderer
+    store: Store,
+    settings: Settings,
+    edition: Edition,
+    now: dt.datetime,
+    renderer: Renderer,
+    *,
+    topics: Iterable[str] | None = None,
 ) -> Personalize:
     """Each batch's emails for ``edition`` (see ``personalize.personalizer``), reading each
     batch's feedback and, for weekly readers, the papers of the week before ``edition.date``.
     With the semantic extra the daily and weekly rankings are hybrid, over vectors kept in
-    the store (``pipeline.embeddings``, ``pipeline.week_embeddings``)."""
+    the store (``pipeline.embeddings``, ``pipeline.week_embeddings``): the edition's and
+    those of ``topics`` (as written) are made ready up front, by default every daily
+    reader's; pass the recipients' own when they are few (``--only``, a preview), so that
+    one email does not embed everyone's topics."""
 
     def feedback_for(ids: Sequence[int]) -> dict[int, list[Feedback]]:
         with store.begin() as conn:
@@ -42,8 +51,9 @@ def make_personalizer(
 
     embeddings = stored_embeddings(store, edition, now)
     if embeddings is not None:
-        with store.begin() as conn:
-            topics = subscribers.sendable_topics(conn, edition.date)
+        if topics is None:
+            with store.begin() as conn:
+                topics = subscribers.sendable_topics(conn, edition.date)
         embeddings.prepare(edition.papers, topics)
     return personalizer(
         settings,
@@ -59,6 +69,13 @@ def make_personalizer(
             else None
         ),
     )
+
+
+def topics_of(store: Store, ids: Sequence[int]) -> set[str]:
+    """Every topic, as written, of the subscribers ``ids``."""
+    with store.begin() as conn:
+        found = subscribers.get_many(conn, ids)
+    return {t for reader in found.values() for t in reader.profile.topics}
 
 
 def recipients(store: Store, settings: Settings, date: dt.date, only: str | None) -> list[int]:

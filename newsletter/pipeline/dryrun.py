@@ -22,7 +22,7 @@ from newsletter.config import Settings
 from newsletter.deliver.folder import FolderWriter, new_folder
 from newsletter.links import Links
 from newsletter.models import Edition
-from newsletter.pipeline.batches import make_personalizer, recipients
+from newsletter.pipeline.batches import make_personalizer, recipients, topics_of
 from newsletter.pipeline.freeze import collect_fresh
 from newsletter.pipeline.progress import Progress
 from newsletter.render import Renderer
@@ -113,7 +113,8 @@ async def _render(
     started = time.monotonic()
     ids = recipients(store, settings, edition.date, only)
     renderer = Renderer(settings, Links.for_settings(settings, signer))
-    personalize = make_personalizer(store, settings, edition, now, renderer)
+    mine = topics_of(store, ids) if only else None
+    personalize = make_personalizer(store, settings, edition, now, renderer, topics=mine)
     writer = FolderWriter(out or new_folder(edition.date))
     done.folder = writer.folder
     progress.start("render (dry run)", total=len(ids))

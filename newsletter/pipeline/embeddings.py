@@ -128,4 +128,8 @@ class StoredEmbeddings:
 def stored_embeddings(store: Store, edition: Edition, now: dt.datetime) -> StoredEmbeddings | None:
     """The store-backed embeddings of ``edition``, or ``None`` without the semantic extra."""
     encoder = load_encoder()
-    return StoredEmbeddings(store, edition, encoder, now) if encoder is not None else None
+    if encoder is None:
+        log.info("ranking: lexical only (the semantic extra is not installed)")
+        return None
+    log.info("ranking: hybrid, embeddings from %s", encoder.model_id)
+    return StoredEmbeddings(store, edition, encoder, now)

@@ -97,6 +97,7 @@ class Corpus:
         self.weights = weights or Weights()
         self.below = below
         self.abbreviations = Abbreviations.from_texts(f"{p.title}. {p.abstract}" for p in papers)
+        self._forms: dict[str, tuple[str, ...]] = {}
         self.n_papers = len(papers)
         self.vocab: dict[str, int] = {}
         fields = [_field_texts(p) for p in papers]
@@ -174,8 +175,13 @@ class Corpus:
         )
 
     def forms(self, phrase: str) -> tuple[str, ...]:
-        """``phrase`` and its other forms (abbreviation <-> long form, ``acronyms.py``)."""
-        return (phrase, *self.abbreviations.forms(phrase))
+        """``phrase`` and its other forms (abbreviation <-> long form, ``acronyms.py``);
+        remembered per phrase (each explanation asks again: 26,000 times for 30,000
+        readers, stemming the phrase each time)."""
+        found = self._forms.get(phrase)
+        if found is None:
+            found = self._forms[phrase] = (phrase, *self.abbreviations.forms(phrase))
+        return found
 
     def coverage(self, phrases: Sequence[str]) -> np.ndarray:
         """Dense ``(len(phrases), n_papers)``: the share of each phrase's idf mass (over its

@@ -22,6 +22,7 @@ from newsletter.rank.suggest import did_you_mean
 from newsletter.rank.taxonomy import CATEGORY_NAMES
 from newsletter.store import editions, subscribers
 from newsletter.text import split_terms
+from newsletter.topic_vectors import cache_topics
 from newsletter.web import csrf
 from newsletter.web.context import WebContext, ctx, subscriber_from
 from newsletter.web.forms import field, form_endpoint, pause_date
@@ -151,6 +152,7 @@ def _save(web: WebContext, subscriber: Subscriber, data: FormData) -> list[str]:
         subscribers.update_fields(conn, subscriber.id, now=now, frequency=frequency)
         latest = editions.latest(conn)
     log.info("preferences: subscriber #%s saved (%d changes)", subscriber.id, len(changes))
+    cache_topics(web.store, profile.topics, now)
     hints = did_you_mean(latest.papers if latest else (), profile.topics)
     return (changes or ["Nothing changed: your preferences were already these."]) + hints
 

@@ -400,3 +400,27 @@ async def test_mailbox_dying_midway_keeps_the_replies_and_says_so(
     assert (again.messages, again.commands, again.mailbox_error) == (1, 1, None)
     assert get(sqlite_store, grace.id).status == "unsubscribed"
     assert [str(m["To"]) for m in smtp_sink.messages] == ["ada@example.org", "grace@example.org"]
+
+
+async def test_topics_by_reply_are_embedded_for_the_next_run(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, links: Links
+) -> None:
+    """Issue 16 speed: a reply command's topics are cached once its transaction is over."""
+    from newsletter.rank.embed import DIMENSIONS, MODEL_ID, load_encoder
+    from newsletter.store import embeddings as stored
+
+    sub = add(sqlite_store)
+    mailbox.append(
+        reply(
+            sender="ada@example.org",
+            to=links.command_address("reply", sub),
+            subject="Re: Daily Papers",
+            body="add topic: Lifelong Learning\n",
+        )
+    )
+    await run(sqlite_store, settings)
+    assert get(sqlite_store, sub.id).topics == ("RAG", "Lifelong Learning")
+    with sqlite_store.begin() as conn:
+        found = stored.load_topics(conn, MODEL_ID, ["lifelong learning", "rag"], DIMENSIONS)
+    expected = {"lifelong learning", "rag"} if load_encoder() is not None else set()
+    assert set(found) == expected

@@ -216,3 +216,22 @@ async def test_a_topic_that_looks_like_a_typo_gets_did_you_mean(
         url, data=form | {"csrf": csrf_of(saved), "topics": "continual learning"}
     )
     assert "Did you mean" not in fine.text
+
+
+async def test_a_saved_topic_is_embedded_for_the_next_run(
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
+) -> None:
+    """Issue 16 speed: the form caches the new topic's vector (``topic_vectors``), so the
+    daily run does not embed it; nothing is cached without the semantic extra."""
+    from newsletter.rank.embed import DIMENSIONS, MODEL_ID, load_encoder
+    from newsletter.store import embeddings as stored
+
+    sub = add(store, clock)
+    url = links.preferences(sub)
+    page = await client.get(url)
+    form = {"action": "save", "csrf": csrf_of(page), "frequency": "daily", "exclude": ""}
+    saved = await client.post(url, data=form | {"topics": "Lifelong Learning"})
+    assert saved.status_code == 200
+    with store.begin() as conn:
+        found = stored.load_topics(conn, MODEL_ID, ["lifelong learning"], DIMENSIONS)
+    assert set(found) == ({"lifelong learning"} if load_encoder() is not None else set())
