@@ -19,6 +19,7 @@ from newsletter.errors import NewsletterError, SettingsError
 
 if TYPE_CHECKING:
     from newsletter.config import Settings
+    from newsletter.status_settings import StatusSettings
     from newsletter.store.db import Store
     from newsletter.tokens import Signer
 
@@ -38,6 +39,7 @@ class Context:
         self.verbosity = verbosity
         self.env_file_given = env_file_given  # named on the command line, not the default
         self._settings: Settings | None = None
+        self._log_file_open = False
 
     @property
     def settings(self) -> Settings:
@@ -45,14 +47,31 @@ class Context:
         use; ``SettingsError`` when one is invalid. A ``--env-file`` that does not exist
         stops the command (exit 2); a missing default ``.env`` is no error."""
         if self._settings is None:
-            if self.env_file_given and self.env_file and not Path(self.env_file).exists():
-                fail(f"--env-file: no such file: {self.env_file}", 2)
+            self._require_env_file()
             from newsletter.config import load_settings
 
             self._settings = load_settings(self.env_file)
-            if self._settings.log_file:
-                add_log_file(self._settings.log_file, self.verbosity)
+            self._open_log_file(self._settings.log_file)
         return self._settings
+
+    def status_settings(self) -> StatusSettings:
+        """The few settings ``status`` reads, from the same places and by the same rules as
+        ``settings`` but without pydantic (``newsletter.status_settings``): a fast start."""
+        self._require_env_file()
+        from newsletter.status_settings import load_status_settings
+
+        found = load_status_settings(self.env_file)
+        self._open_log_file(found.log_file)
+        return found
+
+    def _require_env_file(self) -> None:
+        if self.env_file_given and self.env_file and not Path(self.env_file).exists():
+            fail(f"--env-file: no such file: {self.env_file}", 2)
+
+    def _open_log_file(self, path: Path | None) -> None:
+        if path and not self._log_file_open:
+            add_log_file(path, self.verbosity)
+            self._log_file_open = True
 
     def unconfigured(self) -> bool:
         """No settings file (``--env-file`` or ``.env`` here) and no ``NEWSLETTER_*``
@@ -73,13 +92,13 @@ class Context:
         if self.unconfigured():
             fail(self.no_settings_line(), 2)
 
-    def require_database(self) -> None:
+    def require_database(self, database_url: str | None = None) -> None:
         """For commands that read or change what is already there: warn when unconfigured;
         a SQLite file that does not exist stops the command (exit 2) with one line, before
-        anything could create it."""
+        anything could create it. ``database_url``: DATABASE_URL when already read."""
         if self.unconfigured():
             click.echo(f"warning: {self.no_settings_line()}", err=True)
-        path = sqlite_file(self.settings.database_url)
+        path = sqlite_file(database_url or self.settings.database_url)
         if path is not None and not path.exists():
             fail(
                 f"no database at {path.resolve()} (nothing created): nothing has run here"
@@ -96,9 +115,6 @@ class Context:
 
 def sqlite_file(url: str) -> Path | None:
     """The file a SQLite DATABASE_URL names; None for another database or memory."""
-    from newsletter.store.db import engine_url
-
-    url = engine_url(url)
     if not url.startswith("sqlite") or ":///" not in url:
         return None
     path = url.split(":///", 1)[1].split("?", 1)[0]

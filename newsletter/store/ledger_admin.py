@@ -18,38 +18,20 @@ No row that a sender holds (``sending``) is touched.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from newsletter.store.records import (
+    BounceEvent,
+    ProblemRow,
+    Refusal,
+    Suppressed,
+    suppression_reason,
+)
 from newsletter.store.schema import editions, inbox_events, ledger, subscribers
 
-
-@dataclass(frozen=True, slots=True)
-class ProblemRow:
-    """A ``failed`` or ``unknown`` message: whose, of which edition, and the last reply
-    (``last_code``: the SMTP reply code, None when none came; ``last_text``: its text or
-    why the sender gave up)."""
-
-    edition_date: dt.date
-    email: str
-    state: str
-    attempts: int
-    updated_at: dt.datetime
-    last_code: int | None
-    last_text: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Suppressed:
-    """A subscriber set to ``bounced`` at ``since``; ``reason``: the last reply or bounce."""
-
-    email: str
-    status: str
-    since: dt.datetime
-    reason: str
+__all__ = ["ProblemRow", "Suppressed", "make_due_now", "problem_rows", "requeue_failed"]
 
 
 def problem_rows(
@@ -124,25 +106,9 @@ def _reason(conn: Connection, subscriber_id: int) -> str:
         .order_by(inbox_events.c.created_at.desc())
         .limit(1)
     ).first()
-    if bounce is not None and (refused is None or bounce.created_at > refused.updated_at):
-        return "bounce: " + _bounce_text(bounce.detail)
-    if refused is not None:
-        return f"refused: {refused.last_code} {refused.last_text or ''}".rstrip()
-    return "bounce score over the threshold"
-
-
-def _bounce_text(detail: str | None) -> str:
-    """What an inbox ``bounce`` event says: its status, reason and kind (``report_detail``
-    of ``newsletter.inbox.handle``), or the older ``{"bounces": [[rcpt, status, kind]]}``."""
-    try:
-        found: Any = json.loads(detail or "{}")
-        if found.get("status") or found.get("reason"):
-            text = f"{found.get('status') or ''} {found.get('reason') or ''}".strip()
-            return text + (f" ({found['kind']})" if found.get("kind") else "")
-        older = found.get("bounces") or []
-        return ", ".join(f"{status} ({kind})" for _, status, kind in older) or "delivery report"
-    except (ValueError, TypeError, AttributeError):
-        return "delivery report"
+    return suppression_reason(
+        Refusal(*refused) if refused else None, BounceEvent(*bounce) if bounce else None
+    )
 
 
 def _scope(edition_id: int | None, subscriber_id: int | None) -> list[Any]:
