@@ -18,7 +18,7 @@ import datetime as dt
 import shlex
 import zoneinfo
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from newsletter import edition_day, schedule
 from newsletter.ops import inbox_status
@@ -87,24 +87,27 @@ def gather(
 ) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready values (datetimes as ISO strings), read
     through ``db``: a ``StatusReads``, or a SQLAlchemy connection (read by the store)."""
-    if not hasattr(db, "recent_runs"):
+    reads: StatusReads
+    if hasattr(db, "recent_runs"):
+        reads = cast("StatusReads", db)
+    else:
         from newsletter.store.status_alchemy import AlchemyStatusReads
 
-        db = AlchemyStatusReads(db)
+        reads = AlchemyStatusReads(db)
     snapshot: dict[str, Any] = {
         "now": now.isoformat(),
-        "runs": [_run(r) for r in db.recent_runs(run_limit)],
-        "editions": [_edition(db, e) for e in db.recent_editions(edition_limit)],
-        "sources": [_source(s) for s in db.sources()],
-        "subscribers": db.subscriber_counts(),
-        "deferred_over_a_day": _long_deferred(db, now),
-        "failures": _failures(db, now),
-        "suppressed": [_suppressed(s) for s in db.suppressed_since(now - RECENT)],
-        "schedule": _schedule(db, settings, now),
-        "never_made": _never_made(db, settings, now),
+        "runs": [_run(r) for r in reads.recent_runs(run_limit)],
+        "editions": [_edition(reads, e) for e in reads.recent_editions(edition_limit)],
+        "sources": [_source(s) for s in reads.sources()],
+        "subscribers": reads.subscriber_counts(),
+        "deferred_over_a_day": _long_deferred(reads, now),
+        "failures": _failures(reads, now),
+        "suppressed": [_suppressed(s) for s in reads.suppressed_since(now - RECENT)],
+        "schedule": _schedule(reads, settings, now),
+        "never_made": _never_made(reads, settings, now),
     }
     snapshot["problems"] = problems(snapshot, settings, now) + inbox_status.problems(
-        db, settings, now
+        reads, settings, now
     )
     return snapshot
 

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import Settings, load_settings, parse_sources
+from newsletter.config import Settings, load_settings
 from newsletter.deliver import open_transport
 from newsletter.errors import SettingsError
+from newsletter.source_list import parse_sources
 from newsletter.store.secret import signer_for
 
 
