@@ -81,6 +81,10 @@ def parse_date(value: dt.date | None, settings: Settings) -> dt.date:
     return value if value is not None else schedule.default_edition(utc_now(), settings)
 
 
+# Outcomes whose line ``report_run`` prints with the reason, even with -q.
+SAYS_WHY = ("failed", "waiting", "incomplete", "partial")
+
+
 def execute_run(
     settings: Settings,
     date: dt.date,
@@ -117,7 +121,7 @@ def execute_run(
     except NewsletterError as exc:
         if not dry_run:  # a dry run alerts nobody and records nothing
             alert = alerts.alert_for_error(exc, date)
-            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once, shown=str(exc)))
         store.close()
         raise
     except TimeoutError:
@@ -127,7 +131,7 @@ def execute_run(
         )
         if not dry_run:
             alert = alerts.alert_for_error(error, date)
-            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once, shown=str(error)))
         store.close()
         raise error from None
     except BaseException:
@@ -135,7 +139,8 @@ def execute_run(
         raise
     try:
         if not dry_run:
-            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once))
+            shown = report.reason if report.outcome in SAYS_WHY else ""
+            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once, shown=shown))
     finally:
         store.close()
     return report

@@ -314,14 +314,15 @@ async def maybe_alert(
     now: dt.datetime,
     renderer: NoticeRenderer | None = None,
     once: AlertLog | None = None,
+    shown: str = "",
 ) -> Alert | None:
-    """Call at the end of ``newsletter run``: decide, then send.
+    """Call at the end of ``newsletter run``: decide, then send (``shown``: see ``deliver``).
 
     Returns the alert that was due (sent or not), or None.
     """
     alert = decide(report, settings)
     if alert is not None:
-        await deliver(alert, settings, now=now, renderer=renderer, once=once)
+        await deliver(alert, settings, now=now, renderer=renderer, once=once, shown=shown)
     return alert
 
 
@@ -332,14 +333,19 @@ async def deliver(
     now: dt.datetime,
     renderer: NoticeRenderer | None = None,
     once: AlertLog | None = None,
+    shown: str = "",
 ) -> bool:
-    """Log the alert, and email it when ALERT_EMAIL is set and ``once`` has not seen its
-    (date, kind) yet; True when an email went out."""
-    log.warning("ALERT %s: %s. Next step: %s", alert.date, alert.reason, alert.next_step)
-    if not settings.alert_email:
-        return False
+    """Unless ``once`` has seen its (date, kind) already: log the alert (one ``ALERT`` line
+    with the next step) and email it when ALERT_EMAIL is set; True when an email went out.
+
+    ``shown``: what the command prints itself (its outcome or ``error:`` line); a reason
+    already in it is not repeated in the ``ALERT`` line, which then names the problem."""
     if once is not None and once.already_sent(alert):
         log.info("alert (%s) for %s already emailed; not again", alert.kind, alert.date)
+        return False
+    said = alert.problem if alert.reason and alert.reason in shown else alert.reason
+    log.warning("ALERT %s: %s. Next step: %s", alert.date, said, alert.next_step)
+    if not settings.alert_email:
         return False
     message = build_alert(alert, settings, now=now, renderer=renderer)
     sent = await send_alert(message, settings)

@@ -41,6 +41,7 @@ class SendReport:
     and when the next deferred message falls due."""
 
     edition_id: int
+    edition_date: dt.date  # what the report line names the edition by (the id is internal)
     counts: dict[str, int]
     sent_now: int
     seconds: float
@@ -63,7 +64,7 @@ class SendReport:
             else ""
         )
         return (
-            f"edition #{self.edition_id}: {status}: sent {self.sent_now} now in "
+            f"edition {self.edition_date}: {status}: sent {self.sent_now} now in "
             f"{self.seconds:.1f}s ({parts or 'no rows'}){retry}"
         )
 
@@ -217,6 +218,7 @@ async def _send_all(
     due = source.next_due(edition.id, include_unknown=settings.unknown_policy == "resend")
     combined = SendReport(
         edition_id=edition.id,
+        edition_date=edition.date,
         counts=counts,
         sent_now=report.sent_now + sum(r.sent for r in results),
         seconds=time.monotonic() - started,
@@ -286,7 +288,8 @@ async def _send_edition(
                 if batch.lost:
                     raise LeaseLostError(worker, settings.worker_lease)
                 if batch.guard.stopped:
-                    log.warning("sending stopped: %s", batch.guard.stopped)
+                    # INFO: the command's outcome line says it (once, even with -q)
+                    log.info("sending stopped: %s", batch.guard.stopped)
                     break
                 continue
             if reap_orphans(source, settings, clock()):
@@ -307,6 +310,7 @@ async def _send_edition(
     due = source.next_due(edition.id, include_unknown=include_unknown)
     report = SendReport(
         edition_id=edition.id,
+        edition_date=edition.date,
         counts=counts,
         sent_now=batch.sent,
         seconds=time.monotonic() - started,

@@ -110,6 +110,30 @@ def test_relay_denying_every_message_fails_the_run_and_its_advice_sends_them(
     assert after["failures"]["messages"] == [] and after["suppressed"] == []
 
 
+def test_quiet_failing_run_says_its_reason_once_and_the_alert_line_once(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: with -q, "sending stopped: R" (a log line), "ALERT D: R. Next step: …" and
+    "error: sending stopped: R" (three times R), and the ALERT line again on every re-run
+    although the alert was emailed once."""
+    relay.script.rules.append(Rule("rcpt", "550 5.7.1 Relaying denied", match="@example.org"))
+    first = cli(env, "-q", "run", "--date", THURSDAY)
+    assert first.exit_code == 1, first.output
+    lines = first.stderr.splitlines()
+    assert sum("550 5.7.1 Relaying denied" in line for line in lines) == 1, lines
+    assert lines[-1].startswith("error: sending stopped:")
+    [alert] = [line for line in lines if line.startswith("ALERT ")]
+    assert alert == (
+        "ALERT 2026-11-26: the run failed. Next step: fix what the reason names,"
+        " then `newsletter send --retry --now`"
+    )
+    again = cli(env, "-q", "run", "--date", THURSDAY)
+    assert again.exit_code == 1, again.output
+    assert [line for line in again.stderr.splitlines() if "ALERT" in line] == []
+    assert again.stderr.splitlines()[-1] == lines[-1]
+    assert len(alert_texts(relay)) == 1
+
+
 def test_failed_messages_show_their_reply_and_resend_failed_sends_only_them(
     env: dict[str, str], relay: FaultServer
 ) -> None:
@@ -194,6 +218,8 @@ def test_deferred_messages_wait_and_retry_now_sends_them(
     now = cli(env, "send", "--retry", "--now")
     assert now.exit_code == 0, now.output
     assert now.stdout.splitlines()[0] == "3 deferred messages due now"
+    # The edition by its date, as every other line names it (before: "edition #1", its id).
+    assert now.stdout.splitlines()[1].startswith("edition 2026-11-26: finished: sent 3 now in ")
     assert {r: copies(relay)[r] for r in READERS} == dict.fromkeys(READERS, 1)
 
 
