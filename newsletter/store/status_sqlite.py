@@ -1,7 +1,9 @@
 # ruff: noqa: S608 -- every value is bound (?); what is put into the SQL text is constants
 """What ``newsletter status`` reads from a SQLite database, with the standard ``sqlite3``
-module: no SQLAlchemy to import (about half a second of CPU on a busy machine), and the
-file opened read-only (``mode=ro``), so status can change nothing.
+module: no SQLAlchemy to import (about half a second of CPU on a busy machine). The file
+must exist (``mode=rw`` never creates one) and the connection is ``query_only``, so status
+can change nothing; it is not opened ``mode=ro``, because a read-only connection cannot
+remove the WAL files when it closes and would leave ``-wal`` and ``-shm`` behind.
 
 The same queries as the store modules ``status`` used before (``runs``, ``editions``,
 ``ledger_read``, ``ledger_admin``, ``subscribers``, ``inbox``), returning the same records
@@ -93,11 +95,12 @@ class SqliteStatusReads:
         schema is not ``SCHEMA``; ``StoreError`` (one line) when it cannot be read."""
         try:
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None
+                f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30, isolation_level=None
             )
         except sqlite3.Error as exc:
             raise _fail(exc) from None
         try:
+            conn.execute("PRAGMA query_only = ON")  # this connection can change nothing
             conn.execute("BEGIN")
             try:
                 applied = {name for (name,) in conn.execute("SELECT name FROM migrations")}

@@ -192,7 +192,10 @@ def test_the_cli_prints_the_same_bytes_on_both_paths(
 def test_status_writes_nothing_to_the_database(filled: tuple[Store, Path, Path]) -> None:
     store, db, env = filled
     store.close()
+    files = sorted(db.parent.iterdir())
+    assert not db.with_name(db.name + "-wal").exists()
     before = db.read_bytes(), db.stat().st_mtime_ns
     result = CliRunner().invoke(main, ["--env-file", str(env), "status", "--json"])
     assert result.exit_code == 0, result.output
     assert (db.read_bytes(), db.stat().st_mtime_ns) == before
+    assert sorted(db.parent.iterdir()) == files  # no -wal or -shm left behind
