@@ -82,35 +82,42 @@ _NUMBER = re.compile(
 )
 
 
-def _float(low: float, high: float, *, low_open: bool) -> Callable[[str], float]:
-    def check(value: str) -> float:
+@dataclass(frozen=True, slots=True)
+class _Float:
+    """A float between ``low`` (excluded when ``low_open``) and ``high``, finite, as pydantic
+    checks ``Field(gt=low | ge=low, le=high)`` with ``allow_inf_nan=False``."""
+
+    low: float
+    high: float
+    low_open: bool
+
+    def __call__(self, value: str) -> float:
         text = value.strip()
         if not _NUMBER.fullmatch(text):
             raise ValueError(_NOT_A_NUMBER)
         number = float(text)
         if not math.isfinite(number):
             raise ValueError(_NOT_FINITE)
-        if low_open and number <= low:
-            raise ValueError(f"Input should be greater than {low:g}")
-        if not low_open and number < low:
-            raise ValueError(f"Input should be greater than or equal to {low:g}")
-        if number > high:
-            raise ValueError(f"Input should be less than or equal to {high:g}")
+        if self.low_open and number <= self.low:
+            raise ValueError(f"Input should be greater than {self.low:g}")
+        if not self.low_open and number < self.low:
+            raise ValueError(f"Input should be greater than or equal to {self.low:g}")
+        if number > self.high:
+            raise ValueError(f"Input should be less than or equal to {self.high:g}")
         return number
 
-    return check
 
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    """One of ``choices``, as pydantic checks a ``Literal``."""
 
-def _choice(*choices: str) -> Callable[[str], str]:
-    quoted = [f"'{c}'" for c in choices]
-    allowed = ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+    choices: tuple[str, ...]
 
-    def check(value: str) -> str:
-        if value not in choices:
-            raise ValueError(f"Input should be {allowed}")
+    def __call__(self, value: str) -> str:
+        if value not in self.choices:
+            quoted = [f"'{c}'" for c in self.choices]
+            raise ValueError(f"Input should be {', '.join(quoted[:-1])} or {quoted[-1]}")
         return value
-
-    return check
 
 
 def _optional_bool(value: str) -> bool:
@@ -123,17 +130,17 @@ def _optional_bool(value: str) -> bool:
 
 # Field -> (default, check), in the order Settings declares them: the first bad one is
 # the one reported, as pydantic reports the first failing field.
-_FIELDS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+FIELDS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "database_url": ("sqlite:///subscribers/newsletter.db", check_database_url),
-    "give_up_after_hours": (72.0, _float(0, 90 * 24, low_open=True)),
+    "give_up_after_hours": (72.0, _Float(0, 90 * 24, low_open=True)),
     "verp": (None, _optional_bool),
     "timezone": ("UTC", check_timezone),
     "sources": ("hf_daily,arxiv_rss:cs.LG+cs.CL", check_sources),
-    "missing_source_wait_hours": (8.0, _float(0, 23, low_open=False)),
+    "missing_source_wait_hours": (8.0, _Float(0, 23, low_open=False)),
     "imap_host": (None, str),
-    "schedule": ("daily", _choice("daily", "weekdays", "weekly")),
-    "weekly_day": ("mon", _choice("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
-    "run_timeout": (3600.0, _float(0, 7 * DAY, low_open=True)),
+    "schedule": ("daily", _Choice(("daily", "weekdays", "weekly"))),
+    "weekly_day": ("mon", _Choice(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))),
+    "run_timeout": (3600.0, _Float(0, 7 * DAY, low_open=True)),
     "log_file": (None, Path),
 }
 
@@ -191,7 +198,7 @@ def load_status_settings(
     given = {**_file_values(env_file)}
     given.update((k.lower(), v) for k, v in (os.environ if environ is None else environ).items())
     values: dict[str, Any] = {}
-    for field, (default, check) in _FIELDS.items():
+    for field, (default, check) in FIELDS.items():
         raw = given.get((ENV_PREFIX + field).lower())
         if raw is None:
             values[field] = default

@@ -4,15 +4,16 @@ same one-line error for the same bad value or damaged file."""
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 
-from newsletter.config import load_settings
+from newsletter.config import Settings, load_settings
 from newsletter.errors import SettingsError
-from newsletter.status_settings import StatusSettings, load_status_settings
+from newsletter.status_settings import FIELDS, StatusSettings, load_status_settings
 
-FIELDS = list(StatusSettings.__slots__)
+NAMES = list(StatusSettings.__slots__)
 
 # Values for each setting status reads: good ones and bad ones, spelled as people do.
 VALUES = {
@@ -74,9 +75,7 @@ def both(
     for load in (load_settings, load_status_settings):
         try:
             settings = load(env_file)
-            answers.append(
-                {f: getattr(settings, f) for f in FIELDS} | {"verp?": settings.uses_verp}
-            )
+            answers.append({f: getattr(settings, f) for f in NAMES} | {"verp?": settings.uses_verp})
         except SettingsError as exc:
             answers.append(("error", type(exc).__name__, str(exc)))
     return answers[0], answers[1]
@@ -165,3 +164,21 @@ def test_an_unreadable_file_and_one_that_is_no_file(
     assert (
         both(Path("/dev/null"), {}, monkeypatch)[1] == both(Path("/dev/null"), {}, monkeypatch)[0]
     )
+
+
+def test_the_rules_are_settings_own_defaults_bounds_choices_and_order() -> None:
+    """A default, bound or choice changed on ``Settings`` and not here fails at once (the
+    value tests above only catch it where a value straddles the change)."""
+    fields = Settings.model_fields
+    assert list(FIELDS) == [name for name in fields if name in FIELDS]  # first error first
+    for name, (default, check) in FIELDS.items():
+        field = fields[name]
+        assert field.default == default, name
+        bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in field.metadata}
+        if hasattr(check, "high"):
+            low = "gt" if check.low_open else "ge"
+            assert bounds == {low.capitalize(): check.low, "Le": check.high}, name
+        else:
+            assert not bounds, name
+        if hasattr(check, "choices"):
+            assert typing.get_args(field.annotation) == check.choices, name
