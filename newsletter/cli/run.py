@@ -39,7 +39,7 @@ from newsletter.outbox import alerts
 from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
-from newsletter.store import editions, subscribers
+from newsletter.store import editions, ledger_admin, subscribers
 from newsletter.store.db import Store
 from newsletter.words import plural
 
@@ -140,7 +140,15 @@ def execute_run(
     try:
         if not dry_run:
             shown = report.reason if report.outcome in SAYS_WHY else ""
-            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once, shown=shown))
+            left_out: list[str] = []
+            if report.edition_id is not None and report.counts.get("failed"):
+                with store.begin() as conn:
+                    left_out = ledger_admin.left_out(conn, report.edition_id)
+            asyncio.run(
+                alerts.maybe_alert(
+                    report, settings, now=utc_now(), once=once, shown=shown, left_out=left_out
+                )
+            )
     finally:
         store.close()
     return report

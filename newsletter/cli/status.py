@@ -44,6 +44,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings | StatusSettings) -
         lines.append(
             f"  {when(run['started_at'])}  {run['command']} {run['date'] or '-'}  "
             f"{run['outcome']:<10} {took:>7}  {run['summary']}"
+            + ("  (since then: every message sent)" if run.get("settled") else "")
         )
     if not snapshot["runs"]:
         lines.append("  none yet")

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
 PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
+# Outcomes a later send can settle: the run's edition exists and only its messages were wrong.
+SETTLED_BY_SENDING = ("failed", "incomplete", "partial")
 DEFERRED_TOO_LONG = dt.timedelta(days=1)
 NEVER_MADE_WINDOW = dt.timedelta(days=14)  # how far back an edition never made is shown
 # Failed and unknown messages, and readers suppressed, this recently are problems (a
@@ -96,7 +98,7 @@ def gather(
         reads = AlchemyStatusReads(db)
     snapshot: dict[str, Any] = {
         "now": now.isoformat(),
-        "runs": [_run(r) for r in reads.recent_runs(run_limit)],
+        "runs": [_settled(reads, _run(r)) for r in reads.recent_runs(run_limit)],
         "editions": [_edition(reads, e) for e in reads.recent_editions(edition_limit)],
         "sources": [_source(s) for s in reads.sources()],
         "subscribers": reads.subscriber_counts(),
@@ -243,6 +245,21 @@ def _run(record: RunRecord) -> dict[str, Any]:
     }
 
 
+def _settled(db: StatusReads, run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` with ``settled``: True when it failed, partly failed or left messages
+    waiting, and its edition's ledger now holds every message sent (a later `send --retry
+    --now` or `send --resend-failed` finished it) with no source missing; the run's own
+    outcome stays as it was recorded."""
+    run["settled"] = False
+    if run["outcome"] in SETTLED_BY_SENDING and run["date"]:
+        edition = db.edition_by_date(dt.date.fromisoformat(run["date"]))
+        if edition is not None and not edition.missing:
+            counts = db.ledger_counts(edition.id)
+            open_rows = sum(n for state, n in counts.items() if state != "sent")
+            run["settled"] = bool(counts.get("sent")) and not open_rows
+    return run
+
+
 def _edition(db: StatusReads, edition: EditionSummary) -> dict[str, Any]:
     row = db.oldest_deferred(edition.id)
     oldest = None
@@ -295,7 +312,7 @@ def problems(
             seconds=settings.run_timeout
         ):
             found.append(f"run {last['id']} started {last['started_at']} and never finished")
-        elif last["outcome"] in PROBLEM_OUTCOMES:
+        elif last["outcome"] in PROBLEM_OUTCOMES and not last["settled"]:
             found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
         if _missed_a_due_day(started, settings, now):
             found.append(

@@ -31,7 +31,15 @@ from newsletter.store.records import (
 )
 from newsletter.store.schema import editions, inbox_events, ledger, subscribers
 
-__all__ = ["ProblemRow", "Suppressed", "make_due_now", "problem_rows", "requeue_failed"]
+__all__ = [
+    "ProblemRow",
+    "Suppressed",
+    "left_out",
+    "make_due_now",
+    "problem_rows",
+    "requeue_failed",
+    "waiting_later",
+]
 
 
 def problem_rows(
@@ -143,13 +151,13 @@ def requeue_failed(
     edition_id: int | None = None,
     subscriber_id: int | None = None,
     include_unknown: bool = False,
-) -> tuple[int, int]:
+) -> tuple[int, list[str]]:
     """``failed`` rows (and ``unknown`` with ``include_unknown``: the body may have gone
     out, so the reader may get it twice) of subscribers who may still be sent to
     (``active`` or ``paused``) return to ``pending`` as if queued at ``now``: attempts 0,
     no claim, no retry time. ``sent`` and ``sending`` rows are never touched.
-    Returns (rows requeued, rows left because their reader is bounced, unsubscribed or
-    not confirmed)."""
+    Returns (rows requeued, the addresses of the readers whose rows were left because
+    they are bounced, unsubscribed or not confirmed, sorted)."""
     states = ["failed", "unknown"] if include_unknown else ["failed"]
     where = [ledger.c.state.in_(states), *_scope(edition_id, subscriber_id)]
     reachable = select(subscribers.c.id).where(subscribers.c.status.in_(["active", "paused"]))
@@ -168,5 +176,40 @@ def requeue_failed(
         )
     )
     requeued = int(conn.execute(statement).rowcount)
-    left = conn.execute(select(func.count()).select_from(ledger).where(*where)).scalar_one()
-    return requeued, int(left)
+    return requeued, _readers(conn, where)
+
+
+def left_out(conn: Connection, edition_id: int) -> list[str]:
+    """The addresses (sorted) of the readers whose ``failed`` rows in this edition
+    ``requeue_failed`` would leave: bounced, unsubscribed or not confirmed."""
+    return _readers(conn, [ledger.c.state == "failed", *_scope(edition_id, None)])
+
+
+def _readers(conn: Connection, where: list[Any]) -> list[str]:
+    """Distinct addresses of the rows matching ``where`` whose reader may not be sent to."""
+    found = conn.execute(
+        select(subscribers.c.email)
+        .distinct()
+        .select_from(ledger.join(subscribers, subscribers.c.id == ledger.c.subscriber_id))
+        .where(*where, subscribers.c.status.not_in(["active", "paused"]))
+        .order_by(subscribers.c.email)
+    ).scalars()
+    return [str(email) for email in found]
+
+
+def waiting_later(
+    conn: Connection, now: dt.datetime, *, edition_id: int | None = None
+) -> tuple[int, dt.datetime | None]:
+    """``deferred`` rows whose retry time is after ``now`` (every edition, or one): how
+    many, and the earliest retry time (UTC; None when there is none)."""
+    found = conn.execute(
+        select(func.count(), func.min(ledger.c.next_attempt_at)).where(
+            ledger.c.state == "deferred",
+            ledger.c.next_attempt_at > now,
+            *_scope(edition_id, None),
+        )
+    ).one()
+    first = found[1]
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=dt.UTC)
+    return int(found[0]), first
