@@ -44,14 +44,19 @@ class Context:
     @property
     def settings(self) -> Settings:
         """The settings from ``--env-file`` (or ``.env``) and ``NEWSLETTER_*``, loaded on first
-        use; ``SettingsError`` when one is invalid. A ``--env-file`` that does not exist
+        use; ``SettingsError`` when one is invalid (a FROM or REPLY_ADDRESS whose local part
+        leaves no room for reply tokens included). A ``--env-file`` that does not exist
         stops the command (exit 2); a missing default ``.env`` is no error."""
         if self._settings is None:
             self._require_env_file()
             from newsletter.config import load_settings
+            from newsletter.links import check_reply_address
 
-            self._settings = load_settings(self.env_file)
-            self._open_log_file(self._settings.log_file)
+            loaded = load_settings(self.env_file)
+            # A reply (or VERP) address too long to make is found now, not mid-run.
+            check_reply_address(loaded)
+            self._settings = loaded
+            self._open_log_file(loaded.log_file)
         return self._settings
 
     def status_settings(self) -> StatusSettings:
@@ -105,6 +110,7 @@ class Context:
                 " yet; run from the install folder, or set NEWSLETTER_DATABASE_URL",
                 2,
             )
+        refuse_unmade(path)
 
     def open_existing_store(self) -> Store:
         """For read-only commands, and changes to existing readers: ``require_database``,
@@ -140,8 +146,47 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def unmade_database(path: Path) -> str | None:
+    """Why the existing SQLite file at ``path`` is no newsletter database: zero length
+    (``: > newsletter.db``), not SQLite, or SQLite without the ``migrations`` table that
+    the first migration makes; None when it is one, or when there is no file (a new one
+    is made on first use). Read with ``sqlite3`` (query-only), changing nothing."""
+    if not path.exists():
+        return None
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes)"
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"cannot be read as SQLite ({exc})"
+    return None if found else "holds no newsletter schema (no migrations table)"
+
+
+def refuse_unmade(path: Path | None) -> None:
+    """Stop (exit 2, one line) when ``path`` is an existing SQLite file that is no
+    newsletter database (``unmade_database``): the list is never silently rebuilt empty."""
+    why = unmade_database(path) if path is not None else None
+    if why is not None and path is not None:
+        fail(
+            f"database {path.resolve()} {why}; nothing was changed. Restore it from a"
+            " backup, or `newsletter db upgrade` to create an empty schema in it deliberately",
+            2,
+        )
+
+
 def open_store(settings: Settings) -> Store:
-    """Open (and migrate, on first use) the database named by DATABASE_URL."""
+    """Open (and migrate, on first use) the database named by DATABASE_URL; an existing
+    SQLite file that is no newsletter database stops the command (``refuse_unmade``)."""
+    refuse_unmade(sqlite_file(settings.database_url))
     from newsletter.store.db import Store
 
     return Store.open(settings.database_url, now=utc_now())

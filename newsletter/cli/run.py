@@ -163,6 +163,8 @@ def check_subscriber(settings: Settings, email: str) -> None:
             subscribers.require_by_email(conn, email)
     except NotFoundError as exc:
         fail(f"--only: {exc}", 2)
+    except InputError as exc:  # not an address at all
+        fail(f"--only: {str(exc).removeprefix(exc.field + ': ')}", 2)
     finally:
         store.close()
 
@@ -259,6 +261,9 @@ def run_command(
     if out is not None and not dry_run:
         fail("--out goes with --dry-run (a real run delivers through DELIVERY)", 2)
     date = parse_date(date_text, settings)
+    refused = schedule.refusal(date, utc_now(), settings) if date_text is not None else None
+    if refused is not None:  # a weekend, or a day not complete yet: a usage error
+        fail(f"--date: {refused}", 2)
     if only:
         check_subscriber(settings, only)
     quiet = ctx.verbosity < 0

@@ -224,7 +224,7 @@ def send_command(
     finally:
         store.close()
     for report in reports:
-        say(report.summary())
+        say(report.summary(settings.timezone))
     exit_for(reports)
 
 

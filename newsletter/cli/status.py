@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,6 +19,7 @@ from newsletter.cli.base import (
     utc_now,
 )
 from newsletter.ops.status import gather
+from newsletter.text import local_time
 from newsletter.words import plural
 
 if TYPE_CHECKING:
@@ -31,12 +31,9 @@ def format_text(snapshot: dict[str, Any], settings: Settings | StatusSettings) -
     """The snapshot of ``newsletter.ops.status.gather`` as the text ``status`` prints:
     runs, editions, sources, failed and unknown messages with their last SMTP reply, readers
     suppressed, subscribers, schedule and problems, times in TIMEZONE."""
-    zone = zoneinfo.ZoneInfo(settings.timezone)
 
     def when(value: str | None) -> str:
-        if value is None:
-            return "never"
-        return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        return local_time(value, settings.timezone)
 
     lines = [f"Runs (last {len(snapshot['runs'])})"]
     for run in snapshot["runs"] or []:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from newsletter import edition_day, schedule
@@ -30,6 +30,7 @@ from newsletter.store.records import (
     SourceHealth,
     Suppressed,
 )
+from newsletter.text import local_time
 from newsletter.words import noun
 
 if TYPE_CHECKING:
@@ -302,6 +303,10 @@ def problems(
     """One line per thing that needs a look (see the module docstring), each saying what
     to do; an empty list when all is well. ``status --check`` exits 2 on any."""
     found: list[str] = []
+
+    def when(value: str) -> str:
+        return local_time(value, settings.timezone)
+
     recent = snapshot["runs"]
     if not recent:
         found.append("no run recorded yet: run `newsletter run` (or wait for cron)")
@@ -311,12 +316,12 @@ def problems(
         if last["outcome"] == "running" and now - started > dt.timedelta(
             seconds=settings.run_timeout
         ):
-            found.append(f"run {last['id']} started {last['started_at']} and never finished")
+            found.append(f"run {last['id']} started {when(last['started_at'])} and never finished")
         elif last["outcome"] in PROBLEM_OUTCOMES and not last["settled"]:
             found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
         if _missed_a_due_day(started, settings, now):
             found.append(
-                f"no run since {last['started_at']}: is the cron job or systemd timer active?"
+                f"no run since {when(last['started_at'])}: is the cron job or systemd timer active?"
             )
     for source in snapshot["sources"]:
         if not source["ok"]:
@@ -338,14 +343,14 @@ def problems(
             f"edition {skipped['date']} was never made: its last run was waiting"
             f" ({skipped['reason']}); `newsletter run --date {skipped['date']}` makes it"
         )
-    found += _failure_problems(snapshot)
+    found += _failure_problems(snapshot, when)
     stale = snapshot["deferred_over_a_day"]
     if stale["count"]:
         oldest = stale["oldest"]
         plural = noun(stale["count"], "message")
         found.append(
             f"{stale['count']} {plural} deferred for more than a day (oldest: edition"
-            f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
+            f" {oldest['edition']}, {oldest['email']}, queued {when(oldest['queued_at'])}:"
             f" {oldest['last_code'] or ''} {oldest['last_error'] or ''}); the next"
             " `newsletter run` retries them, and gives up after"
             f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h;"
@@ -354,7 +359,7 @@ def problems(
     return found
 
 
-def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
+def _failure_problems(snapshot: dict[str, Any], when: Callable[[str], str]) -> list[str]:
     """Failed and unknown messages per edition, each with the newest reply and the command
     that sends them again; each reader suppressed recently, with the reason and the
     command that makes them active again (the address shell-quoted)."""
@@ -376,7 +381,7 @@ def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
         )
     for reader in snapshot["suppressed"]:
         found.append(
-            f"reader {reader['email']} {reader['status']} since {reader['since']}:"
+            f"reader {reader['email']} {reader['status']} since {when(reader['since'])}:"
             f" {reader['reason']}; once their mailbox works again,"
             f" `newsletter subscribers reactivate {shlex.quote(reader['email'])}`"
         )

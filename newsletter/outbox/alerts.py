@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shlex
 import logging
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
@@ -145,9 +145,7 @@ class AlertLog(Protocol):
         ...
 
 
-def decide(
-    report: RunSummary, settings: Settings, left_out: Sequence[str] = ()
-) -> Alert | None:
+def decide(report: RunSummary, settings: Settings, left_out: Sequence[str] = ()) -> Alert | None:
     """The alert this run calls for, or None when all is well (or it was a dry run).
 
     ``left_out``: the addresses of the failed messages' readers that are no longer sent

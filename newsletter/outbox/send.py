@@ -30,6 +30,7 @@ from newsletter.outbox import forked
 from newsletter.outbox.ledger_port import HasSendSource, SendSource
 from newsletter.outbox.sendbatch import Batch
 from newsletter.personalize import Personalize
+from newsletter.text import local_time
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,15 @@ class SendReport:
     failed_now: int = 0  # messages that failed permanently in this send
     stopped: str | None = None  # why sending stopped early (``deliver.guard``), if it did
 
-    def summary(self) -> str:
-        """The report as one line for the run's output."""
+    def summary(self, timezone: str = "UTC") -> str:
+        """The report as one line for the run's output; the next retry time in ``timezone``
+        (TIMEZONE)."""
         parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         status = "finished" if self.finished else "NOT finished"
         if self.stopped:
             status = f"STOPPED ({self.stopped})"
         retry = (
-            f"; next retry {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            f"; next retry {local_time(self.next_attempt_at, timezone)}"
             if self.next_attempt_at
             else ""
         )

@@ -430,3 +430,21 @@ def test_resend_failed_for_an_address_that_is_no_subscriber_is_a_usage_error(
         2,
         "error: --email: nobody@example.net is not a subscriber\n",
     )
+
+
+def test_a_from_too_long_for_reply_addresses_stops_before_anything_is_done(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: `run` recorded a failed run and emailed an alert, then exited 2."""
+    env = env | {"NEWSLETTER_FROM": "Daily Papers <averyveryverylonglocalpart@example.org>"}
+    run = cli(env, "run", "--date", THURSDAY)
+    assert run.exit_code == 2, run.output
+    [line] = run.stderr.splitlines()
+    assert line.startswith("error: setting NEWSLETTER_FROM: the local part of"), line
+    assert "RFC 5321" in line
+    assert relay.script.accepted == []  # no alert, no digest
+    good = {k: v for k, v in env.items() if k != "NEWSLETTER_FROM"}
+    assert json.loads(cli(good, "status", "--json").stdout)["runs"] == []
+    doctor = cli(env, "doctor")
+    assert doctor.exit_code == 1
+    assert "NEWSLETTER_FROM: the local part of" in doctor.stdout
