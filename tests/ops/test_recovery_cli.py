@@ -191,7 +191,7 @@ def test_every_reader_refused_fails_the_run_once_and_lists_the_bounced_readers(
     # Before: the advice was `send --resend-failed` alone, which does nothing here.
     next_step = " ".join(text.split("Next step:", 1)[1].split("\n\n", 1)[0].split())
     assert "every failed reader was suppressed" in next_step
-    reactivate, step = advice(next_step)
+    reactivate, step = advice(next_step)[-2:]
     assert reactivate == ["subscribers", "reactivate", "reader0@example.org"]
     assert step == ["send", "--resend-failed", "--date", THURSDAY]
     relay.script.rules.clear()
