@@ -36,8 +36,15 @@ class SourceSpec:
 def parse_sources(value: str) -> list[SourceSpec]:
     """Split ``hf_daily,arxiv_rss:cs.LG+cs.CL,arxiv_api:all:"test-time adaptation"``.
 
-    Commas inside double quotes do not split.
+    Commas inside double quotes do not split. ``ValueError`` (one line) for an unknown
+    source, a missing argument, or a ``"`` never closed (named with its position).
     """
+    if value.count('"') % 2:
+        at = value.rfind('"')
+        raise ValueError(
+            f"the double quote at character {at + 1} is never closed:"
+            f" {value[max(0, at - 12) : at + 20]!r}"
+        )
     specs: list[SourceSpec] = []
     for raw in re.findall(r'(?:[^,"]|"[^"]*")+', value):
         item = raw.strip()

@@ -332,11 +332,10 @@ def check_templates(settings: Settings) -> Check:
 def check_dkim(settings: Settings) -> tuple[list[Check], list[DnsRecord]]:
     """The DNS records to publish, and a check when DKIM is off or its key unusable."""
     found: list[Check] = []
-    records: list[DnsRecord] = []
-    try:
-        records = dns_records(settings)
-    except NewsletterError as exc:
-        found.append(Check("dkim", "FAIL", str(exc), "point it at the PEM private key"))
+    problems: list[str] = []
+    records = dns_records(settings, problems)  # SPF and DMARC even when the key is unusable
+    for problem in problems:
+        found.append(Check("dkim", "FAIL", problem, "point it at the PEM private key"))
     if settings.dkim_selector is None:
         found.append(
             Check(

@@ -45,6 +45,17 @@ def test_sources_split_on_commas_outside_quotes() -> None:
     ]
 
 
+def test_an_unclosed_quote_in_sources_is_named() -> None:
+    """Before: 'source arxiv_api needs an argument', about a quote never closed."""
+    with pytest.raises(ValueError) as caught:
+        parse_sources('arxiv_api:"unterminated')
+    assert str(caught.value) == (
+        "the double quote at character 11 is never closed: 'arxiv_api:\"unterminated'"
+    )
+    with pytest.raises(SettingsError, match="NEWSLETTER_SOURCES: the double quote at character"):
+        load_settings(None, sources='hf_daily,arxiv_api:all:"a, b" OR "c')
+
+
 def test_an_unreadable_ca_file_is_a_setting_error(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, delivery="smtp", smtp_ca_file=tmp_path / "missing.pem")
     with pytest.raises(SettingsError, match="NEWSLETTER_SMTP_CA_FILE: cannot load"):
