@@ -219,3 +219,16 @@ def test_a_row_imported_as_unsubscribed_has_a_history_entry(tmp_path: Path) -> N
     assert (change["from"], change["to"], change["by"]) == ("imported", "unsubscribed", "import")
     here = json.loads(invoke("subscribers", "show", "here@example.net", "--json")[1])
     assert here["history"] == []
+
+
+def test_show_gives_times_in_timezone_like_status() -> None:
+    """Before: `subscribers show` printed UTC whatever TIMEZONE said."""
+    assert invoke("subscribers", "add", "tz@example.net")[0] == 0
+    shown = CliRunner().invoke(
+        main,
+        ["--env-file", "/dev/null", "subscribers", "show", "tz@example.net"],
+        env={"NEWSLETTER_TIMEZONE": "Asia/Tokyo"},
+    )
+    assert shown.exit_code == 0, shown.output
+    [added] = [line for line in shown.stdout.splitlines() if "added:" in line]
+    assert added.endswith(" JST") and "UTC" not in shown.stdout
