@@ -146,34 +146,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def unmade_database(path: Path) -> str | None:
-    """Why the existing SQLite file at ``path`` is no newsletter database: zero length
-    (``: > newsletter.db``), not SQLite, or SQLite without the ``migrations`` table that
-    the first migration makes; None when it is one, or when there is no file (a new one
-    is made on first use). Read with ``sqlite3`` (query-only), changing nothing."""
-    if not path.exists():
-        return None
-    if path.stat().st_size == 0:
-        return "is empty (0 bytes)"
-    import sqlite3
-
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
-        try:
-            conn.execute("PRAGMA query_only = ON")
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        return f"cannot be read as SQLite ({exc})"
-    return None if found else "holds no newsletter schema (no migrations table)"
-
-
 def refuse_unmade(path: Path | None) -> None:
     """Stop (exit 2, one line) when ``path`` is an existing SQLite file that is no
     newsletter database (``unmade_database``): the list is never silently rebuilt empty."""
+    from newsletter.store.sqlite_file import unmade_database
+
     why = unmade_database(path) if path is not None else None
     if why is not None and path is not None:
         fail(

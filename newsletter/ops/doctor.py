@@ -33,6 +33,7 @@ from newsletter.ops.dns import DnsRecord, dns_records
 from newsletter.sources.arxiv_rss import feed_url
 from newsletter.sources.http import client as source_client
 from newsletter.store.db import Store
+from newsletter.store.sqlite_file import unmade_database
 from newsletter.tokens import Signer
 from newsletter.words import plural
 
@@ -139,6 +140,15 @@ def check_database(settings: Settings, *, now: dt.datetime) -> Check:
                 "info",
                 f"no database at {path.resolve()} yet (not created); `newsletter run` or"
                 " `newsletter subscribers add` creates it",
+            )
+        why = unmade_database(path) if str(path) != ":memory:" else None
+        if why is not None:  # every command refuses it; so does doctor
+            return Check(
+                "database",
+                "FAIL",
+                f"{path.resolve()} {why}",
+                "restore it from a backup, or `newsletter db upgrade` to create an empty"
+                " schema in it deliberately",
             )
     try:
         store = Store.open(settings.database_url, now=now, migrate=False)

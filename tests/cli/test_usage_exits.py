@@ -114,3 +114,12 @@ def test_db_upgrade_makes_the_schema_in_an_empty_file_deliberately(
     assert cli(env, "db", "upgrade").exit_code == 0
     listed = cli(env, "subscribers", "list", "--json")
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+
+
+def test_doctor_fails_an_emptied_database_file(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "newsletter.db").write_bytes(b"")
+    result = cli(env, "doctor")
+    assert result.exit_code == 1
+    [line] = [line for line in result.stdout.splitlines() if "database" in line]
+    assert line.startswith("FAIL") and "is empty (0 bytes)" in line, line
+    assert (tmp_path / "newsletter.db").read_bytes() == b""
