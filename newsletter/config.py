@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import zoneinfo
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -28,6 +27,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsletter import addresses
 from newsletter.errors import SettingsError, SettingsFileError
+from newsletter.source_list import SourceSpec, parse_sources
+from newsletter.status_settings import (
+    check_database_url,
+    check_sources,
+    check_timezone,
+    not_utf8,
+)
 
 ENV_PREFIX = "NEWSLETTER_"
 
@@ -50,7 +56,6 @@ def usable_cores() -> int:
 # Every duration and count has finite bounds (no inf, nan or 1e308 that overflows later).
 HOUR = 3600.0
 DAY = 24 * HOUR
-SOURCE_NAMES = ("hf_daily", "arxiv_rss", "arxiv_api", "sample")
 
 
 class Settings(BaseSettings):
@@ -174,11 +179,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return check_timezone(value)
 
     @field_validator("from_address")
     @classmethod
@@ -219,15 +220,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _valid_database_url(cls, value: str) -> str:
-        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
-            raise ValueError(f"must be sqlite:///PATH or postgresql://..., got {value!r}")
-        return value
+        return check_database_url(value)
 
     @field_validator("sources")
     @classmethod
     def _valid_sources(cls, value: str) -> str:
-        parse_sources(value)
-        return value
+        return check_sources(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -276,57 +274,13 @@ class Settings(BaseSettings):
         return parse_sources(self.sources)
 
 
-class SourceSpec:
-    """One entry of ``SOURCES``: ``name`` or ``name:argument``."""
-
-    __slots__ = ("argument", "name")
-
-    def __init__(self, name: str, argument: str = "") -> None:
-        self.name = name
-        self.argument = argument
-
-    def __repr__(self) -> str:
-        return f"{self.name}:{self.argument}" if self.argument else self.name
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SourceSpec) and (self.name, self.argument) == (
-            other.name,
-            other.argument,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.argument))
-
-
-def parse_sources(value: str) -> list[SourceSpec]:
-    """Split ``hf_daily,arxiv_rss:cs.LG+cs.CL,arxiv_api:all:"test-time adaptation"``.
-
-    Commas inside double quotes do not split.
-    """
-    specs: list[SourceSpec] = []
-    for raw in re.findall(r'(?:[^,"]|"[^"]*")+', value):
-        item = raw.strip()
-        if not item:
-            continue
-        name, _, argument = item.partition(":")
-        name = name.strip()
-        if name not in SOURCE_NAMES:
-            raise ValueError(f"unknown source {name!r} (known: {', '.join(SOURCE_NAMES)})")
-        if name in ("arxiv_rss", "arxiv_api") and not argument.strip():
-            raise ValueError(f"source {name} needs an argument, e.g. {name}:cs.LG")
-        specs.append(SourceSpec(name, argument.strip()))
-    if not specs:
-        raise ValueError("no sources configured")
-    return specs
-
-
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Build Settings from the environment and ``.env``; a bad value is a ``SettingsError``,
     an unreadable or non-UTF-8 ``.env`` a ``SettingsFileError``."""
     try:
         return Settings(_env_file=env_file, **overrides)
     except UnicodeDecodeError as exc:
-        raise SettingsFileError(str(env_file), _not_utf8(exc)) from None
+        raise SettingsFileError(str(env_file), not_utf8(exc)) from None
     except OSError as exc:
         raise SettingsFileError(str(env_file), exc.strerror or str(exc)) from None
     except ValidationError as exc:
@@ -335,17 +289,6 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         name = field if field.startswith(ENV_PREFIX) else ENV_PREFIX + _env_name(field)
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(name, message) from None
-
-
-def _not_utf8(exc: UnicodeDecodeError) -> str:
-    """Where the first byte that is not UTF-8 is: offset (from 0), line and column (from 1)."""
-    data = bytes(exc.object)
-    line = data.count(b"\n", 0, exc.start) + 1
-    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-    return (
-        f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-        f"(line {line}, column {column}); save the file as UTF-8"
-    )
 
 
 def _env_name(field: str) -> str:

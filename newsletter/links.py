@@ -77,24 +77,16 @@ class Links:
     reply_address: str  # e.g. "papers@example.org"; commands go to papers+CMD-TOKEN@...
 
     def __post_init__(self) -> None:
-        longest = len(self.reply_address.partition("@")[0]) + longest_tag()
-        if longest > MAX_LOCAL_PART:
-            limit = MAX_LOCAL_PART - longest_tag()
-            raise ValueError(
-                f"the local part of {self.reply_address} is too long for reply addresses "
-                f"(at most {limit} characters: local+unsubscribe-TOKEN must fit "
-                f"{MAX_LOCAL_PART} octets, RFC 5321 §4.5.3.1.1)"
-            )
+        problem = reply_address_problem(self.reply_address)
+        if problem is not None:
+            raise ValueError(problem)
 
     @classmethod
     def for_settings(cls, settings: Settings, signer: Signer) -> Links:
         """The links of this install: BASE_URL, and replies to REPLY_ADDRESS (or FROM)."""
+        check_reply_address(settings)
         reply = reply_address_for(settings.from_address, settings.reply_address)
-        try:
-            return cls(settings.base_url, signer, reply)
-        except ValueError as exc:
-            name = "NEWSLETTER_REPLY_ADDRESS" if settings.reply_address else "NEWSLETTER_FROM"
-            raise SettingsError(name, str(exc)) from None
+        return cls(settings.base_url, signer, reply)
 
     # -- making ---------------------------------------------------------------------------
 
@@ -309,6 +301,30 @@ def longest_tag() -> int:
         data = code + (uvarint(_MAX_EVENT_ID) if command == "confirm" else b"")
         longest = max(longest, len(f"+{command}-{signer.sign('reply', worst, data)}"))
     return max(longest, len(f"+{VERP_TAG}-{signer.sign('bounce', worst)}"))
+
+
+def reply_address_problem(reply_address: str) -> str | None:
+    """Why ``reply_address`` cannot carry reply and VERP addresses (its local part plus
+    ``+confirm-TOKEN`` would pass the 64 octets of RFC 5321 §4.5.3.1.1), or None."""
+    if len(reply_address.partition("@")[0]) + longest_tag() <= MAX_LOCAL_PART:
+        return None
+    limit = MAX_LOCAL_PART - longest_tag()
+    return (
+        f"the local part of {reply_address} is too long for reply addresses "
+        f"(at most {limit} characters: local+unsubscribe-TOKEN must fit "
+        f"{MAX_LOCAL_PART} octets, RFC 5321 §4.5.3.1.1)"
+    )
+
+
+def check_reply_address(settings: Settings) -> None:
+    """``SettingsError`` naming NEWSLETTER_REPLY_ADDRESS (or NEWSLETTER_FROM, the default
+    reply mailbox) when ``reply_address_problem`` finds one. The CLI calls it as the
+    settings load, before any command has done anything."""
+    reply = reply_address_for(settings.from_address, settings.reply_address)
+    problem = reply_address_problem(reply)
+    if problem is not None:
+        name = "NEWSLETTER_REPLY_ADDRESS" if settings.reply_address else "NEWSLETTER_FROM"
+        raise SettingsError(name, problem)
 
 
 def reply_address_for(from_address: str, reply_address: str | None) -> str:

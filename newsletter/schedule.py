@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from newsletter import edition_day
-from newsletter.config import Settings
+
+if TYPE_CHECKING:  # either: `status` reads its settings without pydantic
+    from newsletter.config import Settings
+    from newsletter.status_settings import StatusSettings
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Sources whose feeds follow arXiv's Monday-to-Friday announcement calendar.
@@ -42,21 +45,21 @@ def day_label(date: dt.date) -> str:
     return f"{date:%A} {date.isoformat()}"
 
 
-def follows_arxiv_calendar(settings: Settings) -> bool:
+def follows_arxiv_calendar(settings: Settings | StatusSettings) -> bool:
     """True when any configured source announces only on arXiv's days."""
     return any(spec.name in CALENDAR_SOURCES for spec in settings.source_specs)
 
 
-def is_announcement_day(date: dt.date, settings: Settings) -> bool:
+def is_announcement_day(date: dt.date, settings: Settings | StatusSettings) -> bool:
     """False on Saturday and Sunday when a source follows arXiv's calendar."""
     return edition_day.is_announcement_day(date) or not follows_arxiv_calendar(settings)
 
 
-def _local_today(now: dt.datetime, settings: Settings) -> dt.date:
+def _local_today(now: dt.datetime, settings: Settings | StatusSettings) -> dt.date:
     return now.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
 
 
-def default_edition(now: dt.datetime, settings: Settings) -> dt.date:
+def default_edition(now: dt.datetime, settings: Settings | StatusSettings) -> dt.date:
     """The edition ``newsletter run`` makes without ``--date``: the latest complete one
     (``edition_day.latest_complete``), or today in TIMEZONE for calendar-free sources."""
     if follows_arxiv_calendar(settings):
@@ -64,12 +67,12 @@ def default_edition(now: dt.datetime, settings: Settings) -> dt.date:
     return _local_today(now, settings)
 
 
-def has_hf(settings: Settings) -> bool:
+def has_hf(settings: Settings | StatusSettings) -> bool:
     """Whether Hugging Face Daily Papers is among the configured sources."""
     return any(spec.name == "hf_daily" for spec in settings.source_specs)
 
 
-def refusal(date: dt.date, now: dt.datetime, settings: Settings) -> str | None:
+def refusal(date: dt.date, now: dt.datetime, settings: Settings | StatusSettings) -> str | None:
     """Why edition ``date`` cannot be made at ``now`` (one line), or None."""
     if follows_arxiv_calendar(settings):
         return edition_day.refusal(date, now, hf=has_hf(settings))
@@ -78,7 +81,7 @@ def refusal(date: dt.date, now: dt.datetime, settings: Settings) -> str | None:
     return None
 
 
-def complete_at(date: dt.date, settings: Settings) -> dt.datetime:
+def complete_at(date: dt.date, settings: Settings | StatusSettings) -> dt.datetime:
     """When the data of edition ``date`` is complete (UTC): ``edition_day.complete_at``, or
     the start of that day in TIMEZONE for calendar-free sources."""
     if follows_arxiv_calendar(settings):
@@ -87,12 +90,12 @@ def complete_at(date: dt.date, settings: Settings) -> dt.datetime:
     return dt.datetime.combine(date, dt.time(), zone).astimezone(dt.UTC)
 
 
-def wait_deadline(date: dt.date, settings: Settings) -> dt.datetime:
+def wait_deadline(date: dt.date, settings: Settings | StatusSettings) -> dt.datetime:
     """Until when a run waits for a failing source (``MISSING_SOURCE_POLICY=wait``)."""
     return complete_at(date, settings) + dt.timedelta(hours=settings.missing_source_wait_hours)
 
 
-def is_weekly_due(date: dt.date, settings: Settings) -> bool:
+def is_weekly_due(date: dt.date, settings: Settings | StatusSettings) -> bool:
     """True on the day weekly digests go out: ``WEEKLY_DAY``, or the first announcement day
     after it when ``WEEKLY_DAY`` itself has no announcements."""
     target = WEEKDAY_NAMES.index(settings.weekly_day)
@@ -108,7 +111,7 @@ def is_weekly_due(date: dt.date, settings: Settings) -> bool:
             return False
 
 
-def should_send(date: dt.date, settings: Settings) -> Decision:
+def should_send(date: dt.date, settings: Settings | StatusSettings) -> Decision:
     """Whether a digest is due on ``date`` under SCHEDULE and the sources' calendar."""
     label = day_label(date)
     blocker = _blocker(date, settings)
@@ -118,7 +121,7 @@ def should_send(date: dt.date, settings: Settings) -> Decision:
     return Decision(False, f"{label}: {blocker}; next digest {upcoming}")
 
 
-def next_send_date(after: dt.date, settings: Settings) -> dt.date:
+def next_send_date(after: dt.date, settings: Settings | StatusSettings) -> dt.date:
     """The first date after ``after`` on which ``should_send`` says yes."""
     for offset in range(1, _LOOKAHEAD_DAYS + 1):
         day = after + dt.timedelta(days=offset)
@@ -127,7 +130,7 @@ def next_send_date(after: dt.date, settings: Settings) -> dt.date:
     raise AssertionError("no send day within two weeks: the schedule policy is inconsistent")
 
 
-def _blocker(date: dt.date, settings: Settings) -> str | None:
+def _blocker(date: dt.date, settings: Settings | StatusSettings) -> str | None:
     """Why no digest goes out on ``date``, or None when one is due."""
     if not is_announcement_day(date, settings):
         return "arXiv makes no announcements on weekends"

@@ -7,11 +7,15 @@
 - ``one_line``: untrusted text fit for a header, a subject or a log line (RFC 5322 §2.2:
   a header field body may not hold a bare CR or LF; no control characters; length-capped).
 - ``split_terms``: a topic list as a reader types it (``"a; b, c"`` or one per line).
+- ``local_time``: a moment as every command shows it, ``2026-11-30 04:48 CET`` in
+  ``TIMEZONE``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
@@ -48,3 +52,15 @@ def one_line(value: object, limit: int = 200) -> str:
 def split_terms(text: str) -> list[str]:
     """``"a; b, c"`` or one per line -> ``["a", "b", "c"]`` (cleaning is the store's job)."""
     return [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
+
+
+def local_time(value: dt.datetime | str | None, timezone: str) -> str:
+    """``value`` (an aware datetime, or its ISO 8601 text) as ``YYYY-MM-DD HH:MM ZONE`` in
+    the IANA zone ``timezone`` (the ``TIMEZONE`` setting); ``never`` for None. A naive
+    value is taken as UTC."""
+    if value is None:
+        return "never"
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")

@@ -19,6 +19,7 @@ from newsletter.errors import NewsletterError, SettingsError
 
 if TYPE_CHECKING:
     from newsletter.config import Settings
+    from newsletter.status_settings import StatusSettings
     from newsletter.store.db import Store
     from newsletter.tokens import Signer
 
@@ -38,21 +39,44 @@ class Context:
         self.verbosity = verbosity
         self.env_file_given = env_file_given  # named on the command line, not the default
         self._settings: Settings | None = None
+        self._log_file_open = False
 
     @property
     def settings(self) -> Settings:
         """The settings from ``--env-file`` (or ``.env``) and ``NEWSLETTER_*``, loaded on first
-        use; ``SettingsError`` when one is invalid. A ``--env-file`` that does not exist
+        use; ``SettingsError`` when one is invalid (a FROM or REPLY_ADDRESS whose local part
+        leaves no room for reply tokens included). A ``--env-file`` that does not exist
         stops the command (exit 2); a missing default ``.env`` is no error."""
         if self._settings is None:
-            if self.env_file_given and self.env_file and not Path(self.env_file).exists():
-                fail(f"--env-file: no such file: {self.env_file}", 2)
+            self._require_env_file()
             from newsletter.config import load_settings
+            from newsletter.links import check_reply_address
 
-            self._settings = load_settings(self.env_file)
-            if self._settings.log_file:
-                add_log_file(self._settings.log_file, self.verbosity)
+            loaded = load_settings(self.env_file)
+            # A reply (or VERP) address too long to make is found now, not mid-run.
+            check_reply_address(loaded)
+            self._settings = loaded
+            self._open_log_file(loaded.log_file)
         return self._settings
+
+    def status_settings(self) -> StatusSettings:
+        """The few settings ``status`` reads, from the same places and by the same rules as
+        ``settings`` but without pydantic (``newsletter.status_settings``): a fast start."""
+        self._require_env_file()
+        from newsletter.status_settings import load_status_settings
+
+        found = load_status_settings(self.env_file)
+        self._open_log_file(found.log_file)
+        return found
+
+    def _require_env_file(self) -> None:
+        if self.env_file_given and self.env_file and not Path(self.env_file).exists():
+            fail(f"--env-file: no such file: {self.env_file}", 2)
+
+    def _open_log_file(self, path: Path | None) -> None:
+        if path and not self._log_file_open:
+            add_log_file(path, self.verbosity)
+            self._log_file_open = True
 
     def unconfigured(self) -> bool:
         """No settings file (``--env-file`` or ``.env`` here) and no ``NEWSLETTER_*``
@@ -73,19 +97,20 @@ class Context:
         if self.unconfigured():
             fail(self.no_settings_line(), 2)
 
-    def require_database(self) -> None:
+    def require_database(self, database_url: str | None = None) -> None:
         """For commands that read or change what is already there: warn when unconfigured;
         a SQLite file that does not exist stops the command (exit 2) with one line, before
-        anything could create it."""
+        anything could create it. ``database_url``: DATABASE_URL when already read."""
         if self.unconfigured():
             click.echo(f"warning: {self.no_settings_line()}", err=True)
-        path = sqlite_file(self.settings.database_url)
+        path = sqlite_file(database_url or self.settings.database_url)
         if path is not None and not path.exists():
             fail(
                 f"no database at {path.resolve()} (nothing created): nothing has run here"
                 " yet; run from the install folder, or set NEWSLETTER_DATABASE_URL",
                 2,
             )
+        refuse_unmade(path)
 
     def open_existing_store(self) -> Store:
         """For read-only commands, and changes to existing readers: ``require_database``,
@@ -96,9 +121,6 @@ class Context:
 
 def sqlite_file(url: str) -> Path | None:
     """The file a SQLite DATABASE_URL names; None for another database or memory."""
-    from newsletter.store.db import engine_url
-
-    url = engine_url(url)
     if not url.startswith("sqlite") or ":///" not in url:
         return None
     path = url.split(":///", 1)[1].split("?", 1)[0]
@@ -124,8 +146,24 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def refuse_unmade(path: Path | None) -> None:
+    """Stop (exit 2, one line) when ``path`` is an existing SQLite file that is no
+    newsletter database (``unmade_database``): the list is never silently rebuilt empty."""
+    from newsletter.store.sqlite_file import unmade_database
+
+    why = unmade_database(path) if path is not None else None
+    if why is not None and path is not None:
+        fail(
+            f"database {path.resolve()} {why}; nothing was changed. Restore it from a"
+            " backup, or `newsletter db upgrade` to create an empty schema in it deliberately",
+            2,
+        )
+
+
 def open_store(settings: Settings) -> Store:
-    """Open (and migrate, on first use) the database named by DATABASE_URL."""
+    """Open (and migrate, on first use) the database named by DATABASE_URL; an existing
+    SQLite file that is no newsletter database stops the command (``refuse_unmade``)."""
+    refuse_unmade(sqlite_file(settings.database_url))
     from newsletter.store.db import Store
 
     return Store.open(settings.database_url, now=utc_now())

@@ -39,7 +39,7 @@ from newsletter.outbox import alerts
 from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import alerts as sent_alerts
-from newsletter.store import editions, subscribers
+from newsletter.store import editions, ledger_admin, subscribers
 from newsletter.store.db import Store
 from newsletter.words import plural
 
@@ -81,6 +81,10 @@ def parse_date(value: dt.date | None, settings: Settings) -> dt.date:
     return value if value is not None else schedule.default_edition(utc_now(), settings)
 
 
+# Outcomes whose line ``report_run`` prints with the reason, even with -q.
+SAYS_WHY = ("failed", "waiting", "incomplete", "partial")
+
+
 def execute_run(
     settings: Settings,
     date: dt.date,
@@ -117,7 +121,7 @@ def execute_run(
     except NewsletterError as exc:
         if not dry_run:  # a dry run alerts nobody and records nothing
             alert = alerts.alert_for_error(exc, date)
-            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once, shown=str(exc)))
         store.close()
         raise
     except TimeoutError:
@@ -127,7 +131,7 @@ def execute_run(
         )
         if not dry_run:
             alert = alerts.alert_for_error(error, date)
-            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once))
+            asyncio.run(alerts.deliver(alert, settings, now=utc_now(), once=once, shown=str(error)))
         store.close()
         raise error from None
     except BaseException:
@@ -135,7 +139,16 @@ def execute_run(
         raise
     try:
         if not dry_run:
-            asyncio.run(alerts.maybe_alert(report, settings, now=utc_now(), once=once))
+            shown = report.reason if report.outcome in SAYS_WHY else ""
+            left_out: list[str] = []
+            if report.edition_id is not None and report.counts.get("failed"):
+                with store.begin() as conn:
+                    left_out = ledger_admin.left_out(conn, report.edition_id)
+            asyncio.run(
+                alerts.maybe_alert(
+                    report, settings, now=utc_now(), once=once, shown=shown, left_out=left_out
+                )
+            )
     finally:
         store.close()
     return report
@@ -150,6 +163,8 @@ def check_subscriber(settings: Settings, email: str) -> None:
             subscribers.require_by_email(conn, email)
     except NotFoundError as exc:
         fail(f"--only: {exc}", 2)
+    except InputError as exc:  # not an address at all
+        fail(f"--only: {str(exc).removeprefix(exc.field + ': ')}", 2)
     finally:
         store.close()
 
@@ -246,6 +261,9 @@ def run_command(
     if out is not None and not dry_run:
         fail("--out goes with --dry-run (a real run delivers through DELIVERY)", 2)
     date = parse_date(date_text, settings)
+    refused = schedule.refusal(date, utc_now(), settings) if date_text is not None else None
+    if refused is not None:  # a weekend, or a day not complete yet: a usage error
+        fail(f"--date: {refused}", 2)
     if only:
         check_subscriber(settings, only)
     quiet = ctx.verbosity < 0

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterator
+import shlex
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -36,6 +37,7 @@ from newsletter.pipeline.batches import make_personalizer
 from newsletter.render import Renderer
 from newsletter.store import editions, ledger, ledger_admin, locks, subscribers
 from newsletter.store.db import Store
+from newsletter.text import local_time
 from newsletter.words import noun, plural
 
 log = logging.getLogger(__name__)
@@ -108,10 +110,16 @@ def prepare(
             if found is None:
                 raise NotFoundError(f"edition of {date.isoformat()}")
             edition_id = found.id
-        subscriber_id = subscribers.require_by_email(conn, email).id if email else None
+        subscriber_id = None
+        if email:
+            reader = subscribers.get_by_email(conn, email)
+            if reader is None:
+                fail(f"--email: {email} is not a subscriber", 2)
+            else:
+                subscriber_id = reader.id
         if resend_failed:
             states = "failed or unknown" if include_unknown else "failed"
-            count, left = ledger_admin.requeue_failed(
+            count, left_out = ledger_admin.requeue_failed(
                 conn,
                 utc_now(),
                 edition_id=edition_id,
@@ -119,8 +127,14 @@ def prepare(
                 include_unknown=include_unknown,
             )
             line = f"{count} {states} {noun(count, 'message')} back to pending"
-            if left:
-                line += f" ({left} left: the reader is bounced, unsubscribed or not confirmed)"
+            if left_out:
+                first = shlex.quote(left_out[0])
+                line += (
+                    f" ({plural(len(left_out), 'reader')} left out, bounced, unsubscribed or not"
+                    f" confirmed: {', '.join(left_out[:5])}{' ...' if len(left_out) > 5 else ''};"
+                    f" once a mailbox works again, `newsletter subscribers reactivate {first}`"
+                    " and run this again)"
+                )
             lines.append(line)
         if now_too:
             count = ledger_admin.make_due_now(conn, utc_now(), edition_id=edition_id)
@@ -204,23 +218,52 @@ def send_command(
             resend_unknown = settings.unknown_policy == "resend"
             chosen = _editions(store, day, retry or resend_failed or now_too, resend_unknown)
             if not chosen:
-                say("nothing to send")
+                _nothing_due(store, settings, say, day)
                 return
             reports = asyncio.run(send_all(store, settings, chosen, worker))
     finally:
         store.close()
     for report in reports:
-        say(report.summary())
+        say(report.summary(settings.timezone))
     exit_for(reports)
 
 
+def _nothing_due(
+    store: Store, settings: Settings, say: Callable[[str], None], day: dt.date | None
+) -> None:
+    """Nothing to send now: say so, or (exit 3) how many deferred rows wait for their retry
+    time, until when, and the command that sends them at once."""
+    with store.begin() as conn:
+        edition_id = None
+        if day is not None:
+            found = editions.get_by_date(conn, day)
+            edition_id = found.id if found is not None else None
+        count, first = ledger_admin.waiting_later(conn, utc_now(), edition_id=edition_id)
+    if not count:
+        say("nothing to send")
+        return
+    dated = f" --date {day.isoformat()}" if day is not None else ""
+    click.echo(
+        f"nothing due yet: {plural(count, 'message')} {'waits' if count == 1 else 'wait'} for"
+        f" a retry time (the first {local_time(first, settings.timezone)});"
+        f" `newsletter send --retry --now{dated}` sends them now"
+    )
+    raise SystemExit(3)
+
+
 def exit_for(reports: list[SendReport]) -> None:
-    """The agreed exit statuses for what the sends did (return means 0)."""
+    """The agreed exit statuses for what the sends did (return means 0), as ``run``'s:
+    an edition holding permanently failed rows (sent now or earlier) is partly failed (4),
+    or failed (1) when none of its rows went out."""
     stopped = next((r.stopped for r in reports if r.stopped), None)
-    failed = sum(r.failed_now for r in reports)
+    failed = sum(r.counts.get("failed", 0) for r in reports)
     if stopped or failed:
-        reason = f"sending stopped: {stopped}" if stopped else f"{plural(failed, 'message')} failed"
-        if not any(r.sent_now for r in reports):
+        reason = (
+            f"sending stopped: {stopped}"
+            if stopped
+            else f"{plural(failed, 'message')} failed permanently (see `newsletter status`)"
+        )
+        if not any(r.sent_now or r.counts.get("sent", 0) for r in reports):
             fail(reason)
         click.echo(f"partly failed: {reason}")
         raise SystemExit(4)

@@ -5,27 +5,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsletter.cli.base import Context, handle_errors, main, pass_context, utc_now
-from newsletter.config import Settings
+from newsletter.cli.base import (
+    Context,
+    handle_errors,
+    main,
+    open_store,
+    pass_context,
+    sqlite_file,
+    utc_now,
+)
 from newsletter.ops.status import gather
+from newsletter.text import local_time
 from newsletter.words import plural
 
+if TYPE_CHECKING:
+    from newsletter.config import Settings
+    from newsletter.status_settings import StatusSettings
 
-def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
+
+def format_text(snapshot: dict[str, Any], settings: Settings | StatusSettings) -> str:
     """The snapshot of ``newsletter.ops.status.gather`` as the text ``status`` prints:
     runs, editions, sources, failed and unknown messages with their last SMTP reply, readers
     suppressed, subscribers, schedule and problems, times in TIMEZONE."""
-    zone = zoneinfo.ZoneInfo(settings.timezone)
 
     def when(value: str | None) -> str:
-        if value is None:
-            return "never"
-        return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        return local_time(value, settings.timezone)
 
     lines = [f"Runs (last {len(snapshot['runs'])})"]
     for run in snapshot["runs"] or []:
@@ -33,6 +41,7 @@ def format_text(snapshot: dict[str, Any], settings: Settings) -> str:
         lines.append(
             f"  {when(run['started_at'])}  {run['command']} {run['date'] or '-'}  "
             f"{run['outcome']:<10} {took:>7}  {run['summary']}"
+            + ("  (since then: every message sent)" if run.get("settled") else "")
         )
     if not snapshot["runs"]:
         lines.append("  none yet")
@@ -122,18 +131,36 @@ def status_command(
     that waited for a source and was never made; messages failed or unknown, and
     readers suppressed, in the last three days.
     """
-    store = ctx.open_existing_store()
-    settings = ctx.settings
-    try:
-        with store.begin() as conn:
-            snapshot = gather(
-                conn, settings, utc_now(), run_limit=run_limit, edition_limit=edition_limit
-            )
-    finally:
-        store.close()
+    settings = ctx.status_settings()
+    ctx.require_database(settings.database_url)
+    snapshot = _gather(ctx, settings, utc_now(), run_limit=run_limit, edition_limit=edition_limit)
     if as_json:
         click.echo(json.dumps(snapshot, indent=2))
     else:
         click.echo(format_text(snapshot, settings))
     if check and snapshot["problems"]:
         raise SystemExit(2)
+
+
+def _gather(
+    ctx: Context, settings: StatusSettings, now: dt.datetime, *, run_limit: int, edition_limit: int
+) -> dict[str, Any]:
+    """The snapshot: on SQLite with a current schema, read with ``sqlite3`` (read-only, no
+    SQLAlchemy or pydantic to import: a fast start); otherwise (PostgreSQL, or a migration
+    pending) through the store with every setting checked, as every command opens it."""
+    path = sqlite_file(settings.database_url)
+    if path is not None:
+        from newsletter.store.status_sqlite import SqliteStatusReads
+
+        with SqliteStatusReads.open_current(path) as reads:
+            if reads is not None:
+                return gather(
+                    reads, settings, now, run_limit=run_limit, edition_limit=edition_limit
+                )
+    full = ctx.settings
+    store = open_store(full)
+    try:
+        with store.begin() as conn:
+            return gather(conn, full, now, run_limit=run_limit, edition_limit=edition_limit)
+    finally:
+        store.close()

@@ -6,15 +6,17 @@ import datetime as dt
 from typing import Any
 
 from newsletter.ops.subscriber_admin import Report
+from newsletter.text import local_time
 from newsletter.text import one_line as _flat  # stored text comes from outside: one line
 
 
-def _when(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+def as_text(found: Report, timezone: str = "UTC") -> str:
+    """Sections: the profile, then status history, messages, bounces, feedback; times in
+    ``timezone`` (TIMEZONE), as ``status`` shows them."""
 
+    def _when(value: dt.datetime | None) -> str:
+        return local_time(value, timezone) if value else "-"
 
-def as_text(found: Report) -> str:
-    """Sections: the profile, then status history, messages, bounces, feedback."""
     sub = found.subscriber
     profile = sub.profile
     status: str = sub.status

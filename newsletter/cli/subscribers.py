@@ -23,7 +23,8 @@ from newsletter.cli.base import (
     utc_now,
 )
 from newsletter.errors import InputError, NotFoundError
-from newsletter.models import Profile, Subscriber
+from newsletter.files import write_atomic
+from newsletter.models import SUBSCRIBER_STATUSES, Profile, Subscriber
 from newsletter.ops import subscriber_admin, subscribers_csv
 from newsletter.store import subscribers
 from newsletter.topic_vectors import cache_topics
@@ -199,7 +200,8 @@ def import_command(ctx: Context, file: Path, reactivate: bool) -> None:
 @pass_context
 @handle_errors
 def export_command(ctx: Context, file: Path | None) -> None:
-    """Write every subscriber, every field, as CSV to FILE or stdout (`import` reads it back)."""
+    """Write every subscriber, every field, as CSV to FILE (mode 0600) or stdout (`import`
+    reads it back)."""
     store = ctx.open_existing_store()
     with store.begin() as conn:
         everyone = subscribers.list_all(conn)
@@ -207,13 +209,18 @@ def export_command(ctx: Context, file: Path | None) -> None:
     if file is None:
         sys.stdout.write(text)
     else:
-        file.write_text(text, encoding="utf-8")
+        if file.exists() and not file.is_file():  # a pipe or a device: written as it is
+            file.write_text(text, encoding="utf-8")
+        else:  # every address: private (0600), like the database
+            write_atomic(file, text)
         click.echo(f"exported {plural(len(everyone), 'subscriber')} to {file}")
 
 
 @subscribers_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
-@click.option("--status", default=None, help="Only this status (active, pending, ...).")
+@click.option(
+    "--status", type=click.Choice(SUBSCRIBER_STATUSES), default=None, help="Only this status."
+)
 @pass_context
 @handle_errors
 def list_command(ctx: Context, as_json: bool, status: str | None) -> None:
@@ -352,4 +359,4 @@ def show_command(ctx: Context, email: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(subscriber_show.as_json(found), indent=2))
     else:
-        click.echo(subscriber_show.as_text(found), nl=False)
+        click.echo(subscriber_show.as_text(found, ctx.settings.timezone), nl=False)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter.config import Settings
-from newsletter.errors import SettingsError
+from newsletter.errors import NewsletterError, SettingsError
 
 KEY_SETTING = "NEWSLETTER_DKIM_PRIVATE_KEY_PATH"
 
@@ -70,33 +70,60 @@ def spf_mechanism(host: str) -> str:
     return f"ip{address.version}:{address}"
 
 
-def dns_records(settings: Settings) -> list[DnsRecord]:
-    """SPF, DKIM (when configured) and DMARC for the From domain.
+def loopback_only(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, ``127.0.0.1``, ``::1``):
+    an SPF mechanism for it allows nothing the world sees."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
-    Raises ``SettingsError`` when DKIM_PRIVATE_KEY_PATH cannot be read or is no usable key."""
-    domain = settings.dkim_domain or settings.sender_address.rpartition("@")[2]
-    spf_host = f" {spf_mechanism(settings.smtp_host)}" if settings.delivery == "smtp" else ""
-    records = [
-        DnsRecord(
+
+def _spf(settings: Settings, domain: str) -> DnsRecord:
+    note = "sending through a provider? use its include: instead"
+    host = settings.smtp_host
+    if settings.delivery != "smtp":
+        return DnsRecord(domain, "TXT", "v=spf1 mx ~all", note)
+    if loopback_only(host):
+        return DnsRecord(
             domain,
             "TXT",
-            f"v=spf1 mx{spf_host} ~all",
-            "sending through a provider? use its include: instead",
+            "v=spf1 mx ~all",
+            f"SMTP_HOST={host} is this machine's loopback, meaningless to the world: add"
+            " ip4:/ip6: with the public address your relay sends from (or its include:)",
         )
-    ]
+    return DnsRecord(domain, "TXT", f"v=spf1 mx {spf_mechanism(host)} ~all", note)
+
+
+def dns_records(settings: Settings, problems: list[str] | None = None) -> list[DnsRecord]:
+    """SPF, DKIM (when configured) and DMARC for the From domain.
+
+    When DKIM_PRIVATE_KEY_PATH cannot be read or is no usable key: with ``problems``, its
+    reason is appended there and the other records are still returned; without,
+    ``SettingsError`` (or the key's ``NewsletterError``) is raised."""
+    domain = settings.dkim_domain or settings.sender_address.rpartition("@")[2]
+    records = [_spf(settings, domain)]
     path = settings.dkim_private_key_path
     if settings.dkim_selector and path is not None:
         try:
-            pem = path.read_bytes()
-        except OSError as exc:
-            raise SettingsError(KEY_SETTING, f"cannot read {path}: {exc.strerror}") from None
-        records.append(
-            DnsRecord(
-                f"{settings.dkim_selector}._domainkey.{domain}",
-                "TXT",
-                split_txt(dkim_public_value(pem)),
+            try:
+                pem = path.read_bytes()
+            except OSError as exc:
+                raise SettingsError(KEY_SETTING, f"cannot read {path}: {exc.strerror}") from None
+            records.append(
+                DnsRecord(
+                    f"{settings.dkim_selector}._domainkey.{domain}",
+                    "TXT",
+                    split_txt(dkim_public_value(pem)),
+                )
             )
-        )
+        except NewsletterError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
     report_to = settings.alert_email or f"postmaster@{domain}"
     records.append(
         DnsRecord(

@@ -33,6 +33,7 @@ from newsletter.ops.dns import DnsRecord, dns_records
 from newsletter.sources.arxiv_rss import feed_url
 from newsletter.sources.http import client as source_client
 from newsletter.store.db import Store
+from newsletter.store.sqlite_file import unmade_database
 from newsletter.tokens import Signer
 from newsletter.words import plural
 
@@ -139,6 +140,15 @@ def check_database(settings: Settings, *, now: dt.datetime) -> Check:
                 "info",
                 f"no database at {path.resolve()} yet (not created); `newsletter run` or"
                 " `newsletter subscribers add` creates it",
+            )
+        why = unmade_database(path) if str(path) != ":memory:" else None
+        if why is not None:  # every command refuses it; so does doctor
+            return Check(
+                "database",
+                "FAIL",
+                f"{path.resolve()} {why}",
+                "restore it from a backup, or `newsletter db upgrade` to create an empty"
+                " schema in it deliberately",
             )
     try:
         store = Store.open(settings.database_url, now=now, migrate=False)
@@ -332,11 +342,10 @@ def check_templates(settings: Settings) -> Check:
 def check_dkim(settings: Settings) -> tuple[list[Check], list[DnsRecord]]:
     """The DNS records to publish, and a check when DKIM is off or its key unusable."""
     found: list[Check] = []
-    records: list[DnsRecord] = []
-    try:
-        records = dns_records(settings)
-    except NewsletterError as exc:
-        found.append(Check("dkim", "FAIL", str(exc), "point it at the PEM private key"))
+    problems: list[str] = []
+    records = dns_records(settings, problems)  # SPF and DMARC even when the key is unusable
+    for problem in problems:
+        found.append(Check("dkim", "FAIL", problem, "point it at the PEM private key"))
     if settings.dkim_selector is None:
         found.append(
             Check(

@@ -14,26 +14,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
-from newsletter.config import Settings
-from newsletter.store import inbox as events
-from newsletter.store import subscribers
-from newsletter.store.inbox import COMPLAINT, UNPROVEN_COMPLAINT
-from newsletter.store.inbox import UNPROVEN as UNPROVEN_BOUNCE
+from newsletter.store.records import COMPLAINT, UNPROVEN_COMPLAINT, Person
+from newsletter.store.records import UNPROVEN as UNPROVEN_BOUNCE
 from newsletter.words import noun, plural
+
+if TYPE_CHECKING:
+    from newsletter.config import Settings
+    from newsletter.ops.status import StatusReads
+    from newsletter.status_settings import StatusSettings
 
 WINDOW = dt.timedelta(days=7)
 CURRENT = ("active", "paused", "pending")
 
 
-def problems(conn: Connection, settings: Settings, now: dt.datetime) -> list[str]:
+def problems(db: StatusReads, settings: Settings | StatusSettings, now: dt.datetime) -> list[str]:
     """Problem lines for ``status`` (empty when there is nothing to look at)."""
     since = now - WINDOW
-    found = events.recent(conn, (COMPLAINT, UNPROVEN_COMPLAINT, UNPROVEN_BOUNCE), since)
-    who = subscribers.get_many(conn, sorted({sid for _, sid, _, _ in found if sid is not None}))
+    found = db.inbox_events((COMPLAINT, UNPROVEN_COMPLAINT, UNPROVEN_BOUNCE), since)
+    who = db.people(sorted({sid for _, sid, _, _ in found if sid is not None}))
     lines: list[str] = []
     complaints = [(sid, detail) for kind, sid, detail, _ in found if kind == COMPLAINT]
     if complaints:
@@ -54,8 +54,8 @@ def problems(conn: Connection, settings: Settings, now: dt.datetime) -> list[str
 
 def _unproven_line(
     unproven: Sequence[tuple[str, int | None, dict[str, Any]]],
-    who: dict[int, Any],
-    settings: Settings,
+    who: dict[int, Person],
+    settings: Settings | StatusSettings,
 ) -> str:
     first_kind, _, first = unproven[0]
     about = (
@@ -82,7 +82,7 @@ def _unproven_line(
     )
 
 
-def _names(who: dict[int, Any], ids: Sequence[int | None]) -> str:
+def _names(who: dict[int, Person], ids: Sequence[int | None]) -> str:
     shown = list(dict.fromkeys(who[sid].email for sid in ids if sid in who))
     more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
     return ", ".join(shown[:5]) + more if shown else "(removed since)"

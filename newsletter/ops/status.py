@@ -17,20 +17,37 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import zoneinfo
-from typing import Any
-
-from sqlalchemy import Connection
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from newsletter import edition_day, schedule
-from newsletter.config import Settings
 from newsletter.ops import inbox_status
-from newsletter.store import editions, ledger_admin, runs, subscribers
-from newsletter.store import ledger_read as ledger
+from newsletter.store.records import (
+    EditionSummary,
+    Person,
+    ProblemRow,
+    RunRecord,
+    SourceHealth,
+    Suppressed,
+)
+from newsletter.text import local_time
 from newsletter.words import noun
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from newsletter.config import Settings
+    from newsletter.models import LedgerRow
+    from newsletter.status_settings import StatusSettings
+
+# SQLAlchemy, pydantic and email-validator stay out of this module's imports: on SQLite,
+# `newsletter status` reads with sqlite3 and the small settings reader (a fast start).
 
 # A due edition with no run since it was complete, this long after: cron or the timer is off.
 STALE_AFTER = dt.timedelta(hours=25)  # a daily cron fires within 24 h of any moment
 PROBLEM_OUTCOMES = ("failed", "incomplete", "partial", "waiting")
+# Outcomes a later send can settle: the run's edition exists and only its messages were wrong.
+SETTLED_BY_SENDING = ("failed", "incomplete", "partial")
 DEFERRED_TOO_LONG = dt.timedelta(days=1)
 NEVER_MADE_WINDOW = dt.timedelta(days=14)  # how far back an edition never made is shown
 # Failed and unknown messages, and readers suppressed, this recently are problems (a
@@ -39,43 +56,82 @@ RECENT = dt.timedelta(days=3)
 LISTED = 20  # rows of each kind listed; the counts cover them all
 
 
+class StatusReads(Protocol):
+    """What the snapshot reads from the database: ``newsletter.store.status_sqlite`` (SQLite,
+    with ``sqlite3``) and ``newsletter.store.status_alchemy`` (any database, SQLAlchemy)."""
+
+    def recent_runs(self, limit: int) -> list[RunRecord]: ...
+    def runs_by_edition(self, since: dt.date) -> dict[dt.date, RunRecord]: ...
+    def sources(self) -> list[SourceHealth]: ...
+    def recent_editions(self, limit: int) -> list[EditionSummary]: ...
+    def edition_by_date(self, date: dt.date) -> EditionSummary | None: ...
+    def edition_by_id(self, edition_id: int) -> EditionSummary | None: ...
+    def ledger_counts(self, edition_id: int) -> dict[str, int]: ...
+    def oldest_deferred(self, edition_id: int) -> LedgerRow | None: ...
+    def deferred_before(self, before: dt.datetime) -> tuple[int, LedgerRow | None]: ...
+    def problem_rows(
+        self, since: dt.datetime, *, limit: int
+    ) -> tuple[list[tuple[dt.date, str, int]], list[ProblemRow]]: ...
+    def suppressed_since(self, since: dt.datetime, *, limit: int = 20) -> list[Suppressed]: ...
+    def subscriber_counts(self) -> dict[str, int]: ...
+    def people(self, ids: Collection[int]) -> dict[int, Person]: ...
+    def inbox_events(
+        self, kinds: Collection[str], since: dt.datetime
+    ) -> list[tuple[str, int | None, dict[str, Any], dt.datetime]]: ...
+
+
 def gather(
-    conn: Connection, settings: Settings, now: dt.datetime, *, run_limit: int, edition_limit: int
+    db: StatusReads | Connection,
+    settings: Settings | StatusSettings,
+    now: dt.datetime,
+    *,
+    run_limit: int,
+    edition_limit: int,
 ) -> dict[str, Any]:
-    """Everything ``status`` shows, as JSON-ready values (datetimes as ISO strings)."""
+    """Everything ``status`` shows, as JSON-ready values (datetimes as ISO strings), read
+    through ``db``: a ``StatusReads``, or a SQLAlchemy connection (read by the store)."""
+    reads: StatusReads
+    if hasattr(db, "recent_runs"):
+        reads = cast("StatusReads", db)
+    else:
+        from newsletter.store.status_alchemy import AlchemyStatusReads
+
+        reads = AlchemyStatusReads(db)
     snapshot: dict[str, Any] = {
         "now": now.isoformat(),
-        "runs": [_run(r) for r in runs.recent(conn, run_limit)],
-        "editions": [_edition(conn, e) for e in editions.recent(conn, edition_limit)],
-        "sources": [_source(s) for s in runs.sources(conn)],
-        "subscribers": subscribers.count_by_status(conn),
-        "deferred_over_a_day": _long_deferred(conn, now),
-        "failures": _failures(conn, now),
-        "suppressed": [_suppressed(s) for s in ledger_admin.suppressed_since(conn, now - RECENT)],
-        "schedule": _schedule(conn, settings, now),
-        "never_made": _never_made(conn, settings, now),
+        "runs": [_settled(reads, _run(r)) for r in reads.recent_runs(run_limit)],
+        "editions": [_edition(reads, e) for e in reads.recent_editions(edition_limit)],
+        "sources": [_source(s) for s in reads.sources()],
+        "subscribers": reads.subscriber_counts(),
+        "deferred_over_a_day": _long_deferred(reads, now),
+        "failures": _failures(reads, now),
+        "suppressed": [_suppressed(s) for s in reads.suppressed_since(now - RECENT)],
+        "schedule": _schedule(reads, settings, now),
+        "never_made": _never_made(reads, settings, now),
     }
     snapshot["problems"] = problems(snapshot, settings, now) + inbox_status.problems(
-        conn, settings, now
+        reads, settings, now
     )
     return snapshot
 
 
-def _describe(date: dt.date, settings: Settings) -> str:
+def _describe(date: dt.date, settings: Settings | StatusSettings) -> str:
     if schedule.follows_arxiv_calendar(settings):
         return edition_day.describe(date, hf=schedule.has_hf(settings))
     return f"the edition of {edition_day.short(date)}"
 
 
-def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+def _schedule(
+    db: StatusReads, settings: Settings | StatusSettings, now: dt.datetime
+) -> dict[str, Any]:
     """The latest complete edition and its state, and the next digest with when it is
     complete; ``line``: the decision in one sentence."""
     zone = zoneinfo.ZoneInfo(settings.timezone)
     latest = schedule.default_edition(now, settings)
     decision = schedule.should_send(latest, settings)
-    frozen = editions.get_by_date(conn, latest)
+    frozen = db.edition_by_date(latest)
     if frozen is not None:
-        counts = ledger.counts(conn, frozen.id)
+        counts = db.ledger_counts(frozen.id)
         waiting = counts.get("pending", 0) + counts.get("deferred", 0)
         state = f"frozen, {counts.get('sent', 0)} sent" + (
             f", {waiting} waiting" if waiting else ""
@@ -104,25 +160,27 @@ def _schedule(conn: Connection, settings: Settings, now: dt.datetime) -> dict[st
     }
 
 
-def _never_made(conn: Connection, settings: Settings, now: dt.datetime) -> list[dict[str, str]]:
+def _never_made(
+    db: StatusReads, settings: Settings | StatusSettings, now: dt.datetime
+) -> list[dict[str, str]]:
     """Editions before the latest complete one whose last run waited for a source and that
     were never frozen: with a run only once a day (not the hourly cron or timer shipped in
     contrib/), the next day's run makes the next edition and this one's papers never go out."""
     latest = schedule.default_edition(now, settings)
     found = []
-    for date, record in sorted(runs.last_run_by_edition(conn, latest - NEVER_MADE_WINDOW).items()):
-        if date < latest and record.outcome == "waiting" and not editions.get_by_date(conn, date):
+    for date, record in sorted(db.runs_by_edition(latest - NEVER_MADE_WINDOW).items()):
+        if date < latest and record.outcome == "waiting" and not db.edition_by_date(date):
             found.append({"date": date.isoformat(), "reason": record.summary or ""})
     return found
 
 
-def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+def _long_deferred(db: StatusReads, now: dt.datetime) -> dict[str, Any]:
     """Deferred rows of any edition queued more than a day ago, and the oldest of them."""
-    count, row = ledger.deferred_before(conn, now - DEFERRED_TOO_LONG)
+    count, row = db.deferred_before(now - DEFERRED_TOO_LONG)
     oldest = None
     if row is not None:
-        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
-        edition = editions.get(conn, row.edition_id)
+        who = db.people([row.subscriber_id]).get(row.subscriber_id)
+        edition = db.edition_by_id(row.edition_id)
         oldest = {
             "edition": edition.date.isoformat() if edition else None,
             "email": who.email if who else None,
@@ -133,10 +191,10 @@ def _long_deferred(conn: Connection, now: dt.datetime) -> dict[str, Any]:
     return {"count": count, "oldest": oldest}
 
 
-def _failures(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+def _failures(db: StatusReads, now: dt.datetime) -> dict[str, Any]:
     """Failed and unknown messages of the last RECENT (every edition): counts by state and
     the newest LISTED rows with their last SMTP reply."""
-    totals, found = ledger_admin.problem_rows(conn, now - RECENT, limit=LISTED)
+    totals, found = db.problem_rows(now - RECENT, limit=LISTED)
     return {
         "since": (now - RECENT).isoformat(),
         "counts": [
@@ -158,7 +216,7 @@ def _failures(conn: Connection, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _suppressed(reader: ledger_admin.Suppressed) -> dict[str, Any]:
+def _suppressed(reader: Suppressed) -> dict[str, Any]:
     return {
         "email": reader.email,
         "status": reader.status,
@@ -171,7 +229,7 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _run(record: runs.RunRecord) -> dict[str, Any]:
+def _run(record: RunRecord) -> dict[str, Any]:
     seconds = (
         (record.finished_at - record.started_at).total_seconds() if record.finished_at else None
     )
@@ -188,11 +246,26 @@ def _run(record: runs.RunRecord) -> dict[str, Any]:
     }
 
 
-def _edition(conn: Connection, edition: Any) -> dict[str, Any]:
-    row = ledger.oldest_deferred(conn, edition.id)
+def _settled(db: StatusReads, run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` with ``settled``: True when it failed, partly failed or left messages
+    waiting, and its edition's ledger now holds every message sent (a later `send --retry
+    --now` or `send --resend-failed` finished it) with no source missing; the run's own
+    outcome stays as it was recorded."""
+    run["settled"] = False
+    if run["outcome"] in SETTLED_BY_SENDING and run["date"]:
+        edition = db.edition_by_date(dt.date.fromisoformat(run["date"]))
+        if edition is not None and not edition.missing:
+            counts = db.ledger_counts(edition.id)
+            open_rows = sum(n for state, n in counts.items() if state != "sent")
+            run["settled"] = bool(counts.get("sent")) and not open_rows
+    return run
+
+
+def _edition(db: StatusReads, edition: EditionSummary) -> dict[str, Any]:
+    row = db.oldest_deferred(edition.id)
     oldest = None
     if row is not None:
-        who = subscribers.get_many(conn, [row.subscriber_id]).get(row.subscriber_id)
+        who = db.people([row.subscriber_id]).get(row.subscriber_id)
         oldest = {
             "subscriber_id": row.subscriber_id,
             "email": who.email if who else None,
@@ -205,15 +278,15 @@ def _edition(conn: Connection, edition: Any) -> dict[str, Any]:
     return {
         "id": edition.id,
         "date": edition.date.isoformat(),
-        "papers": len(edition.papers),
+        "papers": edition.papers,
         "sources": list(edition.sources),
         "missing": [{"source": name, "error": error} for name, error in edition.missing],
-        "counts": ledger.counts(conn, edition.id),
+        "counts": db.ledger_counts(edition.id),
         "oldest_deferred": oldest,
     }
 
 
-def _source(health: runs.SourceHealth) -> dict[str, Any]:
+def _source(health: SourceHealth) -> dict[str, Any]:
     return {
         "source": health.source,
         "ok": health.ok,
@@ -224,10 +297,16 @@ def _source(health: runs.SourceHealth) -> dict[str, Any]:
     }
 
 
-def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> list[str]:
+def problems(
+    snapshot: dict[str, Any], settings: Settings | StatusSettings, now: dt.datetime
+) -> list[str]:
     """One line per thing that needs a look (see the module docstring), each saying what
     to do; an empty list when all is well. ``status --check`` exits 2 on any."""
     found: list[str] = []
+
+    def when(value: str) -> str:
+        return local_time(value, settings.timezone)
+
     recent = snapshot["runs"]
     if not recent:
         found.append("no run recorded yet: run `newsletter run` (or wait for cron)")
@@ -237,12 +316,12 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
         if last["outcome"] == "running" and now - started > dt.timedelta(
             seconds=settings.run_timeout
         ):
-            found.append(f"run {last['id']} started {last['started_at']} and never finished")
-        elif last["outcome"] in PROBLEM_OUTCOMES:
+            found.append(f"run {last['id']} started {when(last['started_at'])} and never finished")
+        elif last["outcome"] in PROBLEM_OUTCOMES and not last["settled"]:
             found.append(f"last run ({last['date']}) {last['outcome']}: {last['summary']}")
         if _missed_a_due_day(started, settings, now):
             found.append(
-                f"no run since {last['started_at']}: is the cron job or systemd timer active?"
+                f"no run since {when(last['started_at'])}: is the cron job or systemd timer active?"
             )
     for source in snapshot["sources"]:
         if not source["ok"]:
@@ -264,14 +343,14 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
             f"edition {skipped['date']} was never made: its last run was waiting"
             f" ({skipped['reason']}); `newsletter run --date {skipped['date']}` makes it"
         )
-    found += _failure_problems(snapshot)
+    found += _failure_problems(snapshot, when)
     stale = snapshot["deferred_over_a_day"]
     if stale["count"]:
         oldest = stale["oldest"]
         plural = noun(stale["count"], "message")
         found.append(
             f"{stale['count']} {plural} deferred for more than a day (oldest: edition"
-            f" {oldest['edition']}, {oldest['email']}, queued {oldest['queued_at']}:"
+            f" {oldest['edition']}, {oldest['email']}, queued {when(oldest['queued_at'])}:"
             f" {oldest['last_code'] or ''} {oldest['last_error'] or ''}); the next"
             " `newsletter run` retries them, and gives up after"
             f" GIVE_UP_AFTER_HOURS={settings.give_up_after_hours:g}h;"
@@ -280,7 +359,7 @@ def problems(snapshot: dict[str, Any], settings: Settings, now: dt.datetime) -> 
     return found
 
 
-def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
+def _failure_problems(snapshot: dict[str, Any], when: Callable[[str], str]) -> list[str]:
     """Failed and unknown messages per edition, each with the newest reply and the command
     that sends them again; each reader suppressed recently, with the reason and the
     command that makes them active again (the address shell-quoted)."""
@@ -302,14 +381,16 @@ def _failure_problems(snapshot: dict[str, Any]) -> list[str]:
         )
     for reader in snapshot["suppressed"]:
         found.append(
-            f"reader {reader['email']} {reader['status']} since {reader['since']}:"
+            f"reader {reader['email']} {reader['status']} since {when(reader['since'])}:"
             f" {reader['reason']}; once their mailbox works again,"
             f" `newsletter subscribers reactivate {shlex.quote(reader['email'])}`"
         )
     return found
 
 
-def _missed_a_due_day(last_start: dt.datetime, settings: Settings, now: dt.datetime) -> bool:
+def _missed_a_due_day(
+    last_start: dt.datetime, settings: Settings | StatusSettings, now: dt.datetime
+) -> bool:
     """A digest was due for an edition complete after the last run started, more than
     STALE_AFTER ago (whatever hour cron fires, its run should be over by then)."""
     day = schedule.default_edition(now, settings)

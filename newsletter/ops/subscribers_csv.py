@@ -1,7 +1,8 @@
 """The subscriber list as CSV: parse an import, add its rows, write an export.
 
 An export names every field a reader chose or the list decided (``EXPORT_COLUMNS``); lists
-(topics, categories, authors, exclusions) are joined with ``;``. Importing an export
+(topics, categories, authors, exclusions) are joined with ``;``, a ``;`` or ``\\`` inside an
+item escaped with a ``\\`` (``join_list``, ``split_list``). Importing an export
 restores it: a row keeps its status, so an unsubscribed or bounced reader is never made
 active again unless the operator says so (``reactivate``). Only ``email`` is required;
 a missing column takes the default (active, daily).
@@ -144,7 +145,31 @@ def _from_cell(value: str | None) -> str:
 
 
 def _terms(value: str, name: str) -> tuple[str, ...]:
-    return subscribers.clean_terms(value.split(";"), name)
+    return subscribers.clean_terms(split_list(value), name)
+
+
+def join_list(items: Iterable[str]) -> str:
+    """A list as one cell: items joined with ``;``, each ``\\`` and ``;`` inside an item
+    escaped with a ``\\`` (``a; b`` -> ``a\\; b``), so ``split_list`` gives the items back."""
+    return ";".join(item.replace("\\", "\\\\").replace(";", "\\;") for item in items)
+
+
+def split_list(cell: str) -> list[str]:
+    """``join_list`` undone: split at each ``;`` not escaped, then unescape. A cell typed by
+    hand without backslashes splits at every ``;``."""
+    items: list[str] = []
+    current: list[str] = []
+    chars = iter(cell)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, "\\"))
+        elif char == ";":
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current))
+    return items
 
 
 def _row(record: dict[str, str]) -> CsvRow:
@@ -224,10 +249,10 @@ def export_csv(everyone: Iterable[Subscriber]) -> str:
             sub.status,
             sub.frequency,
             sub.paused_until.isoformat() if sub.paused_until else "",
-            ";".join(profile.topics),
-            ";".join(profile.categories),
-            ";".join(profile.authors),
-            ";".join(profile.exclude),
+            join_list(profile.topics),
+            join_list(profile.categories),
+            join_list(profile.authors),
+            join_list(profile.exclude),
         ]
         writer.writerow([_to_cell(cell) for cell in row])
     return out.getvalue()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
@@ -144,11 +145,24 @@ class AlertLog(Protocol):
         ...
 
 
-def decide(report: RunSummary, settings: Settings) -> Alert | None:
-    """The alert this run calls for, or None when all is well (or it was a dry run)."""
+def decide(report: RunSummary, settings: Settings, left_out: Sequence[str] = ()) -> Alert | None:
+    """The alert this run calls for, or None when all is well (or it was a dry run).
+
+    ``left_out``: the addresses of the failed messages' readers that are no longer sent
+    to (bounced, unsubscribed); the advice then makes them active first, since
+    ``send --resend-failed`` leaves their rows alone."""
     date, details = report.date, tuple(report.stages)
     retry = f"fix the cause, then `newsletter run --date {date}` (nothing is sent twice)"
     resend = f"`newsletter send --resend-failed --date {date}` sends them again"
+    if left_out:
+        every = len(left_out) >= report.counts.get("failed", 0)
+        who = "every failed reader was" if every else f"{plural(len(left_out), 'reader')} were"
+        resend = (
+            f"{who} suppressed ({', '.join(left_out[:3])}{' ...' if len(left_out) > 3 else ''}),"
+            " so first, once a mailbox works again,"
+            f" `newsletter subscribers reactivate {shlex.quote(left_out[0])}` (each one);"
+            f" then `newsletter send --resend-failed --date {date}` sends them again"
+        )
     if report.outcome == "failed":
         if report.stopped:
             retry = "fix what the reason names, then `newsletter send --retry --now`"
@@ -314,14 +328,17 @@ async def maybe_alert(
     now: dt.datetime,
     renderer: NoticeRenderer | None = None,
     once: AlertLog | None = None,
+    shown: str = "",
+    left_out: Sequence[str] = (),
 ) -> Alert | None:
-    """Call at the end of ``newsletter run``: decide, then send.
+    """Call at the end of ``newsletter run``: decide, then send (``shown``: see ``deliver``;
+    ``left_out``: see ``decide``).
 
     Returns the alert that was due (sent or not), or None.
     """
-    alert = decide(report, settings)
+    alert = decide(report, settings, left_out)
     if alert is not None:
-        await deliver(alert, settings, now=now, renderer=renderer, once=once)
+        await deliver(alert, settings, now=now, renderer=renderer, once=once, shown=shown)
     return alert
 
 
@@ -332,14 +349,19 @@ async def deliver(
     now: dt.datetime,
     renderer: NoticeRenderer | None = None,
     once: AlertLog | None = None,
+    shown: str = "",
 ) -> bool:
-    """Log the alert, and email it when ALERT_EMAIL is set and ``once`` has not seen its
-    (date, kind) yet; True when an email went out."""
-    log.warning("ALERT %s: %s. Next step: %s", alert.date, alert.reason, alert.next_step)
-    if not settings.alert_email:
-        return False
+    """Unless ``once`` has seen its (date, kind) already: log the alert (one ``ALERT`` line
+    with the next step) and email it when ALERT_EMAIL is set; True when an email went out.
+
+    ``shown``: what the command prints itself (its outcome or ``error:`` line); a reason
+    already in it is not repeated in the ``ALERT`` line, which then names the problem."""
     if once is not None and once.already_sent(alert):
         log.info("alert (%s) for %s already emailed; not again", alert.kind, alert.date)
+        return False
+    said = alert.problem if alert.reason and alert.reason in shown else alert.reason
+    log.warning("ALERT %s: %s. Next step: %s", alert.date, said, alert.next_step)
+    if not settings.alert_email:
         return False
     message = build_alert(alert, settings, now=now, renderer=renderer)
     sent = await send_alert(message, settings)

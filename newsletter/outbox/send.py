@@ -30,6 +30,7 @@ from newsletter.outbox import forked
 from newsletter.outbox.ledger_port import HasSendSource, SendSource
 from newsletter.outbox.sendbatch import Batch
 from newsletter.personalize import Personalize
+from newsletter.text import local_time
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class SendReport:
     and when the next deferred message falls due."""
 
     edition_id: int
+    edition_date: dt.date  # what the report line names the edition by (the id is internal)
     counts: dict[str, int]
     sent_now: int
     seconds: float
@@ -51,19 +53,20 @@ class SendReport:
     failed_now: int = 0  # messages that failed permanently in this send
     stopped: str | None = None  # why sending stopped early (``deliver.guard``), if it did
 
-    def summary(self) -> str:
-        """The report as one line for the run's output."""
+    def summary(self, timezone: str = "UTC") -> str:
+        """The report as one line for the run's output; the next retry time in ``timezone``
+        (TIMEZONE)."""
         parts = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         status = "finished" if self.finished else "NOT finished"
         if self.stopped:
             status = f"STOPPED ({self.stopped})"
         retry = (
-            f"; next retry {self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            f"; next retry {local_time(self.next_attempt_at, timezone)}"
             if self.next_attempt_at
             else ""
         )
         return (
-            f"edition #{self.edition_id}: {status}: sent {self.sent_now} now in "
+            f"edition {self.edition_date}: {status}: sent {self.sent_now} now in "
             f"{self.seconds:.1f}s ({parts or 'no rows'}){retry}"
         )
 
@@ -217,6 +220,7 @@ async def _send_all(
     due = source.next_due(edition.id, include_unknown=settings.unknown_policy == "resend")
     combined = SendReport(
         edition_id=edition.id,
+        edition_date=edition.date,
         counts=counts,
         sent_now=report.sent_now + sum(r.sent for r in results),
         seconds=time.monotonic() - started,
@@ -286,7 +290,8 @@ async def _send_edition(
                 if batch.lost:
                     raise LeaseLostError(worker, settings.worker_lease)
                 if batch.guard.stopped:
-                    log.warning("sending stopped: %s", batch.guard.stopped)
+                    # INFO: the command's outcome line says it (once, even with -q)
+                    log.info("sending stopped: %s", batch.guard.stopped)
                     break
                 continue
             if reap_orphans(source, settings, clock()):
@@ -307,6 +312,7 @@ async def _send_edition(
     due = source.next_due(edition.id, include_unknown=include_unknown)
     report = SendReport(
         edition_id=edition.id,
+        edition_date=edition.date,
         counts=counts,
         sent_now=batch.sent,
         seconds=time.monotonic() - started,

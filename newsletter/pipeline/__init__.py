@@ -39,6 +39,7 @@ from newsletter.pipeline.readiness import missing_lines
 from newsletter.render import Renderer
 from newsletter.store import editions, ledger, locks, runs
 from newsletter.store.db import Store
+from newsletter.text import local_time
 from newsletter.tokens import Signer
 from newsletter.words import plural
 
@@ -242,7 +243,7 @@ async def _run_locked(
         waiting = sent.counts.get("pending", 0) + sent.counts.get("deferred", 0)
         report.outcome = "incomplete"
         when = (
-            f"; next retry {sent.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            f"; next retry {local_time(sent.next_attempt_at, settings.timezone)}"
             if sent.next_attempt_at
             else ""
         )

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from newsletter.config import Settings, SourceSpec
+from newsletter.config import Settings
 from newsletter.errors import SourceError
 from newsletter.models import Paper
+from newsletter.source_list import SourceSpec
 from newsletter.sources import arxiv_api, arxiv_rss, hf_daily, sample
 from newsletter.sources.base import Fetch, FetchContext
 

@@ -11,7 +11,28 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
+from newsletter.store.records import (  # the event kinds: defined there, named here
+    BOUNCE,
+    COMPLAINT,
+    FORWARDED,
+    IGNORED,
+    LEFT_UNREAD,
+    UNPROVEN,
+    UNPROVEN_COMPLAINT,
+    WARNING,
+)
 from newsletter.store.schema import inbox_events, ledger
+
+__all__ = [
+    "BOUNCE",
+    "COMPLAINT",
+    "FORWARDED",
+    "IGNORED",
+    "LEFT_UNREAD",
+    "UNPROVEN",
+    "UNPROVEN_COMPLAINT",
+    "WARNING",
+]
 
 
 def seen(conn: Connection, message_key: str) -> bool:
@@ -55,11 +76,6 @@ def get(
     detail = json.loads(row["detail"]) if row["detail"] else {}
     return row["kind"], row["subscriber_id"], detail, row["created_at"]
 
-
-# Event kinds the inbox records (newsletter.inbox.handle), one row per message read.
-BOUNCE, UNPROVEN, WARNING = "bounce", "bounce-unproven", "warning"
-COMPLAINT, UNPROVEN_COMPLAINT = "complaint", "complaint-unproven"
-IGNORED, FORWARDED, LEFT_UNREAD = "ignored", "forwarded", "left-unread"
 
 BOUNCE_SCORED = "bounce-score"  # one row per bounce counted (inbox or send loop)
 

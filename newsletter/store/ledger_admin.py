@@ -18,38 +18,28 @@ No row that a sender holds (``sending``) is touched.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from newsletter.store.records import (
+    BounceEvent,
+    ProblemRow,
+    Refusal,
+    Suppressed,
+    suppression_reason,
+)
 from newsletter.store.schema import editions, inbox_events, ledger, subscribers
 
-
-@dataclass(frozen=True, slots=True)
-class ProblemRow:
-    """A ``failed`` or ``unknown`` message: whose, of which edition, and the last reply
-    (``last_code``: the SMTP reply code, None when none came; ``last_text``: its text or
-    why the sender gave up)."""
-
-    edition_date: dt.date
-    email: str
-    state: str
-    attempts: int
-    updated_at: dt.datetime
-    last_code: int | None
-    last_text: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Suppressed:
-    """A subscriber set to ``bounced`` at ``since``; ``reason``: the last reply or bounce."""
-
-    email: str
-    status: str
-    since: dt.datetime
-    reason: str
+__all__ = [
+    "ProblemRow",
+    "Suppressed",
+    "left_out",
+    "make_due_now",
+    "problem_rows",
+    "requeue_failed",
+    "waiting_later",
+]
 
 
 def problem_rows(
@@ -124,25 +114,9 @@ def _reason(conn: Connection, subscriber_id: int) -> str:
         .order_by(inbox_events.c.created_at.desc())
         .limit(1)
     ).first()
-    if bounce is not None and (refused is None or bounce.created_at > refused.updated_at):
-        return "bounce: " + _bounce_text(bounce.detail)
-    if refused is not None:
-        return f"refused: {refused.last_code} {refused.last_text or ''}".rstrip()
-    return "bounce score over the threshold"
-
-
-def _bounce_text(detail: str | None) -> str:
-    """What an inbox ``bounce`` event says: its status, reason and kind (``report_detail``
-    of ``newsletter.inbox.handle``), or the older ``{"bounces": [[rcpt, status, kind]]}``."""
-    try:
-        found: Any = json.loads(detail or "{}")
-        if found.get("status") or found.get("reason"):
-            text = f"{found.get('status') or ''} {found.get('reason') or ''}".strip()
-            return text + (f" ({found['kind']})" if found.get("kind") else "")
-        older = found.get("bounces") or []
-        return ", ".join(f"{status} ({kind})" for _, status, kind in older) or "delivery report"
-    except (ValueError, TypeError, AttributeError):
-        return "delivery report"
+    return suppression_reason(
+        Refusal(*refused) if refused else None, BounceEvent(*bounce) if bounce else None
+    )
 
 
 def _scope(edition_id: int | None, subscriber_id: int | None) -> list[Any]:
@@ -177,13 +151,13 @@ def requeue_failed(
     edition_id: int | None = None,
     subscriber_id: int | None = None,
     include_unknown: bool = False,
-) -> tuple[int, int]:
+) -> tuple[int, list[str]]:
     """``failed`` rows (and ``unknown`` with ``include_unknown``: the body may have gone
     out, so the reader may get it twice) of subscribers who may still be sent to
     (``active`` or ``paused``) return to ``pending`` as if queued at ``now``: attempts 0,
     no claim, no retry time. ``sent`` and ``sending`` rows are never touched.
-    Returns (rows requeued, rows left because their reader is bounced, unsubscribed or
-    not confirmed)."""
+    Returns (rows requeued, the addresses of the readers whose rows were left because
+    they are bounced, unsubscribed or not confirmed, sorted)."""
     states = ["failed", "unknown"] if include_unknown else ["failed"]
     where = [ledger.c.state.in_(states), *_scope(edition_id, subscriber_id)]
     reachable = select(subscribers.c.id).where(subscribers.c.status.in_(["active", "paused"]))
@@ -202,5 +176,40 @@ def requeue_failed(
         )
     )
     requeued = int(conn.execute(statement).rowcount)
-    left = conn.execute(select(func.count()).select_from(ledger).where(*where)).scalar_one()
-    return requeued, int(left)
+    return requeued, _readers(conn, where)
+
+
+def left_out(conn: Connection, edition_id: int) -> list[str]:
+    """The addresses (sorted) of the readers whose ``failed`` rows in this edition
+    ``requeue_failed`` would leave: bounced, unsubscribed or not confirmed."""
+    return _readers(conn, [ledger.c.state == "failed", *_scope(edition_id, None)])
+
+
+def _readers(conn: Connection, where: list[Any]) -> list[str]:
+    """Distinct addresses of the rows matching ``where`` whose reader may not be sent to."""
+    found = conn.execute(
+        select(subscribers.c.email)
+        .distinct()
+        .select_from(ledger.join(subscribers, subscribers.c.id == ledger.c.subscriber_id))
+        .where(*where, subscribers.c.status.not_in(["active", "paused"]))
+        .order_by(subscribers.c.email)
+    ).scalars()
+    return [str(email) for email in found]
+
+
+def waiting_later(
+    conn: Connection, now: dt.datetime, *, edition_id: int | None = None
+) -> tuple[int, dt.datetime | None]:
+    """``deferred`` rows whose retry time is after ``now`` (every edition, or one): how
+    many, and the earliest retry time (UTC; None when there is none)."""
+    found = conn.execute(
+        select(func.count(), func.min(ledger.c.next_attempt_at)).where(
+            ledger.c.state == "deferred",
+            ledger.c.next_attempt_at > now,
+            *_scope(edition_id, None),
+        )
+    ).one()
+    first = found[1]
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=dt.UTC)
+    return int(found[0]), first

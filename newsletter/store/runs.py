@@ -4,39 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from newsletter.store.records import RunRecord, SourceHealth
 from newsletter.store.schema import runs, source_health
 
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One recorded run: command, edition date, start and end (UTC), outcome and summary."""
-
-    id: int
-    command: str
-    edition_date: dt.date | None
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    outcome: str | None
-    summary: str | None
-    counts: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceHealth:
-    """One source's health: whether its last attempt worked, when it last tried and last
-    succeeded, its last error and paper count."""
-
-    source: str
-    ok: bool
-    last_attempt_at: dt.datetime | None
-    last_success_at: dt.datetime | None
-    last_error: str | None
-    last_count: int | None
+__all__ = ["RunRecord", "SourceHealth"]
 
 
 def start(conn: Connection, command: str, edition_date: dt.date | None, now: dt.datetime) -> int:

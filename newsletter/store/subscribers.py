@@ -168,7 +168,28 @@ def add_many(
             )
         _insert_many(conn, rows)
         added += len(rows)
+    if any(person.status in KEPT_OUT for person in people):
+        _history_of_kept_out(conn, now)
     return added
+
+
+# Statuses an import can give that stop sending: each gets a history entry, so
+# `subscribers show` says when and how the reader came to be so.
+KEPT_OUT = ("unsubscribed", "bounced")
+
+
+def _history_of_kept_out(conn: Connection, now: dt.datetime) -> None:
+    """One status change (``imported -> unsubscribed``, by ``import``) for each reader
+    ``add_many`` just added (``created_at == now``) as unsubscribed or bounced."""
+    added = conn.execute(
+        select(subscribers.c.id, subscribers.c.status).where(
+            subscribers.c.created_at == now, subscribers.c.status.in_(KEPT_OUT)
+        )
+    )
+    for subscriber_id, status in added:
+        subscriber_history.record_status_change(
+            conn, subscriber_id, "imported", status, now=now, by="import"
+        )
 
 
 def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -182,3 +182,53 @@ def test_every_command_has_help() -> None:
         code, out, _ = invoke(*args)
         assert code == 0
         assert "Usage:" in out
+
+
+def test_export_import_keeps_a_semicolon_in_a_topic_and_the_file_private(tmp_path: Path) -> None:
+    """Before: `a; b` came back as two topics, and the export was written 0644."""
+    code, _out, err = invoke("subscribers", "add", "u1@example.net", "--topic", "a; b")
+    assert code == 0, err
+    # `subscribers add --topic` takes one topic per option: "a; b" is one topic with a ';'.
+    [first] = json.loads(invoke("subscribers", "list", "--json")[1])
+    assert first["topics"] == ["a; b"]
+    code, _out, err = invoke("subscribers", "add", "u2@example.net", "--author", "O\\Brien;x")
+    assert code == 0, err
+    before = json.loads(invoke("subscribers", "list", "--json")[1])
+    exported = tmp_path / "list.csv"
+    assert invoke("subscribers", "export", str(exported))[0] == 0
+    assert exported.stat().st_mode & 0o777 == 0o600
+    assert "a\\; b" in exported.read_text()
+    for email in ("u1@example.net", "u2@example.net"):
+        assert invoke("subscribers", "remove", email)[0] == 0
+    code, _out, err = invoke("subscribers", "import", str(exported))
+    assert code == 0, err
+    after = json.loads(invoke("subscribers", "list", "--json")[1])
+    strip = [{k: v for k, v in row.items() if k not in ("id", "created_at")} for row in before]
+    assert [
+        {k: v for k, v in row.items() if k not in ("id", "created_at")} for row in after
+    ] == strip
+
+
+def test_a_row_imported_as_unsubscribed_has_a_history_entry(tmp_path: Path) -> None:
+    listing = tmp_path / "in.csv"
+    listing.write_text("email,status\ngone@example.net,unsubscribed\nhere@example.net,active\n")
+    code, _out, err = invoke("subscribers", "import", str(listing))
+    assert code == 0, err
+    shown = json.loads(invoke("subscribers", "show", "gone@example.net", "--json")[1])
+    [change] = shown["history"]
+    assert (change["from"], change["to"], change["by"]) == ("imported", "unsubscribed", "import")
+    here = json.loads(invoke("subscribers", "show", "here@example.net", "--json")[1])
+    assert here["history"] == []
+
+
+def test_show_gives_times_in_timezone_like_status() -> None:
+    """Before: `subscribers show` printed UTC whatever TIMEZONE said."""
+    assert invoke("subscribers", "add", "tz@example.net")[0] == 0
+    shown = CliRunner().invoke(
+        main,
+        ["--env-file", "/dev/null", "subscribers", "show", "tz@example.net"],
+        env={"NEWSLETTER_TIMEZONE": "Asia/Tokyo"},
+    )
+    assert shown.exit_code == 0, shown.output
+    [added] = [line for line in shown.stdout.splitlines() if "added:" in line]
+    assert added.endswith(" JST") and "UTC" not in shown.stdout

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import Settings, load_settings, parse_sources
+from newsletter.config import Settings, load_settings
 from newsletter.deliver import open_transport
 from newsletter.errors import SettingsError
+from newsletter.source_list import parse_sources
 from newsletter.store.secret import signer_for
 
 
@@ -42,6 +43,17 @@ def test_sources_split_on_commas_outside_quotes() -> None:
         ("arxiv_rss", "cs.LG+cs.CL"),
         ("arxiv_api", 'all:"test-time, adaptation"'),
     ]
+
+
+def test_an_unclosed_quote_in_sources_is_named() -> None:
+    """Before: 'source arxiv_api needs an argument', about a quote never closed."""
+    with pytest.raises(ValueError) as caught:
+        parse_sources('arxiv_api:"unterminated')
+    assert str(caught.value) == (
+        "the double quote at character 11 is never closed: 'arxiv_api:\"unterminated'"
+    )
+    with pytest.raises(SettingsError, match="NEWSLETTER_SOURCES: the double quote at character"):
+        load_settings(None, sources='hf_daily,arxiv_api:all:"a, b" OR "c')
 
 
 def test_an_unreadable_ca_file_is_a_setting_error(tmp_path: Path) -> None:

@@ -105,8 +105,10 @@ def test_resend_failed_while_a_worker_sends(url: str, server: FaultServer, tmp_p
     assert server.script.wait_accepted(20, timeout=60), _finish(worker, 5)
     resend = _newsletter(url, server.port, tmp_path, "send", "--resend-failed")
     results = [_finish(worker), _finish(resend)]
-    for code, output in results:
-        assert code in (0, 3), output  # done, or "others still in flight" for the first to end
+    # The worker may end before the resend put the failed rows back: its edition then
+    # still held failed messages, which `send` reports as partly failed (4), as `run` does.
+    assert results[0][0] in (0, 3, 4), results[0][1]
+    assert results[1][0] in (0, 3), results[1][1]  # done, or others still in flight
     assert f"{FAILED} failed messages back to pending" in results[1][1], results[1][1]
     rows = _rows(url, edition_id)
     assert {r.state for r in rows} == {"sent"}, {r.state for r in rows}

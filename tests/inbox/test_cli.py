@@ -20,13 +20,19 @@ def test_serve_documents_proxy_options() -> None:
     assert "--proxy-headers" in result.output and "--forwarded-allow-ips" in result.output
 
 
-def test_a_bad_setting_value_is_a_usage_error_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("setting", "command"),
+    [
+        ("NEWSLETTER_SUBSCRIBE_LIMIT_PER_IP", ["subscribers", "list"]),
+        # status reads only its own settings (newsletter.status_settings), by the same rules
+        ("NEWSLETTER_RUN_TIMEOUT", ["status"]),
+    ],
+)
+def test_a_bad_setting_value_is_a_usage_error_exit_2(
+    setting: str, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """README, exit statuses: 2 is a usage or settings error, whichever command reads it."""
-    monkeypatch.setenv("NEWSLETTER_SUBSCRIBE_LIMIT_PER_IP", "abc")
-    result = CliRunner().invoke(main, ["--env-file", "/dev/null", "status"])
+    monkeypatch.setenv(setting, "abc")
+    result = CliRunner().invoke(main, ["--env-file", "/dev/null", *command])
     assert result.exit_code == 2, result.output
-    assert (
-        result.output.strip()
-        .splitlines()[-1]
-        .startswith("error: setting NEWSLETTER_SUBSCRIBE_LIMIT_PER_IP:")
-    )
+    assert result.output.strip().splitlines()[-1].startswith(f"error: setting {setting}:")

@@ -151,7 +151,7 @@ def test_an_edition_not_complete_is_refused_in_one_line_and_nothing_changes(
     before = hashlib.sha256(database.read_bytes()).hexdigest()
     for args in (("run", "--date", "2026-12-01"), ("run", "--dry-run", "--date", "2026-12-02")):
         result = newsletter(tmp_path, env, upstream_clock, "UTC", *args)
-        assert result.returncode == 1
+        assert result.returncode == 2  # a usage error (README, exit statuses)
         assert result.stdout == ""
         [line] = result.stderr.splitlines()
         assert line.startswith("error: --date: the edition of ")

@@ -19,11 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter.cli import main
 from newsletter.config import Settings
+from newsletter.errors import SettingsError
 from newsletter.ops.dns import dkim_public_value, dns_records
 from newsletter.ops.doctor import (
     Check,
     check_base_url,
     check_database,
+    check_dkim,
     check_imap,
     check_smtp,
     check_sources,
@@ -345,7 +347,7 @@ def test_cli_names_settings_it_ignores(tmp_path: Path, http_server: str) -> None
 @pytest.mark.parametrize(
     ("host", "mechanism"),
     [
-        ("127.0.0.1", "ip4:127.0.0.1"),
+        ("192.0.2.25", "ip4:192.0.2.25"),
         ("2001:db8::25", "ip6:2001:db8::25"),
         ("[2001:db8::25]", "ip6:2001:db8::25"),
         ("smtp.example.net", "a:smtp.example.net"),
@@ -354,6 +356,26 @@ def test_cli_names_settings_it_ignores(tmp_path: Path, http_server: str) -> None
 def test_spf_names_an_address_with_ip4_or_ip6(host: str, mechanism: str) -> None:
     record = dns_records(settings(delivery="smtp", smtp_host=host))[0]
     assert record.value == f"v=spf1 mx {mechanism} ~all"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "relay.localhost"])
+def test_spf_for_a_loopback_relay_asks_for_the_public_address(host: str) -> None:
+    """Before: `a:localhost`, which allows nothing the world sees."""
+    [spf] = [r for r in dns_records(settings(delivery="smtp", smtp_host=host)) if "spf1" in r.value]
+    assert spf.value == "v=spf1 mx ~all"
+    assert f"SMTP_HOST={host} is this machine's loopback" in spf.note
+    assert "public address" in spf.note
+
+
+def test_an_unreadable_dkim_key_still_gives_spf_and_dmarc(tmp_path: Path) -> None:
+    """Before: doctor printed no DNS record at all when the key file could not be read."""
+    config = settings(dkim_selector="mail2026", dkim_private_key_path=tmp_path / "missing.pem")
+    checks, records = check_dkim(config)
+    assert [r.value.split(";")[0].split()[0] for r in records] == ["v=spf1", "v=DMARC1"]
+    [failed] = [c for c in checks if c.status == "FAIL"]
+    assert failed.name == "dkim" and "cannot read" in failed.detail
+    with pytest.raises(SettingsError):
+        dns_records(config)
 
 
 def test_spf_for_maildir_names_only_mx() -> None:

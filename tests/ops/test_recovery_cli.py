@@ -110,6 +110,30 @@ def test_relay_denying_every_message_fails_the_run_and_its_advice_sends_them(
     assert after["failures"]["messages"] == [] and after["suppressed"] == []
 
 
+def test_quiet_failing_run_says_its_reason_once_and_the_alert_line_once(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: with -q, "sending stopped: R" (a log line), "ALERT D: R. Next step: …" and
+    "error: sending stopped: R" (three times R), and the ALERT line again on every re-run
+    although the alert was emailed once."""
+    relay.script.rules.append(Rule("rcpt", "550 5.7.1 Relaying denied", match="@example.org"))
+    first = cli(env, "-q", "run", "--date", THURSDAY)
+    assert first.exit_code == 1, first.output
+    lines = first.stderr.splitlines()
+    assert sum("550 5.7.1 Relaying denied" in line for line in lines) == 1, lines
+    assert lines[-1].startswith("error: sending stopped:")
+    [alert] = [line for line in lines if line.startswith("ALERT ")]
+    assert alert == (
+        "ALERT 2026-11-26: the run failed. Next step: fix what the reason names,"
+        " then `newsletter send --retry --now`"
+    )
+    again = cli(env, "-q", "run", "--date", THURSDAY)
+    assert again.exit_code == 1, again.output
+    assert [line for line in again.stderr.splitlines() if "ALERT" in line] == []
+    assert again.stderr.splitlines()[-1] == lines[-1]
+    assert len(alert_texts(relay)) == 1
+
+
 def test_failed_messages_show_their_reply_and_resend_failed_sends_only_them(
     env: dict[str, str], relay: FaultServer
 ) -> None:
@@ -164,15 +188,25 @@ def test_every_reader_refused_fails_the_run_once_and_lists_the_bounced_readers(
     assert checked.exit_code == 2
     assert "reader reader0@example.org bounced since" in checked.stdout
     [(_subject, text)] = alert_texts(relay)
-    [step] = advice(text.split("Next step:", 1)[1].split("\n\n", 1)[0])[-1:]
+    # Before: the advice was `send --resend-failed` alone, which does nothing here.
+    next_step = " ".join(text.split("Next step:", 1)[1].split("\n\n", 1)[0].split())
+    assert "every failed reader was suppressed" in next_step
+    reactivate, step = advice(next_step)[-2:]
+    assert reactivate == ["subscribers", "reactivate", "reader0@example.org"]
     assert step == ["send", "--resend-failed", "--date", THURSDAY]
     relay.script.rules.clear()
     resent = cli(env, *step)  # a bounced reader is not written to again
-    assert resent.stdout.splitlines()[0] == (
-        "0 failed messages back to pending (3 left: the reader is bounced, unsubscribed or"
-        " not confirmed)"
+    assert resent.stdout.splitlines()[0].startswith(
+        "0 failed messages back to pending (3 readers left out, bounced, unsubscribed or not"
+        " confirmed: reader0@example.org, reader1@example.org, reader2@example.org;"
     )
     assert sum(copies(relay)[r] for r in READERS) == 0
+    # The alert's advice, followed: each reader made active, then the resend sends them.
+    for email in READERS:
+        assert cli(env, *reactivate[:2], email).exit_code == 0
+    followed = cli(env, *step)
+    assert followed.exit_code == 0, followed.output
+    assert {r: copies(relay)[r] for r in READERS} == dict.fromkeys(READERS, 1)
 
 
 def test_deferred_messages_wait_and_retry_now_sends_them(
@@ -187,13 +221,16 @@ def test_deferred_messages_wait_and_retry_now_sends_them(
     assert "deferred for a retry" in subject
     relay.script.rules.clear()
     waiting = cli(env, "send", "--retry")
-    assert waiting.stdout == "nothing to send\n"  # their retry time has not come
+    assert waiting.exit_code == 3  # their retry time has not come
+    assert waiting.stdout.startswith("nothing due yet: 3 messages wait for a retry time")
     assert copies(relay)["reader0@example.org"] == 0
     steps = advice(text.split("Next step:", 1)[1].split("\n\n", 1)[0])
     assert ["send", "--retry", "--now"] in steps
     now = cli(env, "send", "--retry", "--now")
     assert now.exit_code == 0, now.output
     assert now.stdout.splitlines()[0] == "3 deferred messages due now"
+    # The edition by its date, as every other line names it (before: "edition #1", its id).
+    assert now.stdout.splitlines()[1].startswith("edition 2026-11-26: finished: sent 3 now in ")
     assert {r: copies(relay)[r] for r in READERS} == dict.fromkeys(READERS, 1)
 
 
@@ -226,12 +263,12 @@ def test_resend_failed_for_one_address(env: dict[str, str], relay: FaultServer) 
     assert cli(env, "run", "--date", THURSDAY).exit_code == 4
     relay.script.rules.clear()
     one = cli(env, "send", "--resend-failed", "--email", "reader2@example.org")
-    assert one.exit_code == 0, one.output
+    assert one.exit_code == 4, one.output  # reader1's message is still failed
     assert (copies(relay)["reader1@example.org"], copies(relay)["reader2@example.org"]) == (0, 1)
     unknown = cli(env, "send", "--resend-failed", "--email", "typo@example.org")
     assert (unknown.exit_code, unknown.stderr) == (
-        1,
-        "error: not found: subscriber typo@example.org\n",
+        2,
+        "error: --email: typo@example.org is not a subscriber\n",
     )
     assert cli(env, "send", "--email", "reader1@example.org").exit_code == 2
 
@@ -309,3 +346,105 @@ def test_every_command_an_alert_or_status_advises_runs(
     assert after["subscribers"]["active"] == 4 and after["suppressed"] == []
     assert copies(relay)["reader0@example.org"] == 1  # the reactivated reader got theirs
     assert cli(env, "run", "--date", THURSDAY).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "refusal", ["550 5.7.1 Relaying denied", "452 4.2.2 Mailbox full, try later"]
+)
+def test_status_follows_the_ledger_after_the_advised_send(
+    env: dict[str, str], relay: FaultServer, refusal: str
+) -> None:
+    """Before: after `send --retry --now` sent every message, `status --check` still
+    exited 2 with "last run (D) failed: ..." until another `run`."""
+    relay.script.rules.append(Rule("rcpt", refusal, match="@example.org"))
+    env = env | {"NEWSLETTER_RETRY_IN_RUN_MAX_WAIT": "0"}
+    run = cli(env, "run", "--date", THURSDAY)
+    assert run.exit_code in (1, 3), run.output
+    assert cli(env, "status", "--check").exit_code == 2
+    relay.script.rules.clear()
+    fixed = cli(env, "send", "--retry", "--now")
+    assert fixed.exit_code == 0, fixed.output
+    snapshot = json.loads(cli(env, "status", "--json").stdout)
+    [last] = snapshot["runs"]
+    assert last["outcome"] in ("failed", "incomplete") and last["settled"] is True
+    assert not [p for p in snapshot["problems"] if p.startswith("last run")], snapshot["problems"]
+    checked = cli(env, "status", "--check")
+    assert checked.exit_code == 0, checked.stdout
+    assert "(since then: every message sent)" in checked.stdout
+
+
+def test_retry_before_the_retry_time_says_how_many_wait_and_exits_3(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: "nothing to send", exit 0, while three messages waited."""
+    relay.script.rules.append(Rule("rcpt", "452 4.2.2 Mailbox full, try later", match="@ex"))
+    env = env | {"NEWSLETTER_RETRY_IN_RUN_MAX_WAIT": "0", "NEWSLETTER_TIMEZONE": "Europe/Paris"}
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 3
+    relay.script.rules.clear()
+    waiting = cli(env, "send", "--retry")
+    assert waiting.exit_code == 3, waiting.output
+    assert re.fullmatch(
+        r"nothing due yet: 3 messages wait for a retry time \(the first \d{4}-\d\d-\d\d"
+        r" \d\d:\d\d CET\); `newsletter send --retry --now` sends them now\n",
+        waiting.stdout,
+    ), waiting.stdout
+    assert copies(relay)["reader0@example.org"] == 0
+    [step] = advice(waiting.stdout)
+    assert cli(env, *step).exit_code == 0
+    assert {r: copies(relay)[r] for r in READERS} == dict.fromkeys(READERS, 1)
+
+
+def test_send_exits_like_run_while_the_edition_holds_failed_messages(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: `send` printed "finished ... (1 sent, 2 failed)" and exited 0."""
+    for reader in ("reader1@", "reader2@"):
+        relay.script.rules.append(Rule("rcpt", "550 5.1.1 no such user", match=reader))
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 4
+    for args in (["send"], ["send", "--date", THURSDAY]):
+        again = cli(env, *args)
+        assert again.exit_code == 4, (args, again.output)
+        assert "partly failed: 2 messages failed permanently" in again.stdout
+    # Both failed readers were suppressed: the resend names them and the fix.
+    resent = cli(env, "send", "--resend-failed", "--date", THURSDAY)
+    first = resent.stdout.splitlines()[0]
+    assert first == (
+        "0 failed messages back to pending (2 readers left out, bounced, unsubscribed or not"
+        " confirmed: reader1@example.org, reader2@example.org; once a mailbox works again,"
+        " `newsletter subscribers reactivate reader1@example.org` and run this again)"
+    )
+    [fix] = advice(first)
+    relay.script.rules.clear()
+    assert cli(env, *fix).exit_code == 0
+    after = cli(env, "send", "--resend-failed", "--date", THURSDAY)
+    assert after.stdout.splitlines()[0].startswith("1 failed message back to pending (1 reader")
+    assert after.exit_code == 4  # reader2 is still bounced: the edition holds a failure
+    assert copies(relay)["reader1@example.org"] == 1
+
+
+def test_resend_failed_for_an_address_that_is_no_subscriber_is_a_usage_error(
+    env: dict[str, str],
+) -> None:
+    result = cli(env, "send", "--resend-failed", "--email", "nobody@example.net")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --email: nobody@example.net is not a subscriber\n",
+    )
+
+
+def test_a_from_too_long_for_reply_addresses_stops_before_anything_is_done(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: `run` recorded a failed run and emailed an alert, then exited 2."""
+    env = env | {"NEWSLETTER_FROM": "Daily Papers <averyveryverylonglocalpart@example.org>"}
+    run = cli(env, "run", "--date", THURSDAY)
+    assert run.exit_code == 2, run.output
+    [line] = run.stderr.splitlines()
+    assert line.startswith("error: setting NEWSLETTER_FROM: the local part of"), line
+    assert "RFC 5321" in line
+    assert relay.script.accepted == []  # no alert, no digest
+    good = {k: v for k, v in env.items() if k != "NEWSLETTER_FROM"}
+    assert json.loads(cli(good, "status", "--json").stdout)["runs"] == []
+    doctor = cli(env, "doctor")
+    assert doctor.exit_code == 1
+    assert "NEWSLETTER_FROM: the local part of" in doctor.stdout

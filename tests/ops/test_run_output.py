@@ -133,7 +133,7 @@ def test_no_announcement_day_is_refused(env: dict[str, str], smtp_sink: SmtpSink
     add_readers(env)
     env = env | {"NEWSLETTER_SOURCES": "hf_daily,arxiv_rss:cs.LG"}
     result = cli(env, "run", "--date", SATURDAY)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error (README, exit statuses)
     assert result.stdout == ""
     assert result.stderr == (
         "error: --date: Sat 28 Nov 2026 is not an arXiv announcement day (editions are named"

@@ -287,7 +287,9 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
         )
         run_id = runs.start(conn, "run", DAY, T0)
         runs.finish(conn, run_id, outcome="ok", summary="", counts={}, now=T0)
-    settings = Settings(_env_file=None, database_url=database_url, sources="hf_daily")
+    settings = Settings(
+        _env_file=None, database_url=database_url, sources="hf_daily", timezone="Europe/Paris"
+    )
     with store.begin() as conn:
         snap = gather(conn, settings, T0 + dt.timedelta(hours=1), run_limit=5, edition_limit=3)
     assert snap["suppressed"] == [
@@ -302,7 +304,8 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
         "edition 2026-11-26: 1 message failed (last: bob@example.org: 554 5.7.1 message"
         " refused by policy); after a fix, `newsletter send --resend-failed --date"
         " 2026-11-26` sends them again",
-        f"reader ada@example.org bounced since {T0.isoformat()}: bounce: 5.1.1 user unknown"
+        # In TIMEZONE, as the rest of status (before: raw ISO UTC).
+        "reader ada@example.org bounced since 2026-11-26 07:00 CET: bounce: 5.1.1 user unknown"
         " (hard); once their mailbox works again, `newsletter subscribers reactivate"
         " ada@example.org`",
     ]
