@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.bounce_eval [--half dev|held-out|all] [--errors]
     .venv/bin/python -m bench.bounce_eval --seeds 10     # the spread over 10 random halves
+    .venv/bin/python -m bench.bounce_eval --general      # the general rules alone
 
 The corpus: ../shared/fixtures/bounces (290 real bounces, complaints and auto-replies; labels
 by others, sisimai's expected values: hard, soft, complaint, auto-reply, not-a-failure).
@@ -14,12 +15,17 @@ The split: the files, sorted by name, are shuffled with ``random.Random(15)``; t
 ``--seeds N`` repeats that with seeds 1..N and prints, for each half, the lowest, median and
 highest hard precision, hard recall and share of failures recognised, so a figure says how
 much it depends on which files happen to be in a half.
+``--general`` turns the per-server readers off (``lhosts.hints`` says nothing, ``rhosts``
+names no provider): what is left are the general rules (RFC 3464 reports, sisimai's reason
+model, the generic notice rules of ``classify/notice.py``), the better guide to mail servers
+that no ported reader covers.
 ``tests/inbox/test_classify_corpus.py`` asserts the figures with the same functions.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email
 import json
 import os
@@ -29,8 +35,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
+from typing import Iterator
 
-from newsletter.inbox.classify import Classification, classify
+from newsletter.inbox.classify import Classification, classify, lhosts
+from newsletter.inbox.classify import reasons as classify_reasons
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("NEWSLETTER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
@@ -150,12 +158,31 @@ def spread(cases: list[Case], seeds: int) -> str:
     return f"{seeds} random halves of {len(cases)} files, seeds 1..{seeds}\n" + "\n".join(rows)
 
 
+@contextlib.contextmanager
+def general_rules_only() -> Iterator[None]:
+    """Within the block, the per-server readers say nothing (``lhosts.hints``,
+    ``rhosts.rhost_reason``)."""
+    saved = lhosts.hints, classify_reasons.rhost_reason
+    lhosts.hints = lambda *_args: lhosts.Hints()  # type: ignore[assignment]
+    classify_reasons.rhost_reason = lambda *_args: ""  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        lhosts.hints, classify_reasons.rhost_reason = saved  # type: ignore[assignment]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=("dev", "held-out", "all"), default="all")
     parser.add_argument("--errors", action="store_true", help="list the misclassified files")
     parser.add_argument("--seeds", type=int, default=0, help="spread over N random halves")
+    parser.add_argument("--general", action="store_true", help="the general rules alone")
     args = parser.parse_args()
+    with general_rules_only() if args.general else contextlib.nullcontext():
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
     cases = load(corpus_dir())
     if args.seeds:
         print(spread(cases, args.seeds))

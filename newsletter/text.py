@@ -7,11 +7,17 @@
 - ``one_line``: untrusted text fit for a header, a subject or a log line (RFC 5322 §2.2:
   a header field body may not hold a bare CR or LF; no control characters; length-capped).
 - ``split_terms``: a topic list as a reader types it (``"a; b, c"`` or one per line).
+- ``visible`` and ``json_line``: untrusted text for a terminal, kept whole but with every
+  character a terminal acts on or hides (controls, bidi overrides, zero-width and other
+  format characters, line separators, surrogates, private-use and unassigned code points)
+  shown as an escape (``\\u202e``), so "Trojan Source" text cannot reorder what is printed.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
@@ -48,3 +54,32 @@ def one_line(value: object, limit: int = 200) -> str:
 def split_terms(text: str) -> list[str]:
     """``"a; b, c"`` or one per line -> ``["a", "b", "c"]`` (cleaning is the store's job)."""
     return [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
+
+
+# Unicode general categories a terminal acts on or hides: controls, format characters (bidi
+# embeddings, overrides and isolates, zero-width joiners), line and paragraph separators,
+# surrogates, private use, unassigned.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
+def visible(value: object) -> str:
+    """``value`` with each hidden character (``_HIDDEN_CATEGORIES``, line breaks included)
+    written as ``\\uXXXX`` (``\\UXXXXXXXX`` above U+FFFF): nothing is dropped, nothing
+    reorders or hides the text around it. Backslashes are kept as they are."""
+    return "".join(
+        (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") if _hidden(c) else c
+        for c in str(value)
+    )
+
+
+def json_line(value: object) -> str:
+    """``value`` as one line of JSON, non-ASCII letters kept readable (``ensure_ascii=False``)
+    but each hidden character (``_HIDDEN_CATEGORIES``) written as a JSON ``\\uXXXX`` escape
+    (a surrogate pair above U+FFFF): the JSON means the same, and no bidi override or control
+    character reaches the terminal. Raises TypeError for what ``json.dumps`` cannot encode."""
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(json.dumps(c)[1:-1] if _hidden(c) and c not in "\t" else c for c in text)

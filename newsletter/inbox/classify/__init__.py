@@ -29,7 +29,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.inbox.classify import headers, lhosts, plaintext, reports, rhosts
+from newsletter.inbox.classify import headers, lhosts, notice, plaintext, reports, rhosts
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -123,16 +123,53 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
         return _from_report(message, statuses, text, command)
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
-        detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
         failed = _unique([*sorted(permanent), *sorted(temporary)])
-        found = _diagnose(message, text, "", detail, command, "", "", failed[:1])
-        kind: RecipientKind = "hard" if found.hard else "soft"
-        each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
-        return Classification(kind, failed, found.status, found.reason, per_recipient=each)
+        return _from_notice(message, text, command, failed)
+    if notice.is_failure_notice(message, text):
+        return _from_notice(message, text, command, ())
+    if notice.from_mail_system(message):
+        return Classification(notice.clearly_not_a_failure(text) or "other", ())
     sender = _sender(message)
     if signals:
         return Classification("auto-reply", sender)
     return Classification("reply" if sender else "other", sender)
+
+
+def _from_notice(
+    message: Message, text: str, command: str, failed: tuple[str, ...]
+) -> Classification:
+    """A failure notice without a delivery-status part: the refusals of its SMTP transcript,
+    else the lines that carry a reply code; the failed addresses ``failed`` (flufl.bounce,
+    X-Failed-Recipients), else those the notice's text names (``notice.notice_recipients``)."""
+    refused = notice.transcript(text)
+    failed = failed or _unique(notice.notice_recipients(message, text))
+    if refused:
+        results: list[RecipientResult] = []
+        for refusal in refused:
+            found = _diagnose(
+                message, text, "", refusal.reply, refusal.command, "", "",
+                (refusal.recipient or (failed[:1] or ("",))[0],),
+            )  # fmt: skip
+            kind: RecipientKind = "hard" if found.hard else "soft"
+            names = (refusal.recipient,) if refusal.recipient else failed
+            results.extend(
+                RecipientResult(a.lower(), "", "failed", found.status, found.reason, kind)
+                for a in names
+            )
+            if not names:
+                results.append(RecipientResult("", "", "failed", found.status, found.reason, kind))
+        worst = min(results, key=lambda r: _rank(r.kind))
+        named = _unique([*failed, *(r.recipient for r in results)])
+        return Classification(
+            worst.kind, named, worst.status, worst.reason, per_recipient=tuple(
+                r for r in results if r.recipient
+            )
+        )  # fmt: skip
+    detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
+    found = _diagnose(message, text, "", detail, command, "", "", failed[:1])
+    kind = "hard" if found.hard else "soft"
+    each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
+    return Classification(kind, failed, found.status, found.reason, per_recipient=each)
 
 
 def _from_report(
