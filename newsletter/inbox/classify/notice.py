@@ -20,7 +20,8 @@ names anyone: the RCPT TO of a refused transcript command, ``<addr>:`` and bare-
 and ``Final-Recipient`` lines quoted in text (Microsoft 365), and lines that name an address
 with the failure ("wasn't delivered to a@b", "550 5.1.1 <a@b>: ..."); read up to where the
 returned message starts, never the notice's own addresses (From, To, Reply-To, ...) nor the
-returned message's sender (ours), nor a mail system's address (MAILER-DAEMON, postmaster).
+returned message's sender (ours: its attached headers, or From/Sender/Reply-To/Return-Path lines
+quoted inline), nor a mail system's address (MAILER-DAEMON, postmaster).
 """
 
 from __future__ import annotations
@@ -67,12 +68,18 @@ _FAILURE_WORDS = re.compile(
 )
 # Where the returned message (or its headers) starts in a notice's text.
 _RETURNED_START = re.compile(
-    r"^\s*-*\s*(below\s+this\s+line\s+is\s+a\s+copy|this\s+is\s+a\s+copy\s+of|"
-    r"(the\s+)?original\s+message|returned\s+message|the\s+header\s+of\s+the\s+original|"
-    r"undelivered\s+message|message\s+headers\s+follow|"
+    r"^\s*-{2,}.*\b(original|returned|undelivered)\s+message"
+    r"|^\s*-*\s*(below\s+this\s+line\s+is\s+a\s+copy|this\s+is\s+a\s+copy\s+of|"
+    r"original\s+message\s+(follows|headers)|the\s+header\s+of\s+the\s+original|"
+    r"undelivered\s+message\s+(follows|headers)|message\s+headers\s+follow|"
     r"content-type:\s*(message/rfc822|text/rfc822-headers))"
     r"|^(Received|Return-Path|Message-ID|DKIM-Signature|From|Date):\s",
     re.IGNORECASE,
+)
+# The sender fields of a returned message quoted inline (ours).
+_SENDER_LINE = re.compile(
+    rf"^(?:From|Sender|Reply-To|Return-Path):[^\n]*?<?({_ADDRESS})>?\s*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _REPLY_OR_FORWARD = re.compile(
     r"^\s*(re|fwd?|aw|wg|tr|sv|vs|antw|rif|enc)\s*(\[\d+\])?\s*:", re.IGNORECASE
@@ -179,7 +186,7 @@ def clearly_not_a_failure(text: str) -> str:
 def notice_recipients(message: Message, text: str) -> tuple[str, ...]:
     """The failed addresses a notice's ``text`` names (see the module docstring), lower
     case, in order, no duplicates; never the notice's own or the returned message's sender."""
-    own = _own_addresses(message)
+    own = _own_addresses(message) | {a.lower() for a in _SENDER_LINE.findall(text)}
     refused = [r.recipient for r in transcript(text) if r.recipient]
     found: list[str] = list(refused)
     own |= {m.lower() for m in _MAIL_FROM.findall(text)}
