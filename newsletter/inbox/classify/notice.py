@@ -113,13 +113,14 @@ class Refusal:
 
 
 def from_mail_system(message: Message) -> bool:
-    """Whether From is a null reverse-path (``<>``, ``<@>``, no address at all) or a mail
-    system's mailbox (MAILER-DAEMON, postmaster: ``MAIL_SYSTEM_LOCAL_PARTS``)."""
+    """Whether From is a null reverse-path (``<>``, ``<@>``, with or without a name) or a
+    mail system's mailbox (MAILER-DAEMON, postmaster: ``MAIL_SYSTEM_LOCAL_PARTS``, with or
+    without a domain). An empty or absent From is neither."""
     if "From" not in message:
         return False
     value = headers.first(message, "From").strip()
     address = parseaddr(value)[1].strip()
-    if value.endswith(("<>", "<@>")) or address in ("", "@"):
+    if value.endswith(("<>", "<@>")):
         return True
     return address.rpartition("@")[0 if "@" in address else 2].lower() in MAIL_SYSTEM_LOCAL_PARTS
 

@@ -144,7 +144,11 @@ def _field_blocks(part: Message) -> list[Message]:
             return blocks
         # A type the email package does not know as a report (message/global-delivery-
         # status) is parsed as one message: the first block its headers, the rest its body.
-        text = blocks[0].as_string()
+        # as_bytes keeps raw UTF-8 (RFC 6533's unitext addresses) that as_string would lose.
+        try:
+            text = blocks[0].as_bytes().decode("utf-8", "replace")
+        except Exception:  # the standard library's generator on malformed input
+            text = blocks[0].as_string()
     else:
         raw = part.get_payload(decode=True)
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
