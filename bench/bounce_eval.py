@@ -32,10 +32,10 @@ import os
 import random
 import statistics
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
-from typing import Iterator
 
 from newsletter.inbox.classify import Classification, classify, lhosts
 from newsletter.inbox.classify import reasons as classify_reasons

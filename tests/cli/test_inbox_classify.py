@@ -66,8 +66,8 @@ def test_every_kind_prints_the_same_keys_and_null_for_what_is_unknown(tmp_path: 
     assert [row["kind"] for row in rows] == list(KINDS)
     for row in rows:
         assert list(row) == ["file", "kind", "recipients", "status", "reason"]
-        assert row["status"] is None or isinstance(row["status"], str) and row["status"]
-        assert row["reason"] is None or isinstance(row["reason"], str) and row["reason"]
+        assert row["status"] is None or (isinstance(row["status"], str) and row["status"])
+        assert row["reason"] is None or (isinstance(row["reason"], str) and row["reason"])
     by_kind = {row["kind"]: row for row in rows}
     assert (by_kind["soft"]["status"], by_kind["soft"]["reason"]) == ("5.2.2", "mailboxfull")
     assert by_kind["complaint"]["reason"] == "abuse"

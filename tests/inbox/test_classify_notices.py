@@ -11,13 +11,13 @@ from email import policy
 import pytest
 
 from newsletter.inbox.classify import Classification, classify
-from newsletter.inbox.classify.plaintext import human_text
 from newsletter.inbox.classify.notice import (
     clearly_not_a_failure,
     from_mail_system,
     notice_recipients,
     transcript,
 )
+from newsletter.inbox.classify.plaintext import human_text
 
 OURS = "papers@example.org"
 RETURN_PATH = "papers+bounce-k3j2h1@example.org"
@@ -131,7 +131,7 @@ The response was:
 
 550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.
 
-"""  # noqa: E501
+"""
 
 
 @pytest.mark.parametrize(
