@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from typing import Literal
 
 from newsletter.inbox.classify import headers
 from newsletter.inbox.classify.reports import returned_headers
@@ -174,7 +175,7 @@ def quotes_smtp_failure(text: str) -> bool:
     return bool(_HOST_SAID.search(unquoted) or _QMAIL.search(unquoted))
 
 
-def clearly_not_a_failure(text: str) -> str:
+def clearly_not_a_failure(text: str) -> Literal["warning", "other", ""]:
     """``'warning'`` when a mail system's text only says the message is delayed, ``'other'``
     when it only says it was delivered or relayed, '' otherwise (it may be a failure)."""
     if _PERMANENT.search(text):
