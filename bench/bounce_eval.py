@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import email
 import json
 import os
 import random
@@ -34,11 +33,11 @@ import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import policy
 from pathlib import Path
 
 from newsletter.inbox.classify import Classification, classify, lhosts
 from newsletter.inbox.classify import reasons as classify_reasons
+from newsletter.inbox.classify.excerpt import parse
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("NEWSLETTER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
@@ -79,7 +78,7 @@ def label_of(result: Classification) -> str:
 
 
 def classify_file(path: Path) -> Classification:
-    return classify(email.message_from_bytes(path.read_bytes(), policy=policy.compat32))
+    return classify(parse(path.read_bytes()))
 
 
 @dataclass

@@ -10,13 +10,12 @@ other files are still printed and the exit status is 2.
 
 from __future__ import annotations
 
-import email
-from email import policy
 from pathlib import Path
 
 import click
 
 from newsletter.inbox.classify import classify as classify_message
+from newsletter.inbox.classify.excerpt import parse
 from newsletter.text import json_line, visible
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -39,7 +38,7 @@ def classify(files: tuple[Path, ...]) -> None:
             click.echo(f"error: {visible(path)}: larger than {MAX_BYTES} bytes", err=True)
             unreadable += 1
             continue
-        found = classify_message(email.message_from_bytes(raw, policy=policy.compat32))
+        found = classify_message(parse(raw))
         row: dict[str, object] = {
             "file": str(path),
             "kind": found.kind,

@@ -41,6 +41,7 @@ from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.inbox import bounce_score
 from newsletter.inbox.classify import Classification, classify, headers
 from newsletter.inbox.classify.autoreply import subject as decoded_subject
+from newsletter.inbox.classify.excerpt import excerpt
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
 from newsletter.inbox.forward import forward
 from newsletter.inbox.message_facts import (
@@ -117,8 +118,9 @@ class Handler:
 
     def handle(self, raw: bytes) -> HandledMessage:
         """Handle one raw RFC 5322 message once (``message_key``), by what ``classify``
-        says it is (see the module docstring)."""
-        message = message_from_bytes(raw, policy=default)
+        says it is (see the module docstring). Only ``excerpt(raw)`` is parsed (every header,
+        64 KiB of each body); a forward carries ``raw`` whole."""
+        message = message_from_bytes(excerpt(raw), policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
             if events.seen(conn, key):
