@@ -24,12 +24,18 @@ RETURN_PATH = "papers+bounce-k3j2h1@example.org"
 
 
 def notice(
-    sender: str, subject: str, body: str, *, extra: str = "", return_path: str = ""
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    extra: str = "",
+    return_path: str = "",
+    message_id: str = "<n1@mx.example.net>",
 ) -> bytes:
     """A text/plain notice to our VERP return path, quoting our message after ``body``."""
     return (
         f"Return-Path: <{return_path}>\r\nFrom: {sender}\r\nTo: {RETURN_PATH}\r\nSubject: {subject}\r\n"
-        f"Date: Mon, 30 Nov 2026 03:00:00 +0000\r\nMessage-ID: <n1@mx.example.net>\r\n"
+        f"Date: Mon, 30 Nov 2026 03:00:00 +0000\r\nMessage-ID: {message_id}\r\n"
         f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n{extra}\r\n"
         f"{body}\r\n"
         f"Return-Path: <{RETURN_PATH}>\r\nFrom: Papers <{OURS}>\r\nTo: kate@example.net\r\n"
