@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bench.classify_large import reply as reply_with_attachment
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.inbox import process_inbox
@@ -27,7 +28,6 @@ from newsletter.store.db import Store
 from newsletter.store.schema import inbox_events
 from newsletter.store.schema import subscribers as subscribers_table
 from newsletter.tokens import Signer
-from bench.classify_large import reply as reply_with_attachment
 from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import KEY, arf, dsn, out_of_office, reply
 from tests.inbox.test_classify_notices import COURIER_BODY, POSTFIX_BODY, notice
@@ -381,6 +381,7 @@ async def test_plain_text_notices_from_mail_systems_are_bounces_never_forwarded_
     assert (report.bounces, report.forwarded, report.replies_sent) == (2, 0, 0)
     assert smtp_sink.messages == []
     assert kinds(store) == ["bounce-unproven", "bounce-unproven"]
+    assert state(store, reader) == ("active", 0.0)  # unproven: nothing counted
     store.close()
     env = {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_VERP": "false"}
     checked = CliRunner().invoke(main, ["status", "--check"], env=env)
