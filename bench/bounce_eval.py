@@ -15,7 +15,8 @@ The split: the files, sorted by name, are shuffled with ``random.Random(15)``; t
 ``--seeds N`` repeats that with seeds 1..N and prints, for each half, the lowest, median and
 highest hard precision, hard recall and share of failures recognised, so a figure says how
 much it depends on which files happen to be in a half.
-``--general`` turns the per-server readers off (``lhosts.hints`` says nothing, ``rhosts``
+``--general`` turns the per-server readers off (``lhosts.hints`` and ``lhosts_text.hints``
+say nothing, ``rhosts``
 names no provider): what is left are the general rules (RFC 3464 reports, sisimai's reason
 model, the generic notice rules of ``classify/notice.py``), the better guide to mail servers
 that no ported reader covers.
@@ -35,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.inbox.classify import Classification, classify, lhosts
+from newsletter.inbox.classify import Classification, classify, lhosts, lhosts_text
 from newsletter.inbox.classify import reasons as classify_reasons
 from newsletter.inbox.classify.excerpt import parse
 
@@ -161,13 +162,14 @@ def spread(cases: list[Case], seeds: int) -> str:
 def general_rules_only() -> Iterator[None]:
     """Within the block, the per-server readers say nothing (``lhosts.hints``,
     ``rhosts.rhost_reason``)."""
-    saved = lhosts.hints, classify_reasons.rhost_reason
+    saved = lhosts.hints, lhosts_text.hints, classify_reasons.rhost_reason
     lhosts.hints = lambda *_args: lhosts.Hints()  # type: ignore[assignment]
+    lhosts_text.hints = lambda *_args: None  # type: ignore[assignment]
     classify_reasons.rhost_reason = lambda *_args: ""  # type: ignore[assignment]
     try:
         yield
     finally:
-        lhosts.hints, classify_reasons.rhost_reason = saved  # type: ignore[assignment]
+        lhosts.hints, lhosts_text.hints, classify_reasons.rhost_reason = saved  # type: ignore[assignment]
 
 
 def main() -> None:

@@ -284,3 +284,98 @@ def test_an_out_of_office_reply_is_still_an_auto_reply() -> None:
         extra="Auto-Submitted: auto-replied\r\n",
     )
     assert parsed(raw).kind == "auto-reply"
+
+
+# --- the readers of lhosts_text: Courier, qmail, Domino, Notes, GMX, Zoho -----------------
+
+QMAIL_REMOTE = """Hi. This is the qmail-send program at mail.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<kate@example.net>:
+192.0.2.25 does not like recipient.
+Remote host said: 550 Requested action not taken
+Giving up on 192.0.2.25.
+
+--- Below this line is a copy of the message.
+
+"""
+
+DOMINO_BODY = """Your message
+
+  Subject: Today's papers
+
+was not delivered to:
+
+  kate@example.net
+
+because:
+
+  User kate (kate@example.net) not listed in Domino Directory
+
+"""
+
+NOTES_BODY = """------- Failure Reasons  --------
+
+User not listed in public Name & Address Book
+kate@example.net
+
+------- Returned Message --------
+"""
+
+GMX_BODY = """This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of
+its recipients. This is a permanent error. The following address
+failed:
+
+"kate@example.net":
+
+SMTP error from remote server after RCPT command:
+host: mx.example.net
+550 Requested action not taken: mailbox unavailable
+
+--- The header of the original message is following. ---
+"""
+
+ZOHO_BODY = """This message was created automatically by mail delivery software.
+A message that you sent could not be delivered to one or more of its recipients.
+
+kate@example.net Host not reachable, ERROR_CODE :421, ERROR_CODE :4.4.2
+
+"""
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "extra", "kind", "reason"),
+    [
+        ("Courier mail server at mx.example.net <@>", "NOTICE: mail delivery status.",
+         COURIER_BODY.replace("<<< 550 No such user", "<<< 550 No such domain."), "",
+         "hard", "hostunknown"),
+        # "does not like recipient" without a status code: qmail's own words say RCPT.
+        ("MAILER-DAEMON@mail.example.net", "failure notice", QMAIL_REMOTE, "",
+         "hard", "userunknown"),
+        ("MAILER-DAEMON@mail.example.net", "failure notice",
+         QMAIL_BODY.replace("Sorry, no mailbox here by that name. (#5.1.1)",
+                            "Sorry, I couldn't find any host named example.net. (#5.1.2)"),
+         "", "hard", "hostunknown"),
+        ("MAILER-DAEMON@mail.example.net", "failure notice",
+         QMAIL_BODY.replace("Sorry, no mailbox here by that name. (#5.1.1)",
+                            "disk quota exceeded (#4.2.2)"), "", "soft", "mailboxfull"),
+        ("Postmaster@example.net", "DELIVERY FAILURE: User kate (kate@example.net) not listed "
+         "in Domino Directory", DOMINO_BODY, "", "hard", "userunknown"),
+        ("Postmaster@example.net", "Undeliverable message", NOTES_BODY, "", "hard",
+         "userunknown"),
+        ("MAILER-DAEMON@gmx.net", "Mail delivery failed: returning message to sender",
+         GMX_BODY, "X-GMX-Antispam: 0\r\n", "hard", "userunknown"),
+        # Zoho says "expired", a reason sisimai checks again: 4.4.2's own reason wins.
+        ("mailer-daemon@mail.zoho.com", "Undelivered Mail Returned to Sender", ZOHO_BODY,
+         "X-ZohoMail: Si CHF_MF_NL SS_10\r\n", "soft", "networkerror"),
+    ],
+)  # fmt: skip
+def test_each_servers_own_words_give_the_reason(
+    sender: str, subject: str, body: str, extra: str, kind: str, reason: str
+) -> None:
+    found = parsed(notice(sender, subject, body, extra=extra))
+    assert (found.kind, found.reason) == (kind, reason)
+    assert found.recipients == ("kate@example.net",)

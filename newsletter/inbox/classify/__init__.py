@@ -29,7 +29,15 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.inbox.classify import headers, lhosts, notice, plaintext, reports, rhosts
+from newsletter.inbox.classify import (
+    headers,
+    lhosts,
+    lhosts_text,
+    notice,
+    plaintext,
+    reports,
+    rhosts,
+)
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -123,8 +131,8 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
         return _from_report(message, statuses, text, command)
     temporary, permanent = plaintext.failed_addresses(message)
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
-        failed = _unique([*sorted(permanent), *sorted(temporary)])
-        return _from_notice(message, text, command, failed)
+        found = notice.not_ours(message, text, [*sorted(permanent), *sorted(temporary)])
+        return _from_notice(message, text, command, _unique(found))
     if notice.is_failure_notice(message, text):
         return _from_notice(message, text, command, ())
     if notice.from_mail_system(message):
@@ -226,9 +234,12 @@ def _diagnose(
     kind: str,
     where: tuple[str, ...],
 ) -> Diagnosis:
-    """``diagnose`` with what the notice's own format says (``lhosts.hints``) first.
+    """``diagnose`` with what the notice's own format says (``lhosts.hints``, else
+    ``lhosts_text.hints``) first.
     ``where``: (recipient, remote host), either may be missing or ''."""
     said = lhosts.hints(message, text, detail, status, command)
+    if said == lhosts.Hints():
+        said = lhosts_text.hints(message, text) or said
     recipient = where[0] if where else ""
     remote = (where[1] if len(where) > 1 else "") or rhosts.named_host(text)
     return diagnose(

@@ -27,6 +27,7 @@ quoted inline), nor a mail system's address (MAILER-DAEMON, postmaster).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -82,6 +83,8 @@ _SENDER_LINE = re.compile(
     rf"^(?:From|Sender|Reply-To|Return-Path):[^\n]*?<?({_ADDRESS})>?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_ID = re.compile(r"<([^<>@\s]+@[^<>\s]+)>")
+_ID_LINE = re.compile(r"^(?:Message-ID|In-Reply-To|References):[^\n]*$", re.I | re.M)
 _REPLY_OR_FORWARD = re.compile(
     r"^\s*(re|fwd?|aw|wg|tr|sv|vs|antw|rif|enc)\s*(\[\d+\])?\s*:", re.IGNORECASE
 )
@@ -188,7 +191,7 @@ def clearly_not_a_failure(text: str) -> Literal["warning", "other", ""]:
 def notice_recipients(message: Message, text: str) -> tuple[str, ...]:
     """The failed addresses a notice's ``text`` names (see the module docstring), lower
     case, in order, no duplicates; never the notice's own or the returned message's sender."""
-    own = _own_addresses(message) | {a.lower() for a in _SENDER_LINE.findall(text)}
+    own = own_addresses(message, text)
     refused = [r.recipient for r in transcript(text) if r.recipient]
     found: list[str] = list(refused)
     own |= {m.lower() for m in _MAIL_FROM.findall(text)}
@@ -198,12 +201,12 @@ def notice_recipients(message: Message, text: str) -> tuple[str, ...]:
         if line.startswith(">") and not line.startswith(">>>"):
             continue  # quoted text
         found.extend(_named(line))
+    cleaned = (a.strip("'\"`").rstrip(".").lower() for a in found)
     return tuple(
         dict.fromkeys(
-            a.lower().rstrip(".")
-            for a in found
-            if a.lower().rstrip(".") not in own
-            and a.partition("@")[0].lower() not in MAIL_SYSTEM_LOCAL_PARTS
+            a
+            for a in cleaned
+            if "@" in a and a not in own and a.partition("@")[0] not in MAIL_SYSTEM_LOCAL_PARTS
         )
     )
 
@@ -220,14 +223,42 @@ def _named(line: str) -> list[str]:
     return []
 
 
-def _own_addresses(message: Message) -> set[str]:
+def own_addresses(message: Message, text: str) -> set[str]:
+    """Addresses a notice names that are never a failed recipient, lower case: its own
+    sender and recipient fields (From, To, Reply-To, Return-Path, ...), the returned
+    message's sender fields (ours; attached, or quoted inline in ``text``), and the
+    addr-spec-like Message-IDs of both (``<id@host>``)."""
     names = ("From", "Sender", "Reply-To", "To", "Cc", "Delivered-To", "X-Original-To",
              "Return-Path", "Envelope-To", "Errors-To")  # fmt: skip
+    ids = ("Message-ID", "In-Reply-To", "References")
     values = [v for name in names for v in headers.values(message, name)]
+    id_values = [v for name in ids for v in headers.values(message, name)]
     for returned in returned_headers(message):
         for name in ("From", "Sender", "Reply-To", "Return-Path"):
             values.extend(headers.values(returned, name))
-    return {addr.lower() for _, addr in getaddresses(values) if "@" in addr}
+        id_values.extend(v for name in ids for v in headers.values(returned, name))
+    found = {addr.lower() for _, addr in getaddresses(values) if "@" in addr}
+    found |= {a.lower() for a in _SENDER_LINE.findall(text)}
+    found |= {m.lower() for v in [*id_values, *_ID_LINE.findall(text)] for m in _ID.findall(v)}
+    return found
+
+
+def not_ours(message: Message, text: str, addresses: Iterable[str]) -> tuple[str, ...]:
+    """``addresses`` without ``own_addresses`` and mail systems' (MAILER-DAEMON,
+    postmaster), except those X-Failed-Recipients names: what a third-party detector
+    (``flufl.bounce``) found, made safe to score."""
+    own = own_addresses(message, text)
+    named = {  # X-Failed-Recipients says it outright (Exim, Gmail): kept whatever else holds
+        a.strip().lower()
+        for v in headers.values(message, "X-Failed-Recipients")
+        for a in v.split(",")
+    }
+    return tuple(
+        a
+        for a in addresses
+        if a.lower() in named
+        or (a.lower() not in own and a.partition("@")[0].lower() not in MAIL_SYSTEM_LOCAL_PARTS)
+    )
 
 
 def is_failure_notice(message: Message, text: str) -> bool:
