@@ -10,7 +10,10 @@
    failure; ``warning`` when nothing failed (``Action: delayed | relayed | delivered |
    expanded``: recorded, never scored).
 4. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
-   soft the same way; a failure with no reason found (sisimai's onhold) is soft.
+   soft the same way; a failure with no reason found (sisimai's onhold) is soft. A notice no
+   sender-and-subject rule knows is one by the generic rules (``notice``: a null or
+   MAILER-DAEMON sender, an SMTP transcript); a mail system's message that clearly is no
+   failure is a ``warning`` (a delay) or ``other``, never a ``reply``.
 5. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
 6. ``reply``: a message from a person; ``other``: no usable sender.
 
@@ -18,7 +21,8 @@ A report is as bad as its worst recipient (hard, then soft, then warning);
 ``Classification.per_recipient`` keeps each one.
 
 Reasons: sisimai's model (``reasons.diagnose``: ``newsletter.deliver.reasons`` with what a
-notice format says itself, ``lhosts``, and the providers' rules, ``rhosts``); hard or soft:
+notice format says itself, ``lhosts`` and ``lhosts_text``, and the providers' rules,
+``rhosts``); hard or soft:
 ``newsletter.deliver.classify.bounce_for_reason``, the rule send-time refusals use too.
 """
 
