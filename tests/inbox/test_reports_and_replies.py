@@ -408,3 +408,15 @@ async def test_a_reply_with_a_large_attachment_is_forwarded_whole(
     original = email.message_from_bytes(big, policy=email.policy.default)
     (sent_pdf,) = [p for p in original.walk() if p.get_filename() == "mine.pdf"]
     assert pdf.get_payload(decode=True) == sent_pdf.get_payload(decode=True)
+
+
+async def test_a_mail_systems_message_that_is_no_failure_is_recorded_never_forwarded(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    settings = settings.model_copy(update={"alert_email": "ops@example.org"})
+    delivered = "Your message was successfully delivered to kate@example.net.\n"
+    mailbox.append(notice("Courier mail server at mx.example.net <@>", "Mail status", delivered))
+    report = await run(sqlite_store, settings)
+    assert (report.ignored, report.forwarded, report.replies_sent) == (1, 0, 0)
+    assert smtp_sink.messages == []
+    assert kinds(sqlite_store) == ["ignored"]
