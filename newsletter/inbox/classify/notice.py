@@ -79,10 +79,7 @@ _RETURNED_START = re.compile(
     re.IGNORECASE,
 )
 # The sender fields of a returned message quoted inline (ours).
-_SENDER_LINE = re.compile(
-    rf"^(?:From|Sender|Reply-To|Return-Path):[^\n]*?<?({_ADDRESS})>?\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
+_SENDER_LINE = re.compile(r"^(?:From|Sender|Reply-To|Return-Path):(.*)$", re.I | re.M)
 _ID = re.compile(r"<([^<>@\s]+@[^<>\s]+)>")
 _ID_LINE = re.compile(r"^(?:Message-ID|In-Reply-To|References):[^\n]*$", re.I | re.M)
 _REPLY_OR_FORWARD = re.compile(
@@ -238,7 +235,8 @@ def own_addresses(message: Message, text: str) -> set[str]:
             values.extend(headers.values(returned, name))
         id_values.extend(v for name in ids for v in headers.values(returned, name))
     found = {addr.lower() for _, addr in getaddresses(values) if "@" in addr}
-    found |= {a.lower() for a in _SENDER_LINE.findall(text)}
+    quoted = [v[:998] for v in _SENDER_LINE.findall(text)]
+    found |= {addr.lower() for _, addr in getaddresses(quoted) if "@" in addr}
     found |= {m.lower() for v in [*id_values, *_ID_LINE.findall(text)] for m in _ID.findall(v)}
     return found
 
