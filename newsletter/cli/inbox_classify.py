@@ -4,8 +4,10 @@ One JSON object per file on stdout, every one with the same keys: ``file``, ``ki
 ``recipients``, ``status`` and ``reason`` (``null`` when unknown). Characters a terminal
 would act on or hide (bidi overrides, controls) are written as JSON ``\\uXXXX`` escapes
 (``text.json_line``), in file names and addresses alike. Operators use it to answer "why was this reader suppressed?" from
-the message the mailbox kept. A file that cannot be read is a one-line error on stderr; the
-other files are still printed and the exit status is 2.
+the message the mailbox kept. A file that cannot be read (or classified) is a one-line error on
+stderr; the other files are still printed and the exit status is 2. ``excerpt`` bounds what
+is parsed (MIME depth, header length), so hostile nesting or a 3 MB Subject is classified,
+not an error.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ def classify(files: tuple[Path, ...]) -> None:
             click.echo(f"error: {visible(path)}: larger than {MAX_BYTES} bytes", err=True)
             unreadable += 1
             continue
-        found = classify_message(parse(raw))
+        try:
+            found = classify_message(parse(raw))
+        except Exception as exc:  # one unreadable message must not hide the files after it
+            click.echo(f"error: {visible(path)}: cannot classify: {type(exc).__name__}", err=True)
+            unreadable += 1
+            continue
         row: dict[str, object] = {
             "file": str(path),
             "kind": found.kind,

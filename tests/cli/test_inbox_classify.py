@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from newsletter.cli import main
 from tests.inbox import mail
+from tests.inbox.test_excerpt import nested
 
 
 def test_each_file_prints_one_json_object(tmp_path: Path) -> None:
@@ -125,3 +126,20 @@ def test_a_message_that_breaks_a_flufl_bounce_detector_prints_no_traceback(tmp_p
     assert result.exit_code == 0
     assert json.loads(result.stdout)["file"] == str(odd)
     assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+
+
+def test_a_thousand_nested_multiparts_print_one_line_and_the_next_file_too(
+    tmp_path: Path,
+) -> None:
+    deep = tmp_path / "deep.eml"
+    deep.write_bytes(nested(1000, sender="x@example.net"))
+    bounce = tmp_path / "bounce.eml"
+    bounce.write_bytes(mail.dsn("slow@example.net", "4.4.7", action="delayed"))
+    result = CliRunner().invoke(main, ["inbox", "classify", str(deep), str(bounce)])
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["file"], r["kind"]) for r in rows] == [
+        (str(deep), "reply"),
+        (str(bounce), "warning"),
+    ]
+    assert "Traceback" not in result.stderr

@@ -7,9 +7,11 @@ from __future__ import annotations
 import email
 from email import policy
 
+import pytest
+
 from bench.classify_large import bounce, reply
 from newsletter.inbox.classify import classify
-from newsletter.inbox.classify.excerpt import PART_LIMIT, excerpt, parse
+from newsletter.inbox.classify.excerpt import DEPTH_LIMIT, HEADER_LIMIT, PART_LIMIT, excerpt, parse
 from newsletter.inbox.classify.reports import returned_headers
 
 SIZE = 1024 * 1024
@@ -57,3 +59,47 @@ def test_a_long_single_part_body_is_cut_at_a_line() -> None:
     head, _, body = cut.partition(b"\r\n\r\n")
     assert head == b"From: a@example.net\r\nSubject: hi"
     assert len(body) <= PART_LIMIT and body == line * (len(body) // len(line))
+
+
+def nested(levels: int, sender: str = "MAILER-DAEMON@mx.example.net") -> bytes:
+    """A message of ``levels`` multiparts, each the only part of the one around it."""
+    head = f"From: {sender}\r\nTo: papers@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="n{i}"\r\n\r\n--n{i}\r\n' for i in range(levels)
+    )
+    closing = "".join(f"\r\n--n{i}--\r\n" for i in reversed(range(levels)))
+    return (head + opening + "Content-Type: text/plain\r\n\r\ndeep text\r\n" + closing).encode()
+
+
+def test_multiparts_nested_deeper_than_the_limit_are_kept_as_headers_only() -> None:
+    raw = nested(DEPTH_LIMIT + 900)  # 1 000 levels: the standard parser alone recurses too deep
+    with pytest.raises(RecursionError):
+        email.message_from_bytes(raw, policy=policy.compat32)
+    message = parse(raw)
+    depth = 0
+    part = message
+    while part.is_multipart():
+        (part,) = part.get_payload()
+        depth += 1
+    assert depth == DEPTH_LIMIT
+    assert b"deep text" not in excerpt(raw)
+    assert classify(message).kind in ("soft", "other")
+
+
+def test_multiparts_within_the_limit_are_read_whole() -> None:
+    raw = nested(DEPTH_LIMIT - 1)
+    assert excerpt(raw) == raw
+    assert "deep text" in str(parse(raw))
+
+
+def test_a_header_is_read_up_to_its_first_16_kib() -> None:
+    words = " ".join(["=?UTF-8?B?QUFB?="] * 200_000)  # 3.4 MB: 52 s of CPU to decode whole
+    raw = f"From: a@example.net\r\nSubject: {words}\r\nTo: papers@example.org\r\n\r\nhi\r\n"
+    cut = excerpt(raw.encode())
+    subject = parse(raw.encode())["Subject"]
+    assert HEADER_LIMIT - 20 < len(subject) <= HEADER_LIMIT
+    assert subject.endswith("=?UTF-8?B?QUFB?=")  # cut between words, never inside one
+    assert cut.endswith(b"\r\nTo: papers@example.org\r\n\r\nhi\r\n")
+    folded = "From: a@example.net\r\nSubject: " + "\r\n ".join(["=?UTF-8?B?QUFB?="] * 5_000)
+    kept = parse((folded + "\r\n\r\n" + "x\r\n" * 30_000).encode())["Subject"]
+    assert HEADER_LIMIT - 40 < len(kept) <= HEADER_LIMIT
