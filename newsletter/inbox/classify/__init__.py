@@ -9,13 +9,16 @@
    when a failed recipient's reason is about the address itself, ``soft`` for any other
    failure; ``warning`` when nothing failed (``Action: delayed | relayed | delivered |
    expanded``: recorded, never scored).
-4. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
+4. A delay warning in text form (``notice.is_delay_warning``: Exim's "has not yet been
+   delivered", Sendmail's "Warning: could not send message for past N hours", Postfix's
+   "Delayed Mail", Exchange's "Delivery delayed"): ``warning``, never scored.
+5. Any other delivery failure notice (``flufl.bounce`` and the notice's own text): hard or
    soft the same way; a failure with no reason found (sisimai's onhold) is soft. A notice no
    sender-and-subject rule knows is one by the generic rules (``notice``: a null or
    MAILER-DAEMON sender, an SMTP transcript); a mail system's message that clearly is no
    failure is a ``warning`` (a delay) or ``other``, never a ``reply``.
-5. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
-6. ``reply``: a message from a person; ``other``: no usable sender.
+6. ``auto-reply``: RFC 3834 signals (``autoreply.auto_reply_signals``).
+7. ``reply``: a message from a person; ``other``: no usable sender.
 
 A report is as bad as its worst recipient (hard, then soft, then warning);
 ``Classification.per_recipient`` keeps each one.
@@ -42,6 +45,7 @@ from newsletter.inbox.classify import (
     reports,
     rhosts,
 )
+from newsletter.deliver.reasons import find_status
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
@@ -134,6 +138,9 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     if statuses:
         return _from_report(message, statuses, text, command)
     temporary, permanent = plaintext.failed_addresses(message)
+    if notice.is_delay_warning(message, text):
+        found = notice.not_ours(message, text, [*sorted(permanent), *sorted(temporary)])
+        return _delayed(text, _unique(found) or _unique(notice.notice_recipients(message, text)))
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         found = notice.not_ours(message, text, [*sorted(permanent), *sorted(temporary)])
         return _from_notice(message, text, command, _unique(found))
@@ -182,6 +189,15 @@ def _from_notice(
     kind = "hard" if found.hard else "soft"
     each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
     return Classification(kind, failed, found.status, found.reason, per_recipient=each)
+
+
+def _delayed(text: str, named: tuple[str, ...]) -> Classification:
+    """A delay warning in text form: recorded, never scored; the status its text quotes."""
+    status = find_status(plaintext.diagnostic_lines(text))
+    each = tuple(RecipientResult(a, "", "delayed", status, "delayed", "warning") for a in named)
+    return Classification(
+        "warning", named, status, "delayed", "delayed", per_recipient=each
+    )
 
 
 def _from_report(

@@ -95,6 +95,17 @@ _SUCCESS_WORDS = re.compile(
     r"delivery\s+(status\s+notification\s+)?\(?success|return\s+receipt|has\s+been\s+relayed",
     re.IGNORECASE,
 )
+# The subjects of delay warnings (the message is still queued; RFC 3464 "delayed"): Exim's
+# "Warning: message X delayed 24 hours", Sendmail's "Warning: could not send message for past
+# 4 hours", Postfix's "Delayed Mail (still being retried)", Exchange's "Delivery delayed:",
+# Gmail's and Exchange's "Delivery Status Notification (Delay)".
+_DELAY_SUBJECT = re.compile(
+    r"^\s*(?:warning:\s+message\s+\S+\s+delayed|warning:\s+could\s+not\s+send\s+message"
+    r"|delayed\s+mail\b|delivery\s+delayed\b|(?:mail\s+|message\s+)delivery\s+delayed"
+    r"|delivery\s+status\s+notification\s+\(delay\)|message\s+delayed\b)",
+    re.IGNORECASE,
+)
+_PERMANENT_CODE = re.compile(r"(?<![\d.])5\d\d(?![\d])|(?<![\d.])5\.\d{1,3}\.\d{1,3}")
 _PERMANENT = re.compile(
     r"permanent|fatal|could\s+not\s+be\s+delivered|undeliverable|(?<![\d.])5\d\d(?![\d])|"
     r"(?<![\d.])5\.\d{1,3}\.\d{1,3}",
@@ -266,3 +277,20 @@ def is_failure_notice(message: Message, text: str) -> bool:
     if from_mail_system(message):
         return not clearly_not_a_failure(text)
     return not is_reply_or_forward(message) and quotes_smtp_failure(text)
+
+
+def is_delay_warning(message: Message, text: str) -> bool:
+    """Whether a program's message only warns that delivery is delayed (sisimai: delayed;
+    RFC 3464 ``Action: delayed``), in text form: not a person's reply or forward, sent by a
+    mail system (``from_mail_system``, a null Return-Path, ``Auto-Submitted``), and either a
+    delay subject (``_DELAY_SUBJECT``) with no permanent reply or status code in the text,
+    or a text that only says the message is delayed (``clearly_not_a_failure``)."""
+    if is_reply_or_forward(message):
+        return False
+    null_path = headers.first(message, "Return-Path", "x").strip() in ("<>", "")
+    automatic = headers.first(message, "Auto-Submitted", "no").strip().lower() != "no"
+    if not (from_mail_system(message) or null_path or automatic):
+        return False
+    if _DELAY_SUBJECT.match(headers.first(message, "Subject")):
+        return not _PERMANENT_CODE.search(text)
+    return clearly_not_a_failure(text) == "warning"
