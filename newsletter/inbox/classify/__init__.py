@@ -195,9 +195,7 @@ def _delayed(text: str, named: tuple[str, ...]) -> Classification:
     """A delay warning in text form: recorded, never scored; the status its text quotes."""
     status = find_status(plaintext.diagnostic_lines(text))
     each = tuple(RecipientResult(a, "", "delayed", status, "delayed", "warning") for a in named)
-    return Classification(
-        "warning", named, status, "delayed", "delayed", per_recipient=each
-    )
+    return Classification("warning", named, status, "delayed", "delayed", per_recipient=each)
 
 
 def _from_report(
