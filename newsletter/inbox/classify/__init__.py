@@ -36,6 +36,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
+from newsletter.deliver.reasons import find_status
 from newsletter.inbox.classify import (
     headers,
     lhosts,
@@ -45,7 +46,6 @@ from newsletter.inbox.classify import (
     reports,
     rhosts,
 )
-from newsletter.deliver.reasons import find_status
 from newsletter.inbox.classify.autoreply import auto_reply_signals
 from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
 from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
