@@ -129,6 +129,12 @@ class Handler:
             if found.kind in ("hard", "soft"):
                 return self._failure(conn, key, found)
             if found.kind == "warning":
+                if found.reason == "authfailure":
+                    log.warning(
+                        "a delivery report says a relay refused our authentication (%s): "
+                        "a problem of our SMTP setup, not of the reader's address",
+                        found.status or "no status",
+                    )
                 target, _ = bounce_score.concerned(conn, found, self.links, self.now)
                 events.record(
                     conn,

@@ -36,7 +36,8 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.deliver.reasons import find_status
+from newsletter.deliver.classify import refusal
+from newsletter.deliver.reasons import find_reply, find_status
 from newsletter.inbox.classify import (
     headers,
     lhosts,
@@ -169,7 +170,7 @@ def _from_notice(
                 message, text, "", refusal.reply, refusal.command, "", "",
                 (refusal.recipient or (failed[:1] or ("",))[0],),
             )  # fmt: skip
-            kind: RecipientKind = "hard" if found.hard else "soft"
+            kind, found = _judged(found, refusal.reply)
             names = (refusal.recipient,) if refusal.recipient else failed
             results.extend(
                 RecipientResult(a.lower(), "", "failed", found.status, found.reason, kind)
@@ -186,9 +187,22 @@ def _from_notice(
         )  # fmt: skip
     detail = plaintext.diagnostic_lines(text) or " ".join(text.split())[:500]
     found = _diagnose(message, text, "", detail, command, "", "", failed[:1])
-    kind = "hard" if found.hard else "soft"
+    kind, found = _judged(found, detail)
     each = tuple(RecipientResult(a, "", "", found.status, found.reason, kind) for a in failed)
     return Classification(kind, failed, found.status, found.reason, per_recipient=each)
+
+
+def _judged(found: Diagnosis, detail: str) -> tuple[RecipientKind, Diagnosis]:
+    """Hard or soft by ``found``; a ``warning`` (recorded, never scored) with reason
+    authfailure when the refusal is about our own setup: the relay or smarthost refused our
+    authentication (RFC 4954: 530, 534, 535, 538; 5.7.8, 5.7.9, 5.7.11), the rule send-time
+    refusals use (``deliver.classify.refusal``, scope ``sender``)."""
+    reply = find_reply(detail, found.status)
+    if reply[:1] in "45" and reply:
+        enhanced = found.status if found.status[:1] == reply[:1] else None
+        if refusal(int(reply), enhanced, "report", detail).scope == "sender":
+            return "warning", replace(found, reason="authfailure", hard=False)
+    return ("hard" if found.hard else "soft"), found
 
 
 def _delayed(text: str, named: tuple[str, ...]) -> Classification:
@@ -218,7 +232,7 @@ def _from_report(
                 entry.diagnostic_type,
                 (entry.final_recipient, entry.remote_mta),
             )
-            kind: RecipientKind = "hard" if found.hard else "soft"
+            kind, found = _judged(found, detail)
             status, reason = found.status, found.reason
         else:
             kind, status = "warning", entry.status
