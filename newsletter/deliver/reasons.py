@@ -83,9 +83,9 @@ class Failure:
 
 def matches(reason: str, text: str) -> bool:
     """Whether the lower-cased ``text`` has one of ``reason``'s phrases (``match()``). A
-    phrase that ends a sentence ("spam message rejected.") also matches without its period
-    where the text's clause ends (end of text, punctuation, a parenthesis): servers differ in
-    punctuation, not in words."""
+    phrase of more than 20 characters that ends a sentence ("spam message rejected.") also
+    matches without its period where the text's clause ends (end of text, punctuation, a
+    parenthesis): servers differ in punctuation, not in words."""
     phrases = PHRASES.get(reason)
     if phrases is None or any(p in text for p in phrases.isnot):
         return False
@@ -94,10 +94,15 @@ def matches(reason: str, text: str) -> bool:
     )
 
 
+# Shorter sentence-ending phrases ("does not exist.") are too common inside other sentences
+# ("domain ... does not exist") to match without their full stop.
+_SENTENCE = 20
+
+
 def _said(text: str, phrase: str) -> bool:
     if phrase in text:
         return True
-    if not phrase.endswith(".") or len(phrase) < 10:
+    if not phrase.endswith(".") or len(phrase) <= _SENTENCE:
         return False
     bare = phrase[:-1]
     at = text.find(bare)

@@ -36,7 +36,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
-from newsletter.deliver.classify import refusal
+from newsletter.deliver.classify import AUTH_CODES, AUTH_STATUSES
 from newsletter.deliver.reasons import find_reply, find_status
 from newsletter.inbox.classify import (
     headers,
@@ -194,14 +194,14 @@ def _from_notice(
 
 def _judged(found: Diagnosis, detail: str) -> tuple[RecipientKind, Diagnosis]:
     """Hard or soft by ``found``; a ``warning`` (recorded, never scored) with reason
-    authfailure when the refusal is about our own setup: the relay or smarthost refused our
-    authentication (RFC 4954: 530, 534, 535, 538; 5.7.8, 5.7.9, 5.7.11), the rule send-time
-    refusals use (``deliver.classify.refusal``, scope ``sender``)."""
+    authfailure when the refusal is about our own setup: a relay or smarthost refused our
+    authentication (RFC 4954 reply codes 530, 534, 535, 538; or its enhanced codes 5.7.8,
+    5.7.9, 5.7.11 with a text that speaks of authentication: servers also give 5.7.9 to
+    policy refusals). Send-time refusals use the same codes (``deliver.classify``)."""
     reply = find_reply(detail, found.status)
-    if reply[:1] in "45" and reply:
-        enhanced = found.status if found.status[:1] == reply[:1] else None
-        if refusal(int(reply), enhanced, "report", detail).scope == "sender":
-            return "warning", replace(found, reason="authfailure", hard=False)
+    said_auth = found.status in AUTH_STATUSES and "auth" in detail.lower()
+    if (reply.isdigit() and int(reply) in AUTH_CODES) or said_auth:
+        return "warning", replace(found, reason="authfailure", hard=False)
     return ("hard" if found.hard else "soft"), found
 
 
