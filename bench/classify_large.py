@@ -32,7 +32,7 @@ from email import policy
 from email.message import EmailMessage, Message
 
 from newsletter.inbox.classify import Classification, classify
-from newsletter.inbox.classify.excerpt import parse
+from newsletter.inbox.classify.excerpt import excerpt, parse
 
 
 def returned(size: int) -> EmailMessage:
@@ -81,7 +81,7 @@ def long_subject(words: int) -> bytes:
 
 
 def uncapped(raw: bytes) -> Message:
-    return parse(raw, header_limit=None)
+    return email.message_from_bytes(excerpt(raw, header_limit=None), policy=policy.compat32)
 
 
 def whole(raw: bytes) -> Message:
