@@ -9,12 +9,18 @@
 - ``split_terms``: a topic list as a reader types it (``"a; b, c"`` or one per line).
 - ``local_time``: a moment as every command shows it, ``2026-11-30 04:48 CET`` in
   ``TIMEZONE``.
+- ``visible`` and ``json_line``: untrusted text for a terminal, kept whole but with every
+  character a terminal acts on or hides (controls, bidi overrides, zero-width and other
+  format characters, line separators, surrogates, private-use and unassigned code points)
+  shown as an escape (``\\u202e``), so "Trojan Source" text cannot reorder what is printed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import unicodedata
 import zoneinfo
 
 _SPACE = re.compile(r"\s+")
@@ -64,3 +70,30 @@ def local_time(value: dt.datetime | str | None, timezone: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+# Unicode general categories a terminal acts on or hides: controls, format characters (bidi
+# embeddings, overrides and isolates, zero-width joiners), line and paragraph separators,
+# surrogates, private use, unassigned.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
+def visible(value: object) -> str:
+    """``value`` with each hidden character (``_HIDDEN_CATEGORIES``, line breaks included)
+    written as ``\\uXXXX`` (``\\UXXXXXXXX`` above U+FFFF): nothing is dropped, nothing
+    reorders or hides the text around it. Backslashes are kept as they are."""
+    return "".join(
+        (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") if _hidden(c) else c
+        for c in str(value)
+    )
+
+
+def json_line(value: object) -> str:
+    """``value`` as one line of JSON, non-ASCII letters kept readable (``ensure_ascii=False``)
+    but each hidden character (``_HIDDEN_CATEGORIES``) written as a JSON ``\\uXXXX`` escape
+    (a surrogate pair above U+FFFF): the JSON means the same, and no bidi override or control
+    character reaches the terminal. Raises TypeError for what ``json.dumps`` cannot encode."""
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(json.dumps(c)[1:-1] if _hidden(c) and c not in "\t" else c for c in text)

@@ -1,21 +1,24 @@
 """``newsletter inbox classify FILE.eml...``: what the classifier makes of saved messages.
 
-One JSON object per file on stdout (``file``, ``kind``, ``recipients``, and ``status`` and
-``reason`` where known). Operators use it to answer "why was this reader suppressed?" from
-the message the mailbox kept. A file that cannot be read is a one-line error on stderr; the
-other files are still printed and the exit status is 2.
+One JSON object per file on stdout, every one with the same keys: ``file``, ``kind``,
+``recipients``, ``status`` and ``reason`` (``null`` when unknown). Characters a terminal
+would act on or hide (bidi overrides, controls) are written as JSON ``\\uXXXX`` escapes
+(``text.json_line``), in file names and addresses alike. Operators use it to answer "why was this reader suppressed?" from
+the message the mailbox kept. A file that cannot be read (or classified) is a one-line error on
+stderr; the other files are still printed and the exit status is 2. ``excerpt`` bounds what
+is parsed (MIME depth, header length), so hostile nesting or a 3 MB Subject is classified,
+not an error.
 """
 
 from __future__ import annotations
 
-import email
-import json
-from email import policy
 from pathlib import Path
 
 import click
 
 from newsletter.inbox.classify import classify as classify_message
+from newsletter.inbox.classify.excerpt import parse
+from newsletter.text import json_line, visible
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -30,23 +33,26 @@ def classify(files: tuple[Path, ...]) -> None:
             with path.open("rb") as handle:
                 raw = handle.read(MAX_BYTES + 1)
         except OSError as exc:
-            click.echo(f"error: {path}: {exc.strerror or exc}", err=True)
+            click.echo(f"error: {visible(path)}: {visible(exc.strerror or exc)}", err=True)
             unreadable += 1
             continue
         if len(raw) > MAX_BYTES:
-            click.echo(f"error: {path}: larger than {MAX_BYTES} bytes", err=True)
+            click.echo(f"error: {visible(path)}: larger than {MAX_BYTES} bytes", err=True)
             unreadable += 1
             continue
-        found = classify_message(email.message_from_bytes(raw, policy=policy.compat32))
+        try:
+            found = classify_message(parse(raw))
+        except Exception as exc:  # one unreadable message must not hide the files after it
+            click.echo(f"error: {visible(path)}: cannot classify: {type(exc).__name__}", err=True)
+            unreadable += 1
+            continue
         row: dict[str, object] = {
             "file": str(path),
             "kind": found.kind,
             "recipients": list(found.recipients),
+            "status": found.status or None,
+            "reason": found.reason or None,
         }
-        if found.status:
-            row["status"] = found.status
-        if found.reason:
-            row["reason"] = found.reason
-        click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(json_line(row))
     if unreadable:
         raise SystemExit(2)

@@ -82,11 +82,36 @@ class Failure:
 
 
 def matches(reason: str, text: str) -> bool:
-    """Whether the lower-cased ``text`` has one of ``reason``'s phrases (``match()``)."""
+    """Whether the lower-cased ``text`` has one of ``reason``'s phrases (``match()``). A
+    phrase of more than 20 characters that ends a sentence ("spam message rejected.") also
+    matches without its period where the text's clause ends (end of text, punctuation, a
+    parenthesis): servers differ in punctuation, not in words."""
     phrases = PHRASES.get(reason)
     if phrases is None or any(p in text for p in phrases.isnot):
         return False
-    return any(p in text for p in phrases.index) or any(_aligned(text, p) for p in phrases.pairs)
+    return any(_said(text, p) for p in phrases.index) or any(
+        _aligned(text, p) for p in phrases.pairs
+    )
+
+
+# Shorter sentence-ending phrases ("does not exist.") are too common inside other sentences
+# ("domain ... does not exist") to match without their full stop.
+_SENTENCE = 20
+
+
+def _said(text: str, phrase: str) -> bool:
+    if phrase in text:
+        return True
+    if not phrase.endswith(".") or len(phrase) <= _SENTENCE:
+        return False
+    bare = phrase[:-1]
+    at = text.find(bare)
+    while at >= 0:
+        rest = text[at + len(bare) :].lstrip()
+        if not rest or rest[0] in ".;,!?()[]":
+            return True
+        at = text.find(bare, at + 1)
+    return False
 
 
 def _aligned(text: str, parts: tuple[str, ...]) -> bool:
@@ -126,6 +151,11 @@ def reason_of(failure: Failure) -> str:
     found = _anotherone(failure, text)
     if found and found != "undefined":
         return found
+    if failure.preset and not failure.status:
+        # A notice format's reason with no status code: sisimai's reader gives it the pseudo
+        # status of that reason (lib/Sisimai/SMTP/Status.pm ``code``, Exim.pm "retry timeout
+        # exceeded" -> expired, 4.0.947), whose name ``anotherone`` then returns.
+        return failure.preset
     if failure.action.startswith("delayed"):
         return "expired"
     if matches("vacation", text):
@@ -183,9 +213,19 @@ def _true(reason: str, f: Failure, text: str) -> bool:
     return matches(reason, text)  # hasmoved, notcompliantrfc, badreputation, speeding
 
 
+# Microsoft's name for 5.1.10 "Recipient not found by SMTP address lookup" (Exchange Online
+# NDR documentation).
+_RECIPIENT_NOT_FOUND = "resolver.adr.recipientnotfound"
+
+
 def _userunknown(f: Failure, named: str, text: str) -> bool:
     if named == "suspend":
         return False
+    if named == "notaccept" and f.status.endswith(".1.10") and not matches("notaccept", text):
+        # RFC 7505 gives 5.1.10 to a null MX; Exchange Online gives it to a recipient its
+        # directory does not know ("RESOLVER.ADR.RecipientNotFound"), as sisimai's Microsoft
+        # rules read it: the text decides.
+        return _RECIPIENT_NOT_FOUND in text or matches("userunknown", text)
     if named == "userunknown":
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
         return not any(matches(other, text) for other in others)

@@ -41,6 +41,7 @@ from newsletter.errors import InputError, NotFoundError, TokenError
 from newsletter.inbox import bounce_score
 from newsletter.inbox.classify import Classification, classify, headers
 from newsletter.inbox.classify.autoreply import subject as decoded_subject
+from newsletter.inbox.classify.excerpt import excerpt
 from newsletter.inbox.commands import Command, parse, plus_token, subject_token
 from newsletter.inbox.forward import forward
 from newsletter.inbox.message_facts import (
@@ -121,7 +122,8 @@ class Handler:
 
     def handle(self, raw: bytes) -> HandledMessage:
         """Handle one raw RFC 5322 message once (``message_key``), by what ``classify``
-        says it is (see the module docstring)."""
+        says it is (see the module docstring). Only ``excerpt(raw)`` is parsed (every header,
+        64 KiB of each body); a forward carries ``raw`` whole."""
         self.saved_topics.clear()
         handled = self._handle(raw)
         if self.saved_topics:
@@ -130,7 +132,7 @@ class Handler:
         return handled
 
     def _handle(self, raw: bytes) -> HandledMessage:
-        message = message_from_bytes(raw, policy=default)
+        message = message_from_bytes(excerpt(raw), policy=default)
         key = message_key(message, raw)
         with self.store.begin() as conn:
             if events.seen(conn, key):
@@ -139,6 +141,12 @@ class Handler:
             if found.kind in ("hard", "soft"):
                 return self._failure(conn, key, found)
             if found.kind == "warning":
+                if found.reason == "authfailure":
+                    log.warning(
+                        "a delivery report says a relay refused our authentication (%s): "
+                        "a problem of our SMTP setup, not of the reader's address",
+                        found.status or "no status",
+                    )
                 target, _ = bounce_score.concerned(conn, found, self.links, self.now)
                 events.record(
                     conn,

@@ -11,6 +11,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from newsletter.inbox.classify import Classification, headers
+from newsletter.inbox.classify.notice import from_mail_system
 
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
@@ -22,13 +23,14 @@ def message_key(message: EmailMessage, raw: bytes) -> str:
 
 
 def is_list_or_own(message: EmailMessage, own_address: str) -> bool:
-    """Mailing-list mail, our own mail and mail from a mail system: never answered (no mail
-    loops), whatever else it looks like."""
+    """Mailing-list mail, our own mail and mail from a mail system (a null or ``<@>`` From,
+    MAILER-DAEMON, postmaster: ``notice.from_mail_system``): never answered nor forwarded
+    (no mail loops), whatever else it looks like."""
     sender = parseaddr(headers.first(message, "From"))[1].lower()
     return (
         headers.present(message, "List-Id")
         or sender == own_address.lower()
-        or sender.startswith(("mailer-daemon@", "postmaster@"))
+        or from_mail_system(message)
     )
 
 

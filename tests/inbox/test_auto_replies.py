@@ -16,6 +16,7 @@ import pytest
 
 from newsletter.config import Settings
 from newsletter.inbox import process_inbox
+from newsletter.inbox.classify import classify
 from newsletter.inbox.classify.autoreply import is_auto_reply
 from newsletter.links import Links
 from newsletter.models import Profile
@@ -56,6 +57,11 @@ AUTO_REPLIES = [
     ("", "自動返信: Daily Papers"),
     ("", "Vacation reply"),
     ("", "On vacation"),
+    ("", "Automatic reply: Re: Daily Papers"),
+    ("", "[Auto-Reply] Daily Papers"),
+    ("", "Daily Papers [Out of Office]"),
+    ("", "Ada Lovelace is out of the office."),
+    ("", "I am out of the office until Monday"),
 ]
 HUMAN_SUBJECTS = [
     "Re: Daily Papers: 26 November",
@@ -64,6 +70,10 @@ HUMAN_SUBJECTS = [
     "topics: out of distribution; automatic speech recognition",
     "Re: Auto-encoders in today's digest",
     "Absences of attention heads",
+    "Re: Daily Papers - out of office detection paper?",
+    "Re: Automatic reply detection in today's digest",
+    "AW: Abwesenheitsnotiz erkennen?",
+    "Question on vacation detection",
     "",
 ]
 
@@ -136,3 +146,13 @@ async def test_no_auto_reply_to_the_tokened_reply_to_executes_its_command(
     assert report.commands == 1
     with sqlite_store.begin() as conn:
         assert subscribers.get(conn, ada.id).status == "unsubscribed"
+
+
+def test_a_readers_reply_about_out_of_office_detection_is_a_reply_for_the_operator() -> None:
+    """Vacation words after ``Re:`` are a person's topic; without an RFC 3834 header the
+    classifier calls it a reply (forwarded to the operator), not an auto-reply."""
+    message = parsed("", "Re: Daily Papers - out of office detection paper?")
+    assert classify(message).kind == "reply"
+    assert classify(parsed("Auto-Submitted: auto-replied\r\n", message["Subject"])).kind == (
+        "auto-reply"
+    )

@@ -323,3 +323,27 @@ def test_a_feedback_loop_notice_without_arf_is_a_complaint() -> None:
     )
     found = parsed(raw)
     assert (found.kind, found.recipients) == ("complaint", ("reader@example.net",))
+
+
+@pytest.mark.parametrize(
+    ("report_type", "written"),
+    [
+        (b"message/delivery-status", b"utf-8; j\\x{F6}rg\\x{202E}gro@example.net"),
+        (b"message/global-delivery-status", b"utf-8; j\\x{F6}rg\\x{202E}gro@example.net"),
+        (b"message/global-delivery-status", "utf-8; jörg\u202egro@example.net".encode()),
+    ],
+)
+def test_an_rfc6533_utf8_final_recipient_is_decoded_whole(
+    report_type: bytes, written: bytes
+) -> None:
+    """``\\x{HEX}`` (utf-8-addr-xtext) and raw UTF-8 (utf-8-addr-unitext, in a global report)
+    give the same address, bidi override included (escaping it is the printer's job)."""
+    raw = mail.dsn("placeholder@example.net", "5.1.1")
+    raw = raw.replace(
+        b"Final-Recipient: rfc822; placeholder@example.net", b"Final-Recipient: " + written
+    )
+    raw = raw.replace(b"message/delivery-status", report_type)
+    for parsing in (policy.compat32, policy.default):
+        found = classify(email.message_from_bytes(raw, policy=parsing))
+        assert found.recipients[0] == "j\u00f6rg\u202egro@example.net"
+        assert found.kind == "hard"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.policy
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bench.classify_large import reply as reply_with_attachment
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.inbox import process_inbox
@@ -28,6 +30,7 @@ from newsletter.store.schema import subscribers as subscribers_table
 from newsletter.tokens import Signer
 from tests.inbox.dovecot import Dovecot
 from tests.inbox.mail import KEY, arf, dsn, out_of_office, reply
+from tests.inbox.test_classify_notices import COURIER_BODY, POSTFIX_BODY, notice
 from tests.inbox.test_process import sent
 from tests.support.smtp import SmtpSink
 
@@ -352,3 +355,68 @@ def test_the_inbox_command_reports_warnings_complaints_and_forwards(
     assert "1 forwarded, 0 left unread" in result.output
     (forward,) = smtp_sink.messages
     assert forward["To"] == "editor@example.org"
+
+
+# --- issue 15, the outside tester's misses: notices no ported reader knows ---------------
+
+
+async def test_plain_text_notices_from_mail_systems_are_bounces_never_forwarded_replies(
+    tmp_path: Path, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    """A Courier transcript from ``<@>`` and a Postfix text notice from MAILER-DAEMON (no
+    report part): bounces naming the reader (unproven without VERP, so shown by `status`
+    with the address), never forwarded to the operator as a person's reply."""
+    url = f"sqlite:///{tmp_path / 'status.db'}"
+    store = Store.open(url, now=NOW)
+    reader = add(store, "kate@example.net")
+    courier = "Courier mail server at mx.example.net <@>"
+    mailbox.append(notice(courier, "NOTICE: mail delivery status.", COURIER_BODY))
+    postfix = notice(
+        "MAILER-DAEMON@mx.example.org", "Mail status", POSTFIX_BODY, message_id="<n2@mx.example>"
+    )
+    mailbox.append(postfix)
+    now = dt.datetime.now(dt.UTC)
+    chosen = settings.model_copy(update={"verp": False, "alert_email": "ops@example.org"})
+    report = await run(store, chosen, now)
+    assert (report.bounces, report.forwarded, report.replies_sent) == (2, 0, 0)
+    assert smtp_sink.messages == []
+    assert kinds(store) == ["bounce-unproven", "bounce-unproven"]
+    assert state(store, reader) == ("active", 0.0)  # unproven: nothing counted
+    store.close()
+    env = {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_VERP": "false"}
+    checked = CliRunner().invoke(main, ["status", "--check"], env=env)
+    (line,) = [p for p in checked.output.splitlines() if "proved nothing" in p]
+    assert "kate@example.net" in line and "userunknown" in line
+
+
+async def test_a_reply_with_a_large_attachment_is_forwarded_whole(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink, links: Links
+) -> None:
+    """Only an excerpt is parsed to classify it; the operator gets every byte."""
+    reader = add(sqlite_store, "kate@example.net")
+    settings = settings.model_copy(update={"alert_email": "ops@example.org"})
+    big = reply_with_attachment(1024 * 1024).replace(
+        b"papers+help-k3j2h1@example.org", links.command_address("reply", reader).encode()
+    )
+    mailbox.append(big)
+    report = await run(sqlite_store, settings)
+    assert report.forwarded == 1
+    (forward,) = smtp_sink.messages
+    _note, attached = forward.iter_parts()
+    (inner,) = attached.iter_parts()
+    (pdf,) = [p for p in inner.walk() if p.get_filename() == "mine.pdf"]
+    original = email.message_from_bytes(big, policy=email.policy.default)
+    (sent_pdf,) = [p for p in original.walk() if p.get_filename() == "mine.pdf"]
+    assert pdf.get_payload(decode=True) == sent_pdf.get_payload(decode=True)
+
+
+async def test_a_mail_systems_message_that_is_no_failure_is_recorded_never_forwarded(
+    sqlite_store: Store, settings: Settings, mailbox: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    settings = settings.model_copy(update={"alert_email": "ops@example.org"})
+    delivered = "Your message was successfully delivered to kate@example.net.\n"
+    mailbox.append(notice("Courier mail server at mx.example.net <@>", "Mail status", delivered))
+    report = await run(sqlite_store, settings)
+    assert (report.ignored, report.forwarded, report.replies_sent) == (1, 0, 0)
+    assert smtp_sink.messages == []
+    assert kinds(sqlite_store) == ["ignored"]

@@ -8,10 +8,12 @@
 - A null reverse path (``Return-Path: <>``, RFC 5321 section 4.5.5): notifications only.
 - Headers that vacation programs and mail services add: ``X-Autoreply``,
   ``X-Autorespond``, ``X-Autoresponder``, ``X-Mail-Autoreply``, ``X-Vacation``.
-- The usual vacation subjects in common languages, anywhere in the subject ("Out of office",
-  "Automatic reply", "Abwesenheitsnotiz", "Réponse automatique", "Fuera de la oficina",
-  "自動応答", ...) or at its start (``VACATION_START``: "Auto:", "Außer Haus", "Autosvar", ...),
-  unless the message says ``Auto-Submitted: no`` (a person wrote it, RFC 3834 section 5.1).
+- The usual vacation subjects in common languages, in their usual anchored forms
+  (``vacation_subject``): at the subject's start ("Out of office", "Automatic reply",
+  "Abwesenheitsnotiz", "Réponse automatique", "Fuera de la oficina", "自動応答", "Auto:",
+  "Außer Haus", "Autosvar", ...), as a bracketed tag, or "X is out of the office"; never in
+  a reply or forward ("Re: ... out of office detection paper?" is a person's question), and
+  not when the message says ``Auto-Submitted: no`` (a person wrote it, RFC 3834 section 5.1).
 
 ``is_auto_reply(message)``: any signal at all. Such a message never executes a command
 (issue 12) and is never answered.
@@ -60,6 +62,36 @@ VACATION_START = re.compile(
 )
 
 
+# A reply or forward prefix (Re:, AW:, SV:, ...): a person answering, whatever words follow.
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|tr|sv|vs|antw|rif|enc)\s*(?:\[\d+\])?\s*:", re.I)
+_OPENING = " \t[(<【「"
+# Vacation words as a tag anywhere ("Daily Papers [Out of Office]") or as the statement Lotus
+# Notes and Domino send ("Kate Smith is out of the office."), "I am out of the office / away".
+_TAG = re.compile(rf"[\[(【]\s*(?:{VACATION_SUBJECT.pattern})[^\])】]{{0,40}}[\])】]", re.I)
+_STATEMENT = re.compile(
+    r"\bis\s+out\s+of\s+the\s+office\b|\bI\s+am\s+(?:currently\s+)?(?:out\s+of\s+(?:the\s+)?"
+    r"office|on\s+(?:vacation|holiday|leave)|away)\b",
+    re.IGNORECASE,
+)
+
+
+def vacation_subject(said: str) -> bool:
+    """Whether a subject has the usual forms of a vacation answer: the vacation words at its
+    start ("Out of Office: ...", "Automatic reply: Re: ...", "Abwesenheitsnotiz", "自動返信:"),
+    as a bracketed tag, or the "X is out of the office" statement. A subject that is a reply
+    or forward ("Re: Daily Papers - out of office detection paper?") is a person's, whatever
+    vacation words follow: an autoresponder's reply is recognised by its headers (RFC 3834)."""
+    if _REPLY_PREFIX.match(said):
+        return False
+    start = said.lstrip(_OPENING)
+    return bool(
+        VACATION_SUBJECT.match(start)
+        or VACATION_START.match(start)
+        or _TAG.search(said)
+        or _STATEMENT.search(said)
+    )
+
+
 def is_auto_reply(message: Message) -> bool:
     """Whether any RFC 3834 signal (``auto_reply_signals``) says no person wrote it."""
     return bool(auto_reply_signals(message))
@@ -84,7 +116,7 @@ def auto_reply_signals(message: Message) -> tuple[str, ...]:
     # A subject is a guess; ``Auto-Submitted: no`` is the sender saying a person wrote it
     # (RFC 3834 section 5.1), so the guess does not override it.
     declared_human = submitted.split(";")[0].strip() == "no"
-    if not declared_human and (VACATION_SUBJECT.search(said) or VACATION_START.match(said)):
+    if not declared_human and vacation_subject(said):
         signals.append("Subject: vacation")
     return tuple(signals)
 

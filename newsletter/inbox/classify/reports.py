@@ -26,6 +26,8 @@ RETURNED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 RETURNED_HEADER_TYPES = frozenset({"text/rfc822-headers", "message/global-headers"})
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,298}>")
 _MESSAGE_ID_LINE = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]{1,298}>)", re.IGNORECASE | re.MULTILINE)
+# RFC 6533 section 3: EmbeddedUnicodeChar, "\\x{" 2*6HEXDIG "}".
+_UNICODE_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{2,6})\}")
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 # Complaint notices without a feedback-report part (Microsoft's JMRP, older feedback loops).
 _COMPLAINT_SUBJECT = re.compile(
@@ -65,11 +67,26 @@ class FeedbackReport:
 
 
 def bare_address(value: str) -> str:
-    """``rfc822; <user@example.org>`` -> ``user@example.org`` ('' for no address)."""
-    _type, semicolon, rest = value.partition(";")
+    """``rfc822; <user@example.org>`` -> ``user@example.org`` ('' for no address).
+
+    RFC 6533's ``utf-8;`` address type is decoded: its ``\\x{HEX}`` escapes
+    (EmbeddedUnicodeChar, in utf-8-addr-xtext and utf-8-addr-unitext) become the characters
+    they name, and the UTF-8 address is kept as it is (no RFC 5322 parsing, which would mangle
+    it). The result may hold any character: escape it before showing it (``text.visible``)."""
+    kind, semicolon, rest = value.partition(";")
+    if semicolon and kind.strip().lower() == "utf-8":
+        address = _UNICODE_ESCAPE.sub(_unescape, rest).strip().strip("<>").strip()
+        return address if "@" in address and not any(c.isspace() for c in address) else ""
     candidate = rest if semicolon else value
     address = parseaddr(candidate.strip())[1].strip().strip("<>").strip()
     return address if "@" in address else ""
+
+
+def _unescape(match: re.Match[str]) -> str:
+    point = int(match.group(1), 16)
+    if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+        return match.group(0)  # no character: kept as written
+    return chr(point)
 
 
 def delivery_statuses(message: Message) -> list[RecipientStatus]:
@@ -127,7 +144,11 @@ def _field_blocks(part: Message) -> list[Message]:
             return blocks
         # A type the email package does not know as a report (message/global-delivery-
         # status) is parsed as one message: the first block its headers, the rest its body.
-        text = blocks[0].as_string()
+        # as_bytes keeps raw UTF-8 (RFC 6533's unitext addresses) that as_string would lose.
+        try:
+            text = blocks[0].as_bytes().decode("utf-8", "replace")
+        except Exception:  # the standard library's generator on malformed input
+            text = blocks[0].as_string()
     else:
         raw = part.get_payload(decode=True)
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)

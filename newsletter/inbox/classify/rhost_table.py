@@ -22,7 +22,11 @@ from __future__ import annotations
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "google": ("aspmx.l.google.com", "gmail-smtp-in.l.google.com"),
     "microsoft": (".prod.outlook.com", ".protection.outlook.com"),
-    "yahooinc": (".yahoodns.net",),
+    # sisimai names Yahoo's MX hosts only; Yahoo's own mail domains (and AOL's, which Yahoo
+    # Inc runs) are added so that a notice naming no host is read by the recipient's domain:
+    # Yahoo refuses unknown users after DATA ("... [BODY]"), where only these rules know
+    # "dd This user doesn't have a yahoo.com account" for userunknown.
+    "yahooinc": (".yahoodns.net", ".yahoo.com", ".ymail.com", ".rocketmail.com", ".aol.com"),
     "franceptt": (".laposte.net", ".orange.fr", ".wanadoo.fr"),
 }
 

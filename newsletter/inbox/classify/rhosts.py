@@ -39,11 +39,15 @@ def named_host(text: str) -> str:
 
 
 def provider(remote_host: str, recipient: str) -> str:
-    """The provider (``PROVIDERS`` key) of the remote host or the recipient's domain, or ''."""
+    """The provider (``PROVIDERS`` key) of the remote host or the recipient's domain, or ''.
+    The domain is one of the provider's host names or ends one after a dot (``outlook.com``
+    in ``.prod.outlook.com``; never ``mail.com`` in ``.ymail.com``)."""
     host = remote_host.lower()
-    domain = recipient.rpartition("@")[2].lower()
+    domain = recipient.rpartition("@")[2].lower().strip(".")
     for name, hosts in PROVIDERS.items():
-        if (host and any(h in host for h in hosts)) or (domain and any(domain in h for h in hosts)):
+        if host and any(h in host for h in hosts):
+            return name
+        if domain and any(f".{h.lstrip('.')}".endswith(f".{domain}") for h in hosts):
             return name
     return ""
 
