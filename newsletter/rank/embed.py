@@ -89,7 +89,8 @@ class Encoder:
 
     @property
     def loaded(self) -> bool:
-        """Whether the ONNX session is in memory (about 240 MB of RSS here)."""
+        """Whether the ONNX session is in memory (about 50 MB of RSS here, int8 weights and
+        tokenizer; up to about 100 MB more while a run dequantizes)."""
         return self._session is not None
 
     def _load(self) -> None:
@@ -128,7 +129,8 @@ class Encoder:
     def release(self) -> None:
         """Drop the ONNX session, the tokenizer and the remembered vectors, and hand the
         freed heap back to the system (glibc ``malloc_trim``); the next ``encode`` loads
-        them again. Measured here: RSS 298 MB loaded -> 114 MB released."""
+        them again. Measured here: RSS 145 MB after encoding an edition -> 113 MB released
+        (92 MB before loading: the onnxruntime library stays mapped)."""
         if self._session is None:
             return
         self._session = None
