@@ -12,11 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -75,11 +74,18 @@ def serve_hf_day(day_file: Path) -> Iterator[str]:
 
 
 def uncollected_copy(pristine: Path, target: Path) -> None:
-    """The pristine database (N readers) without any edition: nothing collected yet."""
-    shutil.copyfile(pristine, target)
-    with sqlite3.connect(target) as conn:
-        for table in ("ledger", "editions", "papers"):
-            conn.execute(f"DELETE FROM {table}")
+    """The pristine database (N readers) without any edition: nothing collected yet.
+
+    Copied with SQLite's backup API, not as a file: a WAL database's file alone misses
+    what its ``-wal`` still holds, and a ``-wal`` left by an interrupted run beside the
+    target would be read with the new file."""
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    with closing(sqlite3.connect(pristine)) as source, closing(sqlite3.connect(target)) as conn:
+        source.backup(conn)
+        with conn:
+            for table in ("ledger", "editions", "papers"):
+                conn.execute(f"DELETE FROM {table}")
 
 
 def whole_env(url: str, port: int, work: Path, hf_url: str) -> dict[str, str]:

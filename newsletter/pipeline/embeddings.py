@@ -58,9 +58,10 @@ class StoredEmbeddings:
 
         ``papers``: the edition's; ``topics``: the readers' topics as written (keyed as the
         ranker keys them, ``rank.sections.topic_key``). Their vectors are computed (or read
-        from the store) and kept; the ONNX session, about 240 MB of RSS, is dropped before
-        the first email, so a send of any size holds only the vectors. A topic the send
-        meets later (a reader who changed topics meanwhile) loads the model again."""
+        from the store) and kept; the ONNX session (about 50 MB of RSS, more while it
+        runs) is dropped before the first email, so a send of any size holds only the
+        vectors. A topic the send meets later (a reader who changed topics meanwhile)
+        loads the model again."""
         self.papers(papers)
         keys = [k for k in dict.fromkeys(topic_key(t) for t in topics) if k]
         self.topics(keys)
