@@ -70,6 +70,8 @@ def local_time(value: dt.datetime | str | None, timezone: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 # Unicode general categories a terminal acts on or hides: controls, format characters (bidi
 # embeddings, overrides and isolates, zero-width joiners), line and paragraph separators,
 # surrogates, private use, unassigned.
