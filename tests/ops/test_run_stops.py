@@ -115,8 +115,12 @@ def test_some_sent_then_paused_exits_4(env: dict[str, str], server: FaultServer)
     checked = cli(env, "status", "--check")
     assert checked.exit_code == 2
     assert "last run (2026-11-26) partial: sending stopped" in checked.stdout
-    sent = cli(env, "send", "--date", THURSDAY)  # the same refusal again: nothing more to say
-    assert sent.exit_code == 0, sent.output
+    # The rest go out; the three refused stay failed, so send says "partly failed" (4) as
+    # run does, and the alert already sent is not sent again.
+    sent = cli(env, "send", "--date", THURSDAY)
+    assert sent.exit_code == 4, sent.output
+    assert "7 sent, 3 failed" in sent.stdout
+    assert len(alerts(server)) == 1
 
 
 def test_newsletter_send_exits_1_when_the_setup_is_refused(
