@@ -27,6 +27,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from newsletter.models import LedgerRow, SendResult
 from newsletter.store.db import upsert_insert
+from newsletter.store.ledger_hot import HotLedger
 from newsletter.store.ledger_read import (
     COLUMNS,
     claimers,
@@ -116,6 +117,7 @@ def claim(
     include_unknown: bool = False,
     only: Sequence[int] | None = None,
     retries: bool = True,
+    hot: HotLedger | None = None,
 ) -> list[LedgerRow]:
     """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them.
 
@@ -126,13 +128,18 @@ def claim(
     over states) makes the database scan and sort the whole edition for every batch,
     which grows with the list (quadratic over a send). Rows due for a retry come after.
     ``only``: claim nothing but these subscribers' rows (``newsletter run --only``).
+    ``hot``: the pending rows (without ``only``) through ``ledger_hot``'s SQL text, the
+    same statement without SQLAlchemy's per-call work (the send loop passes it).
     """
     pending = and_(ledger.c.edition_id == edition_id, ledger.c.state == "pending")
     retry = _due(edition_id, now, include_unknown)
     if only is not None:
         pending = and_(pending, ledger.c.subscriber_id.in_(list(only)))
         retry = and_(retry, ledger.c.subscriber_id.in_(list(only)))
-    rows = _claim(conn, pending, worker, limit, now)
+    if hot is not None and only is None:
+        rows = hot.claim_pending(conn, edition_id, worker, limit, now)
+    else:
+        rows = _claim(conn, pending, worker, limit, now)
     if len(rows) < limit and retries:
         rows += _claim(conn, retry, worker, limit - len(rows), now)
     return sorted(rows, key=lambda r: r.id)

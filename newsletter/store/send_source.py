@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from newsletter.errors import LeaseLostError
 from newsletter.models import LedgerRow, SendResult, SmtpStage, Subscriber
 from newsletter.store import inbox, ledger, locks, subscribers
+from newsletter.store.ledger_hot import HotLedger
 
 if TYPE_CHECKING:  # db.py makes these (Store.send_source)
     from newsletter.store.db import Store
@@ -27,6 +28,7 @@ class SqlSendSession:
 
     def __init__(self, store: Store) -> None:
         self.conn: Connection = store.engine.connect()
+        self.hot = HotLedger.of(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -37,14 +39,14 @@ class SqlSendSession:
     def mark_data_started_many(
         self, row_ids: Sequence[int], now: dt.datetime, *, worker: str
     ) -> set[int]:
-        """See ``ledger.mark_data_started_many``."""
-        return ledger.mark_data_started_many(self.conn, row_ids, now, worker=worker)
+        """See ``ledger.mark_data_started_many`` (run as ``ledger_hot``'s SQL text)."""
+        return self.hot.mark_data_started_many(self.conn, row_ids, now, worker=worker)
 
     def record_sent_many(
         self, sent: Sequence[tuple[int, SendResult, str]], now: dt.datetime, *, worker: str
     ) -> set[int]:
-        """See ``ledger.record_sent_many``."""
-        return ledger.record_sent_many(self.conn, sent, now, worker=worker)
+        """See ``ledger.record_sent_many`` (run as ``ledger_hot``'s SQL text)."""
+        return self.hot.record_sent_many(self.conn, sent, now, worker=worker)
 
     def record(
         self,
@@ -176,6 +178,7 @@ class SqlSendSource:
                 include_unknown=include_unknown,
                 only=only,
                 retries=retries,
+                hot=HotLedger.of(conn),
             )
             if not rows and not locks.has_lease(conn, worker):
                 raise LeaseLostError(worker, lease_seconds)
