@@ -40,6 +40,7 @@ from newsletter.store.schema import UTCDateTime, ledger
 # The columns a claim returns, in ``LedgerRow`` order, and which of them are times.
 _COLUMNS = tuple(LedgerRow.__slots__)
 _TIMES = frozenset(c.name for c in ledger.columns if isinstance(c.type, UTCDateTime))
+# Every SQL text below is made of these constants and placeholders: values are parameters.
 _OWNED = "state = 'sending' AND claimed_by = ?"
 _LEASE = "EXISTS (SELECT 1 FROM locks WHERE name = ? AND holder = ? AND expires_at > {now})"
 
@@ -75,13 +76,13 @@ class HotLedger:
         now = str(db_now().compile(dialect=dialect))
         lease = _LEASE.format(now=now)
         record_sent = (
-            "UPDATE ledger SET state = 'sent', message_id = ?, attempts = attempts + 1,"
+            "UPDATE ledger SET state = 'sent', message_id = ?, attempts = attempts + 1,"  # noqa: S608
             " next_attempt_at = NULL, sent_at = ?, last_code = ?, last_text = ?, updated_at = ?"
             f" WHERE id = ? AND {_OWNED}"
         )
         lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
         claim = (
-            "WITH chosen AS (SELECT id FROM ledger WHERE edition_id = ? AND state = 'pending'"
+            "WITH chosen AS (SELECT id FROM ledger WHERE edition_id = ? AND state = 'pending'"  # noqa: S608
             f" ORDER BY id LIMIT ?{lock})"
             " UPDATE ledger SET state = 'sending', claimed_at = ?, claimed_by = ?,"
             " updated_at = ?, data_started_at = NULL"
@@ -109,7 +110,8 @@ class HotLedger:
             yield cursor
         except self.error as exc:  # the driver's own error: one line, as Store.begin says
             lines = str(exc).strip().splitlines()
-            raise StoreError(f"database error: {lines[0] if lines else type(exc).__name__}")
+            reason = lines[0] if lines else type(exc).__name__
+            raise StoreError(f"database error: {reason}") from None
         finally:
             cursor.close()
 
@@ -122,7 +124,7 @@ class HotLedger:
         ids = list(dict.fromkeys(int(i) for i in row_ids))
         marks = ", ".join("?" * len(ids))
         sql = self._sql(
-            "UPDATE ledger SET updated_at = ?, data_started_at = ?"
+            "UPDATE ledger SET updated_at = ?, data_started_at = ?"  # noqa: S608
             f" WHERE id IN ({marks}) AND {_OWNED} AND {self.lease} RETURNING id"
         )
         when = self.bind_time(now)
@@ -156,7 +158,7 @@ class HotLedger:
             marks = ", ".join("?" * len(ids))
             cursor.execute(
                 self._sql(
-                    f"SELECT id FROM ledger WHERE id IN ({marks}) AND state = 'sent'"
+                    f"SELECT id FROM ledger WHERE id IN ({marks}) AND state = 'sent'"  # noqa: S608
                     " AND claimed_by = ? AND sent_at = ?"
                 ),
                 (*ids, worker, when),
@@ -177,15 +179,14 @@ class HotLedger:
             cursor.execute(self.claim, (*params, LEASE_PREFIX + worker, worker))
             found = cursor.fetchall()
         read = self.read_time
-        return [
-            LedgerRow(
-                **{
-                    name: (read(value) if name in _TIMES else value)
-                    for name, value in zip(_COLUMNS, row, strict=True)
-                }
-            )
-            for row in found
-        ]
+        out = []
+        for row in found:
+            values: dict[str, Any] = {
+                name: (read(value) if name in _TIMES else value)
+                for name, value in zip(_COLUMNS, row, strict=True)
+            }
+            out.append(LedgerRow(**values))
+        return out
 
 
 _MADE: dict[tuple[str, str], HotLedger] = {}
