@@ -32,7 +32,13 @@ from newsletter.render.compile import (
     mjml_template,
     template_dirs,
 )
-from newsletter.render.mime import QpCache, address, build_message, sender_address
+from newsletter.render.mime import (
+    QpCache,
+    address,
+    build_message,
+    sender_address,
+    stored_address,
+)
 from newsletter.render.paths import DigestPaths
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
@@ -111,11 +117,12 @@ class Renderer:
         return self._paper_views
 
     def _sections(
-        self, edition: Edition, sections: Sequence[Section], subscriber: Subscriber | None
+        self, edition: Edition, sections: Sequence[Section], token: str
     ) -> list[views.SectionView]:
+        """The sections as the templates show them; ``token``: the email's edition token
+        (its feedback links hang on it), "" for no reader (no feedback links)."""
         paper_views = self._views_for(edition)
         feedback = self.links.feedback_url
-        token = "" if subscriber is None else self.links.edition_token(subscriber, edition.date)
         number = 0
         out = []
         for section in sections:
@@ -191,7 +198,7 @@ class Renderer:
         """The digest email of ``edition`` for ``subscriber`` with the ranked ``sections``,
         dated ``now``; raises ``TemplateError`` when a template fails and ``DeliveryError``
         for an invalid address. Its Message-ID is stable for (edition, subscriber)."""
-        to = address(subscriber.email, subscriber.name)
+        to = stored_address(subscriber.email, subscriber.name)
         sid = subscriber.id
         context = self._digest_context(edition, subscriber, sections)
         subject = context["subject"]
@@ -223,12 +230,13 @@ class Renderer:
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
-        view_url = self.links.web_view(subscriber, edition.date)
+        token = self.links.edition_token(subscriber, edition.date)  # one signature per email
+        view_url = self.links.edition_view(token)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
-            sections=self._sections(edition, sections, subscriber),
+            sections=self._sections(edition, sections, token),
             view_url=view_url,
             more_url=view_url,
             footer_reason=(
@@ -340,7 +348,7 @@ class Renderer:
             subject=f"{self.settings.list_name}: {views.day_label(edition.date)}",
             preheader=views.preheader(sections),
             heading=views.day_label(edition.date),
-            sections=self._sections(edition, sections, None),
+            sections=self._sections(edition, sections, ""),
             footer_reason=(
                 f"This is the web version of the {self.settings.list_name} edition of "
                 f"{views.day_label(edition.date)}."
