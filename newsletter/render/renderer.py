@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
@@ -46,6 +46,7 @@ from newsletter.tokens import MAX_AGE
 log = logging.getLogger(__name__)
 
 RESUBSCRIBE_DAYS = (MAX_AGE["resubscribe"] or 0) // 86400
+MAX_REASONS = 20_000  # distinct reasons kept per edition (each a line or two of text)
 NOTICE_KINDS = ("confirmation", "welcome", "goodbye", "alert")
 NOTICE_SUBJECTS = {
     "confirmation": "Confirm your subscription to {list_name}",
@@ -103,6 +104,8 @@ class Renderer:
         self._edition_key: tuple[int, dt.date] | None = None
         self._paper_views: dict[str, views.PaperView] = {}
         self._qp = QpCache()
+        # (reason, matched terms) -> the reason as HTML and as text, for one edition
+        self._reasons: dict[tuple[str, tuple[str, ...]], tuple[Markup, str]] = {}
         log.debug("templates compiled (%s)", ", ".join(str(d) for d in dirs))
 
     # -- per edition ---------------------------------------------------------------------
@@ -113,6 +116,7 @@ class Renderer:
             self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
             self._edition_key = key
             self._qp.clear()
+            self._reasons.clear()
             self._digest.new_edition()
         return self._paper_views
 
@@ -123,6 +127,7 @@ class Renderer:
         (its feedback links hang on it), "" for no reader (no feedback links)."""
         paper_views = self._views_for(edition)
         feedback = self.links.feedback_url
+        reasons = self._reasons
         number = 0
         out = []
         for section in sections:
@@ -131,13 +136,19 @@ class Renderer:
                 number += 1
                 paper = item.paper
                 view = paper_views.get(paper.arxiv_id) or views.paper_view(paper)
-                reason = views.reason_of(item)
+                key = (item.reason, item.matched_terms)
+                reason = reasons.get(key)
+                if reason is None:  # readers of one topic share its reasons
+                    text_reason = views.reason_of(item)
+                    reason = (escape(text_reason), text_reason)
+                    if len(reasons) < MAX_REASONS:
+                        reasons[key] = reason
                 items.append(
                     views.ItemView(
                         paper=view,
                         number=number,
-                        reason=escape(reason),
-                        text_reason=reason,
+                        reason=reason[0],
+                        text_reason=reason[1],
                         more_url=feedback(token, paper.arxiv_id, +1) if token else None,
                         less_url=feedback(token, paper.arxiv_id, -1) if token else None,
                     )
