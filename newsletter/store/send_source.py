@@ -116,11 +116,18 @@ class SqlSendSession:
         self.conn.close()
 
 
+# How often a sender gives up on rows queued too long (``ledger.give_up``, by the ``now``
+# it is given): the statement visits every waiting row of the edition, so once per claimed
+# batch made a send quadratic (7.8 ms per claim at 20,000 waiting rows).
+GIVE_UP_EVERY = dt.timedelta(seconds=60)
+
+
 class SqlSendSource:
     """``ledger_port.SendSource`` over a ``Store``: each method one transaction."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._gave_up: dict[int, dt.datetime] = {}  # edition id -> when last given up
 
     def take_lease(self, worker: str, ttl_seconds: float) -> None:
         """See ``locks.take_lease``."""
@@ -158,17 +165,21 @@ class SqlSendSource:
         retries: bool,
         lease_seconds: float,
     ) -> list[LedgerRow]:
-        """``ledger.give_up`` then ``ledger.claim`` in one transaction; ``LeaseLostError``
-        when nothing was claimed and the lease is gone."""
+        """``ledger.give_up`` (at most once per ``GIVE_UP_EVERY`` of ``now`` for an
+        edition) then ``ledger.claim``, in one transaction; ``LeaseLostError`` when nothing
+        was claimed and the lease is gone."""
+        last = self._gave_up.get(edition_id)
+        give_up = last is None or not last <= now < last + GIVE_UP_EVERY
         with self.store.begin() as conn:
-            ledger.give_up(
-                conn,
-                edition_id,
-                now - dt.timedelta(hours=give_up_hours),
-                now,
-                hours=give_up_hours,
-                include_unknown=include_unknown,
-            )
+            if give_up:
+                ledger.give_up(
+                    conn,
+                    edition_id,
+                    now - dt.timedelta(hours=give_up_hours),
+                    now,
+                    hours=give_up_hours,
+                    include_unknown=include_unknown,
+                )
             rows = ledger.claim(
                 conn,
                 edition_id,
@@ -182,6 +193,8 @@ class SqlSendSource:
             )
             if not rows and not locks.has_lease(conn, worker):
                 raise LeaseLostError(worker, lease_seconds)
+        if give_up:
+            self._gave_up[edition_id] = now
         return rows
 
     def sendable(

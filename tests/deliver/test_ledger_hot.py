@@ -131,3 +131,36 @@ def test_enqueue_counts_only_the_new_rows(two_stores: tuple[Store, Store]) -> No
         assert ledger.enqueue(conn, edition.id, [*ids, *ids[:3]], T0) == 7  # duplicates too
         assert ledger.enqueue(conn, edition.id, ids, T0) == 0
         assert ledger.counts(conn, edition.id)["pending"] == 12
+
+
+def test_a_sender_gives_up_on_old_rows_once_a_minute(sqlite_store: Store) -> None:
+    """``give_up`` visits every waiting row: a sender runs it at most once a minute (of
+    the ``now`` it is given), not for every batch; a row queued too long still ends
+    ``failed`` within that minute."""
+    store = sqlite_store
+    edition = seed(store, 3)
+    source = store.send_source()
+    source.take_lease("w", 600)
+
+    def claim(now: dt.datetime) -> list[int]:
+        rows = source.claim(
+            edition.id, "w", 1, now, give_up_hours=1.0, include_unknown=False,
+            only=None, retries=True, lease_seconds=600,
+        )  # fmt: skip
+        return [r.id for r in rows]
+
+    def states() -> list[str]:
+        with store.begin() as conn:
+            return [r.state for r in ledger.rows(conn, edition.id)]
+
+    first = claim(T0)
+    with store.begin() as conn:  # the last row was queued two hours before T0
+        conn.execute(
+            update(ledger_table)
+            .where(ledger_table.c.id == 3)
+            .values(created_at=T0 - dt.timedelta(hours=2))
+        )
+    assert claim(T0 + dt.timedelta(seconds=30)) == [2]  # within the minute: not yet
+    assert states() == ["sending", "sending", "pending"]
+    assert claim(T0 + dt.timedelta(seconds=61)) == []  # a minute on: given up first
+    assert states() == ["sending", "sending", "failed"] and first == [1]
