@@ -12,6 +12,8 @@ inbox cannot drift apart. Paths (under ``BASE_URL``):
                               reader and edition date), the paper named in the path, unsigned
     /feedback/{token}         the same, one token per paper (purpose "feedback"; emails before
                               issue 18, still read)
+    /view/{token}             the reader's own email as a page, under the same edition token
+                              (purpose "view" with the ISO date before issue 18, still read)
     /archive/                 web versions of past editions; /archive/{date}.html, /archive/feed.xml
     /subscribe                the subscription form
 
@@ -137,12 +139,16 @@ class Links:
     def web_view(self, subscriber: Subscriber | None, date: dt.date) -> str:
         """Where a reader reads the edition of ``date`` on the web ("View in browser",
         "N more papers for you today"): the reader's own email as a page
-        (``/view/TOKEN``, signed, never expires), or the edition's public archive page
-        when there is no reader."""
+        (``/view/TOKEN`` under the email's ``edition_token``, never expires), or the
+        edition's public archive page when there is no reader."""
         if subscriber is None:
             return self.archive_page(date)
-        token = self._sign("view", subscriber, date.isoformat().encode("ascii"))
-        return f"{self.base_url}/view/{token}"
+        return self.edition_view(self.edition_token(subscriber, date))
+
+    def edition_view(self, edition_token: str) -> str:
+        """``BASE_URL/view/TOKEN``: the personal web view under an ``edition_token`` (the
+        renderer signs one token per email and hangs this and the feedback links on it)."""
+        return f"{self.base_url}/view/{edition_token}"
 
     def archive_index(self) -> str:
         """The web archive's index page."""
@@ -238,20 +244,20 @@ class Links:
         The paper id is not signed: the caller checks that the edition showed it."""
         signals = {name: value for value, name in SIGNAL_WORDS.items()}
         subscriber, data, legacy = self._verify("edition", token, find, now)
-        if legacy is not None or word not in signals or not arxiv_id or len(arxiv_id) > 64:
+        if word not in signals or not arxiv_id or len(arxiv_id) > 64:
             raise TokenError("invalid")
-        try:
-            ordinal, end = read_uvarint(data)
-            if end != len(data):
-                raise ValueError("trailing bytes")
-            day = dt.date.fromordinal(ordinal)
-        except ValueError:
-            raise TokenError("invalid") from None
-        return subscriber, day, arxiv_id, signals[word]
+        return subscriber, _edition_day(data, legacy), arxiv_id, signals[word]
 
     def view_for(self, token: str, find: Find, now: dt.datetime) -> tuple[Subscriber, dt.date]:
-        """``(subscriber, edition date)`` of a personal web view token; ``TokenError``
-        otherwise."""
+        """``(subscriber, edition date)`` of a personal web view link: an edition token
+        (``edition_view``), or a "view" token (the ISO date; emails before issue 18, still
+        read); ``TokenError`` otherwise."""
+        try:
+            subscriber, data, legacy = self._verify("edition", token, find, now)
+        except TokenError:
+            pass
+        else:
+            return subscriber, _edition_day(data, legacy)
         subscriber, data, legacy = self._verify("view", token, find, now)
         try:
             if legacy is not None:
@@ -281,6 +287,19 @@ class Links:
         if not command or len(data) != 1:
             raise TokenError("invalid")
         return subscriber, command, None
+
+
+def _edition_day(data: bytes, legacy: str | None) -> dt.date:
+    """The edition date an edition token carries (``uvarint`` of its ordinal)."""
+    try:
+        if legacy is not None:
+            raise ValueError("no version-0 edition tokens")
+        ordinal, end = read_uvarint(data)
+        if end != len(data):
+            raise ValueError("trailing bytes")
+        return dt.date.fromordinal(ordinal)
+    except ValueError:
+        raise TokenError("invalid") from None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -28,6 +28,19 @@ from aiosmtplib.response import SMTPResponse
 
 KEYWORD = "pipelining"  # the EHLO keyword (RFC 2920 section 2), as aiosmtplib stores it
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\x7f]")  # controls, or not ASCII
+# A dot-atom address (RFC 5322 section 3.4.1, ASCII): ``email.utils.parseaddr`` gives it
+# back unchanged, so aiosmtplib's ``quote_address`` writes ``<address>``; written so here
+# without parsing it again for every message (tests compare both).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def quoted(address: str) -> str:
+    """``<address>`` for MAIL FROM and RCPT TO: ``aiosmtplib.email.quote_address``, which
+    parses the address first, for anything but a plain dot-atom address."""
+    if _DOT_ATOM_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return quote_address(address)
 
 
 class PipeliningProtocol(SMTPProtocol):
@@ -113,8 +126,8 @@ def envelope_commands(sender: str, recipients: Sequence[str]) -> list[bytes] | N
     refuses or encodes it as it always has)."""
     if any(_UNSAFE.search(a) for a in (sender, *recipients)):
         return None
-    mail = b"MAIL FROM:" + quote_address(sender).encode("ascii")
-    rcpts = [b"RCPT TO:" + quote_address(r).encode("ascii") for r in recipients]
+    mail = b"MAIL FROM:" + quoted(sender).encode("ascii")
+    rcpts = [b"RCPT TO:" + quoted(r).encode("ascii") for r in recipients]
     return [mail, *rcpts, b"DATA"]
 
 

@@ -83,6 +83,7 @@ class SmtpTransport:
         self._slots = asyncio.Semaphore(settings.smtp_concurrency)
         self._idle: list[aiosmtplib.SMTP] = []
         self._tls_context: ssl.SSLContext | None = tls_context(settings)
+        self._sender = settings.sender_address  # parsed once, not per message
 
     async def __aenter__(self) -> SmtpTransport:
         return self
@@ -103,7 +104,7 @@ class SmtpTransport:
 
     def envelope_sender(self, message: Message) -> str:
         """MAIL FROM: the message's VERP return path (made by the renderer), or FROM."""
-        return message.return_path or self.settings.sender_address
+        return message.return_path or self._sender
 
     async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
         """Send ``message`` (DKIM-signed when configured) to its one recipient; see

@@ -127,7 +127,8 @@ class SendSource(Protocol):
         retries: bool,
         lease_seconds: float,
     ) -> list[LedgerRow]:
-        """Give up on rows queued over ``give_up_hours``, then claim up to ``limit`` due rows.
+        """Give up on rows queued over ``give_up_hours`` (at most once a minute of ``now``
+        for an edition), then claim up to ``limit`` due rows.
 
         Raises ``LeaseLostError`` when nothing was claimed and ``worker`` holds no lease."""
         ...

@@ -157,6 +157,9 @@ class Form:
 
     def fill(self, values: tuple[str, ...]) -> str:
         """The text with ``values`` in its holes."""
+        if len(self.holes) == 1:  # most lines of a card: one field (join: a Markup value
+            # would escape the text around it if added with ``+``)
+            return "".join((self.parts[0], values[self.holes[0]], self.parts[2]))  # type: ignore[arg-type]
         parts = list(self.parts)
         parts[1::2] = [values[k] for k in self.holes]
         return "".join(parts)  # type: ignore[arg-type]

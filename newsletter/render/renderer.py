@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
@@ -32,7 +32,13 @@ from newsletter.render.compile import (
     mjml_template,
     template_dirs,
 )
-from newsletter.render.mime import QpCache, address, build_message, sender_address
+from newsletter.render.mime import (
+    QpCache,
+    address,
+    build_message,
+    sender_address,
+    stored_address,
+)
 from newsletter.render.paths import DigestPaths
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
@@ -40,6 +46,7 @@ from newsletter.tokens import MAX_AGE
 log = logging.getLogger(__name__)
 
 RESUBSCRIBE_DAYS = (MAX_AGE["resubscribe"] or 0) // 86400
+MAX_REASONS = 20_000  # distinct reasons kept per edition (each a line or two of text)
 NOTICE_KINDS = ("confirmation", "welcome", "goodbye", "alert")
 NOTICE_SUBJECTS = {
     "confirmation": "Confirm your subscription to {list_name}",
@@ -97,6 +104,8 @@ class Renderer:
         self._edition_key: tuple[int, dt.date] | None = None
         self._paper_views: dict[str, views.PaperView] = {}
         self._qp = QpCache()
+        # (reason, matched terms) -> the reason as HTML and as text, for one edition
+        self._reasons: dict[tuple[str, tuple[str, ...]], tuple[Markup, str]] = {}
         log.debug("templates compiled (%s)", ", ".join(str(d) for d in dirs))
 
     # -- per edition ---------------------------------------------------------------------
@@ -107,15 +116,18 @@ class Renderer:
             self._paper_views = {p.arxiv_id: views.paper_view(p) for p in edition.papers}
             self._edition_key = key
             self._qp.clear()
+            self._reasons.clear()
             self._digest.new_edition()
         return self._paper_views
 
     def _sections(
-        self, edition: Edition, sections: Sequence[Section], subscriber: Subscriber | None
+        self, edition: Edition, sections: Sequence[Section], token: str
     ) -> list[views.SectionView]:
+        """The sections as the templates show them; ``token``: the email's edition token
+        (its feedback links hang on it), "" for no reader (no feedback links)."""
         paper_views = self._views_for(edition)
         feedback = self.links.feedback_url
-        token = "" if subscriber is None else self.links.edition_token(subscriber, edition.date)
+        reasons = self._reasons
         number = 0
         out = []
         for section in sections:
@@ -124,13 +136,19 @@ class Renderer:
                 number += 1
                 paper = item.paper
                 view = paper_views.get(paper.arxiv_id) or views.paper_view(paper)
-                reason = views.reason_of(item)
+                key = (item.reason, item.matched_terms)
+                reason = reasons.get(key)
+                if reason is None:  # readers of one topic share its reasons
+                    text_reason = views.reason_of(item)
+                    reason = (escape(text_reason), text_reason)
+                    if len(reasons) < MAX_REASONS:
+                        reasons[key] = reason
                 items.append(
                     views.ItemView(
                         paper=view,
                         number=number,
-                        reason=escape(reason),
-                        text_reason=reason,
+                        reason=reason[0],
+                        text_reason=reason[1],
                         more_url=feedback(token, paper.arxiv_id, +1) if token else None,
                         less_url=feedback(token, paper.arxiv_id, -1) if token else None,
                     )
@@ -191,7 +209,7 @@ class Renderer:
         """The digest email of ``edition`` for ``subscriber`` with the ranked ``sections``,
         dated ``now``; raises ``TemplateError`` when a template fails and ``DeliveryError``
         for an invalid address. Its Message-ID is stable for (edition, subscriber)."""
-        to = address(subscriber.email, subscriber.name)
+        to = stored_address(subscriber.email, subscriber.name)
         sid = subscriber.id
         context = self._digest_context(edition, subscriber, sections)
         subject = context["subject"]
@@ -223,12 +241,13 @@ class Renderer:
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
-        view_url = self.links.web_view(subscriber, edition.date)
+        token = self.links.edition_token(subscriber, edition.date)  # one signature per email
+        view_url = self.links.edition_view(token)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
-            sections=self._sections(edition, sections, subscriber),
+            sections=self._sections(edition, sections, token),
             view_url=view_url,
             more_url=view_url,
             footer_reason=(
@@ -340,7 +359,7 @@ class Renderer:
             subject=f"{self.settings.list_name}: {views.day_label(edition.date)}",
             preheader=views.preheader(sections),
             heading=views.day_label(edition.date),
-            sections=self._sections(edition, sections, None),
+            sections=self._sections(edition, sections, ""),
             footer_reason=(
                 f"This is the web version of the {self.settings.list_name} edition of "
                 f"{views.day_label(edition.date)}."

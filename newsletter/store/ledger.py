@@ -27,6 +27,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from newsletter.models import LedgerRow, SendResult
 from newsletter.store.db import upsert_insert
+from newsletter.store.ledger_hot import HotLedger
 from newsletter.store.ledger_read import (
     COLUMNS,
     claimers,
@@ -65,17 +66,22 @@ __all__ = [
     "suppress",
 ]
 
-_CHUNK = 500
+_ENQUEUE_CHUNK = 5000
 
 
 def enqueue(
     conn: Connection, edition_id: int, subscriber_ids: Iterable[int], now: dt.datetime
 ) -> int:
-    """Add a pending row for each subscriber not yet in the edition; return how many were new."""
+    """Add a pending row for each subscriber not yet in the edition; return how many were new.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` given a chunk of
+    ``_ENQUEUE_CHUNK`` rows (SQLAlchemy batches it as "insertmanyvalues"; the rows returned
+    are the new ones, on every driver): compiled once, where a multi-row VALUES statement
+    of 500 rows was compiled for every chunk (135 µs of CPU per row at 20,000 on SQLite)."""
     ids = list(dict.fromkeys(int(i) for i in subscriber_ids))
-    insert = upsert_insert(conn)
+    statement = upsert_insert(conn)(ledger).on_conflict_do_nothing().returning(ledger.c.id)
     added = 0
-    for start in range(0, len(ids), _CHUNK):
+    for start in range(0, len(ids), _ENQUEUE_CHUNK):
         values = [
             {
                 "edition_id": edition_id,
@@ -85,10 +91,9 @@ def enqueue(
                 "created_at": now,
                 "updated_at": now,
             }
-            for sid in ids[start : start + _CHUNK]
+            for sid in ids[start : start + _ENQUEUE_CHUNK]
         ]
-        statement = insert(ledger).values(values).on_conflict_do_nothing()
-        added += max(conn.execute(statement).rowcount, 0)
+        added += len(conn.execute(statement, values).all())
     return added
 
 
@@ -116,6 +121,7 @@ def claim(
     include_unknown: bool = False,
     only: Sequence[int] | None = None,
     retries: bool = True,
+    hot: HotLedger | None = None,
 ) -> list[LedgerRow]:
     """Mark up to ``limit`` due rows as ``sending`` by ``worker`` and return them.
 
@@ -126,13 +132,18 @@ def claim(
     over states) makes the database scan and sort the whole edition for every batch,
     which grows with the list (quadratic over a send). Rows due for a retry come after.
     ``only``: claim nothing but these subscribers' rows (``newsletter run --only``).
+    ``hot``: the pending rows (without ``only``) through ``ledger_hot``'s SQL text, the
+    same statement without SQLAlchemy's per-call work (the send loop passes it).
     """
     pending = and_(ledger.c.edition_id == edition_id, ledger.c.state == "pending")
     retry = _due(edition_id, now, include_unknown)
     if only is not None:
         pending = and_(pending, ledger.c.subscriber_id.in_(list(only)))
         retry = and_(retry, ledger.c.subscriber_id.in_(list(only)))
-    rows = _claim(conn, pending, worker, limit, now)
+    if hot is not None and only is None:
+        rows = hot.claim_pending(conn, edition_id, worker, limit, now)
+    else:
+        rows = _claim(conn, pending, worker, limit, now)
     if len(rows) < limit and retries:
         rows += _claim(conn, retry, worker, limit - len(rows), now)
     return sorted(rows, key=lambda r: r.id)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from newsletter.errors import LeaseLostError
 from newsletter.models import LedgerRow, SendResult, SmtpStage, Subscriber
 from newsletter.store import inbox, ledger, locks, subscribers
+from newsletter.store.ledger_hot import HotLedger
 
 if TYPE_CHECKING:  # db.py makes these (Store.send_source)
     from newsletter.store.db import Store
@@ -27,6 +28,7 @@ class SqlSendSession:
 
     def __init__(self, store: Store) -> None:
         self.conn: Connection = store.engine.connect()
+        self.hot = HotLedger.of(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -37,14 +39,14 @@ class SqlSendSession:
     def mark_data_started_many(
         self, row_ids: Sequence[int], now: dt.datetime, *, worker: str
     ) -> set[int]:
-        """See ``ledger.mark_data_started_many``."""
-        return ledger.mark_data_started_many(self.conn, row_ids, now, worker=worker)
+        """See ``ledger.mark_data_started_many`` (run as ``ledger_hot``'s SQL text)."""
+        return self.hot.mark_data_started_many(self.conn, row_ids, now, worker=worker)
 
     def record_sent_many(
         self, sent: Sequence[tuple[int, SendResult, str]], now: dt.datetime, *, worker: str
     ) -> set[int]:
-        """See ``ledger.record_sent_many``."""
-        return ledger.record_sent_many(self.conn, sent, now, worker=worker)
+        """See ``ledger.record_sent_many`` (run as ``ledger_hot``'s SQL text)."""
+        return self.hot.record_sent_many(self.conn, sent, now, worker=worker)
 
     def record(
         self,
@@ -114,11 +116,18 @@ class SqlSendSession:
         self.conn.close()
 
 
+# How often a sender gives up on rows queued too long (``ledger.give_up``, by the ``now``
+# it is given): the statement visits every waiting row of the edition, so once per claimed
+# batch made a send quadratic (7.8 ms per claim at 20,000 waiting rows).
+GIVE_UP_EVERY = dt.timedelta(seconds=60)
+
+
 class SqlSendSource:
     """``ledger_port.SendSource`` over a ``Store``: each method one transaction."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._gave_up: dict[int, dt.datetime] = {}  # edition id -> when last given up
 
     def take_lease(self, worker: str, ttl_seconds: float) -> None:
         """See ``locks.take_lease``."""
@@ -156,17 +165,21 @@ class SqlSendSource:
         retries: bool,
         lease_seconds: float,
     ) -> list[LedgerRow]:
-        """``ledger.give_up`` then ``ledger.claim`` in one transaction; ``LeaseLostError``
-        when nothing was claimed and the lease is gone."""
+        """``ledger.give_up`` (at most once per ``GIVE_UP_EVERY`` of ``now`` for an
+        edition) then ``ledger.claim``, in one transaction; ``LeaseLostError`` when nothing
+        was claimed and the lease is gone."""
+        last = self._gave_up.get(edition_id)
+        give_up = last is None or not last <= now < last + GIVE_UP_EVERY
         with self.store.begin() as conn:
-            ledger.give_up(
-                conn,
-                edition_id,
-                now - dt.timedelta(hours=give_up_hours),
-                now,
-                hours=give_up_hours,
-                include_unknown=include_unknown,
-            )
+            if give_up:
+                ledger.give_up(
+                    conn,
+                    edition_id,
+                    now - dt.timedelta(hours=give_up_hours),
+                    now,
+                    hours=give_up_hours,
+                    include_unknown=include_unknown,
+                )
             rows = ledger.claim(
                 conn,
                 edition_id,
@@ -176,9 +189,12 @@ class SqlSendSource:
                 include_unknown=include_unknown,
                 only=only,
                 retries=retries,
+                hot=HotLedger.of(conn),
             )
             if not rows and not locks.has_lease(conn, worker):
                 raise LeaseLostError(worker, lease_seconds)
+        if give_up:
+            self._gave_up[edition_id] = now
         return rows
 
     def sendable(

@@ -7,6 +7,7 @@ across many domains. Speed itself is measured in ``bench/send_greylist.py``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Iterator
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from newsletter.deliver import open_transport
+from newsletter.deliver.ratelimit import Limiter
 from newsletter.outbox.send import SendReport, send_edition
 from newsletter.store import editions, locks
 from newsletter.store.db import Store
@@ -99,3 +101,47 @@ async def test_deferrals_across_many_domains_slow_the_sender_down(
     server.script.rules.append(Rule("rcpt", "451 4.7.1 Try again later", match="@domain"))
     report = await send(sqlite_store, server, edition.id, smtp_concurrency=2)
     assert report.throttle_events >= 1
+
+
+async def test_the_limiter_fills_every_free_slot_and_no_more() -> None:
+    """Waiters are woken one per free slot (not all at once): the number in flight still
+    reaches the limit, never passes it, and follows it when it shrinks and grows back."""
+    limiter = Limiter(3, pause=0.0, recover_after=1)
+    holds = [asyncio.Event() for _ in range(12)]
+    inside: list[int] = []
+
+    async def one(index: int) -> None:
+        async with limiter.slot():
+            inside.append(index)
+            await holds[index].wait()
+            inside.remove(index)
+
+    async def settle() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(one(i)) for i in range(12)]
+    await settle()
+    assert inside == [0, 1, 2]  # the limit, first come first served
+    holds[0].set()
+    await settle()
+    assert inside == [1, 2, 3]
+    await limiter.throttled()  # down to one connection: no one new until two have left
+    assert limiter.concurrency == 1
+    holds[1].set()
+    await settle()
+    assert inside == [2, 3]
+    holds[2].set()
+    holds[3].set()
+    await settle()
+    assert inside == [4]
+    await limiter.succeeded()  # back to two, then three: every free slot is filled
+    await limiter.succeeded()
+    assert limiter.concurrency == 3
+    holds[4].set()
+    await settle()
+    assert inside == [5, 6, 7]
+    for hold in holds:
+        hold.set()
+    await asyncio.gather(*tasks)
+    assert inside == []

@@ -4,15 +4,17 @@ ledger that says exactly what it says without it, refusal by refusal, drop by dr
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtplib.email import quote_address
 from sqlalchemy import select
 
 from newsletter.config import Settings
-from newsletter.deliver.pipelining import envelope_commands
+from newsletter.deliver.pipelining import envelope_commands, quoted
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.models import Edition, Subscriber
 from newsletter.outbox.send import SendReport
@@ -183,6 +185,34 @@ def test_only_plain_ascii_addresses_are_pipelined() -> None:
     ]
     assert envelope_commands("p@example.org", ["ü@example.test"]) is None
     assert envelope_commands("p@example.org", ["a@example.test\r\nRSET"]) is None
+
+
+def test_quoted_addresses_are_what_aiosmtplib_writes() -> None:
+    """``quoted`` skips the parsing only where it changes nothing."""
+    rng = random.Random(18)
+    alphabet = "aZ09.!#$%&'*+/=?^_`{|}~-@ <>()[],;:\\\"\t"
+    crafted = [
+        "p@example.org",
+        "Ann <ann@example.org>",
+        "a.b+c@x.example",
+        "a..b@x.example",
+        ".a@x.example",
+        "a@x",
+        "(comment) a@x.example",
+        '"quoted name"@x.example',
+        "a@x.example ",
+    ]
+    randoms = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20))) for _ in range(5000)
+    ]
+    for candidate in crafted + randoms:
+        try:
+            expected = quote_address(candidate)
+        except ValueError:
+            with pytest.raises(ValueError):
+                quoted(candidate)
+            continue
+        assert quoted(candidate) == expected, candidate
 
 
 async def test_an_unreadable_reply_in_the_group_fails_only_that_transaction(

@@ -13,9 +13,11 @@ import random
 from email.headerregistry import Address
 from email.policy import SMTP
 
+from newsletter import addresses
+from newsletter.errors import DeliveryError
 from newsletter.models import Edition, Profile, Subscriber
 from newsletter.render import Renderer
-from newsletter.render.mime import QpCache, _header, _qp
+from newsletter.render.mime import QpCache, _header, _qp, address, stored_address
 from tests.render.editions import NOW, split_sections
 
 POLICY = SMTP.clone(max_line_length=998)
@@ -129,3 +131,57 @@ def test_line_cache_matches_where_a_soft_break_meets_trailing_space() -> None:
         text = "\n".join(lines) + rng.choice(["", "\n"])
         assert cache.encode(text) == reference_qp(text), repr(text)
         assert cache.encode(text) == reference_qp(text), repr(text)
+
+
+def test_a_stored_address_gives_the_address_the_validator_gives() -> None:
+    """``stored_address`` (the renderer's, without the validator) gives exactly what
+    ``address`` (validated) gives for every address in the form the store holds, and
+    sends anything else through ``address``."""
+    rng = random.Random(18)
+    atext = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-"
+    candidates = [
+        "Ann.Lee@Example.ORG",
+        "u@Bücher.example",
+        "u@xn--bcher-kva.example",
+        "reader+tag@lists.test",
+        "a" * 64 + "@example.org",
+        "x@123.example",
+        "x@localhost",
+        " x@example.org",
+    ]
+    for _ in range(3000):
+        local = ".".join(
+            "".join(rng.choice(atext) for _ in range(rng.randint(1, 12)))
+            for _ in range(rng.randint(1, 3))
+        )
+        labels = [
+            "".join(rng.choice("abcdefghijXYZ0123-") for _ in range(rng.randint(1, 10)))
+            for _ in range(rng.randint(1, 3))
+        ]
+        candidates.append(f"{local}@{'.'.join(labels)}")
+    stored = 0
+    for candidate in candidates:
+        for name in ("", "Ann Lee", 'Zoë, "the" reader'):
+            try:
+                expected: object = address(candidate, name)
+            except DeliveryError:
+                expected = DeliveryError
+            try:
+                normal = addresses.normalize(candidate)
+            except ValueError:
+                continue  # never stored: every write path normalises
+            stored += 1
+            assert stored_address(normal, name) == address(normal, name), normal
+            if not (normal == candidate and fast_form(candidate)):
+                # not in the stored form: validated, with the validator's answer
+                got: object
+                try:
+                    got = stored_address(candidate, name)
+                except DeliveryError:
+                    got = DeliveryError
+                assert got == expected, candidate
+    assert stored > 1000
+
+
+def fast_form(email: str) -> bool:
+    return email.isascii() and email.rpartition("@")[2].islower()

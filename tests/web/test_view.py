@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from newsletter.config import Settings
-from newsletter.links import Links
+from newsletter.links import Links, holder
 from newsletter.models import Paper, Profile, Subscriber
 from newsletter.personalize import make_ranker
 from newsletter.render import Renderer
@@ -92,6 +92,22 @@ async def test_bad_or_foreign_tokens_get_the_link_error_page(
         assert answer.status_code == 400 and "This link does not work" in answer.text, path
     gone = await client.get(links.web_view(sub, DAY - dt.timedelta(days=1)))
     assert gone.status_code == 404 and "Traceback" not in gone.text
+
+
+async def test_the_link_is_the_emails_edition_token_and_old_view_links_still_work(
+    client: httpx.AsyncClient, store: Store, clock: FakeClock, links: Links
+) -> None:
+    sub, _ = setup(store, clock)
+    token = links.edition_token(sub, DAY)
+    assert links.web_view(sub, DAY) == f"{links.base_url}/view/{token}"
+    # an email sent before issue 18 carries a "view" token (the ISO date): same page
+    old = links.signer.sign("view", holder(sub), DAY.isoformat().encode("ascii"))
+    new_page, old_page = await client.get(f"/view/{token}"), await client.get(f"/view/{old}")
+    assert new_page.status_code == old_page.status_code == 200
+    assert new_page.text == old_page.text
+    # a "view" token of another day names that day, not the edition token's
+    other = links.signer.sign("view", holder(sub), b"2026-11-25")
+    assert (await client.get(f"/view/{other}")).status_code == 404
 
 
 async def test_weekly_reader_sees_the_week(
