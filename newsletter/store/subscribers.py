@@ -492,7 +492,7 @@ def record_bounce(
     log.info("bounce (%s) for subscriber #%s: score %.1f", kind, subscriber_id, total)
     if total >= threshold and current.status not in ("unsubscribed", "bounced"):
         set_status(conn, subscriber_id, "bounced", now=now, by="bounces")
-        log.warning("subscriber #%s suppressed after bounces (score %.1f)", subscriber_id, total)
+        log.info("subscriber #%s suppressed after bounces (score %.1f)", subscriber_id, total)
         return True
     return False
 

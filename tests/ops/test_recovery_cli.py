@@ -134,6 +134,21 @@ def test_quiet_failing_run_says_its_reason_once_and_the_alert_line_once(
     assert len(alert_texts(relay)) == 1
 
 
+def test_quiet_run_prints_no_line_per_suppressed_reader(
+    env: dict[str, str], relay: FaultServer
+) -> None:
+    """Before: ``-q run`` printed "subscriber #N suppressed after bounces" for every reader
+    a refusal suppressed, a line per reader (growing with the list) before the outcome;
+    ``status`` lists them by address instead."""
+    for email in READERS[:2]:
+        relay.script.rules.append(Rule("rcpt", "550 5.1.1 user unknown", match=email))
+    run = cli(env, "-q", "run", "--date", THURSDAY)
+    assert run.exit_code == 4, run.output
+    assert [line for line in run.stderr.splitlines() if "after bounces" in line] == [], run.stderr
+    snapshot = json.loads(cli(env, "status", "--json").stdout)
+    assert {row["email"] for row in snapshot["suppressed"]} == set(READERS[:2])
+
+
 def test_failed_messages_show_their_reply_and_resend_failed_sends_only_them(
     env: dict[str, str], relay: FaultServer
 ) -> None:
