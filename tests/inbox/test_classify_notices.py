@@ -379,3 +379,33 @@ def test_each_servers_own_words_give_the_reason(
     found = parsed(notice(sender, subject, body, extra=extra))
     assert (found.kind, found.reason) == (kind, reason)
     assert found.recipients == ("kate@example.net",)
+
+
+def test_a_person_writing_from_postmaster_is_a_reply_but_a_postmaster_notice_is_not() -> None:
+    """An outside tester's case: a person answering our digest from postmaster@ (a role
+    mailbox people read, RFC 5321 section 4.5.1) with a Re: subject and In-Reply-To was a
+    soft bounce with no recipient, so the operator never saw the question."""
+    question = "Could the digest come weekly instead? We read it as a team.\n"
+    threaded = "In-Reply-To: <d1@papers.example.org>\r\n"
+    asked = notice(
+        "Dana at Postmaster <postmaster@example.net>", "Re: Today's papers", question,
+        extra=threaded, return_path="postmaster@example.net",
+    )  # fmt: skip
+    assert parsed(asked).kind == "reply"
+    # The same words from MAILER-DAEMON, or without the thread, or sent automatically,
+    # stay a mail system's message: never forwarded as a person's reply.
+    for sender, extra, path in [
+        ("MAILER-DAEMON@mx.example.net", threaded, "postmaster@example.net"),
+        ("postmaster@example.net", "", "postmaster@example.net"),
+        ("postmaster@example.net", threaded + "Auto-Submitted: auto-replied\r\n", ""),
+    ]:
+        found = parsed(
+            notice(sender, "Re: Today's papers", question, extra=extra, return_path=path)
+        )
+        assert found.kind != "reply", (sender, extra, path)
+    # A postmaster's notice that quotes a refusal is a failure whatever its subject says.
+    bounced = notice(
+        "postmaster@example.net", "Undelivered Mail Returned to Sender", POSTFIX_BODY,
+        extra=threaded,
+    )  # fmt: skip
+    assert parsed(bounced).kind in {"hard", "soft"}

@@ -127,14 +127,29 @@ class Refusal:
 def from_mail_system(message: Message) -> bool:
     """Whether From is a null reverse-path (``<>``, ``<@>``, with or without a name) or a
     mail system's mailbox (MAILER-DAEMON, postmaster: ``MAIL_SYSTEM_LOCAL_PARTS``, with or
-    without a domain). An empty or absent From is neither."""
+    without a domain). An empty or absent From is neither. postmaster is also a person's
+    mailbox (RFC 5321 section 4.5.1: a role people read and answer from), so a message from
+    it that is a person's reply (``_a_person_replying``) is not a mail system's."""
     if "From" not in message:
         return False
     value = headers.first(message, "From").strip()
     address = parseaddr(value)[1].strip()
     if value.endswith(("<>", "<@>")):
         return True
-    return address.rpartition("@")[0 if "@" in address else 2].lower() in MAIL_SYSTEM_LOCAL_PARTS
+    local = address.rpartition("@")[0 if "@" in address else 2].lower()
+    if local not in MAIL_SYSTEM_LOCAL_PARTS:
+        return False
+    return not (local == "postmaster" and _a_person_replying(message))
+
+
+def _a_person_replying(message: Message) -> bool:
+    """A reply as a person's mail program writes one: a ``Re:``/``Fwd:`` Subject, an
+    ``In-Reply-To`` or ``References`` field (RFC 5322 section 3.6.4), no ``Auto-Submitted``
+    other than ``no`` (RFC 3834 section 5) and a Return-Path that is not null."""
+    automatic = headers.first(message, "Auto-Submitted", "no").strip().lower() != "no"
+    null_path = headers.first(message, "Return-Path", "x").strip() in ("<>", "")
+    threaded = headers.present(message, "In-Reply-To") or headers.present(message, "References")
+    return is_reply_or_forward(message) and threaded and not automatic and not null_path
 
 
 def is_reply_or_forward(message: Message) -> bool:
