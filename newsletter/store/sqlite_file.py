@@ -13,9 +13,12 @@ from pathlib import Path
 
 def unmade_database(path: Path) -> str | None:
     """Why the existing SQLite file at ``path`` is no newsletter database: zero length
-    (``: > newsletter.db``), not SQLite, or SQLite without the ``migrations`` table that
-    the first migration makes; None when it is one, or when there is no file (a new one
-    is made on first use). Read with ``sqlite3`` (query-only), changing nothing."""
+    (``: > newsletter.db``), or SQLite without the ``migrations`` table that the first
+    migration makes; None when it is one, when there is no file (a new one is made on
+    first use), or when SQLite cannot read it: a damaged file is the store's to report
+    ("database error: file is not a database", "… malformed"), with its own advice
+    (restore a backup), never "create a schema in it". Read with ``sqlite3``
+    (query-only), changing nothing."""
     if not path.exists():
         return None
     if path.stat().st_size == 0:
@@ -29,6 +32,6 @@ def unmade_database(path: Path) -> str | None:
             ).fetchone()
         finally:
             conn.close()
-    except sqlite3.Error as exc:
-        return f"cannot be read as SQLite ({exc})"
+    except sqlite3.Error:
+        return None
     return None if found else "holds no newsletter schema (no migrations table)"

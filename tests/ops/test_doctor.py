@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import sqlite3
 import ssl
 from pathlib import Path
 from typing import Any
@@ -157,10 +158,19 @@ def test_database_migrated_pending_and_unreachable(tmp_path: Path) -> None:
     assert missing.status == "info"
     assert missing.detail.startswith(f"no database at {tmp_path / 'fresh.db'} yet (not created)")
     assert not (tmp_path / "fresh.db").exists()  # doctor creates nothing
-    (tmp_path / "fresh.db").write_bytes(b"")  # an empty SQLite file: every migration pending
+    (tmp_path / "fresh.db").write_bytes(b"")  # emptied by mistake: never rebuilt in silence
+    emptied = check_database(settings(database_url=url), now=NOW)
+    assert (emptied.status, emptied.detail) == (
+        "FAIL",
+        f"{tmp_path / 'fresh.db'} is empty (0 bytes)",
+    )
+    assert "`newsletter db upgrade`" in emptied.fix
+    Store.open(url, now=NOW).close()
+    with sqlite3.connect(tmp_path / "fresh.db") as conn:  # as if the last migration were new
+        conn.execute("DELETE FROM migrations WHERE name = ?", (MIGRATIONS[-1][0],))
     pending = check_database(settings(database_url=url), now=NOW)
     assert pending.status == "info"
-    assert f"{len(MIGRATIONS)} migrations pending (m001_initial" in pending.detail
+    assert f"1 migration pending ({MIGRATIONS[-1][0]})" in pending.detail
     assert "`newsletter db upgrade`" in pending.detail
     Store.open(url, now=NOW).close()
     assert check_database(settings(database_url=url), now=NOW).status == "ok"
