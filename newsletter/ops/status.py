@@ -365,6 +365,7 @@ def _failure_problems(snapshot: dict[str, Any], when: Callable[[str], str]) -> l
     command that makes them active again (the address shell-quoted)."""
     found: list[str] = []
     failures = snapshot["failures"]
+    suppressed = {reader["email"] for reader in snapshot["suppressed"]}
     for group in failures["counts"]:
         date, state, count = group["edition"], group["state"], group["count"]
         same = (m for m in failures["messages"] if (m["edition"], m["state"]) == (date, state))
@@ -375,8 +376,18 @@ def _failure_problems(snapshot: dict[str, Any], when: Callable[[str], str]) -> l
             last = f" (last: {newest['email']}: {reply or 'no reply'})"
         flag = " --include-unknown" if state == "unknown" else ""
         what = "failed" if state == "failed" else "unknown (may have been delivered)"
+        # --resend-failed leaves suppressed readers out: say so where it concerns this group.
+        first = (
+            " (reactivate the suppressed readers below first)"
+            if any(
+                m["email"] in suppressed
+                for m in failures["messages"]
+                if (m["edition"], m["state"]) == (date, state)
+            )
+            else ""
+        )
         found.append(
-            f"edition {date}: {count} {noun(count, 'message')} {what}{last}; after a fix,"
+            f"edition {date}: {count} {noun(count, 'message')} {what}{last}; after a fix{first},"
             f" `newsletter send --resend-failed --date {date}{flag}` sends them again"
         )
     for reader in snapshot["suppressed"]:

@@ -313,3 +313,33 @@ def test_a_failed_message_and_a_bounced_reader_after_an_ok_run_are_problems(
     with store.begin() as conn:
         later = gather(conn, settings, T0 + dt.timedelta(days=4), run_limit=5, edition_limit=3)
     assert later["failures"]["messages"] == [] and later["suppressed"] == []
+
+
+def test_the_resend_advice_says_reactivate_first_when_a_failed_reader_is_suppressed() -> None:
+    """An outside re-test: with every failed reader bounced, the edition's line advised only
+    ``--resend-failed``, which leaves suppressed readers out and so sent nothing."""
+    from newsletter.ops.status import _failure_problems
+
+    def snapshot(suppressed: list[str]) -> dict[str, object]:
+        return {
+            "failures": {
+                "counts": [{"edition": "2026-11-26", "state": "failed", "count": 1}],
+                "messages": [
+                    {"edition": "2026-11-26", "state": "failed", "email": "ada@example.org",
+                     "last_code": 550, "last_reply": "5.1.1 user unknown"},
+                ],
+            },
+            "suppressed": [
+                {"email": e, "status": "bounced", "since": "x", "reason": "bounce"}
+                for e in suppressed
+            ],
+        }  # fmt: skip
+
+    [alone] = _failure_problems(snapshot([]), str)
+    assert "after a fix, `newsletter send --resend-failed --date 2026-11-26`" in alone
+    edition, reader = _failure_problems(snapshot(["ada@example.org"]), str)
+    assert edition.endswith(
+        "after a fix (reactivate the suppressed readers below first),"
+        " `newsletter send --resend-failed --date 2026-11-26` sends them again"
+    )
+    assert "`newsletter subscribers reactivate ada@example.org`" in reader
