@@ -15,13 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.config import Settings
-from newsletter.deliver import open_transport
 from newsletter.models import Edition, Paper
-from newsletter.outbox.send import SendReport, send_edition
-from newsletter.store import editions, ledger, locks
+from newsletter.store import editions, ledger
 from newsletter.store.db import Store
 from newsletter.store.schema import subscribers as subscribers_table
-from tests.support.delivery import address, compose, seed, smtp_settings, utcnow
+from tests.support.delivery import address, seed, send_all, smtp_settings, utcnow
 from tests.support.faultsmtp import FaultServer, Rule
 
 
@@ -37,24 +35,6 @@ def server_factory() -> Iterator[Callable[..., FaultServer]]:
     yield start
     for server in started:
         server.stop()
-
-
-async def run(
-    store: Store,
-    settings: Settings,
-    edition: Edition,
-    clock: Callable[[], dt.datetime] = utcnow,
-) -> SendReport:
-    async with open_transport(settings) as transport:
-        return await send_edition(
-            store,
-            settings,
-            edition,
-            compose,
-            transport,
-            worker=locks.holder_id("test"),
-            clock=clock,
-        )
 
 
 def readers(store: Store) -> dict[str, tuple[str, float]]:
@@ -106,7 +86,7 @@ async def test_a_refusal_of_the_message_itself_scores_no_reader_and_pauses_the_r
     server = server_factory([rule])  # the same refusal for every reader
     edition = seed(store, 10)
     settings = smtp_settings(server.port, smtp_concurrency=2, send_batch_size=5)
-    report = await run(store, settings, edition)
+    report = await send_all(store, settings, edition)
     assert set(readers(store).values()) == {("active", 0.0)}  # nobody bounced, nobody scored
     assert report.stopped is not None and "refused" in report.stopped
     assert rule.action.split()[0] in report.stopped
@@ -117,7 +97,7 @@ async def test_a_refusal_of_the_message_itself_scores_no_reader_and_pauses_the_r
     assert state["pending"] == 10 - state["failed"] and not report.finished
     # the relay is fixed: the next run sends the rest, once each
     server.script.rules.clear()
-    again = await run(store, settings, edition)
+    again = await send_all(store, settings, edition)
     assert again.stopped is None and again.sent_now == state["pending"]
     assert set(server.accepted_by().values()) == {1}
 
@@ -140,7 +120,7 @@ async def test_a_refusal_of_our_own_setup_stops_the_run_and_leaves_readers_alone
     server = server_factory([rule])
     edition = seed(store, 10)
     settings = smtp_settings(server.port, smtp_concurrency=2, send_batch_size=5)
-    report = await run(store, settings, edition)
+    report = await send_all(store, settings, edition)
     assert set(readers(store).values()) == {("active", 0.0)}
     assert report.stopped is not None and rule.action[:3] in report.stopped
     state = counts(store, edition)
@@ -148,7 +128,7 @@ async def test_a_refusal_of_our_own_setup_stops_the_run_and_leaves_readers_alone
     # what was tried is kept for the next run (due at once), the rest is still pending
     assert state["deferred"] + state["pending"] == 10
     server.script.rules.clear()
-    again = await run(store, settings, edition)
+    again = await send_all(store, settings, edition)
     assert again.finished and again.counts["sent"] == 10
     assert sorted(server.accepted_by()) == sorted(address(i) for i in range(10))
 
@@ -160,7 +140,7 @@ async def test_too_many_failures_stop_the_run(
     server = server_factory([Rule("rcpt", f"550 5.1.1 <{a}>: no such user", match=a) for a in dead])
     edition = seed(sqlite_store, 60)
     settings = smtp_settings(server.port, send_failure_stop_share=0.3, send_batch_size=10)
-    report = await run(sqlite_store, settings, edition)
+    report = await send_all(sqlite_store, settings, edition)
     assert report.stopped is not None and "failed" in report.stopped
     state = counts(sqlite_store, edition)
     assert state["pending"] > 0 and state["sent"] + state["failed"] < 60
@@ -177,19 +157,19 @@ async def test_one_refusal_at_rcpt_does_not_suppress_a_reader_who_has_had_mail(
     server = server_factory()
     first = seed(store, 3)
     settings = smtp_settings(server.port)
-    assert (await run(store, settings, first)).counts["sent"] == 3  # the reader had mail
+    assert (await send_all(store, settings, first)).counts["sent"] == 3  # the reader had mail
     server.script.rules.append(Rule("rcpt", "550 5.1.1 user unknown", match=victim))
     second = another_edition(store, first.date + dt.timedelta(days=1))
-    await run(store, settings, second)
+    await send_all(store, settings, second)
     status, score = readers(store)[victim]
     assert status == "active" and score == settings.bounce_soft_score
     # refused again the same day: still one day of refusals
     third = another_edition(store, first.date + dt.timedelta(days=2))
-    await run(store, settings, third)
+    await send_all(store, settings, third)
     assert readers(store)[victim][0] == "active"
     # refused again on another day: now it is a hard bounce
     fourth = another_edition(store, first.date + dt.timedelta(days=3))
-    await run(store, settings, fourth, clock_at(dt.timedelta(days=1)))
+    await send_all(store, settings, fourth, clock_at(dt.timedelta(days=1)))
     assert readers(store)[victim][0] == "bounced"
     assert {e: s for e, (s, _score) in readers(store).items() if e != victim} == {
         address(0): "active",
@@ -204,7 +184,7 @@ async def test_a_refused_address_that_never_received_mail_is_suppressed_at_once(
     server = server_factory([Rule("rcpt", "550 5.1.1 user unknown", match=victim)])
     edition = seed(sqlite_store, 2)
     settings = smtp_settings(server.port)
-    await run(sqlite_store, settings, edition)
+    await send_all(sqlite_store, settings, edition)
     assert readers(sqlite_store)[victim][0] == "bounced"
 
 

@@ -5,6 +5,8 @@ the tests and the benchmarks send the same thing; only the settings differ (a tm
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +44,14 @@ def smtp_settings(port: int, tmp_path: Path | None = None, **overrides: Any) -> 
     return Settings(_env_file=None, **values)
 
 
-async def send_all(store: Store, settings: Settings, edition: Edition) -> SendReport:
+async def send_all(
+    store: Store,
+    settings: Settings,
+    edition: Edition,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> SendReport:
     """One ``send_edition`` of ``edition`` with the simple composer, over the transport the
-    settings name, as worker "test" on the real clock."""
+    settings name, as worker "test" on ``clock`` (the real one by default)."""
     async with open_transport(settings) as transport:
         return await send_edition(
             store,
@@ -53,7 +60,7 @@ async def send_all(store: Store, settings: Settings, edition: Edition) -> SendRe
             compose,
             transport,
             worker=locks.holder_id("test"),
-            clock=utcnow,
+            clock=clock,
         )
 
 
