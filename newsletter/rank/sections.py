@@ -199,7 +199,7 @@ class Assembler:
                 found = explain_topic(written, terms, forms)
                 quote = self.by_meaning(topic_key(written), p) if self.by_meaning else None
                 if quote is not None:
-                    found = (found[0], explain_meaning(written, quote))
+                    found = (found[0], explain_meaning(written, quote, title=self.papers[p].title))
                 self._explained[(written, p)] = found
             item = RankedItem(self.papers[p], round(value, 4), written, found[0], found[1])
             if keep:

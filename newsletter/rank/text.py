@@ -1,7 +1,7 @@
-"""Text to terms: tokens, light stemming (Snowball English), stopwords, bigrams.
+"""Text to terms: tokens, light stemming (plurals only), stopwords, bigrams.
 
-A *term* is a stemmed unigram (``"adapt"``) or two adjacent stemmed tokens joined
-by a space (``"time adapt"``). Bigrams never bridge a stopword, so a bigram match
+A *term* is a stemmed unigram (``"model"`` for "models") or two adjacent stemmed tokens
+joined by a space (``"time adaptation"``). Bigrams never bridge a stopword, so a bigram match
 means the two words stood next to each other: that is the phrase match.
 """
 
@@ -12,10 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import snowballstemmer
-
 _TOKEN = re.compile(r"[a-z0-9]+")
-_STEMMER = snowballstemmer.stemmer("english")
 
 STOPWORDS = frozenset(
     (
@@ -145,8 +142,22 @@ STOPWORDS = frozenset(
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """The Snowball (Porter 2) English stem of ``word`` (cached)."""
-    return str(_STEMMER.stemWord(word))
+    """``word`` (lower-case) without its plural ending: Harman's S-stemmer (Harman 1991,
+    "How effective is suffixing?", JASIS 42(1)), cached. Only the first rule that fits:
+    "-ies" -> "-y" (not "-eies", "-aies"); "-es" -> "-e" (not "-aes", "-ees", "-oes");
+    "-s" -> "" (not "-us", "-ss"); words of 3 letters or fewer are kept ("gas", "bus").
+    ``"networks"`` -> ``"network"``, ``"continues"`` -> ``"continue"`` (never "continu":
+    unlike Porter/Snowball it does not join "continual", "continuous" and "continues";
+    issue 16 item 4, chosen with ``bench/rank_eval.py``)."""
+    if len(word) <= 3 or word[-1] != "s" or word.isdigit():
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if word.endswith(("us", "ss")):
+        return word
+    return word[:-1]
 
 
 def normalise(text: str) -> str:
