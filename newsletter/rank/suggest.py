@@ -1,23 +1,33 @@
 """Typos in topics: the close word of the corpus vocabulary, suggested when a topic is saved.
 
 Pure: a vocabulary in (the words of some papers' titles and abstracts, with counts), a
-suggestion out. A topic word that the vocabulary does not hold, of at least 4 letters, is
-replaced by the most frequent vocabulary word within Levenshtein distance 1 (words of up
-to 7 letters) or 2 (longer words), found with rapidfuzz. ``"contiual learning"`` ->
-``"continual learning"``. Hyphenated compounds are checked part by part.
+suggestion out. A topic word is a typo only when *no* vocabulary knows it: not the papers,
+not the field's abbreviations (``acronyms.COMMON``) nor those the papers define, and not
+a general English word list (pyspellchecker's English frequency list, 160,000 words,
+MIT; read as data, ``english_words``). A word absent from the day's papers is not a typo
+("federated" is never "generated"; issue 16, outside re-test). Such a word, of at least
+4 letters, is replaced by the most frequent paper word within Levenshtein distance 1
+(words of up to 7 letters) or 2 (longer words), found with rapidfuzz.
+``"contiual learning"`` -> ``"continual learning"``. Hyphenated compounds are checked
+part by part.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from newsletter.models import Paper
+from newsletter.rank.acronyms import COMMON, mine
 from newsletter.rank.text import normalise
 
 _WORD = re.compile(r"[a-z][a-z0-9]*")
@@ -29,19 +39,44 @@ def _max_distance(word: str) -> int:
     return 1 if len(word) <= 7 else 2
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The words of pyspellchecker's English frequency list (lower-case; loaded once,
+    about 0.15 s CPU), or an empty set when the package is not installed: then only the
+    papers and abbreviations count as known, as before."""
+    try:
+        data = resources.files("spellchecker").joinpath("resources/en.json.gz").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return frozenset()
+    return frozenset(json.loads(gzip.decompress(data)))
+
+
+def _abbreviation_words(texts: Iterable[str]) -> frozenset[str]:
+    """The short forms and the words of the long forms of the built-in abbreviations and
+    of those ``texts`` define (lower-case)."""
+    pairs = {**COMMON, **mine(texts)}
+    words = {normalise(short) for short in pairs}
+    for long_form in pairs.values():
+        words.update(_WORD.findall(normalise(long_form)))
+    return frozenset(words)
+
+
 @dataclass(frozen=True)
 class Vocabulary:
-    """Word counts of a corpus (lower-cased, accents folded)."""
+    """Word counts of a corpus (lower-cased, accents folded), and the words known besides
+    (abbreviations, English): a known word is never corrected."""
 
     counts: Counter[str]
+    known: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Vocabulary:
-        """The vocabulary of ``texts``."""
+        """The vocabulary of ``texts``, knowing also English words and abbreviations."""
+        texts = list(texts)
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(_WORD.findall(normalise(text)))
-        return cls(counts)
+        return cls(counts, _abbreviation_words(texts))
 
     @classmethod
     def from_papers(cls, papers: Iterable[Paper]) -> Vocabulary:
@@ -51,7 +86,13 @@ class Vocabulary:
     def correct(self, word: str) -> str | None:
         """The vocabulary word closest to ``word`` (lower-case), or None when ``word`` is
         known, short, or has no word within the allowed distance. Ties: the more frequent."""
-        if word in self.counts or len(word) < _MIN_LENGTH or not word.isalpha():
+        if (
+            word in self.counts
+            or len(word) < _MIN_LENGTH
+            or not word.isalpha()
+            or word in self.known
+            or word in english_words()
+        ):
             return None
         limit = _max_distance(word)
         found = process.extract(
