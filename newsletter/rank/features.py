@@ -39,6 +39,10 @@ class Weights:
     # A paper must hold words carrying this share of a topic's idf mass (each hyphenated
     # compound as one word), else its score is scaled below the floor (``Corpus.below``).
     coverage: float = 0.5
+    # ... and every word of the topic found in fewer than this share of the edition's
+    # papers (its distinctive words; issue 16: "human" + "feedback" is not RLHF). 1.0:
+    # every word is needed; 0: off (the share-of-mass rule alone).
+    generic: float = 0.5
 
 
 def category_text(paper: Paper) -> str:
@@ -185,23 +189,37 @@ class Corpus:
 
     def coverage(self, phrases: Sequence[str]) -> np.ndarray:
         """Dense ``(len(phrases), n_papers)``: the share of each phrase's idf mass (over its
-        words, ``text.word_units``) that the paper holds in any field."""
+        words, ``text.word_units``) that the paper holds in any field, minus 2 for each
+        distinctive word (``Weights.generic``) of a multi-word phrase that it lacks."""
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
+        # A distinctive word (df share < Weights.generic) the paper lacks costs 2: the
+        # share then falls below any gate (a word no paper has is distinctive too).
+        generic = self.weights.generic
+        rare_idf = math.log1p((1 - generic) / generic) if generic > 0 else math.inf
+        penalty = np.zeros(len(phrases), dtype=np.float32)
         for row, phrase in enumerate(phrases):
             units = {unit for _, unit in word_units(phrase)}
             weights = {u: self._idf(u) for u in units}
             total = sum(weights.values())
             for unit, weight in weights.items():
                 col = self.vocab.get(unit)
+                distinctive = len(units) > 1 and weight > rare_idf
+                if distinctive:
+                    penalty[row] += 2.0
                 if col is not None and total > 0:
                     rows.append(row)
                     cols.append(col)
                     vals.append(weight / total)
+                    if distinctive:
+                        rows.append(row)
+                        cols.append(col)
+                        vals.append(2.0)
         shape = (len(phrases), max(len(self.vocab), 1))
         selector = sp.csr_matrix((vals, (rows, cols)), shape=shape, dtype=np.float32)
-        return np.asarray((selector @ self._anywhere_t).toarray(), dtype=np.float32)
+        held = np.asarray((selector @ self._anywhere_t).toarray(), dtype=np.float32)
+        return held - penalty[:, None]
 
     def _idf(self, term: str) -> float:
         col = self.vocab.get(term)
