@@ -38,6 +38,12 @@ SEED = Path(os.environ.get("NEWSLETTER_SEED", REPO.parent / "shared" / "seed"))
 K = 5
 MIN_TAGGED = int(os.environ.get("RANK_EVAL_MIN_TAGGED", "1"))
 System = Callable[[Sequence[Paper], str], list[int]]
+# RANK_EVAL_COVERAGE=0.8 runs every "ours" arm with that coverage gate (Weights.coverage).
+# RANK_EVAL_GENERIC=1.0 turns the distinctive-word rule off (Weights.generic).
+WEIGHTS = Weights(
+    coverage=float(os.environ.get("RANK_EVAL_COVERAGE", Weights().coverage)),
+    generic=float(os.environ.get("RANK_EVAL_GENERIC", Weights().generic)),
+)
 
 
 def load_rss(path: Path) -> list[Paper]:
@@ -74,9 +80,15 @@ def load_hf(path: Path) -> list[Paper]:
     return out
 
 
-def ours(weights: Weights | None = None) -> System:
+def ours(weights: Weights = WEIGHTS) -> System:
+    # One Ranker per corpus (the unstripped tasks share a day's papers): same scores.
+    built: dict[int, tuple[Sequence[Paper], Ranker]] = {}
+
     def run(papers: Sequence[Paper], topic: str) -> list[int]:
-        ranker = Ranker(papers, weights=weights)
+        if id(papers) not in built:
+            built.clear()
+            built[id(papers)] = (papers, Ranker(papers, weights=weights))
+        ranker = built[id(papers)][1]
         key = ranker.corpus.topic_scores([topic])[0] + ranker.prior
         return np.argsort(-key, kind="stable").tolist()
 
@@ -129,7 +141,7 @@ def strip(papers: Sequence[Paper], phrase: str) -> list[Paper]:
 
 SYSTEMS: dict[str, System] = {
     "ours": ours(),
-    "ours-nocat": ours(Weights(category=0.0)),
+    "ours-nocat": ours(Weights(category=0.0, coverage=WEIGHTS.coverage, generic=WEIGHTS.generic)),
     "bm25-abs": bm25_abstract,
     "upvotes": upvotes,
 }
@@ -195,7 +207,7 @@ def seed_eval(papers: Sequence[Paper]) -> None:
     from newsletter.models import Profile
     from newsletter.rank.suggest import Vocabulary
 
-    ranker = Ranker(papers)
+    ranker = Ranker(papers, weights=WEIGHTS)
     vocabulary = Vocabulary.from_papers(papers)
     print(f"\n## (c) seed page, {len(papers)} papers, one topic per reader")
     print(f"{'kind':8s} {'topic':44s} {'rel':>3s} {'shown':>5s} {'P@5':>5s}  did you mean")
@@ -217,8 +229,100 @@ def seed_eval(papers: Sequence[Paper]) -> None:
         print(f"  {kind:8s} {sum(values) / len(values):.2f} over {len(values)}")
 
 
+# The outside tester's 18 one-topic readers (issue 16 re-test), run on each real day.
+TESTER_TOPICS = (
+    "test-time adaptation",
+    "TTA",
+    "continual learning",
+    "lifelong learning",
+    "reinforcement learning from human feedback",
+    "RLHF",
+    "machine translation",
+    "reward model",
+    "video generation",
+    "survival analysis",
+    "protein folding",
+    "PEFT",
+    "LLM",
+    "RAG",
+    "robot learning",
+    "diffusion models",
+    "federated learning",
+    "time series forecasting",
+)
+# Correctly spelled topics that must not get a "did you mean" (tester's F2 list).
+NOT_TYPOS = (
+    *TESTER_TOPICS,
+    "graph neural networks",
+    "speech recognition",
+    "robot grasping",
+    "data selection",
+    "autonomous driving",
+)
+_REASON = re.compile(r"matches “(.*?)”(?: as “(.*?)”)?( \(whole phrase(?: in title)?\))?: (.*)")
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"[\s\-‐]+", " ", text.lower())
+
+
+def _literally(text: str, word: str) -> bool:
+    """The tester's check (``verify.py``): the word, as a whole word, hyphens as spaces."""
+    pattern = r"(?<![a-z0-9])" + re.escape(_flat(word)) + r"(?![a-z0-9])"
+    return re.search(pattern, _flat(text)) is not None
+
+
+def claim_eval(days: list[tuple[str, list[Paper]]]) -> None:
+    """Each "X in title/abstract" claim of the reasons for the tester's topics, checked
+    against the paper's text (the outside tester's ``verify.py`` rule), and the typo
+    hints given for correctly spelled topics."""
+    from newsletter.models import Profile
+    from newsletter.rank.suggest import Vocabulary
+
+    print("\n## (d) reasons checked literally, tester's 18 topics; hints for correct topics")
+    print(f"{'day':24s} {'items':>5s} {'claims':>6s} {'false':>5s}  hints on correct topics")
+    all_papers = [p for _, papers in days for p in papers]
+    vocabulary = Vocabulary.from_papers(all_papers)
+    for day, papers in days:
+        ranker = Ranker(papers, weights=WEIGHTS)
+        items = claims = false = 0
+        bad: list[str] = []
+        for topic in TESTER_TOPICS:
+            sections = ranker.rank(Profile(topics=(topic,), categories=(), authors=()))
+            for item in sections[0].items:
+                items += 1
+                if os.environ.get("RANK_EVAL_SHOW"):
+                    print(f"    {topic} | {item.paper.title[:60]} | {item.reason[:150]}")
+                found = _REASON.match(item.reason)
+                if not found:
+                    continue
+                for part in found.group(4).split("; "):
+                    where = re.match(r"(.*) in (title|abstract)$", part)
+                    if not where:
+                        continue
+                    text = item.paper.title if where.group(2) == "title" else item.paper.abstract
+                    for word in where.group(1).split(", "):
+                        claims += 1
+                        if not _literally(text, word):
+                            false += 1
+                            bad.append(f"{topic}: {word} in {where.group(2)}")
+        day_vocab = Vocabulary.from_papers(papers)
+        hints = [f"{t}->{h}" for t in NOT_TYPOS if (h := day_vocab.suggest(t))]
+        print(f"{day:24s} {items:5d} {claims:6d} {false:5d}  {'; '.join(hints)}")
+        for line in bad[:8]:
+            print(f"    false: {line}")
+    hints = [f"{t}->{h}" for t in NOT_TYPOS if (h := vocabulary.suggest(t))]
+    print(f"hints against all days' vocabulary: {'; '.join(hints) or 'none'}")
+
+
 def main() -> None:
-    seed_eval(load_seed(SEED))
+    seed = load_seed(SEED)
+    seed_eval(seed)
+    days = [("seed page", seed)]
+    days += [(p.stem[-10:], load_hf(p)) for p in sorted(FIXTURES.glob("hf_daily_papers_*.json"))]
+    claim_eval(days)
+    if os.environ.get("RANK_EVAL_ONLY") == "claims":
+        return
     rss = load_rss(FIXTURES / "arxiv_rss_stat_2024-03-26.xml")
     by_name: dict[str, set[str]] = {}
     for code, name in CATEGORY_NAMES.items():
