@@ -33,6 +33,7 @@ MESSAGES = {
     "dot lines": b".first\r\nSubject: b\r\n\r\n.\r\n..two\r\n. space\r\nx.y\r\n.end\r\n",
     "starts with a dot only": b".Subject: c\r\n\r\nbody\r\n",
     "lone LF": b"Subject: e\n\nline one\nline two\r\n",
+    "starts with a lone LF": b"\nSubject: e2\r\n\r\nbody\r\n",
     "lone CR": b"Subject: f\r\n\r\na\rb\r\n\r\r\n",
     "LF CR order": b"Subject: g\r\n\r\na\n\rb\r\n",
     "lone LF then a dot": b"Subject: h\r\n\r\na\n.b\r\n",
