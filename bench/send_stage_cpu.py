@@ -84,14 +84,18 @@ class NullTransport:
         return SendResult("sent", 250, "2.0.0 Ok: queued", stage="body")
 
 
-async def smtp_only(n: int, port: int) -> float:
+async def smtp_only(n: int, port: int, profile: cProfile.Profile | None) -> float:
     """CPU ms per message of the SMTP client alone: ``SmtpTransport.send`` of n messages,
     at most 4 at once (its pool), no ledger, no send loop."""
     settings = smtp_settings(port, smtp_timeout=30.0, message_timeout=60.0, smtp_concurrency=4)
     built = [message(Subscriber(i, f"reader{i:05d}@example.test", f"R {i}")) for i in range(n)]
     cpu = time.process_time()
+    if profile is not None:
+        profile.enable()
     async with SmtpTransport(settings) as transport:
         results = await asyncio.gather(*(transport.send(m) for m in built))
+    if profile is not None:
+        profile.disable()
     cpu = time.process_time() - cpu
     assert all(r.state == "sent" for r in results)
     return cpu * 1000 / n
@@ -100,7 +104,7 @@ async def smtp_only(n: int, port: int) -> float:
 async def one_round(n: int, port: int, profile: cProfile.Profile | None, arm: str) -> float:
     """CPU ms per message of one send of ``n`` messages."""
     if arm == "smtp-only":
-        return await smtp_only(n, port)
+        return await smtp_only(n, port, profile)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         store = Store.open(url, now=utcnow())

@@ -9,7 +9,7 @@ aiosmtplib (5.x) turns every lone CR or LF into CRLF, makes the message end with
 line starting with a dot, so ``payload`` checks that with numpy over a view of the bytes
 (about 12 µs for 45 KB, against 60 µs for the four scans ``bytes.count`` and ``re`` need;
 every sender process has numpy loaded for the ranker) and hands the bytes on unchanged;
-it doubles the dots with one ``bytes.replace`` when the lines are clean CRLF, and takes
+it doubles the dots it found in one copy when the lines are clean CRLF, and takes
 aiosmtplib's own functions for anything else (a lone CR or LF, no final CRLF). ``tests/deliver/test_wire_bytes.py``
 compares what an aiosmtpd server receives from both paths.
 """
@@ -34,9 +34,15 @@ def payload(data: bytes) -> bytes:
     # Every CR has an LF right after it and every LF a CR right before it: clean CRLF.
     if lf[0] or not np.array_equal(cr[:-1], lf[1:]):
         return _library(data)
-    if (lf[:-1] & (octets[1:] == _DOT)).any():
-        data = data.replace(b"\n.", b"\n..")  # every line but the first starts after an LF
-    return b"." + data if data.startswith(b".") else data
+    dots = np.flatnonzero(lf[:-1] & (octets[1:] == _DOT)) + 1  # a dot after an LF
+    if data.startswith(b"."):
+        dots = np.concatenate(([0], dots))
+    if not dots.size:
+        return data
+    # Each such dot doubled: the pieces between them joined by one more dot (one copy; a
+    # ``bytes.replace`` would scan the whole message twice for the two bytes).
+    cuts = [0, *dots.tolist(), len(data)]
+    return b".".join([data[a:b] for a, b in zip(cuts, cuts[1:], strict=False)])
 
 
 def _library(data: bytes) -> bytes:
