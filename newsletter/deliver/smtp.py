@@ -223,8 +223,19 @@ class SmtpTransport:
                 "deferred", None, "connection lost before the final dot", stage="data"
             ), False
         stage[0] = "body"
-        client.protocol.write(FINAL_DOT)
-        reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
+        if protocol is not None:
+            # The final dot as a group of one (``.`` and CRLF: the same bytes), its reply
+            # read as the envelope's were, without aiosmtplib's ``wait_for``; a lost
+            # connection or a timeout raises the same aiosmtplib exception as there.
+            got, error = await pipelining.replies(
+                protocol, [FINAL_DOT[:-2]], self.settings.smtp_timeout
+            )
+            if error is not None:
+                raise error
+            reply = got[0]
+        else:
+            client.protocol.write(FINAL_DOT)
+            reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
         accepted = [
             RecipientResult(r, outcome_for(reply.code, "body"), reply.code, reply.message)
             for r in recipients

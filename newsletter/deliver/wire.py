@@ -16,6 +16,8 @@ compares what an aiosmtpd server receives from both paths.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
@@ -42,7 +44,7 @@ def payload(data: bytes) -> bytes:
     # Each such dot doubled: the pieces between them joined by one more dot (one copy; a
     # ``bytes.replace`` would scan the whole message twice for the two bytes).
     cuts = [0, *dots.tolist(), len(data)]
-    return b".".join([data[a:b] for a, b in zip(cuts, cuts[1:], strict=False)])
+    return b".".join([data[a:b] for a, b in itertools.pairwise(cuts)])
 
 
 def _library(data: bytes) -> bytes:
