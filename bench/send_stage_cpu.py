@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/send_stage_cpu.py --n 3000 --rounds 5
     .venv/bin/python bench/send_stage_cpu.py --n 3000 --rounds 1 --profile out.prof
+    .venv/bin/python bench/send_stage_cpu.py --arm null        # the send loop without SMTP
+    .venv/bin/python bench/send_stage_cpu.py --arm smtp-only   # the SMTP client alone
+    .venv/bin/python bench/send_stage_cpu.py --concurrency 8   # connections per process
 
-One sender process (``SEND_PROCESSES=1``, ``SMTP_CONCURRENCY`` 4: the per-process
-default), a SQLite ledger of N queued readers, and N messages of about 45 KB built
+One sender process (``SEND_PROCESSES=1``, ``SMTP_CONCURRENCY`` 4 unless ``--concurrency``:
+the per-process default), a SQLite ledger of N queued readers, and N messages of about 45 KB built
 before the clock starts (CRLF, quoted-printable lines of 76 characters, some lines
 starting with a dot, a VERP return path: the shape of a real digest), sent by
 ``outbox.send.send_edition`` to Postfix's ``smtp-sink`` on 127.0.0.1 (its own process, so
@@ -47,7 +50,7 @@ def body(i: int) -> bytes:
         if n % 97 == 5:
             lines.append(f".a line that starts with a dot, reader {i}, line {n}")
         else:
-            lines.append(f"<td style=3D\"padding:0 8px\">paper {n} for reader {i:06d} =E2=80=94 x=")
+            lines.append(f'<td style=3D"padding:0 8px">paper {n} for reader {i:06d} =E2=80=94 x=')
     return "\r\n".join(lines).encode() + b"\r\n"
 
 
@@ -101,7 +104,9 @@ async def smtp_only(n: int, port: int, profile: cProfile.Profile | None) -> floa
     return cpu * 1000 / n
 
 
-async def one_round(n: int, port: int, profile: cProfile.Profile | None, arm: str) -> float:
+async def one_round(
+    n: int, port: int, profile: cProfile.Profile | None, arm: str, concurrency: int = 4
+) -> float:
     """CPU ms per message of one send of ``n`` messages."""
     if arm == "smtp-only":
         return await smtp_only(n, port, profile)
@@ -112,7 +117,7 @@ async def one_round(n: int, port: int, profile: cProfile.Profile | None, arm: st
         settings = smtp_settings(
             port,
             database_url=url,
-            smtp_concurrency=4,
+            smtp_concurrency=concurrency,
             send_batch_size=50,
             send_processes=1,
             smtp_timeout=30.0,
@@ -133,18 +138,24 @@ async def one_round(n: int, port: int, profile: cProfile.Profile | None, arm: st
         with store.begin() as conn:
             for sub in subs_store.get_many(conn, list(range(1, n + 1))).values():
                 built[sub.id] = message(sub)
-        cpu = time.process_time()
+        cpu, wall = time.process_time(), time.perf_counter()
         if profile is not None:
             profile.enable()
         transport = NullTransport() if arm == "null" else open_transport(settings, None)
         async with transport:
             report = await send_edition(
-                store, settings, edition, personalize, transport,
-                worker=locks.holder_id(), clock=utcnow,
+                store,
+                settings,
+                edition,
+                personalize,
+                transport,
+                worker=locks.holder_id(),
+                clock=utcnow,
             )
         if profile is not None:
             profile.disable()
-        cpu = time.process_time() - cpu
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(f"  {n / wall:.0f} msg/s wall, {concurrency} connections")
         assert report.sent_now == n, report.summary()
         store.close()
     return cpu * 1000 / n
@@ -155,6 +166,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--concurrency", type=int, default=4, help="SMTP_CONCURRENCY")
     parser.add_argument(
         "--arm",
         choices=["send", "null", "smtp-only"],
@@ -169,7 +181,7 @@ def main() -> None:
     try:
         results = []
         for r in range(args.rounds):
-            ms = asyncio.run(one_round(args.n, port, profile, args.arm))
+            ms = asyncio.run(one_round(args.n, port, profile, args.arm, args.concurrency))
             results.append(ms)
             print(f"round {r + 1}: {ms:.3f} ms CPU per message (load {os.getloadavg()[0]:.1f})")
     finally:
