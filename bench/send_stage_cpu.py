@@ -7,7 +7,7 @@
     .venv/bin/python bench/send_stage_cpu.py --concurrency 8   # connections per process
 
 One sender process (``SEND_PROCESSES=1``, ``SMTP_CONCURRENCY`` 4 unless ``--concurrency``:
-the per-process default), a SQLite ledger of N queued readers, and N messages of about 45 KB built
+the per-process default), a SQLite ledger of N queued readers, and N messages of about 40 KB built
 before the clock starts (CRLF, quoted-printable lines of 76 characters, some lines
 starting with a dot, a VERP return path: the shape of a real digest), sent by
 ``outbox.send.send_edition`` to Postfix's ``smtp-sink`` on 127.0.0.1 (its own process, so
