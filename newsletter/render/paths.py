@@ -21,6 +21,7 @@ import jinja2
 
 from newsletter.render import budget
 from newsletter.render.assemble import Cards, Used
+from newsletter.render.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,14 @@ class DigestPaths:
         text: jinja2.Template,
         html_cards: Cards | None,
         text_cards: Cards | None,
+        skeletons: tuple[Skeleton | None, Skeleton | None] = (None, None),
     ) -> None:
         self.html = html
         self.text = text
         self.cards: tuple[Cards, Cards] | None = None
         if html_cards is not None and text_cards is not None:
             self.cards = (html_cards, text_cards)
+        self.skeletons = skeletons
         self._check = True
         self._used: tuple[list[Used], list[Used]] | None = None
         self._rendered: tuple[str, str] | None = None
@@ -53,6 +56,9 @@ class DigestPaths:
         """Forget the cards; the next digest is checked against the whole render."""
         for cards in self.cards or ():
             cards.clear()
+        for skeleton in self.skeletons:
+            if skeleton is not None:
+                skeleton.clear()
         self._check = True
 
     def render(self, context: Mapping[str, Any]) -> tuple[str, str]:
@@ -61,8 +67,8 @@ class DigestPaths:
         if self.cards is None:
             return self.html.render(context), self.text.render(context)
         html_cards, text_cards = self.cards
-        html, html_used = _skeleton(html_cards, context)
-        text, text_used = _skeleton(text_cards, context)
+        html, html_used = _skeleton(html_cards, self.skeletons[0], context)
+        text, text_used = _skeleton(text_cards, self.skeletons[1], context)
         if self._check:
             self._check = False
             whole = self.html.render(context), self.text.render(context)
@@ -78,7 +84,7 @@ class DigestPaths:
         budget's measure, ``budget.encoded_size``)."""
         if self.cards is None:
             return budget.encoded_size(self.html.render(context))
-        return budget.encoded_size(_skeleton(self.cards[0], context)[0])
+        return budget.encoded_size(_skeleton(self.cards[0], self.skeletons[0], context)[0])
 
     def encode(self, html: str, text: str, encode: Callable[[str], bytes]) -> tuple[bytes, bytes]:
         """``(encode(html), encode(text))``; for the parts of the last ``render`` made
@@ -93,7 +99,14 @@ class DigestPaths:
         )
 
 
-def _skeleton(cards: Cards, context: Mapping[str, Any]) -> tuple[str, list[Used]]:
+def _skeleton(
+    cards: Cards, skeleton: Skeleton | None, context: Mapping[str, Any]
+) -> tuple[str, list[Used]]:
+    """The document from its skeleton without Jinja when there is one and it can
+    (``render.skeleton``), else from Jinja's skeleton; with the cards it used."""
     cards.take_used()
-    document = cards.loop.skeleton.render(context)
+    document = skeleton.render(context) if skeleton is not None else None
+    if document is None:
+        cards.take_used()
+        document = cards.loop.skeleton.render(context)
     return document, cards.take_used()

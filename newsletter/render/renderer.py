@@ -40,6 +40,7 @@ from newsletter.render.mime import (
     stored_address,
 )
 from newsletter.render.paths import DigestPaths
+from newsletter.render.skeleton import split_skeleton
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
 
@@ -82,15 +83,18 @@ class Renderer:
         self._text: dict[str, jinja2.Template] = {}
         self._html["digest"], html_source = mjml_template(dirs, "digest.mjml.j2", self._html_env)
         self._text["digest"] = load_jinja(self._text_env, dirs, "digest.txt.j2")
-        loops = (
-            (
-                split_item_loop(self._html_env, html_source),
-                split_item_loop(self._text_env, find_template(dirs, "digest.txt.j2").text),
-            )
-            if assembled
-            else (None, None)
+        sources = (
+            (self._html_env, html_source),
+            (self._text_env, find_template(dirs, "digest.txt.j2").text),
         )
-        self._digest = DigestPaths(self._html["digest"], self._text["digest"], *loops)
+        loops = tuple(split_item_loop(env, text) if assembled else None for env, text in sources)
+        skeletons = tuple(
+            None if cards is None else split_skeleton(env, text, cards)
+            for (env, text), cards in zip(sources, loops, strict=True)
+        )
+        self._digest = DigestPaths(
+            self._html["digest"], self._text["digest"], *loops, skeletons=skeletons
+        )
         if assembled and not self._digest.assembled:
             log.info("digest templates without a plain item loop: each rendered whole")
         for kind in NOTICE_KINDS:
