@@ -21,6 +21,7 @@ import jinja2
 
 from newsletter.render import budget
 from newsletter.render.assemble import Cards, Used
+from newsletter.render.segments import Encoder, Plan, Run, document
 from newsletter.render.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ class DigestPaths:
             self.cards = (html_cards, text_cards)
         self.skeletons = skeletons
         self._check = True
-        self._used: tuple[list[Used], list[Used]] | None = None
+        self._used: tuple[list[Used] | list[Run], list[Used] | list[Run]] | None = None
+        self._encoder = Encoder()
         self._rendered: tuple[str, str] | None = None
 
     @property
@@ -56,6 +58,7 @@ class DigestPaths:
         """Forget the cards; the next digest is checked against the whole render."""
         for cards in self.cards or ():
             cards.clear()
+        self._encoder.clear()
         for skeleton in self.skeletons:
             if skeleton is not None:
                 skeleton.clear()
@@ -94,19 +97,33 @@ class DigestPaths:
             return encode(html), encode(text)
         html_cards, text_cards = self.cards
         return (
-            html_cards.encode(html, used[0], encode) if html is rendered[0] else encode(html),
-            text_cards.encode(text, used[1], encode) if text is rendered[1] else encode(text),
+            self._encode(html_cards, html, used[0], encode) if html is rendered[0] else encode(html),
+            self._encode(text_cards, text, used[1], encode) if text is rendered[1] else encode(text),
         )
+
+    def _encode(
+        self,
+        cards: Cards,
+        document: str,
+        used: list[Used] | list[Run],
+        encode: Callable[[str], bytes],
+    ) -> bytes:
+        if used and isinstance(used[0][0], Plan):  # runs (``render.segments``)
+            if "\r" in document:  # a stray CR changes how lines end: the plain way
+                return encode(document)
+            return self._encoder.encode(used)  # type: ignore[arg-type]
+        return cards.encode(document, used, encode)  # type: ignore[arg-type]
 
 
 def _skeleton(
     cards: Cards, skeleton: Skeleton | None, context: Mapping[str, Any]
-) -> tuple[str, list[Used]]:
+) -> tuple[str, list[Used] | list[Run]]:
     """The document from its skeleton without Jinja when there is one and it can
-    (``render.skeleton``), else from Jinja's skeleton; with the cards it used."""
+    (``render.skeleton``: with its runs), else from Jinja's skeleton (with the cards it
+    used)."""
+    runs = skeleton.render(context) if skeleton is not None else None
+    if runs is not None:
+        return document(runs), runs
     cards.take_used()
-    document = skeleton.render(context) if skeleton is not None else None
-    if document is None:
-        cards.take_used()
-        document = cards.loop.skeleton.render(context)
-    return document, cards.take_used()
+    text = cards.loop.skeleton.render(context)
+    return text, cards.take_used()

@@ -39,11 +39,15 @@ from jinja2.runtime import markup_join, str_join
 from jinja2.utils import _PassArg
 from markupsafe import escape
 
-from newsletter.render.assemble import Cards, Form
+from newsletter.render.assemble import Cards
+from newsletter.render.segments import Plan, Run
 
 MAX_FORMS = 256  # shapes kept per piece and edition (a shape: the truth of its tests)
 
 Evaluate = Callable[[Mapping[str, Any]], Any]
+Fill = Callable[[Mapping[str, Any], list[Run]], None]
+# A rendered form: runs of fixed text (each with the holes it has) and raw fills between.
+Step = tuple[Plan, tuple[int, ...]] | int
 _FAILED = object()
 
 
@@ -182,19 +186,20 @@ def _reads_context(node: nodes.Node) -> bool:
 
 class Piece:
     """Part of a template whose holes and switches are evaluated per email; ``fills``:
-    the ``For`` nodes (by id) that become holes filled by a function of the context."""
+    the ``For`` nodes (by id) that become holes filled by a function of the context (it
+    appends its segments to the list it is given)."""
 
     def __init__(
         self,
         env: jinja2.Environment,
         body: Sequence[nodes.Node],
-        fills: Mapping[int, Callable[[Mapping[str, Any]], str]],
+        fills: Mapping[int, Fill],
     ) -> None:
         if env.finalize is not None:
             raise Refused("finalize")
         self._env = env
         self._printed: Callable[[Any], str] = escape if env.autoescape else str
-        self._holes: list[tuple[Evaluate, bool]] = []  # (value, printed raw)
+        self._holes: list[tuple[Any, bool]] = []  # (Evaluate, False) or (Fill, True)
         self._switches: list[Evaluate] = []
         self._fills = fills
         tree = nodes.Template(self._rewrite(list(body), 0), lineno=1)
@@ -207,7 +212,7 @@ class Piece:
             "|".join(re.escape(m) for m in self._markers) if self._markers else "(?!)"
         )
         self._index = {m: k for k, m in enumerate(self._markers)}
-        self._forms: dict[tuple[bool, ...], tuple[Form, tuple[int, ...]]] = {}
+        self._forms: dict[tuple[bool, ...], tuple[Step, ...]] = {}
 
     def _rewrite(self, body: list[nodes.Node], depth: int) -> list[nodes.Node]:
         out: list[nodes.Node] = []
@@ -256,41 +261,52 @@ class Piece:
         """Forget the rendered forms (a new edition)."""
         self._forms.clear()
 
-    def render(self, context: Mapping[str, Any]) -> str:
-        """What the piece renders for ``context``; ``Failed`` when an expression fails."""
+    def render(self, context: Mapping[str, Any], out: list[Run]) -> None:
+        """Appends to ``out`` the runs of what the piece renders for ``context``;
+        ``Failed`` when an expression fails."""
         try:
-            key = tuple(bool(switch(context)) for switch in self._switches)
-            known = self._forms.get(key) or self._form(key)
-            form, fields = known
+            key = tuple([bool(switch(context)) for switch in self._switches])
+            steps = self._forms.get(key) or self._form(key)
             holes, printed = self._holes, self._printed
-            values = []
-            for k in fields:
-                value, raw = holes[k]
-                got = value(context)
-                if isinstance(got, jinja2.Undefined):
-                    raise Failed("undefined")
-                values.append(got if raw else printed(got))
-            return form.fill(tuple(values))
+            for step in steps:
+                if isinstance(step, int):
+                    holes[step][0](context, out)
+                    continue
+                plan, fields = step
+                values = []
+                for k in fields:
+                    got = holes[k][0](context)
+                    if isinstance(got, jinja2.Undefined):
+                        raise Failed("undefined")
+                    values.append(printed(got))
+                out.append((plan, values))
         except Failed:
             raise
         except Exception as exc:  # any error of an expression: Jinja's to report
             raise Failed(str(exc)) from exc
 
-    def _form(self, key: tuple[bool, ...]) -> tuple[Form, tuple[int, ...]]:
+    def _form(self, key: tuple[bool, ...]) -> tuple[Step, ...]:
+        """The piece rendered with markers for the switches ``key``, cut at the markers:
+        runs of text with the holes in them, and the raw fills (loops) between runs."""
         values: dict[str, Any] = {f"nl_switch{j}": on for j, on in enumerate(key)}
         values.update({f"nl_hole{k}": m for k, m in enumerate(self._markers)})
         text = self._template.render(values)
-        parts: list[str | None] = []
-        holes: list[int] = []
+        steps: list[Step] = []
+        parts: list[str] = []
         fields: list[int] = []
         at = 0
         for found in self._cut.finditer(text):
-            fields.append(self._index[found.group(0)])
-            holes.append(len(fields) - 1)
-            parts += [text[at : found.start()], None]
+            hole = self._index[found.group(0)]
+            parts.append(text[at : found.start()])
             at = found.end()
+            if self._holes[hole][1]:  # a loop: the run ends here
+                steps += [(Plan(parts), tuple(fields)), hole]
+                parts, fields = [], []
+            else:
+                fields.append(hole)
         parts.append(text[at:])
-        known = Form(tuple(parts), tuple(holes)), tuple(fields)
+        steps.append((Plan(parts), tuple(fields)))
+        known = tuple(step for step in steps if isinstance(step, int) or step[0].parts != ("",))
         if len(self._forms) < MAX_FORMS:
             self._forms[key] = known
         return known
@@ -308,13 +324,15 @@ class Skeleton:
         self.outer.clear()
         self.section.clear()
 
-    def render(self, context: Mapping[str, Any]) -> str | None:
-        """The document for ``context``, or ``None`` when an expression failed (render it
-        with Jinja)."""
+    def render(self, context: Mapping[str, Any]) -> list[Run] | None:
+        """The document for ``context`` as runs (``render.segments``), or ``None`` when
+        an expression failed (render it with Jinja)."""
+        out: list[Run] = []
         try:
-            return self.outer.render(context)
+            self.outer.render(context, out)
         except Failed:
             return None
+        return out
 
 
 def split_skeleton(env: jinja2.Environment, source: str, cards: Cards) -> Skeleton | None:
@@ -348,18 +366,20 @@ def split_skeleton(env: jinja2.Environment, source: str, cards: Cards) -> Skelet
     ):
         return None
     target = loop.target.name
-    card = cards.card
+    card = cards.run
     try:
         sections = _compile(env, loop.iter)
 
-        def fill_items(c: Mapping[str, Any]) -> str:
-            return "".join([card(item) for item in c[target].items])
+        def fill_items(c: Mapping[str, Any], out: list[Run]) -> None:
+            for item in c[target].items:
+                card(item, out)
 
         section = Piece(env, loop.body, {id(item_loop): fill_items})
         render_section = section.render
 
-        def fill_sections(c: Mapping[str, Any]) -> str:
-            return "".join([render_section({target: s}) for s in sections(c)])
+        def fill_sections(c: Mapping[str, Any], out: list[Run]) -> None:
+            for one in sections(c):
+                render_section({target: one}, out)
 
         outer = Piece(env, tree.body, {id(loop): fill_sections})
     except Refused:
