@@ -198,9 +198,8 @@ class Encoder:
             head = "".join([i if isinstance(i, str) else values[i] for i in group.head])
             # A placeholder after the start: its last character is then encoded as it is
             # before a character that is not a line end (the rest's first).
+            # (the placeholder, the last character, never gets a soft break before it)
             encoded = binascii.b2a_qp(head.encode("utf-8") + b"x", istext=True)[:-1]
-            if encoded.endswith(b"=\n"):  # a soft break made for the placeholder
-                encoded = encoded[:-2]
             column = len(encoded) - encoded.rfind(b"\n") - 1
             known = encoded.replace(b"\n", b"\r\n"), column
             if len(self._heads) < MAX_KEPT:

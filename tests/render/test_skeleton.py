@@ -5,6 +5,7 @@ cannot split are refused, and runs encode as ``b2a_qp`` encodes their joined tex
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import datetime as dt
 import random
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
 from newsletter.links import Links
+from newsletter.models import Profile
 from newsletter.render import Renderer
 from newsletter.render.assemble import split_item_loop
 from newsletter.render.compile import jinja_environment
@@ -58,6 +60,14 @@ def test_runs_encode_as_b2a_qp_encodes_their_text() -> None:
         if "\r" in text:
             continue
         assert encoder.encode(runs) == qp(text), repr(text)
+    # Every column a long shared start can end at, before short values and line ends.
+    for length in range(60, 240):
+        for value in ("a", " ", "=", ".", "é", "ab", "a ", "https://x.org/u/t"):
+            for after in ("\n", "", " \n", "b\n.\n"):
+                for start in ("y", "=", " ", "é"):
+                    plan = Plan([start * length, after], None, frozenset({0}))
+                    runs = [(plan, [value])]
+                    assert encoder.encode(runs) == qp(document(runs)), (length, value, after)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +133,7 @@ def test_an_expression_that_fails_fails_as_in_jinja(
     settings: Settings, links: Links, tmp_path: Path, real_fixtures: Path
 ) -> None:
     (tmp_path / "digest.txt.j2").write_text(
-        "{% if heading %}{{ no_such_name }}{% endif %}{% for section in sections %}"
+        "{% if topics %}{{ no_such_name }}{% endif %}{% for section in sections %}"
         "{% for item in section.items %}{{ item.number }}{% endfor %}{% endfor %}",
         encoding="utf-8",
     )
@@ -131,8 +141,15 @@ def test_an_expression_that_fails_fails_as_in_jinja(
     assembled, plain = Renderer(custom, links), Renderer(custom, links, assembled=False)
     assert assembled._digest.skeletons[1] is not None
     edition = edition_of(hf_papers(real_fixtures / LARGEST_DAY), dt.date(2026, 8, 18))
-    reader = random_reader(random.Random(3), 3)
+    rng = random.Random(3)
+    readers = [random_reader(rng, sid) for sid in range(1, 30)]
+    readers[0] = dataclasses.replace(readers[0], profile=Profile(topics=()))
     sections = random_sections(random.Random(4), list(edition.papers))
-    for renderer in (assembled, plain):
-        with pytest.raises(TemplateError, match="no_such_name"):
-            renderer.digest(edition, reader, sections, now=NOW)
+    for reader in readers:  # the first digest of the edition is checked whole: not it
+        for renderer in (assembled, plain):
+            if reader.topics:
+                with pytest.raises(TemplateError, match="no_such_name"):
+                    renderer.digest(edition, reader, sections, now=NOW)
+            else:
+                renderer.digest(edition, reader, sections, now=NOW)
+    assert readers[0].topics == () and any(r.topics for r in readers)
