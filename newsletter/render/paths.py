@@ -97,8 +97,12 @@ class DigestPaths:
             return encode(html), encode(text)
         html_cards, text_cards = self.cards
         return (
-            self._encode(html_cards, html, used[0], encode) if html is rendered[0] else encode(html),
-            self._encode(text_cards, text, used[1], encode) if text is rendered[1] else encode(text),
+            self._encode(html_cards, html, used[0], encode)
+            if html is rendered[0]
+            else encode(html),
+            self._encode(text_cards, text, used[1], encode)
+            if text is rendered[1]
+            else encode(text),
         )
 
     def _encode(
@@ -111,7 +115,7 @@ class DigestPaths:
         if used and isinstance(used[0][0], Plan):  # runs (``render.segments``)
             if "\r" in document:  # a stray CR changes how lines end: the plain way
                 return encode(document)
-            return self._encoder.encode(used)  # type: ignore[arg-type]
+            return self._encoder.encode(used)
         return cards.encode(document, used, encode)  # type: ignore[arg-type]
 
 

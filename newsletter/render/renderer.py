@@ -87,13 +87,15 @@ class Renderer:
             (self._html_env, html_source),
             (self._text_env, find_template(dirs, "digest.txt.j2").text),
         )
-        loops = tuple(split_item_loop(env, text) if assembled else None for env, text in sources)
-        skeletons = tuple(
-            None if cards is None else split_skeleton(env, text, cards)
-            for (env, text), cards in zip(sources, loops, strict=True)
+        html_cards, text_cards = (
+            split_item_loop(env, text) if assembled else None for env, text in sources
+        )
+        skeletons = (
+            None if html_cards is None else split_skeleton(*sources[0], html_cards),
+            None if text_cards is None else split_skeleton(*sources[1], text_cards),
         )
         self._digest = DigestPaths(
-            self._html["digest"], self._text["digest"], *loops, skeletons=skeletons
+            self._html["digest"], self._text["digest"], html_cards, text_cards, skeletons
         )
         if assembled and not self._digest.assembled:
             log.info("digest templates without a plain item loop: each rendered whole")

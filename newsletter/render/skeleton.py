@@ -51,11 +51,11 @@ Step = tuple[Plan, tuple[int, ...]] | int
 _FAILED = object()
 
 
-class Refused(Exception):  # noqa: N818 (not an error: the template needs Jinja)
+class Refused(Exception):
     """The template uses something a skeleton cannot follow."""
 
 
-class Failed(Exception):  # noqa: N818
+class Failed(Exception):
     """An expression failed for this email: Jinja renders it (and raises its error)."""
 
 
@@ -111,7 +111,10 @@ def _compile(env: jinja2.Environment, node: nodes.Expr) -> Evaluate:
         inner = _compile(env, node.node)
         return lambda c: not inner(c)
     if isinstance(node, nodes.Neg | nodes.Pos):
-        inner, unary = _compile(env, node.node), operator.neg if isinstance(node, nodes.Neg) else operator.pos
+        inner, unary = (
+            _compile(env, node.node),
+            operator.neg if isinstance(node, nodes.Neg) else operator.pos,
+        )
         return lambda c: unary(inner(c))
     if isinstance(node, nodes.And):
         left, right = _compile(env, node.left), _compile(env, node.right)
@@ -145,7 +148,7 @@ def _compile(env: jinja2.Environment, node: nodes.Expr) -> Evaluate:
 def _call(env: jinja2.Environment, node: nodes.Filter | nodes.Test) -> Evaluate:
     """A filter or test, called as Jinja's compiled code calls it."""
     table = env.filters if isinstance(node, nodes.Filter) else env.tests
-    func = table.get(node.name)
+    func: Any = table.get(node.name)
     if func is None or node.node is None or node.dyn_args or node.dyn_kwargs:
         raise Refused(node.name)
     pass_arg = _PassArg.from_obj(func)
@@ -158,7 +161,7 @@ def _call(env: jinja2.Environment, node: nodes.Filter | nodes.Test) -> Evaluate:
         first = (env,)
     value = _compile(env, node.node)
     args = [_compile(env, a) for a in node.args]
-    kwargs = {k.key: _compile(env, k.value) for k in node.kwargs}
+    kwargs: dict[str, Evaluate] = {k.key: _compile(env, k.value) for k in node.kwargs}  # type: ignore[misc]
     return lambda c: func(
         *first, value(c), *(a(c) for a in args), **{k: v(c) for k, v in kwargs.items()}
     )
@@ -246,7 +249,7 @@ class Piece:
         return nodes.Name(f"nl_hole{len(self._holes) - 1}", "load")
 
     def _if(self, node: nodes.If, depth: int) -> nodes.If:
-        test = node.test
+        test: nodes.Expr = node.test  # type: ignore[assignment]
         if _reads_context(test):
             self._switches.append(_compile(self._env, test))
             test = nodes.Name(f"nl_switch{len(self._switches) - 1}", "load")
@@ -368,7 +371,7 @@ def split_skeleton(env: jinja2.Environment, source: str, cards: Cards) -> Skelet
     target = loop.target.name
     card = cards.run
     try:
-        sections = _compile(env, loop.iter)
+        sections = _compile(env, loop.iter)  # type: ignore[arg-type]
 
         def fill_items(c: Mapping[str, Any], out: list[Run]) -> None:
             for item in c[target].items:

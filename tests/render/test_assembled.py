@@ -322,7 +322,14 @@ def test_wordwrap_once_wraps_as_jinja_does() -> None:
         assert env.from_string(source % (width, width)).render(s=text) == theirs  # kept
 
 
-HOSTILE_NAMES = ["", "Zoë <b>Ünïcode</b>", "O'Brien, Jr. & \"Co\"", "=?utf-8?q?x?=", "a" * 90, "{{ x }}"]
+HOSTILE_NAMES = [
+    "",
+    "Zoë <b>Ünïcode</b>",
+    'O\'Brien, Jr. & "Co"',
+    "=?utf-8?q?x?=",
+    "a" * 90,
+    "{{ x }}",
+]
 
 
 def test_skeleton_without_jinja_gives_the_plain_bytes_on_hostile_readers(
@@ -331,7 +338,7 @@ def test_skeleton_without_jinja_gives_the_plain_bytes_on_hostile_readers(
     # Hostile list settings, names and topics, long topic lists, up to 20 sections (empty
     # ones too), both parts; every email must come from the skeleton without Jinja.
     hostile = settings.model_copy(
-        update={"list_name": "Papers <&> \"=x\" · Zoë", "postal_address": "1 Rue d'Été = . "}
+        update={"list_name": 'Papers <&> "=x" · Zoë', "postal_address": "1 Rue d'Été = . "}
     )
     assembled, plain = Renderer(hostile, links), Renderer(hostile, links, assembled=False)
     assert all(s is not None for s in assembled._digest.skeletons)

@@ -25,7 +25,19 @@ from tests.render.editions import LARGEST_DAY, NOW, edition_of, hf_papers
 from tests.render.test_assembled import AWKWARD, random_reader, random_sections
 
 # Pieces for random lines: what moves quoted-printable's soft breaks and escapes.
-QP_PIECES = [*AWKWARD, " ", "\t", "=", ".", "\n", ".\n", " \n", "x" * 70, "é" * 30, "https://x.org/f/abc"]
+QP_PIECES = [
+    *AWKWARD,
+    " ",
+    "\t",
+    "=",
+    ".",
+    "\n",
+    ".\n",
+    " \n",
+    "x" * 70,
+    "é" * 30,
+    "https://x.org/f/abc",
+]
 
 
 def qp(text: str) -> bytes:
@@ -52,7 +64,9 @@ def test_runs_encode_as_b2a_qp_encodes_their_text() -> None:
         for _ in range(rng.randint(0, 8)):
             plan = rng.choice(plans)
             values = [
-                rng.choice(["", "\n", "https://x.org/u/" + "t" * rng.randint(0, 90), random_text(rng, 4)])
+                rng.choice(
+                    ["", "\n", "https://x.org/u/" + "t" * rng.randint(0, 90), random_text(rng, 4)]
+                )
                 for _ in plan.parts[1:]
             ]
             runs.append((plan, values))
