@@ -24,6 +24,7 @@ from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import budget, views
 from newsletter.render.assemble import split_item_loop
+from newsletter.render.clean import short_line
 from newsletter.render.compile import (
     compile_mjml,
     find_template,
@@ -161,7 +162,7 @@ class Renderer:
                 )
             out.append(
                 views.SectionView(
-                    title=one_line(section.title, 80),
+                    title=short_line(section.title, 80),
                     topic=section.topic,
                     empty_note=section.empty_note,
                     items=tuple(items),
@@ -176,12 +177,12 @@ class Renderer:
         personal = subscriber is not None
         return {
             "list_name": settings.list_name,
-            "topics": [one_line(t, 60) for t in topics],
+            "topics": [short_line(t, 60) for t in topics],
             "unsubscribe_url": None if subscriber is None else links.unsubscribe(subscriber),
             "preferences_url": None if subscriber is None else links.preferences(subscriber),
             "subscribe_url": None if personal else links.subscribe(),
             "archive_url": links.archive_index(),
-            "postal_address": one_line(settings.postal_address, 200),
+            "postal_address": short_line(settings.postal_address, 200),
             "contact": links.reply_address,
             "reply_hint": (
                 "Reply to this email with a line like “topics: graph neural networks; "
@@ -428,7 +429,7 @@ class Renderer:
             to=to.addr_spec,
             sender=self._sender.addr_spec,
             message_id=msg_id,
-            subject=one_line(subject, 200),
+            subject=short_line(subject, 200),
             data=data,
             html=html,
             text=text,

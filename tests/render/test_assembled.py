@@ -313,8 +313,13 @@ def test_wordwrap_once_wraps_as_jinja_does() -> None:
     plain = jinja2.Environment(keep_trailing_newline=True)
     rng = random.Random(12)
     source = "{{ s | wordwrap(%d) }}|{{ s | wordwrap(%d, False, '\\n> ', False) }}"
-    for _ in range(300):
-        text = awkward_text(rng, rng.randint(0, 30)) + rng.choice(["", "\n", "-a-b-c-" * 9])
+    addresses = ["a@b.org", "long.reader.name+tag@example.org", "x-y@z.org", "ü@ö.de", "a@b-",
+                 "-a@b", "a@b--", "a\u2028b@c.d", "a\x85@b", "\ue000@x", "@", "a@b,", "(a@b.c)",
+                 "z" * 70 + "@y.org", "a@b@c"]  # fmt: skip
+    for _ in range(600):
+        words = [rng.choice(addresses) if rng.random() < 0.2 else awkward_text(rng, 1)
+                 for _ in range(rng.randint(0, 30))]  # fmt: skip
+        text = rng.choice(["", " ", "--", "-"]).join(words) + rng.choice(["", "\n", "-a-b-c-" * 9])
         width = rng.randint(5, 80)
         ours = env.from_string(source % (width, width)).render(s=text)
         theirs = plain.from_string(source % (width, width)).render(s=text)
