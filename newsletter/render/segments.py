@@ -42,11 +42,12 @@ class Group:
     encoded once per edition (``head``: the items before that value) and the line goes on
     from the column it ends at (``Encoder._split``)."""
 
-    __slots__ = ("head", "items", "rest", "unique", "values")
+    __slots__ = ("head", "items", "one", "rest", "unique", "values")
 
     def __init__(self, items: Sequence[Item], unique: frozenset[int] = frozenset()) -> None:
         self.items = tuple(items)
         self.values = tuple(i for i in items if isinstance(i, int))
+        self.one = self.values[0] if len(self.values) == 1 else -1  # the usual line
         self.unique = any(i in unique for i in self.values)
         first = next((n for n, i in enumerate(items) if isinstance(i, int) and i in unique), 0)
         fixed = sum(len(i) for i in items[:first] if isinstance(i, str))
@@ -149,7 +150,7 @@ class Encoder:
         gives for ``document(runs)`` (without a CR in it)."""
         out: list[bytes] = []
         pending: list[str] = []
-        add = out.append
+        add, kept = out.append, self._kept
         for plan, values in runs:
             for item in plan.open:
                 pending.append(item if isinstance(item, str) else values[item])
@@ -157,10 +158,13 @@ class Encoder:
                 continue
             add(self._pending("".join(pending)))
             for line in plan.body:
-                if isinstance(line, bytes):
+                if line.__class__ is bytes:
                     add(line)
+                elif line.one >= 0 and not line.unique:  # type: ignore[union-attr]
+                    got = kept.get((line, values[line.one]))  # type: ignore[union-attr]
+                    add(got if got is not None else self._group(line, values))  # type: ignore[arg-type]
                 else:
-                    add(self._group(line, values))
+                    add(self._group(line, values))  # type: ignore[arg-type]
             pending = [i if isinstance(i, str) else values[i] for i in plan.close]
         last = "".join(pending)
         cut = last.rfind("\n") + 1
@@ -174,7 +178,11 @@ class Encoder:
             if group.head:
                 return self._split(group, values)
             return qp_lines("".join([i if isinstance(i, str) else values[i] for i in group.items]))
-        key = (group, *[values[k] for k in group.values])
+        key = (
+            (group, values[group.one])
+            if group.one >= 0
+            else (group, *[values[k] for k in group.values])
+        )
         kept = self._kept.get(key)
         if kept is not None:
             return kept

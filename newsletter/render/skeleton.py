@@ -100,6 +100,10 @@ def _compile(env: jinja2.Environment, node: nodes.Expr) -> Evaluate:
 
         return lookup
     if isinstance(node, nodes.Getattr):
+        path = _attribute_path(node)
+        if path is not None:  # ``a.b.c``: one C call (a missing attribute fails: Jinja's)
+            name, get = path[0], operator.attrgetter(".".join(path[1:]))
+            return lambda c: get(c[name])
         inner, attr, getattr_ = _compile(env, node.node), node.attr, env.getattr
         return lambda c: getattr_(inner(c), attr)
     if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Slice):
@@ -143,6 +147,23 @@ def _compile(env: jinja2.Environment, node: nodes.Expr) -> Evaluate:
         join = markup_join if env.autoescape else str_join
         return lambda c: join(part(c) for part in parts)
     raise Refused(type(node).__name__)
+
+
+def _attribute_path(node: nodes.Expr) -> list[str] | None:
+    """``["a", "b", "c"]`` for ``a.b.c``, else ``None``."""
+    path: list[str] = []
+    while isinstance(node, nodes.Getattr):
+        path.insert(0, node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    return [node.name, *path]
+
+
+def _plain(env: jinja2.Environment, node: nodes.Expr) -> str | Evaluate:
+    """A bare name as its key in the context (looked up inline, the common case), any
+    other expression compiled."""
+    return node.name if isinstance(node, nodes.Name) else _compile(env, node)
 
 
 def _call(env: jinja2.Environment, node: nodes.Filter | nodes.Test) -> Evaluate:
@@ -202,8 +223,9 @@ class Piece:
             raise Refused("finalize")
         self._env = env
         self._printed: Callable[[Any], str] = escape if env.autoescape else str
-        self._holes: list[tuple[Any, bool]] = []  # (Evaluate, False) or (Fill, True)
-        self._switches: list[Evaluate] = []
+        # (a name or an Evaluate, False) or (Fill, True)
+        self._holes: list[tuple[Any, bool]] = []
+        self._switches: list[str | Evaluate] = []
         self._fills = fills
         tree = nodes.Template(self._rewrite(list(body), 0), lineno=1)
         tree.set_environment(env)
@@ -245,13 +267,13 @@ class Piece:
     def _output(self, child: nodes.Expr) -> nodes.Expr:
         if isinstance(child, nodes.TemplateData) or not _reads_context(child):
             return child
-        self._holes.append((_compile(self._env, child), False))
+        self._holes.append((_plain(self._env, child), False))
         return nodes.Name(f"nl_hole{len(self._holes) - 1}", "load")
 
     def _if(self, node: nodes.If, depth: int) -> nodes.If:
         test: nodes.Expr = node.test  # type: ignore[assignment]
         if _reads_context(test):
-            self._switches.append(_compile(self._env, test))
+            self._switches.append(_plain(self._env, test))
             test = nodes.Name(f"nl_switch{len(self._switches) - 1}", "load")
         return nodes.If(
             test,
@@ -268,18 +290,24 @@ class Piece:
         """Appends to ``out`` the runs of what the piece renders for ``context``;
         ``Failed`` when an expression fails."""
         try:
-            key = tuple([bool(switch(context)) for switch in self._switches])
+            key = tuple(
+                [
+                    bool(context[s] if s.__class__ is str else s(context))  # type: ignore[operator]
+                    for s in self._switches
+                ]
+            )
             steps = self._forms.get(key) or self._form(key)
-            holes, printed = self._holes, self._printed
+            holes, printed, undefined = self._holes, self._printed, jinja2.Undefined
             for step in steps:
-                if isinstance(step, int):
+                if step.__class__ is int:
                     holes[step][0](context, out)
                     continue
-                plan, fields = step
+                plan, fields = step  # type: ignore[misc]
                 values = []
                 for k in fields:
-                    got = holes[k][0](context)
-                    if isinstance(got, jinja2.Undefined):
+                    get = holes[k][0]
+                    got = context[get] if get.__class__ is str else get(context)
+                    if isinstance(got, undefined):
                         raise Failed("undefined")
                     values.append(printed(got))
                 out.append((plan, values))
