@@ -14,7 +14,8 @@ section's papers, ``{% for item in section.items %}``, whose body draws one card
   values, escaped as Jinja would have escaped them (``markupsafe.escape`` with
   autoescape, ``str`` without).
 
-So Jinja runs per email only for the header, the section titles and the footer. The bytes
+So Jinja runs per email only for the header, the section titles and the footer, and not
+even there when ``render.skeleton`` can follow the template (the default). The bytes
 are those of the plain render by construction, and the split is only made when the loop's
 body uses the personal fields in ways a marker survives: printed bare (``{{ item.reason
 }}``) or tested bare (``{% if item.reason %}``), outside filters, macros and call blocks,

@@ -1,10 +1,15 @@
 """The two paths of a digest's parts: whole (Jinja renders every email, the reference) and
-assembled (cards once per edition, ``render.assemble``), with their quoted-printable.
+assembled (cards once per edition, ``render.assemble``; the skeleton around them without
+Jinja, ``render.skeleton``, where the template allows), with their quoted-printable.
 
-paths = DigestPaths(html_template, text_template, html_cards, text_cards)
+paths = DigestPaths(html_template, text_template, html_cards, text_cards, skeletons)
 html, text = paths.render(context)              # assembled when it can be, else whole
 encoded_html, encoded_text = paths.encode(html, text, qp.encode)
 size = paths.html_size(context)                 # the size budget's measure
+
+A part made by its skeleton comes with its runs (``render.segments``), whose fixed lines
+are encoded once per edition; a part made by Jinja's skeleton with the cards it used
+(``Cards.encode``); any other text is encoded whole.
 
 The assembled path is checked against the whole one on the first digest of each edition
 (``new_edition()``): if they ever differ, the whole path is used from then on, with a
