@@ -42,12 +42,13 @@ class Group:
     encoded once per edition (``head``: the items before that value) and the line goes on
     from the column it ends at (``Encoder._split``)."""
 
-    __slots__ = ("head", "items", "one", "rest", "unique", "values")
+    __slots__ = ("format", "head", "items", "one", "rest", "unique", "values")
 
     def __init__(self, items: Sequence[Item], unique: frozenset[int] = frozenset()) -> None:
         self.items = tuple(items)
         self.values = tuple(i for i in items if isinstance(i, int))
         self.one = self.values[0] if len(self.values) == 1 else -1  # the usual line
+        self.format = _format(self.items)
         self.unique = any(i in unique for i in self.values)
         first = next((n for n, i in enumerate(items) if isinstance(i, int) and i in unique), 0)
         fixed = sum(len(i) for i in items[:first] if isinstance(i, str))
@@ -61,7 +62,7 @@ class Plan:
     encoded lines (``bytes``) and ``Group``s, ``close`` starts the line the next run ends;
     ``lined``: whether the run has a line end of its own (else all of it is ``open``)."""
 
-    __slots__ = ("body", "close", "holes", "lined", "open", "parts")
+    __slots__ = ("body", "close", "format", "holes", "lined", "open", "parts")
 
     def __init__(
         self,
@@ -77,6 +78,7 @@ class Plan:
                 items.append(self.holes[k - 1])
             if part:
                 items.append(part)
+        self.format = _format(items)
         self.lined = any(isinstance(i, str) and "\n" in i for i in items)
         self.open: tuple[Item, ...] = tuple(items)
         self.body: tuple[bytes | Group, ...] = ()
@@ -112,23 +114,23 @@ class Plan:
 
     def fill(self, values: Sequence[str]) -> str:
         """The run's text with ``values`` in its holes."""
-        parts = self.parts
-        if len(parts) == 1:
-            return parts[0]
-        if len(parts) == 2:
-            return "".join((parts[0], values[self.holes[0]], parts[1]))
-        out = [parts[0]]
-        for k, part in zip(self.holes, parts[1:], strict=True):
-            out += (values[k], part)
-        return "".join(out)
+        return self.format.format(*values)
 
 
 Run = tuple[Plan, Sequence[Any]]
 
 
+def _format(items: Sequence[Item]) -> str:
+    """``items`` as a ``str.format`` pattern: ``"{k}"`` for value ``k``, the text with its
+    braces doubled (one C call joins a line; a ``Markup`` value gives its text as it is)."""
+    return "".join(
+        f"{{{i}}}" if isinstance(i, int) else i.replace("{", "{{").replace("}", "}}") for i in items
+    )
+
+
 def document(runs: Sequence[Run]) -> str:
     """The text of ``runs``."""
-    return "".join([plan.fill(values) for plan, values in runs])
+    return "".join([plan.format.format(*values) for plan, values in runs])
 
 
 class Encoder:
@@ -152,10 +154,11 @@ class Encoder:
         pending: list[str] = []
         add, kept = out.append, self._kept
         for plan, values in runs:
+            if not plan.lined:
+                pending.append(plan.format.format(*values))
+                continue
             for item in plan.open:
                 pending.append(item if isinstance(item, str) else values[item])
-            if not plan.lined:
-                continue
             add(self._pending("".join(pending)))
             for line in plan.body:
                 if line.__class__ is bytes:
@@ -177,7 +180,7 @@ class Encoder:
         if group.unique:
             if group.head:
                 return self._split(group, values)
-            return qp_lines("".join([i if isinstance(i, str) else values[i] for i in group.items]))
+            return qp_lines(group.format.format(*values))
         key = (
             (group, values[group.one])
             if group.one >= 0
@@ -186,8 +189,7 @@ class Encoder:
         kept = self._kept.get(key)
         if kept is not None:
             return kept
-        text = "".join([i if isinstance(i, str) else values[i] for i in group.items])
-        return self._keep(key, qp_lines(text))
+        return self._keep(key, qp_lines(group.format.format(*values)))
 
     def _split(self, group: Group, values: Sequence[Any]) -> bytes:
         """A line whose long start readers share: the start encoded once (with the column
