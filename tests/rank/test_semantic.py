@@ -80,6 +80,8 @@ def test_a_match_on_meaning_says_so_and_quotes_the_closest_sentence(hybrid: Rank
     by_meaning = [i for i in items if i.reason.startswith("close in meaning to “lifelong")]
     assert by_meaning
     for item in by_meaning:
+        if item.reason.endswith(": its title"):  # the closest passage was the title
+            continue
         quote = item.reason.split(": “", 1)[1].rstrip("”").removesuffix("…")
         flat = " ".join(f"{item.paper.title} {item.paper.abstract}".split())
         assert quote in flat
