@@ -132,6 +132,12 @@ def workload(  # type: ignore[no-untyped-def]
     return papers, profiles, feedback
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of this process's exited children (the forked rankers and encoders)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def paper_vectors(papers, arm: str) -> tuple[object, float]:  # type: ignore[no-untyped-def]
     """The papers' passage vectors (from the disk cache when there), and the seconds it
     took to compute them (0 when read)."""
@@ -177,8 +183,6 @@ class _Known:
         return self.vectors
 
     def topics(self, phrases):  # type: ignore[no-untyped-def]
-        from newsletter.rank.forked import children_cpu_s
-
         start, done = time.process_time(), self.encoder.texts_encoded  # type: ignore[union-attr]
         forked = children_cpu_s()
         vectors = self.encoder.encode(phrases)  # type: ignore[union-attr]
@@ -189,7 +193,6 @@ class _Known:
 
 def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[str, float]:
     from newsletter.rank import Ranker
-    from newsletter.rank.forked import children_cpu_s
 
     papers, profiles, feedback = workload(
         args.papers, args.subscribers, args.topics, args.pool, dist
@@ -208,7 +211,9 @@ def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[s
     forked = children_cpu_s()
     t0 = time.perf_counter()
     c0 = time.process_time()
-    ranker = Ranker(papers, embeddings=embeddings, workers=args.workers)  # type: ignore[arg-type]
+    # (without --workers the call runs on main's code too: PYTHONPATH=<main's checkout>)
+    more = {} if args.workers is None else {"workers": args.workers}
+    ranker = Ranker(papers, embeddings=embeddings, **more)  # type: ignore[arg-type]
     t1 = time.perf_counter()
     c1 = time.process_time()
     results = ranker.rank_many(profiles, feedback)

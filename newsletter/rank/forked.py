@@ -22,6 +22,7 @@ import os
 import pickle
 import resource
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import IO, TypeVar
@@ -71,8 +72,17 @@ def map_forked(work: Callable[[P], R], parts: Sequence[P], *, here: bool = True)
 def _child(work: Callable[[P], R], part: P, file: IO[bytes]) -> None:
     code = 0
     try:
-        pickle.dump(work(part), file, protocol=pickle.HIGHEST_PROTOCOL)
+        result = work(part)
+        start = time.process_time()
+        pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
         file.flush()
+        log.debug(
+            "forked worker %d: %.2f s CPU, %.2f s of it to pickle %d bytes",
+            os.getpid(),
+            time.process_time(),
+            time.process_time() - start,
+            file.tell(),
+        )
     except BaseException:  # reported to the parent by the exit code
         code = 1
         with contextlib.suppress(OSError):
@@ -88,8 +98,10 @@ def _collect(pid: int, file: IO[bytes], work: Callable[[P], R], part: P) -> R:
         if code == 0:
             file.seek(0)
             try:
+                start = time.process_time()
                 # Written by our own child into a file no one else holds: trusted.
                 result: R = pickle.load(file)  # noqa: S301
+                log.debug("worker %d's result read in %.2f s CPU", pid, time.process_time() - start)
                 return result
             except (pickle.UnpicklingError, EOFError, ValueError) as error:
                 log.warning("forked worker %d: unreadable result (%s)", pid, error)
