@@ -24,6 +24,7 @@ import resource
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import IO, TypeVar
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 P = TypeVar("P")
 R = TypeVar("R")
+
+# Children forked so far by this process (tests check that work was really shared).
+forks = 0
 
 
 def cores() -> int:
@@ -59,9 +63,16 @@ def map_forked(work: Callable[[P], R], parts: Sequence[P], *, here: bool = True)
     started: list[tuple[int, IO[bytes]]] = []
     for part in parts[len(mine) :]:
         file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12 warns when a process with threads forks. The child runs only
+            # ``work`` (numpy, onnxruntime sessions of its own) and never takes a lock
+            # another thread may have held: logging's are reset at fork (``os.register_at_fork``).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the child: never returns
             _child(work, part, file)
+        global forks
+        forks += 1
         started.append((pid, file))
     out: list[R] = [work(part) for part in mine]
     for (pid, file), part in zip(started, parts[len(mine) :], strict=True):
