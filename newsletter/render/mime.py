@@ -32,7 +32,8 @@ from email.utils import format_datetime, parseaddr
 
 from newsletter import addresses
 from newsletter.errors import DeliveryError
-from newsletter.render.headers import SMTP_POLICY, fold_unstructured
+from newsletter.render.clean import short_line
+from newsletter.render.headers import SMTP_POLICY, fold_address, fold_unstructured
 from newsletter.text import one_line
 
 POLICY = SMTP_POLICY.clone(max_line_length=998)
@@ -67,7 +68,7 @@ def stored_address(email: str, name: str = "") -> Address:
         and domain.islower()
         and _PLAIN_ADDR.fullmatch(email)
     ):
-        return Address(display_name=one_line(name, 80), username=local, domain=domain)
+        return Address(display_name=short_line(name, 80), username=local, domain=domain)
     return address(email, name)
 
 
@@ -144,6 +145,10 @@ class QpCache:
 def _header(name: str, value: object) -> bytes:
     """One header through the ``email`` policy (encoded words, folding, no CR/LF)."""
     if isinstance(value, Address):
+        if "=?" in value.display_name and value.addr_spec.isascii():
+            # ``header_factory`` would decode it: a name typed as "=?utf-8?b?...?=" must
+            # reach the reader as typed, not as what it decodes to.
+            return fold_address(name, value.display_name, value.addr_spec)
         plain = _plain_address(value)
         if plain is not None:
             return f"{name}: {plain}\r\n".encode("ascii")
@@ -193,7 +198,7 @@ def _head(
     head = [
         _header("From", sender),
         _header("To", to),
-        _header("Subject", one_line(subject, 200)),
+        _header("Subject", short_line(subject, 200)),
         ascii_header("Date", format_datetime(when)),
         ascii_header("Message-ID", msg_id),
         ascii_header("MIME-Version", "1.0"),
