@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from newsletter.ops.subscriber_admin import Report
+from newsletter.ops.subscribers_csv import show_list
 from newsletter.text import local_time
 from newsletter.text import one_line as _flat  # stored text comes from outside: one line
 
@@ -38,7 +39,7 @@ def as_text(found: Report, timezone: str = "UTC") -> str:
         ("authors", profile.authors),
         ("exclude", profile.exclude),
     ):
-        lines.append(f"  {label + ':':<13} {_flat('; '.join(terms)) or '-'}")
+        lines.append(f"  {label + ':':<13} {_flat(show_list(terms)) or '-'}")
     lines.append("Status history:")
     lines += [
         f"  {_when(c.at)}  {c.old} -> {c.new}"

@@ -256,7 +256,7 @@ def _describe(sub: Subscriber) -> str:
     parts = []
     profile = sub.profile
     if profile.topics:
-        parts.append("topics: " + "; ".join(profile.topics))
+        parts.append("topics: " + subscribers_csv.show_list(profile.topics))
     if profile.categories:
         parts.append("categories: " + ", ".join(profile.categories))
     if profile.authors:

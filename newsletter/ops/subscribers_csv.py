@@ -148,10 +148,21 @@ def _terms(value: str, name: str) -> tuple[str, ...]:
     return subscribers.clean_terms(split_list(value), name)
 
 
+def escape_item(item: str) -> str:
+    """One list item with each ``\\`` and ``;`` escaped by a ``\\`` (``a; b`` -> ``a\\; b``)."""
+    return item.replace("\\", "\\\\").replace(";", "\\;")
+
+
 def join_list(items: Iterable[str]) -> str:
-    """A list as one cell: items joined with ``;``, each ``\\`` and ``;`` inside an item
-    escaped with a ``\\`` (``a; b`` -> ``a\\; b``), so ``split_list`` gives the items back."""
-    return ";".join(item.replace("\\", "\\\\").replace(";", "\\;") for item in items)
+    """A list as one cell: items joined with ``;``, each escaped (``escape_item``), so
+    ``split_list`` gives the items back."""
+    return ";".join(escape_item(item) for item in items)
+
+
+def show_list(items: Iterable[str]) -> str:
+    """A list for people (``subscribers list``/``show``): items joined with ``; ``, each
+    escaped as in a CSV cell, so a topic holding ``;`` does not read as two."""
+    return "; ".join(escape_item(item) for item in items)
 
 
 def split_list(cell: str) -> list[str]:

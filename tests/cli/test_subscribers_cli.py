@@ -209,6 +209,22 @@ def test_export_import_keeps_a_semicolon_in_a_topic_and_the_file_private(tmp_pat
     ] == strip
 
 
+def test_list_and_show_print_a_semicolon_in_a_topic_escaped() -> None:
+    """Before: a topic "a; b" printed as "a; b", the same as the two topics "a" and "b"."""
+    assert invoke("subscribers", "add", "one@example.net", "--topic", "a; b")[0] == 0
+    args = ("subscribers", "add", "two@example.net", "--topic", "a", "--topic", "b")
+    assert invoke(*args)[0] == 0
+    _code, listed, _err = invoke("subscribers", "list")
+    [one] = [line for line in listed.splitlines() if "one@example.net" in line]
+    [two] = [line for line in listed.splitlines() if "two@example.net" in line]
+    assert "topics: a\\; b" in one
+    assert "topics: a; b" in two
+    for email, expected in (("one@example.net", "a\\; b"), ("two@example.net", "a; b")):
+        shown = invoke("subscribers", "show", email)[1].splitlines()
+        [topics] = [line for line in shown if line.lstrip().startswith("topics:")]
+        assert topics.split(":", 1)[1].strip() == expected
+
+
 def test_a_row_imported_as_unsubscribed_has_a_history_entry(tmp_path: Path) -> None:
     listing = tmp_path / "in.csv"
     listing.write_text("email,status\ngone@example.net,unsubscribed\nhere@example.net,active\n")

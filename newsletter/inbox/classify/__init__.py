@@ -31,10 +31,9 @@ notice format says itself, ``lhosts`` and ``lhosts_text``, and the providers' ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from email.message import Message
 from email.utils import getaddresses, parseaddr
-from typing import Literal
 
 from newsletter.deliver.classify import AUTH_CODES, AUTH_STATUSES
 from newsletter.deliver.reasons import find_reply, find_status
@@ -48,68 +47,22 @@ from newsletter.inbox.classify import (
     rhosts,
 )
 from newsletter.inbox.classify.autoreply import auto_reply_signals
-from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
-from newsletter.inbox.classify.ses import SUBTYPE_REASONS, SesNotification, ses_notification
+from newsletter.inbox.classify.reasons import Diagnosis, diagnose
+from newsletter.inbox.classify.result import (
+    KINDS,
+    Classification,
+    Kind,
+    RecipientKind,
+    RecipientResult,
+    rank,
+    unique,
+)
+from newsletter.inbox.classify.ses import ses_notification, ses_result
 
-Kind = Literal["hard", "soft", "warning", "complaint", "auto-reply", "reply", "other"]
-RecipientKind = Literal["hard", "soft", "warning"]
-KINDS: tuple[Kind, ...] = ("hard", "soft", "warning", "complaint", "auto-reply", "reply", "other")
-FAILURE_KINDS = frozenset({"hard", "soft"})
 # Mailman reads VERP addresses from these headers (Mailman's VERP runner).
 VERP_HEADERS = ("To", "Delivered-To", "Envelope-To", "Apparently-To", "X-Original-To")
 
 __all__ = ["KINDS", "Classification", "Kind", "RecipientResult", "classify"]
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientResult:
-    """One reported recipient: ``recipient`` (Final-Recipient, or the failed address of a
-    non-RFC 3464 notice), ``original_recipient`` (RFC 3464 Original-Recipient, '' when
-    absent), ``action`` (failed | delayed | delivered | relayed | expanded | ''),
-    ``status`` (RFC 3463), ``reason`` and ``kind``: hard | soft | warning (never scored)."""
-
-    recipient: str
-    original_recipient: str
-    action: str
-    status: str
-    reason: str
-    kind: RecipientKind
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """What one message is.
-
-    ``kind``: hard | soft | warning | complaint | auto-reply | reply | other.
-    ``recipients``: the failed (or reported) addresses: Final-Recipient, Original-Recipient,
-    X-Failed-Recipients, the addresses ``flufl.bounce`` found, an ARF report's
-    Original-Rcpt-To; lower case, in order, no duplicates.
-    ``status``: the RFC 3463 code of the worst failure ('' when none is known).
-    ``reason``: sisimai's name for it (userunknown, mailboxfull, ...; feedback-type for a
-    complaint; '' when none).
-    ``action``: the RFC 3464 Action of that recipient ('' for non-RFC 3464 notices).
-    ``message_ids``: Message-IDs of the returned message (to prove it was ours).
-    ``verp_local_parts``: local parts of To / Delivered-To / Envelope-To / Apparently-To /
-    X-Original-To that carry a ``+tag`` (where a VERP token travels).
-    ``signals``: the RFC 3834 auto-reply signals seen.
-    ``per_recipient``: each reported recipient with its own status, reason and kind (a report
-    may list a hard and a soft failure); empty for complaints, auto-replies and replies.
-    """
-
-    kind: Kind
-    recipients: tuple[str, ...] = ()
-    status: str = ""
-    reason: str = ""
-    action: str = ""
-    message_ids: tuple[str, ...] = ()
-    verp_local_parts: tuple[str, ...] = ()
-    signals: tuple[str, ...] = ()
-    per_recipient: tuple[RecipientResult, ...] = ()
-
-    @property
-    def is_failure(self) -> bool:
-        """Whether ``kind`` is a failure (``FAILURE_KINDS``: hard or soft)."""
-        return self.kind in FAILURE_KINDS
 
 
 def classify(message: Message) -> Classification:
@@ -130,10 +83,10 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     if feedback is not None or reports.is_complaint_notice(message):
         named = (feedback.recipients if feedback else ()) or _returned_recipients(message)
         feedback_type = feedback.feedback_type if feedback else ""
-        return Classification("complaint", _unique(named), reason=feedback_type or "abuse")
+        return Classification("complaint", unique(named), reason=feedback_type or "abuse")
     notification = ses_notification(text)
     if notification is not None:
-        return _from_ses(notification)
+        return ses_result(notification)
     command = plaintext.smtp_command(text)
     statuses = reports.delivery_statuses(message)
     if statuses:
@@ -141,10 +94,10 @@ def _kind_of(message: Message, text: str, signals: tuple[str, ...]) -> Classific
     temporary, permanent = plaintext.failed_addresses(message)
     if notice.is_delay_warning(message, text):
         found = notice.not_ours(message, text, [*sorted(permanent), *sorted(temporary)])
-        return _delayed(text, _unique(found) or _unique(notice.notice_recipients(message, text)))
+        return _delayed(text, unique(found) or unique(notice.notice_recipients(message, text)))
     if plaintext.looks_like_bounce(message, len(temporary) + len(permanent)):
         found = notice.not_ours(message, text, [*sorted(permanent), *sorted(temporary)])
-        return _from_notice(message, text, command, _unique(found))
+        return _from_notice(message, text, command, unique(found))
     if notice.is_failure_notice(message, text):
         return _from_notice(message, text, command, ())
     if notice.from_mail_system(message):
@@ -162,7 +115,7 @@ def _from_notice(
     else the lines that carry a reply code; the failed addresses ``failed`` (flufl.bounce,
     X-Failed-Recipients), else those the notice's text names (``notice.notice_recipients``)."""
     refused = notice.transcript(text)
-    failed = failed or _unique(notice.notice_recipients(message, text))
+    failed = failed or unique(notice.notice_recipients(message, text))
     if refused:
         results: list[RecipientResult] = []
         for refusal in refused:
@@ -178,8 +131,8 @@ def _from_notice(
             )
             if not names:
                 results.append(RecipientResult("", "", "failed", found.status, found.reason, kind))
-        worst = min(results, key=lambda r: _rank(r.kind))
-        named = _unique([*failed, *(r.recipient for r in results)])
+        worst = min(results, key=lambda r: rank(r.kind))
+        named = unique([*failed, *(r.recipient for r in results)])
         return Classification(
             worst.kind, named, worst.status, worst.reason, per_recipient=tuple(
                 r for r in results if r.recipient
@@ -246,11 +199,11 @@ def _from_report(
             kind,
         )
         each.append(result)
-        if worst is None or _rank(result.kind) < _rank(worst.kind):
+        if worst is None or rank(result.kind) < rank(worst.kind):
             worst = result
     assert worst is not None
     scored = [r for r in each if r.kind != "warning"] or each
-    named = _unique([a for r in scored for a in (r.recipient, r.original_recipient)])
+    named = unique([a for r in scored for a in (r.recipient, r.original_recipient)])
     return Classification(
         worst.kind, named, worst.status, worst.reason, worst.action, per_recipient=tuple(each)
     )
@@ -286,42 +239,6 @@ def _diagnose(
     )
 
 
-def _rank(kind: str) -> int:
-    return ("hard", "soft", "warning").index(kind)
-
-
-def _from_ses(notification: SesNotification) -> Classification:
-    addresses = _unique([r.address for r in notification.recipients])
-    if notification.kind == "complaint":
-        return Classification("complaint", addresses, reason=notification.subtype)
-    if notification.kind == "delivery":
-        each = tuple(
-            RecipientResult(a, "", "delivered", "", "delivered", "warning") for a in addresses
-        )
-        return Classification(
-            "warning", addresses, reason="delivered", action="delivered", per_recipient=each
-        )
-    subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
-    code = "550" if notification.permanent else "450"
-    default = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
-    results: list[RecipientResult] = []
-    for entry in notification.recipients:
-        found = default
-        if entry.status or entry.diagnostic:
-            found = diagnose(entry.status, entry.diagnostic)
-        kind: RecipientKind = "hard" if found.hard else "soft"
-        results.append(
-            RecipientResult(entry.address.lower(), "", "failed", found.status, found.reason, kind)
-        )
-    worst = min(results, key=lambda r: _rank(r.kind), default=None)
-    if worst is None:
-        kind = "hard" if default.hard else "soft"
-        return Classification(kind, addresses, "", default.reason, "failed")
-    return Classification(
-        worst.kind, addresses, worst.status, worst.reason, "failed", per_recipient=tuple(results)
-    )
-
-
 def verp_local_parts(message: Message) -> tuple[str, ...]:
     """Local parts with a ``+tag`` in the headers Mailman reads VERP addresses from."""
     values = [v for name in VERP_HEADERS for v in headers.values(message, name)]
@@ -341,7 +258,3 @@ def _returned_recipients(message: Message) -> list[str]:
 def _sender(message: Message) -> tuple[str, ...]:
     address = parseaddr(headers.first(message, "Reply-To") or headers.first(message, "From"))[1]
     return (address.lower(),) if "@" in address else ()
-
-
-def _unique(addresses: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(a.strip().lower() for a in addresses if a and "@" in a))

@@ -15,6 +15,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter.inbox.classify.reasons import Diagnosis, diagnose, is_hard
+from newsletter.inbox.classify.result import (
+    Classification,
+    RecipientKind,
+    RecipientResult,
+    rank,
+    unique,
+)
+
 _UNWRAP = re.compile(r"!?\r?\n ?")
 # bounceSubType -> reason, for recipients without a status or diagnostic (SES guide).
 SUBTYPE_REASONS = {
@@ -110,4 +119,39 @@ def _recipients(value: Any) -> tuple[SesRecipient, ...]:
         )
         for entry in entries
         if isinstance(entry, dict) and entry.get("emailAddress")
+    )
+
+
+def ses_result(notification: SesNotification) -> Classification:
+    """What an SES notification says: a complaint, a delivery (``warning``, never scored), or
+    each bounced recipient hard or soft by its status and diagnostic, else by
+    ``bounceSubType`` (``SUBTYPE_REASONS``) and ``bounceType``."""
+    addresses = unique([r.address for r in notification.recipients])
+    if notification.kind == "complaint":
+        return Classification("complaint", addresses, reason=notification.subtype)
+    if notification.kind == "delivery":
+        each = tuple(
+            RecipientResult(a, "", "delivered", "", "delivered", "warning") for a in addresses
+        )
+        return Classification(
+            "warning", addresses, reason="delivered", action="delivered", per_recipient=each
+        )
+    subtype_reason = SUBTYPE_REASONS.get(notification.subtype, "undefined")
+    code = "550" if notification.permanent else "450"
+    default = Diagnosis(subtype_reason, "", is_hard(subtype_reason, code))
+    results: list[RecipientResult] = []
+    for entry in notification.recipients:
+        found = default
+        if entry.status or entry.diagnostic:
+            found = diagnose(entry.status, entry.diagnostic)
+        kind: RecipientKind = "hard" if found.hard else "soft"
+        results.append(
+            RecipientResult(entry.address.lower(), "", "failed", found.status, found.reason, kind)
+        )
+    worst = min(results, key=lambda r: rank(r.kind), default=None)
+    if worst is None:
+        kind = "hard" if default.hard else "soft"
+        return Classification(kind, addresses, "", default.reason, "failed")
+    return Classification(
+        worst.kind, addresses, worst.status, worst.reason, "failed", per_recipient=tuple(results)
     )
