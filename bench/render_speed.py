@@ -4,6 +4,12 @@
 issue 18: two signatures per paper instead of one edition token per email).
 
     .venv/bin/python bench/render_speed.py [--fixtures DIR] [--rounds 7] [--emails 400]
+    valgrind --tool=callgrind .venv/bin/python bench/render_speed.py --count N
+
+``--count N`` renders N digests of ``--workload`` ("all" by default: no ranking, whose
+ONNX embedding valgrind makes slow) on the default (assembled) path and nothing else,
+for an instruction count that the machine's load does not change: run it under callgrind
+with two values of N and divide the difference of the totals by the difference of N.
 
 Two workloads on the largest real fixture day (29 papers):
 
@@ -98,10 +104,17 @@ def main() -> None:
     parser.add_argument("--fixtures", type=Path, default=default)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--emails", type=int, default=400)
+    parser.add_argument("--count", type=int, default=0, help="only render N digests")
+    parser.add_argument("--workload", choices=("all", "ranked"), default="all")
     args = parser.parse_args()
     settings = Settings(_env_file=None, base_url="https://papers.example.org")
     links = Links(settings.base_url, Signer.from_secrets("bench"), "papers@example.org")
     base = edition_of(hf_day(args.fixtures / LARGEST_DAY), dt.date(2026, 8, 18))
+    if args.count:
+        renderer = Renderer(settings, links)
+        for reader, sections in readers(base, args.workload, args.count, settings):
+            renderer.digest(base, reader, sections, now=RENDER_NOW)
+        return
     start = time.perf_counter()
     before = PerPaperLinks(settings.base_url, links.signer, "papers@example.org")
     arms = {

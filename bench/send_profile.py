@@ -5,7 +5,8 @@
 The whole job as in ``bench/send_bench.py``'s whole arm (collect from a local HF day ->
 all sent to Postfix's smtp-sink), with ``SEND_PROCESSES=1`` so that one profile sees all
 of it. Prints CPU per message by area (own time of the functions, grouped by the file
-they live in) and the 25 functions with the most own time.
+they live in), the whole of ``Renderer.digest`` (cumulative: templates, cards, encoding,
+signed links, MIME) and the 25 functions with the most own time.
 """
 
 from __future__ import annotations
@@ -111,6 +112,14 @@ def main() -> None:
         by_area[name] = by_area.get(name, 0.0) + own
     print(f"{args.n} messages, one process, profiled CPU (process time) {total:.1f} s")
     print(f"({total * 1000 / args.n:.2f} ms per message; cProfile itself adds to every call)")
+    digest = sum(
+        cum
+        for (filename, _line, function), (_cc, _nc, _own, cum, _callers) in raw.items()
+        if filename.endswith("render/renderer.py") and function == "digest"
+    )
+    print(
+        f"render, all of Renderer.digest (cumulative): {digest * 1000 / args.n:.3f} ms per message"
+    )
     print("| area | ms per message | share |\n|---|---|---|")
     for name, own in sorted(by_area.items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {own * 1000 / args.n:.3f} | {own / total:.0%} |")

@@ -26,9 +26,10 @@ from types import TracebackType
 import aiosmtplib
 
 from newsletter.config import Settings
-from newsletter.deliver import envelope, pipelining
+from newsletter.deliver import envelope, pipelining, wire
 from newsletter.deliver.classify import outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
+from newsletter.deliver.wire import FINAL_DOT
 from newsletter.errors import DeliveryError, SettingsError
 from newsletter.models import NOT_OWNED, DataHook, Message, RecipientResult, SendResult, SmtpStage
 
@@ -37,19 +38,7 @@ log = logging.getLogger(__name__)
 # 530 authentication/STARTTLS required, 534/538 mechanism or encryption needed, 535 bad login
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
 POST_354_WAIT = 0.001  # seconds: see _transaction
-FINAL_DOT = b".\r\n"  # after the body's last CRLF: the end of the data (RFC 5321 4.1.1.4)
 _DISCONNECTS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
-
-
-def wire_body(data: bytes) -> bytes:
-    """Dot-stuffed DATA payload with the terminating ``.``."""
-    # A dot at the start of any line (after LF, or first) is doubled.
-    body = data.replace(b"\n.", b"\n..")
-    if body.startswith(b"."):
-        body = b"." + body
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    return body + b".\r\n"
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -216,15 +205,16 @@ class SmtpTransport:
             early, refused = await envelope.one_by_one(client, sender, recipients, stage)
         if early is not None:
             return early
-        # Let the loop read what already arrived: a server that hung up right after 354
-        # is noticed here, and the message is safely deferred rather than "unknown".
-        # A short real wait (not only sleep(0)) lets a hang-up sent just behind the 354
-        # arrive; the other connections keep sending meanwhile.
-        await asyncio.sleep(POST_354_WAIT)
+        if on_data is None:
+            # Let the loop read what already arrived: a server that hung up right after
+            # 354 is noticed here, and the message is safely deferred rather than
+            # "unknown". A short real wait (not only sleep(0)) lets a hang-up sent just
+            # behind the 354 arrive. With ``on_data`` its own turns of the loop (the
+            # ledger's mark, below) do this, before the final dot, without a timer.
+            await asyncio.sleep(POST_354_WAIT)
         if not client.is_connected or client.protocol is None:
             return SendResult("deferred", None, "connection closed after 354", stage="data"), False
-        wire = wire_body(data)
-        client.protocol.write(wire[: -len(FINAL_DOT)])
+        client.protocol.write(wire.payload(data))  # the message itself when already in wire form
         if on_data is not None and not await on_data():
             client.close()  # no final dot: the server discards what it got
             return SendResult("deferred", None, NOT_OWNED, stage="data"), False
@@ -233,8 +223,19 @@ class SmtpTransport:
                 "deferred", None, "connection lost before the final dot", stage="data"
             ), False
         stage[0] = "body"
-        client.protocol.write(FINAL_DOT)
-        reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
+        if protocol is not None:
+            # The final dot as a group of one (``.`` and CRLF: the same bytes), its reply
+            # read as the envelope's were, without aiosmtplib's ``wait_for``; a lost
+            # connection or a timeout raises the same aiosmtplib exception as there.
+            got, error = await pipelining.replies(
+                protocol, [FINAL_DOT[:-2]], self.settings.smtp_timeout
+            )
+            if error is not None:
+                raise error
+            reply = got[0]
+        else:
+            client.protocol.write(FINAL_DOT)
+            reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
         accepted = [
             RecipientResult(r, outcome_for(reply.code, "body"), reply.code, reply.message)
             for r in recipients

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 # Imported on first use by what every sender does, so imported here before the fork:
-# asyncio resolves host names in its default thread pool, and SMTP commands are ASCII.
-PRELOAD = ("concurrent.futures.thread", "encodings.ascii")
+# asyncio resolves host names in its default thread pool, a host name is encoded with the
+# IDNA codec (which imports stringprep and unicodedata), and SMTP commands are ASCII.
+PRELOAD = ("concurrent.futures.thread", "encodings.ascii", "encodings.idna")
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,17 +132,31 @@ async def _renew_lease(source: SendSource, settings: Settings, worker: str) -> N
         failures = 0
 
 
+def process_count(settings: Settings) -> int:
+    """How many processes send: ``SEND_PROCESSES``, but never more than ``SMTP_CONCURRENCY``
+    (a total of connections: each process needs one) nor than ``SEND_RATE_PER_HOUR`` when
+    set (each process needs a share of at least one message)."""
+    count = min(settings.send_processes, settings.smtp_concurrency)
+    if settings.send_rate_per_hour > 0:
+        count = min(count, settings.send_rate_per_hour)
+    return max(1, count)
+
+
 def per_process(settings: Settings) -> Settings:
-    """The share of one sender process: limits and connections are totals for all of them."""
-    count = settings.send_processes
-    if count <= 1:
+    """The share of one sender process (``process_count`` of them): connections and rates
+    are totals for all of them, so each share is rounded down and the shares together
+    never exceed a total (8 connections over 3 processes: 2 each)."""
+    if settings.send_processes <= 1:
         return settings
+    count = process_count(settings)
+    if count <= 1:
+        return settings.model_copy(update={"send_processes": 1})
     return settings.model_copy(
         update={
             "send_processes": 1,
-            "smtp_concurrency": max(1, round(settings.smtp_concurrency / count)),
+            "smtp_concurrency": settings.smtp_concurrency // count,
             "send_rate_per_second": settings.send_rate_per_second / count,
-            "send_rate_per_hour": -(-settings.send_rate_per_hour // count),
+            "send_rate_per_hour": settings.send_rate_per_hour // count,
         }
     )
 
@@ -193,7 +207,8 @@ async def _send_all(
     worker: str,
     clock: Callable[[], dt.datetime],
 ) -> SendReport:
-    if settings.send_processes <= 1:
+    processes = process_count(settings)
+    if processes <= 1:
         return await _send_edition(source, settings, edition, personalize, transport, worker, clock)
     started = time.monotonic()
     share = per_process(settings)
@@ -206,7 +221,7 @@ async def _send_all(
             report = await _send_edition(source, share, edition, personalize, own, name, clock)
         return report.sent_now, report.throttle_events, report.failed_now, report.stopped or ""
 
-    helpers = forked.start(settings.send_processes - 1, helper)
+    helpers = forked.start(processes - 1, helper)
     try:
         report = await _send_edition(source, share, edition, personalize, transport, worker, clock)
     except BaseException:
@@ -231,7 +246,7 @@ async def _send_all(
         failed_now=report.failed_now + sum(r.failed for r in results),
         stopped=report.stopped or next((r.stopped for r in results if r.stopped), None),
     )
-    log.debug("%s (%d processes)", combined.summary(), settings.send_processes)
+    log.debug("%s (%d processes)", combined.summary(), processes)
     return combined
 
 

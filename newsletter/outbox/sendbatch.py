@@ -12,6 +12,7 @@ removes the ``tmp/`` file), nothing is recorded for it, and the batch reports it
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -76,12 +77,23 @@ class Batch:
         self.session.close()
 
     async def run(self, pairs: Sequence[tuple[LedgerRow, Message]]) -> None:
-        """Send every (row, message) pair concurrently within the limiter, recording results
-        in small transactions; the first error raised by a send is re-raised."""
+        """Send every (row, message) pair concurrently within the limiter, in order, recording
+        results in small transactions; the first error raised by a send is re-raised.
+
+        As many tasks as the limiter may ever let through at once (``max_concurrency``)
+        take the pairs in turn, instead of a task per message all but a few of which
+        wait on the limiter: the same messages in flight, a task switch less each."""
+        queue = collections.deque(pairs)
+
+        async def take_turns() -> None:
+            while queue:
+                row, message = queue.popleft()
+                await self._one(row, message)
+
         try:
             async with asyncio.TaskGroup() as group:
-                for row, message in pairs:
-                    group.create_task(self._one(row, message))
+                for _ in range(min(len(queue), self.limiter.max_concurrency)):
+                    group.create_task(take_turns())
         except BaseExceptionGroup as failed:
             first = failed.exceptions[0]
             raise first from (first.__cause__ if isinstance(first, Exception) else None)

@@ -14,7 +14,8 @@ section's papers, ``{% for item in section.items %}``, whose body draws one card
   values, escaped as Jinja would have escaped them (``markupsafe.escape`` with
   autoescape, ``str`` without).
 
-So Jinja runs per email only for the header, the section titles and the footer. The bytes
+So Jinja runs per email only for the header, the section titles and the footer, and not
+even there when ``render.skeleton`` can follow the template (the default). The bytes
 are those of the plain render by construction, and the split is only made when the loop's
 body uses the personal fields in ways a marker survives: printed bare (``{{ item.reason
 }}``) or tested bare (``{% if item.reason %}``), outside filters, macros and call blocks,
@@ -39,6 +40,7 @@ import jinja2
 from jinja2 import meta, nodes
 from markupsafe import Markup, escape
 
+from newsletter.render.segments import Plan, Run
 from newsletter.render.views import ItemView
 
 # The fields of an ItemView that differ between readers; ``paper`` and ``short`` are the
@@ -171,13 +173,15 @@ class Card:
     ``values`` the fields ``get`` reads from their ``ItemView``, as the template prints
     them. ``lines``: the same cut into whole lines for quoted-printable: runs of lines
     without a hole already encoded (bytes, CRLF), each other line a ``Form`` and whether
-    readers share it (no ``UNIQUE`` field in it: encoded once, then kept)."""
+    readers share it (no ``UNIQUE`` field in it: encoded once, then kept). ``plan``: the
+    same as a ``render.segments.Plan`` over the values."""
 
     paper: Any
     get: Callable[[Any], Any]
     single: bool  # ``get`` reads one field (operator.attrgetter then gives no tuple)
     form: Form
     lines: tuple[bytes | tuple[Form, bool], ...]
+    plan: Plan
 
 
 # One card as a reader got it: the variant, its values as printed, its text.
@@ -222,6 +226,20 @@ class Cards:
 
     def card(self, item: ItemView) -> str:
         """The card of ``item`` for its reader: exactly what the loop's body renders."""
+        known, printed = self._values(item)
+        text = known.form.fill(printed)
+        self._used.append((known, printed, text))
+        # The card's text is the template's own output: escaped by it already.
+        return Markup(text) if self.loop.autoescape else text  # noqa: S704
+
+    def run(self, item: ItemView, out: list[Run]) -> None:
+        """Appends the card of ``item`` to ``out`` as a run (``render.segments``): the
+        same text as ``card``."""
+        known, printed = self._values(item)
+        out.append((known.plan, printed))
+
+    def _values(self, item: ItemView) -> tuple[Card, tuple[str, ...]]:
+        """The card variant of ``item`` and its personal values as printed."""
         paper = item.paper
         if all(self._personal(item)):  # the usual case: one card per paper and length
             key: tuple[Any, ...] = (paper.arxiv_id, item.short)
@@ -233,10 +251,7 @@ class Cards:
             known = self._render(item, key)
         got = known.get(item)
         printed = (self._printed(got),) if known.single else tuple(map(self._printed, got))
-        text = known.form.fill(printed)
-        self._used.append((known, printed, text))
-        # The card's text is the template's own output: escaped by it already.
-        return Markup(text) if self.loop.autoescape else text  # noqa: S704
+        return known, printed
 
     def _form(self, text: str, fields: list[str]) -> Form:
         """``text`` cut at its markers; each hole indexes ``fields`` (extended as met)."""
@@ -279,7 +294,9 @@ class Cards:
             if run:
                 lines.append(qp_line("".join(run)))
         get = operator.attrgetter(*fields) if fields else (lambda _item: ())
-        card = Card(item.paper, get, len(fields) == 1, form, tuple(lines))
+        unique = frozenset(k for k, name in enumerate(fields) if name in UNIQUE_FIELDS)
+        plan = Plan(form.parts[::2], form.holes, unique)  # type: ignore[arg-type]
+        card = Card(item.paper, get, len(fields) == 1, form, tuple(lines), plan)
         self._known[key] = card
         return card
 

@@ -8,8 +8,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+
+from newsletter.text import one_line
 
 GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
@@ -126,6 +129,20 @@ def latex_to_unicode(text: str) -> str:
         text = _COMMAND.sub(lambda m: GREEK.get(m.group(1), m.group(1)), text)
     text = text.replace("``", "“").replace("''", "”")
     return text
+
+
+@functools.lru_cache(maxsize=8192)
+def short_line(text: str, limit: int) -> str:
+    """``text.one_line(text, limit)``, remembered: topics, section titles, list names and
+    subjects repeat across a list's readers, and each email asks for a dozen."""
+    return one_line(text, limit)
+
+
+@functools.lru_cache(maxsize=4096)
+def clean_title(title: str) -> str:
+    """``clean_text(title)``, remembered (the subject and preheader of every email clean
+    the title of its first paper)."""
+    return clean_text(title)
 
 
 def clean_text(text: str) -> str:

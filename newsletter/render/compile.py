@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _JINJA_WORDWRAP = jinja2.filters.do_wordwrap
 _WRAPPED: dict[tuple[str, int, bool, str, bool], str] = {}
+MAX_WRAPPED = 4096
 
 # newsletter/templates links to the top-level templates/ folder, and ships inside the wheel.
 BUILTIN_TEMPLATES = Path(newsletter.__file__).resolve().parent / "templates"
@@ -104,11 +105,37 @@ def _wordwrap_once(
     """Jinja's ``wordwrap``, each text wrapped once (the footer's reply hint is the same in
     every email): the same output, ``textwrap`` run once per distinct text."""
     wrap = environment.newline_sequence if wrapstring is None else wrapstring
-    key = (str(s), width, break_long_words, wrap, break_on_hyphens)
+    text = str(s)
+    found = _ADDRESS.search(text)
+    if found is not None and found.end() - found.start() < width and _STAND_IN not in text:
+        # A footer that names its reader's address: wrapped once per shape, the address
+        # standing in as as many characters of one chunk (textwrap splits chunks only
+        # at its white space and at hyphens, neither of which the stand-in or the
+        # address has; no line is cut inside a chunk shorter than ``width``).
+        size = found.end() - found.start()
+        shape = text[: found.start()] + _STAND_IN * size + text[found.end() :]
+        done = _wrapped(environment, (shape, width, break_long_words, wrap, break_on_hyphens))
+        at = done.find(_STAND_IN * size)
+        if at >= 0 and done.count(_STAND_IN) == size:
+            return done[:at] + found.group() + done[at + size :]
+    return _wrapped(environment, (text, width, break_long_words, wrap, break_on_hyphens))
+
+
+# A whole chunk for textwrap (between its white space, ASCII only, or the ends) without a
+# hyphen or a line boundary of ``str.splitlines`` (Jinja wraps each line alone).
+_ADDRESS = re.compile(
+    r"(?<![^\t\n\x0b\x0c\r ])"
+    r"[^\t\n\x0b\x0c\r \-\x1c\x1d\x1e\x85\u2028\u2029]+@[^\t\n\x0b\x0c\r \-\x1c\x1d\x1e\x85\u2028\u2029]+"
+    r"(?![^\t\n\x0b\x0c\r ])"
+)
+_STAND_IN = "\ue000"  # a private-use character: in no address and no list's text
+
+
+def _wrapped(environment: jinja2.Environment, key: tuple[str, int, bool, str, bool]) -> str:
     done = _WRAPPED.get(key)
     if done is None:
         done = str(_JINJA_WORDWRAP(environment, *key))
-        if len(_WRAPPED) < 256:
+        if len(_WRAPPED) < MAX_WRAPPED:
             _WRAPPED[key] = done
     return done
 

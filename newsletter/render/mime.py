@@ -32,6 +32,7 @@ from email.utils import format_datetime, parseaddr
 
 from newsletter import addresses
 from newsletter.errors import DeliveryError
+from newsletter.render.clean import short_line
 from newsletter.render.headers import SMTP_POLICY, fold_unstructured
 from newsletter.text import one_line
 
@@ -67,7 +68,7 @@ def stored_address(email: str, name: str = "") -> Address:
         and domain.islower()
         and _PLAIN_ADDR.fullmatch(email)
     ):
-        return Address(display_name=one_line(name, 80), username=local, domain=domain)
+        return Address(display_name=short_line(name, 80), username=local, domain=domain)
     return address(email, name)
 
 
@@ -201,7 +202,7 @@ def _head(
     head = [
         _header("From", sender),
         _header("To", to),
-        _header("Subject", one_line(subject, 200)),
+        _header("Subject", short_line(subject, 200)),
         ascii_header("Date", format_datetime(when)),
         ascii_header("Message-ID", msg_id),
         ascii_header("MIME-Version", "1.0"),

@@ -1,10 +1,15 @@
 """The two paths of a digest's parts: whole (Jinja renders every email, the reference) and
-assembled (cards once per edition, ``render.assemble``), with their quoted-printable.
+assembled (cards once per edition, ``render.assemble``; the skeleton around them without
+Jinja, ``render.skeleton``, where the template allows), with their quoted-printable.
 
-paths = DigestPaths(html_template, text_template, html_cards, text_cards)
+paths = DigestPaths(html_template, text_template, html_cards, text_cards, skeletons)
 html, text = paths.render(context)              # assembled when it can be, else whole
 encoded_html, encoded_text = paths.encode(html, text, qp.encode)
 size = paths.html_size(context)                 # the size budget's measure
+
+A part made by its skeleton comes with its runs (``render.segments``), whose fixed lines
+are encoded once per edition; a part made by Jinja's skeleton with the cards it used
+(``Cards.encode``); any other text is encoded whole.
 
 The assembled path is checked against the whole one on the first digest of each edition
 (``new_edition()``): if they ever differ, the whole path is used from then on, with a
@@ -21,6 +26,8 @@ import jinja2
 
 from newsletter.render import budget
 from newsletter.render.assemble import Cards, Used
+from newsletter.render.segments import Encoder, Plan, Run, document
+from newsletter.render.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +41,17 @@ class DigestPaths:
         text: jinja2.Template,
         html_cards: Cards | None,
         text_cards: Cards | None,
+        skeletons: tuple[Skeleton | None, Skeleton | None] = (None, None),
     ) -> None:
         self.html = html
         self.text = text
         self.cards: tuple[Cards, Cards] | None = None
         if html_cards is not None and text_cards is not None:
             self.cards = (html_cards, text_cards)
+        self.skeletons = skeletons
         self._check = True
-        self._used: tuple[list[Used], list[Used]] | None = None
+        self._used: tuple[list[Used] | list[Run], list[Used] | list[Run]] | None = None
+        self._encoder = Encoder()
         self._rendered: tuple[str, str] | None = None
 
     @property
@@ -53,6 +63,10 @@ class DigestPaths:
         """Forget the cards; the next digest is checked against the whole render."""
         for cards in self.cards or ():
             cards.clear()
+        self._encoder.clear()
+        for skeleton in self.skeletons:
+            if skeleton is not None:
+                skeleton.clear()
         self._check = True
 
     def render(self, context: Mapping[str, Any]) -> tuple[str, str]:
@@ -61,8 +75,8 @@ class DigestPaths:
         if self.cards is None:
             return self.html.render(context), self.text.render(context)
         html_cards, text_cards = self.cards
-        html, html_used = _skeleton(html_cards, context)
-        text, text_used = _skeleton(text_cards, context)
+        html, html_used = _skeleton(html_cards, self.skeletons[0], context)
+        text, text_used = _skeleton(text_cards, self.skeletons[1], context)
         if self._check:
             self._check = False
             whole = self.html.render(context), self.text.render(context)
@@ -78,7 +92,7 @@ class DigestPaths:
         budget's measure, ``budget.encoded_size``)."""
         if self.cards is None:
             return budget.encoded_size(self.html.render(context))
-        return budget.encoded_size(_skeleton(self.cards[0], context)[0])
+        return budget.encoded_size(_skeleton(self.cards[0], self.skeletons[0], context)[0])
 
     def encode(self, html: str, text: str, encode: Callable[[str], bytes]) -> tuple[bytes, bytes]:
         """``(encode(html), encode(text))``; for the parts of the last ``render`` made
@@ -88,12 +102,37 @@ class DigestPaths:
             return encode(html), encode(text)
         html_cards, text_cards = self.cards
         return (
-            html_cards.encode(html, used[0], encode) if html is rendered[0] else encode(html),
-            text_cards.encode(text, used[1], encode) if text is rendered[1] else encode(text),
+            self._encode(html_cards, html, used[0], encode)
+            if html is rendered[0]
+            else encode(html),
+            self._encode(text_cards, text, used[1], encode)
+            if text is rendered[1]
+            else encode(text),
         )
 
+    def _encode(
+        self,
+        cards: Cards,
+        document: str,
+        used: list[Used] | list[Run],
+        encode: Callable[[str], bytes],
+    ) -> bytes:
+        if used and isinstance(used[0][0], Plan):  # runs (``render.segments``)
+            if "\r" in document:  # a stray CR changes how lines end: the plain way
+                return encode(document)
+            return self._encoder.encode(used)
+        return cards.encode(document, used, encode)  # type: ignore[arg-type]
 
-def _skeleton(cards: Cards, context: Mapping[str, Any]) -> tuple[str, list[Used]]:
+
+def _skeleton(
+    cards: Cards, skeleton: Skeleton | None, context: Mapping[str, Any]
+) -> tuple[str, list[Used] | list[Run]]:
+    """The document from its skeleton without Jinja when there is one and it can
+    (``render.skeleton``: with its runs), else from Jinja's skeleton (with the cards it
+    used)."""
+    runs = skeleton.render(context) if skeleton is not None else None
+    if runs is not None:
+        return document(runs), runs
     cards.take_used()
-    document = cards.loop.skeleton.render(context)
-    return document, cards.take_used()
+    text = cards.loop.skeleton.render(context)
+    return text, cards.take_used()

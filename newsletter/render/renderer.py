@@ -24,6 +24,7 @@ from newsletter.links import Links
 from newsletter.models import Edition, Message, Section, Subscriber
 from newsletter.render import budget, views
 from newsletter.render.assemble import split_item_loop
+from newsletter.render.clean import short_line
 from newsletter.render.compile import (
     compile_mjml,
     find_template,
@@ -40,6 +41,7 @@ from newsletter.render.mime import (
     stored_address,
 )
 from newsletter.render.paths import DigestPaths
+from newsletter.render.skeleton import split_skeleton
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
 
@@ -82,15 +84,20 @@ class Renderer:
         self._text: dict[str, jinja2.Template] = {}
         self._html["digest"], html_source = mjml_template(dirs, "digest.mjml.j2", self._html_env)
         self._text["digest"] = load_jinja(self._text_env, dirs, "digest.txt.j2")
-        loops = (
-            (
-                split_item_loop(self._html_env, html_source),
-                split_item_loop(self._text_env, find_template(dirs, "digest.txt.j2").text),
-            )
-            if assembled
-            else (None, None)
+        sources = (
+            (self._html_env, html_source),
+            (self._text_env, find_template(dirs, "digest.txt.j2").text),
         )
-        self._digest = DigestPaths(self._html["digest"], self._text["digest"], *loops)
+        html_cards, text_cards = (
+            split_item_loop(env, text) if assembled else None for env, text in sources
+        )
+        skeletons = (
+            None if html_cards is None else split_skeleton(*sources[0], html_cards),
+            None if text_cards is None else split_skeleton(*sources[1], text_cards),
+        )
+        self._digest = DigestPaths(
+            self._html["digest"], self._text["digest"], html_cards, text_cards, skeletons
+        )
         if assembled and not self._digest.assembled:
             log.info("digest templates without a plain item loop: each rendered whole")
         for kind in NOTICE_KINDS:
@@ -155,7 +162,7 @@ class Renderer:
                 )
             out.append(
                 views.SectionView(
-                    title=one_line(section.title, 80),
+                    title=short_line(section.title, 80),
                     topic=section.topic,
                     empty_note=section.empty_note,
                     items=tuple(items),
@@ -170,12 +177,12 @@ class Renderer:
         personal = subscriber is not None
         return {
             "list_name": settings.list_name,
-            "topics": [one_line(t, 60) for t in topics],
+            "topics": [short_line(t, 60) for t in topics],
             "unsubscribe_url": None if subscriber is None else links.unsubscribe(subscriber),
             "preferences_url": None if subscriber is None else links.preferences(subscriber),
             "subscribe_url": None if personal else links.subscribe(),
             "archive_url": links.archive_index(),
-            "postal_address": one_line(settings.postal_address, 200),
+            "postal_address": short_line(settings.postal_address, 200),
             "contact": links.reply_address,
             "reply_hint": (
                 "Reply to this email with a line like “topics: graph neural networks; "
@@ -422,7 +429,7 @@ class Renderer:
             to=to.addr_spec,
             sender=self._sender.addr_spec,
             message_id=msg_id,
-            subject=one_line(subject, 200),
+            subject=short_line(subject, 200),
             data=data,
             html=html,
             text=text,

@@ -16,7 +16,14 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from newsletter.models import Paper, RankedItem, Section
-from newsletter.render.clean import clean_abstract, clean_text, short_authors, trim_sentences
+from newsletter.render.clean import (
+    clean_abstract,
+    clean_text,
+    clean_title,
+    short_authors,
+    short_line,
+    trim_sentences,
+)
 from newsletter.text import one_line
 from newsletter.words import plural
 
@@ -135,15 +142,17 @@ def subject_line(
     """ "Daily Papers, 12 May: 7 on reinforcement learning, 3 on video generation"
     ("Daily Papers, week to 12 May: ..." for a weekly reader)."""
     when = f"week to {day.day} {day:%b}" if weekly else f"{day.day} {day:%b}"
-    prefix = f"{one_line(list_name, 60)}, {when}: "
-    parts = [f"{len(s.items)} on {one_line(s.topic, 48)}" for s in sections if s.topic and s.items]
+    prefix = f"{short_line(list_name, 60)}, {when}: "
+    parts = [
+        f"{len(s.items)} on {short_line(s.topic, 48)}" for s in sections if s.topic and s.items
+    ]
     if not parts:
         total = sum(len(s.items) for s in sections)
         first = top_paper(sections)
         parts = [
-            plural(total, "new paper") + (f", top: {clean_text(first.title)}" if first else "")
+            plural(total, "new paper") + (f", top: {clean_title(first.title)}" if first else "")
         ]
-    return one_line(prefix + ", ".join(parts), 140)
+    return short_line(prefix + ", ".join(parts), 140)
 
 
 def top_paper(sections: Sequence[Section]) -> Paper | None:
@@ -161,4 +170,4 @@ def preheader(sections: Sequence[Section]) -> str:
         return "Nothing matched your topics today."
     total = sum(len(s.items) for s in sections)
     more = f" · and {total - 1} more" if total > 1 else ""
-    return one_line(f"Top paper: {clean_text(first.title)}", 130) + more
+    return short_line(f"Top paper: {clean_title(first.title)}", 130) + more

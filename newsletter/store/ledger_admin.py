@@ -130,7 +130,8 @@ def _scope(edition_id: int | None, subscriber_id: int | None) -> list[Any]:
 
 def make_due_now(conn: Connection, now: dt.datetime, *, edition_id: int | None = None) -> int:
     """``deferred`` rows waiting for a later retry become due at ``now``; returns how many
-    changed. Attempts and replies stay."""
+    deferred rows are due now, those moved forward and those whose retry time had already
+    come (both are sent by the next send). Attempts and replies stay."""
     statement = (
         update(ledger)
         .where(
@@ -141,7 +142,13 @@ def make_due_now(conn: Connection, now: dt.datetime, *, edition_id: int | None =
         )
         .values(next_attempt_at=now, updated_at=now)
     )
-    return int(conn.execute(statement).rowcount)
+    conn.execute(statement)
+    due = select(func.count()).where(
+        ledger.c.state == "deferred",
+        (ledger.c.next_attempt_at.is_(None)) | (ledger.c.next_attempt_at <= now),
+        *_scope(edition_id, None),
+    )
+    return int(conn.execute(due).scalar_one())
 
 
 def requeue_failed(

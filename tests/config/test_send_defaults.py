@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import CONNECTIONS_PER_PROCESS, Settings
-from newsletter.outbox.send import per_process
+from newsletter.outbox.send import per_process, process_count
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +63,33 @@ def test_both_stay_settings(
     if processes is not None:
         assert settings.send_processes == processes
     assert settings.smtp_concurrency == connections
+
+
+@pytest.mark.parametrize(
+    ("env", "processes", "connections", "per_hour"),
+    [
+        # Before: 2 processes kept 1 connection each (round(1 / 2) -> max(1, 0)): 2 in all.
+        ({"SEND_PROCESSES": "2", "SMTP_CONCURRENCY": "1"}, 1, 1, 0),
+        ({"SEND_PROCESSES": "4", "SMTP_CONCURRENCY": "2"}, 2, 1, 0),
+        # Before: round(8 / 3) = 3 each, 9 in all.
+        ({"SEND_PROCESSES": "3", "SMTP_CONCURRENCY": "8"}, 3, 2, 0),
+        # Before: 100 / 3 rounded up, 34 each, 102 an hour in all.
+        ({"SEND_PROCESSES": "3", "SMTP_CONCURRENCY": "9", "SEND_RATE_PER_HOUR": "100"}, 3, 3, 33),
+        ({"SEND_PROCESSES": "2", "SMTP_CONCURRENCY": "8", "SEND_RATE_PER_HOUR": "1"}, 1, 8, 1),
+    ],
+)
+def test_the_shares_of_the_sender_processes_never_exceed_the_totals(
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    processes: int,
+    connections: int,
+    per_hour: int,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(f"NEWSLETTER_{name}", value)
+    settings = Settings(_env_file=None)
+    share = per_process(settings)
+    assert process_count(settings) == processes
+    assert (share.smtp_concurrency, share.send_rate_per_hour) == (connections, per_hour)
+    assert processes * share.smtp_concurrency <= settings.smtp_concurrency
+    assert processes * share.send_rate_per_hour <= settings.send_rate_per_hour

@@ -43,3 +43,26 @@ def test_with_dkim_settings_it_is_imported_when_the_signer_is_made(tmp_path: Pat
         "dkim_private_key_path": str(key),
     }
     assert probe(repr(settings)) == "False True True"
+
+
+RESOLVE = """
+import asyncio, importlib, socket, sys
+from newsletter.outbox import forked
+for name in forked.PRELOAD:
+    importlib.import_module(name)
+before = set(sys.modules)
+async def resolve():
+    await asyncio.get_running_loop().getaddrinfo("localhost", 25)
+asyncio.run(resolve())
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_resolving_a_host_name_imports_nothing_the_helpers_preload_lacks() -> None:
+    """Before: a helper that resolved SMTP_HOST by name imported encodings.idna and
+    stringprep after the fork (found by an outside tester: "helper 1 imported 2
+    module(s) after the fork")."""
+    done = subprocess.run(
+        [sys.executable, "-c", RESOLVE], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

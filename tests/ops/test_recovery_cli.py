@@ -20,10 +20,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import update
 
 from newsletter.cli import main
 from newsletter.config import Settings
 from newsletter.outbox.alerts import Alert, alert_for_error, decide
+from newsletter.store.db import Store
+from newsletter.store.schema import ledger
 from tests.support.faultsmtp import FaultServer, Rule
 
 THURSDAY = "2026-11-26"
@@ -246,6 +249,29 @@ def test_deferred_messages_wait_and_retry_now_sends_them(
     assert now.stdout.splitlines()[0] == "3 deferred messages due now"
     # The edition by its date, as every other line names it (before: "edition #1", its id).
     assert now.stdout.splitlines()[1].startswith("edition 2026-11-26: finished: sent 3 now in ")
+    assert {r: copies(relay)[r] for r in READERS} == dict.fromkeys(READERS, 1)
+
+
+def test_retry_now_counts_deferred_rows_whose_time_has_already_come(
+    env: dict[str, str], relay: FaultServer, database_url: str
+) -> None:
+    """Before: `send --retry --now` said "0 deferred messages due now", then sent them
+    (their retry time had already come, so none was moved forward)."""
+    relay.script.rules.append(Rule("rcpt", "451 4.7.1 greylisted, try later", match="@example."))
+    env = env | {"NEWSLETTER_RETRY_IN_RUN_MAX_WAIT": "0"}
+    assert cli(env, "run", "--date", THURSDAY).exit_code == 3
+    relay.script.rules.clear()
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    store = Store.open(database_url, now=past)
+    with store.begin() as conn:
+        moved = conn.execute(
+            update(ledger).where(ledger.c.state == "deferred").values(next_attempt_at=past)
+        ).rowcount
+    store.close()
+    assert moved == 3
+    now = cli(env, "send", "--retry", "--now")
+    assert now.exit_code == 0, now.output
+    assert now.stdout.splitlines()[0] == "3 deferred messages due now"
     assert {r: copies(relay)[r] for r in READERS} == dict.fromkeys(READERS, 1)
 
 

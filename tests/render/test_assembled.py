@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import random
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -24,6 +25,7 @@ from newsletter.render import Renderer
 from newsletter.render.assemble import split_item_loop
 from newsletter.render.compile import jinja_environment
 from newsletter.render.mime import QpCache
+from newsletter.render.segments import Plan
 from newsletter.sources import arxiv_rss
 from tests.render.editions import LARGEST_DAY, NOW, edition_of, hf_papers
 from tests.support.needs import fixtures_dir, need
@@ -257,26 +259,35 @@ def test_templates_that_do_not_split_render_whole_with_the_same_bytes(
     )
 
 
+@pytest.mark.parametrize("path", ["jinja skeleton", "skeleton without jinja"])
 def test_an_assembled_digest_that_differs_falls_back_to_the_whole_render(
     renderers: tuple[Renderer, Renderer],
     real_fixtures: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
 ) -> None:
     assembled, plain = renderers
     edition = edition_of(hf_papers(real_fixtures / LARGEST_DAY), dt.date(2026, 8, 18))
     reader = random_reader(random.Random(4), 11)
     sections = random_sections(random.Random(5), list(edition.papers))
     cards = assembled._digest.cards
-    assert cards is not None
+    text_skeleton = assembled._digest.skeletons[1]
+    assert cards is not None and text_skeleton is not None
     # A skeleton that renders something else: the edition's first digest is compared whole.
-    broken = cards[1].loop.skeleton
-    cards[1].loop.skeleton = assembled._text_env.from_string("not the digest")
+    if path == "jinja skeleton":
+        assembled._digest.skeletons = (assembled._digest.skeletons[0], None)
+        monkeypatch.setattr(
+            cards[1].loop, "skeleton", assembled._text_env.from_string("not the digest")
+        )
+    else:
+        wrong = [(Plan(["not the digest"]), ())]
+        monkeypatch.setattr(text_skeleton, "render", lambda _context: wrong)
     with caplog.at_level(logging.WARNING, logger="newsletter.render.paths"):
         message = assembled.digest(edition, reader, sections, now=NOW)
     assert "differs from the whole render" in caplog.text
     assert not assembled._digest.assembled
     assert message.data == plain.digest(edition, reader, sections, now=NOW).data
-    cards[1].loop.skeleton = broken
 
 
 def test_the_splice_gives_the_line_encoder_bytes(
@@ -302,10 +313,93 @@ def test_wordwrap_once_wraps_as_jinja_does() -> None:
     plain = jinja2.Environment(keep_trailing_newline=True)
     rng = random.Random(12)
     source = "{{ s | wordwrap(%d) }}|{{ s | wordwrap(%d, False, '\\n> ', False) }}"
+    addresses = ["a@b.org", "long.reader.name+tag@example.org", "x-y@z.org", "ü@ö.de", "a@b-",
+                 "-a@b", "a@b--", "a\u2028b@c.d", "a\x85@b", "\ue000@x", "@", "a@b,", "(a@b.c)",
+                 "z" * 70 + "@y.org", "a@b@c"]  # fmt: skip
+    fixed = [
+        f"{before}{address}{after} subscribed to the list with the topics: a, b-c, déf."
+        for before in ("You get this email because ", "because ab-", "because ab--", "x")
+        for address in ("cd@x.org", "cd.ef-gh@x.org", "a@b", "q" * 40 + "@x.org")
+        for after in ("", "-ab", "--ab", ",", "\u2028next")
+    ]
+    for text in fixed:
+        for width in (8, 15, 30, 40, 50, 72):
+            ours = env.from_string(source % (width, width)).render(s=text)
+            assert ours == plain.from_string(source % (width, width)).render(s=text), text
     for _ in range(300):
-        text = awkward_text(rng, rng.randint(0, 30)) + rng.choice(["", "\n", "-a-b-c-" * 9])
+        words = [rng.choice(addresses) if rng.random() < 0.2 else awkward_text(rng, 1)
+                 for _ in range(rng.randint(0, 30))]  # fmt: skip
+        text = rng.choice(["", " ", "--", "-"]).join(words) + rng.choice(["", "\n", "-a-b-c-" * 9])
         width = rng.randint(5, 80)
         ours = env.from_string(source % (width, width)).render(s=text)
         theirs = plain.from_string(source % (width, width)).render(s=text)
         assert ours == theirs, (text, width)
         assert env.from_string(source % (width, width)).render(s=text) == theirs  # kept
+
+
+HOSTILE_NAMES = [
+    "",
+    "Zoë <b>Ünïcode</b>",
+    'O\'Brien, Jr. & "Co"',
+    "=?utf-8?q?x?=",
+    "a" * 90,
+    "{{ x }}",
+]
+
+
+def test_skeleton_without_jinja_gives_the_plain_bytes_on_hostile_readers(
+    settings: Settings, links: Links, real_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hostile list settings, names and topics, long topic lists, up to 20 sections (empty
+    # ones too), both parts; every email must come from the skeleton without Jinja.
+    hostile = settings.model_copy(
+        update={"list_name": 'Papers <&> "=x" · Zoë', "postal_address": "1 Rue d'Été = . "}
+    )
+    assembled, plain = Renderer(hostile, links), Renderer(hostile, links, assembled=False)
+    assert all(s is not None for s in assembled._digest.skeletons)
+    fallbacks: list[object] = []
+    skeleton_type = type(assembled._digest.skeletons[0])
+    render = skeleton_type.render
+
+    def counted(self: Any, context: Any) -> Any:
+        runs = render(self, context)
+        if runs is None:
+            fallbacks.append(context)
+        return runs
+
+    monkeypatch.setattr(skeleton_type, "render", counted)
+    rng = random.Random(1818)
+    real = hf_papers(real_fixtures / LARGEST_DAY)
+    edition = edition_of(real[:10] + hostile_papers(rng, 30), dt.date(2026, 8, 21), edition_id=9)
+    papers = list(edition.papers)
+    for sid in range(1, 81):
+        topics = tuple(awkward_text(rng, rng.randint(1, 12)) for _ in range(rng.randint(0, 9)))
+        reader = Subscriber(
+            id=rng.randint(1, 2**31 - 1),
+            email=f"r{sid}@example.org",
+            name=rng.choice(HOSTILE_NAMES),
+            profile=Profile(topics=topics),
+            frequency=rng.choice(["daily", "weekly"]),
+            token_nonce=f"n{sid}",
+        )
+        sections = []
+        for index in range(rng.randint(0, 20)):
+            topic = awkward_text(rng, rng.randint(1, 8)) if rng.random() < 0.9 else None
+            chosen = rng.sample(papers, rng.choice([0, 0, 1, 2, 5]))
+            items = tuple(
+                RankedItem(
+                    paper=p,
+                    score=1.0,
+                    topic=topic,
+                    reason=rng.choice(["", awkward_text(rng, rng.randint(1, 20))]),
+                )
+                for p in chosen
+            )
+            note = rng.choice(["", awkward_text(rng, 3)])
+            sections.append(Section(topic or f"Also {index}", items, topic, note))
+        now = NOW + dt.timedelta(seconds=sid)
+        fast = assembled.digest(edition, reader, tuple(sections), now=now)
+        whole = plain.digest(edition, reader, tuple(sections), now=now)
+        assert (fast.html, fast.text, fast.data) == (whole.html, whole.text, whole.data), sid
+    assert not fallbacks, "an email was rendered by Jinja's skeleton"
+    assert assembled._digest.assembled
