@@ -23,6 +23,15 @@ first day), ``warm`` (hybrid; topic vectors already known, as from the store's c
 The papers' passage vectors are computed once per edition, before ranking (stored with
 the edition): ``paper_embed_s`` reports that time where it was measured (they are kept in
 $RANK_SPEED_VECTORS, default /tmp, across runs).
+
+Wall time and CPU time (issue 16, item 6: "within 10 s on this 2-core machine"):
+``wall_s`` is the Ranker's build plus the ranking (the topics embedded in the cold arm
+included), ``all_cpu_s`` their CPU time in this process *and* its forked children
+(``forked.map_forked``: ranking and embedding share the cores). ``--workers 1`` is the
+one-process path. Memory is polled from /proc every 50 ms over the run's process tree:
+``peak_rss_sum_mb`` adds the RSS of every process (a page a forked child shares with its
+parent counts twice), ``peak_pss_sum_mb`` the PSS (a shared page split between the
+processes that map it: the memory really used), ``peak_rss_one_mb`` the largest process.
 """
 
 from __future__ import annotations
@@ -123,6 +132,12 @@ def workload(  # type: ignore[no-untyped-def]
     return papers, profiles, feedback
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of this process's exited children (the forked rankers and encoders)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def paper_vectors(papers, arm: str) -> tuple[object, float]:  # type: ignore[no-untyped-def]
     """The papers' passage vectors (from the disk cache when there), and the seconds it
     took to compute them (0 when read)."""
@@ -154,11 +169,13 @@ def paper_vectors(papers, arm: str) -> tuple[object, float]:  # type: ignore[no-
 class _Known:
     """Embeddings whose paper vectors are given and topics come from the encoder."""
 
-    def __init__(self, vectors: object) -> None:
+    def __init__(self, vectors: object, workers: int | None) -> None:
         from newsletter.rank.embed import load_encoder
 
         self.vectors = vectors
         self.encoder = load_encoder()
+        if workers is not None:
+            self.encoder.workers = workers  # type: ignore[union-attr]
         self.embedded = 0
         self.embed_cpu_s = 0.0
 
@@ -167,8 +184,9 @@ class _Known:
 
     def topics(self, phrases):  # type: ignore[no-untyped-def]
         start, done = time.process_time(), self.encoder.texts_encoded  # type: ignore[union-attr]
+        forked = children_cpu_s()
         vectors = self.encoder.encode(phrases)  # type: ignore[union-attr]
-        self.embed_cpu_s += time.process_time() - start
+        self.embed_cpu_s += time.process_time() - start + children_cpu_s() - forked
         self.embedded += self.encoder.texts_encoded - done  # type: ignore[union-attr]
         return vectors
 
@@ -183,21 +201,25 @@ def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[s
     embed_s = 0.0
     if arm != "lexical":
         vectors, embed_s = paper_vectors(papers, arm)
-        embeddings = _Known(vectors)
+        embeddings = _Known(vectors, args.workers)
         if arm == "warm":  # every topic already known (the store's topic cache)
             from newsletter.rank.sections import topic_key
 
             keys = sorted({topic_key(t) for p in profiles for t in p.topics})
             embeddings.encoder.encode(keys)  # type: ignore[union-attr]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    forked = children_cpu_s()
     t0 = time.perf_counter()
     c0 = time.process_time()
-    ranker = Ranker(papers, embeddings=embeddings)  # type: ignore[arg-type]
+    # (without --workers the call runs on main's code too: PYTHONPATH=<main's checkout>)
+    more = {} if args.workers is None else {"workers": args.workers}
+    ranker = Ranker(papers, embeddings=embeddings, **more)  # type: ignore[arg-type]
     t1 = time.perf_counter()
     c1 = time.process_time()
     results = ranker.rank_many(profiles, feedback)
     t2 = time.perf_counter()
     c2 = time.process_time()
+    children = children_cpu_s() - forked
     assert len(results) == len(profiles)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     stats = ranker.stats
@@ -207,6 +229,9 @@ def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[s
         "total_s": t2 - t0,
         "cpu_s": c2 - c1,
         "build_cpu_s": c1 - c0,
+        "wall_s": t2 - t0,
+        "children_cpu_s": children,
+        "all_cpu_s": c2 - c0 + children,
         "peak_rss_mb": peak / 1024,
         "workload_rss_mb": before / 1024,
         "items": float(sum(len(s.items) for r in results for s in r)),
@@ -215,10 +240,58 @@ def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[s
         "fallback_rows": float(stats["dense"]),
         "load_1min": os.getloadavg()[0],
         "paper_embed_s": embed_s,
-        # cold: the phrases embedded during the ranking, and the CPU they took (part of cpu_s)
+        # cold: the phrases embedded during the ranking, and the CPU they took (in this
+        # process and the forked ones: part of all_cpu_s)
         "topics_embedded": float(embeddings.embedded if embeddings else 0),
         "topic_embed_cpu_s": embeddings.embed_cpu_s if embeddings else 0.0,
     }
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process, from /proc (0, 0 once it has gone)."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def measured(cmd: list[str]) -> dict[str, float]:
+    """One run in a subprocess, its memory polled over its process tree every 50 ms."""
+    child = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rss_sum = pss_sum = rss_one = 0
+    while child.poll() is None:
+        sizes = [_memory_kb(p) for p in _tree(child.pid)]
+        rss_sum = max(rss_sum, sum(r for r, _ in sizes))
+        pss_sum = max(pss_sum, sum(p for _, p in sizes))
+        rss_one = max(rss_one, *(r for r, _ in sizes))
+        time.sleep(0.05)
+    out, err = child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"run failed ({child.returncode}):\n{err.decode()}")
+    row: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    row["peak_rss_sum_mb"] = rss_sum / 1024
+    row["peak_pss_sum_mb"] = pss_sum / 1024
+    row["peak_rss_one_mb"] = rss_one / 1024
+    return row
 
 
 def main() -> None:
@@ -232,6 +305,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pools", default="zipf,uniform", help="zipf, uniform or both")
     parser.add_argument("--arms", default="lexical", help="lexical, cold, warm (comma list)")
+    parser.add_argument(
+        "--workers", type=int, help="processes for ranking and embedding (default: the cores)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -245,8 +321,7 @@ def main() -> None:
     for i in range(args.runs):
         for dist in keys:
             cmd = [sys.executable, __file__, *sys.argv[1:], "--child", dist]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
-            rows[dist].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            rows[dist].append(measured(cmd))
             shown = ", ".join(f"{k}={v:.2f}" for k, v in rows[dist][-1].items())
             print(f"run {i + 1} {dist}: {shown}", flush=True)
     for dist in keys:

@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/send_memory.py --n 20000
     .venv/bin/python bench/send_memory.py --n 100000 --keep   # the seeded list is reused
+    .venv/bin/python bench/send_memory.py --n 100000 --log pss.tsv   # and PSS over time
 
 The whole arm of ``bench/send_bench.py`` once (no performance setting; the captured HF day
 served locally; collect -> all sent), polling ``/proc`` the same way (PSS summed over the
 process tree, RSS of the largest process) every 0.1 s, and printing the peak of each stage:
 a stage runs from one of the run's log lines to the next (``-v``), so the table says which
 step holds the memory: embedding, queue, ranking and rendering, sending.
+
+``--log FILE`` also writes one tab-separated line every ``--every`` seconds: elapsed s,
+stage, PSS summed (MB), largest RSS (MB), the PSS of each process (MB, by pid) and the
+ledger rows already ``sent`` (read from the SQLite file), so growth per message shows.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -39,11 +45,24 @@ STAGES = (
 )
 
 
+def sent_rows(database: Path) -> int:
+    """Ledger rows ``sent`` so far (-1 while the file is busy or has no ledger yet)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.2) as conn:
+            return int(
+                conn.execute("SELECT count(*) FROM ledger WHERE state = 'sent'").fetchone()[0]
+            )
+    except sqlite3.Error:
+        return -1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=20_000, help="subscribers (default 20,000)")
     parser.add_argument("--work", type=Path, help="folder (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="reuse the seeded list if there")
+    parser.add_argument("--log", type=Path, help="write PSS over time to this TSV file")
+    parser.add_argument("--every", type=float, default=2.0, help="seconds between log lines")
     args = parser.parse_args()
     papers = hf_day_file()
     if papers is None:
@@ -86,14 +105,32 @@ def main() -> None:
 
             reader = threading.Thread(target=follow, daemon=True)
             reader.start()
+            log = args.log.open("w") if args.log else None
+            began = last = time.monotonic()
+            if log:
+                log.write("elapsed_s\tstage\tpss_mb\tlargest_rss_mb\tpss_by_pid\tsent\n")
             while child.poll() is None:
-                sizes = [_memory_kb(p) for p in _tree(child.pid)]
+                pids = _tree(child.pid)
+                sizes = [_memory_kb(p) for p in pids]
                 pss = sum(p for _, p in sizes) / 1024
                 largest = max((r for r, _ in sizes), default=0) / 1024
                 old_pss, old_rss = peaks.get(stage[0], (0.0, 0.0))
                 peaks[stage[0]] = (max(old_pss, pss), max(old_rss, largest))
+                now = time.monotonic()
+                if log and now - last >= args.every:
+                    last = now
+                    each = ",".join(
+                        f"{p}:{s / 1024:.0f}" for p, (_, s) in zip(pids, sizes, strict=True)
+                    )
+                    log.write(
+                        f"{now - began:.1f}\t{stage[0]}\t{pss:.1f}\t{largest:.1f}\t{each}"
+                        f"\t{sent_rows(copy)}\n"
+                    )
+                    log.flush()
                 time.sleep(0.1)
             reader.join(5)
+            if log:
+                log.close()
     finally:
         sink.terminate()
         sink.wait()

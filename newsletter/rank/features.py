@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from newsletter.models import Paper
+from newsletter.rank import definitions
 from newsletter.rank.acronyms import Abbreviations
 from newsletter.rank.taxonomy import category_name
 from newsletter.rank.text import query_terms, terms, unique_terms, word_units
@@ -100,7 +101,10 @@ class Corpus:
     ) -> None:
         self.weights = weights or Weights()
         self.below = below
-        self.abbreviations = Abbreviations.from_texts(f"{p.title}. {p.abstract}" for p in papers)
+        # ``Abbreviations.from_texts``, with the fast scan (``definitions``: the same answer).
+        self.abbreviations = Abbreviations(
+            definitions.mine(f"{p.title}. {p.abstract}" for p in papers)
+        )
         self._forms: dict[str, tuple[str, ...]] = {}
         self.n_papers = len(papers)
         self.vocab: dict[str, int] = {}

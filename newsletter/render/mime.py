@@ -97,9 +97,17 @@ class QpCache:
 
     Lines with a subscriber's own links are seen once and never kept, so the cache holds
     what an edition's emails share (at most ``max_lines`` of them).
+
+    The bounds are the sender's memory (issue 18): a sender keeps its cache for the whole
+    send, and lines only a few readers share (a name, a set of topics) keep coming. On the
+    lines of 53,237 real digests (one sender of a 100,000 send, replayed), 20,000 lines
+    and 200,000 hashes kept 13,855 lines (11.2 MB of text, held twice: the line and its
+    encoding) and up to 200,000 hashes: about 38 MB by their sizes; 5,000 and 50,000 about
+    12 MB (a 100,000 send: peak PSS of the two senders 259 -> 207 MB). Still
+    0.61 instead of 0.62 of the encoded bytes come from the cache.
     """
 
-    def __init__(self, max_lines: int = 20_000, max_seen: int = 200_000) -> None:
+    def __init__(self, max_lines: int = 5_000, max_seen: int = 50_000) -> None:
         self.max_lines = max_lines
         self.max_seen = max_seen
         self._lines: dict[bytes, bytes] = {}

@@ -20,8 +20,8 @@ import binascii
 from collections.abc import Sequence
 from typing import Any
 
-MAX_KEPT = 20_000  # shared lines kept per edition
-MAX_SEEN = 200_000
+MAX_KEPT = 5_000  # shared lines kept per edition (a sender keeps them all send: issue 18)
+MAX_SEEN = 50_000
 SPLIT_AFTER = 76  # a line's shared start worth encoding once: longer than one QP line
 
 # An item of a line: fixed text, or the index of a value.
