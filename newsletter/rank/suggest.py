@@ -27,7 +27,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from newsletter.models import Paper
-from newsletter.rank.acronyms import COMMON, mine
+from newsletter.rank.acronyms import COMMON
+from newsletter.rank.definitions import mine  # acronyms.mine's answer, fast
 from newsletter.rank.text import normalise
 
 _WORD = re.compile(r"[a-z][a-z0-9]*")
