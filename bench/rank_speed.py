@@ -51,6 +51,10 @@ from pathlib import Path
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench._proc import memory_kb, process_tree  # noqa: E402
+
 SEED = Path(
     os.environ.get("NEWSLETTER_SEED", REPO.parent / "shared" / "seed" / "000_63cfe2aa0ef4d944.txt")
 )
@@ -247,39 +251,12 @@ def one_run(args: argparse.Namespace, dist: str, arm: str = "lexical") -> dict[s
     }
 
 
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process, from /proc (0, 0 once it has gone)."""
-    rss = pss = 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Rss:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Pss:"):
-                pss = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, pss
-
-
 def measured(cmd: list[str]) -> dict[str, float]:
     """One run in a subprocess, its memory polled over its process tree every 50 ms."""
     child = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     rss_sum = pss_sum = rss_one = 0
     while child.poll() is None:
-        sizes = [_memory_kb(p) for p in _tree(child.pid)]
+        sizes = [memory_kb(p) for p in process_tree(child.pid)]
         rss_sum = max(rss_sum, sum(r for r, _ in sizes))
         pss_sum = max(pss_sum, sum(p for _, p in sizes))
         rss_one = max(rss_one, *(r for r, _ in sizes))

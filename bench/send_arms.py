@@ -20,6 +20,7 @@ from pathlib import Path
 from mjml import mjml2html
 from sqlalchemy import delete, insert, text
 
+from bench._proc import memory_kb, process_tree
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Paper, Subscriber
@@ -213,33 +214,6 @@ def project_env(
     return env
 
 
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process: PSS shares the pages forked processes have in common."""
-    rss = pss = 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Rss:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Pss:"):
-                pss = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, pss
-
-
 def run_project(
     stats_dir: Path, env: dict[str, str], n: int, date: dt.date, argv: list[str] | None = None
 ) -> dict[str, float]:
@@ -256,9 +230,9 @@ def run_project(
     peak_total = peak_one = peak_pss = 0
     processes: set[int] = set()
     while child.poll() is None:
-        tree = _tree(child.pid)
+        tree = process_tree(child.pid)
         processes.update(tree)
-        sizes = [_memory_kb(p) for p in tree]
+        sizes = [memory_kb(p) for p in tree]
         peak_total = max(peak_total, sum(rss for rss, _ in sizes))
         peak_pss = max(peak_pss, sum(pss for _, pss in sizes))
         peak_one = max(peak_one, *(rss for rss, _ in sizes))

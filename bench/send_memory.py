@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.send_arms import PYTHON, ROOT, _memory_kb, _tree, seed_database
+from bench._proc import memory_kb, process_tree
+from bench.send_arms import PYTHON, ROOT, seed_database
 from bench.send_bench import free_port, load, start_sink
 from bench.send_whole import edition_date, hf_day_file, serve_hf_day, uncollected_copy, whole_env
 
@@ -110,8 +111,8 @@ def main() -> None:
             if log:
                 log.write("elapsed_s\tstage\tpss_mb\tlargest_rss_mb\tpss_by_pid\tsent\n")
             while child.poll() is None:
-                pids = _tree(child.pid)
-                sizes = [_memory_kb(p) for p in pids]
+                pids = process_tree(child.pid)
+                sizes = [memory_kb(p) for p in pids]
                 pss = sum(p for _, p in sizes) / 1024
                 largest = max((r for r, _ in sizes), default=0) / 1024
                 old_pss, old_rss = peaks.get(stage[0], (0.0, 0.0))

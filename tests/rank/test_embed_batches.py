@@ -9,24 +9,8 @@ import pytest
 
 from newsletter.models import Paper
 from newsletter.rank import embed
-from newsletter.rank.embed import Encoder, load_encoder
+from newsletter.rank.embed import Encoder
 from newsletter.rank.semantic import passages
-from tests.rank.test_lexical import SEED, _seed
-from tests.support.needs import need
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    found = load_encoder()
-    need(found is not None, "the semantic extra is not installed (pip install -e '.[semantic]')")
-    assert found is not None
-    return found
-
-
-@pytest.fixture(scope="module")
-def seed() -> list[Paper]:
-    need(SEED.exists(), f"the shared seed page is missing: {SEED}")
-    return _seed()
 
 
 def test_calls_hold_at_most_the_token_budget_and_every_text_once() -> None:

