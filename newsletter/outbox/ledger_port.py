@@ -7,8 +7,9 @@ over ``newsletter.store.ledger`` (ownership rules and states are documented ther
 ``Store.send_source()`` gives one, so callers pass their ``Store``.
 
 Every method of ``SendSource`` is one transaction. ``SendSession`` holds one connection for
-a whole run, because a data-start mark per message must be cheap; its writes happen inside
-``transaction()``. Times are UTC ``datetime``; durations are seconds.
+a whole run, because a claim per batch and a data-start mark per message must be cheap;
+its marks and results are written inside ``transaction()``, its claim and re-check are
+each one transaction of their own. Times are UTC ``datetime``; durations are seconds.
 """
 
 from __future__ import annotations
@@ -89,31 +90,6 @@ class SendSession(Protocol):
         subscriber is suppressed (Mailman's bounce score)."""
         ...
 
-    def close(self) -> None:
-        """Give the connection back."""
-        ...
-
-
-class SendSource(Protocol):
-    """The ledger and leases as the send loop (``newsletter.outbox.send``) sees them."""
-
-    def take_lease(self, worker: str, ttl_seconds: float) -> None:
-        """Take (or renew) ``worker``'s lease for ``ttl_seconds`` by the database's clock."""
-        ...
-
-    def renew_lease(self, worker: str, ttl_seconds: float) -> bool:
-        """Renew the lease; False when it expired or another holder has it."""
-        ...
-
-    def sent_since(self, since: dt.datetime) -> list[dt.datetime]:
-        """When each message sent after ``since`` went out (for the hourly rate limit)."""
-        ...
-
-    def reap_orphans(self, lock_ttl_seconds: float, now: dt.datetime) -> int:
-        """Return rows held by dead senders (or claimed over ``lock_ttl_seconds`` ago by the
-        database's clock) to safe states; the number of rows."""
-        ...
-
     def claim(
         self,
         edition_id: int,
@@ -138,6 +114,31 @@ class SendSource(Protocol):
     ) -> tuple[list[LedgerRow], dict[int, Subscriber]]:
         """Re-check suppression at send time: rows whose subscriber may no longer get
         edition ``date`` are suppressed; returns the rest and their subscribers by id."""
+        ...
+
+    def close(self) -> None:
+        """Give the connection back."""
+        ...
+
+
+class SendSource(Protocol):
+    """The ledger and leases as the send loop (``newsletter.outbox.send``) sees them."""
+
+    def take_lease(self, worker: str, ttl_seconds: float) -> None:
+        """Take (or renew) ``worker``'s lease for ``ttl_seconds`` by the database's clock."""
+        ...
+
+    def renew_lease(self, worker: str, ttl_seconds: float) -> bool:
+        """Renew the lease; False when it expired or another holder has it."""
+        ...
+
+    def sent_since(self, since: dt.datetime) -> list[dt.datetime]:
+        """When each message sent after ``since`` went out (for the hourly rate limit)."""
+        ...
+
+    def reap_orphans(self, lock_ttl_seconds: float, now: dt.datetime) -> int:
+        """Return rows held by dead senders (or claimed over ``lock_ttl_seconds`` ago by the
+        database's clock) to safe states; the number of rows."""
         ...
 
     def suppress(

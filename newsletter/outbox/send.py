@@ -27,7 +27,7 @@ from newsletter.deliver.ratelimit import Limiter
 from newsletter.errors import DeliveryError, LeaseLostError, StoreError
 from newsletter.models import Edition, LedgerRow, Message
 from newsletter.outbox import forked
-from newsletter.outbox.ledger_port import HasSendSource, SendSource
+from newsletter.outbox.ledger_port import HasSendSource, SendSession, SendSource
 from newsletter.outbox.sendbatch import Batch
 from newsletter.personalize import Personalize
 from newsletter.text import local_time
@@ -92,6 +92,7 @@ def reap_orphans(source: SendSource, settings: Settings, now: dt.datetime) -> in
 
 def _prepare(
     source: SendSource,
+    session: SendSession,
     edition: Edition,
     rows: list[LedgerRow],
     personalize: Personalize,
@@ -99,7 +100,7 @@ def _prepare(
     worker: str,
 ) -> list[tuple[LedgerRow, Message]]:
     """Re-check suppression at send time and personalize the batch; give rows back on error."""
-    keep, found = source.sendable(rows, edition.date, now, worker=worker)
+    keep, found = session.sendable(rows, edition.date, now, worker=worker)
     try:
         messages = {m.subscriber_id: m for m in personalize([found[r.subscriber_id] for r in keep])}
     except BaseException:
@@ -286,7 +287,7 @@ async def _send_edition(
                 renewer.result()  # the lease could not be renewed: stop before claiming more
             now = clock()
             retries = retry_until is None or now <= retry_until
-            rows = source.claim(
+            rows = batch.session.claim(
                 edition.id,
                 worker,
                 settings.send_batch_size,
@@ -300,7 +301,7 @@ async def _send_edition(
             if retry_until is None and all(r.attempts > 0 for r in rows):
                 retry_until = now + dt.timedelta(seconds=settings.retry_in_run_max_wait)
             if rows:
-                pairs = _prepare(source, edition, rows, personalize, now, worker)
+                pairs = _prepare(source, batch.session, edition, rows, personalize, now, worker)
                 await batch.run(pairs)
                 if batch.lost:
                     raise LeaseLostError(worker, settings.worker_lease)

@@ -13,28 +13,44 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from newsletter.errors import LeaseLostError
+from newsletter.errors import ConstraintError, LeaseLostError, StoreError
 from newsletter.models import LedgerRow, SendResult, SmtpStage, Subscriber
 from newsletter.store import inbox, ledger, locks, subscribers
+from newsletter.store.db import describe
 from newsletter.store.ledger_hot import HotLedger
 
 if TYPE_CHECKING:  # db.py makes these (Store.send_source)
     from newsletter.store.db import Store
 
 
+# How often a sender gives up on rows queued too long (``ledger.give_up``, by the ``now``
+# it is given): the statement visits every waiting row of the edition, so once per claimed
+# batch made a send quadratic (7.8 ms per claim at 20,000 waiting rows).
+GIVE_UP_EVERY = dt.timedelta(seconds=60)
+
+
 class SqlSendSession:
-    """One connection held for a run (``ledger_port.SendSession``)."""
+    """One connection held for a run (``ledger_port.SendSession``): the batch's claim,
+    re-check, marks and results. On SQLite (``NullPool``) a connection per transaction
+    costs a connect and four PRAGMAs; the claim and re-check of every batch took two."""
 
     def __init__(self, store: Store) -> None:
         self.conn: Connection = store.engine.connect()
         self.hot = HotLedger.of(self.conn)
+        self._gave_up: dict[int, dt.datetime] = {}  # edition id -> when last given up
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """A transaction on the held connection."""
-        with self.conn.begin():
-            yield
+        """A transaction on the held connection; errors as ``Store.begin`` gives them."""
+        try:
+            with self.conn.begin():
+                yield
+        except IntegrityError as exc:
+            raise ConstraintError(describe(exc)) from None
+        except SQLAlchemyError as exc:
+            raise StoreError(describe(exc)) from None
 
     def mark_data_started_many(
         self, row_ids: Sequence[int], now: dt.datetime, *, worker: str
@@ -111,15 +127,73 @@ class SqlSendSession:
             now=now,
         )
 
+    def claim(
+        self,
+        edition_id: int,
+        worker: str,
+        limit: int,
+        now: dt.datetime,
+        *,
+        give_up_hours: float,
+        include_unknown: bool,
+        only: Sequence[int] | None,
+        retries: bool,
+        lease_seconds: float,
+    ) -> list[LedgerRow]:
+        """``ledger.give_up`` (at most once per ``GIVE_UP_EVERY`` of ``now`` for an
+        edition) then ``ledger.claim``, in one transaction; ``LeaseLostError`` when nothing
+        was claimed and the lease is gone."""
+        last = self._gave_up.get(edition_id)
+        give_up = last is None or not last <= now < last + GIVE_UP_EVERY
+        with self.transaction():
+            conn = self.conn
+            if give_up:
+                ledger.give_up(
+                    conn,
+                    edition_id,
+                    now - dt.timedelta(hours=give_up_hours),
+                    now,
+                    hours=give_up_hours,
+                    include_unknown=include_unknown,
+                )
+            rows = ledger.claim(
+                conn,
+                edition_id,
+                worker,
+                limit,
+                now,
+                include_unknown=include_unknown,
+                only=only,
+                retries=retries,
+                hot=self.hot,
+            )
+            if not rows and not locks.has_lease(conn, worker):
+                raise LeaseLostError(worker, lease_seconds)
+        if give_up:
+            self._gave_up[edition_id] = now
+        return rows
+
+    def sendable(
+        self, rows: Sequence[LedgerRow], date: dt.date, now: dt.datetime, *, worker: str
+    ) -> tuple[list[LedgerRow], dict[int, Subscriber]]:
+        """Suppress rows whose subscriber is gone or not sendable on ``date``."""
+        with self.transaction():
+            conn = self.conn
+            found = subscribers.get_many(conn, [r.subscriber_id for r in rows])
+            keep: list[LedgerRow] = []
+            for row in rows:
+                sub = found.get(row.subscriber_id)
+                if sub is None or not subscribers.is_sendable(sub, date):
+                    reason = sub.status if sub else "removed"
+                    ledger.suppress(conn, row.id, reason, now, worker=worker)
+                else:
+                    keep.append(row)
+        return keep, found
+
     def close(self) -> None:
         """Give the connection back to the pool."""
         self.conn.close()
 
-
-# How often a sender gives up on rows queued too long (``ledger.give_up``, by the ``now``
-# it is given): the statement visits every waiting row of the edition, so once per claimed
-# batch made a send quadratic (7.8 ms per claim at 20,000 waiting rows).
-GIVE_UP_EVERY = dt.timedelta(seconds=60)
 
 
 class SqlSendSource:
@@ -127,7 +201,6 @@ class SqlSendSource:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._gave_up: dict[int, dt.datetime] = {}  # edition id -> when last given up
 
     def take_lease(self, worker: str, ttl_seconds: float) -> None:
         """See ``locks.take_lease``."""
@@ -151,67 +224,6 @@ class SqlSendSource:
             dead = [w for w in ledger.claimers(conn) if locks.holder_is_dead(w)]
             stale_before = locks.database_now(conn) - dt.timedelta(seconds=lock_ttl_seconds)
             return ledger.reap(conn, stale_before, now, dead_workers=dead)
-
-    def claim(
-        self,
-        edition_id: int,
-        worker: str,
-        limit: int,
-        now: dt.datetime,
-        *,
-        give_up_hours: float,
-        include_unknown: bool,
-        only: Sequence[int] | None,
-        retries: bool,
-        lease_seconds: float,
-    ) -> list[LedgerRow]:
-        """``ledger.give_up`` (at most once per ``GIVE_UP_EVERY`` of ``now`` for an
-        edition) then ``ledger.claim``, in one transaction; ``LeaseLostError`` when nothing
-        was claimed and the lease is gone."""
-        last = self._gave_up.get(edition_id)
-        give_up = last is None or not last <= now < last + GIVE_UP_EVERY
-        with self.store.begin() as conn:
-            if give_up:
-                ledger.give_up(
-                    conn,
-                    edition_id,
-                    now - dt.timedelta(hours=give_up_hours),
-                    now,
-                    hours=give_up_hours,
-                    include_unknown=include_unknown,
-                )
-            rows = ledger.claim(
-                conn,
-                edition_id,
-                worker,
-                limit,
-                now,
-                include_unknown=include_unknown,
-                only=only,
-                retries=retries,
-                hot=HotLedger.of(conn),
-            )
-            if not rows and not locks.has_lease(conn, worker):
-                raise LeaseLostError(worker, lease_seconds)
-        if give_up:
-            self._gave_up[edition_id] = now
-        return rows
-
-    def sendable(
-        self, rows: Sequence[LedgerRow], date: dt.date, now: dt.datetime, *, worker: str
-    ) -> tuple[list[LedgerRow], dict[int, Subscriber]]:
-        """Suppress rows whose subscriber is gone or not sendable on ``date``."""
-        with self.store.begin() as conn:
-            found = subscribers.get_many(conn, [r.subscriber_id for r in rows])
-            keep: list[LedgerRow] = []
-            for row in rows:
-                sub = found.get(row.subscriber_id)
-                if sub is None or not subscribers.is_sendable(sub, date):
-                    reason = sub.status if sub else "removed"
-                    ledger.suppress(conn, row.id, reason, now, worker=worker)
-                else:
-                    keep.append(row)
-        return keep, found
 
     def suppress(
         self, row_ids: Sequence[int], reason: str, now: dt.datetime, *, worker: str

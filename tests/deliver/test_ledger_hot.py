@@ -141,9 +141,10 @@ def test_a_sender_gives_up_on_old_rows_once_a_minute(sqlite_store: Store) -> Non
     edition = seed(store, 3)
     source = store.send_source()
     source.take_lease("w", 600)
+    session = source.session()
 
     def claim(now: dt.datetime) -> list[int]:
-        rows = source.claim(
+        rows = session.claim(
             edition.id, "w", 1, now, give_up_hours=1.0, include_unknown=False,
             only=None, retries=True, lease_seconds=600,
         )  # fmt: skip
@@ -164,3 +165,4 @@ def test_a_sender_gives_up_on_old_rows_once_a_minute(sqlite_store: Store) -> Non
     assert states() == ["sending", "sending", "pending"]
     assert claim(T0 + dt.timedelta(seconds=61)) == []  # a minute on: given up first
     assert states() == ["sending", "sending", "failed"] and first == [1]
+    session.close()
