@@ -81,7 +81,9 @@ class NullTransport:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+    async def send(
+        self, message: Message, *, on_data: DataHook | None = None, then: Message | None = None
+    ) -> SendResult:
         if on_data is not None and not await on_data():
             return SendResult("deferred", None, "not owned", stage="data")
         return SendResult("sent", 250, "2.0.0 Ok: queued", stage="body")

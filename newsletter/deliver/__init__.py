@@ -46,9 +46,13 @@ class Transport(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+    async def send(
+        self, message: Message, *, on_data: DataHook | None = None, then: Message | None = None
+    ) -> SendResult:
         """Send ``message``; ``on_data`` is awaited at the last moment before the server can
-        have it (``models.DataHook``): False abandons it, unsent."""
+        have it (``models.DataHook``): False abandons it, unsent. ``then``: the message the
+        caller sends next (SMTP may send its envelope with this one's final dot); a hint,
+        which the caller keeps by sending it next."""
         ...
 
 

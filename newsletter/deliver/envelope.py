@@ -10,6 +10,7 @@ aiosmtplib's exceptions, with ``stage[0]`` naming the command whose reply was aw
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import aiosmtplib
@@ -66,11 +67,17 @@ async def pipelined(
     recipients: Sequence[str],
     stage: list[SmtpStage],
     timeout: float,
+    sent: Sequence[asyncio.Future[SMTPResponse]] | None = None,
 ) -> tuple[Early, list[RecipientResult]]:
     """MAIL, every RCPT and DATA in one write (``pipelining.envelope_commands``), the
-    replies read in order and taken exactly as ``one_by_one`` takes them."""
+    replies read in order and taken exactly as ``one_by_one`` takes them. ``sent``: the
+    commands already went out (after the previous message's final dot, in its group),
+    these are their replies' futures."""
     stage[0] = "mail"
-    got, error = await pipelining.replies(protocol, commands, timeout)
+    if sent is None:
+        got, error = await pipelining.replies(protocol, commands, timeout)
+    else:
+        got, error = await pipelining.collect(protocol, sent, timeout)
     if not got:
         raise error or aiosmtplib.SMTPServerDisconnected("no reply to MAIL")
     if got[0].code != 250:
@@ -85,7 +92,7 @@ async def pipelined(
     answered_all = len(rcpt_replies) == len(recipients)
     if not answered_all and not refused:
         raise error or aiosmtplib.SMTPServerDisconnected("no reply to RCPT")
-    data_reply = got[-1] if len(got) == len(commands) else None
+    data_reply = got[-1] if len(got) == len(commands if sent is None else sent) else None
     if len(refused) == len(recipients) or not answered_all:
         if data_reply is not None and data_reply.code == 354 and client.protocol is not None:
             client.protocol.write(EMPTY_MESSAGE)

@@ -130,8 +130,11 @@ class MaildirTransport:
     ) -> None:
         self._open = False
 
-    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
-        """Write ``message`` to ``new/``; ``on_data`` is awaited between ``tmp/`` and ``new/``."""
+    async def send(
+        self, message: Message, *, on_data: DataHook | None = None, then: Message | None = None
+    ) -> SendResult:
+        """Write ``message`` to ``new/``; ``on_data`` is awaited between ``tmp/`` and ``new/``
+        (``then`` changes nothing here)."""
         if not self._open:
             raise RuntimeError("MaildirTransport used outside 'async with'")
         data = self.signer.sign(message.data) if self.signer else message.data

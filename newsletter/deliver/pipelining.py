@@ -20,12 +20,16 @@ import asyncio
 import collections
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiosmtplib
 from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import MAX_RESPONSE_LENGTH, SMTPProtocol
 from aiosmtplib.response import SMTPResponse
 
+from newsletter.models import Message
+
+FINAL_DOT = b"."  # the end of the data as a command of a group: ``.`` CRLF (RFC 5321 4.1.1.4)
 KEYWORD = "pipelining"  # the EHLO keyword (RFC 2920 section 2), as aiosmtplib stores it
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\x7f]")  # controls, or not ASCII
 # A dot-atom address (RFC 5322 section 3.4.1, ASCII): ``email.utils.parseaddr`` gives it
@@ -139,9 +143,28 @@ async def replies(
     replies that came, and the error that stopped the reading (None when every reply
     came). The error is aiosmtplib's: SMTPServerDisconnected, SMTPReadTimeoutError, or
     SMTPResponseException(-1) for an unreadable reply."""
-    got: list[SMTPResponse] = []
     try:
         futures = protocol.exchange(commands)
+    except aiosmtplib.SMTPException as exc:
+        protocol.end_exchange()
+        return [], exc
+    return await collect(protocol, futures, timeout)
+
+
+async def collect(
+    protocol: PipeliningProtocol,
+    futures: Sequence[asyncio.Future[SMTPResponse]],
+    timeout: float,
+    *,
+    end: bool = True,
+) -> tuple[list[SMTPResponse], aiosmtplib.SMTPException | None]:
+    """The replies of a group already written (``exchange``), as ``replies`` reads them.
+    ``end=False``: when every one of ``futures`` came, the exchange stays open for the
+    replies still expected after them (the next envelope, sent with a final dot); on an
+    error it ends, and those fail."""
+    got: list[SMTPResponse] = []
+    ok = False
+    try:
         try:
             # One deadline for the group, and replies that came together are taken without
             # another turn of the event loop each (a wait_for per reply costs one).
@@ -150,8 +173,51 @@ async def replies(
                     got.append(await future)
         except TimeoutError:
             return got, aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
+        ok = True
     except aiosmtplib.SMTPException as exc:
         return got, exc
     finally:
-        protocol.end_exchange()
+        if end or not ok:
+            protocol.end_exchange()
     return got, None
+
+
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """The next message, whose envelope goes out with this one's final dot: the message,
+    its envelope sender and recipients."""
+
+    message: Message
+    sender: str
+    recipients: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Primed:
+    """A connection on which ``message``'s MAIL, RCPT and DATA went out with the previous
+    message's final dot: the futures of their replies, in order (``collect`` reads them)."""
+
+    message: Message
+    client: aiosmtplib.SMTP
+    replies: Sequence[asyncio.Future[SMTPResponse]]
+
+
+async def final_dot(
+    protocol: PipeliningProtocol, ahead: Ahead | None, timeout: float
+) -> tuple[SMTPResponse, Sequence[asyncio.Future[SMTPResponse]]]:
+    """Write the final dot and, in the same group (RFC 2920 section 3.1: the content may
+    open a group, MAIL and RCPT follow anywhere, DATA last), ``ahead``'s MAIL, RCPT and
+    DATA when its addresses allow; read the dot's reply within ``timeout``. Returns the
+    reply and the futures of the envelope's replies, still expected (empty without
+    ``ahead``). Raises aiosmtplib's exception when the reply does not come; the
+    envelope's futures then fail."""
+    following = envelope_commands(ahead.sender, ahead.recipients) if ahead else None
+    try:
+        futures = protocol.exchange([FINAL_DOT, *(following or ())])
+    except aiosmtplib.SMTPException:
+        protocol.end_exchange()
+        raise
+    got, error = await collect(protocol, futures[:1], timeout, end=len(futures) == 1)
+    if error is not None:
+        raise error
+    return got[0], futures[1:]

@@ -29,6 +29,7 @@ from newsletter.config import Settings
 from newsletter.deliver import envelope, pipelining, wire
 from newsletter.deliver.classify import outcome_for, outcome_for_disconnect
 from newsletter.deliver.dkim import DkimSigner
+from newsletter.deliver.pipelining import Ahead, Primed
 from newsletter.deliver.wire import FINAL_DOT
 from newsletter.errors import DeliveryError, SettingsError
 from newsletter.models import NOT_OWNED, DataHook, Message, RecipientResult, SendResult, SmtpStage
@@ -71,6 +72,7 @@ class SmtpTransport:
         self.pipelined = 0  # envelopes sent as one group (RFC 2920)
         self._slots = asyncio.Semaphore(settings.smtp_concurrency)
         self._idle: list[aiosmtplib.SMTP] = []
+        self._primed: dict[int, Primed] = {}  # id(message) -> its connection, envelope sent
         self._tls_context: ssl.SSLContext | None = tls_context(settings)
         self._sender = settings.sender_address  # parsed once, not per message
 
@@ -84,6 +86,9 @@ class SmtpTransport:
         tb: TracebackType | None,
     ) -> None:
         idle, self._idle = self._idle, []
+        for primed in self._primed.values():  # a ``then`` never sent: its body never went
+            primed.client.close()  # out, and the server drops the open transaction
+        self._primed.clear()
         for client in idle:
             try:
                 async with asyncio.timeout(self.settings.smtp_timeout):
@@ -95,12 +100,30 @@ class SmtpTransport:
         """MAIL FROM: the message's VERP return path (made by the renderer), or FROM."""
         return message.return_path or self._sender
 
-    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+    async def send(
+        self, message: Message, *, on_data: DataHook | None = None, then: Message | None = None
+    ) -> SendResult:
         """Send ``message`` (DKIM-signed when configured) to its one recipient; see
-        ``Transport.send``."""
+        ``Transport.send``.
+
+        ``then``: the message the caller sends next, on a connection of its own turn. On a
+        PIPELINING connection its MAIL, RCPT and DATA go out in one write with this
+        message's final dot (RFC 2920 section 3.1: the content may open a group), after
+        the dot's reply is read; its body only in its own ``send``, after its ``on_data``.
+        A ``then`` never sent has its connection closed with the transport."""
         data = self.dkim_signer.sign(message.data) if self.dkim_signer else message.data
+        primed = self._primed.pop(id(message), None)
+        if primed is not None and primed.message is not message:
+            primed.client.close()
+            primed = None
+        ahead = Ahead(then, self.envelope_sender(then), [then.to]) if then else None
         return await self.send_envelope(
-            self.envelope_sender(message), [message.to], data, on_data=on_data
+            self.envelope_sender(message),
+            [message.to],
+            data,
+            on_data=on_data,
+            primed=primed,
+            ahead=ahead,
         )
 
     async def send_envelope(
@@ -110,21 +133,35 @@ class SmtpTransport:
         data: bytes,
         *,
         on_data: DataHook | None = None,
+        primed: Primed | None = None,
+        ahead: Ahead | None = None,
     ) -> SendResult:
-        """One SMTP transaction; refusals of single recipients are reported per recipient."""
+        """One SMTP transaction; refusals of single recipients are reported per recipient.
+        ``primed``: its envelope already went out on that connection; ``ahead``: the next
+        envelope, to go out with the final dot (see ``send``)."""
         async with self._slots:
-            client = self._idle.pop() if self._idle else self._new_client()
+            if primed is not None:
+                client = primed.client
+            else:
+                client = self._idle.pop() if self._idle else self._new_client()
             reused = client.is_connected
-            result, keep = await self._attempt(client, sender, recipients, data, on_data)
+            result, keep = await self._attempt(
+                client, sender, recipients, data, on_data, primed, ahead
+            )
             lost = result.state == "deferred" and result.code is None and not keep
             if reused and lost and result.text != NOT_OWNED:
-                # A pooled connection the server closed while idle: retry once on a fresh one.
-                client = self._new_client()
-                result, keep = await self._attempt(client, sender, recipients, data, on_data)
-            if keep and client.is_connected:
-                self._idle.append(client)
-            else:
+                # A pooled connection the server closed while idle (or after the previous
+                # message's reply, with this envelope in flight): retry once on a fresh one.
                 client.close()
+                client = self._new_client()
+                result, keep = await self._attempt(
+                    client, sender, recipients, data, on_data, None, ahead
+                )
+            primed = self._primed.get(id(ahead.message)) if ahead else None
+            if not (keep and client.is_connected):
+                client.close()
+            elif primed is None or primed.client is not client:
+                self._idle.append(client)  # else it waits for ``ahead``'s send
             return result
 
     def _new_client(self) -> aiosmtplib.SMTP:
@@ -148,11 +185,15 @@ class SmtpTransport:
         recipients: Sequence[str],
         data: bytes,
         on_data: DataHook | None,
+        primed: Primed | None,
+        ahead: Ahead | None,
     ) -> tuple[SendResult, bool]:
         stage: list[SmtpStage] = ["connect"]
         try:
             async with asyncio.timeout(self.settings.message_timeout):
-                return await self._transaction(client, sender, recipients, data, on_data, stage)
+                return await self._transaction(
+                    client, sender, recipients, data, on_data, stage, primed, ahead
+                )
         except TimeoutError:
             text = f"no reply within {self.settings.message_timeout:g}s during {stage[0]}"
             return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
@@ -185,24 +226,19 @@ class SmtpTransport:
         data: bytes,
         on_data: DataHook | None,
         stage: list[SmtpStage],
+        primed: Primed | None,
+        ahead: Ahead | None,
     ) -> tuple[SendResult, bool]:
-        if not client.is_connected:
-            await client.connect()
-            self.connections_opened += 1
-        if client.is_ehlo_or_helo_needed:
-            # What aiosmtplib's mail() would do first, done here so that the first envelope
-            # on a connection can be pipelined too; a refusal counts as MAIL's, as there.
-            stage[0] = "mail"
-            await envelope.greet(client)
-        protocol = pipelining.adopt(client)
-        commands = pipelining.envelope_commands(sender, recipients) if protocol else None
-        if protocol is not None and commands is not None:
+        protocol = pipelining.adopt(client) if primed is not None else None
+        if protocol is not None and primed is not None:
+            # MAIL, RCPT and DATA went out with the previous message's final dot.
             self.pipelined += 1
             early, refused = await envelope.pipelined(
-                client, protocol, commands, sender, recipients, stage, self.settings.smtp_timeout
-            )
+                client, protocol, (), sender, recipients, stage, self.settings.smtp_timeout,
+                sent=primed.replies,
+            )  # fmt: skip
         else:
-            early, refused = await envelope.one_by_one(client, sender, recipients, stage)
+            protocol, early, refused = await self._envelope(client, sender, recipients, stage)
         if early is not None:
             return early
         if on_data is None:
@@ -224,15 +260,16 @@ class SmtpTransport:
             ), False
         stage[0] = "body"
         if protocol is not None:
-            # The final dot as a group of one (``.`` and CRLF: the same bytes), its reply
-            # read as the envelope's were, without aiosmtplib's ``wait_for``; a lost
-            # connection or a timeout raises the same aiosmtplib exception as there.
-            got, error = await pipelining.replies(
-                protocol, [FINAL_DOT[:-2]], self.settings.smtp_timeout
+            # The final dot as a group, its reply read as the envelope's were (without
+            # aiosmtplib's ``wait_for``), with the next message's envelope when given.
+            reply, following = await pipelining.final_dot(
+                protocol, ahead, self.settings.smtp_timeout
             )
-            if error is not None:
-                raise error
-            reply = got[0]
+            if ahead is not None and following:
+                stale = self._primed.pop(id(ahead.message), None)
+                if stale is not None:  # named before and never sent: drop that one
+                    stale.client.close()
+                self._primed[id(ahead.message)] = Primed(ahead.message, client, following)
         else:
             client.protocol.write(FINAL_DOT)
             reply = await client.protocol.read_response(timeout=self.settings.smtp_timeout)
@@ -245,3 +282,30 @@ class SmtpTransport:
         return SendResult(
             state, reply.code, reply.message, (*accepted, *refused), stage="body"
         ), True
+
+    async def _envelope(
+        self,
+        client: aiosmtplib.SMTP,
+        sender: str,
+        recipients: Sequence[str],
+        stage: list[SmtpStage],
+    ) -> tuple[pipelining.PipeliningProtocol | None, envelope.Early, list[RecipientResult]]:
+        """Connect and greet when needed, then MAIL, RCPT and DATA: in one group on a
+        PIPELINING connection, else one by one."""
+        if not client.is_connected:
+            await client.connect()
+            self.connections_opened += 1
+        if client.is_ehlo_or_helo_needed:
+            # What aiosmtplib's mail() would do first, done here so that the first envelope
+            # on a connection can be pipelined too; a refusal counts as MAIL's, as there.
+            stage[0] = "mail"
+            await envelope.greet(client)
+        protocol = pipelining.adopt(client)
+        commands = pipelining.envelope_commands(sender, recipients) if protocol else None
+        if protocol is not None and commands is not None:
+            self.pipelined += 1
+            early, refused = await envelope.pipelined(
+                client, protocol, commands, sender, recipients, stage, self.settings.smtp_timeout
+            )
+            return protocol, early, refused
+        return protocol, *await envelope.one_by_one(client, sender, recipients, stage)

@@ -82,13 +82,22 @@ class Batch:
 
         As many tasks as the limiter may ever let through at once (``max_concurrency``)
         take the pairs in turn, instead of a task per message all but a few of which
-        wait on the limiter: the same messages in flight, a task switch less each."""
+        wait on the limiter: the same messages in flight, a task switch less each.
+
+        Each task takes its next pair before sending the current one, and names it to the
+        transport (``then``: on a pipelining SMTP connection its envelope goes out with
+        this message's final dot); not when a rate limit may hold it back."""
         queue = collections.deque(pairs)
+        look_ahead = self.limiter.per_second <= 0 and self.limiter.per_hour <= 0
 
         async def take_turns() -> None:
-            while queue:
-                row, message = queue.popleft()
-                await self._one(row, message)
+            following = queue.popleft() if queue else None
+            while following is not None:
+                row, message = following
+                following = queue.popleft() if look_ahead and queue else None
+                await self._one(row, message, following[1] if following else None)
+                if following is None and queue:
+                    following = queue.popleft()
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -130,7 +139,7 @@ class Batch:
             return
         committed.set_result(marked)
 
-    async def _one(self, row: LedgerRow, message: Message) -> None:
+    async def _one(self, row: LedgerRow, message: Message, then: Message | None) -> None:
         async def on_data() -> bool:
             return await self._mark_data_started(row.id)
 
@@ -139,7 +148,7 @@ class Batch:
             if self.guard.stopped:
                 return  # not tried: the row goes back to pending when the sender stops
             try:
-                result = await self.transport.send(message, on_data=on_data)
+                result = await self.transport.send(message, on_data=on_data, then=then)
                 meaning = refusal_of(result)
             except DeliveryError as exc:  # no connection or login: nothing went out
                 self.guard.setup_failed(str(exc))

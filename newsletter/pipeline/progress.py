@@ -100,9 +100,11 @@ class ProgressTransport:
     ) -> None:
         await self.inner.__aexit__(exc_type, exc, tb)
 
-    async def send(self, message: Message, *, on_data: DataHook | None = None) -> SendResult:
+    async def send(
+        self, message: Message, *, on_data: DataHook | None = None, then: Message | None = None
+    ) -> SendResult:
         """Send through the wrapped transport, then advance the progress by one."""
         try:
-            return await self.inner.send(message, on_data=on_data)
+            return await self.inner.send(message, on_data=on_data, then=then)
         finally:
             self.progress.advance()

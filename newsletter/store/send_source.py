@@ -195,7 +195,6 @@ class SqlSendSession:
         self.conn.close()
 
 
-
 class SqlSendSource:
     """``ledger_port.SendSource`` over a ``Store``: each method one transaction."""
 

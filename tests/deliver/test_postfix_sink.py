@@ -131,3 +131,23 @@ async def test_a_hang_up_in_the_middle_of_a_group_defers_and_sends_nothing(
     results, transport = await _send_all(postfix_sink, 6)
     assert transport.pipelined >= 6
     assert {(r.state, r.code, r.stage) for r in results} == {("deferred", None, "rcpt")}
+
+
+@pytest.mark.parametrize(
+    ("postfix_sink", "grouped"), [([], True), (["-p"], False)], indirect=["postfix_sink"]
+)
+async def test_each_next_envelope_goes_with_the_previous_final_dot(
+    postfix_sink: int, grouped: bool
+) -> None:
+    """A chain of sends naming the next message (``then``) on one connection: Postfix
+    answers every dot and every envelope behind it in order (RFC 2920 section 3.1)."""
+    settings = _settings(postfix_sink).model_copy(update={"smtp_concurrency": 1})
+    messages = [build_message(Subscriber(id=i + 1, email=address(i))) for i in range(40)]
+    async with SmtpTransport(settings) as transport:
+        results = [
+            await transport.send(m, then=messages[i + 1] if i + 1 < len(messages) else None)
+            for i, m in enumerate(messages)
+        ]
+    assert [(r.state, r.code) for r in results] == [("sent", 250)] * 40
+    assert transport.connections_opened == 1
+    assert transport.pipelined == (40 if grouped else 0)

@@ -13,7 +13,8 @@ times (``None``: always). Actions: an SMTP reply line ("451 4.7.1 try later"),
 ``"stall"`` (say nothing for ``seconds``). ``delay`` slows every accepted message.
 The server offers PIPELINING (RFC 2920) unless started with ``pipelining=False``;
 ``script.pipelined`` records, for each MAIL, whether the client's next command had
-already arrived with it (one group). Usable by any test:
+already arrived with it (one group); ``script.mail_with_dot``, for each final dot, whether
+the next envelope's MAIL had (RFC 2920 section 3.1). Usable by any test:
 ``from tests.support.faultsmtp import FaultServer, Rule``.
 For a server that accepts everything, use the sink (``tests.support.smtp``).
 """
@@ -55,6 +56,7 @@ class Script:
     delay: float = 0.0
     pipelining: bool = True
     pipelined: list[bool] = field(default_factory=list)
+    mail_with_dot: list[bool] = field(default_factory=list)
     data_without_rcpt: bool = False  # answer DATA 354 even with no recipient (RFC 2920 3.1)
     empty_messages: int = 0
     accepted: list[tuple[str, list[str], bytes]] = field(default_factory=list)
@@ -127,6 +129,8 @@ class ScriptedHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        waiting = bytes(getattr(server._reader, "_buffer", b""))  # what came with the dot
+        self.script.mail_with_dot.append(waiting.startswith(b"MAIL"))
         item = (str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.original_content))
         rule = self.script.fire("body", item[1])
         if self.script.delay:
