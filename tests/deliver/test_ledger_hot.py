@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text, update
+from sqlalchemy import Connection, event, text, update
 
 from newsletter.errors import StoreError
 from newsletter.models import SendResult
@@ -20,7 +20,7 @@ from newsletter.store.ledger_hot import HotLedger
 from newsletter.store.schema import ledger as ledger_table
 from newsletter.store.schema import locks as locks_table
 from tests.support.databases import fresh_postgres_schema
-from tests.support.delivery import seed
+from tests.support.delivery import seed, send_all, smtp_settings
 
 T0 = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(seconds=1, microseconds=250)
@@ -166,3 +166,22 @@ def test_a_sender_gives_up_on_old_rows_once_a_minute(sqlite_store: Store) -> Non
     assert claim(T0 + dt.timedelta(seconds=61)) == []  # a minute on: given up first
     assert states() == ["sending", "sending", "failed"] and first == [1]
     session.close()
+
+
+async def test_a_sender_claims_and_rechecks_on_its_one_held_connection(tmp_path: Path) -> None:
+    """The claim and the send-time re-check of every batch run on the sender's held
+    connection (``SqlSendSession``): on SQLite, where ``NullPool`` makes every connection
+    anew (with four PRAGMAs), the connections a send opens do not grow with its batches."""
+
+    async def connections_opened(count: int) -> int:
+        store = Store.open(f"sqlite:///{tmp_path / f'{count}.db'}", now=T0)
+        edition = seed(store, count)
+        opened: list[object] = []
+        event.listen(store.engine, "connect", lambda *_: opened.append(None))
+        settings = smtp_settings(25, tmp_path / str(count), delivery="maildir", send_batch_size=5)
+        report = await send_all(store, settings, edition)
+        store.close()
+        assert report.counts["sent"] == count
+        return len(opened)
+
+    assert await connections_opened(30) == await connections_opened(5)  # 6 batches and 1
