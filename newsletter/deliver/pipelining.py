@@ -166,17 +166,11 @@ async def collect(
     ok = False
     try:
         try:
-            if all(future.done() for future in futures):
-                # Every reply is in (the next envelope's, read while the previous message
-                # was recorded): no deadline to set, no timer to cancel.
+            # One deadline for the group, and replies that came together are taken without
+            # another turn of the event loop each (a wait_for per reply costs one).
+            async with asyncio.timeout(timeout):
                 for future in futures:
-                    got.append(future.result())
-            else:
-                # One deadline for the group, and replies that came together are taken
-                # without another turn of the event loop each (a wait_for per reply costs one).
-                async with asyncio.timeout(timeout):
-                    for future in futures:
-                        got.append(await future)
+                    got.append(await future)
         except TimeoutError:
             return got, aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
         ok = True
