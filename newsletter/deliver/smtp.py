@@ -112,10 +112,7 @@ class SmtpTransport:
         the dot's reply is read; its body only in its own ``send``, after its ``on_data``.
         A ``then`` never sent has its connection closed with the transport."""
         data = self.dkim_signer.sign(message.data) if self.dkim_signer else message.data
-        primed = self._primed.pop(id(message), None)
-        if primed is not None and primed.message is not message:
-            primed.client.close()
-            primed = None
+        primed = self._primed.pop(id(message), None)  # holds the message: the id is its own
         ahead = Ahead(then, self.envelope_sender(then), [then.to]) if then else None
         return await self.send_envelope(
             self.envelope_sender(message),
@@ -157,10 +154,10 @@ class SmtpTransport:
                 result, keep = await self._attempt(
                     client, sender, recipients, data, on_data, None, ahead
                 )
-            primed = self._primed.get(id(ahead.message)) if ahead else None
+            waiting = self._primed.get(id(ahead.message)) if ahead else None
             if not (keep and client.is_connected):
                 client.close()
-            elif primed is None or primed.client is not client:
+            elif waiting is None or waiting.client is not client:
                 self._idle.append(client)  # else it waits for ``ahead``'s send
             return result
 
