@@ -202,7 +202,7 @@ async def _run_locked(
     if edition is None:
         return
     report.edition_id = edition.id
-    renderer = Renderer(settings, Links.for_settings(settings, signer))
+    renderer = Renderer(settings, Links.for_settings(settings, signer), notices=False)
     publish_web_version(settings, renderer, edition)
     ids = recipients(store, settings, date, only)
     mine = topics_of(store, ids) if only else None

@@ -72,9 +72,17 @@ class Renderer:
     ``assembled`` (the default): a digest's paper cards are rendered once per edition and
     each email is assembled from them (``render.assemble``), the same bytes as the plain
     path (``assembled=False``: Jinja renders every email whole), which the first digest of
-    every edition is compared with."""
+    every edition is compared with.
 
-    def __init__(self, settings: Settings, links: Links, *, assembled: bool = True) -> None:
+    ``notices`` (the default): the notice templates (``NOTICE_KINDS``) are compiled and
+    checked when built too; ``notices=False`` (``newsletter run``, ``send``): only the
+    digest's, each notice's on its first ``notice()`` (MJML compiles in about 0.05 s a
+    template here; a daily run sends an alert at most), so a broken notice template
+    raises ``TemplateError`` there instead. ``compile_notices()`` checks them all."""
+
+    def __init__(
+        self, settings: Settings, links: Links, *, assembled: bool = True, notices: bool = True
+    ) -> None:
         self.settings = settings
         self.links = links
         dirs = template_dirs(settings.templates_dir)
@@ -100,9 +108,9 @@ class Renderer:
         )
         if assembled and not self._digest.assembled:
             log.info("digest templates without a plain item loop: each rendered whole")
-        for kind in NOTICE_KINDS:
-            self._html[kind] = compile_mjml(dirs, f"{kind}.mjml.j2", self._html_env)
-            self._text[kind] = load_jinja(self._text_env, dirs, f"{kind}.txt.j2")
+        self._dirs = dirs
+        if notices:
+            self.compile_notices()
         self._sender = sender_address(settings.from_address)
         self._domain = self._sender.domain
         slug = re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "list"
@@ -114,6 +122,19 @@ class Renderer:
         # (reason, matched terms) -> the reason as HTML and as text, for one edition
         self._reasons: dict[tuple[str, tuple[str, ...]], tuple[Markup, str]] = {}
         log.debug("templates compiled (%s)", ", ".join(str(d) for d in dirs))
+
+    def compile_notices(self) -> None:
+        """Compile every notice template now (``TemplateError`` for a missing or broken one)."""
+        for kind in NOTICE_KINDS:
+            self._notice_templates(kind)
+
+    def _notice_templates(self, kind: str) -> tuple[jinja2.Template, jinja2.Template]:
+        """``kind``'s HTML and text templates, compiled on first use."""
+        if kind not in self._html:
+            html = compile_mjml(self._dirs, f"{kind}.mjml.j2", self._html_env)
+            text = load_jinja(self._text_env, self._dirs, f"{kind}.txt.j2")
+            self._html[kind], self._text[kind] = html, text
+        return self._html[kind], self._text[kind]
 
     # -- per edition ---------------------------------------------------------------------
 
@@ -199,7 +220,8 @@ class Renderer:
         try:
             if kind == "digest":
                 return self._digest.render(context)
-            return self._html[kind].render(context), self._text[kind].render(context)
+            html, text = self._notice_templates(kind)
+            return html.render(context), text.render(context)
         except jinja2.TemplateError as exc:  # e.g. an override uses a variable we lack
             raise TemplateError(f"{kind}.mjml.j2 / {kind}.txt.j2", None, str(exc)) from exc
 
