@@ -184,8 +184,13 @@ class Encoder:
             out[row] = found if found is not None else self._encode([text])[0]
         return out
 
+    def forks(self, n: int) -> bool:
+        """Whether encoding ``n`` new texts is shared among forked children
+        (``_encode_forked``) rather than done in this process."""
+        return n >= FORK_FROM and self.workers > 1
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) >= FORK_FROM and self.workers > 1:
+        if self.forks(len(texts)):
             return self._encode_forked(texts)
         if texts and self._session is None:
             self._load()
