@@ -19,7 +19,6 @@ import gc
 import hashlib
 import importlib.util
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -75,7 +74,11 @@ def model_files() -> tuple[Path, Path] | None:
 class Encoder:
     """Unit 384-d float32 vectors of texts (all-MiniLM-L6-v2, int8 ONNX, CPU).
 
-    ``threads`` caps onnxruntime's intra-op threads (default: all cores). A call with at
+    ``threads``: onnxruntime's intra-op threads in this process's session (default: 1).
+    With one per core the second core hardly worked (wall time about the CPU time) and
+    the CPU grew: 281 passages, three interleaved pairs here at load 7-8, median 6.2 s of
+    CPU with one thread against 6.9 s with two, wall within the noise; a run embeds the
+    edition while its other thread queues the readers (``pipeline``). A call with at
     least ``FORK_FROM`` new texts is shared among ``workers`` forked children (default:
     the cores this process may use; 1: never), see ``_encode_forked``. Raises
     ``ValueError`` when the model file's sha256 is not the pinned one (not the published
@@ -116,7 +119,7 @@ class Encoder:
         """Start the ONNX session and the tokenizer: on first use, not at construction, so
         a run whose vectors are all in the store never pays the model's memory."""
         self._session, self._tokenizer = self._new_session(
-            threads=self._threads or os.cpu_count() or 1, fold=False
+            threads=self._threads or 1, fold=False
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.loads += 1
