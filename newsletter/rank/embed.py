@@ -74,11 +74,9 @@ def model_files() -> tuple[Path, Path] | None:
 class Encoder:
     """Unit 384-d float32 vectors of texts (all-MiniLM-L6-v2, int8 ONNX, CPU).
 
-    ``threads``: onnxruntime's intra-op threads in this process's session (default: 1).
-    With one per core the second core hardly worked (wall time about the CPU time) and
-    the CPU grew: 281 passages, three interleaved pairs here at load 7-8, median 6.2 s of
-    CPU with one thread against 6.9 s with two, wall within the noise; a run embeds the
-    edition while its other thread queues the readers (``pipeline``). A call with at
+    ``threads``: onnxruntime's intra-op threads in this process's session (default: 1;
+    two cost more CPU for the same wall time: 281 passages, 3 interleaved pairs at load
+    7-8, median 6.1 against 6.9 s; the run's other thread has the other core). A call with at
     least ``FORK_FROM`` new texts is shared among ``workers`` forked children (default:
     the cores this process may use; 1: never), see ``_encode_forked``. Raises
     ``ValueError`` when the model file's sha256 is not the pinned one (not the published
@@ -118,9 +116,7 @@ class Encoder:
     def _load(self) -> None:
         """Start the ONNX session and the tokenizer: on first use, not at construction, so
         a run whose vectors are all in the store never pays the model's memory."""
-        self._session, self._tokenizer = self._new_session(
-            threads=self._threads or 1, fold=False
-        )
+        self._session, self._tokenizer = self._new_session(threads=self._threads or 1, fold=False)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.loads += 1
 
