@@ -40,6 +40,7 @@ from jinja2.utils import _PassArg
 from markupsafe import escape
 
 from newsletter.render.assemble import Cards
+from newsletter.render.kept_sections import KeptSections
 from newsletter.render.segments import Plan, Run
 
 MAX_FORMS = 256  # shapes kept per piece and edition (a shape: the truth of its tests)
@@ -346,14 +347,16 @@ class Piece:
 class Skeleton:
     """A digest template with its sections and cards as pieces (``split_skeleton``)."""
 
-    def __init__(self, outer: Piece, section: Piece) -> None:
+    def __init__(self, outer: Piece, section: Piece, kept: KeptSections | None = None) -> None:
         self.outer = outer
         self.section = section
+        self.kept = kept or KeptSections()
 
     def clear(self) -> None:
-        """Forget the forms (a new edition)."""
+        """Forget the forms and the kept sections (a new edition)."""
         self.outer.clear()
         self.section.clear()
+        self.kept.clear()
 
     def render(self, context: Mapping[str, Any]) -> list[Run] | None:
         """The document for ``context`` as runs (``render.segments``), or ``None`` when
@@ -408,16 +411,19 @@ def split_skeleton(env: jinja2.Environment, source: str, cards: Cards) -> Skelet
         section = Piece(env, loop.body, {id(item_loop): fill_items})
         render_section = section.render
 
+        kept = KeptSections()
+        add = kept.add
+
         def fill_sections(c: Mapping[str, Any], out: list[Run]) -> None:
             for one in sections(c):
-                render_section({target: one}, out)
+                add(one, lambda runs, one=one: render_section({target: one}, runs), out)
 
         outer = Piece(env, tree.body, {id(loop): fill_sections})
     except Refused:
         return None
     if not _names(loop.body, item_loop) <= {target}:
         return None  # the section's body reads more than its section (``loop``, say)
-    return Skeleton(outer, section)
+    return Skeleton(outer, section, kept)
 
 
 def _names(body: Sequence[nodes.Node], skip: nodes.For) -> set[str]:
