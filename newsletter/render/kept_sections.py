@@ -45,6 +45,10 @@ class KeptSections:
         self._met.clear()
         self._chars = 0
 
+    def kept_count(self) -> int:
+        """How many sections are kept as one run."""
+        return sum(1 for _, plan in self._met.values() if plan is not None)
+
     def add(self, section: Any, render: Callable[[list[Run]], None], out: list[Run]) -> None:
         """Appends to ``out`` the runs of ``section``: those ``render`` appends the first
         time, one kept run from the second (while within the bounds)."""

@@ -79,6 +79,9 @@ class Plan:
             if part:
                 items.append(part)
         self.format = _format(items)
+        if len(self.parts) == 1:  # fixed text only (a kept section): its lines at once
+            self._fixed(self.parts[0])
+            return
         self.lined = any(isinstance(i, str) and "\n" in i for i in items)
         self.open: tuple[Item, ...] = tuple(items)
         self.body: tuple[bytes | Group, ...] = ()
@@ -112,6 +115,20 @@ class Plan:
             body.append(qp_lines("".join(run)))
         self.body = tuple(body)
 
+    def _fixed(self, text: str) -> None:
+        """The walk of ``__init__`` for a text without holes: the same ``open``, ``body``
+        (its whole lines encoded as one) and ``close``."""
+        first = text.find("\n")
+        self.lined = first >= 0
+        self.open, self.body, self.close = ((text,) if text else ()), (), ()
+        if not self.lined:
+            return
+        last = text.rfind("\n")
+        self.open = (text[: first + 1],)
+        self.close = (text[last + 1 :],) if last + 1 < len(text) else ()
+        middle = text[first + 1 : last + 1]
+        self.body = (qp_lines(middle),) if middle else ()
+
     def fill(self, values: Sequence[str]) -> str:
         """The run's text with ``values`` in its holes."""
         return self.format.format(*values)
@@ -129,8 +146,10 @@ def _format(items: Sequence[Item]) -> str:
 
 
 def document(runs: Sequence[Run]) -> str:
-    """The text of ``runs``."""
-    return "".join([plan.format.format(*values) for plan, values in runs])
+    """The text of ``runs`` (a run without values: its one part, as ``format`` gives it)."""
+    return "".join(
+        [plan.format.format(*values) if values else plan.parts[0] for plan, values in runs]
+    )
 
 
 class Encoder:
@@ -155,7 +174,7 @@ class Encoder:
         add, kept = out.append, self._kept
         for plan, values in runs:
             if not plan.lined:
-                pending.append(plan.format.format(*values))
+                pending.append(plan.format.format(*values) if values else plan.parts[0])
                 continue
             for item in plan.open:
                 pending.append(item if isinstance(item, str) else values[item])
