@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 LONG = 96  # fixed characters worth encoding once per column
 MAX_KEPT = 5_000  # (piece, column) encodings kept per edition
+_LINE_ENDS = ("\n", "\r")
 
 
 def encode_from(column: int, text: str, last: bool) -> tuple[bytes, int]:
@@ -58,19 +59,26 @@ class Columns:
         column = 0
         waiting: list[str] = []  # text encoded per email, before the next long piece
         kept = self._kept
+        count = len(texts)
         for index, (text, fixed) in enumerate(texts):
-            after = texts[index + 1][0][0] if index + 1 < len(texts) else ""
-            if not fixed or len(text) < LONG or after in ("\n", "\r") or text[0] in "\r\n":
+            last = index + 1 == count
+            # (``startswith``, not ``text[0]``: a ``Markup`` value makes a Markup of a slice)
+            if (
+                not fixed
+                or len(text) < LONG
+                or text.startswith(_LINE_ENDS)
+                or (not last and texts[index + 1][0].startswith(_LINE_ENDS))
+            ):
                 waiting.append(text)
                 continue
             if waiting:
                 encoded, column = encode_from(column, "".join(waiting), False)
                 out.append(encoded)
                 waiting = []
-            key = (text, column, not after)
+            key = (text, column, last)
             known = kept.get(key)
             if known is None:
-                known = encode_from(column, text, not after)
+                known = encode_from(column, text, last)
                 if len(kept) < MAX_KEPT:
                     kept[key] = known
             out.append(known[0])
