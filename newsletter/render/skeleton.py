@@ -37,7 +37,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.runtime import markup_join, str_join
 from jinja2.utils import _PassArg
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from newsletter.render.assemble import Cards
 from newsletter.render.kept_sections import KeptSections
@@ -239,6 +239,8 @@ class Piece:
         )
         self._index = {m: k for k, m in enumerate(self._markers)}
         self._forms: dict[tuple[bool, ...], tuple[Step, ...]] = {}
+        # Each hole's last value and how it printed (most repeat from email to email).
+        self._lasts: list[tuple[Any, str]] = [(None, "")] * len(self._holes)
 
     def _rewrite(self, body: list[nodes.Node], depth: int) -> list[nodes.Node]:
         out: list[nodes.Node] = []
@@ -299,6 +301,7 @@ class Piece:
             )
             steps = self._forms.get(key) or self._form(key)
             holes, printed, undefined = self._holes, self._printed, jinja2.Undefined
+            lasts = self._lasts
             for step in steps:
                 if step.__class__ is int:
                     holes[step][0](context, out)
@@ -308,9 +311,20 @@ class Piece:
                 for k in fields:
                     get = holes[k][0]
                     got = context[get] if get.__class__ is str else get(context)
+                    last, kind = lasts[k], got.__class__
+                    # A text equal to the last email's (same class) prints the same.
+                    if (
+                        (kind is str or kind is Markup)
+                        and kind is last[0].__class__
+                        and got == last[0]
+                    ):
+                        values.append(last[1])
+                        continue
                     if isinstance(got, undefined):
                         raise Failed("undefined")
-                    values.append(printed(got))
+                    shown = printed(got)
+                    lasts[k] = (got, shown)
+                    values.append(shown)
                 out.append((plan, values))
         except Failed:
             raise
