@@ -28,7 +28,7 @@ from newsletter.render.segments import Plan, Run, document
 # Bounds per part and edition (a sender keeps them for its whole send): sections met once
 # (the objects, which the renderer holds anyway), and characters of kept text (each held
 # about twice: the text and its encoding).
-MAX_MET = 20_000
+MAX_MET = 4_096
 MAX_KEPT_CHARS = 4_000_000
 
 

@@ -150,9 +150,9 @@ class Renderer:
             if keep:
                 key = (token, number, section.title, section.topic, section.empty_note)
                 key += tuple([(i.paper.arxiv_id, i.reason, i.matched_terms) for i in section.items])
-                view = kept.get(key)
-                if view is not None:
-                    out.append(view)
+                known = kept.get(key)
+                if known is not None:
+                    out.append(known)
                     number += len(section.items)
                     continue
             items = []

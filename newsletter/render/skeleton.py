@@ -27,6 +27,7 @@ compares the result with the whole render on the first digest of every edition
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import secrets
@@ -430,7 +431,10 @@ def split_skeleton(env: jinja2.Environment, source: str, cards: Cards) -> Skelet
 
         def fill_sections(c: Mapping[str, Any], out: list[Run]) -> None:
             for one in sections(c):
-                add(one, lambda runs, one=one: render_section({target: one}, runs), out)
+                add(one, functools.partial(render_one, one), out)
+
+        def render_one(one: Any, runs: list[Run]) -> None:
+            render_section({target: one}, runs)
 
         outer = Piece(env, tree.body, {id(loop): fill_sections})
     except Refused:
