@@ -29,7 +29,7 @@ from newsletter.render.segments import Plan, Run, document
 # (the objects, which the renderer holds anyway), and characters of kept text (each held
 # about twice: the text and its encoding).
 MAX_MET = 4_096
-MAX_KEPT_CHARS = 4_000_000
+MAX_KEPT_CHARS = 2_000_000
 
 
 class KeptSections:
