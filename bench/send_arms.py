@@ -307,7 +307,9 @@ def worker_scaling(work: Path, port: int, args: argparse.Namespace, extra: dict[
                             subscribers_table.select().with_only_columns(subscribers_table.c.id)
                         ).scalars()
                     )
-                    ledger.enqueue(conn, edition.id, ids, NOW)
+                    # Queued now, by the real clock: rows queued at the fixed NOW expire
+                    # (MAX_AGE, 72 h) once the calendar is past it, and are never tried.
+                    ledger.enqueue(conn, edition.id, ids, dt.datetime.now(dt.UTC))
                 started = time.perf_counter()
                 procs = [
                     subprocess.Popen(
