@@ -55,8 +55,8 @@ class KeptSections:
         met = self._met.get(id(section))
         if met is None or met[0] is not section:
             render(out)
-            if len(self._met) >= MAX_MET:
-                self._met.clear()
+            if len(self._met) >= MAX_MET:  # forget the sections met once, keep the kept
+                self._met = {k: v for k, v in self._met.items() if v[1] is not None}
             self._met[id(section)] = (section, None)
             return
         plan = met[1]

@@ -9,10 +9,12 @@ import datetime as dt
 import random
 from pathlib import Path
 
+import pytest
+
 from newsletter.config import Settings
 from newsletter.links import Links
 from newsletter.models import Profile, Subscriber
-from newsletter.render import Renderer
+from newsletter.render import Renderer, kept_sections
 from newsletter.render.kept_sections import KeptSections
 from newsletter.render.segments import Plan, Run, document
 from tests.render.editions import LARGEST_DAY, NOW, edition_of, hf_papers
@@ -92,3 +94,19 @@ def test_kept_sections_render_twice_then_give_one_run() -> None:
     for _ in range(3):
         small.add(section, render, [])
     assert len(calls) == 6 and small.kept_count() == 0
+
+
+def test_sections_met_once_are_forgotten_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kept_sections, "MAX_MET", 10)
+    kept = KeptSections()
+    runs: list[Run] = [(Plan(["x\n"]), ())]
+    popular = ["popular"]
+    for _ in range(2):
+        kept.add(popular, lambda out: out.extend(runs), [])
+    others = [[n] for n in range(30)]  # each met once (a budget's cut sections, say)
+    for other in others:
+        kept.add(other, lambda out: out.extend(runs), [])
+    assert kept.kept_count() == 1
+    out: list[Run] = []
+    kept.add(popular, lambda _out: pytest.fail("rendered again"), out)
+    assert document(out) == "x\n"
