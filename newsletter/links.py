@@ -37,7 +37,6 @@ forging the MAC.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -48,7 +47,7 @@ from urllib.parse import quote
 from newsletter.config import Settings
 from newsletter.errors import SettingsError, TokenError
 from newsletter.models import Subscriber
-from newsletter.tokens import MAX_HOLDER_ID, Holder, Signer, read_uvarint, uvarint
+from newsletter.tokens import MAX_HOLDER_ID, Holder, Signer, b32_lower, read_uvarint, uvarint
 
 Find = Callable[[int], Subscriber | None]
 
@@ -197,7 +196,7 @@ class Links:
         ``(kind, key)`` under the secret key: stable for the same (kind, key), and
         unguessable without the key, so a DSN that quotes one proves it saw our email."""
         mac = self.signer.digest("message-id", f"{kind}\x00{key}".encode())
-        return f"<{kind}.{base64.b32encode(mac).decode('ascii').lower()[:26]}@{domain}>"
+        return f"<{kind}.{b32_lower(mac)[:26]}@{domain}>"
 
     # -- reading --------------------------------------------------------------------------
 

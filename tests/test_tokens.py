@@ -9,7 +9,7 @@ import random
 import pytest
 
 from newsletter.errors import TokenError
-from newsletter.tokens import Holder, Signer, read_uvarint, uvarint
+from newsletter.tokens import Holder, Signer, b32_lower, read_uvarint, uvarint
 
 SIGNER = Signer.from_secrets("tokens-test-key")
 ADA = Holder(7, "a" * 32, created=1_000.0)
@@ -111,3 +111,12 @@ def test_uvarint_round_trip_and_minimal(value: int) -> None:
     assert read_uvarint(encoded + b"tail") == (value, len(encoded))
     with pytest.raises(ValueError):
         read_uvarint(encoded[:-1] + bytes([encoded[-1] | 0x80]) + b"\x00")
+
+
+def test_b32_lower_is_base64s_base32_in_lower_case_without_padding() -> None:
+    rng = random.Random(32)
+    for size in range(0, 90):
+        for _ in range(40):
+            data = rng.randbytes(size)
+            assert b32_lower(data) == base64.b32encode(data).decode().rstrip("=").lower()
+    assert b32_lower(b"\xff" * 5) == "77777777" and b32_lower(b"") == ""

@@ -319,7 +319,9 @@ def preview_command(
     if edition is None:
         fail("no edition is frozen for that date yet: run `newsletter run` first")
         return
-    renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
+    renderer = Renderer(
+        settings, Links.for_settings(settings, make_signer(settings)), notices=False
+    )
     personalize = make_personalizer(
         store, settings, edition, now, renderer, topics=reader.profile.topics
     )

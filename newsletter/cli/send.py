@@ -77,7 +77,9 @@ async def send_all(
     """Send each chosen edition's waiting rows over one transport, as ``worker``; one
     report per edition, in order."""
     reports: list[SendReport] = []
-    renderer = Renderer(settings, Links.for_settings(settings, make_signer(settings)))
+    renderer = Renderer(
+        settings, Links.for_settings(settings, make_signer(settings)), notices=False
+    )
     async with open_transport(settings) as transport:
         for edition in chosen:
             personalize = make_personalizer(store, settings, edition, utc_now(), renderer)

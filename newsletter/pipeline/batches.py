@@ -13,7 +13,7 @@ from newsletter import schedule
 from newsletter.config import Settings
 from newsletter.models import Edition, Feedback, Paper, Profile
 from newsletter.personalize import Personalize, make_ranker, personalizer
-from newsletter.pipeline.embeddings import stored_embeddings
+from newsletter.pipeline.embeddings import StoredEmbeddings, stored_embeddings
 from newsletter.pipeline.week_embeddings import StoredWeek
 from newsletter.rank.taxonomy import category_title
 from newsletter.render import Renderer
@@ -32,6 +32,7 @@ def make_personalizer(
     renderer: Renderer,
     *,
     topics: Iterable[str] | None = None,
+    embeddings: StoredEmbeddings | None = None,
 ) -> Personalize:
     """Each batch's emails for ``edition`` (see ``personalize.personalizer``), reading each
     batch's feedback and, for weekly readers, the papers of the week before ``edition.date``.
@@ -39,7 +40,8 @@ def make_personalizer(
     the store (``pipeline.embeddings``, ``pipeline.week_embeddings``): the edition's and
     those of ``topics`` (as written) are made ready up front, by default every daily
     reader's; pass the recipients' own when they are few (``--only``, a preview), so that
-    one email does not embed everyone's topics."""
+    one email does not embed everyone's topics. ``embeddings``: the edition's, already
+    made (``start_embedding``) rather than made here."""
 
     def feedback_for(ids: Sequence[int]) -> dict[int, list[Feedback]]:
         with store.begin() as conn:
@@ -49,7 +51,7 @@ def make_personalizer(
         with store.begin() as conn:
             return editions.papers_between(conn, edition.date - WEEK, edition.date)
 
-    embeddings = stored_embeddings(store, edition, now)
+    embeddings = embeddings or stored_embeddings(store, edition, now)
     if embeddings is not None:
         if topics is None:
             with store.begin() as conn:
@@ -69,6 +71,16 @@ def make_personalizer(
             else None
         ),
     )
+
+
+def start_embedding(store: Store, edition: Edition, now: dt.datetime) -> StoredEmbeddings | None:
+    """The edition's store-backed embeddings, its passages already being embedded in a
+    background thread when they are not stored (``StoredEmbeddings.start``), for
+    ``make_personalizer(embeddings=…)``; ``None`` without the semantic extra."""
+    embeddings = stored_embeddings(store, edition, now)
+    if embeddings is not None:
+        embeddings.start(edition.papers)
+    return embeddings
 
 
 def topics_of(store: Store, ids: Sequence[int]) -> set[str]:

@@ -69,7 +69,7 @@ async def send_earlier_editions(
     caught = CatchUp(given_up)
     if not earlier:
         return caught
-    renderer = Renderer(settings, Links.for_settings(settings, signer))
+    renderer = Renderer(settings, Links.for_settings(settings, signer), notices=False)
     async with open_transport(settings) as transport:
         for edition in earlier:
             personalize = make_personalizer(store, settings, edition, clock(), renderer)

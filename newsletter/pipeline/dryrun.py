@@ -112,7 +112,7 @@ async def _render(
 ) -> None:
     started = time.monotonic()
     ids = recipients(store, settings, edition.date, only)
-    renderer = Renderer(settings, Links.for_settings(settings, signer))
+    renderer = Renderer(settings, Links.for_settings(settings, signer), notices=False)
     mine = topics_of(store, ids) if only else None
     personalize = make_personalizer(store, settings, edition, now, renderer, topics=mine)
     writer = FolderWriter(out or new_folder(edition.date))

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -51,7 +52,43 @@ class StoredEmbeddings:
         with store.begin() as conn:
             self.writes = bool(edition.id) and editions.get(conn, edition.id) is not None
         self._built: tuple[str, PaperVectors] | None = None
+        self._started: tuple[str, float, Future[PaperVectors]] | None = None
         self._topics: dict[str, np.ndarray] = {}
+
+    def start(self, papers: Sequence[Paper]) -> bool:
+        """Begin embedding ``papers``' passages in a background thread when the store does
+        not have their vectors; ``papers()`` (so ``prepare``) waits for them and stores
+        them. The caller's thread meanwhile does the run's other work before the send
+        (templates, the archive page, the queue: about 1 s at 20,000 readers) on the other
+        core: onnxruntime and the tokenizer release the GIL while they compute. Whether it
+        started. Not when the encoder would fork children for them (``Encoder.forks``: a
+        day of about 50 papers or more), which it does only from the caller's thread: a
+        child forked from this thread could inherit a lock the other thread holds."""
+        digest = fingerprint(papers)
+        if self._started is not None or self._loaded(digest) is not None:
+            return False
+        if self.encoder.forks(sum(len(passages(p)) for p in papers)):
+            return False
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        future = pool.submit(PaperVectors.build, papers, self.encoder.encode)
+        pool.shutdown(wait=False)  # its one thread ends with the work
+        self._started = (digest, time.perf_counter(), future)
+        return True
+
+    def _loaded(self, digest: str) -> PaperVectors | None:
+        """The vectors built or read for ``digest``, reading the store once."""
+        if self._built is not None and self._built[0] == digest:
+            return self._built[1]
+        with self.store.begin() as conn:
+            found = stored.load_papers(
+                conn, self.edition.id, self.encoder.model_id, digest, DIMENSIONS
+            )
+        if found is None:
+            return None
+        vectors, texts, starts = found
+        loaded = PaperVectors(vectors, tuple(texts), np.asarray(starts, dtype=np.int64))
+        self._built = (digest, loaded)
+        return loaded
 
     def prepare(self, papers: Sequence[Paper], topics: Iterable[str]) -> None:
         """Embed up front what a send needs, then release the model.
@@ -71,18 +108,19 @@ class StoredEmbeddings:
         """The stored vectors when they were made from these papers, else computed and
         stored (an edition not in the store, as in a dry run, is computed, not stored)."""
         digest = fingerprint(papers)
-        if self._built is not None and self._built[0] == digest:
-            return self._built[1]
+        started, self._started = self._started, None
+        if started is not None and started[0] == digest:
+            start = started[1]
+            built = started[2].result()  # re-raises what the thread raised
+        else:
+            if started is not None:  # other papers: wait, so the encoder is not shared
+                started[2].result()
+            loaded = self._loaded(digest)
+            if loaded is not None:
+                return loaded
+            start = time.perf_counter()
+            built = PaperVectors.build(papers, self.encoder.encode)
         model = self.encoder.model_id
-        with self.store.begin() as conn:
-            found = stored.load_papers(conn, self.edition.id, model, digest, DIMENSIONS)
-        if found is not None:
-            vectors, texts, starts = found
-            loaded = PaperVectors(vectors, tuple(texts), np.asarray(starts, dtype=np.int64))
-            self._built = (digest, loaded)
-            return loaded
-        start = time.perf_counter()
-        built = PaperVectors.build(papers, self.encoder.encode)
         log.info(
             "embedded %d papers (%d passages) in %.1f s",
             len(papers),
@@ -106,6 +144,8 @@ class StoredEmbeddings:
 
     def topics(self, phrases: Sequence[str]) -> np.ndarray:
         """Cached vectors by phrase; the others are embedded now and cached."""
+        if self._started is not None:  # the encoder is busy with the papers: wait
+            self._started[2].result()
         model = self.encoder.model_id
         known = {p: self._topics[p] for p in phrases if p in self._topics}
         unseen = [p for p in dict.fromkeys(phrases) if p not in known]

@@ -19,7 +19,6 @@ import gc
 import hashlib
 import importlib.util
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -75,7 +74,9 @@ def model_files() -> tuple[Path, Path] | None:
 class Encoder:
     """Unit 384-d float32 vectors of texts (all-MiniLM-L6-v2, int8 ONNX, CPU).
 
-    ``threads`` caps onnxruntime's intra-op threads (default: all cores). A call with at
+    ``threads``: onnxruntime's intra-op threads in this process's session (default: 1;
+    two cost more CPU for the same wall time: 281 passages, 3 interleaved pairs at load
+    7-8, median 6.1 against 6.9 s; the run's other thread has the other core). A call with at
     least ``FORK_FROM`` new texts is shared among ``workers`` forked children (default:
     the cores this process may use; 1: never), see ``_encode_forked``. Raises
     ``ValueError`` when the model file's sha256 is not the pinned one (not the published
@@ -115,9 +116,7 @@ class Encoder:
     def _load(self) -> None:
         """Start the ONNX session and the tokenizer: on first use, not at construction, so
         a run whose vectors are all in the store never pays the model's memory."""
-        self._session, self._tokenizer = self._new_session(
-            threads=self._threads or os.cpu_count() or 1, fold=False
-        )
+        self._session, self._tokenizer = self._new_session(threads=self._threads or 1, fold=False)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.loads += 1
 
@@ -184,8 +183,13 @@ class Encoder:
             out[row] = found if found is not None else self._encode([text])[0]
         return out
 
+    def forks(self, n: int) -> bool:
+        """Whether encoding ``n`` new texts is shared among forked children
+        (``_encode_forked``) rather than done in this process."""
+        return n >= FORK_FROM and self.workers > 1
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) >= FORK_FROM and self.workers > 1:
+        if self.forks(len(texts)):
             return self._encode_forked(texts)
         if texts and self._session is None:
             self._load()

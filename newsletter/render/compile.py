@@ -134,10 +134,39 @@ _STAND_IN = "\ue000"  # a private-use character: in no address and no list's tex
 def _wrapped(environment: jinja2.Environment, key: tuple[str, int, bool, str, bool]) -> str:
     done = _WRAPPED.get(key)
     if done is None:
-        done = str(_JINJA_WORDWRAP(environment, *key))
+        done = _greedy(key[0], key[1], key[3])
+        if done is None:
+            done = str(_JINJA_WORDWRAP(environment, *key))
         if len(_WRAPPED) < MAX_WRAPPED:
             _WRAPPED[key] = done
     return done
+
+
+# Words of printable ASCII (or the address stand-in) without a hyphen, one space apart.
+_SIMPLE = re.compile("[!-,.-~\ue000]+(?: [!-,.-~\ue000]+)*")
+
+
+def _greedy(text: str, width: int, wrap: str) -> str | None:
+    """What ``textwrap.wrap`` (as Jinja's ``wordwrap`` calls it) gives for a text of
+    ``_SIMPLE`` words no longer than ``width``, joined by ``wrap``; else ``None``. Its
+    chunks are then the words and the single spaces, and it fills each line with as many
+    words as fit, dropping the space at a break (``TextWrapper._wrap_chunks``); a tenth
+    of its time, for footers whose topics are new (tested against Jinja's)."""
+    if width < 1 or _SIMPLE.fullmatch(text) is None:
+        return None
+    words = text.split(" ")
+    if max(map(len, words)) > width:
+        return None
+    lines = []
+    line = words[0]
+    for word in words[1:]:
+        if len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    return wrap.join(lines)
 
 
 def check_jinja(env: jinja2.Environment, source: Source) -> None:

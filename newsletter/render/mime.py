@@ -175,6 +175,12 @@ def _text_header(name: str, value: str) -> bytes:
     return POLICY.fold_binary(name, POLICY.header_factory(name, value))
 
 
+@functools.lru_cache(maxsize=64)
+def _date_header(when: dt.datetime) -> bytes:
+    """The Date header (RFC 5322 §3.3); a send dates many emails alike."""
+    return ascii_header("Date", format_datetime(when))
+
+
 def _plain_address(value: Address) -> str | None:
     """``Name <addr>`` when the policy would write exactly that (ASCII words only)."""
     name, spec = value.display_name, value.addr_spec
@@ -207,7 +213,7 @@ def _head(
         _header("From", sender),
         _header("To", to),
         _header("Subject", short_line(subject, 200)),
-        ascii_header("Date", format_datetime(when)),
+        _date_header(when),
         ascii_header("Message-ID", msg_id),
         ascii_header("MIME-Version", "1.0"),
     ]

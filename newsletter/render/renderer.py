@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
 from newsletter.links import Links
-from newsletter.models import Edition, Message, Section, Subscriber
+from newsletter.models import Edition, Message, RankedItem, Section, Subscriber
 from newsletter.render import budget, views
 from newsletter.render.assemble import split_item_loop
 from newsletter.render.clean import short_line
@@ -42,6 +42,7 @@ from newsletter.render.mime import (
 )
 from newsletter.render.paths import DigestPaths
 from newsletter.render.skeleton import split_skeleton
+from newsletter.render.stand_in import StandIns
 from newsletter.text import one_line
 from newsletter.tokens import MAX_AGE
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 RESUBSCRIBE_DAYS = (MAX_AGE["resubscribe"] or 0) // 86400
 MAX_REASONS = 20_000  # distinct reasons kept per edition (each a line or two of text)
+MAX_SECTION_VIEWS = 4_000  # sections kept per edition under a stand-in token
 NOTICE_KINDS = ("confirmation", "welcome", "goodbye", "alert")
 NOTICE_SUBJECTS = {
     "confirmation": "Confirm your subscription to {list_name}",
@@ -72,9 +74,17 @@ class Renderer:
     ``assembled`` (the default): a digest's paper cards are rendered once per edition and
     each email is assembled from them (``render.assemble``), the same bytes as the plain
     path (``assembled=False``: Jinja renders every email whole), which the first digest of
-    every edition is compared with."""
+    every edition is compared with.
 
-    def __init__(self, settings: Settings, links: Links, *, assembled: bool = True) -> None:
+    ``notices`` (the default): the notice templates (``NOTICE_KINDS``) are compiled and
+    checked when built too; ``notices=False`` (``newsletter run``, ``send``): only the
+    digest's, each notice's on its first ``notice()`` (MJML compiles in about 0.05 s a
+    template here; a daily run sends an alert at most), so a broken notice template
+    raises ``TemplateError`` there instead. ``compile_notices()`` checks them all."""
+
+    def __init__(
+        self, settings: Settings, links: Links, *, assembled: bool = True, notices: bool = True
+    ) -> None:
         self.settings = settings
         self.links = links
         dirs = template_dirs(settings.templates_dir)
@@ -100,9 +110,9 @@ class Renderer:
         )
         if assembled and not self._digest.assembled:
             log.info("digest templates without a plain item loop: each rendered whole")
-        for kind in NOTICE_KINDS:
-            self._html[kind] = compile_mjml(dirs, f"{kind}.mjml.j2", self._html_env)
-            self._text[kind] = load_jinja(self._text_env, dirs, f"{kind}.txt.j2")
+        self._dirs = dirs
+        if notices:
+            self.compile_notices()
         self._sender = sender_address(settings.from_address)
         self._domain = self._sender.domain
         slug = re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "list"
@@ -113,7 +123,22 @@ class Renderer:
         self._qp = QpCache()
         # (reason, matched terms) -> the reason as HTML and as text, for one edition
         self._reasons: dict[tuple[str, tuple[str, ...]], tuple[Markup, str]] = {}
+        self._section_views: dict[tuple[Any, ...], views.SectionView] = {}
+        self._stand_ins = StandIns()
         log.debug("templates compiled (%s)", ", ".join(str(d) for d in dirs))
+
+    def compile_notices(self) -> None:
+        """Compile every notice template now (``TemplateError`` for a missing or broken one)."""
+        for kind in NOTICE_KINDS:
+            self._notice_templates(kind)
+
+    def _notice_templates(self, kind: str) -> tuple[jinja2.Template, jinja2.Template]:
+        """``kind``'s HTML and text templates, compiled on first use."""
+        if kind not in self._html:
+            html = compile_mjml(self._dirs, f"{kind}.mjml.j2", self._html_env)
+            text = load_jinja(self._text_env, self._dirs, f"{kind}.txt.j2")
+            self._html[kind], self._text[kind] = html, text
+        return self._html[kind], self._text[kind]
 
     # -- per edition ---------------------------------------------------------------------
 
@@ -124,51 +149,73 @@ class Renderer:
             self._edition_key = key
             self._qp.clear()
             self._reasons.clear()
+            self._section_views.clear()
             self._digest.new_edition()
         return self._paper_views
 
     def _sections(
-        self, edition: Edition, sections: Sequence[Section], token: str
+        self, edition: Edition, sections: Sequence[Section], token: str, *, keep: bool = False
     ) -> list[views.SectionView]:
         """The sections as the templates show them; ``token``: the email's edition token
-        (its feedback links hang on it), "" for no reader (no feedback links)."""
+        (its feedback links hang on it), "" for no reader (no feedback links). ``keep``:
+        ``token`` is a stand-in (``render.stand_in``) that other emails share, so each
+        section's view is kept for the edition and given again (the same object, which
+        ``render.kept_sections`` recognises) to readers with the same section at the same
+        place."""
         paper_views = self._views_for(edition)
-        feedback = self.links.feedback_url
-        reasons = self._reasons
+        kept = self._section_views
         number = 0
         out = []
         for section in sections:
+            key: tuple[Any, ...] | None = None
+            if keep:
+                key = (token, number, section.title, section.topic, section.empty_note)
+                key += tuple([(i.paper.arxiv_id, i.reason, i.matched_terms) for i in section.items])
+                known = kept.get(key)
+                if known is not None:
+                    out.append(known)
+                    number += len(section.items)
+                    continue
             items = []
+            shared = True  # every paper's view is the edition's (else not kept)
             for item in section.items:
                 number += 1
                 paper = item.paper
-                view = paper_views.get(paper.arxiv_id) or views.paper_view(paper)
-                key = (item.reason, item.matched_terms)
-                reason = reasons.get(key)
-                if reason is None:  # readers of one topic share its reasons
-                    text_reason = views.reason_of(item)
-                    reason = (escape(text_reason), text_reason)
-                    if len(reasons) < MAX_REASONS:
-                        reasons[key] = reason
-                items.append(
-                    views.ItemView(
-                        paper=view,
-                        number=number,
-                        reason=reason[0],
-                        text_reason=reason[1],
-                        more_url=feedback(token, paper.arxiv_id, +1) if token else None,
-                        less_url=feedback(token, paper.arxiv_id, -1) if token else None,
-                    )
-                )
-            out.append(
-                views.SectionView(
-                    title=short_line(section.title, 80),
-                    topic=section.topic,
-                    empty_note=section.empty_note,
-                    items=tuple(items),
-                )
+                view = paper_views.get(paper.arxiv_id)
+                if view is None:
+                    view, shared = views.paper_view(paper), False
+                items.append(self._item_view(item, view, number, token))
+            section_view = views.SectionView(
+                title=short_line(section.title, 80),
+                topic=section.topic,
+                empty_note=section.empty_note,
+                items=tuple(items),
             )
+            if key is not None and shared and len(kept) < MAX_SECTION_VIEWS:
+                kept[key] = section_view
+            out.append(section_view)
         return out
+
+    def _item_view(
+        self, item: RankedItem, view: views.PaperView, number: int, token: str
+    ) -> views.ItemView:
+        key = (item.reason, item.matched_terms)
+        reason = self._reasons.get(key)
+        if reason is None:  # readers of one topic share its reasons
+            text_reason = views.reason_of(item)
+            reason = (escape(text_reason), text_reason)
+            if len(self._reasons) < MAX_REASONS:
+                self._reasons[key] = reason
+        feedback = self.links.feedback_url
+        arxiv_id = item.paper.arxiv_id
+        return views.ItemView(
+            paper=view,
+            number=number,
+            reason=reason[0],
+            text_reason=reason[1],
+            more_url=feedback(token, arxiv_id, +1) if token else None,
+            less_url=feedback(token, arxiv_id, -1) if token else None,
+        )
 
     # -- shared context ------------------------------------------------------------------
 
@@ -199,7 +246,8 @@ class Renderer:
         try:
             if kind == "digest":
                 return self._digest.render(context)
-            return self._html[kind].render(context), self._text[kind].render(context)
+            html, text = self._notice_templates(kind)
+            return html.render(context), text.render(context)
         except jinja2.TemplateError as exc:  # e.g. an override uses a variable we lack
             raise TemplateError(f"{kind}.mjml.j2 / {kind}.txt.j2", None, str(exc)) from exc
 
@@ -218,14 +266,23 @@ class Renderer:
         for an invalid address. Its Message-ID is stable for (edition, subscriber)."""
         to = stored_address(subscriber.email, subscriber.name)
         sid = subscriber.id
-        context = self._digest_context(edition, subscriber, sections)
+        token = self.links.edition_token(subscriber, edition.date)  # one signature per email
+        fake = self._stand_ins.of(token) if self._digest.assembled else token
+        context = self._digest_context(edition, subscriber, sections, fake, keep=fake != token)
         subject = context["subject"]
         section_views = context["sections"]
         html, text = self._render("digest", context)
         encoded = self._digest.encode(html, text, self._qp.encode)
-        if len(encoded[0]) > budget.HTML_BUDGET:
+        if len(encoded[0]) > budget.HTML_BUDGET:  # a stand-in is as long as its token
             html, text = self._within_budget(context, section_views)
             encoded = self._digest.encode(html, text, self._qp.encode)
+        if fake != token:  # the reader's token in place of the stand-in
+            swap = self._stand_ins.swap_qp
+            encoded = (
+                swap(encoded[0], html.count(fake), fake, token),
+                swap(encoded[1], text.count(fake), fake, token),
+            )
+            html, text = html.replace(fake, token), text.replace(fake, token)
         msg_id = self.links.message_id("digest", f"{edition.id}:{edition.date}:{sid}", self._domain)
         return self._message(
             subscriber,
@@ -242,19 +299,28 @@ class Renderer:
         )
 
     def _digest_context(
-        self, edition: Edition, subscriber: Subscriber, sections: Sequence[Section]
+        self,
+        edition: Edition,
+        subscriber: Subscriber,
+        sections: Sequence[Section],
+        token: str | None = None,
+        *,
+        keep: bool = False,
     ) -> dict[str, Any]:
+        """The digest's template context, its links under ``token`` (the reader's edition
+        token by default); ``keep``: ``token`` is a stand-in (``render.stand_in``) that
+        other emails share, so sections are kept (``_sections``)."""
         weekly = subscriber.frequency == "weekly"
         subject = views.subject_line(self.settings.list_name, edition.date, sections, weekly=weekly)
         context = self._base_context(subscriber, subscriber.topics)
         day = views.day_label(edition.date)
-        token = self.links.edition_token(subscriber, edition.date)  # one signature per email
+        token = token or self.links.edition_token(subscriber, edition.date)
         view_url = self.links.edition_view(token)
         context.update(
             subject=subject,
             preheader=views.preheader(sections),
             heading=f"The week to {day}" if weekly else day,
-            sections=self._sections(edition, sections, token),
+            sections=self._sections(edition, sections, token, keep=keep),
             view_url=view_url,
             more_url=view_url,
             footer_reason=(

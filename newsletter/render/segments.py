@@ -20,6 +20,8 @@ import binascii
 from collections.abc import Sequence
 from typing import Any
 
+from newsletter.render.columns import LONG, Columns
+
 MAX_KEPT = 5_000  # shared lines kept per edition (a sender keeps them all send: issue 18)
 MAX_SEEN = 50_000
 SPLIT_AFTER = 76  # a line's shared start worth encoding once: longer than one QP line
@@ -42,13 +44,14 @@ class Group:
     encoded once per edition (``head``: the items before that value) and the line goes on
     from the column it ends at (``Encoder._split``)."""
 
-    __slots__ = ("format", "head", "items", "one", "rest", "unique", "values")
+    __slots__ = ("format", "head", "items", "long", "one", "rest", "unique", "values")
 
     def __init__(self, items: Sequence[Item], unique: frozenset[int] = frozenset()) -> None:
         self.items = tuple(items)
         self.values = tuple(i for i in items if isinstance(i, int))
         self.one = self.values[0] if len(self.values) == 1 else -1  # the usual line
         self.format = _format(self.items)
+        self.long = any(isinstance(i, str) and len(i) >= LONG for i in items)
         self.unique = any(i in unique for i in self.values)
         first = next((n for n, i in enumerate(items) if isinstance(i, int) and i in unique), 0)
         fixed = sum(len(i) for i in items[:first] if isinstance(i, str))
@@ -79,6 +82,9 @@ class Plan:
             if part:
                 items.append(part)
         self.format = _format(items)
+        if len(self.parts) == 1:  # fixed text only (a kept section): its lines at once
+            self._fixed(self.parts[0])
+            return
         self.lined = any(isinstance(i, str) and "\n" in i for i in items)
         self.open: tuple[Item, ...] = tuple(items)
         self.body: tuple[bytes | Group, ...] = ()
@@ -112,6 +118,20 @@ class Plan:
             body.append(qp_lines("".join(run)))
         self.body = tuple(body)
 
+    def _fixed(self, text: str) -> None:
+        """The walk of ``__init__`` for a text without holes: the same ``open``, ``body``
+        (its whole lines encoded as one) and ``close``."""
+        first = text.find("\n")
+        self.lined = first >= 0
+        self.open, self.body, self.close = ((text,) if text else ()), (), ()
+        if not self.lined:
+            return
+        last = text.rfind("\n")
+        self.open = (text[: first + 1],)
+        self.close = (text[last + 1 :],) if last + 1 < len(text) else ()
+        middle = text[first + 1 : last + 1]
+        self.body = (qp_lines(middle),) if middle else ()
+
     def fill(self, values: Sequence[str]) -> str:
         """The run's text with ``values`` in its holes."""
         return self.format.format(*values)
@@ -129,8 +149,10 @@ def _format(items: Sequence[Item]) -> str:
 
 
 def document(runs: Sequence[Run]) -> str:
-    """The text of ``runs``."""
-    return "".join([plan.format.format(*values) for plan, values in runs])
+    """The text of ``runs`` (a run without values: its one part, as ``format`` gives it)."""
+    return "".join(
+        [plan.format.format(*values) if values else plan.parts[0] for plan, values in runs]
+    )
 
 
 class Encoder:
@@ -140,9 +162,11 @@ class Encoder:
         self._kept: dict[tuple[Any, ...], bytes] = {}
         self._heads: dict[tuple[Any, ...], tuple[bytes, int]] = {}
         self._seen: set[int] = set()
+        self._columns = Columns()
 
     def clear(self) -> None:
         """Forget the lines kept (a new edition)."""
+        self._columns.clear()
         self._kept.clear()
         self._heads.clear()
         self._seen.clear()
@@ -151,15 +175,17 @@ class Encoder:
         """``runs`` as quoted-printable with CRLF: byte for byte what ``binascii.b2a_qp``
         gives for ``document(runs)`` (without a CR in it)."""
         out: list[bytes] = []
-        pending: list[str] = []
+        pending: list[tuple[str, bool]] = []  # the line between runs: (text, fixed)
         add, kept = out.append, self._kept
         for plan, values in runs:
             if not plan.lined:
-                pending.append(plan.format.format(*values))
+                pending.append(
+                    (plan.format.format(*values), False) if values else (plan.parts[0], True)
+                )
                 continue
             for item in plan.open:
-                pending.append(item if isinstance(item, str) else values[item])
-            add(self._pending("".join(pending)))
+                pending.append((item, True) if isinstance(item, str) else (values[item], False))
+            add(self._pending(pending))
             for line in plan.body:
                 if line.__class__ is bytes:
                     add(line)
@@ -168,19 +194,15 @@ class Encoder:
                     add(got if got is not None else self._group(line, values))  # type: ignore[arg-type]
                 else:
                     add(self._group(line, values))  # type: ignore[arg-type]
-            pending = [i if isinstance(i, str) else values[i] for i in plan.close]
-        last = "".join(pending)
-        cut = last.rfind("\n") + 1
-        if cut:
-            add(self._pending(last[:cut]))
-        add(qp_lines(last[cut:]))
+            pending = [(i, True) if isinstance(i, str) else (values[i], False) for i in plan.close]
+        add(self._pending(pending))  # the end: encoded as the end of a document
         return b"".join(out)
 
     def _group(self, group: Group, values: Sequence[Any]) -> bytes:
         if group.unique:
             if group.head:
                 return self._split(group, values)
-            return qp_lines(group.format.format(*values))
+            return self._line(group, values)
         key = (
             (group, values[group.one])
             if group.one >= 0
@@ -189,7 +211,14 @@ class Encoder:
         kept = self._kept.get(key)
         if kept is not None:
             return kept
-        return self._keep(key, qp_lines(group.format.format(*values)))
+        return self._keep(key, self._line(group, values))
+
+    def _line(self, group: Group, values: Sequence[Any]) -> bytes:
+        if group.long:  # long fixed pieces encoded once per column (``render.columns``)
+            return self._columns.encode(
+                [(i, True) if isinstance(i, str) else (values[i], False) for i in group.items]
+            )
+        return qp_lines(group.format.format(*values))
 
     def _split(self, group: Group, values: Sequence[Any]) -> bytes:
         """A line whose long start readers share: the start encoded once (with the column
@@ -218,12 +247,15 @@ class Encoder:
         tail = binascii.b2a_qp(b"x" * column + rest.encode("utf-8"), istext=True)[column:]
         return start + tail.replace(b"\n", b"\r\n")
 
-    def _pending(self, text: str) -> bytes:
-        key = (text,)
+    def _pending(self, pieces: list[tuple[str, bool]]) -> bytes:
+        """The text between runs (a line, or the document's end), kept when seen twice."""
+        key = ("".join([text for text, _ in pieces]),)
         kept = self._kept.get(key)
         if kept is not None:
             return kept
-        return self._keep(key, qp_lines(text))
+        if any(fixed and len(text) >= LONG for text, fixed in pieces):
+            return self._keep(key, self._columns.encode(pieces))
+        return self._keep(key, qp_lines(key[0]))
 
     def _keep(self, key: tuple[Any, ...], encoded: bytes) -> bytes:
         """``encoded`` (the lines of ``key``), kept from the second time ``key`` is seen."""

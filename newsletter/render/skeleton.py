@@ -27,6 +27,7 @@ compares the result with the whole render on the first digest of every edition
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import secrets
@@ -37,9 +38,10 @@ import jinja2
 from jinja2 import nodes
 from jinja2.runtime import markup_join, str_join
 from jinja2.utils import _PassArg
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from newsletter.render.assemble import Cards
+from newsletter.render.kept_sections import KeptSections
 from newsletter.render.segments import Plan, Run
 
 MAX_FORMS = 256  # shapes kept per piece and edition (a shape: the truth of its tests)
@@ -238,6 +240,8 @@ class Piece:
         )
         self._index = {m: k for k, m in enumerate(self._markers)}
         self._forms: dict[tuple[bool, ...], tuple[Step, ...]] = {}
+        # Each hole's last value and how it printed (most repeat from email to email).
+        self._lasts: list[tuple[Any, str]] = [(None, "")] * len(self._holes)
 
     def _rewrite(self, body: list[nodes.Node], depth: int) -> list[nodes.Node]:
         out: list[nodes.Node] = []
@@ -298,6 +302,7 @@ class Piece:
             )
             steps = self._forms.get(key) or self._form(key)
             holes, printed, undefined = self._holes, self._printed, jinja2.Undefined
+            lasts = self._lasts
             for step in steps:
                 if step.__class__ is int:
                     holes[step][0](context, out)
@@ -307,9 +312,20 @@ class Piece:
                 for k in fields:
                     get = holes[k][0]
                     got = context[get] if get.__class__ is str else get(context)
+                    last, kind = lasts[k], got.__class__
+                    # A text equal to the last email's (same class) prints the same.
+                    if (
+                        (kind is str or kind is Markup)
+                        and kind is last[0].__class__
+                        and got == last[0]
+                    ):
+                        values.append(last[1])
+                        continue
                     if isinstance(got, undefined):
                         raise Failed("undefined")
-                    values.append(printed(got))
+                    shown = printed(got)
+                    lasts[k] = (got, shown)
+                    values.append(shown)
                 out.append((plan, values))
         except Failed:
             raise
@@ -346,14 +362,16 @@ class Piece:
 class Skeleton:
     """A digest template with its sections and cards as pieces (``split_skeleton``)."""
 
-    def __init__(self, outer: Piece, section: Piece) -> None:
+    def __init__(self, outer: Piece, section: Piece, kept: KeptSections | None = None) -> None:
         self.outer = outer
         self.section = section
+        self.kept = kept or KeptSections()
 
     def clear(self) -> None:
-        """Forget the forms (a new edition)."""
+        """Forget the forms and the kept sections (a new edition)."""
         self.outer.clear()
         self.section.clear()
+        self.kept.clear()
 
     def render(self, context: Mapping[str, Any]) -> list[Run] | None:
         """The document for ``context`` as runs (``render.segments``), or ``None`` when
@@ -408,16 +426,22 @@ def split_skeleton(env: jinja2.Environment, source: str, cards: Cards) -> Skelet
         section = Piece(env, loop.body, {id(item_loop): fill_items})
         render_section = section.render
 
+        kept = KeptSections()
+        add = kept.add
+
         def fill_sections(c: Mapping[str, Any], out: list[Run]) -> None:
             for one in sections(c):
-                render_section({target: one}, out)
+                add(one, functools.partial(render_one, one), out)
+
+        def render_one(one: Any, runs: list[Run]) -> None:
+            render_section({target: one}, runs)
 
         outer = Piece(env, tree.body, {id(loop): fill_sections})
     except Refused:
         return None
     if not _names(loop.body, item_loop) <= {target}:
         return None  # the section's body reads more than its section (``loop``, say)
-    return Skeleton(outer, section)
+    return Skeleton(outer, section, kept)
 
 
 def _names(body: Sequence[nodes.Node], skip: nodes.For) -> set[str]:

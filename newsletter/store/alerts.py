@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from newsletter.store.db import upsert_insert
 from newsletter.store.schema import alerts_sent
 
 
@@ -20,9 +20,8 @@ def already_sent(conn: Connection, date: dt.date, kind: str) -> bool:
 
 def remember(conn: Connection, date: dt.date, kind: str, now: dt.datetime) -> None:
     """Record that the alert of this kind for this edition went out (idempotent)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        insert(alerts_sent)
+        upsert_insert(conn)(alerts_sent)
         .values(edition_date=date, kind=kind, sent_at=now)
         .on_conflict_do_nothing()
     )

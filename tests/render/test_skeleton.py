@@ -84,6 +84,23 @@ def test_runs_encode_as_b2a_qp_encodes_their_text() -> None:
                     assert encoder.encode(runs) == qp(document(runs)), (length, value, after)
 
 
+def test_fixed_text_runs_encode_as_b2a_qp_encodes_them() -> None:
+    # A plan of fixed text only (a section kept whole, ``render.kept_sections``) takes a
+    # shorter walk: the same bytes after, before and between runs with values.
+    rng = random.Random(2045)
+    encoder = Encoder()
+    for _ in range(1500):
+        runs = []
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.6:
+                runs.append((Plan([random_text(rng, 30)]), ()))
+            else:
+                runs.append((Plan([random_text(rng, 5), random_text(rng, 5)]), ["v" * 80]))
+        text = document(runs)
+        if "\r" not in text:
+            assert encoder.encode(runs) == qp(text), repr(text)
+
+
 @pytest.mark.parametrize(
     "source",
     [

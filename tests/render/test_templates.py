@@ -71,6 +71,39 @@ def test_a_broken_template_names_file_and_line(
     assert "\n" not in str(caught.value)
 
 
+def test_a_run_compiles_a_notice_template_when_it_is_first_needed(
+    tmp_path: Path, links: Links
+) -> None:
+    broken = "<mjml>\n<mj-body>\n<mj-section><mj-column>\n<mj-text>{{ oops( }}</mj-text>\n"
+    settings = override(tmp_path, "goodbye.mjml.j2", broken)
+    with pytest.raises(TemplateError):  # the default: every template checked when built
+        Renderer(settings, links)
+    lazy = Renderer(settings, links, notices=False)  # as `newsletter run` builds it
+    reader = Subscriber(id=3, email="a@example.com", token_nonce="a-nonce")
+    welcome = lazy.notice("welcome", "a@example.com", subscriber=reader, context={}, now=NOW)
+    assert "You are subscribed" in welcome.html
+    with pytest.raises(TemplateError) as caught:
+        lazy.notice("goodbye", "a@example.com", subscriber=reader, context={}, now=NOW)
+    assert caught.value.path == str(tmp_path / "my-templates" / "goodbye.mjml.j2")
+    assert caught.value.line == 4
+    with pytest.raises(TemplateError):
+        Renderer(settings, links, notices=False).compile_notices()
+
+
+@pytest.mark.parametrize("kind", NOTICE_KINDS)
+def test_a_notice_compiled_on_first_use_is_the_same_email(
+    renderer: Renderer, settings: Settings, links: Links, kind: str
+) -> None:
+    reader = None if kind == "alert" else Subscriber(9, "reader@example.com", token_nonce="r9")
+    context = {"summary": "3 sends failed"} if kind == "alert" else {"topics": ["robotics"]}
+    lazy = Renderer(settings, links, notices=False)
+    eager, first = (
+        r.notice(kind, "reader@example.com", subscriber=reader, context=context, now=NOW)
+        for r in (renderer, lazy)
+    )
+    assert first.data == eager.data
+
+
 def test_every_builtin_template_compiles_and_is_checked() -> None:
     names = sorted(p.name for p in BUILTIN_TEMPLATES.glob("*.j2"))
     assert {f"{k}.mjml.j2" for k in ("digest", *NOTICE_KINDS)} <= set(names)
