@@ -59,6 +59,10 @@ def personalizer(
     papers, ``pipeline.week_embeddings``); without them that ranking is lexical.
     """
     daily = make_ranker(settings, edition.papers, embeddings)
+    # Built now, before a send forks its helpers (``outbox.forked``), so that they share
+    # it rather than each importing pyspellchecker and loading its word list after the
+    # fork: a reader's topic with no paper today asks for it (issue 18, item 5).
+    daily.assembler.vocabulary()
     weekly: list[tuple[Edition, Ranker]] = []
 
     def week() -> tuple[Edition, Ranker]:
