@@ -191,8 +191,13 @@ class SmtpTransport:
                 return await self._transaction(
                     client, sender, recipients, data, on_data, stage, primed, ahead
                 )
-        except TimeoutError:
-            text = f"no reply within {self.settings.message_timeout:g}s during {stage[0]}"
+        except TimeoutError as exc:  # aiosmtplib's per-reply timeouts are TimeoutErrors too
+            waited = (
+                self.settings.smtp_timeout
+                if isinstance(exc, aiosmtplib.SMTPTimeoutError)
+                else self.settings.message_timeout
+            )
+            text = f"no reply within {waited:g}s during {stage[0]}"
             return SendResult(outcome_for_disconnect(stage[0]), None, text, stage=stage[0]), False
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
