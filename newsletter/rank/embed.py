@@ -19,6 +19,7 @@ import gc
 import hashlib
 import importlib.util
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -74,9 +75,11 @@ def model_files() -> tuple[Path, Path] | None:
 class Encoder:
     """Unit 384-d float32 vectors of texts (all-MiniLM-L6-v2, int8 ONNX, CPU).
 
-    ``threads``: onnxruntime's intra-op threads in this process's session (default: 1;
-    two cost more CPU for the same wall time: 281 passages, 3 interleaved pairs at load
-    7-8, median 6.1 against 6.9 s; the run's other thread has the other core). A call with at
+    ``threads``: onnxruntime's intra-op threads in this process's session (default: the
+    cores). The edition's embedding is the run's critical path: on the 281 passages of a
+    day, 3 interleaved pairs at load about 2, one thread took 5.7-6.6 s of wall time (5.7-6.3
+    s CPU) and two 4.2-4.9 s (6.8-7.5 s CPU); at load 7-8, with no free core, two gave the
+    same wall time for about 10 % more CPU. A call with at
     least ``FORK_FROM`` new texts is shared among ``workers`` forked children (default:
     the cores this process may use; 1: never), see ``_encode_forked``. Raises
     ``ValueError`` when the model file's sha256 is not the pinned one (not the published
@@ -116,7 +119,9 @@ class Encoder:
     def _load(self) -> None:
         """Start the ONNX session and the tokenizer: on first use, not at construction, so
         a run whose vectors are all in the store never pays the model's memory."""
-        self._session, self._tokenizer = self._new_session(threads=self._threads or 1, fold=False)
+        self._session, self._tokenizer = self._new_session(
+            threads=self._threads or os.cpu_count() or 1, fold=False
+        )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.loads += 1
 
