@@ -83,6 +83,19 @@ def _private_file(path: Path) -> None:
         raise StoreError(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """SQLAlchemy's errors inside as the project's: ``ConstraintError`` for a constraint
+    (callers may act on a concurrent change), ``StoreError`` for the rest (unreachable,
+    locked, damaged: "file is not a database")."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise ConstraintError(describe(exc)) from None
+    except SQLAlchemyError as exc:
+        raise StoreError(describe(exc)) from None
+
+
 class Store:
     """The database: one SQLAlchemy ``Engine`` (SQLite file or PostgreSQL server).
 
@@ -172,13 +185,8 @@ class Store:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """One transaction: committed on success, rolled back on error."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except IntegrityError as exc:  # a constraint: callers may act on a concurrent change
-            raise ConstraintError(describe(exc)) from None
-        except SQLAlchemyError as exc:  # unreachable, locked, damaged ("file is not a database")
-            raise StoreError(describe(exc)) from None
+        with store_errors(), self.engine.begin() as conn:
+            yield conn
 
     def send_source(self) -> SqlSendSource:
         """The ledger as the send loop sees it (``newsletter.outbox.ledger_port``)."""

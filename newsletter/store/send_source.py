@@ -13,12 +13,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from newsletter.errors import ConstraintError, LeaseLostError, StoreError
+from newsletter.errors import LeaseLostError
 from newsletter.models import LedgerRow, SendResult, SmtpStage, Subscriber
 from newsletter.store import inbox, ledger, locks, subscribers
-from newsletter.store.db import describe
+from newsletter.store.db import store_errors
 from newsletter.store.ledger_hot import HotLedger
 
 if TYPE_CHECKING:  # db.py makes these (Store.send_source)
@@ -44,13 +43,8 @@ class SqlSendSession:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """A transaction on the held connection; errors as ``Store.begin`` gives them."""
-        try:
-            with self.conn.begin():
-                yield
-        except IntegrityError as exc:
-            raise ConstraintError(describe(exc)) from None
-        except SQLAlchemyError as exc:
-            raise StoreError(describe(exc)) from None
+        with store_errors(), self.conn.begin():
+            yield
 
     def mark_data_started_many(
         self, row_ids: Sequence[int], now: dt.datetime, *, worker: str
